@@ -1,0 +1,43 @@
+import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
+
+/**
+ * The contract of `TenantDO.admit`: one RPC per request answers whether the
+ * request may run (session alive, within the rate limit and quota, tenant
+ * active) and with what plan.
+ */
+export interface AdmitInput {
+  /** Which surface the request came through. */
+  kind: "mcp" | "api";
+  /** `Mcp-Session-Id` of a legacy-era MCP request; absent for stateless requests. */
+  sessionId?: string | null;
+  /** True for an MCP `tools/call` that names a known tool with valid arguments: it is metered. */
+  toolCall?: boolean;
+  /** What the Worker knows of the tenant from its credential; the DO's own copy wins once it has one. */
+  tenant: { plan: Plan; status: TenantStatus; rateLimitOverride: number | null };
+}
+
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window has fully recovered. */
+  resetSeconds: number;
+  windowSeconds: number;
+}
+
+export interface QuotaState {
+  /** null: unlimited. */
+  limit: number | null;
+  used: number;
+  /** ISO time at which the monthly counter starts again. */
+  resetsAt: string;
+}
+
+export type AdmitRefusal =
+  | { reason: "session_not_found" }
+  | { reason: "suspended" }
+  | { reason: "rate_limited"; retryAfterSeconds: number; rateLimit: RateLimitState; plan: Plan }
+  | { reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
+
+export type AdmitResult =
+  | { admitted: true; plan: Plan; rateLimit: RateLimitState | null; quota: QuotaState | null; warnings: string[] }
+  | ({ admitted: false } & AdmitRefusal);

@@ -1,0 +1,46 @@
+import { type Client, createClient } from "@libsql/client/web";
+
+export type { Client as Database } from "@libsql/client/web";
+
+export interface DatabaseCoordinates {
+  url: string;
+  authToken: string;
+}
+
+/** Thrown when a database call does not answer within its timeout. */
+export class DatabaseTimeoutError extends Error {
+  override name = "DatabaseTimeoutError";
+}
+
+/**
+ * A fetch that gives up after `timeoutMs`. The Hrana client hands us a
+ * ready-made Request, so the deadline is attached here rather than per query:
+ * every round trip (execute, batch, transaction step) gets the same budget.
+ */
+export function fetchWithTimeout(timeoutMs: number): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    try {
+      return await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      if (error instanceof DOMException && error.name === "TimeoutError") {
+        throw new DatabaseTimeoutError(`database did not answer within ${timeoutMs} ms`);
+      }
+      throw error;
+    }
+  };
+}
+
+/**
+ * Open a Hrana-over-HTTP client (Turso in production, the local libSQL server
+ * in development). Integers come back as JavaScript numbers; every id we
+ * store fits in 53 bits, and `bigint` would leak into JSON serialisation.
+ */
+export function openDatabase(coordinates: DatabaseCoordinates, timeoutMs: number): Client {
+  return createClient({
+    url: coordinates.url,
+    authToken: coordinates.authToken || undefined,
+    fetch: fetchWithTimeout(timeoutMs),
+    intMode: "number",
+  });
+}

@@ -1,0 +1,5 @@
+import type { Migration } from "../../db/migrate";
+import initial from "./0001-initial";
+
+/** Management DB migrations, in order. Add a file per change; never edit an applied one. */
+export const managementMigrations: readonly Migration[] = [initial];

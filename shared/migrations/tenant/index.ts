@@ -1,0 +1,5 @@
+import type { Migration } from "../../db/migrate";
+import initial from "./0001-initial";
+
+/** Tenant DB migrations, in order. Every tenant database runs the same list. */
+export const tenantMigrations: readonly Migration[] = [initial];

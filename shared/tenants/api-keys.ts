@@ -1,0 +1,62 @@
+import { randomString, sha256Hex } from "../crypto/encoding";
+import type { Database } from "../db/client";
+
+/**
+ * API keys are `mk_` + 40 random alphanumerics (~238 bits). Only a SHA-256 of
+ * the key is stored: with that much entropy a fast hash is as safe as a slow
+ * one and lets every request verify a key with one indexed lookup. The first
+ * 11 characters (the prefix) are kept in clear so people can tell keys apart.
+ */
+export const API_KEY_PREFIX = "mk_";
+const KEY_BODY_LENGTH = 40;
+const DISPLAY_PREFIX_LENGTH = 11;
+
+export interface NewApiKey {
+  id: string;
+  key: string;
+  prefix: string;
+}
+
+export function looksLikeApiKey(value: string): boolean {
+  return value.startsWith(API_KEY_PREFIX) && /^mk_[A-Za-z0-9]{40}$/.test(value);
+}
+
+/** Build the key and the statement that stores it, so callers can batch it with other writes. */
+export async function prepareApiKey(tenantId: string, name: string, scopes: string[] = ["mcp"]) {
+  const key = API_KEY_PREFIX + randomString(KEY_BODY_LENGTH);
+  const id = `key_${randomString(16)}`;
+  const prefix = key.slice(0, DISPLAY_PREFIX_LENGTH);
+  return {
+    apiKey: { id, key, prefix } satisfies NewApiKey,
+    statement: {
+      sql: "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, scopes) VALUES (?, ?, ?, ?, ?, ?)",
+      args: [id, tenantId, prefix, await sha256Hex(key), name, JSON.stringify(scopes)],
+    },
+  };
+}
+
+export async function createApiKey(db: Database, tenantId: string, name: string, scopes?: string[]): Promise<NewApiKey> {
+  const { apiKey, statement } = await prepareApiKey(tenantId, name, scopes);
+  await db.execute(statement);
+  return apiKey;
+}
+
+export interface VerifiedApiKey {
+  keyId: string;
+  tenantId: string;
+  scopes: string[];
+}
+
+/** The key's tenant if the key exists, is not revoked and has not expired; otherwise null. */
+export async function verifyApiKey(db: Database, key: string): Promise<VerifiedApiKey | null> {
+  if (!looksLikeApiKey(key)) return null;
+  const result = await db.execute({
+    sql: `SELECT id, tenant_id, scopes FROM api_keys
+          WHERE key_hash = ? AND revoked_at IS NULL
+            AND (expires_at IS NULL OR expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+    args: [await sha256Hex(key)],
+  });
+  const row = result.rows[0];
+  if (!row) return null;
+  return { keyId: String(row.id), tenantId: String(row.tenant_id), scopes: JSON.parse(String(row.scopes)) as string[] };
+}

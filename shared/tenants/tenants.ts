@@ -1,0 +1,139 @@
+import type { Config } from "../config";
+import { randomString } from "../crypto/encoding";
+import { decryptToken, encryptToken } from "../crypto/token-encryption";
+import { type Database, type DatabaseCoordinates, openDatabase } from "../db/client";
+import { migrate } from "../db/migrate";
+import { tenantMigrations } from "../migrations/tenant";
+import { type NewApiKey, prepareApiKey } from "./api-keys";
+import { createDatabase, createDatabaseToken, deleteDatabase } from "./turso-platform";
+
+export const PLANS = ["free", "pro", "team"] as const;
+export type Plan = (typeof PLANS)[number];
+export type TenantStatus = "active" | "suspended" | "deleted";
+
+export interface Tenant {
+  id: string;
+  orgName: string;
+  ownerEmail: string;
+  plan: Plan;
+  status: TenantStatus;
+  rateLimitOverride: number | null;
+  apiKeysCount: number;
+  createdAt: string;
+}
+
+export interface TenantDatabase {
+  name: string;
+  url: string;
+  schemaVersion: number;
+  coordinates: DatabaseCoordinates;
+}
+
+const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** Tenant ids are lowercase so the tenant's database name can be derived from them. */
+export function newTenantId(): string {
+  return `t${randomString(19, ID_ALPHABET)}`;
+}
+
+export function tenantDatabaseName(tenantId: string): string {
+  return `tenant-${tenantId}`;
+}
+
+function rowToTenant(row: Record<string, unknown>): Tenant {
+  return {
+    id: String(row.id),
+    orgName: String(row.org_name),
+    ownerEmail: String(row.owner_email),
+    plan: row.plan as Plan,
+    status: row.status as TenantStatus,
+    rateLimitOverride: row.rate_limit_override == null ? null : Number(row.rate_limit_override),
+    apiKeysCount: Number(row.api_keys_count),
+    createdAt: String(row.created_at),
+  };
+}
+
+export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] });
+  const row = result.rows[0];
+  return row ? rowToTenant(row) : null;
+}
+
+export async function getTenantDatabase(mgmt: Database, config: Config, tenantId: string): Promise<TenantDatabase | null> {
+  const result = await mgmt.execute({
+    sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
+    args: [tenantId],
+  });
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    name: String(row.name),
+    url: String(row.url),
+    schemaVersion: Number(row.schema_version),
+    coordinates: {
+      url: String(row.url),
+      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
+    },
+  };
+}
+
+export interface CreateTenantInput {
+  orgName: string;
+  ownerEmail: string;
+  plan?: Plan;
+  /** Name of the first API key; omit to create the tenant without one. */
+  firstKeyName?: string;
+  actor: string;
+}
+
+export interface CreatedTenant {
+  tenant: Tenant;
+  database: { name: string; url: string; schemaVersion: number };
+  apiKey: NewApiKey | null;
+}
+
+/**
+ * Provision a tenant: its own database (created, migrated), then the tenant,
+ * its database record, its first key and the audit entry in one management-DB
+ * transaction. If that transaction fails the new database is deleted again,
+ * so a failure leaves neither a tenant without a database nor an orphan DB.
+ */
+export async function createTenant(mgmt: Database, config: Config, input: CreateTenantInput): Promise<CreatedTenant> {
+  const id = newTenantId();
+  const plan = input.plan ?? "free";
+  const dbName = tenantDatabaseName(id);
+  const provisioned = await createDatabase(config.turso, config.dbTimeoutMs, dbName);
+  try {
+    const token = await createDatabaseToken(config.turso, config.dbTimeoutMs, dbName);
+    const tenantDb = openDatabase({ url: provisioned.url, authToken: token }, config.dbTimeoutMs);
+    const { to: schemaVersion } = await migrate(tenantDb, tenantMigrations);
+    await tenantDb.execute({ sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] });
+    tenantDb.close();
+
+    const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName) : null;
+    await mgmt.batch(
+      [
+        {
+          sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
+          args: [id, input.orgName, input.ownerEmail, plan],
+        },
+        {
+          sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",
+          args: [id, dbName, provisioned.url, await encryptToken(config.dbTokenEncryptionKey, token), schemaVersion],
+        },
+        ...(key ? [key.statement] : []),
+        {
+          sql: "INSERT INTO audit_log (tenant_id, actor, action, target, metadata) VALUES (?, ?, 'tenant.create', ?, ?)",
+          args: [id, input.actor, id, JSON.stringify({ after: { orgName: input.orgName, plan, database: dbName } })],
+        },
+      ],
+      "write",
+    );
+    const tenant = await getTenant(mgmt, id);
+    if (!tenant) throw new Error(`tenant ${id} vanished right after creation`);
+    return { tenant, database: { name: dbName, url: provisioned.url, schemaVersion }, apiKey: key?.apiKey ?? null };
+  } catch (error) {
+    await deleteDatabase(config.turso, config.dbTimeoutMs, dbName).catch(() => {});
+    throw error;
+  }
+}

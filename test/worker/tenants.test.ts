@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { openDatabase } from "../../shared/db/client";
+import { schemaVersion } from "../../shared/db/migrate";
+import { tenantMigrations } from "../../shared/migrations/tenant";
+import { createApiKey, verifyApiKey } from "../../shared/tenants/api-keys";
+import { createTenant, getTenant, getTenantDatabase } from "../../shared/tenants/tenants";
+import { getDatabase } from "../../shared/tenants/turso-platform";
+import { config, managementDb, newTenant } from "./support";
+
+describe("tenant provisioning", () => {
+  it("gives a new tenant its own migrated database that knows whose it is", async () => {
+    const { tenant, database } = await newTenant("pro");
+    expect(tenant.plan).toBe("pro");
+    expect(database.name).toBe(`tenant-${tenant.id}`);
+
+    const record = await getTenantDatabase(managementDb(), config, tenant.id);
+    expect(record?.schemaVersion).toBe(tenantMigrations.length);
+    const db = openDatabase(record!.coordinates, config.dbTimeoutMs);
+    expect(await schemaVersion(db)).toBe(tenantMigrations.length);
+    const meta = await db.execute("SELECT value FROM tenant_meta WHERE key = 'tenant_id'");
+    expect(meta.rows[0]?.value).toBe(tenant.id);
+  });
+
+  it("stores the tenant database token encrypted, never in clear", async () => {
+    const { tenant } = await newTenant();
+    const record = await getTenantDatabase(managementDb(), config, tenant.id);
+    const stored = await managementDb().execute({
+      sql: "SELECT auth_token_encrypted FROM tenant_databases WHERE tenant_id = ?",
+      args: [tenant.id],
+    });
+    const ciphertext = String(stored.rows[0]?.auth_token_encrypted);
+    expect(ciphertext).toMatch(/^v1\./);
+    expect(ciphertext).not.toContain(record!.coordinates.authToken);
+  });
+
+  it("verifies its API key, keeps only a hash, and counts keys on the tenant", async () => {
+    const { tenant, apiKey } = await newTenant();
+    expect(apiKey.key).toMatch(/^mk_[A-Za-z0-9]{40}$/);
+    expect(await verifyApiKey(managementDb(), apiKey.key)).toMatchObject({ tenantId: tenant.id });
+    expect(await verifyApiKey(managementDb(), `${apiKey.key.slice(0, -1)}x`)).toBeNull();
+
+    const stored = await managementDb().execute({ sql: "SELECT * FROM api_keys WHERE tenant_id = ?", args: [tenant.id] });
+    expect(JSON.stringify(stored.rows)).not.toContain(apiKey.key);
+
+    await createApiKey(managementDb(), tenant.id, "second");
+    expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(2);
+    await managementDb().execute({
+      sql: "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+      args: [apiKey.id],
+    });
+    expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(1);
+    expect(await verifyApiKey(managementDb(), apiKey.key)).toBeNull();
+  });
+
+  it("leaves no tenant and no orphan database when the management write fails", async () => {
+    const mgmt = managementDb();
+    const before = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants");
+    // An invalid plan passes provisioning but violates the tenants CHECK constraint.
+    await expect(
+      createTenant(mgmt, config, {
+        orgName: "Broken",
+        ownerEmail: "broken@example.test",
+        plan: "enterprise" as never,
+        firstKeyName: "k",
+        actor: "test",
+      }),
+    ).rejects.toThrow(/CHECK constraint/);
+    const after = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants");
+    expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+    const orphans = await mgmt.execute("SELECT COUNT(*) AS n FROM tenant_databases WHERE tenant_id NOT IN (SELECT id FROM tenants)");
+    expect(orphans.rows[0]?.n).toBe(0);
+    const audit = await mgmt.execute("SELECT COUNT(*) AS n FROM audit_log WHERE target IS NOT NULL AND target NOT IN (SELECT id FROM tenants)");
+    expect(audit.rows[0]?.n).toBe(0);
+  });
+
+  it("deletes the provisioned database again when creation fails", async () => {
+    const mgmt = managementDb();
+    const failing = createTenant(mgmt, config, {
+      orgName: "Broken",
+      ownerEmail: "broken2@example.test",
+      plan: "enterprise" as never,
+      actor: "test",
+    });
+    await expect(failing).rejects.toThrow();
+    const listed = await fetch(`${config.turso.apiUrl}/v1/organizations/${config.turso.org}/databases`, {
+      headers: { authorization: `Bearer ${config.turso.apiToken}` },
+    });
+    const { databases } = (await listed.json()) as { databases: { Name: string }[] };
+    const tenants = await mgmt.execute("SELECT id FROM tenants");
+    const known = new Set(tenants.rows.map((row) => `tenant-${row.id}`));
+    const orphans = databases.filter((db) => db.Name.startsWith("tenant-") && !known.has(db.Name));
+    expect(orphans).toEqual([]);
+    await expect(getDatabase(config.turso, 1000, "tenant-never-created")).rejects.toMatchObject({ status: 404 });
+  });
+});

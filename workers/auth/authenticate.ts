@@ -1,0 +1,101 @@
+import type { MiddlewareHandler } from "hono";
+import type { DatabaseCoordinates } from "../../shared/db/client";
+import { AppError } from "../../shared/errors";
+import { describeError } from "../../shared/logging";
+import { sha256Hex } from "../../shared/crypto/encoding";
+import { verifyApiKey } from "../../shared/tenants/api-keys";
+import { getTenant, getTenantDatabase, type Plan, type TenantStatus } from "../../shared/tenants/tenants";
+import type { AppEnv } from "../types";
+import { CredentialCache } from "./credential-cache";
+
+/** Who is calling, resolved from the credential. */
+export interface AuthenticatedTenant {
+  tenantId: string;
+  keyId: string;
+  scopes: string[];
+  plan: Plan;
+  status: TenantStatus;
+  rateLimitOverride: number | null;
+  db: DatabaseCoordinates;
+}
+
+declare module "hono" {
+  interface ContextVariableMap {
+    auth: AuthenticatedTenant;
+  }
+}
+
+const FRESH_MS = 60_000;
+const STALE_MS = 15 * 60_000;
+const cache = new CredentialCache<AuthenticatedTenant>(FRESH_MS, STALE_MS);
+
+/** Forget a cached credential (key revoked, tenant changed). Other isolates age out within FRESH_MS. */
+export async function forgetCredential(key: string): Promise<void> {
+  cache.delete(await sha256Hex(key));
+}
+
+function bearer(header: string | undefined): string | null {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1] ?? null;
+}
+
+function unauthorized(c: Parameters<MiddlewareHandler<AppEnv>>[0], message: string): AppError {
+  const metadata = new URL("/.well-known/oauth-protected-resource", c.req.url).toString();
+  return new AppError("unauthorized", message, {
+    headers: { "WWW-Authenticate": `Bearer realm="muninn", resource_metadata="${metadata}"` },
+  });
+}
+
+/**
+ * Resolve `Authorization: Bearer mk_…` to a tenant. Missing or wrong
+ * credentials are 401 with `WWW-Authenticate`; a management DB that cannot be
+ * reached is 503 "database unavailable" — never a misleading 401 — unless the
+ * credential was verified recently enough to be served from the cache.
+ */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const key = bearer(c.req.header("authorization"));
+    if (!key) throw unauthorized(c, "missing bearer token");
+    const cacheKey = await sha256Hex(key);
+
+    let auth = cache.fresh(cacheKey);
+    if (!auth) {
+      try {
+        auth = await resolve(c, key);
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        auth = cache.stale(cacheKey);
+        if (!auth) {
+          c.var.logger.error("Cannot connect to management database", describeError(error));
+          throw new AppError("unavailable", "database unavailable", { headers: { "Retry-After": "5" }, cause: error });
+        }
+        c.var.logger.warn("serving cached credential while the management database is unreachable", {
+          tenant: auth.tenantId,
+        });
+      }
+      if (auth) cache.set(cacheKey, auth);
+    }
+    c.set("auth", auth);
+    await next();
+  };
+}
+
+async function resolve(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string): Promise<AuthenticatedTenant> {
+  const { mgmtDb, config } = c.var.services;
+  const verified = await verifyApiKey(mgmtDb, key);
+  if (!verified) throw unauthorized(c, "invalid API key");
+  const [tenant, database] = await Promise.all([
+    getTenant(mgmtDb, verified.tenantId),
+    getTenantDatabase(mgmtDb, config, verified.tenantId),
+  ]);
+  if (!tenant || !database || tenant.status === "deleted") throw unauthorized(c, "invalid API key");
+  return {
+    tenantId: tenant.id,
+    keyId: verified.keyId,
+    scopes: verified.scopes,
+    plan: tenant.plan,
+    status: tenant.status,
+    rateLimitOverride: tenant.rateLimitOverride,
+    db: database.coordinates,
+  };
+}

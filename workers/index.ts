@@ -1,0 +1,9 @@
+import { createApp } from "./app";
+
+export { TenantDO } from "../durable-objects/tenant/tenant-do";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;
