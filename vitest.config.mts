@@ -1,29 +1,43 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import type { TestStack } from "./test/global-setup";
 
 /**
  * Worker and Durable Object tests, inside the Workers runtime. The global
- * setup starts the local libSQL server (real engine, real Hrana over HTTP)
- * and migrates the management DB; the Worker under test points at it.
+ * setup starts the local libSQL servers (real engine, real Hrana over HTTP)
+ * and migrates the management DB; the Worker under test points at them.
  */
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => {
-      const libsql = inject<{ url: string; token: string; encryptionKey: string }>("libsql");
+      const stack = inject<TestStack>("stack");
+      const secrets = {
+        MGMT_DB_TOKEN: stack.token,
+        TURSO_API_TOKEN: stack.token,
+        DB_TOKEN_ENCRYPTION_KEY: stack.encryptionKey,
+        ADMIN_TOKEN: "test-admin-token",
+        METRICS_TOKEN: "test-metrics-token",
+      };
+      // wrangler checks `[secrets] required` against process.env; these are the test run's values.
+      Object.assign(process.env, secrets);
       return {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
+            ...secrets,
             ENVIRONMENT: "test",
-            MGMT_DB_URL: `${libsql.url}/management/`,
-            MGMT_DB_TOKEN: libsql.token,
-            TURSO_API_URL: libsql.url,
-            TURSO_API_TOKEN: libsql.token,
+            MGMT_DB_URL: `${stack.mgmtUrl}/management/`,
+            TURSO_API_URL: stack.tenantsUrl,
             TURSO_ORG: "local",
             TENANT_DB_URL_SCHEME: "http",
-            DB_TOKEN_ENCRYPTION_KEY: libsql.encryptionKey,
-            ADMIN_TOKEN: "test-admin-token",
-            METRICS_TOKEN: "test-metrics-token",
+            // Ship metrics at the end of each request so assertions see them at once.
+            METRICS_FLUSH_MS: "0",
+            // Short breaker periods so outage tests see open → half-open → closed in a second.
+            BREAKER_FAILURE_THRESHOLD: "3",
+            BREAKER_OPEN_MS: "300",
+            BREAKER_MAX_OPEN_MS: "600",
+            DB_TIMEOUT_MS: "3000",
+            TEST_CONTROL_URL: stack.controlUrl,
           },
         },
       };
@@ -33,5 +47,7 @@ export default defineConfig({
     include: ["test/worker/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 30_000,
+    // Structured request logs only matter when a test fails.
+    silent: "passed-only",
   },
 });

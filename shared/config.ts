@@ -20,9 +20,9 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-type ConfigSource = Partial<Record<keyof Env | "DB_TIMEOUT_MS", unknown>>;
+type ConfigSource = Record<string, unknown>;
 
-function required(source: ConfigSource, key: keyof ConfigSource): string {
+function required(source: ConfigSource, key: string): string {
   const value = source[key];
   if (typeof value !== "string" || value === "") {
     throw new ConfigError(`missing configuration: ${key}`);
@@ -30,12 +30,12 @@ function required(source: ConfigSource, key: keyof ConfigSource): string {
   return value;
 }
 
-function optional(source: ConfigSource, key: keyof ConfigSource, fallback: string): string {
+function optional(source: ConfigSource, key: string, fallback: string): string {
   const value = source[key];
   return typeof value === "string" && value !== "" ? value : fallback;
 }
 
-function positiveInt(source: ConfigSource, key: keyof ConfigSource, fallback: number): number {
+function positiveInt(source: ConfigSource, key: string, fallback: number): number {
   const raw = optional(source, key, String(fallback));
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
@@ -45,7 +45,8 @@ function positiveInt(source: ConfigSource, key: keyof ConfigSource, fallback: nu
 }
 
 /** Parse configuration from a Worker `env` (or `process.env` in Node tools). */
-export function readConfig(source: ConfigSource): Config {
+export function readConfig(env: object): Config {
+  const source = env as ConfigSource;
   const scheme = optional(source, "TENANT_DB_URL_SCHEME", "https");
   if (scheme !== "https" && scheme !== "http") {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);

@@ -1,17 +1,28 @@
 import { Hono } from "hono";
+import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
+import { metrics } from "./ops/metrics";
 import type { AppEnv } from "./types";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
   app.route("/", health);
+  app.route("/", metrics);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
-  app.onError((error, c) => {
+  app.onError((caught, c) => {
+    let error = caught;
+    if (error instanceof DatabaseUnavailableError) {
+      const message = error.target === "management" ? "Cannot connect to management database" : "database unavailable";
+      c.var.logger?.error(message, { target: error.target, ...describeError(error.cause) });
+      error = new AppError("unavailable", "database unavailable", {
+        headers: { "Retry-After": String(Math.max(1, error.retryAfterSeconds)) },
+      });
+    }
     if (error instanceof AppError) {
       for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
       return c.json(error.toBody(), error.status as 400);

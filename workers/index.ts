@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { MetricsDO } from "../durable-objects/metrics/metrics-do";
 export { TenantDO } from "../durable-objects/tenant/tenant-do";
 
 const app = createApp();

@@ -56,7 +56,10 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
     try {
       await db.batch(
         [
-          { sql: "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", args: [migration.version, migration.name] },
+          {
+            sql: "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+            args: [migration.version, migration.name],
+          },
           ...migration.statements,
         ],
         "write",

@@ -35,7 +35,12 @@ export async function prepareApiKey(tenantId: string, name: string, scopes: stri
   };
 }
 
-export async function createApiKey(db: Database, tenantId: string, name: string, scopes?: string[]): Promise<NewApiKey> {
+export async function createApiKey(
+  db: Database,
+  tenantId: string,
+  name: string,
+  scopes?: string[],
+): Promise<NewApiKey> {
   const { apiKey, statement } = await prepareApiKey(tenantId, name, scopes);
   await db.execute(statement);
   return apiKey;

@@ -59,7 +59,11 @@ export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenan
   return row ? rowToTenant(row) : null;
 }
 
-export async function getTenantDatabase(mgmt: Database, config: Config, tenantId: string): Promise<TenantDatabase | null> {
+export async function getTenantDatabase(
+  mgmt: Database,
+  config: Config,
+  tenantId: string,
+): Promise<TenantDatabase | null> {
   const result = await mgmt.execute({
     sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
     args: [tenantId],

@@ -24,7 +24,13 @@ export interface ProvisionedDatabase {
 
 type TursoConfig = Config["turso"];
 
-async function call<T>(turso: TursoConfig, timeoutMs: number, method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(
+  turso: TursoConfig,
+  timeoutMs: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const url = `${turso.apiUrl.replace(/\/$/, "")}/v1/organizations/${encodeURIComponent(turso.org)}${path}`;
   let response: Response;
   try {
@@ -44,7 +50,10 @@ async function call<T>(turso: TursoConfig, timeoutMs: number, method: string, pa
     try {
       detail = (JSON.parse(text) as { error?: string }).error ?? detail;
     } catch {}
-    throw new PlatformApiError(`Turso Platform API ${method} ${path} failed (${response.status}): ${detail}`, response.status);
+    throw new PlatformApiError(
+      `Turso Platform API ${method} ${path} failed (${response.status}): ${detail}`,
+      response.status,
+    );
   }
   return JSON.parse(text) as T;
 }
@@ -53,12 +62,20 @@ function databaseUrl(turso: TursoConfig, hostname: string): string {
   return `${turso.dbUrlScheme}://${hostname}/`;
 }
 
-export async function createDatabase(turso: TursoConfig, timeoutMs: number, name: string): Promise<ProvisionedDatabase> {
+export async function createDatabase(
+  turso: TursoConfig,
+  timeoutMs: number,
+  name: string,
+): Promise<ProvisionedDatabase> {
   const body = await call<{ database: { Name: string; Hostname: string } }>(turso, timeoutMs, "POST", "/databases", {
     name,
     group: turso.group,
   });
-  return { name: body.database.Name, hostname: body.database.Hostname, url: databaseUrl(turso, body.database.Hostname) };
+  return {
+    name: body.database.Name,
+    hostname: body.database.Hostname,
+    url: databaseUrl(turso, body.database.Hostname),
+  };
 }
 
 export async function getDatabase(turso: TursoConfig, timeoutMs: number, name: string): Promise<ProvisionedDatabase> {
@@ -68,7 +85,11 @@ export async function getDatabase(turso: TursoConfig, timeoutMs: number, name: s
     "GET",
     `/databases/${encodeURIComponent(name)}`,
   );
-  return { name: body.database.Name, hostname: body.database.Hostname, url: databaseUrl(turso, body.database.Hostname) };
+  return {
+    name: body.database.Name,
+    hostname: body.database.Hostname,
+    url: databaseUrl(turso, body.database.Hostname),
+  };
 }
 
 export async function deleteDatabase(turso: TursoConfig, timeoutMs: number, name: string): Promise<void> {

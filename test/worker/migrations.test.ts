@@ -11,14 +11,22 @@ function scratchDb() {
 
 const sample: Migration[] = [
   { version: 1, name: "one", statements: ["CREATE TABLE a (x INTEGER)"] },
-  { version: 2, name: "two", statements: ["ALTER TABLE a ADD COLUMN y TEXT", "INSERT INTO a (x, y) VALUES (1, 'seed')"] },
+  {
+    version: 2,
+    name: "two",
+    statements: ["ALTER TABLE a ADD COLUMN y TEXT", "INSERT INTO a (x, y) VALUES (1, 'seed')"],
+  },
 ];
 
 describe("schema migrations", () => {
   it("applies every management migration and reports the version", async () => {
     const db = scratchDb();
     const result = await migrate(db, managementMigrations);
-    expect(result).toEqual({ from: 0, to: managementMigrations.length, applied: managementMigrations.map((m) => m.version) });
+    expect(result).toEqual({
+      from: 0,
+      to: managementMigrations.length,
+      applied: managementMigrations.map((m) => m.version),
+    });
     expect(await schemaVersion(db)).toBe(managementMigrations.length);
   });
 
@@ -33,7 +41,8 @@ describe("schema migrations", () => {
 
   it("applies each migration exactly once when two runners race", async () => {
     const name = `race-${crypto.randomUUID().slice(0, 8)}`;
-    const open = () => openDatabase({ url: `${config.turso.apiUrl}/${name}/`, authToken: config.mgmtDb.authToken }, 10_000);
+    const open = () =>
+      openDatabase({ url: `${config.turso.apiUrl}/${name}/`, authToken: config.mgmtDb.authToken }, 10_000);
     const [first, second] = await Promise.all([migrate(open(), sample), migrate(open(), sample)]);
     expect([...first.applied, ...second.applied].sort()).toEqual([1, 2]);
     const rows = await open().execute("SELECT COUNT(*) AS n FROM a");

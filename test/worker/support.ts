@@ -13,7 +13,9 @@ export function managementDb() {
 let counter = 0;
 
 /** A real tenant with its own provisioned, migrated database and a first API key. */
-export async function newTenant(plan: Plan = "free"): Promise<CreatedTenant & { apiKey: NonNullable<CreatedTenant["apiKey"]> }> {
+export async function newTenant(
+  plan: Plan = "free",
+): Promise<CreatedTenant & { apiKey: NonNullable<CreatedTenant["apiKey"]> }> {
   counter += 1;
   const created = await createTenant(managementDb(), config, {
     orgName: `Test Org ${counter}`,

@@ -39,7 +39,10 @@ describe("tenant provisioning", () => {
     expect(await verifyApiKey(managementDb(), apiKey.key)).toMatchObject({ tenantId: tenant.id });
     expect(await verifyApiKey(managementDb(), `${apiKey.key.slice(0, -1)}x`)).toBeNull();
 
-    const stored = await managementDb().execute({ sql: "SELECT * FROM api_keys WHERE tenant_id = ?", args: [tenant.id] });
+    const stored = await managementDb().execute({
+      sql: "SELECT * FROM api_keys WHERE tenant_id = ?",
+      args: [tenant.id],
+    });
     expect(JSON.stringify(stored.rows)).not.toContain(apiKey.key);
 
     await createApiKey(managementDb(), tenant.id, "second");
@@ -67,9 +70,13 @@ describe("tenant provisioning", () => {
     ).rejects.toThrow(/CHECK constraint/);
     const after = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants");
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
-    const orphans = await mgmt.execute("SELECT COUNT(*) AS n FROM tenant_databases WHERE tenant_id NOT IN (SELECT id FROM tenants)");
+    const orphans = await mgmt.execute(
+      "SELECT COUNT(*) AS n FROM tenant_databases WHERE tenant_id NOT IN (SELECT id FROM tenants)",
+    );
     expect(orphans.rows[0]?.n).toBe(0);
-    const audit = await mgmt.execute("SELECT COUNT(*) AS n FROM audit_log WHERE target IS NOT NULL AND target NOT IN (SELECT id FROM tenants)");
+    const audit = await mgmt.execute(
+      "SELECT COUNT(*) AS n FROM audit_log WHERE target IS NOT NULL AND target NOT IN (SELECT id FROM tenants)",
+    );
     expect(audit.rows[0]?.n).toBe(0);
   });
 

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
+import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
-import { sha256Hex } from "../../shared/crypto/encoding";
 import { verifyApiKey } from "../../shared/tenants/api-keys";
 import { getTenant, getTenantDatabase, type Plan, type TenantStatus } from "../../shared/tenants/tenants";
 import type { AppEnv } from "../types";

@@ -1,28 +1,44 @@
 import type { MiddlewareHandler } from "hono";
 import { createLogger } from "../../shared/logging";
+import { recorder, scheduleFlush } from "../ops/telemetry";
 import { getServices } from "../services";
 import type { AppEnv } from "../types";
 
 /**
- * Gives each request an id (Cloudflare's `cf-ray` when present, so logs join
- * with Cloudflare's own), a logger carrying it, and the isolate's services;
- * logs one line per request when it ends.
+ * Gives each request an id (Cloudflare's `cf-ray` when present, so our logs
+ * join Cloudflare's), a logger carrying it and the isolate's services; when
+ * the request ends, writes its log line, metrics and Analytics Engine point.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
     const logger = createLogger({ requestId });
+    const services = getServices(c.env);
     c.set("requestId", requestId);
     c.set("logger", logger);
-    c.set("services", getServices(c.env));
-    const started = Date.now();
+    c.set("services", services);
+    c.set("telemetry", {});
+    const started = performance.now();
     await next();
+    // Workers freeze timers during I/O-free CPU work, so this measures wall time spent waiting too.
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
     c.header("X-Request-Id", requestId);
-    logger.info("request", {
-      method: c.req.method,
-      route: c.req.routePath,
-      status: c.res.status,
-      durationMs: Date.now() - started,
+
+    const route = c.req.routePath === "/*" && c.res.status === 404 ? "unmatched" : c.req.routePath;
+    const status = c.res.status;
+    const tenant = c.get("auth")?.tenantId;
+    const { tool, mcpMethod } = c.var.telemetry;
+    const level = status >= 500 ? "error" : "info";
+    logger.log(level, "request", { method: c.req.method, route, status, durationMs, tenant, tool, mcpMethod });
+
+    recorder.inc("http_requests_total", { method: c.req.method, route, status });
+    recorder.observe("http_request_duration_seconds", { method: c.req.method, route }, durationMs / 1000);
+    if (tenant) recorder.inc("tenant_requests_total", { tenant, status });
+    c.env.ANALYTICS?.writeDataPoint({
+      indexes: [tenant ?? "anonymous"],
+      blobs: [tenant ?? "", route, c.req.method, tool ?? "", String(status), mcpMethod ?? ""],
+      doubles: [status, durationMs],
     });
+    scheduleFlush(c.env, c.executionCtx, services.config.metricsFlushMs);
   };
 }

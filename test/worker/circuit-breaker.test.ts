@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { CircuitBreaker, CircuitOpenError } from "../../shared/db/circuit-breaker";
+import { ConcurrencyPool, PoolExhaustedError } from "../../shared/db/pool";
+
+const down = () => Promise.reject(new Error("connect ECONNREFUSED"));
+const up = () => Promise.resolve("ok");
+const always = () => true;
+
+function breakerWithClock(options = { failureThreshold: 3, openMs: 30_000, maxOpenMs: 60_000 }) {
+  let now = 1_000_000;
+  const transitions: string[] = [];
+  const probes: string[] = [];
+  const breaker = new CircuitBreaker(
+    "managementDb",
+    options,
+    {
+      onTransition: (from, to) => transitions.push(`${from}->${to}`),
+      onProbe: (result) => probes.push(result),
+    },
+    () => now,
+  );
+  return { breaker, transitions, probes, advance: (ms: number) => (now += ms) };
+}
+
+describe("circuit breaker", () => {
+  it("opens after the configured number of consecutive failures and then fails fast", async () => {
+    const { breaker, transitions } = breakerWithClock();
+    for (let i = 0; i < 3; i++) await expect(breaker.run(down, always)).rejects.toThrow("ECONNREFUSED");
+    expect(breaker.state).toBe("open");
+    expect(transitions).toEqual(["closed->open"]);
+    let called = false;
+    const fast = breaker.run(async () => {
+      called = true;
+    }, always);
+    await expect(fast).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(fast).rejects.toThrow("Circuit breaker is open");
+    expect(called).toBe(false);
+  });
+
+  it("does not count errors the database answered (bad SQL) as failures", async () => {
+    const { breaker } = breakerWithClock();
+    for (let i = 0; i < 5; i++) {
+      await expect(
+        breaker.run(
+          () => Promise.reject(new Error("syntax error")),
+          () => false,
+        ),
+      ).rejects.toThrow();
+    }
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("lets one probe through after the open period and closes when it succeeds", async () => {
+    const { breaker, transitions, probes, advance } = breakerWithClock();
+    for (let i = 0; i < 3; i++) await expect(breaker.run(down, always)).rejects.toThrow();
+    advance(30_000);
+    await expect(breaker.run(up, always)).resolves.toBe("ok");
+    expect(breaker.state).toBe("closed");
+    expect(transitions).toEqual(["closed->open", "open->half_open", "half_open->closed"]);
+    expect(probes).toEqual(["success"]);
+  });
+
+  it("backs off exponentially up to the cap when probes keep failing", async () => {
+    const { breaker, advance } = breakerWithClock();
+    for (let i = 0; i < 3; i++) await expect(breaker.run(down, always)).rejects.toThrow();
+    expect(breaker.snapshot().retryAfterMs).toBe(30_000);
+    advance(30_000);
+    await expect(breaker.run(down, always)).rejects.toThrow("ECONNREFUSED");
+    expect(breaker.snapshot().retryAfterMs).toBe(60_000);
+    advance(60_000);
+    await expect(breaker.run(down, always)).rejects.toThrow("ECONNREFUSED");
+    expect(breaker.snapshot().retryAfterMs).toBe(60_000);
+    advance(59_999);
+    await expect(breaker.run(up, always)).rejects.toBeInstanceOf(CircuitOpenError);
+    advance(1);
+    await expect(breaker.run(up, always)).resolves.toBe("ok");
+    expect(breaker.snapshot()).toMatchObject({ state: "closed", opens: 0, consecutiveFailures: 0 });
+  });
+
+  it("admits a single probe at a time while half-open", async () => {
+    const { breaker, advance } = breakerWithClock();
+    for (let i = 0; i < 3; i++) await expect(breaker.run(down, always)).rejects.toThrow();
+    advance(30_000);
+    let release: (value: string) => void = () => {};
+    const probe = breaker.run(() => new Promise<string>((resolve) => (release = resolve)), always);
+    await expect(breaker.run(up, always)).rejects.toBeInstanceOf(CircuitOpenError);
+    release("done");
+    await expect(probe).resolves.toBe("done");
+    expect(breaker.state).toBe("closed");
+  });
+});
+
+describe("database pool", () => {
+  it("reports available slots and queues callers beyond the cap", async () => {
+    const pool = new ConcurrencyPool(2);
+    const gates: (() => void)[] = [];
+    const hold = () => pool.run(() => new Promise<void>((resolve) => gates.push(resolve)), 1000);
+    const first = hold();
+    const second = hold();
+    await Promise.resolve();
+    expect(pool.snapshot(3)).toEqual({ size: 3, max: 2, available: 0, waiting: 0 });
+    const third = hold();
+    await Promise.resolve();
+    expect(pool.snapshot(3).waiting).toBe(1);
+    gates.shift()?.();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(gates).toHaveLength(2);
+    for (const gate of gates.splice(0)) gate();
+    await Promise.all([second, third]);
+    expect(pool.snapshot(0).available).toBe(2);
+  });
+
+  it("gives up with a clear error when no slot frees in time", async () => {
+    const pool = new ConcurrencyPool(1);
+    let release: () => void = () => {};
+    const busy = pool.run(() => new Promise<void>((resolve) => (release = resolve)), 1000);
+    await expect(pool.run(up, 20)).rejects.toBeInstanceOf(PoolExhaustedError);
+    release();
+    await busy;
+    expect(pool.snapshot(0)).toMatchObject({ available: 1, waiting: 0 });
+  });
+});

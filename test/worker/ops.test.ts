@@ -1,0 +1,104 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { seriesKey } from "../../shared/metrics/recorder";
+
+const base = "http://muninn.test";
+const metricsAuth = { authorization: "Bearer test-metrics-token" };
+
+async function scrape(): Promise<string> {
+  const response = await exports.default.fetch(`${base}/metrics`, { headers: metricsAuth });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+function sampleValue(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+interface HealthBody {
+  status: string;
+  version: string;
+  checks: {
+    managementDb: string;
+    circuitBreakers: { managementDb: Record<string, unknown>; tenantDb: Record<string, number> };
+    pool: { size: number; max: number; available: number };
+    mcpSessions: number | null;
+  };
+  latencyMs: { managementDb: number };
+}
+
+describe("/health", () => {
+  it("reports every check the runbook reads", async () => {
+    const response = await exports.default.fetch(`${base}/health`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as HealthBody;
+    expect(body.status).toBe("ok");
+    expect(typeof body.version).toBe("string");
+    expect(body.checks.managementDb).toBe("ok");
+    expect(body.checks.circuitBreakers.managementDb).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+    expect(body.checks.circuitBreakers.tenantDb).toMatchObject({ open: 0 });
+    expect(body.checks.pool).toMatchObject({ max: 64 });
+    expect(body.checks.pool.available).toBeGreaterThan(0);
+    expect(body.checks.pool.size).toBeGreaterThanOrEqual(1);
+    expect(typeof body.checks.mcpSessions).toBe("number");
+    expect(body.latencyMs.managementDb).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("/metrics", () => {
+  it("refuses a scrape without a token outside local development, and a wrong token", async () => {
+    const anonymous = await exports.default.fetch(`${base}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
+    const wrong = await exports.default.fetch(`${base}/metrics`, { headers: { authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(403);
+  });
+
+  it("serves Prometheus text with request counters, durations and build info", async () => {
+    await exports.default.fetch(`${base}/ready`);
+    const text = await scrape();
+    expect(text).toContain("# TYPE http_requests_total counter");
+    expect(text).toContain("# TYPE http_request_duration_seconds histogram");
+    expect(
+      sampleValue(text, seriesKey("http_requests_total", { method: "GET", route: "/ready", status: 200 })),
+    ).toBeGreaterThan(0);
+    expect(text).toMatch(/http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/ready"\} \d+/);
+    expect(text).toMatch(/muninn_build_info\{version="[^"]+"\} 1/);
+    expect(text).toMatch(/^mcp_active_sessions \d+$/m);
+  });
+
+  it("counts each request once and labels routes, not raw paths", async () => {
+    const series = seriesKey("http_requests_total", { method: "GET", route: "/ready", status: 200 });
+    const before = sampleValue(await scrape(), series) ?? 0;
+    for (let i = 0; i < 3; i++) await exports.default.fetch(`${base}/ready`);
+    expect(sampleValue(await scrape(), series)).toBe(before + 3);
+    await exports.default.fetch(`${base}/no/such/path/${crypto.randomUUID()}`);
+    expect(await scrape()).not.toContain("/no/such/path");
+  });
+
+  it("adds up what every isolate and tenant object reports", async () => {
+    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName("global"));
+    const series = seriesKey("rate_limited_total", { plan: "free" });
+    const before = sampleValue(await scrape(), series) ?? 0;
+    // Two other isolates ship their batches.
+    await stub.ingest([{ op: "add", series, value: 2 }]);
+    await stub.ingest([{ op: "add", series, value: 5 }]);
+    // Two tenants report their live session counts; the total is their sum.
+    await stub.ingest([
+      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-a" }), value: 3 },
+      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-b" }), value: 4 },
+    ]);
+    const sessionsBefore = await stub.activeSessions();
+    await stub.ingest([
+      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-a" }), value: 1 },
+    ]);
+    const text = await scrape();
+    expect(sampleValue(text, series)).toBe(before + 7);
+    expect(sampleValue(text, "mcp_active_sessions")).toBe(sessionsBefore - 2);
+    const health = (await (await exports.default.fetch(`${base}/health`)).json()) as {
+      checks: { mcpSessions: number };
+    };
+    expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
+  });
+});

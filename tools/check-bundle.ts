@@ -1,0 +1,48 @@
+/**
+ * `npm run build:check`: bundle the Worker exactly as `wrangler deploy` would
+ * (`--dry-run`, nothing is uploaded) and fail if it does not build or if its
+ * gzipped size exceeds the Workers limit we hold ourselves to.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+// Cloudflare's limit on the Workers Free plan (paid plans allow 10 MiB). Staying
+// under the stricter one keeps every plan deployable and cold starts quick.
+const LIMIT_BYTES = 3 * 1024 * 1024;
+
+const outdir = mkdtempSync(join(tmpdir(), "muninn-bundle-"));
+const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+const env = process.argv[2];
+try {
+  execFileSync(
+    process.execPath,
+    [wrangler, "deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : [])],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  let raw = 0;
+  let gzipped = 0;
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (!name.endsWith(".map")) {
+        const bytes = readFileSync(path);
+        raw += bytes.length;
+        gzipped += gzipSync(bytes).length;
+      }
+    }
+  };
+  walk(outdir);
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(`bundle: ${kib(raw)} raw, ${kib(gzipped)} gzipped (limit ${kib(LIMIT_BYTES)} gzipped)`);
+  if (gzipped > LIMIT_BYTES) {
+    console.error("bundle exceeds the Workers size limit");
+    process.exitCode = 1;
+  }
+} finally {
+  rmSync(outdir, { recursive: true, force: true });
+}

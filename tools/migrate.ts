@@ -1,0 +1,28 @@
+/**
+ * `npm run migrate`: apply pending migrations to the management DB and then
+ * to every tenant DB that is behind. Reads the same variables as the Worker
+ * (MGMT_DB_URL, MGMT_DB_TOKEN, DB_TOKEN_ENCRYPTION_KEY, ...) from the
+ * environment; run it before deploying a build that needs a new schema.
+ */
+import { readConfig } from "../shared/config";
+import { openDatabase } from "../shared/db/client";
+import { migrateAllTenantDbs, migrateManagementDb } from "../shared/tenants/schema";
+
+const config = readConfig({ ADMIN_TOKEN: "-", METRICS_TOKEN: "-", ...process.env });
+const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+const management = await migrateManagementDb(mgmt);
+console.log(
+  `management DB: v${management.from} -> v${management.to} (applied: ${management.applied.join(", ") || "none"})`,
+);
+const tenants = await migrateAllTenantDbs(mgmt, config);
+let failed = 0;
+for (const outcome of tenants) {
+  if (outcome.error) failed += 1;
+  console.log(
+    outcome.error
+      ? `tenant ${outcome.tenantId}: FAILED ${outcome.error}`
+      : `tenant ${outcome.tenantId}: v${outcome.result?.from} -> v${outcome.result?.to}`,
+  );
+}
+console.log(`${tenants.length} tenant DB(s) were behind; ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

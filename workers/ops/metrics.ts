@@ -1,0 +1,38 @@
+import { Hono } from "hono";
+import { timingSafeEqual } from "../../shared/crypto/encoding";
+import { AppError } from "../../shared/errors";
+import { seriesKey } from "../../shared/metrics/recorder";
+import type { AppEnv } from "../types";
+import { metricsStub, recorder } from "./telemetry";
+
+/**
+ * `/metrics`: Prometheus text aggregated across isolates by the MetricsDO.
+ * Needs `Authorization: Bearer $METRICS_TOKEN`; in local development a
+ * request from loopback needs none, so the runbook's plain `curl` works.
+ */
+export const metrics = new Hono<AppEnv>();
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+metrics.get("/metrics", async (c) => {
+  const { config } = c.var.services;
+  const header = c.req.header("authorization");
+  if (header) {
+    const token = header.replace(/^Bearer\s+/i, "");
+    if (!(await timingSafeEqual(token, config.metricsToken))) {
+      throw new AppError("forbidden", "invalid metrics token");
+    }
+  } else {
+    const fromLoopback = LOOPBACK.has(c.req.header("cf-connecting-ip") ?? "");
+    if (!(config.environment === "development" && fromLoopback)) {
+      throw new AppError("unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>", {
+        headers: { "WWW-Authenticate": 'Bearer realm="metrics"' },
+      });
+    }
+  }
+  // This isolate's unshipped changes ride along, so what it just served is counted.
+  const pending = recorder.drain();
+  pending.push({ op: "set", series: seriesKey("muninn_build_info", { version: config.version }), value: 1 });
+  const text = await metricsStub(c.env).exposition(pending);
+  return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+});
