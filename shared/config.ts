@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { DEFAULT_PLAN_LIMITS, type PlanLimitTable } from "./plans";
+
 /**
  * The one place that reads configuration from the Worker environment. Every
  * other module receives a `Config` (or the part it needs) instead of reaching
@@ -14,6 +17,20 @@ export interface Config {
   allowedOrigins: string[];
   /** Timeout for a single Turso (Hrana or Platform API) call. */
   dbTimeoutMs: number;
+  /** Plan limits in force: `DEFAULT_PLAN_LIMITS` with this environment's `PLAN_LIMITS` applied. */
+  planLimits: PlanLimitTable;
+  /** How long a tenant's usage counters may wait before they are written to the management DB. */
+  usageFlushIntervalMs: number;
+  /** Requests per minute one client IP may make to unauthenticated endpoints (signup, login, OAuth). */
+  ipRateLimitPerMinute: number;
+  breaker: { failureThreshold: number; openMs: number; maxOpenMs: number };
+  /** Database calls one isolate may have in flight before callers queue. */
+  dbPoolMax: number;
+  /** Retries of a read that failed to connect (writes are never retried). */
+  dbReadRetries: number;
+  /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
+  metricsFlushMs: number;
+  version: string;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +61,49 @@ function positiveInt(source: ConfigSource, key: string, fallback: number): numbe
   return value;
 }
 
+const planLimitsOverride = z
+  .object({
+    requestsPerMinute: z.number().int().positive(),
+    toolCallsPerMonth: z.number().int().positive().nullable(),
+    sessions: z.number().int().positive(),
+  })
+  .partial()
+  .strict();
+const planLimitsOverrides = z
+  .object({ free: planLimitsOverride, pro: planLimitsOverride, team: planLimitsOverride })
+  .partial()
+  .strict();
+
+/**
+ * `PLAN_LIMITS` is JSON naming only what differs from the defaults, e.g.
+ * `{"pro":{"requestsPerMinute":600}}`; `toolCallsPerMonth: null` means unlimited.
+ */
+function planLimits(source: ConfigSource): PlanLimitTable {
+  const raw = optional(source, "PLAN_LIMITS", "{}");
+  let parsed: z.infer<typeof planLimitsOverrides>;
+  try {
+    parsed = planLimitsOverrides.parse(JSON.parse(raw));
+  } catch (error) {
+    throw new ConfigError(
+      `PLAN_LIMITS must be JSON like {"pro":{"requestsPerMinute":600}}: ${(error as Error).message}`,
+    );
+  }
+  return {
+    free: { ...DEFAULT_PLAN_LIMITS.free, ...parsed.free },
+    pro: { ...DEFAULT_PLAN_LIMITS.pro, ...parsed.pro },
+    team: { ...DEFAULT_PLAN_LIMITS.team, ...parsed.team },
+  };
+}
+
+function nonNegativeInt(source: ConfigSource, key: string, fallback: number): number {
+  const raw = optional(source, key, String(fallback));
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 /** Parse configuration from a Worker `env` (or `process.env` in Node tools). */
 export function readConfig(env: object): Config {
   const source = env as ConfigSource;
@@ -69,5 +129,17 @@ export function readConfig(env: object): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     dbTimeoutMs: positiveInt(source, "DB_TIMEOUT_MS", 5000),
+    planLimits: planLimits(source),
+    usageFlushIntervalMs: positiveInt(source, "USAGE_FLUSH_INTERVAL_MS", 60_000),
+    ipRateLimitPerMinute: positiveInt(source, "IP_RATE_LIMIT_PER_MINUTE", 30),
+    breaker: {
+      failureThreshold: positiveInt(source, "BREAKER_FAILURE_THRESHOLD", 5),
+      openMs: positiveInt(source, "BREAKER_OPEN_MS", 30_000),
+      maxOpenMs: positiveInt(source, "BREAKER_MAX_OPEN_MS", 60_000),
+    },
+    dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
+    dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
+    metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    version: optional(source, "VERSION", "dev"),
   };
 }
