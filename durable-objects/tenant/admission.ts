@@ -1,3 +1,4 @@
+import type { LimitSource } from "../../shared/plans";
 import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
 
 /**
@@ -13,11 +14,15 @@ export interface AdmitInput {
   /** True for an MCP `tools/call` that names a known tool with valid arguments: it is metered. */
   toolCall?: boolean;
   /** What the Worker knows of the tenant from its credential; the DO's own copy wins once it has one. */
-  tenant: { plan: Plan; status: TenantStatus; rateLimitOverride: number | null };
+  tenant: { id: string; plan: Plan; status: TenantStatus; rateLimitOverride: number | null };
 }
 
 export interface RateLimitState {
   limit: number;
+  /** Whether `limit` is the plan's or the tenant's `rate_limit_override`. */
+  source: LimitSource;
+  /** Requests counted in the current window. */
+  used: number;
   remaining: number;
   /** Seconds until the window has fully recovered. */
   resetSeconds: number;

@@ -1,5 +1,6 @@
 import type { Migration } from "../../db/migrate";
 import initial from "./0001-initial";
+import usageRefusals from "./0002-usage-refusals";
 
 /** Management DB migrations, in order. Add a file per change; never edit an applied one. */
-export const managementMigrations: readonly Migration[] = [initial];
+export const managementMigrations: readonly Migration[] = [initial, usageRefusals];

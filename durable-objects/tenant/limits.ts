@@ -1,0 +1,102 @@
+import { effectiveRateLimit, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
+import type { AdmitResult, QuotaState, RateLimitState } from "./admission";
+import { type PeriodUsage, UsageMeter } from "./quota";
+import { SlidingWindowLimiter } from "./rate-limit";
+import type { TenantSettings } from "./settings";
+
+/** From this share of a limit on, admitted responses carry a warning. */
+export const WARNING_THRESHOLD = 0.9;
+
+export interface RateLimitStatus extends RateLimitState {
+  /** ISO time at which everything now in the window has aged out. */
+  resetAt: string;
+}
+
+export interface UsageStatus {
+  usage: PeriodUsage;
+  quota: QuotaState;
+}
+
+/**
+ * The limit part of admission: the request rate (sliding window) and the
+ * monthly tool-call quota, both decided from the settings in force at the
+ * moment of the request, so a changed plan or override applies to the very
+ * next request. Everything here is synchronous, so the Durable Object's
+ * one-event-at-a-time execution makes check-and-count atomic.
+ */
+export class TenantLimits {
+  readonly #limits: PlanLimitTable;
+  readonly #window: SlidingWindowLimiter;
+  readonly #meter: UsageMeter;
+
+  constructor(sql: SqlStorage, limits: PlanLimitTable) {
+    this.#limits = limits;
+    this.#window = new SlidingWindowLimiter(sql);
+    this.#meter = new UsageMeter(sql);
+  }
+
+  get meter(): UsageMeter {
+    return this.#meter;
+  }
+
+  /**
+   * Count one request against the rate limit and, for a metered tool call,
+   * against the monthly quota. A request refused by the quota has still
+   * passed the rate limiter and spent a unit of it, so hammering a tenant's
+   * exhausted quota is throttled like any other traffic.
+   */
+  admit(settings: TenantSettings, toolCall: boolean, now: number): AdmitResult {
+    const { plan } = settings;
+    const rate = effectiveRateLimit(this.#limits, plan, settings.rateLimitOverride);
+    const taken = this.#window.take(rate.limit, rate.windowSeconds * 1000, now);
+    const rateLimit: RateLimitState = { ...taken.state, source: rate.source };
+    if (!taken.allowed) {
+      this.#meter.count(["rate_limited"], now);
+      return { admitted: false, reason: "rate_limited", retryAfterSeconds: taken.retryAfterSeconds, rateLimit, plan };
+    }
+
+    const quotaLimit = this.#limits[plan].toolCallsPerMonth;
+    if (toolCall && this.#meter.exhausted(quotaLimit, now)) {
+      this.#meter.count(["quota_exceeded"], now);
+      const quota = this.#meter.quota(quotaLimit, now);
+      const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(quota.resetsAt) - now) / 1000));
+      return { admitted: false, reason: "quota_exceeded", retryAfterSeconds, quota, plan };
+    }
+
+    this.#meter.count(toolCall ? ["requests", "tool_calls"] : ["requests"], now);
+    const quota = this.#meter.quota(quotaLimit, now);
+    return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota) };
+  }
+
+  /** The rate limit as it stands, without counting a request. */
+  rateLimit(settings: TenantSettings, now: number): RateLimitStatus {
+    const rate = effectiveRateLimit(this.#limits, settings.plan, settings.rateLimitOverride);
+    const state = this.#window.peek(rate.limit, rate.windowSeconds * 1000, now);
+    return { ...state, source: rate.source, resetAt: new Date(now + state.resetSeconds * 1000).toISOString() };
+  }
+
+  usage(settings: TenantSettings, now: number): UsageStatus {
+    return {
+      usage: this.#meter.current(now),
+      quota: this.#meter.quota(this.#limits[settings.plan].toolCallsPerMonth, now),
+    };
+  }
+}
+
+function warnings(settings: TenantSettings, rateLimit: RateLimitState, quota: QuotaState): string[] {
+  const out: string[] = [];
+  if (rateLimit.used >= rateLimit.limit * WARNING_THRESHOLD) {
+    out.push(
+      `Rate limit nearly reached: ${rateLimit.used} of ${rateLimit.limit} requests used in the last ` +
+        `${rateLimit.windowSeconds} s; further requests are refused with 429 until the window frees up.`,
+    );
+  }
+  if (quota.limit !== null && quota.used >= quota.limit * WARNING_THRESHOLD) {
+    const upgrade = upgradeFrom(settings.plan);
+    out.push(
+      `Plan quota nearly reached: ${quota.used} of ${quota.limit} tool calls used this month on the ${settings.plan} plan; ` +
+        `resets ${quota.resetsAt}.${upgrade ? ` Upgrade to ${upgrade} for more.` : ""}`,
+    );
+  }
+  return out;
+}
