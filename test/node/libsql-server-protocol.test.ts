@@ -1,0 +1,423 @@
+/**
+ * The local libSQL server at the HTTP level: raw Hrana pipelines (v2 and v3),
+ * batons and stream expiry, malformed input, auth, and the Platform API.
+ */
+
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { createClient as createWebClient } from "@libsql/client/web";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
+
+/** JSON off the wire; its shape is what the assertions check. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Json = any;
+
+interface PipelineBody {
+  baton: string | null;
+  base_url: string | null;
+  results: { type: string; response?: Json; error?: { message: string; code: string } }[];
+}
+
+const TOKEN = "server-secret";
+let dataDir: string;
+/** No auth: protocol tests. */
+let open: LibsqlServer;
+/** With an auth token: auth and Platform API tests. */
+let secured: LibsqlServer;
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    json: text ? JSON.parse(text) : undefined,
+  };
+}
+
+function pipeline(db: string, body: unknown, version: 2 | 3 = 3) {
+  return post(`${open.url}/${db}/v${version}/pipeline`, body) as Promise<{
+    status: number;
+    contentType: string | null;
+    json: PipelineBody;
+  }>;
+}
+
+const exec = (sql: string, args: unknown[] = []) => ({ type: "execute", stmt: { sql, args } });
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "libsql-server-proto-"));
+  open = await startLibsqlServer({ port: 0, dataDir: join(dataDir, "open"), streamTimeoutMs: 300 });
+  secured = await startLibsqlServer({ port: 0, dataDir: join(dataDir, "secured"), authToken: TOKEN });
+});
+
+afterAll(async () => {
+  await open.close();
+  await secured.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("Hrana pipelines", () => {
+  it("executes a v3 pipeline with stored SQL, batch conditions, describe, sequence and get_autocommit", async () => {
+    const { status, json } = await pipeline("raw", {
+      baton: null,
+      requests: [
+        { type: "sequence", sql: "CREATE TABLE t(id INTEGER PRIMARY KEY, v); INSERT INTO t VALUES (1, 'x');" },
+        { type: "store_sql", sql_id: 1, sql: "SELECT v FROM t WHERE id = ?" },
+        { type: "execute", stmt: { sql_id: 1, args: [{ type: "integer", value: "1" }] } },
+        { type: "describe", sql: "SELECT id, v FROM t WHERE v = :v" },
+        {
+          type: "batch",
+          batch: {
+            steps: [
+              { stmt: { sql: "BEGIN" } },
+              { condition: { type: "ok", step: 0 }, stmt: { sql: "INSERT INTO t VALUES (1, 'dup')" } },
+              { condition: { type: "error", step: 1 }, stmt: { sql: "ROLLBACK" } },
+              { condition: { type: "is_autocommit" }, stmt: { sql: "SELECT 'autocommit again'" } },
+              {
+                condition: {
+                  type: "and",
+                  conds: [
+                    { type: "ok", step: 0 },
+                    { type: "not", cond: { type: "ok", step: 2 } },
+                  ],
+                },
+                stmt: { sql: "SELECT 'skipped'" },
+              },
+              {
+                condition: {
+                  type: "or",
+                  conds: [
+                    { type: "error", step: 0 },
+                    { type: "ok", step: 3 },
+                  ],
+                },
+                stmt: { sql: "SELECT 'ran'" },
+              },
+            ],
+          },
+        },
+        { type: "get_autocommit" },
+        { type: "close_sql", sql_id: 1 },
+        { type: "close" },
+      ],
+    });
+    expect(status).toBe(200);
+    expect(json.baton).toBeNull();
+    expect(json.base_url).toBeNull();
+    expect(json.results.map((r) => r.type)).toEqual(["ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"]);
+    const executed = json.results[2]?.response;
+    expect(executed.result.rows).toEqual([[{ type: "text", value: "x" }]]);
+    expect(executed.result.cols).toEqual([{ name: "v", decltype: null }]);
+    expect(typeof executed.result.last_insert_rowid).toBe("string");
+    expect(json.results[3]?.response.result).toMatchObject({
+      params: [{ name: ":v" }],
+      cols: [
+        { name: "id", decltype: "INTEGER" },
+        { name: "v", decltype: null },
+      ],
+      is_explain: false,
+      is_readonly: true,
+    });
+    const batch = json.results[4]?.response.result;
+    expect(batch.step_errors.map((e: unknown) => (e as { code?: string } | null)?.code ?? null)).toEqual([
+      null,
+      "SQLITE_CONSTRAINT_PRIMARYKEY",
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect(batch.step_results.map((r: unknown) => r !== null)).toEqual([true, false, true, true, false, true]);
+    expect(json.results[5]?.response).toEqual({ type: "get_autocommit", is_autocommit: true });
+  });
+
+  it("keeps a stream (and its transaction) across requests with the returned baton", async () => {
+    const first = await pipeline("stream", {
+      baton: null,
+      requests: [exec("CREATE TABLE IF NOT EXISTS s(x)"), exec("BEGIN"), exec("INSERT INTO s VALUES (1)")],
+    });
+    expect(first.json.baton).toEqual(expect.any(String));
+    const second = await pipeline("stream", {
+      baton: first.json.baton,
+      requests: [{ type: "get_autocommit" }, exec("COMMIT"), { type: "get_autocommit" }],
+    });
+    expect(second.json.results.map((r) => r.response?.is_autocommit)).toEqual([false, undefined, true]);
+    // A baton is good for one request only.
+    const reused = await pipeline("stream", { baton: first.json.baton, requests: [] });
+    expect(reused.status).toBe(400);
+    expect(reused.json).toMatchObject({ code: "BATON_REUSED" });
+    await pipeline("stream", { baton: second.json.baton, requests: [{ type: "close" }] });
+  });
+
+  it("a failing request yields an error result and the pipeline continues", async () => {
+    const { status, json } = await pipeline("continue", {
+      baton: null,
+      requests: [exec("SELECT * FROM nope"), exec("SELECT 1"), { type: "close" }],
+    });
+    expect(status).toBe(200);
+    expect(json.results[0]).toMatchObject({
+      type: "error",
+      error: { code: "SQLITE_ERROR", message: expect.stringContaining("no such table") },
+    });
+    expect(json.results[1]?.type).toBe("ok");
+  });
+
+  it("honours want_rows: false", async () => {
+    const { json } = await pipeline("want-rows", {
+      baton: null,
+      requests: [{ type: "execute", stmt: { sql: "SELECT 1 UNION SELECT 2", want_rows: false } }, { type: "close" }],
+    });
+    expect(json.results[0]?.response.result.rows).toEqual([]);
+    expect(json.results[0]?.response.result.cols).toHaveLength(1);
+  });
+
+  it("supports v2 but refuses v3-only requests there", async () => {
+    const ok = await pipeline("v2db", { baton: null, requests: [exec("SELECT 1"), { type: "close" }] }, 2);
+    expect(ok.status).toBe(200);
+    const refused = await pipeline("v2db", { baton: null, requests: [{ type: "get_autocommit" }] }, 2);
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ code: "NOT_SUPPORTED" });
+  });
+
+  it("answers version probes and health", async () => {
+    for (const path of ["/health", "/probe/health", "/probe/v2", "/probe/v3"]) {
+      expect((await fetch(`${open.url}${path}`)).status).toBe(200);
+    }
+    // No protobuf: the client falls back to JSON.
+    expect((await fetch(`${open.url}/probe/v3-protobuf`)).status).toBe(404);
+    // Probes do not create databases.
+    expect(existsSync(join(dataDir, "open", "probe.db"))).toBe(false);
+  });
+});
+
+describe("batons and stream expiry", () => {
+  it("rejects an unknown or malformed baton with HTTP 400", async () => {
+    for (const baton of ["nonsense", "AAAAAAAAAAAAAAAAAAAAAA.1"]) {
+      const { status, contentType, json } = await pipeline("batons", { baton, requests: [exec("SELECT 1")] });
+      expect(status).toBe(400);
+      expect(contentType).toBe("application/json");
+      expect(json).toMatchObject({ code: "BATON_INVALID", message: "Received an invalid baton" });
+    }
+  });
+
+  it("a baton from another database is invalid", async () => {
+    const { json } = await pipeline("batons-a", { baton: null, requests: [] });
+    const other = await pipeline("batons-b", { baton: json.baton, requests: [] });
+    expect(other.json).toMatchObject({ code: "BATON_INVALID" });
+  });
+
+  it("expires idle streams, rolls back their transaction, and says so like sqld", async () => {
+    const { json } = await pipeline("expiry", {
+      baton: null,
+      requests: [exec("CREATE TABLE e(x)"), exec("BEGIN"), exec("INSERT INTO e VALUES (1)")],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const late = await pipeline("expiry", { baton: json.baton, requests: [exec("COMMIT")] });
+    expect(late.status).toBe(500);
+    expect(late.json).toMatchObject({ code: "STREAM_EXPIRED" });
+    // The write lock is gone and the insert was rolled back.
+    const check = await pipeline("expiry", {
+      baton: null,
+      requests: [exec("INSERT INTO e VALUES (2)"), exec("SELECT x FROM e"), { type: "close" }],
+    });
+    expect(check.json.results[1]?.response.result.rows).toEqual([[{ type: "integer", value: "2" }]]);
+  });
+
+  it("the client sees expired streams as LibsqlError", async () => {
+    const db = createClient({ url: `${open.url}/expiry-client/` });
+    const tx = await db.transaction("write");
+    await tx.execute("SELECT 1");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await expect(tx.execute("SELECT 1")).rejects.toMatchObject({ code: "STREAM_EXPIRED" });
+    db.close();
+  });
+});
+
+describe("malformed requests", () => {
+  it.each([
+    ["not JSON", "{not json", "JSON_DESERIALIZE"],
+    ["not an object", "[1, 2]", "PROTOCOL_ERROR"],
+    ["requests missing", { baton: null }, "PROTOCOL_ERROR"],
+    ["unknown request type", { baton: null, requests: [{ type: "teleport" }] }, "PROTOCOL_ERROR"],
+    [
+      "bad value type",
+      {
+        baton: null,
+        requests: [{ type: "execute", stmt: { sql: "SELECT ?", args: [{ type: "bool", value: true }] } }],
+      },
+      "PROTOCOL_ERROR",
+    ],
+    [
+      "integer out of range",
+      {
+        baton: null,
+        requests: [
+          { type: "execute", stmt: { sql: "SELECT ?", args: [{ type: "integer", value: "9223372036854775808" }] } },
+        ],
+      },
+      "PROTOCOL_ERROR",
+    ],
+    [
+      "sql and sql_id",
+      { baton: null, requests: [{ type: "execute", stmt: { sql: "SELECT 1", sql_id: 1 } }] },
+      "PROTOCOL_ERROR",
+    ],
+    ["unknown sql_id", { baton: null, requests: [{ type: "execute", stmt: { sql_id: 7 } }] }, "SQL_NOT_FOUND"],
+    [
+      "condition on a later step",
+      {
+        baton: null,
+        requests: [
+          { type: "batch", batch: { steps: [{ condition: { type: "ok", step: 0 }, stmt: { sql: "SELECT 1" } }] } },
+        ],
+      },
+      "BATCH_COND_BAD_STEP",
+    ],
+  ])("%s → 400 with a JSON error, server still alive", async (_name, body, code) => {
+    const { status, contentType, json } = await pipeline("malformed", body);
+    expect(status).toBe(400);
+    expect(contentType).toBe("application/json");
+    expect(json).toEqual({ message: expect.any(String), code });
+    const alive = await pipeline("malformed", { baton: null, requests: [exec("SELECT 1"), { type: "close" }] });
+    expect(alive.status).toBe(200);
+  });
+
+  it("refuses invalid database names with 400", async () => {
+    for (const name of ["Upper", "under_score", "-dash", "a".repeat(64)]) {
+      const { status, json } = await pipeline(name, { baton: null, requests: [] });
+      expect(status).toBe(400);
+      expect(json).toMatchObject({ code: "INVALID_DATABASE_NAME" });
+    }
+    const db = createClient({ url: `${open.url}/Bad_Name/` });
+    await expect(db.execute("SELECT 1")).rejects.toMatchObject({ code: "INVALID_DATABASE_NAME" });
+    db.close();
+  });
+
+  it("explains a client URL without the database or its trailing slash", async () => {
+    const db = createClient({ url: `${open.url}/forgot-slash` });
+    await expect(db.execute("SELECT 1")).rejects.toMatchObject({ code: "DATABASE_NOT_IN_URL" });
+    db.close();
+  });
+
+  it("caps the request body at 10 MiB", async () => {
+    const big = JSON.stringify({ baton: null, requests: [exec(`SELECT '${"x".repeat(11 * 1024 * 1024)}'`)] });
+    const { status, json } = await pipeline("big", big);
+    expect(status).toBe(413);
+    expect(json).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+    expect((await pipeline("big", { baton: null, requests: [] })).status).toBe(200);
+  });
+});
+
+describe("auth", () => {
+  it("requires the bearer token when configured", async () => {
+    const url = `${secured.url}/authdb/v2/pipeline`;
+    const body = { baton: null, requests: [exec("SELECT 1"), { type: "close" }] };
+    expect((await post(url, body)).status).toBe(401);
+    expect((await post(url, body, { authorization: "Bearer wrong" })).status).toBe(401);
+    expect((await post(url, body, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    // Version probes carry no credentials.
+    expect((await fetch(`${secured.url}/authdb/v2`)).status).toBe(200);
+
+    const anonymous = createClient({ url: `${secured.url}/authdb/` });
+    await expect(anonymous.execute("SELECT 1")).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    anonymous.close();
+    const authed = createWebClient({ url: `${secured.url}/authdb/`, authToken: TOKEN });
+    expect((await authed.execute("SELECT 1 AS one")).rows[0]?.one).toBe(1);
+    authed.close();
+  });
+});
+
+describe("Platform API", () => {
+  const api = (path: string) => `${secured.url}/v1/organizations/local${path}`;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
+    const response = await fetch(api(path), {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, json: (await response.json()) as Json };
+  }
+
+  it("create → list → get → mint token → use → delete → 404", async () => {
+    const created = await call("POST", "/databases", { name: "tenant-1", group: "default" });
+    expect(created.status).toBe(200);
+    expect(created.json).toEqual({
+      database: {
+        DbId: expect.any(String),
+        Hostname: `${secured.url.replace("http://", "")}/tenant-1`,
+        Name: "tenant-1",
+      },
+    });
+    expect((await call("POST", "/databases", { name: "tenant-1", group: "default" })).status).toBe(409);
+
+    const listed = await call("GET", "/databases");
+    expect(listed.json.databases.map((d: { Name: string }) => d.Name)).toContain("tenant-1");
+    const fetched = await call("GET", "/databases/tenant-1");
+    expect(fetched.json.database).toMatchObject({
+      Name: "tenant-1",
+      DbId: created.json.database.DbId,
+      group: "default",
+    });
+
+    const minted = await call("POST", "/databases/tenant-1/auth/tokens?expiration=never&authorization=full-access");
+    expect(minted.json).toEqual({ jwt: expect.any(String) });
+    const db = createWebClient({ url: `http://${created.json.database.Hostname}/`, authToken: minted.json.jwt });
+    await db.execute("CREATE TABLE t(x)");
+    await db.execute("INSERT INTO t VALUES (1)");
+    expect((await db.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(1);
+
+    // The minted token is for this database only.
+    const elsewhere = createClient({ url: `${secured.url}/other-db/`, authToken: minted.json.jwt });
+    await expect(elsewhere.execute("SELECT 1")).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    elsewhere.close();
+
+    expect(await call("DELETE", "/databases/tenant-1")).toEqual({ status: 200, json: { database: "tenant-1" } });
+    expect((await call("GET", "/databases/tenant-1")).status).toBe(404);
+    expect(existsSync(join(dataDir, "secured", "tenant-1.db"))).toBe(false);
+    // Deleting revokes its tokens.
+    await expect(db.execute("SELECT 1")).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    db.close();
+  });
+
+  it("read-only tokens cannot write", async () => {
+    await call("POST", "/databases", { name: "ro-db", group: "default" });
+    const admin = createClient({ url: `${secured.url}/ro-db/`, authToken: TOKEN });
+    await admin.execute("CREATE TABLE t(x)");
+    const { json } = await call("POST", "/databases/ro-db/auth/tokens?authorization=read-only&expiration=1d");
+    const reader = createClient({ url: `${secured.url}/ro-db/`, authToken: json.jwt });
+    expect((await reader.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(0);
+    await expect(reader.execute("INSERT INTO t VALUES (1)")).rejects.toMatchObject({ code: "SQLITE_READONLY" });
+    // Pooled connections do not stay read-only for others.
+    await admin.execute("INSERT INTO t VALUES (1)");
+    reader.close();
+    admin.close();
+  });
+
+  it("requires the platform token and validates input", async () => {
+    expect((await call("GET", "/databases", undefined, {})).status).toBe(401);
+    expect((await call("POST", "/databases", { name: "Bad Name" })).status).toBe(400);
+    expect((await call("GET", "/databases/missing")).status).toBe(404);
+    expect((await call("POST", "/databases/missing/auth/tokens")).status).toBe(404);
+    const bad = await call("GET", "/databases/missing");
+    expect(bad.json).toEqual({ error: expect.any(String) });
+  });
+
+  it("lists databases created on first use", async () => {
+    const db = createClient({ url: `${secured.url}/first-use/`, authToken: TOKEN });
+    await db.execute("SELECT 1");
+    db.close();
+    const listed = await call("GET", "/databases");
+    expect(listed.json.databases.map((d: { Name: string }) => d.Name)).toContain("first-use");
+  });
+});
