@@ -1,0 +1,146 @@
+/**
+ * The whole local stack as a library: local libSQL server, migrated
+ * management DB, a demo tenant (seeded once, then reused) and `wrangler dev`
+ * with Durable Objects persisted under the state folder. `npm run dev`,
+ * `npm run runbook:check`, the conformance harness and the benchmarks all
+ * start it the same way.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { readConfig } from "../shared/config";
+import { openDatabase } from "../shared/db/client";
+import type { MigrationResult } from "../shared/db/migrate";
+import { migrateManagementDb } from "../shared/tenants/schema";
+import { createTenant, getTenant } from "../shared/tenants/tenants";
+import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
+import { type LocalSecrets, loadOrCreateSecrets, workerVars } from "./local-secrets";
+
+export const repoRoot = resolve(import.meta.dirname, "..");
+
+export interface DevInfo {
+  baseUrl: string;
+  tenantId: string;
+  apiKey: string;
+  adminToken: string;
+  metricsToken: string;
+}
+
+export interface LocalStackOptions {
+  port: number;
+  libsqlPort: number;
+  stateDir: string;
+  /** Extra Worker variables (e.g. shorter timeouts for a check run). */
+  vars?: Record<string, string>;
+  /** Pass wrangler's own output through once the Worker is up. */
+  passthrough?: boolean;
+}
+
+export interface LocalStack {
+  info: DevInfo;
+  libsql: LibsqlServer;
+  secrets: LocalSecrets;
+  vars: Record<string, string>;
+  migration: MigrationResult;
+  wrangler: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
+  const config = readConfig(vars);
+  const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+  const file = join(stateDir, "dev.json");
+  if (existsSync(file)) {
+    const previous = JSON.parse(await readFile(file, "utf8")) as DevInfo;
+    if (await getTenant(mgmt, previous.tenantId)) return { tenantId: previous.tenantId, apiKey: previous.apiKey };
+  }
+  const created = await createTenant(mgmt, config, {
+    orgName: "Demo",
+    ownerEmail: "demo@muninn.local",
+    plan: "pro",
+    firstKeyName: "dev",
+    actor: "dev-seed",
+  });
+  if (!created.apiKey) throw new Error("demo tenant was created without a key");
+  return { tenantId: created.tenant.id, apiKey: created.apiKey.key };
+}
+
+async function waitForHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}\n${output()}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {}
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  throw new Error(`the Worker did not become healthy at ${url} within ${timeoutMs / 1000} s\n${output()}`);
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { stateDir } = options;
+  await mkdir(stateDir, { recursive: true });
+  const secrets = await loadOrCreateSecrets(join(stateDir, "secrets.json"));
+  const libsql = await startLibsqlServer({
+    port: options.libsqlPort,
+    dataDir: join(stateDir, "libsql"),
+    authToken: secrets.libsqlToken,
+  });
+  const vars = { ...workerVars(libsql.url, secrets), ...options.vars };
+  const config = readConfig(vars);
+  const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
+  const demo = await seedDemoTenant(stateDir, vars);
+
+  const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", join(stateDir, "wrangler")];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const wrangler = spawn(process.execPath, [wranglerBin, ...args], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  // wrangler's banner prints every --var, secrets included: keep its output for errors only.
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  wrangler.stdout?.on("data", keep);
+  wrangler.stderr?.on("data", keep);
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (wrangler.exitCode === null) {
+      const exited = new Promise((resolve) => wrangler.once("exit", resolve));
+      wrangler.kill("SIGTERM");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (wrangler.exitCode === null) wrangler.kill("SIGKILL");
+    }
+    await libsql.close();
+  };
+
+  const baseUrl = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitForHealthy(baseUrl, wrangler, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (options.passthrough) {
+    wrangler.stdout?.on("data", (chunk: Buffer) => process.stdout.write(chunk));
+    wrangler.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  }
+
+  const info: DevInfo = {
+    baseUrl,
+    tenantId: demo.tenantId,
+    apiKey: demo.apiKey,
+    adminToken: secrets.adminToken,
+    metricsToken: secrets.metricsToken,
+  };
+  await writeFile(join(stateDir, "dev.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  return { info, libsql, secrets, vars, migration, wrangler, stop };
+}
