@@ -44,8 +44,19 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ["test/worker/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], exclude: ["test/worker/outage/**"] },
+      },
+      // Outage tests stop and restart the shared database servers, so they run
+      // alone, after every other Worker test has finished.
+      {
+        extends: true,
+        test: { name: "outage", include: ["test/worker/outage/**/*.test.ts"], sequence: { groupOrder: 1 } },
+      },
+    ],
     testTimeout: 30_000,
     // Structured request logs only matter when a test fails.
     silent: "passed-only",

@@ -1,0 +1,53 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { newTenant } from "../support";
+import { call, database, eventually } from "./support";
+
+const usage = (key: string) => call("/api/usage", { headers: { authorization: `Bearer ${key}` } });
+
+describe("management database outage", () => {
+  afterAll(() => database("mgmt", "start"));
+
+  it("keeps recently seen tenants working, answers the rest 503, and recovers without a restart", async () => {
+    const known = await newTenant();
+    const unseen = await newTenant();
+    expect((await usage(known.apiKey.key)).status).toBe(200);
+
+    await database("mgmt", "stop");
+
+    const health = await call("/health");
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: "error", checks: { managementDb: "error" } });
+    const ready = await call("/ready");
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ ready: false, reason: "management database unreachable" });
+
+    // Under load: the known tenant is served from the credential cache; nobody
+    // else gets anything but the documented 503 — in particular never a 401.
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => usage(i % 3 === 0 ? unseen.apiKey.key : known.apiKey.key)),
+    );
+    for (const [i, response] of statuses.entries()) {
+      if (i % 3 === 0) {
+        expect(response.status).toBe(503);
+        expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+        expect(await response.json()).toMatchObject({
+          error: { type: "unavailable", message: "database unavailable" },
+        });
+      } else {
+        expect(response.status).toBe(200);
+      }
+    }
+
+    await database("mgmt", "start");
+
+    // The breaker opened during the outage; after its open period one probe closes it.
+    await eventually(async () => (await usage(unseen.apiKey.key)).status === 200);
+    await eventually(async () => (await call("/ready")).status === 200);
+    const recovered = (await (await call("/health")).json()) as {
+      status: string;
+      checks: { circuitBreakers: { managementDb: { state: string } } };
+    };
+    expect(recovered.checks.circuitBreakers.managementDb.state).toBe("closed");
+    expect(recovered.status).toBe("ok");
+  });
+});
