@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { IpLimiterDO } from "../durable-objects/ip-limiter/ip-limiter-do";
 export { MetricsDO } from "../durable-objects/metrics/metrics-do";
 export { TenantDO } from "../durable-objects/tenant/tenant-do";
 

@@ -1,0 +1,31 @@
+import { DurableObject } from "cloudflare:workers";
+import { SlidingWindowLimiter, type TakeResult } from "../tenant/rate-limit";
+
+/**
+ * One per (endpoint group, client IP): the same exact sliding window as a
+ * tenant's, for endpoints that run before anyone is authenticated (signup,
+ * login, OAuth token and registration). Millions of addresses each leave a
+ * tiny object behind, so an object deletes its storage once its window has
+ * emptied.
+ */
+export class IpLimiterDO extends DurableObject<Env> {
+  readonly #window: SlidingWindowLimiter;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#window = new SlidingWindowLimiter(ctx.storage.sql, "ip_rate_limit_slots");
+  }
+
+  async take(limit: number, windowSeconds: number): Promise<TakeResult> {
+    const now = Date.now();
+    const windowMs = windowSeconds * 1000;
+    const result = this.#window.take(limit, windowMs, now);
+    const idleAt = this.#window.idleAt(windowMs, now);
+    if (idleAt !== null) await this.ctx.storage.setAlarm(idleAt);
+    return result;
+  }
+
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+}
