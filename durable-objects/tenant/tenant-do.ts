@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../../shared/config";
-import { type Database, openDatabase } from "../../shared/db/client";
+import { openDatabase } from "../../shared/db/client";
 import { createLogger, describeError } from "../../shared/logging";
 import type { Plan } from "../../shared/tenants/tenants";
 import { recordUsage } from "../../shared/usage";
@@ -24,7 +24,6 @@ export class TenantDO extends DurableObject<Env> {
   readonly #config: Config;
   readonly #settings: SettingsStore;
   readonly #limits: TenantLimits;
-  #mgmt: Database | null = null;
   /**
    * When counted usage must next be written to the management DB; null while
    * nothing is waiting. Kept in memory only: the alarm it sets is durable, and
@@ -84,7 +83,9 @@ export class TenantDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    if (this.#flushDueAt === null || this.#flushDueAt <= now) {
+    // Whatever woke the object, pending usage goes out with it: an early
+    // flush costs one batched write and saves a wake-up later.
+    if (this.#limits.meter.hasUnflushed()) {
       try {
         await this.#flush(now);
       } catch (error) {
@@ -104,11 +105,16 @@ export class TenantDO extends DurableObject<Env> {
       this.#flushDueAt = null;
       return 0;
     }
-    this.#mgmt ??= openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
-    const mgmt = this.#mgmt;
-    const written = await meter.flush((rows) => recordUsage(mgmt, tenantId, rows), now);
-    this.#flushDueAt = meter.hasUnflushed() ? now + this.#config.usageFlushIntervalMs : null;
-    return written;
+    // A client per flush, closed after: flushes are a minute apart, and an
+    // idle client kept open would hold the object's I/O (and its eviction) up.
+    const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
+    try {
+      const written = await meter.flush((rows) => recordUsage(mgmt, tenantId, rows), now);
+      this.#flushDueAt = meter.hasUnflushed() ? now + this.#config.usageFlushIntervalMs : null;
+      return written;
+    } finally {
+      mgmt.close();
+    }
   }
 
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
