@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { repoRoot, startLocalStack } from "./local-stack";
 
 interface Check {
@@ -96,7 +97,13 @@ async function main() {
       console.log(`${ok ? "ok  " : "FAIL"} runbook.md:${check.line}  ${title.trim().slice(0, 90)}`);
       if (!ok) {
         console.log(`     exit ${code}; expected /${check.expect.source}/ in:`);
-        console.log(output.split("\n").slice(0, 15).map((l) => `     | ${l}`).join("\n"));
+        console.log(
+          output
+            .split("\n")
+            .slice(0, 15)
+            .map((l) => `     | ${l}`)
+            .join("\n"),
+        );
       }
     }
   } finally {
@@ -107,4 +114,5 @@ async function main() {
   process.exit(failed > 0 ? 1 : 0);
 }
 
-await main();
+// Run only as a script, so tests can import parseChecks.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
