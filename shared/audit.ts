@@ -33,19 +33,11 @@ export interface AuditRecord {
   createdAt: string;
 }
 
-/**
- * The insert for `entry`, to put in the batch that makes the change. With
- * `onlyIfPreviousChanged` the entry is written only when the statement just
- * before it in the batch changed a row, so a conditional update that did not
- * apply leaves no entry.
- */
-export function auditStatement(entry: AuditEntry, options: { onlyIfPreviousChanged?: boolean } = {}): InStatement {
+/** The insert for `entry`, to put in the batch that makes the change it describes. */
+export function auditStatement(entry: AuditEntry): InStatement {
   const { before, after, details = {} } = entry;
-  const values = options.onlyIfPreviousChanged
-    ? "SELECT ?, ?, ?, ?, ?, ? WHERE changes() = 1"
-    : "VALUES (?, ?, ?, ?, ?, ?)";
   return {
-    sql: `INSERT INTO audit_log (tenant_id, actor, action, target, metadata, ip) ${values}`,
+    sql: "INSERT INTO audit_log (tenant_id, actor, action, target, metadata, ip) VALUES (?, ?, ?, ?, ?, ?)",
     args: [
       entry.tenantId,
       entry.actor,

@@ -1,5 +1,4 @@
 import type { VersionedSettings } from "../../durable-objects/tenant/settings";
-import { auditStatement } from "../audit";
 import type { Database } from "../db/client";
 import type { Plan, Tenant, TenantStatus } from "../tenants/tenants";
 
@@ -90,13 +89,12 @@ export type ChangeOutcome =
   | { outcome: "unchanged"; record: TenantRecord }
   | { outcome: "changed"; before: TenantRecord; record: TenantRecord };
 
-const ATTEMPTS = 3;
-
 /**
  * Apply `change` and write its audit entry (actor, before, after) in one
- * batch. The update only applies if the row is still the version read, so a
- * concurrent change is never described with a stale "before"; on such a
- * conflict the read and the batch are simply repeated.
+ * transaction. "Before" and "after" are computed by SQL from the row as the
+ * transaction sees it, so concurrent changes each record the true state they
+ * replaced — a chain, never two entries with the same stale "before" — and
+ * no retry loop is needed. A change that alters nothing writes nothing.
  */
 export async function changeTenant(
   mgmt: Database,
@@ -104,39 +102,49 @@ export async function changeTenant(
   change: TenantChange,
   by: { actor: string; ip: string | null },
 ): Promise<ChangeOutcome> {
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const before = await getTenantRecord(mgmt, tenantId);
-    if (!before || before.status === "deleted") return { outcome: "not_found" };
-    const after = {
-      plan: change.plan ?? before.plan,
-      status: change.status ?? before.status,
-      rateLimitOverride: change.rateLimitOverride !== undefined ? change.rateLimitOverride : before.rateLimitOverride,
-    };
-    const previous = { plan: before.plan, status: before.status, rateLimitOverride: before.rateLimitOverride };
-    if (JSON.stringify(after) === JSON.stringify(previous)) return { outcome: "unchanged", record: before };
+  // `null` for plan/status means "keep"; the override needs a flag because null is also a value ("clear it").
+  const newPlan = "COALESCE(?, plan)";
+  const newStatus = "COALESCE(?, status)";
+  const newOverride = "CASE WHEN ? THEN ? ELSE rate_limit_override END";
+  const newArgs = [
+    change.plan ?? null,
+    change.status ?? null,
+    change.rateLimitOverride !== undefined ? 1 : 0,
+    change.rateLimitOverride ?? null,
+  ];
+  const live = "id = ? AND status != 'deleted'";
+  const differs = `(plan IS NOT ${newPlan} OR status IS NOT ${newStatus} OR rate_limit_override IS NOT ${newOverride})`;
 
-    const [update] = await mgmt.batch(
-      [
-        {
-          sql: `UPDATE tenants SET plan = ?, status = ?, rate_limit_override = ?,
-                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                WHERE id = ? AND updated_at = ?`,
-          args: [after.plan, after.status, after.rateLimitOverride, tenantId, before.updatedAt],
-        },
-        auditStatement(
-          { tenantId, actor: by.actor, action: "tenant.update", before: previous, after, ip: by.ip },
-          { onlyIfPreviousChanged: true },
-        ),
-      ],
-      "write",
-    );
-    if (update?.rowsAffected === 1) {
-      const record = await getTenantRecord(mgmt, tenantId);
-      if (!record) return { outcome: "not_found" };
-      return { outcome: "changed", before, record };
-    }
-  }
-  throw new Error(`tenant ${tenantId} kept changing underneath ${ATTEMPTS} update attempts`);
+  const [beforeRows, , update, afterRows] = await mgmt.batch(
+    [
+      { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] },
+      // Same metadata shape as `auditStatement`: { before, after }.
+      {
+        sql: `INSERT INTO audit_log (tenant_id, actor, action, target, metadata, ip)
+              SELECT id, ?, 'tenant.update', id, json_object(
+                'before', json_object('plan', plan, 'status', status, 'rateLimitOverride', rate_limit_override),
+                'after', json_object('plan', ${newPlan}, 'status', ${newStatus}, 'rateLimitOverride', ${newOverride})
+              ), ?
+              FROM tenants WHERE ${live} AND ${differs}`,
+        args: [by.actor, ...newArgs, by.ip, tenantId, ...newArgs],
+      },
+      {
+        sql: `UPDATE tenants SET plan = ${newPlan}, status = ${newStatus}, rate_limit_override = ${newOverride},
+                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+              WHERE ${live} AND ${differs}`,
+        args: [...newArgs, tenantId, ...newArgs],
+      },
+      { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] },
+    ],
+    "write",
+  );
+  const beforeRow = beforeRows?.rows[0];
+  const afterRow = afterRows?.rows[0];
+  if (!beforeRow || !afterRow || beforeRow.status === "deleted") return { outcome: "not_found" };
+  const record = toRecord(afterRow);
+  return update?.rowsAffected === 1
+    ? { outcome: "changed", before: toRecord(beforeRow), record }
+    : { outcome: "unchanged", record };
 }
 
 /** What the tenant's Durable Object needs from a record to admit requests. */
