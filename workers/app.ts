@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
+import { api } from "./api/routes";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
 import { metrics } from "./ops/metrics";
@@ -12,6 +13,7 @@ export function createApp() {
   app.use(requestContext());
   app.route("/", health);
   app.route("/", metrics);
+  app.route("/api", api);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
   app.onError((caught, c) => {

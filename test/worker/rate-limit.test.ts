@@ -1,0 +1,214 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AdmitInput } from "../../durable-objects/tenant/admission";
+import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
+import type { Plan } from "../../shared/tenants/tenants";
+import { managementDb, newTenant } from "./support";
+
+const base = "http://muninn.test";
+const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+
+function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
+  return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
+}
+
+function usage(key: string) {
+  return exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${key}` } });
+}
+
+function patchTenant(id: string, body: unknown) {
+  return exports.default.fetch(`${base}/api/tenants/${id}`, {
+    method: "PATCH",
+    headers: admin,
+    body: JSON.stringify(body),
+  });
+}
+
+describe("tenant rate limit", () => {
+  it("admits exactly 60 of 200 concurrent requests for a free tenant, through the Durable Object", async () => {
+    const { tenant } = await newTenant("free");
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    const results = await Promise.all(Array.from({ length: 200 }, () => stub.admit(admitInput(tenant.id))));
+    expect(results.filter((result) => result.admitted)).toHaveLength(60);
+    const refused = results.filter((result) => !result.admitted);
+    expect(refused).toHaveLength(140);
+    expect(refused.every((result) => result.reason === "rate_limited")).toBe(true);
+  });
+
+  it("admits exactly 60 of 200 HTTP requests sent at once and refuses the rest with 429 and Retry-After", async () => {
+    const { apiKey } = await newTenant("free");
+    // One request first so the credential is cached: the other 199 then race on admission alone.
+    const warmUp = await usage(apiKey.key);
+    const responses = [warmUp, ...(await Promise.all(Array.from({ length: 199 }, () => usage(apiKey.key))))];
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(60);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(140);
+
+    const refusal = responses.find((response) => response.status === 429)!;
+    expect(Number(refusal.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(refusal.headers.get("x-ratelimit-remaining")).toBe("0");
+    const body = (await refusal.json()) as { error: { type: string; code: string; message: string } };
+    expect(body.error).toMatchObject({ type: "rate_limited", code: "rate_limit_exceeded" });
+    expect(body.error.message).toMatch(/^Rate limit exceeded: 60 requests per 60 s/);
+  });
+
+  it("puts rate-limit headers on every admitted response and warns from 90% of the window", async () => {
+    const { apiKey } = await newTenant("free");
+    const first = await usage(apiKey.key);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("ratelimit-policy")).toBe('"tenant";q=60;w=60');
+    expect(first.headers.get("ratelimit")).toMatch(/^"tenant";r=59;t=\d+$/);
+    expect(first.headers.get("x-ratelimit-limit")).toBe("60");
+    expect(first.headers.get("x-ratelimit-remaining")).toBe("59");
+    expect(Number(first.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+    expect(first.headers.get("x-muninn-warning")).toBeNull();
+
+    const seen: { remaining: number; warning: string | null }[] = [];
+    for (let i = 0; i < 59; i++) {
+      const response = await usage(apiKey.key);
+      expect(response.status).toBe(200);
+      seen.push({
+        remaining: Number(response.headers.get("x-ratelimit-remaining")),
+        warning: response.headers.get("x-muninn-warning"),
+      });
+    }
+    // The 54th request (90% of 60) is the first to warn; none before it does.
+    const firstWarned = seen.findIndex((entry) => entry.warning !== null) + 2;
+    expect(firstWarned).toBe(54);
+    expect(seen.at(-1)).toMatchObject({ remaining: 0 });
+    expect(seen.at(-1)?.warning).toMatch(/Rate limit nearly reached: 60 of 60 requests/);
+    expect((await usage(apiKey.key)).status).toBe(429);
+  });
+
+  it("applies an override on the very next request, and clearing it restores the plan limit", async () => {
+    const { tenant, apiKey } = await newTenant("free");
+    expect((await usage(apiKey.key)).headers.get("x-ratelimit-limit")).toBe("60");
+
+    expect((await patchTenant(tenant.id, { rate_limit_override: 3 })).status).toBe(200);
+    const throttled = await usage(apiKey.key);
+    expect(throttled.headers.get("x-ratelimit-limit")).toBe("3");
+    expect(throttled.headers.get("x-ratelimit-remaining")).toBe("1");
+    expect((await usage(apiKey.key)).status).toBe(200);
+    const refused = await usage(apiKey.key);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      "this tenant's rate limit",
+    );
+
+    expect((await patchTenant(tenant.id, { rate_limit_override: null })).status).toBe(200);
+    const restored = await usage(apiKey.key);
+    expect(restored.status).toBe(200);
+    expect(restored.headers.get("x-ratelimit-limit")).toBe("60");
+  });
+
+  it("applies a plan upgrade on the next request", async () => {
+    const { tenant, apiKey } = await newTenant("free");
+    expect((await usage(apiKey.key)).headers.get("x-ratelimit-limit")).toBe("60");
+    expect((await patchTenant(tenant.id, { plan: "pro" })).status).toBe(200);
+    const upgraded = await usage(apiKey.key);
+    expect(upgraded.headers.get("x-ratelimit-limit")).toBe("300");
+    expect(((await upgraded.json()) as { plan: string }).plan).toBe("pro");
+  });
+
+  it("refuses a suspended tenant with 403 on the next request, and lets it back in when reactivated", async () => {
+    const { tenant, apiKey } = await newTenant("pro");
+    expect((await usage(apiKey.key)).status).toBe(200);
+    expect((await patchTenant(tenant.id, { status: "suspended" })).status).toBe(200);
+    const refused = await usage(apiKey.key);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { type: "forbidden", code: "tenant_suspended" } });
+    expect((await patchTenant(tenant.id, { status: "active" })).status).toBe(200);
+    expect((await usage(apiKey.key)).status).toBe(200);
+  });
+
+  it("keeps the window and the counts across an eviction in the middle of a window", async () => {
+    const { tenant } = await newTenant("free");
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    for (let i = 0; i < 40; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i % 2 === 0 }));
+
+    await evictDurableObject(stub);
+    const status = await stub.rateLimitStatus();
+    expect(status).toMatchObject({ limit: 60, used: 40, remaining: 20 });
+    const results = await Promise.all(Array.from({ length: 30 }, () => stub.admit(admitInput(tenant.id))));
+    expect(results.filter((result) => result.admitted)).toHaveLength(20);
+    expect((await stub.usageStatus())?.usage).toMatchObject({ requests: 60, toolCalls: 20, rateLimited: 10 });
+  });
+});
+
+describe("sliding window", () => {
+  // The limiter runs on the object's real SQLite storage; only the clock is given explicitly.
+  async function withLimiter<T>(fn: (limiter: SlidingWindowLimiter) => T): Promise<T> {
+    const stub = env.TENANT_DO.getByName(`window-${crypto.randomUUID()}`);
+    return runInDurableObject(stub, (_instance, state) =>
+      fn(new SlidingWindowLimiter(state.storage.sql, "test_slots")),
+    );
+  }
+
+  const minute = 60_000;
+  const t0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+
+  it("does not let a second burst through right after a fixed-window boundary", async () => {
+    await withLimiter((limiter) => {
+      // Ten requests in the last moment of one minute…
+      for (let i = 0; i < 10; i++) expect(limiter.take(10, minute, t0 + 59_900).allowed).toBe(true);
+      // …are still counted just after the boundary, where a fixed window would reset.
+      const justAfter = limiter.take(10, minute, t0 + 60_100);
+      expect(justAfter).toMatchObject({ allowed: false, retryAfterSeconds: 60 });
+      expect(limiter.take(10, minute, t0 + 119_999).allowed).toBe(false);
+      // They age out one slot (1 s) after a full window: never more than 10 in any 60 s.
+      expect(limiter.take(10, minute, t0 + 120_000).allowed).toBe(true);
+    });
+  });
+
+  it("lets a tenant well below its limit absorb a burst, then recovers slot by slot", async () => {
+    await withLimiter((limiter) => {
+      for (let i = 0; i < 3; i++) expect(limiter.take(10, minute, t0).allowed).toBe(true);
+      // 30 s later the remaining 7 go through at once.
+      for (let i = 0; i < 7; i++) expect(limiter.take(10, minute, t0 + 30_000).allowed).toBe(true);
+      const refused = limiter.take(10, minute, t0 + 30_000);
+      // The oldest three free up 61 s after they were counted, i.e. 31 s from now.
+      expect(refused).toMatchObject({ allowed: false, retryAfterSeconds: 31 });
+      expect(refused.state).toMatchObject({ used: 10, remaining: 0, resetSeconds: 61 });
+      expect(limiter.take(10, minute, t0 + 61_000).allowed).toBe(true);
+      expect(limiter.peek(10, minute, t0 + 61_000)).toMatchObject({ used: 8, remaining: 2 });
+    });
+  });
+
+  it("never admits more than the limit in any window under steady over-demand", async () => {
+    await withLimiter((limiter) => {
+      const admitted: number[] = [];
+      // Five requests every 250 ms for five minutes: four times what a limit of 60/min allows.
+      for (let now = t0; now < t0 + 5 * minute; now += 250) {
+        for (let i = 0; i < 5; i++) if (limiter.take(60, minute, now).allowed) admitted.push(now);
+      }
+      for (const start of admitted) {
+        const inWindow = admitted.filter((time) => time >= start && time < start + minute).length;
+        expect(inWindow).toBeLessThanOrEqual(60);
+      }
+      // Conservative by at most one slot: over five minutes it still admits nearly 5 × 60.
+      expect(admitted.length).toBeGreaterThanOrEqual(280);
+    });
+  });
+});
+
+describe("usage flush", () => {
+  it("writes counts to the management DB by alarm, not per request, and never counts twice", async () => {
+    const { tenant } = await newTenant("free");
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    for (let i = 0; i < 5; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i < 3 }));
+
+    const mgmt = managementDb();
+    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] });
+    expect((await read()).rows).toHaveLength(0);
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await read()).rows[0]).toMatchObject({ requests: 5, tool_calls: 3, rate_limited: 0 });
+
+    await stub.admit(admitInput(tenant.id, "free", { toolCall: true }));
+    await evictDurableObject(stub);
+    expect(await stub.flushUsage()).toBe(1);
+    expect(await stub.flushUsage()).toBe(0);
+    expect((await read()).rows[0]).toMatchObject({ requests: 6, tool_calls: 4 });
+  });
+});

@@ -1,0 +1,168 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type {
+  AdmitInput,
+  AdmitRefusal,
+  AdmitResult,
+  QuotaState,
+  RateLimitState,
+} from "../durable-objects/tenant/admission";
+import { AppError } from "../shared/errors";
+import { describeError } from "../shared/logging";
+import { type PlanLimitTable, upgradeFrom } from "../shared/plans";
+import type { Plan } from "../shared/tenants/tenants";
+import type { AppEnv } from "./types";
+
+export type AdmitRequest = Omit<AdmitInput, "tenant">;
+
+/**
+ * Admit an authenticated request through the tenant's Durable Object — the one
+ * place where rate limit, quota, status (and, for legacy MCP, the session) are
+ * decided exactly across isolates. Sets the rate-limit, quota and warning
+ * headers on the response and logs refusals. Returns the decision so the
+ * caller maps a refusal to its protocol: `admissionError` for HTTP routes,
+ * a JSON-RPC error for `/mcp`.
+ *
+ * If the Durable Object cannot be reached the request is refused (503): a
+ * limit that silently stopped applying would be the worse failure.
+ */
+export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<AdmitResult> {
+  const auth = c.var.auth;
+  let result: AdmitResult;
+  try {
+    result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({
+      ...request,
+      tenant: { id: auth.tenantId, plan: auth.plan, status: auth.status, rateLimitOverride: auth.rateLimitOverride },
+    });
+  } catch (error) {
+    c.var.logger.error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
+    throw new AppError("unavailable", "admission temporarily unavailable", {
+      headers: { "Retry-After": "1" },
+      cause: error,
+    });
+  }
+  setAdmissionHeaders(c, result);
+  if (!result.admitted) logRefusal(c, result);
+  return result;
+}
+
+/** Middleware for tenant `/api` routes: admit, or answer the refusal as an HTTP error. */
+export function admitted(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const result = await admit(c, { kind: "api" });
+    if (!result.admitted) throw admissionError(result, c.var.services.config.planLimits);
+    await next();
+  };
+}
+
+/**
+ * Rate-limit headers in both the IETF form (`RateLimit-Policy` / `RateLimit`,
+ * draft-ietf-httpapi-ratelimit-headers, reset as delta seconds) and the
+ * widespread `X-RateLimit-*` form (reset as epoch seconds, as GitHub and most
+ * client libraries read it). Tool-call quota the same way as `X-Quota-*`.
+ */
+function setAdmissionHeaders(c: Context<AppEnv>, result: AdmitResult): void {
+  const rateLimit = result.admitted || result.reason === "rate_limited" ? result.rateLimit : null;
+  const quota = result.admitted || result.reason === "quota_exceeded" ? result.quota : null;
+  if (rateLimit) setRateLimitHeaders(c, rateLimit);
+  if (quota?.limit != null) setQuotaHeaders(c, quota);
+  if (result.admitted) {
+    for (const warning of result.warnings) c.header("X-Muninn-Warning", warning, { append: true });
+  }
+}
+
+function setRateLimitHeaders(c: Context<AppEnv>, rateLimit: RateLimitState): void {
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  c.header("RateLimit-Policy", `"tenant";q=${rateLimit.limit};w=${rateLimit.windowSeconds}`);
+  c.header("RateLimit", `"tenant";r=${rateLimit.remaining};t=${rateLimit.resetSeconds}`);
+  c.header("X-RateLimit-Limit", String(rateLimit.limit));
+  c.header("X-RateLimit-Remaining", String(rateLimit.remaining));
+  c.header("X-RateLimit-Reset", String(nowSeconds + rateLimit.resetSeconds));
+}
+
+function setQuotaHeaders(c: Context<AppEnv>, quota: QuotaState): void {
+  c.header("X-Quota-Limit", String(quota.limit));
+  c.header("X-Quota-Remaining", String(Math.max(0, (quota.limit ?? 0) - quota.used)));
+  c.header("X-Quota-Reset", String(Math.floor(Date.parse(quota.resetsAt) / 1000)));
+}
+
+/**
+ * The log lines the runbook greps for ("Rate limit exceeded", "Plan quota
+ * exceeded"), with tenant and limit. The per-tenant refusal counts behind
+ * `rate_limited_total` / `quota_exceeded_total` are kept by the tenant's
+ * Durable Object and flushed to the management `usage` table.
+ */
+function logRefusal(c: Context<AppEnv>, refusal: AdmitRefusal): void {
+  const tenant = c.var.auth.tenantId;
+  switch (refusal.reason) {
+    case "rate_limited":
+      c.var.logger.warn("Rate limit exceeded", {
+        tenant,
+        plan: refusal.plan,
+        limit: refusal.rateLimit.limit,
+        limitSource: refusal.rateLimit.source,
+        windowSeconds: refusal.rateLimit.windowSeconds,
+        retryAfterSeconds: refusal.retryAfterSeconds,
+      });
+      return;
+    case "quota_exceeded":
+      c.var.logger.warn("Plan quota exceeded", {
+        tenant,
+        plan: refusal.plan,
+        limit: refusal.quota.limit,
+        used: refusal.quota.used,
+        resetsAt: refusal.quota.resetsAt,
+      });
+      return;
+    case "suspended":
+      c.var.logger.warn("tenant suspended: request refused", { tenant });
+      return;
+    case "session_not_found":
+      return;
+  }
+}
+
+/** A refusal as an HTTP error: 429 with `Retry-After`, 403 for a suspended tenant, 404 for an unknown session. */
+export function admissionError(refusal: AdmitRefusal, limits: PlanLimitTable): AppError {
+  switch (refusal.reason) {
+    case "rate_limited":
+      return new AppError(
+        "rate_limited",
+        rateLimitMessage(refusal.rateLimit, refusal.plan, refusal.retryAfterSeconds),
+        {
+          code: "rate_limit_exceeded",
+          headers: { "Retry-After": String(refusal.retryAfterSeconds) },
+        },
+      );
+    case "quota_exceeded":
+      return new AppError("rate_limited", quotaMessage(refusal.quota, refusal.plan, limits), {
+        code: "quota_exceeded",
+        headers: { "Retry-After": String(refusal.retryAfterSeconds) },
+      });
+    case "suspended":
+      return new AppError("forbidden", "Tenant suspended: this account's access is suspended. Contact support.", {
+        code: "tenant_suspended",
+      });
+    case "session_not_found":
+      return new AppError("not_found", "Session not found: initialize a new session.", { code: "session_not_found" });
+  }
+}
+
+export function rateLimitMessage(rateLimit: RateLimitState, plan: Plan, retryAfterSeconds: number): string {
+  const source = rateLimit.source === "override" ? "this tenant's rate limit" : `the ${plan} plan's rate limit`;
+  return (
+    `Rate limit exceeded: ${rateLimit.limit} requests per ${rateLimit.windowSeconds} s (${source}). ` +
+    `Retry after ${retryAfterSeconds} s.`
+  );
+}
+
+export function quotaMessage(quota: QuotaState, plan: Plan, limits: PlanLimitTable): string {
+  const upgrade = upgradeFrom(plan);
+  const more = upgrade ? limits[upgrade].toolCallsPerMonth : null;
+  const hint = upgrade
+    ? ` Upgrade to the ${upgrade} plan for ${more === null ? "unlimited" : more} tool calls per month.`
+    : "";
+  return (
+    `Plan quota exceeded: ${quota.used} of ${quota.limit} tool calls used this month on the ${plan} plan; ` +
+    `the quota resets at ${quota.resetsAt}.${hint}`
+  );
+}

@@ -1,0 +1,40 @@
+import type { MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "../../../shared/crypto/encoding";
+import { AppError } from "../../../shared/errors";
+import type { AppEnv } from "../../types";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Who the audit log names for an admin change. */
+    adminActor: string;
+  }
+}
+
+const ACTOR_NAME = /^[A-Za-z0-9@._+-]{1,100}$/;
+
+/**
+ * Guard for the operator API: `Authorization: Bearer $ADMIN_TOKEN`, compared
+ * in constant time so response timing reveals nothing about the token. No
+ * credential is 401; any other credential (a tenant's API key included) is
+ * 403, since the caller may well be authenticated — just not as the operator.
+ *
+ * The token is shared, so operators may name themselves in `X-Admin-Actor`
+ * for the audit log ("admin:alice"); the name is attribution, not identity.
+ */
+export function requireAdmin(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (!token) {
+      throw new AppError("unauthorized", "admin token required", {
+        headers: { "WWW-Authenticate": 'Bearer realm="muninn-admin"' },
+      });
+    }
+    if (!(await timingSafeEqual(token, c.var.services.config.adminToken))) {
+      c.var.logger.warn("admin API refused a credential", { route: c.req.path });
+      throw new AppError("forbidden", "this credential cannot use the admin API", { code: "admin_token_required" });
+    }
+    const name = c.req.header("x-admin-actor");
+    c.set("adminActor", name && ACTOR_NAME.test(name) ? `admin:${name}` : "admin");
+    await next();
+  };
+}

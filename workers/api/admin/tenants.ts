@@ -1,0 +1,200 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { UsageStatus } from "../../../durable-objects/tenant/limits";
+import {
+  changeTenant,
+  getTenantRecord,
+  searchTenants,
+  settingsOf,
+  type TenantRecord,
+} from "../../../shared/admin/tenant-records";
+import { AppError } from "../../../shared/errors";
+import { describeError } from "../../../shared/logging";
+import { effectiveRateLimit, type PlanLimitTable } from "../../../shared/plans";
+import { getTenantDatabase, PLANS } from "../../../shared/tenants/tenants";
+import { clientIp } from "../../middleware/ip-rate-limit";
+import type { AppEnv } from "../../types";
+import { decodeCursor, encodeCursor, parseInput, parseJsonBody } from "../validation";
+
+/** The operator's tenant routes, mounted at `/api/tenants` behind `requireAdmin`. See docs/admin-api.md. */
+export const adminTenants = new Hono<AppEnv>();
+
+const listQuery = z.object({
+  q: z.string().trim().min(1).max(200).optional(),
+  plan: z.enum(PLANS).optional(),
+  status: z.enum(["active", "suspended", "deleted"]).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(500).optional(),
+});
+const tenantCursor = z.object({ createdAt: z.string(), id: z.string() });
+
+const patchBody = z
+  .object({
+    plan: z.enum(PLANS).optional(),
+    status: z.enum(["active", "suspended"]).optional(),
+    rate_limit_override: z.number().int().min(1).max(100_000).nullable().optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, {
+    message: "name at least one of plan, status, rate_limit_override",
+  });
+
+adminTenants.get("/", async (c) => {
+  const query = parseInput(listQuery, c.req.query());
+  const { tenants, hasMore } = await searchTenants(c.var.services.mgmtDb, {
+    query: query.q,
+    plan: query.plan,
+    status: query.status,
+    after: query.cursor ? decodeCursor(tenantCursor, query.cursor) : undefined,
+    limit: query.limit,
+  });
+  const last = tenants.at(-1);
+  return c.json({
+    object: "list",
+    data: tenants.map((tenant) => summaryView(tenant, c.var.services.config.planLimits)),
+    has_more: hasMore,
+    next_cursor: hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+  });
+});
+
+adminTenants.get("/:id", async (c) => {
+  const record = await requireTenant(c);
+  const { mgmtDb, config } = c.var.services;
+  // Reading the record re-applies it to the Durable Object (an older record
+  // never overwrites a newer one), which heals a push that failed earlier.
+  const [database, status] = await Promise.all([
+    getTenantDatabase(mgmtDb, config, record.id),
+    tenantObject(c, record.id).usageStatus(settingsOf(record)),
+  ]);
+  return c.json(detailView(record, database, status, config.planLimits));
+});
+
+adminTenants.patch("/:id", async (c) => {
+  const body = await parseJsonBody(c, patchBody);
+  const id = c.req.param("id");
+  const outcome = await changeTenant(
+    c.var.services.mgmtDb,
+    id,
+    { plan: body.plan, status: body.status, rateLimitOverride: body.rate_limit_override },
+    { actor: c.var.adminActor, ip: clientIp(c) },
+  );
+  if (outcome.outcome === "not_found") throw notFound(id);
+  await applyToTenantObject(c, outcome.record);
+  if (outcome.outcome === "changed") {
+    c.var.logger.info("tenant changed by admin", {
+      tenant: id,
+      actor: c.var.adminActor,
+      before: pick(outcome.before),
+      after: pick(outcome.record),
+    });
+  }
+  const { mgmtDb, config } = c.var.services;
+  const [database, status] = await Promise.all([
+    getTenantDatabase(mgmtDb, config, id),
+    tenantObject(c, id).usageStatus(),
+  ]);
+  return c.json(detailView(outcome.record, database, status, config.planLimits));
+});
+
+adminTenants.get("/:id/rate-limit", async (c) => {
+  const record = await requireTenant(c);
+  const status = await tenantObject(c, record.id).rateLimitStatus(settingsOf(record));
+  if (!status) throw new AppError("internal", "the tenant's rate limiter did not answer");
+  return c.json({
+    tenant_id: record.id,
+    plan: status.plan,
+    limit: status.limit,
+    source: status.source,
+    window_seconds: status.windowSeconds,
+    used: status.used,
+    remaining: status.remaining,
+    reset_seconds: status.resetSeconds,
+    reset_at: status.resetAt,
+  });
+});
+
+function tenantObject(c: Context<AppEnv>, tenantId: string) {
+  return c.env.TENANT_DO.getByName(tenantId);
+}
+
+async function requireTenant(c: Context<AppEnv>): Promise<TenantRecord> {
+  const id = c.req.param("id") ?? "";
+  const record = await getTenantRecord(c.var.services.mgmtDb, id);
+  if (!record || record.status === "deleted") throw notFound(id);
+  return record;
+}
+
+function notFound(id: string): AppError {
+  return new AppError("not_found", `no tenant ${JSON.stringify(id)}`, { code: "tenant_not_found" });
+}
+
+/**
+ * Hand a changed record to the tenant's Durable Object so the next request
+ * sees it. The management DB already holds the change; if the object cannot
+ * be reached, the operator is told to repeat the (idempotent) request, and
+ * any admin read of the tenant re-applies it too.
+ */
+async function applyToTenantObject(c: Context<AppEnv>, record: TenantRecord): Promise<void> {
+  try {
+    await tenantObject(c, record.id).updateSettings(settingsOf(record));
+  } catch (error) {
+    c.var.logger.error("tenant change saved but not applied", { tenant: record.id, ...describeError(error) });
+    throw new AppError("unavailable", "the change is saved but not yet in force; repeat the request", {
+      headers: { "Retry-After": "1" },
+      cause: error,
+    });
+  }
+}
+
+function pick(record: TenantRecord) {
+  return { plan: record.plan, status: record.status, rateLimitOverride: record.rateLimitOverride };
+}
+
+function quotasView(record: TenantRecord, limits: PlanLimitTable) {
+  const rate = effectiveRateLimit(limits, record.plan, record.rateLimitOverride);
+  const plan = limits[record.plan];
+  return {
+    requests_per_minute: { limit: rate.limit, source: rate.source, window_seconds: rate.windowSeconds },
+    tool_calls_per_month: { limit: plan.toolCallsPerMonth, source: "plan" as const },
+    sessions: { limit: plan.sessions, source: "plan" as const },
+  };
+}
+
+function summaryView(record: TenantRecord, limits: PlanLimitTable) {
+  return {
+    id: record.id,
+    org_name: record.orgName,
+    email: record.ownerEmail,
+    plan: record.plan,
+    status: record.status,
+    rate_limit_override: record.rateLimitOverride,
+    quotas: quotasView(record, limits),
+    api_keys_count: record.apiKeysCount,
+    created_at: record.createdAt,
+  };
+}
+
+function detailView(
+  record: TenantRecord,
+  database: { name: string; url: string; schemaVersion: number } | null,
+  status: UsageStatus | null,
+  limits: PlanLimitTable,
+) {
+  return {
+    ...summaryView(record, limits),
+    usage: status
+      ? {
+          period: status.usage.period,
+          tool_calls: status.usage.toolCalls,
+          requests: status.usage.requests,
+          rate_limited: status.usage.rateLimited,
+          quota_exceeded: status.usage.quotaExceeded,
+          tool_calls_remaining:
+            status.quota.limit === null ? null : Math.max(0, status.quota.limit - status.usage.toolCalls),
+          resets_at: status.quota.resetsAt,
+        }
+      : null,
+    database: database ? { name: database.name, url: database.url, schema_version: database.schemaVersion } : null,
+    updated_at: record.updatedAt,
+  };
+}

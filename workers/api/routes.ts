@@ -1,0 +1,20 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../types";
+import { adminAuditLog } from "./admin/audit-log";
+import { requireAdmin } from "./admin/require-admin";
+import { adminTenants } from "./admin/tenants";
+import { tenantUsage } from "./tenant/usage";
+
+/**
+ * `/api`: the operator's admin API (`ADMIN_TOKEN`) and the tenant's own
+ * self-service routes (its API key, admitted through its Durable Object).
+ */
+export const api = new Hono<AppEnv>();
+
+// "/x/*" also matches "/x" itself, so these cover the collections and everything below them.
+api.use("/tenants/*", requireAdmin());
+api.use("/audit-log/*", requireAdmin());
+api.route("/tenants", adminTenants);
+api.route("/audit-log", adminAuditLog);
+
+api.route("/usage", tenantUsage);

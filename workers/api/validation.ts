@@ -1,0 +1,38 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { AppError } from "../../shared/errors";
+
+/**
+ * Parse route input with a zod schema; a failure is a 400 naming the field
+ * and what was wrong with it, never a stack or the raw input.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.length ? issue.path.join(".") : "body";
+  throw new AppError("invalid_request", `${field}: ${issue?.message ?? "invalid"}`, { code: "invalid_parameter" });
+}
+
+export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new AppError("invalid_request", "body: must be a JSON object", { code: "invalid_json" });
+  }
+  return parseInput(schema, body);
+}
+
+/** Opaque page cursors: base64url of JSON, so clients pass them back without interpreting them. */
+export function encodeCursor(value: unknown): string {
+  return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeCursor<T extends z.ZodType>(schema: T, cursor: string): z.infer<T> {
+  try {
+    return schema.parse(JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))));
+  } catch {
+    throw new AppError("invalid_request", "cursor: not a cursor returned by this API", { code: "invalid_cursor" });
+  }
+}
