@@ -10,6 +10,7 @@ import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type PlanLimitTable, upgradeFrom } from "../shared/plans";
 import type { Plan } from "../shared/tenants/tenants";
+import { recorder } from "./ops/telemetry";
 import type { AppEnv } from "./types";
 
 export type AdmitRequest = Omit<AdmitInput, "tenant">;
@@ -41,7 +42,7 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
     });
   }
   setAdmissionHeaders(c, result);
-  if (!result.admitted) logRefusal(c, result);
+  recordAdmission(c, result);
   return result;
 }
 
@@ -86,15 +87,26 @@ function setQuotaHeaders(c: Context<AppEnv>, quota: QuotaState): void {
 }
 
 /**
- * The log lines the runbook greps for ("Rate limit exceeded", "Plan quota
- * exceeded"), with tenant and limit. The per-tenant refusal counts behind
- * `rate_limited_total` / `quota_exceeded_total` are kept by the tenant's
- * Durable Object and flushed to the management `usage` table.
+ * The one place admission outcomes become metrics and logs: the per-tenant
+ * quota gauges, `rate_limited_total{plan}` / `quota_exceeded_total`, and the
+ * log lines the runbook greps for ("Rate limit exceeded", "Plan quota
+ * exceeded") with tenant and limit. The tenant's Durable Object also keeps
+ * exact per-month refusal counts, flushed to the management `usage` table.
  */
-function logRefusal(c: Context<AppEnv>, refusal: AdmitRefusal): void {
+function recordAdmission(c: Context<AppEnv>, result: AdmitResult): void {
   const tenant = c.var.auth.tenantId;
+  const quota = result.admitted || result.reason === "quota_exceeded" ? result.quota : null;
+  if (quota) {
+    recorder.set("tenant_quota_used", { tenant }, quota.used);
+    if (quota.limit !== null) recorder.set("tenant_quota_limit", { tenant }, quota.limit);
+  }
+  if (!result.admitted) logRefusal(c, tenant, result);
+}
+
+function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): void {
   switch (refusal.reason) {
     case "rate_limited":
+      recorder.inc("rate_limited_total", { plan: refusal.plan });
       c.var.logger.warn("Rate limit exceeded", {
         tenant,
         plan: refusal.plan,
@@ -105,6 +117,7 @@ function logRefusal(c: Context<AppEnv>, refusal: AdmitRefusal): void {
       });
       return;
     case "quota_exceeded":
+      recorder.inc("quota_exceeded_total", { plan: refusal.plan });
       c.var.logger.warn("Plan quota exceeded", {
         tenant,
         plan: refusal.plan,

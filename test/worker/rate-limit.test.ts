@@ -51,6 +51,12 @@ describe("tenant rate limit", () => {
     const body = (await refusal.json()) as { error: { type: string; code: string; message: string } };
     expect(body.error).toMatchObject({ type: "rate_limited", code: "rate_limit_exceeded" });
     expect(body.error.message).toMatch(/^Rate limit exceeded: 60 requests per 60 s/);
+
+    const metrics = await exports.default.fetch(`${base}/metrics`, {
+      headers: { authorization: "Bearer test-metrics-token" },
+    });
+    const line = (await metrics.text()).split("\n").find((l) => l.startsWith('rate_limited_total{plan="free"} '));
+    expect(Number(line?.split(" ")[1])).toBeGreaterThanOrEqual(140);
   });
 
   it("puts rate-limit headers on every admitted response and warns from 90% of the window", async () => {
