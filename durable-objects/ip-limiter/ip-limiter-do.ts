@@ -8,6 +8,8 @@ import { SlidingWindowLimiter, type TakeResult } from "../tenant/rate-limit";
  * tiny object behind, so an object deletes its storage once its window has
  * emptied.
  */
+const WINDOW_KEY = "windowMs";
+
 export class IpLimiterDO extends DurableObject<Env> {
   readonly #window: SlidingWindowLimiter;
 
@@ -21,11 +23,19 @@ export class IpLimiterDO extends DurableObject<Env> {
     const windowMs = windowSeconds * 1000;
     const result = this.#window.take(limit, windowMs, now);
     const idleAt = this.#window.idleAt(windowMs, now);
-    if (idleAt !== null) await this.ctx.storage.setAlarm(idleAt);
+    if (idleAt !== null) {
+      await this.ctx.storage.put(WINDOW_KEY, windowMs);
+      await this.ctx.storage.setAlarm(idleAt);
+    }
     return result;
   }
 
   override async alarm(): Promise<void> {
-    await this.ctx.storage.deleteAll();
+    const now = Date.now();
+    const windowMs = (await this.ctx.storage.get<number>(WINDOW_KEY)) ?? 0;
+    const idleAt = this.#window.idleAt(windowMs, now);
+    // Woken before the window emptied (a retried alarm, a clock step): keep counting.
+    if (idleAt !== null && idleAt > now) await this.ctx.storage.setAlarm(idleAt);
+    else await this.ctx.storage.deleteAll();
   }
 }
