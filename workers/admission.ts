@@ -46,11 +46,21 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   return result;
 }
 
+export type Admitted = Extract<AdmitResult, { admitted: true }>;
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The admission decision for this request: the plan, limits and warnings in force. */
+    admission: Admitted;
+  }
+}
+
 /** Middleware for tenant `/api` routes: admit, or answer the refusal as an HTTP error. */
 export function admitted(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const result = await admit(c, { kind: "api" });
     if (!result.admitted) throw admissionError(result, c.var.services.config.planLimits);
+    c.set("admission", result);
     await next();
   };
 }

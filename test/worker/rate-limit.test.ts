@@ -142,6 +142,25 @@ describe("tenant rate limit", () => {
   });
 });
 
+describe("GET /api/me", () => {
+  it("names the key's tenant and the plan and limit admission applied; without a key it is 401", async () => {
+    const { tenant, apiKey } = await newTenant("pro");
+    const response = await exports.default.fetch(`${base}/api/me`, {
+      headers: { authorization: `Bearer ${apiKey.key}` },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-ratelimit-limit")).toBe("300");
+    expect(await response.json()).toMatchObject({
+      tenant_id: tenant.id,
+      key_id: apiKey.id,
+      plan: "pro",
+      rate_limit: { limit: 300, source: "plan", remaining: 299 },
+      warnings: [],
+    });
+    expect((await exports.default.fetch(`${base}/api/me`)).status).toBe(401);
+  });
+});
+
 describe("sliding window", () => {
   // The limiter runs on the object's real SQLite storage; only the clock is given explicitly.
   async function withLimiter<T>(fn: (limiter: SlidingWindowLimiter) => T): Promise<T> {

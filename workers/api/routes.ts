@@ -3,6 +3,7 @@ import type { AppEnv } from "../types";
 import { adminAuditLog } from "./admin/audit-log";
 import { requireAdmin } from "./admin/require-admin";
 import { adminTenants } from "./admin/tenants";
+import { tenantMe } from "./tenant/me";
 import { tenantUsage } from "./tenant/usage";
 
 /**
@@ -17,4 +18,5 @@ api.use("/audit-log/*", requireAdmin());
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
 
+api.route("/me", tenantMe);
 api.route("/usage", tenantUsage);

@@ -1,0 +1,28 @@
+import { Hono } from "hono";
+import { admitted } from "../../admission";
+import { authenticate } from "../../auth/authenticate";
+import type { AppEnv } from "../../types";
+
+/**
+ * `GET /api/me`: who this API key is — tenant, key, scopes — and the plan and
+ * rate limit in force, straight from admission. It costs exactly one
+ * authentication and one admission, which also makes it the benchmark's
+ * measure of what admission adds to a request.
+ */
+export const tenantMe = new Hono<AppEnv>();
+
+tenantMe.get("/", authenticate(), admitted(), (c) => {
+  const { auth, admission } = c.var;
+  return c.json({
+    tenant_id: auth.tenantId,
+    key_id: auth.keyId,
+    scopes: auth.scopes,
+    plan: admission.plan,
+    rate_limit: admission.rateLimit && {
+      limit: admission.rateLimit.limit,
+      source: admission.rateLimit.source,
+      remaining: admission.rateLimit.remaining,
+    },
+    warnings: admission.warnings,
+  });
+});
