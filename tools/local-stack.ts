@@ -93,7 +93,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
   const demo = await seedDemoTenant(stateDir, vars);
 
-  const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+  const wranglerBin = join(
+    dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+    "bin",
+    "wrangler.js",
+  );
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", join(stateDir, "wrangler")];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const wrangler = spawn(process.execPath, [wranglerBin, ...args], {

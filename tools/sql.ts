@@ -19,7 +19,13 @@ if (!sql) {
   process.exit(2);
 }
 
-const config = readConfig({ ADMIN_TOKEN: "-", METRICS_TOKEN: "-", TURSO_ORG: "-", DB_TOKEN_ENCRYPTION_KEY: "-", ...process.env });
+const config = readConfig({
+  ADMIN_TOKEN: "-",
+  METRICS_TOKEN: "-",
+  TURSO_ORG: "-",
+  DB_TOKEN_ENCRYPTION_KEY: "-",
+  ...process.env,
+});
 const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
 let db = mgmt;
 if (tenantId) {
