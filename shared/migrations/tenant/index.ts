@@ -1,5 +1,6 @@
 import type { Migration } from "../../db/migrate";
 import initial from "./0001-initial";
+import memories from "./0002-memories";
 
 /** Tenant DB migrations, in order. Every tenant database runs the same list. */
-export const tenantMigrations: readonly Migration[] = [initial];
+export const tenantMigrations: readonly Migration[] = [initial, memories];

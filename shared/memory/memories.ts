@@ -1,0 +1,584 @@
+import type { InStatement } from "@libsql/client/web";
+import type { Database } from "../db/client";
+import { AppError } from "../errors";
+import {
+  contentHash,
+  DEFAULT_PROJECT,
+  LIMITS,
+  type LinkRelation,
+  type Memory,
+  type MemoryKind,
+  type MemoryStatus,
+  newMemoryId,
+  normalizeFiles,
+  normalizeTags,
+  rowToMemory,
+} from "./model";
+import { rowToSimilar, type SimilarMemory, similarStatement } from "./recall";
+import { placeholders } from "./sql";
+
+export interface NewMemory {
+  content: string;
+  title?: string;
+  kind?: MemoryKind;
+  project?: string;
+  tags?: string[];
+  files?: string[];
+  importance?: number;
+  /** Id of a memory this one replaces; the old one is marked superseded, never deleted. */
+  supersedes?: string;
+  /** A client-chosen key: repeating a save with the same key returns the first save's id. */
+  idempotencyKey?: string;
+  source?: string;
+  /** Issue fields, for memories of kind `issue` created by `track`. */
+  issue?: { severity: number };
+}
+
+export interface Remembered {
+  id: string;
+  /** True when an identical memory (same normalized content, same project) already existed, or the key was seen. */
+  deduplicated: boolean;
+  supersededId: string | null;
+  similar: SimilarMemory[];
+}
+
+const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
+
+export function assertContentSize(content: string, field = "content"): void {
+  const bytes = byteLength(content);
+  if (bytes > LIMITS.contentBytes) {
+    throw new AppError(
+      "invalid_request",
+      `${field} is ${bytes} bytes; the limit is ${LIMITS.contentBytes} bytes (32 KiB)`,
+      { code: "content_too_large" },
+    );
+  }
+}
+
+interface Prepared {
+  input: NewMemory;
+  id: string;
+  project: string;
+  hash: string;
+  tags: string[];
+  files: string[];
+}
+
+/**
+ * Save memories (one or a batch). Reads first — idempotency keys, exact
+ * duplicates, memories to supersede, similar memories to mention — then
+ * writes every new memory, its tag and file rows, its project and any
+ * supersede marks in one transaction, so a batch is saved whole or not at
+ * all. The write re-checks duplicates inside the transaction, so two
+ * concurrent saves of the same text still yield one memory.
+ */
+export async function remember(db: Database, inputs: NewMemory[], now = Date.now()): Promise<Remembered[]> {
+  const prepared: Prepared[] = await Promise.all(
+    inputs.map(async (input) => {
+      assertContentSize(input.content);
+      return {
+        input,
+        id: newMemoryId(),
+        project: input.project ?? DEFAULT_PROJECT,
+        hash: await contentHash(input.content),
+        tags: normalizeTags(input.tags),
+        files: normalizeFiles(input.files),
+      };
+    }),
+  );
+
+  // Read phase: one round trip for every item's lookups.
+  const reads: InStatement[] = [];
+  const readIndex: { existing: number; supersedes: number | null; similar: number | null }[] = [];
+  for (const item of prepared) {
+    const existing = reads.push({
+      sql: `SELECT id FROM memories
+            WHERE (idempotency_key IS NOT NULL AND idempotency_key = ?)
+               OR (project = ? AND content_hash = ? AND status = 'active')
+            ORDER BY seq LIMIT 1`,
+      args: [item.input.idempotencyKey ?? null, item.project, item.hash],
+    }) - 1;
+    const supersedes = item.input.supersedes
+      ? reads.push({ sql: "SELECT id, status FROM memories WHERE id = ?", args: [item.input.supersedes] }) - 1
+      : null;
+    const similarSql = similarStatement(item.project, `${item.input.title ?? ""} ${item.input.content}`);
+    const similar = similarSql ? reads.push(similarSql) - 1 : null;
+    readIndex.push({ existing, supersedes, similar });
+  }
+  const readResults = await db.batch(reads, "read");
+
+  const writes: InStatement[] = [];
+  const outcome: (Remembered & { insertAt: number | null; winnerAt: number; item: Prepared })[] = prepared.map((item, index) => {
+    const at = readIndex[index]!;
+    const existingId = readResults[at.existing]?.rows[0]?.id;
+    const similar = at.similar === null ? [] : (readResults[at.similar]?.rows ?? []).map(rowToSimilar);
+    if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
+      throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, { code: "memory_not_found" });
+    }
+    if (existingId != null) {
+      return { id: String(existingId), deduplicated: true, supersededId: null, similar, insertAt: null, winnerAt: 0, item };
+    }
+    const supersededId = item.input.supersedes ?? null;
+    return { id: item.id, deduplicated: false, supersededId, similar, insertAt: 0, winnerAt: 0, item };
+  });
+
+  for (const entry of outcome) {
+    if (entry.insertAt === null) continue;
+    const { item } = entry;
+    const { input } = item;
+    writes.push({
+      sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
+      args: [item.project, item.project, now],
+    });
+    entry.insertAt = writes.push({
+      sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, files, importance, supersedes,
+              source, idempotency_key, issue_status, severity, created_at, updated_at)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+            WHERE NOT EXISTS (SELECT 1 FROM memories WHERE project = ? AND content_hash = ? AND status = 'active')
+              AND NOT EXISTS (SELECT 1 FROM memories WHERE idempotency_key IS NOT NULL AND idempotency_key = ?)`,
+      args: [
+        item.id,
+        item.project,
+        input.kind ?? "note",
+        input.title ?? null,
+        input.content,
+        item.hash,
+        JSON.stringify(item.tags),
+        JSON.stringify(item.files),
+        input.importance ?? 3,
+        input.supersedes ?? null,
+        input.source ?? null,
+        input.idempotencyKey ?? null,
+        input.issue ? "open" : null,
+        input.issue?.severity ?? null,
+        now,
+        now,
+        item.project,
+        item.hash,
+        input.idempotencyKey ?? null,
+      ],
+    }) - 1;
+    writes.push(...indexRows(item.id, item.tags, item.files));
+    if (input.supersedes) {
+      writes.push({
+        sql: `UPDATE memories SET status = 'superseded', superseded_by = ?, updated_at = ?
+              WHERE id = ? AND status = 'active' AND EXISTS (SELECT 1 FROM memories WHERE id = ?)`,
+        args: [item.id, now, input.supersedes, item.id],
+      });
+    }
+    // Which memory holds this content now: ours, or the winner of a concurrent save.
+    entry.winnerAt = writes.push({
+      sql: `SELECT id FROM memories
+            WHERE id = ? OR (idempotency_key IS NOT NULL AND idempotency_key = ?)
+               OR (project = ? AND content_hash = ? AND status = 'active')
+            ORDER BY (id = ?) DESC, seq LIMIT 1`,
+      args: [item.id, input.idempotencyKey ?? null, item.project, item.hash, item.id],
+    }) - 1;
+  }
+  if (writes.length > 0) {
+    const results = await db.batch(writes, "write");
+    for (const entry of outcome) {
+      if (entry.insertAt === null) continue;
+      if (results[entry.insertAt]?.rowsAffected === 0) {
+        // Lost a race to an identical save: report the winner, as a duplicate.
+        entry.id = String(results[entry.winnerAt]?.rows[0]?.id ?? entry.id);
+        entry.deduplicated = true;
+        entry.supersededId = null;
+      }
+    }
+  }
+  return outcome.map(({ id, deduplicated, supersededId, similar }) => ({
+    id,
+    deduplicated,
+    supersededId,
+    similar: similar.filter((memory) => memory.id !== id),
+  }));
+}
+
+/** Rows in `memory_tags` / `memory_files` for a memory, from its JSON arrays. */
+function indexRows(id: string, tags: string[], files: string[]): InStatement[] {
+  const statements: InStatement[] = [];
+  if (tags.length > 0) {
+    statements.push({
+      sql: `INSERT OR IGNORE INTO memory_tags (memory_seq, tag)
+            SELECT m.seq, j.value FROM memories m, json_each(?) j WHERE m.id = ?`,
+      args: [JSON.stringify(tags), id],
+    });
+  }
+  if (files.length > 0) {
+    statements.push({
+      sql: `INSERT OR IGNORE INTO memory_files (memory_seq, path)
+            SELECT m.seq, j.value FROM memories m, json_each(?) j WHERE m.id = ?`,
+      args: [JSON.stringify(files), id],
+    });
+  }
+  return statements;
+}
+
+export interface MemoryVersion {
+  version: number;
+  title: string | null;
+  content: string;
+  tags: string[];
+  files: string[];
+  importance: number;
+  replacedAt: string;
+}
+
+export interface MemoryLink {
+  fromId: string;
+  toId: string;
+  relation: LinkRelation;
+  createdAt: string;
+}
+
+export interface MemoryDetail extends Memory {
+  versions: MemoryVersion[];
+  links: MemoryLink[];
+}
+
+/** Full memories by id, with their version history and links. Counts as a use of each one found. */
+export async function getMemories(
+  db: Database,
+  ids: string[],
+  now = Date.now(),
+): Promise<{ memories: MemoryDetail[]; notFound: string[] }> {
+  const unique = [...new Set(ids)];
+  const list = placeholders(unique.length);
+  const [, memoriesResult, versionsResult, linksResult] = await db.batch(
+    [
+      {
+        sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${list})`,
+        args: [now, ...unique],
+      },
+      { sql: `SELECT * FROM memories WHERE id IN (${list})`, args: unique },
+      {
+        sql: `SELECT * FROM memory_versions WHERE memory_id IN (${list}) ORDER BY memory_id, version`,
+        args: unique,
+      },
+      {
+        sql: `SELECT * FROM memory_links WHERE from_id IN (${list}) OR to_id IN (${list}) ORDER BY created_at`,
+        args: [...unique, ...unique],
+      },
+    ],
+    "write",
+  );
+  const found = new Map(memoriesResult!.rows.map((row) => [String(row.id), rowToMemory(row)]));
+  const memories = unique.flatMap((id): MemoryDetail[] => {
+    const memory = found.get(id);
+    if (!memory) return [];
+    return [
+      {
+        ...memory,
+        versions: versionsResult!.rows
+          .filter((row) => row.memory_id === id)
+          .map((row) => ({
+            version: Number(row.version),
+            title: row.title == null ? null : String(row.title),
+            content: String(row.content),
+            tags: JSON.parse(String(row.tags)) as string[],
+            files: JSON.parse(String(row.files)) as string[],
+            importance: Number(row.importance),
+            replacedAt: new Date(Number(row.replaced_at)).toISOString(),
+          })),
+        links: linksResult!.rows
+          .filter((row) => row.from_id === id || row.to_id === id)
+          .map((row) => ({
+            fromId: String(row.from_id),
+            toId: String(row.to_id),
+            relation: row.relation as LinkRelation,
+            createdAt: new Date(Number(row.created_at)).toISOString(),
+          })),
+      },
+    ];
+  });
+  return { memories, notFound: unique.filter((id) => !found.has(id)) };
+}
+
+export interface MemoryChange {
+  id: string;
+  /** `replace` (default) swaps the content; `append` adds it after a blank line. */
+  mode?: "replace" | "append";
+  content?: string;
+  title?: string | null;
+  kind?: MemoryKind;
+  tags?: string[];
+  files?: string[];
+  importance?: number;
+}
+
+/**
+ * Change a memory, keeping what it was as a version. The version row and the
+ * change are written in one transaction, guarded by the version read, so a
+ * concurrent update cannot be lost silently: it fails with a conflict.
+ */
+export async function updateMemory(db: Database, change: MemoryChange, now = Date.now()): Promise<Memory> {
+  const current = await db.execute({ sql: "SELECT * FROM memories WHERE id = ?", args: [change.id] });
+  const row = current.rows[0];
+  if (!row) throw new AppError("not_found", `no memory with id ${change.id}`, { code: "memory_not_found" });
+  const memory = rowToMemory(row);
+  if (memory.status === "forgotten") {
+    throw new AppError("conflict", `memory ${change.id} is forgotten; restore it before updating`, {
+      code: "memory_forgotten",
+    });
+  }
+  const content =
+    change.content === undefined
+      ? memory.content
+      : change.mode === "append"
+        ? `${memory.content}\n\n${change.content}`
+        : change.content;
+  assertContentSize(content);
+  const tags = change.tags === undefined ? memory.tags : normalizeTags(change.tags);
+  const files = change.files === undefined ? memory.files : normalizeFiles(change.files);
+  const title = change.title === undefined ? memory.title : change.title;
+  const importance = change.importance ?? memory.importance;
+  const kind = change.kind ?? memory.kind;
+  const guard = "EXISTS (SELECT 1 FROM memories WHERE id = ? AND version = ?)";
+
+  const statements: InStatement[] = [
+    {
+      sql: `INSERT INTO memory_versions (memory_id, version, title, content, tags, files, importance, replaced_at)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard}`,
+      args: [
+        memory.id,
+        memory.version,
+        memory.title,
+        memory.content,
+        JSON.stringify(memory.tags),
+        JSON.stringify(memory.files),
+        memory.importance,
+        now,
+        memory.id,
+        memory.version,
+      ],
+    },
+    {
+      sql: `UPDATE memories SET content = ?, content_hash = ?, title = ?, kind = ?, tags = ?, files = ?, importance = ?,
+              version = version + 1, updated_at = ?
+            WHERE id = ? AND version = ?`,
+      args: [
+        content,
+        await contentHash(content),
+        title,
+        kind,
+        JSON.stringify(tags),
+        JSON.stringify(files),
+        importance,
+        now,
+        memory.id,
+        memory.version,
+      ],
+    },
+  ];
+  if (change.tags !== undefined || change.files !== undefined) {
+    const seq = Number(row.seq);
+    statements.push(
+      { sql: "DELETE FROM memory_tags WHERE memory_seq = ?", args: [seq] },
+      { sql: "DELETE FROM memory_files WHERE memory_seq = ?", args: [seq] },
+      ...indexRows(memory.id, tags, files),
+    );
+  }
+  const results = await db.batch(statements, "write");
+  if (results[1]?.rowsAffected !== 1) {
+    throw new AppError("conflict", `memory ${change.id} was changed concurrently; read it again and retry`, {
+      code: "memory_conflict",
+    });
+  }
+  return {
+    ...memory,
+    content,
+    title,
+    kind,
+    tags,
+    files,
+    importance,
+    version: memory.version + 1,
+    updatedAt: new Date(now).toISOString(),
+  };
+}
+
+/** Statements deleting memories matched by `where` for good: row, index entry (by trigger), tags, files, history, links. */
+function purgeStatements(where: string, args: (string | number)[]): InStatement[] {
+  return [
+    { sql: `DELETE FROM memory_tags WHERE memory_seq IN (SELECT seq FROM memories WHERE ${where})`, args },
+    { sql: `DELETE FROM memory_files WHERE memory_seq IN (SELECT seq FROM memories WHERE ${where})`, args },
+    { sql: `DELETE FROM memory_versions WHERE memory_id IN (SELECT id FROM memories WHERE ${where})`, args },
+    {
+      sql: `DELETE FROM memory_links WHERE from_id IN (SELECT id FROM memories WHERE ${where})
+              OR to_id IN (SELECT id FROM memories WHERE ${where})`,
+      args: [...args, ...args],
+    },
+    { sql: `DELETE FROM memories WHERE ${where} RETURNING id`, args },
+  ];
+}
+
+/**
+ * Forget memories. Soft (default): hidden from recall and list, restorable
+ * for 30 days. Hard: the row, its full-text entry, tags, files, history and
+ * links are purged in one transaction. Soft-forgotten memories past the
+ * restore window are purged on the way.
+ */
+export async function forgetMemories(
+  db: Database,
+  ids: string[],
+  hard: boolean,
+  now = Date.now(),
+): Promise<{ forgotten: string[]; notFound: string[] }> {
+  const unique = [...new Set(ids)];
+  const list = placeholders(unique.length);
+  const expired = purgeStatements("forgotten_at IS NOT NULL AND forgotten_at < ?", [now - LIMITS.restoreWindowMs]);
+  const action: InStatement[] = hard
+    ? purgeStatements(`id IN (${list})`, unique)
+    : [
+        {
+          sql: `UPDATE memories SET status = 'forgotten', forgotten_at = ?, updated_at = ?
+                WHERE id IN (${list}) AND status != 'forgotten' RETURNING id`,
+          args: [now, now, ...unique],
+        },
+        { sql: `SELECT id FROM memories WHERE id IN (${list}) AND status = 'forgotten'`, args: unique },
+      ];
+  const results = await db.batch([...action, ...expired], "write");
+  const done = new Set<string>();
+  if (hard) {
+    for (const row of results[action.length - 1]!.rows) done.add(String(row.id));
+  } else {
+    for (const row of results[0]!.rows) done.add(String(row.id));
+    // Already forgotten counts as forgotten: forgetting twice is not an error.
+    for (const row of results[1]!.rows) done.add(String(row.id));
+  }
+  return { forgotten: unique.filter((id) => done.has(id)), notFound: unique.filter((id) => !done.has(id)) };
+}
+
+/** Undo soft deletes made within the restore window. Superseded memories come back superseded. */
+export async function restoreMemories(
+  db: Database,
+  ids: string[],
+  now = Date.now(),
+): Promise<{ restored: string[]; notRestorable: string[] }> {
+  const unique = [...new Set(ids)];
+  const result = await db.execute({
+    sql: `UPDATE memories
+          SET status = CASE WHEN superseded_by IS NULL THEN 'active' ELSE 'superseded' END,
+              forgotten_at = NULL, updated_at = ?
+          WHERE id IN (${placeholders(unique.length)}) AND status = 'forgotten' AND forgotten_at >= ?
+          RETURNING id`,
+    args: [now, ...unique, now - LIMITS.restoreWindowMs],
+  });
+  const restored = new Set(result.rows.map((row) => String(row.id)));
+  return { restored: unique.filter((id) => restored.has(id)), notRestorable: unique.filter((id) => !restored.has(id)) };
+}
+
+export type ListSort = "recent" | "importance" | "use";
+
+export interface ListInput {
+  project?: string;
+  allProjects?: boolean;
+  kind?: MemoryKind;
+  tag?: string;
+  status?: MemoryStatus;
+  sort?: ListSort;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ListPage {
+  memories: Memory[];
+  nextCursor: string | null;
+}
+
+/**
+ * Each sort is a single integer key plus `seq` as tie-breaker, so the cursor
+ * is a keyset position (stable under inserts, no OFFSET scans). Importance
+ * ranks first and recency within it: importance × 10¹³ + updated ms still fits
+ * in a double exactly.
+ */
+const SORT_KEY: Record<ListSort, string> = {
+  recent: "m.updated_at",
+  importance: "(m.importance * 10000000000000 + m.updated_at)",
+  use: "m.access_count",
+};
+
+function encodeCursor(key: number, seq: number): string {
+  return btoa(JSON.stringify([key, seq])).replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): [number, number] {
+  try {
+    const value = JSON.parse(atob(cursor));
+    if (Array.isArray(value) && value.length === 2 && value.every((n) => Number.isFinite(n))) {
+      return [Number(value[0]), Number(value[1])];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new AppError("invalid_request", "cursor: not a cursor returned by list", { code: "invalid_cursor" });
+}
+
+export async function listMemories(db: Database, input: ListInput): Promise<ListPage> {
+  const where: string[] = ["m.status = ?"];
+  const args: (string | number)[] = [input.status ?? "active"];
+  if (!input.allProjects) {
+    where.push("m.project = ?");
+    args.push(input.project ?? DEFAULT_PROJECT);
+  }
+  if (input.kind) {
+    where.push("m.kind = ?");
+    args.push(input.kind);
+  }
+  const tag = input.tag ? normalizeTags([input.tag])[0] : undefined;
+  if (tag) {
+    where.push("m.seq IN (SELECT memory_seq FROM memory_tags WHERE tag = ?)");
+    args.push(tag);
+  }
+  const key = SORT_KEY[input.sort ?? "recent"];
+  if (input.cursor) {
+    const [lastKey, lastSeq] = decodeCursor(input.cursor);
+    where.push(`(${key} < ? OR (${key} = ? AND m.seq < ?))`);
+    args.push(lastKey, lastKey, lastSeq);
+  }
+  const limit = input.limit ?? 20;
+  const result = await db.execute({
+    sql: `SELECT m.*, ${key} AS sort_key FROM memories m WHERE ${where.join(" AND ")}
+          ORDER BY sort_key DESC, m.seq DESC LIMIT ?`,
+    args: [...args, limit + 1],
+  });
+  const rows = result.rows.slice(0, limit);
+  const last = rows.at(-1);
+  return {
+    memories: rows.map(rowToMemory),
+    nextCursor: result.rows.length > limit && last ? encodeCursor(Number(last.sort_key), Number(last.seq)) : null,
+  };
+}
+
+/** Relate two memories. Linking the same pair the same way twice is a no-op. */
+export async function linkMemories(
+  db: Database,
+  fromId: string,
+  toId: string,
+  relation: LinkRelation,
+  now = Date.now(),
+): Promise<{ created: boolean }> {
+  if (fromId === toId) {
+    throw new AppError("invalid_request", "to_id: a memory cannot be linked to itself", { code: "self_link" });
+  }
+  const [found, inserted] = await db.batch(
+    [
+      { sql: "SELECT id FROM memories WHERE id IN (?, ?)", args: [fromId, toId] },
+      {
+        sql: `INSERT OR IGNORE INTO memory_links (from_id, to_id, relation, created_at)
+              SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM memories WHERE id IN (?, ?)) = 2`,
+        args: [fromId, toId, relation, now, fromId, toId],
+      },
+    ],
+    "write",
+  );
+  const present = new Set(found!.rows.map((row) => String(row.id)));
+  for (const [field, id] of [
+    ["from_id", fromId],
+    ["to_id", toId],
+  ] as const) {
+    if (!present.has(id)) throw new AppError("not_found", `${field}: no memory with id ${id}`, { code: "memory_not_found" });
+  }
+  return { created: inserted!.rowsAffected === 1 };
+}

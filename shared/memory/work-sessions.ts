@@ -1,0 +1,104 @@
+import type { Database } from "../db/client";
+import { AppError } from "../errors";
+import { randomString } from "../crypto/encoding";
+import { DEFAULT_PROJECT, type Row } from "./model";
+
+/**
+ * A work session is a stretch of work on a project by an assistant: its goal
+ * when it started and, when it ended, the outcome and next steps. `context`
+ * hands the latest one to the next session, so work picks up where it was
+ * left. (Not to be confused with MCP protocol sessions, which live in the
+ * tenant's Durable Object.)
+ */
+export interface WorkSession {
+  id: string;
+  project: string;
+  goal: string | null;
+  outcome: string | null;
+  nextSteps: string[];
+  success: boolean | null;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+function rowToWorkSession(row: Row): WorkSession {
+  let nextSteps: string[] = [];
+  try {
+    nextSteps = JSON.parse(String(row.next_steps ?? "[]")) as string[];
+  } catch {
+    nextSteps = [];
+  }
+  return {
+    id: String(row.id),
+    project: String(row.project),
+    goal: row.goal == null ? null : String(row.goal),
+    outcome: row.outcome == null ? null : String(row.outcome),
+    nextSteps,
+    success: row.success == null ? null : Number(row.success) === 1,
+    startedAt: new Date(Number(row.started_at)).toISOString(),
+    endedAt: row.ended_at == null ? null : new Date(Number(row.ended_at)).toISOString(),
+  };
+}
+
+export async function startWorkSession(
+  db: Database,
+  input: { project?: string; goal?: string },
+  now = Date.now(),
+): Promise<WorkSession> {
+  const project = input.project ?? DEFAULT_PROJECT;
+  const id = `ws_${randomString(16)}`;
+  const [, inserted] = await db.batch(
+    [
+      { sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)", args: [project, project, now] },
+      {
+        sql: "INSERT INTO work_sessions (id, project, goal, started_at) VALUES (?, ?, ?, ?) RETURNING *",
+        args: [id, project, input.goal ?? null, now],
+      },
+    ],
+    "write",
+  );
+  return rowToWorkSession(inserted!.rows[0]!);
+}
+
+/** End a work session: the given one, or else the project's latest still open. */
+export async function endWorkSession(
+  db: Database,
+  input: { id?: string; project?: string; outcome?: string; nextSteps?: string[]; success?: boolean },
+  now = Date.now(),
+): Promise<WorkSession> {
+  const target = input.id
+    ? { sql: "id = ?", args: [input.id] }
+    : {
+        sql: `id = (SELECT id FROM work_sessions WHERE project = ? AND ended_at IS NULL ORDER BY started_at DESC LIMIT 1)`,
+        args: [input.project ?? DEFAULT_PROJECT],
+      };
+  const result = await db.execute({
+    sql: `UPDATE work_sessions SET outcome = ?, next_steps = ?, success = ?, ended_at = ? WHERE ${target.sql} RETURNING *`,
+    args: [
+      input.outcome ?? null,
+      JSON.stringify(input.nextSteps ?? []),
+      input.success === undefined ? null : input.success ? 1 : 0,
+      now,
+      ...target.args,
+    ],
+  });
+  const row = result.rows[0];
+  if (!row) {
+    throw new AppError(
+      "not_found",
+      input.id ? `id: no work session with id ${input.id}` : "no open work session in this project; start one first",
+      { code: "work_session_not_found" },
+    );
+  }
+  return rowToWorkSession(row);
+}
+
+/** The project's most recent work session, ended or not. */
+export async function latestWorkSession(db: Database, project: string): Promise<WorkSession | null> {
+  const result = await db.execute({
+    sql: "SELECT * FROM work_sessions WHERE project = ? ORDER BY started_at DESC LIMIT 1",
+    args: [project],
+  });
+  const row = result.rows[0];
+  return row ? rowToWorkSession(row) : null;
+}
