@@ -17,6 +17,8 @@ export interface Config {
   allowedOrigins: string[];
   /** Timeout for a single Turso (Hrana or Platform API) call. */
   dbTimeoutMs: number;
+  /** Legacy-era MCP sessions: idle timeout, hard lifetime, and the largest `/mcp` request body accepted. */
+  mcp: { sessionIdleTimeoutMs: number; sessionMaxLifetimeMs: number; maxBodyBytes: number; allowedHosts: string[] };
   /** Plan limits in force: `DEFAULT_PLAN_LIMITS` with this environment's `PLAN_LIMITS` applied. */
   planLimits: PlanLimitTable;
   /** How long a tenant's usage counters may wait before they are written to the management DB. */
@@ -104,6 +106,26 @@ function nonNegativeInt(source: ConfigSource, key: string, fallback: number): nu
   return value;
 }
 
+/**
+ * Host names `/mcp` answers to (DNS-rebinding protection): `ALLOWED_HOSTS`,
+ * or else the hosts of `ALLOWED_ORIGINS` — locally both are loopback names.
+ */
+function allowedHosts(source: ConfigSource): string[] {
+  const explicit = optional(source, "ALLOWED_HOSTS", "");
+  const names = explicit
+    ? explicit.split(",")
+    : optional(source, "ALLOWED_ORIGINS", "")
+        .split(",")
+        .map((origin) => {
+          try {
+            return new URL(origin.trim()).hostname;
+          } catch {
+            throw new ConfigError(`ALLOWED_ORIGINS entries must be origins like https://app.example, got ${origin}`);
+          }
+        });
+  return [...new Set(names.map((name) => name.trim().toLowerCase()).filter(Boolean))];
+}
+
 /** Parse configuration from a Worker `env` (or `process.env` in Node tools). */
 export function readConfig(env: object): Config {
   const source = env as ConfigSource;
@@ -129,6 +151,13 @@ export function readConfig(env: object): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     dbTimeoutMs: positiveInt(source, "DB_TIMEOUT_MS", 5000),
+    mcp: {
+      sessionIdleTimeoutMs: positiveInt(source, "SESSION_IDLE_TIMEOUT_MS", 600_000),
+      sessionMaxLifetimeMs: positiveInt(source, "SESSION_MAX_LIFETIME_MS", 24 * 60 * 60 * 1000),
+      // 50 memories of 32 KiB each, JSON-escaped, fit; anything bigger is not a memory request.
+      maxBodyBytes: positiveInt(source, "MAX_BODY_BYTES", 4 * 1024 * 1024),
+      allowedHosts: allowedHosts(source),
+    },
     planLimits: planLimits(source),
     usageFlushIntervalMs: positiveInt(source, "USAGE_FLUSH_INTERVAL_MS", 60_000),
     ipRateLimitPerMinute: positiveInt(source, "IP_RATE_LIMIT_PER_MINUTE", 30),
