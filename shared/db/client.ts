@@ -42,5 +42,11 @@ export function openDatabase(coordinates: DatabaseCoordinates, timeoutMs: number
     authToken: coordinates.authToken || undefined,
     fetch: fetchWithTimeout(timeoutMs),
     intMode: "number",
+    // The client's own limiter (default 20) queues calls and starts them from
+    // whichever request freed a slot; in Workers that fetch then belongs to the
+    // wrong request and fails ("Cannot perform I/O on behalf of a different
+    // request"). `0` does not disable it (the client reads 0 as 20), so the
+    // limit is set out of reach; ConcurrencyPool caps calls per isolate instead.
+    concurrency: Number.MAX_SAFE_INTEGER,
   });
 }

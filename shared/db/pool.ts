@@ -15,39 +15,47 @@ export interface PoolSnapshot {
   waiting: number;
 }
 
+/** How often a waiting caller looks for a free slot. */
+const POLL_MS = 5;
+
 export class ConcurrencyPool {
   #inFlight = 0;
-  readonly #waiters: (() => void)[] = [];
+  #waiting = 0;
 
   constructor(readonly max: number) {}
 
   snapshot(clients: number): PoolSnapshot {
-    return { size: clients, max: this.max, available: this.max - this.#inFlight, waiting: this.#waiters.length };
+    return { size: clients, max: this.max, available: this.max - this.#inFlight, waiting: this.#waiting };
   }
 
   async run<T>(call: () => Promise<T>, waitMs: number): Promise<T> {
-    if (this.#inFlight >= this.max) await this.#wait(waitMs);
+    if (this.#inFlight >= this.max) await this.#waitForSlot(waitMs);
     this.#inFlight += 1;
     try {
       return await call();
     } finally {
       this.#inFlight -= 1;
-      this.#waiters.shift()?.();
     }
   }
 
-  #wait(waitMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        const index = this.#waiters.indexOf(wake);
-        if (index >= 0) this.#waiters.splice(index, 1);
-        reject(new PoolExhaustedError(`no database slot free within ${waitMs} ms (${this.max} in flight)`));
-      }, waitMs);
-      this.#waiters.push(wake);
-    });
+  /**
+   * Waiters poll rather than being woken by the caller that frees a slot:
+   * in Workers, a timer or promise belongs to the request that created it, and
+   * one request may not cancel or settle another's ("Cannot perform I/O on
+   * behalf of a different request").
+   */
+  async #waitForSlot(waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    this.#waiting += 1;
+    try {
+      while (this.#inFlight >= this.max) {
+        if (Date.now() >= deadline) {
+          throw new PoolExhaustedError(`no database slot free within ${waitMs} ms (${this.max} in flight)`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    } finally {
+      this.#waiting -= 1;
+    }
   }
 }

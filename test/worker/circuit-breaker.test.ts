@@ -104,8 +104,9 @@ describe("database pool", () => {
     expect(pool.snapshot(3).waiting).toBe(1);
     gates.shift()?.();
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(gates).toHaveLength(2);
+    // The waiter notices the freed slot on its next poll.
+    while (gates.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(pool.snapshot(3)).toMatchObject({ available: 0, waiting: 0 });
     for (const gate of gates.splice(0)) gate();
     await Promise.all([second, third]);
     expect(pool.snapshot(0).available).toBe(2);

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
+import { newTenant } from "./support";
 
 const base = "http://muninn.test";
 const metricsAuth = { authorization: "Bearer test-metrics-token" };
@@ -100,5 +101,20 @@ describe("/metrics", () => {
       checks: { mcpSessions: number };
     };
     expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
+  });
+});
+
+describe("database pool", () => {
+  it("serves a cold-cache stampede beyond the pool size by queueing, not failing", async () => {
+    const { apiKey } = await newTenant("team");
+    // 200 requests at once, none cached: well over DB_POOL_MAX (64) management-DB calls in flight.
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${apiKey.key}` } }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
+    const health = (await (await exports.default.fetch(`${base}/health`)).json()) as HealthBody;
+    expect(health.checks.pool.available).toBe(health.checks.pool.max);
   });
 });
