@@ -27,7 +27,8 @@ export interface Services {
 
 export type DbTarget = "managementDb" | "tenantDb";
 
-const STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+/** `circuit_breaker_state` gauge values. */
+export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 const MAX_TENANT_CLIENTS = 500;
 
 const cache = new WeakMap<Env, Services>();
@@ -40,7 +41,7 @@ function newBreaker(config: Config, target: DbTarget, name: string): CircuitBrea
       const message = to === "open" ? "Circuit breaker is open" : `Circuit breaker is ${to.replace("_", "-")}`;
       logger.log(level, message, { from, to });
       recorder.inc("circuit_breaker_transitions_total", { target, to });
-      recorder.set("circuit_breaker_state", { target }, STATE_VALUE[to]);
+      recorder.set("circuit_breaker_state", { target }, BREAKER_STATE_VALUE[to]);
     },
     onFailure(_breaker, error) {
       recorder.inc("db_connection_failures_total", { target });

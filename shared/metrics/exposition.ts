@@ -13,7 +13,11 @@ function formatValue(value: number): string {
   return Number(value.toPrecision(12)).toString();
 }
 
-/** Render series values as Prometheus text exposition (version 0.0.4), grouped by metric with HELP and TYPE. */
+/**
+ * Render series values as Prometheus text exposition (version 0.0.4), grouped
+ * by metric with HELP and TYPE. Every declared metric is listed even before it
+ * has a sample, so an operator can see what exists (and grep finds its TYPE).
+ */
 export function renderExposition(values: Map<string, number>): string {
   const families = new Map<MetricName, string[]>();
   for (const [series, value] of values) {
@@ -28,9 +32,8 @@ export function renderExposition(values: Map<string, number>): string {
   }
   const out: string[] = [];
   for (const name of Object.keys(METRICS) as MetricName[]) {
-    const lines = families.get(name);
-    if (!lines) continue;
-    out.push(`# HELP ${name} ${METRICS[name].help}`, `# TYPE ${name} ${METRICS[name].type}`, ...lines.sort());
+    out.push(`# HELP ${name} ${METRICS[name].help}`, `# TYPE ${name} ${METRICS[name].type}`);
+    out.push(...(families.get(name) ?? []));
   }
   return `${out.join("\n")}\n`;
 }

@@ -69,6 +69,29 @@ describe("/metrics", () => {
     expect(text).toMatch(/^mcp_active_sessions \d+$/m);
   });
 
+  it("declares every metric operators rely on, even before its first sample", async () => {
+    const text = await scrape();
+    for (const name of [
+      "http_requests_total",
+      "http_request_duration_seconds",
+      "mcp_requests_total",
+      "mcp_active_sessions",
+      "mcp_sessions_created_total",
+      "mcp_sessions_closed_total",
+      "rate_limited_total",
+      "quota_exceeded_total",
+      "tenant_requests_total",
+      "circuit_breaker_state",
+      "db_connection_failures_total",
+      "circuit_breaker_half_open_total",
+      "stripe_webhooks_total",
+      "muninn_build_info",
+    ]) {
+      expect(text).toMatch(new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, "m"));
+    }
+    expect(sampleValue(text, seriesKey("circuit_breaker_state", { target: "managementDb" }))).toBe(0);
+  });
+
   it("counts each request once and labels routes, not raw paths", async () => {
     const series = seriesKey("http_requests_total", { method: "GET", route: "/ready", status: 200 });
     const before = sampleValue(await scrape(), series) ?? 0;

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { timingSafeEqual } from "../../shared/crypto/encoding";
 import { AppError } from "../../shared/errors";
 import { seriesKey } from "../../shared/metrics/recorder";
+import { BREAKER_STATE_VALUE } from "../services";
 import type { AppEnv } from "../types";
 import { metricsStub, recorder } from "./telemetry";
 
@@ -33,6 +34,9 @@ metrics.get("/metrics", async (c) => {
   // This isolate's unshipped changes ride along, so what it just served is counted.
   const pending = recorder.drain();
   pending.push({ op: "set", series: seriesKey("muninn_build_info", { version: config.version }), value: 1 });
+  // The answering isolate's own view of the management DB is the freshest one.
+  const state = BREAKER_STATE_VALUE[c.var.services.mgmtBreaker.state];
+  pending.push({ op: "set", series: seriesKey("circuit_breaker_state", { target: "managementDb" }), value: state });
   const text = await metricsStub(c.env).exposition(pending);
   return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
 });
