@@ -13,6 +13,8 @@ export interface AdmitInput {
   sessionId?: string | null;
   /** True for an MCP `tools/call` that names a known tool with valid arguments: it is metered. */
   toolCall?: boolean;
+  /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
+  initialize?: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null };
   /** What the Worker knows of the tenant from its credential; the DO's own copy wins once it has one. */
   tenant: { id: string; plan: Plan; status: TenantStatus; rateLimitOverride: number | null };
 }
@@ -37,12 +39,35 @@ export interface QuotaState {
   resetsAt: string;
 }
 
+/** The legacy MCP session a request runs in (`sessionId` given, or just created by `initialize`). */
+export interface AdmittedSession {
+  id: string;
+  protocolVersion: string;
+  clientInfo: { name?: string; version?: string } | null;
+  logLevel: string | null;
+  created: boolean;
+}
+
+/** A session ended while admitting: expired when it was used, or evicted to make room under the plan's cap. */
+export interface SessionClosure {
+  id: string;
+  reason: "idle" | "lifetime" | "cap";
+}
+
 export type AdmitRefusal =
-  | { reason: "session_not_found" }
+  | { reason: "session_not_found"; closed?: SessionClosure | null }
   | { reason: "suspended" }
   | { reason: "rate_limited"; retryAfterSeconds: number; rateLimit: RateLimitState; plan: Plan }
   | { reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
 
 export type AdmitResult =
-  | { admitted: true; plan: Plan; rateLimit: RateLimitState | null; quota: QuotaState | null; warnings: string[] }
+  | {
+      admitted: true;
+      plan: Plan;
+      rateLimit: RateLimitState | null;
+      quota: QuotaState | null;
+      warnings: string[];
+      session?: AdmittedSession;
+      closedSessions?: SessionClosure[];
+    }
   | ({ admitted: false } & AdmitRefusal);

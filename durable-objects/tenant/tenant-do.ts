@@ -2,10 +2,12 @@ import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import { createLogger, describeError } from "../../shared/logging";
+import { MetricsRecorder } from "../../shared/metrics/recorder";
 import type { Plan } from "../../shared/tenants/tenants";
 import { recordUsage } from "../../shared/usage";
-import type { AdmitInput, AdmitResult } from "./admission";
+import type { AdmitInput, AdmitResult, SessionClosure as AdmitClosure } from "./admission";
 import { type RateLimitStatus, TenantLimits, type UsageStatus } from "./limits";
+import { type ClosedSession, type SessionRecord, type SessionStats, SessionStore } from "./sessions";
 import { SettingsStore, type VersionedSettings } from "./settings";
 
 /** The earliest of the deadlines some module needs waking for, or null when none does. */
@@ -24,6 +26,9 @@ export class TenantDO extends DurableObject<Env> {
   readonly #config: Config;
   readonly #settings: SettingsStore;
   readonly #limits: TenantLimits;
+  readonly #sessions: SessionStore;
+  /** Session metrics waiting to be shipped to the MetricsDO. */
+  readonly #metrics = new MetricsRecorder();
   /**
    * When counted usage must next be written to the management DB; null while
    * nothing is waiting. Kept in memory only: the alarm it sets is durable, and
@@ -36,6 +41,10 @@ export class TenantDO extends DurableObject<Env> {
     this.#config = readConfig(env);
     this.#settings = new SettingsStore(ctx.storage.sql);
     this.#limits = new TenantLimits(ctx.storage.sql, this.#config.planLimits);
+    this.#sessions = new SessionStore(ctx.storage.sql, {
+      idleMs: this.#config.mcp.sessionIdleTimeoutMs,
+      maxLifetimeMs: this.#config.mcp.sessionMaxLifetimeMs,
+    });
   }
 
   ping(): { ok: true } {
@@ -47,14 +56,79 @@ export class TenantDO extends DurableObject<Env> {
     const now = Date.now();
     const settings = this.#settings.getOrAdopt({ tenantId: input.tenant.id, ...input.tenant });
     if (settings.status !== "active") return { admitted: false, reason: "suspended" };
+    let session: SessionRecord | null = null;
+    if (input.sessionId) {
+      const used = this.#sessions.use(input.sessionId, now);
+      if (!used.session) {
+        if (used.closed) this.#sessionsChanged(settings.tenantId, [used.closed], 0);
+        return { admitted: false, reason: "session_not_found", closed: used.closed as AdmitClosure | null };
+      }
+      session = used.session;
+    }
     // Check and count happen above and here without an await in between, so
     // no other request to this tenant can interleave with them.
     const result = this.#limits.admit(settings, input.toolCall === true, now);
-    if (this.#flushDueAt === null) {
-      this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
+    if (result.admitted && input.initialize) {
+      const cap = this.#config.planLimits[settings.plan].sessions;
+      const created = this.#sessions.create({ ...input.initialize, cap }, now);
+      session = created.session;
+      this.#sessionsChanged(settings.tenantId, created.closed, 1);
+      result.closedSessions = created.closed as AdmitClosure[];
+    }
+    if (result.admitted && session) {
+      result.session = {
+        id: session.id,
+        protocolVersion: session.protocolVersion,
+        clientInfo: session.clientInfo,
+        logLevel: session.logLevel,
+        created: Boolean(input.initialize),
+      };
+    }
+    if (this.#flushDueAt === null || input.initialize) {
+      this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
     }
     return result;
+  }
+
+  /** Remember a session's `logging/setLevel`; false when the session is gone. */
+  setSessionLogLevel(sessionId: string, level: string): boolean {
+    return this.#sessions.setLogLevel(sessionId, level);
+  }
+
+  /** End one session (`DELETE /mcp` with its id); false when there was none. */
+  closeSession(sessionId: string): boolean {
+    const closed = this.#sessions.close(sessionId, "delete");
+    if (closed) this.#sessionsChanged(this.#settings.get()?.tenantId, [{ id: sessionId, reason: "delete" }], 0);
+    return closed;
+  }
+
+  /**
+   * End all the tenant's sessions (`DELETE /mcp` without an id: reason
+   * `delete`), or as an operator (`admin`) optionally only those idle for
+   * `idleForMs`. Returns how many were closed.
+   */
+  closeSessions(options: { reason: "delete" | "admin"; idleForMs?: number }): number {
+    const ids = this.#sessions.closeAll(options.reason, Date.now(), options.idleForMs);
+    this.#sessionsChanged(
+      this.#settings.get()?.tenantId,
+      ids.map((id) => ({ id, reason: options.reason })),
+      0,
+    );
+    return ids.length;
+  }
+
+  listSessions(): SessionRecord[] {
+    return this.#sessions.list();
+  }
+
+  /** Active sessions and lifetime counts of creations and closes by reason; cheap (one small table). */
+  sessionStats(): SessionStats {
+    return this.#sessions.stats();
+  }
+
+  sessionCount(): number {
+    return this.#sessions.count();
   }
 
   /** Apply a management-DB record of the tenant's plan, status and override; returns what is now in force. */
@@ -83,6 +157,13 @@ export class TenantDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const reaped = this.#sessions.reap(now);
+    if (reaped.length > 0) {
+      const tenant = this.#settings.get()?.tenantId;
+      const logger = createLogger({ tenant, component: "mcp-sessions" });
+      for (const { id, reason } of reaped) logger.info("mcp session closed", { sessionId: id, reason });
+      this.#sessionsChanged(tenant, reaped, 0);
+    }
     // Whatever woke the object, pending usage goes out with it: an early
     // flush costs one batched write and saves a wake-up later.
     if (this.#limits.meter.hasUnflushed()) {
@@ -96,6 +177,26 @@ export class TenantDO extends DurableObject<Env> {
       }
     }
     await this.#scheduleAlarm();
+  }
+
+  /**
+   * Count session creations and closes and publish the tenant's active-session
+   * gauge, shipped to the MetricsDO after the response (a failed shipment is
+   * kept and sent with the next change).
+   */
+  #sessionsChanged(tenant: string | undefined, closed: ClosedSession[], created: number): void {
+    if (created > 0) this.#metrics.inc("mcp_sessions_created_total", {}, created);
+    for (const { reason } of closed) this.#metrics.inc("mcp_sessions_closed_total", { reason });
+    if (tenant) this.#metrics.set("mcp_tenant_active_sessions", { tenant }, this.#sessions.count());
+    const deltas = this.#metrics.drain();
+    if (deltas.length === 0) return;
+    const aggregator = this.env.METRICS_DO.get(this.env.METRICS_DO.idFromName("global"));
+    this.ctx.waitUntil(
+      aggregator.ingest(deltas).catch((error: unknown) => {
+        this.#metrics.restore(deltas);
+        createLogger({ tenant, component: "mcp-sessions" }).warn("session metrics not shipped", describeError(error));
+      }),
+    );
   }
 
   async #flush(now: number): Promise<number> {
@@ -119,7 +220,7 @@ export class TenantDO extends DurableObject<Env> {
 
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
-    const next = nextAlarm(this.#flushDueAt);
+    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry());
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();

@@ -1,0 +1,242 @@
+/**
+ * Legacy-era (2025) MCP sessions of one tenant, as rows in its Durable
+ * Object's SQLite storage. A session is a record, not an object in memory, so
+ * it survives eviction, restarts and deploys, and any isolate can serve it.
+ *
+ * Expiry: a session ends when idle for `idleMs` or `maxLifetimeMs` after it
+ * was created, whichever comes first. The owning object keeps one alarm at
+ * the earliest expiry (`nextExpiry`) and calls `reap` when it fires; a
+ * request that arrives for an expired session before the alarm finds it
+ * expired all the same (`admit` checks the clock, not the alarm).
+ *
+ * `last_seen` writes are throttled to one per `touchEveryMs` per session: a
+ * busy session would otherwise write on every request. The price is that
+ * idleness (and LRU order for the cap) is measured to within that interval,
+ * which is why the throttle is a small fraction of the idle timeout.
+ */
+export type CloseReason = "delete" | "idle" | "lifetime" | "cap" | "admin";
+
+export interface SessionRecord {
+  id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  protocolVersion: string;
+  clientInfo: { name?: string; version?: string } | null;
+  logLevel: string | null;
+}
+
+export interface ClosedSession {
+  id: string;
+  reason: CloseReason;
+}
+
+export interface SessionLimits {
+  idleMs: number;
+  maxLifetimeMs: number;
+}
+
+export interface SessionStats {
+  active: number;
+  created: number;
+  closed: Record<CloseReason, number>;
+}
+
+/** Visible ASCII, 256 bits of randomness: unguessable, and valid in a header as the spec requires. */
+export function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+interface SessionRow extends Record<string, SqlStorageValue> {
+  id: string;
+  created_at: number;
+  last_seen_at: number;
+  protocol_version: string;
+  client_info: string | null;
+  log_level: string | null;
+}
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    protocolVersion: row.protocol_version,
+    clientInfo: row.client_info ? (JSON.parse(row.client_info) as SessionRecord["clientInfo"]) : null,
+    logLevel: row.log_level,
+  };
+}
+
+const CLOSE_REASONS: CloseReason[] = ["delete", "idle", "lifetime", "cap", "admin"];
+
+export class SessionStore {
+  readonly #sql: SqlStorage;
+  readonly #limits: SessionLimits;
+  readonly #touchEveryMs: number;
+
+  constructor(sql: SqlStorage, limits: SessionLimits) {
+    this.#sql = sql;
+    this.#limits = limits;
+    // A tenth of the idle timeout, at most a minute: idleness is judged to within that.
+    this.#touchEveryMs = Math.min(60_000, Math.floor(limits.idleMs / 10));
+    sql.exec(`CREATE TABLE IF NOT EXISTS mcp_sessions (
+      id TEXT PRIMARY KEY,
+      created_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL,
+      protocol_version TEXT NOT NULL,
+      client_info TEXT,
+      log_level TEXT
+    )`);
+    sql.exec("CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)");
+    sql.exec("CREATE INDEX IF NOT EXISTS mcp_sessions_created ON mcp_sessions (created_at)");
+    sql.exec(`CREATE TABLE IF NOT EXISTS mcp_session_events (
+      event TEXT PRIMARY KEY,
+      count INTEGER NOT NULL
+    )`);
+  }
+
+  /**
+   * Record a new session. When the tenant is at its plan's cap, the least
+   * recently seen sessions are closed first (reason `cap`) to make room.
+   */
+  create(
+    input: { protocolVersion: string; clientInfo: SessionRecord["clientInfo"]; cap: number },
+    now: number,
+  ): { session: SessionRecord; closed: ClosedSession[] } {
+    const closed = this.reap(now);
+    const excess = this.count() - input.cap + 1;
+    if (excess > 0) {
+      const victims = this.#sql
+        .exec<{ id: string }>("SELECT id FROM mcp_sessions ORDER BY last_seen_at, created_at LIMIT ?", excess)
+        .toArray();
+      for (const { id } of victims) {
+        this.#delete(id, "cap");
+        closed.push({ id, reason: "cap" });
+      }
+    }
+    const session: SessionRecord = {
+      id: newSessionId(),
+      createdAt: now,
+      lastSeenAt: now,
+      protocolVersion: input.protocolVersion,
+      clientInfo: input.clientInfo,
+      logLevel: null,
+    };
+    this.#sql.exec(
+      "INSERT INTO mcp_sessions (id, created_at, last_seen_at, protocol_version, client_info) VALUES (?, ?, ?, ?, ?)",
+      session.id,
+      now,
+      now,
+      session.protocolVersion,
+      session.clientInfo ? JSON.stringify(session.clientInfo) : null,
+    );
+    this.#count("created");
+    return { session, closed };
+  }
+
+  /**
+   * The live session with this id, touched as seen; or why it is not live:
+   * unknown (never existed, deleted, reaped) or expired just now.
+   */
+  use(id: string, now: number): { session: SessionRecord } | { session: null; closed: ClosedSession | null } {
+    const row = this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions WHERE id = ?", id).toArray()[0];
+    if (!row) return { session: null, closed: null };
+    const reason = this.#expiredReason(row, now);
+    if (reason) {
+      this.#delete(id, reason);
+      return { session: null, closed: { id, reason } };
+    }
+    if (now - row.last_seen_at >= this.#touchEveryMs) {
+      this.#sql.exec("UPDATE mcp_sessions SET last_seen_at = ? WHERE id = ?", now, id);
+      row.last_seen_at = now;
+    }
+    return { session: toRecord(row) };
+  }
+
+  setLogLevel(id: string, level: string): boolean {
+    return this.#sql.exec("UPDATE mcp_sessions SET log_level = ? WHERE id = ?", level, id).rowsWritten > 0;
+  }
+
+  /** End one session; false when there was none by that id. */
+  close(id: string, reason: CloseReason): boolean {
+    return this.#delete(id, reason);
+  }
+
+  /** End every session, or only those idle for at least `idleForMs`; returns the ids closed. */
+  closeAll(reason: CloseReason, now: number, idleForMs?: number): string[] {
+    const rows =
+      idleForMs === undefined
+        ? this.#sql.exec<{ id: string }>("SELECT id FROM mcp_sessions").toArray()
+        : this.#sql.exec<{ id: string }>("SELECT id FROM mcp_sessions WHERE last_seen_at <= ?", now - idleForMs).toArray();
+    for (const { id } of rows) this.#delete(id, reason);
+    return rows.map((row) => row.id);
+  }
+
+  /** Close every session past its idle timeout or lifetime. */
+  reap(now: number): ClosedSession[] {
+    const idleBefore = now - this.#limits.idleMs;
+    const bornBefore = now - this.#limits.maxLifetimeMs;
+    const rows = this.#sql
+      .exec<SessionRow>("SELECT * FROM mcp_sessions WHERE last_seen_at <= ? OR created_at <= ?", idleBefore, bornBefore)
+      .toArray();
+    const closed: ClosedSession[] = [];
+    for (const row of rows) {
+      const reason = this.#expiredReason(row, now) ?? "idle";
+      this.#delete(row.id, reason);
+      closed.push({ id: row.id, reason });
+    }
+    return closed;
+  }
+
+  /** When the next session expires, or null when there are none: where the alarm goes. */
+  nextExpiry(): number | null {
+    const row = this.#sql
+      .exec<{ seen: number | null; born: number | null }>(
+        "SELECT MIN(last_seen_at) AS seen, MIN(created_at) AS born FROM mcp_sessions",
+      )
+      .one();
+    if (row.seen === null || row.born === null) return null;
+    return Math.min(row.seen + this.#limits.idleMs, row.born + this.#limits.maxLifetimeMs);
+  }
+
+  count(): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM mcp_sessions").one().n;
+  }
+
+  list(): SessionRecord[] {
+    return this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions ORDER BY last_seen_at DESC").toArray().map(toRecord);
+  }
+
+  stats(): SessionStats {
+    const counts = new Map(
+      this.#sql
+        .exec<{ event: string; count: number }>("SELECT event, count FROM mcp_session_events")
+        .toArray()
+        .map((row) => [row.event, row.count]),
+    );
+    const closed = Object.fromEntries(CLOSE_REASONS.map((reason) => [reason, counts.get(`closed:${reason}`) ?? 0]));
+    return { active: this.count(), created: counts.get("created") ?? 0, closed: closed as Record<CloseReason, number> };
+  }
+
+  #expiredReason(row: SessionRow, now: number): "idle" | "lifetime" | null {
+    if (now - row.created_at >= this.#limits.maxLifetimeMs) return "lifetime";
+    if (now - row.last_seen_at >= this.#limits.idleMs) return "idle";
+    return null;
+  }
+
+  #delete(id: string, reason: CloseReason): boolean {
+    const deleted = this.#sql.exec("DELETE FROM mcp_sessions WHERE id = ?", id).rowsWritten > 0;
+    if (deleted) this.#count(`closed:${reason}`);
+    return deleted;
+  }
+
+  #count(event: string): void {
+    this.#sql.exec(
+      "INSERT INTO mcp_session_events (event, count) VALUES (?, 1) ON CONFLICT (event) DO UPDATE SET count = count + 1",
+      event,
+    );
+  }
+}
