@@ -1,0 +1,67 @@
+import { isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import { isValidToolCall } from "./tools/registry";
+
+/**
+ * What the route needs to know about a JSON-RPC body before the SDK serves
+ * it: which methods it carries (for logs and metrics), whether it is a
+ * metered tool call, and whether it opens a legacy session.
+ */
+export interface MessageSummary {
+  /** Request and notification methods, in order, comma-separated. */
+  methods: string;
+  /** The JSON-RPC id of a single request, for error answers made before the SDK sees it. */
+  id: string | number | null;
+  /** The tool named by a single `tools/call`. */
+  tool: string | null;
+  /** A single `tools/call` naming a known tool with arguments its schema accepts. */
+  validToolCall: boolean;
+  /** A well-formed 2025-era `initialize`: the protocol version it will get and the client it names. */
+  initialize: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null } | null;
+  /** `logging/setLevel`'s level, to remember on the session. */
+  logLevel: string | null;
+  /** `_meta` client name of a 2026-era request. */
+  clientName: string | null;
+}
+
+type JsonObject = Record<string, unknown>;
+
+const isObject = (value: unknown): value is JsonObject =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** The version the SDK's `initialize` handler will answer with (it mirrors the request when supported). */
+export function negotiatedVersion(requested: string): string {
+  return SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : (SUPPORTED_PROTOCOL_VERSIONS[0] as string);
+}
+
+export function summarize(body: unknown): MessageSummary {
+  const messages = (Array.isArray(body) ? body : [body]).filter(isObject);
+  const single = !Array.isArray(body) && isObject(body) ? body : null;
+  const params = isObject(single?.params) ? single.params : {};
+  const method = typeof single?.method === "string" ? single.method : null;
+  const meta = isObject(params._meta) ? params._meta : {};
+  const metaClient = meta["io.modelcontextprotocol/clientInfo"];
+  const tool = method === "tools/call" && typeof params.name === "string" ? params.name : null;
+  const id = single?.id;
+  let initialize: MessageSummary["initialize"] = null;
+  if (single && isInitializeRequest(single)) {
+    const clientInfo = isObject(params.clientInfo) ? params.clientInfo : null;
+    initialize = {
+      protocolVersion: negotiatedVersion(String(params.protocolVersion)),
+      clientInfo: clientInfo
+        ? { name: String(clientInfo.name ?? "").slice(0, 100), version: String(clientInfo.version ?? "").slice(0, 50) }
+        : null,
+    };
+  }
+  return {
+    methods: messages
+      .map((message) => message.method)
+      .filter((value): value is string => typeof value === "string")
+      .join(","),
+    id: typeof id === "string" || typeof id === "number" ? id : null,
+    tool,
+    validToolCall: tool !== null && isValidToolCall(tool, params.arguments),
+    initialize,
+    logLevel: method === "logging/setLevel" && typeof params.level === "string" ? params.level : null,
+    clientName: isObject(metaClient) && typeof metaClient.name === "string" ? metaClient.name.slice(0, 100) : null,
+  };
+}

@@ -1,0 +1,208 @@
+import {
+  createMcpHandler,
+  isJsonContentType,
+  isLegacyRequest,
+  type McpHttpHandler,
+  readRequestBody,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
+import { type Context, Hono } from "hono";
+import type { AdmittedSession } from "../../durable-objects/tenant/admission";
+import type { Config } from "../../shared/config";
+import { describeError } from "../../shared/logging";
+import { admit } from "../admission";
+import { authenticate } from "../auth/authenticate";
+import type { AppEnv } from "../types";
+import { hostGuard } from "./host-guard";
+import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
+import { type MessageSummary, summarize } from "./messages";
+import { createMemoryServer } from "./server";
+import type { ToolContext } from "./tools/definition";
+
+/**
+ * `/mcp`: both protocol eras on one endpoint, from one server definition.
+ *
+ * - 2026-07-28 requests carry their protocol version in every request's
+ *   `_meta`; they are stateless and served by the SDK's `createMcpHandler`.
+ * - 2025-era requests: `initialize` creates a session record in the tenant's
+ *   Durable Object (inside the same `admit` call that rate-limits it) and the
+ *   response carries `Mcp-Session-Id`; later requests with that id are
+ *   admitted by the object (404 once it is gone). Each is then served by a
+ *   fresh server instance over a stateless transport — the session's state is
+ *   the record, not anything in this isolate — so any isolate can serve any
+ *   session. Requests without a session id are served statelessly, which is
+ *   what the runbook's plain `curl` relies on.
+ */
+export const mcp = new Hono<AppEnv>();
+
+/** Per-request tool contexts handed to the SDK's server factory by the exact `Request` it serves. */
+const contexts = new WeakMap<Request, ToolContext>();
+let modern: McpHttpHandler | null = null;
+
+function modernHandler(config: Config): McpHttpHandler {
+  const { version } = config;
+  modern ??= createMcpHandler(
+    ({ requestInfo }) => {
+      const ctx = requestInfo && contexts.get(requestInfo);
+      if (!ctx) throw new Error("no tool context for this request");
+      return createMemoryServer(ctx, version);
+    },
+    { legacy: "reject", maxRequestBodySize: config.mcp.maxBodyBytes },
+  );
+  return modern;
+}
+
+mcp.use("/mcp", hostGuard(), authenticate());
+
+/** Clients without a stated preference (curl sends `*\/*` or nothing) get what every MCP client accepts. */
+function normalizedRequest(c: Context<AppEnv>, text: string): Request {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("content-type", "application/json");
+  const accept = headers.get("accept");
+  if (!accept || accept.trim() === "*/*") headers.set("accept", "application/json, text/event-stream");
+  return new Request(c.req.raw.url, { method: "POST", headers, body: text });
+}
+
+/** Form-encoded is curl's default for `-d`; a JSON body sent that way is still JSON. Anything else is refused. */
+function acceptableContentType(contentType: string | undefined): boolean {
+  if (!contentType || isJsonContentType(contentType)) return true;
+  return contentType.split(";")[0]?.trim().toLowerCase() === "application/x-www-form-urlencoded";
+}
+
+mcp.post("/mcp", async (c) => {
+  const { config } = c.var.services;
+  if (!acceptableContentType(c.req.header("content-type"))) {
+    return jsonRpcError(415, JSON_RPC.serverError, "Unsupported Media Type: Content-Type must be application/json");
+  }
+  const read = await readRequestBody(c.req.raw, config.mcp.maxBodyBytes);
+  if (read.tooLarge) {
+    return jsonRpcError(413, JSON_RPC.serverError, `Payload Too Large: the body must not exceed ${config.mcp.maxBodyBytes} bytes`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(read.text);
+  } catch {
+    return jsonRpcError(400, JSON_RPC.parseError, "Parse error: the body is not valid JSON");
+  }
+  const summary = summarize(body);
+  c.var.telemetry.mcpMethod = summary.methods || undefined;
+  if (summary.tool) c.var.telemetry.tool = summary.tool;
+
+  const request = normalizedRequest(c, read.text);
+  if (await isLegacyRequest(request, body, { maxRequestBodySize: config.mcp.maxBodyBytes })) {
+    return serveLegacy(c, request, body, summary);
+  }
+
+  // A 2026-era call is metered only if the SDK will run it, and it refuses a
+  // missing or different `Mcp-Name` header.
+  const headerName = c.req.header("mcp-name")?.trim();
+  const result = await admit(c, { kind: "mcp", toolCall: summary.validToolCall && headerName === summary.tool });
+  if (!result.admitted) return refusalResponse(result, config.planLimits, summary.id);
+  contexts.set(request, toolContext(c, summary.clientName));
+  return modernHandler(config).fetch(request, { parsedBody: body });
+});
+
+async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {
+  const { config } = c.var.services;
+  const sessionId = summary.initialize ? null : (c.req.header("mcp-session-id") ?? null);
+  const result = await admit(c, {
+    kind: "mcp",
+    sessionId,
+    toolCall: summary.validToolCall,
+    ...(summary.initialize && { initialize: summary.initialize }),
+  });
+  if (!result.admitted) {
+    if (result.reason === "session_not_found" && result.closed) logSessionClosed(c, result.closed);
+    return refusalResponse(result, config.planLimits, summary.id);
+  }
+  for (const closed of result.closedSessions ?? []) logSessionClosed(c, closed);
+  const session = result.session;
+  if (session?.created) {
+    c.var.logger.info("mcp session created", {
+      tenant: c.var.auth.tenantId,
+      session: session.id.slice(0, 8),
+      protocolVersion: session.protocolVersion,
+      client: session.clientInfo?.name,
+    });
+  }
+
+  const ctx = toolContext(c, session?.clientInfo?.name ?? summary.initialize?.clientInfo?.name ?? null);
+  const server = createMemoryServer(ctx, config.version);
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    // Tools answer with one result and no progress stream, so JSON is all a client ever needs.
+    enableJsonResponse: true,
+    maxRequestBodySize: config.mcp.maxBodyBytes,
+  });
+  let response: Response;
+  try {
+    await server.connect(transport);
+    response = await transport.handleRequest(request, { parsedBody: body });
+  } finally {
+    await server.close().catch(() => {});
+  }
+
+  if (session && summary.logLevel && response.ok) await rememberLogLevel(c, session, summary.logLevel);
+  if (!session) return response;
+  const answered = new Response(response.body, response);
+  answered.headers.set("mcp-session-id", session.id);
+  return answered;
+}
+
+async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, level: string) {
+  try {
+    await c.env.TENANT_DO.getByName(c.var.auth.tenantId).setSessionLogLevel(session.id, level);
+  } catch (error) {
+    // The level only shapes notifications this server does not send unprompted; the request itself succeeded.
+    c.var.logger.warn("session log level not stored", describeError(error));
+  }
+}
+
+function logSessionClosed(c: Context<AppEnv>, closed: { id: string; reason: string }) {
+  c.var.logger.info("mcp session closed", { tenant: c.var.auth.tenantId, session: closed.id.slice(0, 8), reason: closed.reason });
+}
+
+function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext {
+  const { tenantId, db } = c.var.auth;
+  const logger = c.var.logger;
+  return {
+    db: c.var.services.tenantDb(tenantId, db),
+    tenantId,
+    logger,
+    clientName,
+    defer: (work) =>
+      c.executionCtx.waitUntil(
+        work.catch((error: unknown) => logger.warn("deferred memory write failed", { tenant: tenantId, ...describeError(error) })),
+      ),
+  };
+}
+
+/**
+ * `DELETE /mcp` with `Mcp-Session-Id` ends that session (it then answers
+ * 404). Without one it ends all of the caller's sessions — the runbook's
+ * force-close — and says how many.
+ */
+mcp.delete("/mcp", async (c) => {
+  const { config } = c.var.services;
+  const sessionId = c.req.header("mcp-session-id") ?? null;
+  const result = await admit(c, { kind: "mcp", sessionId });
+  if (!result.admitted) return refusalResponse(result, config.planLimits, null);
+  const tenant = c.env.TENANT_DO.getByName(c.var.auth.tenantId);
+  let closed: number;
+  if (sessionId) {
+    closed = (await tenant.closeSession(sessionId)) ? 1 : 0;
+    if (closed === 1) logSessionClosed(c, { id: sessionId, reason: "delete" });
+  } else {
+    closed = await tenant.closeSessions({ reason: "delete" });
+    c.var.logger.info("mcp sessions force-closed", { tenant: c.var.auth.tenantId, closed, reason: "delete" });
+  }
+  // Spaced like the runbook shows it, so operators can grep the answer as written there.
+  return c.body(JSON.stringify({ closed }, null, 1), 200, { "content-type": "application/json" });
+});
+
+/** No server-initiated stream: the spec lets a server answer GET with 405, and clients then just POST. */
+mcp.get("/mcp", () =>
+  jsonRpcError(405, JSON_RPC.serverError, "Method not allowed: this server offers no standalone SSE stream", {
+    headers: { allow: "POST, DELETE" },
+  }),
+);

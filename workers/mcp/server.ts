@@ -1,0 +1,79 @@
+import { McpServer } from "@modelcontextprotocol/server";
+import { DatabaseUnavailableError } from "../../shared/db/guarded";
+import { AppError } from "../../shared/errors";
+import { describeError } from "../../shared/logging";
+import { registerPrompts } from "./prompts";
+import { registerResources } from "./resources";
+import { type ToolContext, toolError, toolResult, withCachedJsonSchema } from "./tools/definition";
+import { TOOLS } from "./tools/registry";
+
+const INSTRUCTIONS = [
+  "Muninn is your long-term memory across sessions and tools.",
+  "At the start of a session call `context` (with the task, if known).",
+  "`remember` decisions, learnings, facts, preferences and procedures as soon as they are settled — one idea per memory, with a title, tags and the files it concerns.",
+  "`recall` before answering questions about the project's past or changing code you have not seen this session.",
+  "Track problems with `track`, and `session` end with next steps so the next session can pick up.",
+].join(" ");
+
+/** JSON Schemas converted once per isolate; server instances live for one request. */
+const SCHEMAS = new Map(
+  TOOLS.map((tool) => [tool.name, { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(tool.output) }]),
+);
+
+/** A tool failure as the calling model should read it: what went wrong and whether anything was written. */
+function failureMessage(error: unknown, ctx: ToolContext, tool: string): string {
+  if (error instanceof AppError) return error.message;
+  if (error instanceof DatabaseUnavailableError) {
+    ctx.logger.error("database unavailable", { tenant: ctx.tenantId, tool, ...describeError(error.cause) });
+    return "database unavailable: the memory store could not be reached and nothing was changed; retry shortly";
+  }
+  ctx.logger.error("tool failed", { tenant: ctx.tenantId, tool, ...describeError(error) });
+  return "internal error: the tool failed and nothing was changed";
+}
+
+/**
+ * The one server definition both protocol eras are served from: a fresh
+ * instance per request (the SDK requires it), bound to that request's tenant
+ * database through `ctx`.
+ */
+export function createMemoryServer(ctx: ToolContext, version: string): McpServer {
+  const server = new McpServer(
+    { name: "muninn", title: "Muninn memory", version },
+    {
+      capabilities: { logging: {} },
+      instructions: INSTRUCTIONS,
+      // Definitions change only with a deploy; per-tenant data is never shared.
+      cacheHints: {
+        "tools/list": { ttlMs: 300_000, cacheScope: "public" },
+        "prompts/list": { ttlMs: 300_000, cacheScope: "public" },
+        "resources/templates/list": { ttlMs: 300_000, cacheScope: "public" },
+        "resources/list": { ttlMs: 0, cacheScope: "private" },
+        "resources/read": { ttlMs: 0, cacheScope: "private" },
+      },
+    },
+  );
+  for (const tool of TOOLS) {
+    const schemas = SCHEMAS.get(tool.name)!;
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: schemas.input,
+        outputSchema: schemas.output,
+        annotations: tool.annotations,
+      },
+      async (args: unknown) => {
+        try {
+          const result = (await tool.run(ctx, args as never)) as Record<string, unknown>;
+          return toolResult(result, tool.text ? tool.text(result) : JSON.stringify(result));
+        } catch (error) {
+          return toolError(failureMessage(error, ctx, tool.name));
+        }
+      },
+    );
+  }
+  registerResources(server, ctx);
+  registerPrompts(server);
+  return server;
+}

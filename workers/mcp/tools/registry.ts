@@ -1,0 +1,45 @@
+import type { ToolDefinition } from "./definition";
+import {
+  forgetTool,
+  getTool,
+  linkTool,
+  listTool,
+  recallTool,
+  rememberTool,
+  restoreTool,
+  updateTool,
+} from "./memory-tools";
+import { contextTool, projectsTool, sessionTool, trackTool } from "./workflow-tools";
+
+/**
+ * Every tool, in the order `tools/list` shows them: the order is part of the
+ * interface (clients and prompt caches see it), so it is fixed here rather
+ * than left to registration side effects. Names stay within [A-Za-z0-9_.-].
+ */
+export const TOOLS: readonly ToolDefinition[] = [
+  contextTool,
+  rememberTool,
+  recallTool,
+  getTool,
+  updateTool,
+  forgetTool,
+  restoreTool,
+  listTool,
+  trackTool,
+  sessionTool,
+  linkTool,
+  projectsTool,
+] as unknown as ToolDefinition[];
+
+const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
+
+/**
+ * Whether a `tools/call` names a known tool with arguments its schema
+ * accepts: only those are metered against the plan's quota, so a client is
+ * not charged for calls that could never run.
+ */
+export function isValidToolCall(name: unknown, args: unknown): boolean {
+  if (typeof name !== "string") return false;
+  const tool = byName.get(name);
+  return tool !== undefined && tool.input.safeParse(args ?? {}).success;
+}

@@ -1,0 +1,102 @@
+import { z } from "zod";
+import { LIMITS, LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES, PROJECT_SLUG } from "../../../shared/memory/model";
+
+/**
+ * Argument and result pieces shared by the tools. Messages name the field's
+ * limit, because the model reading a tool error has to fix its call from it.
+ */
+const utf8Bytes = (text: string) => new TextEncoder().encode(text).byteLength;
+
+export const content = z
+  .string()
+  .min(1, { error: "must not be empty" })
+  .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
+    error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
+  })
+  .describe("The memory itself: any text, including code. At most 32 KiB.");
+
+export const title = z
+  .string()
+  .max(LIMITS.titleChars, { error: `must be at most ${LIMITS.titleChars} characters` })
+  .describe("A short headline; weighs most in search.");
+
+export const project = z
+  .string()
+  .regex(PROJECT_SLUG, { error: "must be a slug: lowercase letters, digits, '.', '_' or '-', at most 64 characters" })
+  .describe("Project slug; `default` when omitted.");
+
+export const kind = z.enum(MEMORY_KINDS).describe("What sort of memory this is.");
+
+export const tags = z
+  .array(z.string().min(1).max(LIMITS.tagChars, { error: `each tag must be at most ${LIMITS.tagChars} characters` }))
+  .max(LIMITS.tags, { error: `at most ${LIMITS.tags} tags` })
+  .describe("Labels for filtering; compared case-insensitively.");
+
+export const files = z
+  .array(z.string().min(1).max(LIMITS.fileChars, { error: `each path must be at most ${LIMITS.fileChars} characters` }))
+  .max(LIMITS.files, { error: `at most ${LIMITS.files} paths` })
+  .describe("File or directory paths this memory is about, relative to the repository root.");
+
+export const importance = z
+  .number()
+  .int({ error: "must be a whole number from 1 to 5" })
+  .min(1, { error: "must be from 1 to 5" })
+  .max(5, { error: "must be from 1 to 5" })
+  .describe("1 (trivia) to 5 (must never be forgotten); default 3.");
+
+export const memoryId = z.string().min(1).max(64).describe("A memory id (`m_…`).");
+
+export const memoryIds = (max: number) =>
+  z
+    .array(memoryId)
+    .min(1, { error: "must name at least one id" })
+    .max(max, { error: `at most ${max} ids per call` });
+
+export const relation = z.enum(LINK_RELATIONS);
+
+const timestamp = z.string();
+
+/** A memory as results show it (snake_case on the wire). */
+export const memoryOut = z.object({
+  id: z.string(),
+  project: z.string(),
+  kind: z.enum(MEMORY_KINDS),
+  title: z.string().nullable(),
+  content: z.string(),
+  tags: z.array(z.string()),
+  files: z.array(z.string()),
+  importance: z.number(),
+  status: z.enum(MEMORY_STATUSES),
+  supersedes: z.string().nullable(),
+  superseded_by: z.string().nullable(),
+  source: z.string().nullable(),
+  version: z.number(),
+  issue: z
+    .object({
+      status: z.enum(["open", "resolved"]),
+      severity: z.number().nullable(),
+      resolution: z.string().nullable(),
+      resolved_at: timestamp.nullable(),
+    })
+    .nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  last_accessed_at: timestamp.nullable(),
+  access_count: z.number(),
+  forgotten_at: timestamp.nullable(),
+});
+
+export const similarOut = z.object({ id: z.string(), title: z.string().nullable(), snippet: z.string() });
+
+export const workSessionOut = z.object({
+  id: z.string(),
+  project: z.string(),
+  goal: z.string().nullable(),
+  outcome: z.string().nullable(),
+  next_steps: z.array(z.string()),
+  success: z.boolean().nullable(),
+  started_at: timestamp,
+  ended_at: timestamp.nullable(),
+});
+
+export const isoTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z" });

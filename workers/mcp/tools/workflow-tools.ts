@@ -1,0 +1,206 @@
+import { z } from "zod";
+import { AppError } from "../../../shared/errors";
+import { buildBriefing } from "../../../shared/memory/briefing";
+import { addIssue, listIssues, resolveIssue } from "../../../shared/memory/issues";
+import { createProject, listProjects, renameProject } from "../../../shared/memory/projects";
+import { endWorkSession, startWorkSession } from "../../../shared/memory/work-sessions";
+import { defineTool } from "./definition";
+import { files, memoryId, memoryOut, project, similarOut, tags, title, workSessionOut } from "./schemas";
+import { toWire } from "./wire-case";
+
+/** A required field for one action of a multi-action tool, named in the error like a schema failure would. */
+function need<T>(value: T | undefined, field: string, action: string): T {
+  if (value === undefined) throw new AppError("invalid_request", `${field}: required when action is ${action}`);
+  return value;
+}
+
+const severity = z
+  .number()
+  .int()
+  .min(1, { error: "must be from 1 to 5" })
+  .max(5, { error: "must be from 1 to 5" })
+  .describe("1 (cosmetic) to 5 (blocking); default 3.");
+
+export const trackTool = defineTool({
+  name: "track",
+  title: "Track issues",
+  description:
+    "Track open problems: `add` an issue (title, description, severity 1–5, files), `resolve` one with its " +
+    "resolution, or `list` open, resolved or all issues. Open issues appear in `context` briefings.",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  input: z.object({
+    action: z.enum(["add", "resolve", "list"]),
+    project: project.optional(),
+    title: title.optional().describe("add: what is wrong, in a line."),
+    description: z.string().max(32 * 1024).optional().describe("add: details, reproduction, hypotheses."),
+    severity: severity.optional(),
+    files: files.optional(),
+    tags: tags.optional(),
+    id: memoryId.optional().describe("resolve: the issue's id."),
+    resolution: z.string().min(1).max(32 * 1024).optional().describe("resolve: what fixed it."),
+    state: z.enum(["open", "resolved", "all"]).optional().describe("list: which issues; default open."),
+  }),
+  output: z.object({
+    action: z.enum(["add", "resolve", "list"]),
+    id: z.string().optional(),
+    deduplicated: z.boolean().optional(),
+    similar: z.array(similarOut).optional(),
+    issue: memoryOut.optional(),
+    issues: z.array(memoryOut).optional(),
+  }),
+  async run(ctx, args) {
+    switch (args.action) {
+      case "add": {
+        const saved = await addIssue(ctx.db, {
+          project: args.project,
+          title: need(args.title, "title", "add"),
+          description: args.description,
+          severity: args.severity,
+          files: args.files,
+          tags: args.tags,
+          source: ctx.clientName ?? undefined,
+        });
+        return { action: "add" as const, id: saved.id, deduplicated: saved.deduplicated, similar: saved.similar };
+      }
+      case "resolve": {
+        const issue = await resolveIssue(ctx.db, need(args.id, "id", "resolve"), need(args.resolution, "resolution", "resolve"));
+        return { action: "resolve" as const, id: issue.id, issue: toWire(issue) as z.input<typeof memoryOut> };
+      }
+      case "list": {
+        const issues = await listIssues(ctx.db, { project: args.project, state: args.state });
+        return { action: "list" as const, issues: toWire(issues) as z.input<typeof memoryOut>[] };
+      }
+    }
+  },
+});
+
+const briefingItem = z.object({
+  id: z.string(),
+  kind: z.string(),
+  title: z.string().nullable(),
+  text: z.string(),
+  importance: z.number(),
+  updated_at: z.string(),
+});
+
+export const contextTool = defineTool({
+  name: "context",
+  title: "Session briefing",
+  description:
+    "Call at the start of a session: a briefing within a token budget with where the last work session left " +
+    "off (next steps), memories relevant to the task at hand, open issues, the most important memories, and " +
+    "recent decisions and learnings.",
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: z.object({
+    project: project.optional(),
+    task: z.string().max(2000).optional().describe("What you are about to work on; adds the most relevant memories."),
+    files: files.optional(),
+    max_tokens: z
+      .number()
+      .int()
+      .min(100, { error: "must be at least 100" })
+      .max(20_000, { error: "must be at most 20000" })
+      .optional()
+      .describe("Budget for the briefing; default 2000."),
+  }),
+  output: z.object({
+    project: z.string(),
+    last_session: workSessionOut.nullable(),
+    relevant: z.array(briefingItem),
+    open_issues: z.array(briefingItem.extend({ severity: z.number().nullable() })),
+    important: z.array(briefingItem),
+    recent_decisions: z.array(briefingItem),
+    recent_learnings: z.array(briefingItem),
+    tokens: z.number(),
+    truncated: z.boolean(),
+    markdown: z.string(),
+  }),
+  async run(ctx, args) {
+    const briefing = await buildBriefing(ctx.db, {
+      project: args.project,
+      task: args.task,
+      files: args.files,
+      maxTokens: args.max_tokens,
+    });
+    return toWire(briefing) as never;
+  },
+  text: (briefing) => briefing.markdown,
+});
+
+export const sessionTool = defineTool({
+  name: "session",
+  title: "Work session",
+  description:
+    "Mark a stretch of work: `start` with its goal, `end` with the outcome, next steps and whether it succeeded. " +
+    "The next `context` briefing starts from the latest session's next steps.",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  input: z.object({
+    action: z.enum(["start", "end"]),
+    project: project.optional(),
+    goal: z.string().max(2000).optional().describe("start: what this session is for."),
+    id: z.string().max(64).optional().describe("end: the session to end; default the project's latest open one."),
+    outcome: z.string().max(8000).optional().describe("end: what was done."),
+    next_steps: z.array(z.string().max(1000)).max(20, { error: "at most 20 next steps" }).optional(),
+    success: z.boolean().optional(),
+  }),
+  output: z.object({ action: z.enum(["start", "end"]), session: workSessionOut }),
+  async run(ctx, args) {
+    const session =
+      args.action === "start"
+        ? await startWorkSession(ctx.db, { project: args.project, goal: args.goal })
+        : await endWorkSession(ctx.db, {
+            id: args.id,
+            project: args.project,
+            outcome: args.outcome,
+            nextSteps: args.next_steps,
+            success: args.success,
+          });
+    return { action: args.action, session: toWire(session) as z.input<typeof workSessionOut> };
+  },
+});
+
+export const projectsTool = defineTool({
+  name: "projects",
+  title: "Projects",
+  description: "List projects with memory and open-issue counts, `create` one, or `rename` one (moving its memories).",
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  input: z.object({
+    action: z.enum(["list", "create", "rename"]).optional().describe("Default list."),
+    project: project.optional().describe("create/rename: the project's slug."),
+    name: z.string().max(200).optional().describe("create/rename: a display name."),
+    new_slug: project.optional().describe("rename: the new slug."),
+  }),
+  output: z.object({
+    action: z.enum(["list", "create", "rename"]),
+    projects: z
+      .array(
+        z.object({
+          slug: z.string(),
+          name: z.string(),
+          memories: z.number(),
+          open_issues: z.number(),
+          last_updated_at: z.string().nullable(),
+        }),
+      )
+      .optional(),
+    created: z.boolean().optional(),
+    moved: z.number().optional(),
+  }),
+  async run(ctx, args) {
+    const action = args.action ?? "list";
+    if (action === "create") {
+      const { created } = await createProject(ctx.db, need(args.project, "project", "create"), args.name);
+      return { action, created };
+    }
+    if (action === "rename") {
+      const { moved } = await renameProject(
+        ctx.db,
+        need(args.project, "project", "rename"),
+        need(args.new_slug, "new_slug", "rename"),
+        args.name,
+      );
+      return { action, moved };
+    }
+    return { action, projects: toWire(await listProjects(ctx.db)) as never };
+  },
+});
