@@ -13,6 +13,8 @@ export const content = z
   .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
     error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
   })
+  // SQLite text functions (and so search snippets) stop at NUL: refuse it rather than store a cut-off memory.
+  .refine((text) => !text.includes("\0"), { error: "must not contain NUL (U+0000) characters" })
   .describe("The memory itself: any text, including code. At most 32 KiB.");
 
 export const title = z

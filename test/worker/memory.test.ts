@@ -1,0 +1,289 @@
+import type { Client } from "@modelcontextprotocol/client";
+import { beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../shared/db/client";
+import { getTenantDatabase } from "../../shared/tenants/tenants";
+import { callError, callOk, connect } from "./mcp-support";
+import { config, managementDb, newTenant } from "./support";
+
+interface Saved {
+  saved: number;
+  deduplicated: number;
+  results: { id: string; deduplicated: boolean; superseded_id: string | null; similar: { id: string }[] }[];
+}
+interface Hit {
+  id: string;
+  score: number;
+  snippet: string;
+  status: string;
+  explain?: { signals: Record<string, number> };
+}
+
+let client: Client;
+let tenantId: string;
+
+beforeAll(async () => {
+  const { tenant, apiKey } = await newTenant("pro");
+  tenantId = tenant.id;
+  client = await connect(apiKey.key, "modern");
+});
+
+const remember = (args: Record<string, unknown>) => callOk<Saved>(client, "remember", args);
+const recall = (args: Record<string, unknown>) => callOk<{ results: Hit[]; note?: string }>(client, "recall", args);
+
+describe("remember", () => {
+  it("returns the existing id for an exact duplicate in the same project, and lists similar memories", async () => {
+    const first = await remember({ content: "The billing job runs at 02:00 UTC.", project: "dedupe" });
+    const again = await remember({ content: "  the billing JOB runs at 02:00 UTC. ", project: "dedupe" });
+    expect(again.results[0]).toMatchObject({ id: first.results[0]!.id, deduplicated: true });
+    const elsewhere = await remember({ content: "The billing job runs at 02:00 UTC.", project: "other" });
+    expect(elsewhere.results[0]!.deduplicated).toBe(false);
+    const similar = await remember({ content: "The billing job retries at 03:00 UTC.", project: "dedupe" });
+    expect(similar.results[0]!.similar.map((memory) => memory.id)).toContain(first.results[0]!.id);
+  });
+
+  it("makes retries safe with an idempotency key", async () => {
+    const args = { content: `Retry-safe ${crypto.randomUUID()}`, idempotency_key: crypto.randomUUID() };
+    const first = await remember(args);
+    const retry = await remember({ ...args, content: "A retry may even differ in body" });
+    expect(retry.results[0]).toMatchObject({ id: first.results[0]!.id, deduplicated: true });
+  });
+
+  it("supersedes instead of deleting, and recall hides superseded memories unless asked", async () => {
+    const old = await remember({ content: "Use Postgres for the queue.", kind: "decision", project: "sup" });
+    const replacement = await remember({
+      content: "Use Durable Objects for the queue.",
+      kind: "decision",
+      project: "sup",
+      supersedes: old.results[0]!.id,
+    });
+    expect(replacement.results[0]!.superseded_id).toBe(old.results[0]!.id);
+    const visible = await recall({ query: "queue", project: "sup" });
+    expect(visible.results.map((hit) => hit.id)).toEqual([replacement.results[0]!.id]);
+    const all = await recall({ query: "queue", project: "sup", include_superseded: true });
+    expect(all.results.find((hit) => hit.id === old.results[0]!.id)?.status).toBe("superseded");
+  });
+
+  it("saves a batch whole or not at all", async () => {
+    const batch = await remember({
+      memories: [
+        { content: "Batch one", project: "batch" },
+        { content: "Batch two", project: "batch" },
+      ],
+    });
+    expect(batch.saved).toBe(2);
+    const error = await callError(client, "remember", {
+      memories: [
+        { content: "Batch three", project: "batch" },
+        { content: "Batch four", project: "batch", supersedes: "m_doesnotexist" },
+      ],
+    });
+    expect(error).toContain("supersedes");
+    const listed = await callOk<{ memories: unknown[] }>(client, "list", { project: "batch" });
+    expect(listed.memories).toHaveLength(2);
+  });
+
+  it("names the field and the limit when arguments are invalid", async () => {
+    const tooBig = await callError(client, "remember", { content: "x".repeat(32 * 1024 + 1) });
+    expect(tooBig).toMatch(/content/);
+    expect(tooBig).toMatch(/32768 bytes/);
+    const badImportance = await callError(client, "remember", { content: "x", importance: 9 });
+    expect(badImportance).toMatch(/importance/);
+    expect(badImportance).toMatch(/1 to 5/);
+    const tooMany = await callError(client, "get", { ids: Array.from({ length: 21 }, (_, i) => `m_${i}`) });
+    expect(tooMany).toMatch(/ids/);
+    expect(tooMany).toMatch(/20/);
+  });
+
+  it("stores any characters, including code and emoji, exactly", async () => {
+    const content = "```ts\nconst q = `SELECT * FROM t WHERE a = '\"x\"'`; // 🚀 naïve — ✓\n```\n\t<end>";
+    const saved = await remember({ content, project: "chars" });
+    const got = await callOk<{ memories: { content: string }[] }>(client, "get", { ids: [saved.results[0]!.id] });
+    expect(got.memories[0]!.content).toBe(content);
+    expect(await callError(client, "remember", { content: "cut\0off" })).toMatch(/content.*NUL/);
+  });
+});
+
+describe("recall", () => {
+  beforeAll(async () => {
+    await remember({
+      memories: [
+        { title: "Login redirect loop", content: "Cookies need SameSite=None behind the proxy.", kind: "learning", tags: ["auth"], project: "search", files: ["src/auth/session.ts"] },
+        { title: "Cache policy", content: "Responses mention login only in passing.", kind: "decision", tags: ["cache"], project: "search" },
+        { content: "Login page copy was reviewed by legal.", kind: "note", importance: 1, project: "search" },
+      ],
+    });
+  });
+
+  it("ranks a title match above a passing mention, and explains the breakdown", async () => {
+    const found = await recall({ query: "login", project: "search", explain: true });
+    expect(found.results.length).toBe(3);
+    expect(found.results[0]!.snippet).toContain("SameSite");
+    expect(found.results[0]!.explain?.signals.text).toBe(1);
+    expect(Object.keys(found.results[0]!.explain!.signals).sort()).toEqual(["file", "importance", "recency", "text", "use"]);
+  });
+
+  it("finds memories by file path, directory and tag", async () => {
+    const byFile = await recall({ files: ["src/auth/session.ts"], project: "search" });
+    expect(byFile.results[0]!.snippet).toContain("SameSite");
+    const byDir = await recall({ files: ["src/auth"], project: "search" });
+    expect(byDir.results).toHaveLength(1);
+    const byTag = await recall({ tags: ["cache"], project: "search" });
+    expect(byTag.results).toHaveLength(1);
+    const allTags = await recall({ tags: ["cache", "auth"], tag_mode: "all", project: "search" });
+    expect(allTags.results).toHaveLength(0);
+  });
+
+  it("never errors on hostile query text", async () => {
+    const nasty = [
+      '"unbalanced',
+      "login*",
+      "NEAR(login cache)",
+      "-login",
+      "(((",
+      "login AND OR NOT",
+      "'; DROP TABLE memories; --",
+      "🚀🔥",
+      "title:login",
+      "^login",
+      "",
+      "a".repeat(2000),
+    ];
+    for (const query of nasty) {
+      const result = await recall({ query, project: "search" });
+      expect(Array.isArray(result.results)).toBe(true);
+    }
+    expect((await recall({ query: "🚀🔥", project: "search" })).note).toMatch(/searchable/);
+    expect((await recall({ query: "NEAR(login cache)", project: "search" })).results.length).toBeGreaterThan(0);
+  });
+});
+
+describe("update, forget and restore", () => {
+  it("keeps the previous version on update and appends on request", async () => {
+    const saved = await remember({ content: "v1 body", title: "Versioned", project: "versions" });
+    const id = saved.results[0]!.id;
+    await callOk(client, "update", { id, content: "v2 body" });
+    await callOk(client, "update", { id, content: "appendix", mode: "append" });
+    const got = await callOk<{ memories: { content: string; version: number; versions: { content: string }[] }[] }>(
+      client,
+      "get",
+      { ids: [id] },
+    );
+    expect(got.memories[0]).toMatchObject({ content: "v2 body\n\nappendix", version: 3 });
+    expect(got.memories[0]!.versions.map((version) => version.content)).toEqual(["v1 body", "v2 body"]);
+    expect((await recall({ query: "appendix", project: "versions" })).results[0]?.id).toBe(id);
+    expect((await recall({ query: "v1", project: "versions" })).results).toHaveLength(0);
+  });
+
+  it("soft-forgets (restorable) and hard-forgets (purged with index and history)", async () => {
+    const soft = (await remember({ content: "Soft forgettable fact", project: "forget" })).results[0]!.id;
+    const hard = (await remember({ content: "Hard forgettable fact", project: "forget" })).results[0]!.id;
+    await callOk(client, "update", { id: hard, content: "Hard forgettable fact, revised" });
+
+    expect(await callOk(client, "forget", { ids: [soft] })).toMatchObject({ forgotten: [soft] });
+    expect((await recall({ query: "forgettable", project: "forget" })).results.map((hit) => hit.id)).toEqual([hard]);
+    expect(await callOk(client, "restore", { ids: [soft] })).toMatchObject({ restored: [soft] });
+
+    expect(await callOk(client, "forget", { ids: [hard, "m_unknown"], hard: true })).toMatchObject({
+      forgotten: [hard],
+      not_found: ["m_unknown"],
+    });
+    expect(await callOk(client, "get", { ids: [hard] })).toMatchObject({ memories: [], not_found: [hard] });
+    expect(await callOk(client, "restore", { ids: [hard] })).toMatchObject({ not_restorable: [hard] });
+
+    const record = await getTenantDatabase(managementDb(), config, tenantId);
+    const db = openDatabase(record!.coordinates, config.dbTimeoutMs);
+    const leftovers = await db.batch([
+      { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [hard] },
+      { sql: "SELECT COUNT(*) AS n FROM memories_fts WHERE memories_fts MATCH 'hard'", args: [] },
+    ]);
+    expect(leftovers.map((result) => result.rows[0]?.n)).toEqual([0, 0]);
+  });
+
+  it("pages through list with a cursor", async () => {
+    await remember({ memories: Array.from({ length: 5 }, (_, i) => ({ content: `Paged ${i}`, project: "paging" })) });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { memories: { id: string }[]; next_cursor: string | null } = await callOk(client, "list", {
+        project: "paging",
+        limit: 2,
+        ...(cursor && { cursor }),
+      });
+      seen.push(...page.memories.map((memory) => memory.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(5);
+  });
+});
+
+describe("issues, work sessions, links, projects and context", () => {
+  it("briefs a new session with the last next steps, open issues and relevant memories", async () => {
+    const project = "brief";
+    await callOk(client, "session", { action: "start", project, goal: "Ship login" });
+    await callOk(client, "session", {
+      action: "end",
+      project,
+      outcome: "Half done",
+      next_steps: ["Write the callback handler"],
+      success: false,
+    });
+    const issue = await callOk<{ id: string }>(client, "track", {
+      action: "add",
+      project,
+      title: "Token refresh races",
+      severity: 4,
+    });
+    await remember({ content: "OAuth callback must verify state.", kind: "decision", importance: 5, project });
+
+    const briefing = await callOk<{ markdown: string; open_issues: { id: string }[]; tokens: number }>(
+      client,
+      "context",
+      { project, task: "oauth callback" },
+    );
+    expect(briefing.markdown).toContain("Write the callback handler");
+    expect(briefing.markdown).toContain("OAuth callback must verify state.");
+    expect(briefing.open_issues.map((item) => item.id)).toEqual([issue.id]);
+
+    await callOk(client, "track", { action: "resolve", id: issue.id, resolution: "Serialized refreshes" });
+    expect(await callOk(client, "track", { action: "list", project })).toMatchObject({ issues: [] });
+    const tiny = await callOk<{ tokens: number; truncated: boolean }>(client, "context", { project, max_tokens: 100 });
+    expect(tiny.tokens).toBeLessThanOrEqual(100);
+  });
+
+  it("links memories and shows the link on both", async () => {
+    const a = (await remember({ content: "Link source", project: "links" })).results[0]!.id;
+    const b = (await remember({ content: "Link target", project: "links" })).results[0]!.id;
+    expect(await callOk(client, "link", { from_id: a, to_id: b, relation: "depends_on" })).toMatchObject({ created: true });
+    const got = await callOk<{ memories: { links: { relation: string }[] }[] }>(client, "get", { ids: [a, b] });
+    expect(got.memories.map((memory) => memory.links[0]?.relation)).toEqual(["depends_on", "depends_on"]);
+    expect(await callError(client, "link", { from_id: a, to_id: "m_nope", relation: "relates_to" })).toMatch(/to_id/);
+  });
+
+  it("lists, creates and renames projects", async () => {
+    await remember({ content: "Belongs to alpha", project: "alpha" });
+    await callOk(client, "projects", { action: "create", project: "beta" });
+    expect(await callOk(client, "projects", { action: "rename", project: "alpha", new_slug: "gamma" })).toMatchObject({
+      moved: 1,
+    });
+    const listed = await callOk<{ projects: { slug: string; memories: number }[] }>(client, "projects", {});
+    const slugs = listed.projects.map((project) => project.slug);
+    expect(slugs).toContain("beta");
+    expect(slugs).toContain("gamma");
+    expect(slugs).not.toContain("alpha");
+    expect(listed.projects.find((project) => project.slug === "gamma")?.memories).toBe(1);
+  });
+});
+
+describe("tenant isolation", () => {
+  it("never lets one tenant read or change another's memories", async () => {
+    const other = await newTenant();
+    const intruder = await connect(other.apiKey.key, "legacy");
+    const secret = (await remember({ content: "Tenant secret: the vault code", project: "default" })).results[0]!.id;
+    expect(await callOk(intruder, "get", { ids: [secret] })).toMatchObject({ memories: [], not_found: [secret] });
+    expect((await callOk<{ results: Hit[] }>(intruder, "recall", { query: "vault code", all_projects: true })).results).toEqual([]);
+    expect(await callOk(intruder, "forget", { ids: [secret], hard: true })).toMatchObject({ forgotten: [] });
+    expect(await callError(intruder, "update", { id: secret, content: "pwned" })).toMatch(/no memory/);
+    const mine = await callOk<{ memories: { content: string }[] }>(client, "get", { ids: [secret] });
+    expect(mine.memories[0]!.content).toBe("Tenant secret: the vault code");
+  });
+});
