@@ -116,6 +116,7 @@ function allowedHosts(source: ConfigSource): string[] {
     ? explicit.split(",")
     : optional(source, "ALLOWED_ORIGINS", "")
         .split(",")
+        .filter((origin) => origin.trim() !== "")
         .map((origin) => {
           try {
             return new URL(origin.trim()).hostname;
