@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../types";
 import { adminAuditLog } from "./admin/audit-log";
 import { requireAdmin } from "./admin/require-admin";
+import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
 import { tenantMe } from "./tenant/me";
 import { tenantUsage } from "./tenant/usage";
@@ -15,6 +16,7 @@ export const api = new Hono<AppEnv>();
 // "/x/*" also matches "/x" itself, so these cover the collections and everything below them.
 api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
+api.route("/tenants/:id/sessions", adminSessions);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
 

@@ -1,13 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/limits";
-import {
-  changeTenant,
-  getTenantRecord,
-  searchTenants,
-  settingsOf,
-  type TenantRecord,
-} from "../../../shared/admin/tenant-records";
+import { changeTenant, searchTenants, settingsOf, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
 import { effectiveRateLimit, type PlanLimitTable } from "../../../shared/plans";
@@ -15,6 +9,7 @@ import { getTenantDatabase, PLANS } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { decodeCursor, encodeCursor, parseInput, parseJsonBody } from "../validation";
+import { requireTenant, tenantNotFound, tenantObject } from "./tenant-lookup";
 
 /** The operator's tenant routes, mounted at `/api/tenants` behind `requireAdmin`. See docs/admin-api.md. */
 export const adminTenants = new Hono<AppEnv>();
@@ -78,7 +73,7 @@ adminTenants.patch("/:id", async (c) => {
     { plan: body.plan, status: body.status, rateLimitOverride: body.rate_limit_override },
     { actor: c.var.adminActor, ip: clientIp(c) },
   );
-  if (outcome.outcome === "not_found") throw notFound(id);
+  if (outcome.outcome === "not_found") throw tenantNotFound(id);
   await applyToTenantObject(c, outcome.record);
   if (outcome.outcome === "changed") {
     c.var.logger.info("tenant changed by admin", {
@@ -112,21 +107,6 @@ adminTenants.get("/:id/rate-limit", async (c) => {
     reset_at: status.resetAt,
   });
 });
-
-function tenantObject(c: Context<AppEnv>, tenantId: string) {
-  return c.env.TENANT_DO.getByName(tenantId);
-}
-
-async function requireTenant(c: Context<AppEnv>): Promise<TenantRecord> {
-  const id = c.req.param("id") ?? "";
-  const record = await getTenantRecord(c.var.services.mgmtDb, id);
-  if (!record || record.status === "deleted") throw notFound(id);
-  return record;
-}
-
-function notFound(id: string): AppError {
-  return new AppError("not_found", `no tenant ${JSON.stringify(id)}`, { code: "tenant_not_found" });
-}
 
 /**
  * Hand a changed record to the tenant's Durable Object so the next request

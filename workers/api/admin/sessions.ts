@@ -1,0 +1,60 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { writeAudit } from "../../../shared/audit";
+import { clientIp } from "../../middleware/ip-rate-limit";
+import type { AppEnv } from "../../types";
+import { parseInput } from "../validation";
+import { requireTenant, tenantObject } from "./tenant-lookup";
+
+/**
+ * `/api/tenants/:id/sessions`: a tenant's legacy MCP sessions, as its
+ * Durable Object holds them. Mounted behind `requireAdmin`.
+ */
+export const adminSessions = new Hono<AppEnv>();
+
+const closeQuery = z.object({
+  /** Only sessions idle for longer than this many seconds. */
+  idle_seconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 24 * 3600)
+    .optional(),
+});
+
+adminSessions.get("/", async (c) => {
+  const record = await requireTenant(c);
+  const sessions = await tenantObject(c, record.id).listSessions();
+  const now = Date.now();
+  return c.json({
+    tenant_id: record.id,
+    count: sessions.length,
+    sessions: sessions.map((session) => ({
+      id: session.id,
+      protocol_version: session.protocolVersion,
+      client: session.clientInfo,
+      log_level: session.logLevel,
+      created_at: new Date(session.createdAt).toISOString(),
+      last_seen_at: new Date(session.lastSeenAt).toISOString(),
+      idle_seconds: Math.floor((now - session.lastSeenAt) / 1000),
+    })),
+  });
+});
+
+adminSessions.delete("/", async (c) => {
+  const record = await requireTenant(c);
+  const query = parseInput(closeQuery, c.req.query());
+  const closed = await tenantObject(c, record.id).closeSessions({
+    reason: "admin",
+    idleForMs: query.idle_seconds === undefined ? undefined : query.idle_seconds * 1000,
+  });
+  await writeAudit(c.var.services.mgmtDb, {
+    tenantId: record.id,
+    actor: c.var.adminActor,
+    action: "sessions.close",
+    details: { closed, idleSeconds: query.idle_seconds ?? null },
+    ip: clientIp(c),
+  });
+  c.var.logger.info("mcp sessions closed by admin", { tenant: record.id, closed, actor: c.var.adminActor });
+  return c.json({ tenant_id: record.id, closed });
+});

@@ -1,0 +1,20 @@
+import type { Context } from "hono";
+import { getTenantRecord, type TenantRecord } from "../../../shared/admin/tenant-records";
+import { AppError } from "../../../shared/errors";
+import type { AppEnv } from "../../types";
+
+/** The tenant named by the route's `:id`, or a 404 (deleted tenants are gone for operators too). */
+export async function requireTenant(c: Context<AppEnv>): Promise<TenantRecord> {
+  const id = c.req.param("id") ?? "";
+  const record = await getTenantRecord(c.var.services.mgmtDb, id);
+  if (!record || record.status === "deleted") throw tenantNotFound(id);
+  return record;
+}
+
+export function tenantNotFound(id: string): AppError {
+  return new AppError("not_found", `no tenant ${JSON.stringify(id)}`, { code: "tenant_not_found" });
+}
+
+export function tenantObject(c: Context<AppEnv>, tenantId: string) {
+  return c.env.TENANT_DO.getByName(tenantId);
+}
