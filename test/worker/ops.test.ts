@@ -127,6 +127,26 @@ describe("/metrics", () => {
   });
 });
 
+describe("MCP request metrics", () => {
+  it("counts MCP requests by JSON-RPC method and status, folding unknown methods into other", async () => {
+    const { apiKey } = await newTenant();
+    const mcp = (body: unknown) =>
+      exports.default.fetch("http://localhost/mcp", {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const listSeries = seriesKey("mcp_requests_total", { method: "tools/list", status: 200 });
+    const before = sampleValue(await scrape(), listSeries) ?? 0;
+    expect((await mcp({ jsonrpc: "2.0", id: 1, method: "tools/list" })).status).toBe(200);
+    await mcp({ jsonrpc: "2.0", id: 2, method: `made/up/${crypto.randomUUID()}` });
+    const text = await scrape();
+    expect(sampleValue(text, listSeries)).toBe(before + 1);
+    expect(text).toMatch(/^mcp_requests_total\{method="other",status="\d+"\} \d+$/m);
+    expect(text).not.toContain("made/up");
+  });
+});
+
 describe("database pool", () => {
   it("serves a cold-cache stampede beyond the pool size by queueing, not failing", async () => {
     const { apiKey } = await newTenant("team");

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { createLogger } from "../../shared/logging";
-import { recorder, scheduleFlush } from "../ops/telemetry";
+import { recorder, recordMcpRequest, scheduleFlush } from "../ops/telemetry";
 import { getServices } from "../services";
 import type { AppEnv } from "../types";
 
@@ -34,9 +34,18 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     recorder.inc("http_requests_total", { method: c.req.method, route, status });
     recorder.observe("http_request_duration_seconds", { method: c.req.method, route }, durationMs / 1000);
     if (tenant) recorder.inc("tenant_requests_total", { tenant, status });
+    if (mcpMethod) recordMcpRequest(mcpMethod, status);
     c.env.ANALYTICS?.writeDataPoint({
       indexes: [tenant ?? "anonymous"],
-      blobs: [tenant ?? "", route, c.req.method, tool ?? "", String(status), mcpMethod ?? ""],
+      // Tool and method names come from the client: cut them to keep within Analytics Engine's blob limits.
+      blobs: [
+        tenant ?? "",
+        route,
+        c.req.method,
+        (tool ?? "").slice(0, 96),
+        String(status),
+        (mcpMethod ?? "").slice(0, 256),
+      ],
       doubles: [status, durationMs],
     });
     scheduleFlush(c.env, c.executionCtx, services.config.metricsFlushMs);

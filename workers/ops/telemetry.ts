@@ -38,3 +38,32 @@ export function scheduleFlush(env: Env, ctx: { waitUntil(promise: Promise<unknow
   }
   ctx.waitUntil(scheduled);
 }
+
+/** MCP methods a client may send; anything else is counted as "other" so a client cannot mint label values. */
+const MCP_METHODS = new Set([
+  "initialize",
+  "ping",
+  "server/discover",
+  "tools/list",
+  "tools/call",
+  "resources/list",
+  "resources/read",
+  "resources/templates/list",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "prompts/list",
+  "prompts/get",
+  "logging/setLevel",
+  "completion/complete",
+  "notifications/initialized",
+  "notifications/cancelled",
+  "notifications/progress",
+  "notifications/roots/list_changed",
+]);
+
+/** Count one MCP HTTP request per JSON-RPC method it carried (a batch carries several). */
+export function recordMcpRequest(methods: string, status: number): void {
+  for (const method of methods.split(",")) {
+    if (method) recorder.inc("mcp_requests_total", { method: MCP_METHODS.has(method) ? method : "other", status });
+  }
+}
