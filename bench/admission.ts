@@ -37,7 +37,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function measure(
+export async function measure(
   name: string,
   send: () => Promise<Response>,
   expectStatus: number,
@@ -71,7 +71,7 @@ async function measure(
 }
 
 /** A tenant of the benchmark's own, with a limit high enough that nothing it sends is refused. */
-async function benchTenant(target: BenchTarget): Promise<{ id: string; key: string }> {
+export async function benchTenant(target: BenchTarget): Promise<{ id: string; key: string }> {
   const config = readConfig(target.vars);
   const created = await createTenant(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, {
     orgName: "Admission benchmark",

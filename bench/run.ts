@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalStack } from "../tools/local-stack";
 import { benchAdmission, formatTable } from "./admission";
+import { benchMcp } from "./mcp";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,6 +27,7 @@ const stack = await startLocalStack({ port: await freePort(), libsqlPort: await 
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
   console.log(formatTable("Admission", await benchAdmission(target)));
+  console.log(`\n${formatTable("MCP", await benchMcp(target))}`);
 } finally {
   await stack.stop();
   await rm(stateDir, { recursive: true, force: true });

@@ -170,7 +170,9 @@ export class SessionStore {
     const rows =
       idleForMs === undefined
         ? this.#sql.exec<{ id: string }>("SELECT id FROM mcp_sessions").toArray()
-        : this.#sql.exec<{ id: string }>("SELECT id FROM mcp_sessions WHERE last_seen_at <= ?", now - idleForMs).toArray();
+        : this.#sql
+            .exec<{ id: string }>("SELECT id FROM mcp_sessions WHERE last_seen_at <= ?", now - idleForMs)
+            .toArray();
     for (const { id } of rows) this.#delete(id, reason);
     return rows.map((row) => row.id);
   }

@@ -53,7 +53,14 @@ function toItem(memory: Memory): BriefingItem {
 }
 
 function hitToItem(hit: RecallHit): BriefingItem {
-  return { id: hit.id, kind: hit.kind, title: hit.title, text: hit.snippet, importance: hit.importance, updatedAt: hit.updatedAt };
+  return {
+    id: hit.id,
+    kind: hit.kind,
+    title: hit.title,
+    text: hit.snippet,
+    importance: hit.importance,
+    updatedAt: hit.updatedAt,
+  };
 }
 
 function line(item: BriefingItem): string {
@@ -126,7 +133,9 @@ export async function buildBriefing(db: Database, input: BriefingInput): Promise
     lastSession,
     relevant: take(relevant.map(hitToItem)),
     openIssues: take(
-      openIssues!.rows.map(rowToMemory).map((memory) => ({ ...toItem(memory), severity: memory.issue?.severity ?? null })),
+      openIssues!.rows
+        .map(rowToMemory)
+        .map((memory) => ({ ...toItem(memory), severity: memory.issue?.severity ?? null })),
     ),
     important: take(important!.rows.map(rowToMemory).map(toItem)),
     recentDecisions: take(decisions!.rows.map(rowToMemory).map(toItem)),

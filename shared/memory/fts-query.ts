@@ -15,8 +15,35 @@ const MAX_TOKENS = 24;
 
 /** Common words that match almost everything and only dilute BM25. */
 const STOPWORDS = new Set([
-  "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "i", "in", "is", "it", "of", "on", "or",
-  "that", "the", "this", "to", "was", "we", "what", "when", "where", "which", "with",
+  "a",
+  "an",
+  "and",
+  "are",
+  "as",
+  "at",
+  "be",
+  "by",
+  "for",
+  "from",
+  "how",
+  "i",
+  "in",
+  "is",
+  "it",
+  "of",
+  "on",
+  "or",
+  "that",
+  "the",
+  "this",
+  "to",
+  "was",
+  "we",
+  "what",
+  "when",
+  "where",
+  "which",
+  "with",
 ]);
 
 /** The distinct searchable tokens of `text`, lower-cased, in order of first appearance. */

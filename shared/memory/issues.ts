@@ -1,7 +1,7 @@
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
-import { DEFAULT_PROJECT, type Memory, rowToMemory } from "./model";
 import { remember } from "./memories";
+import { DEFAULT_PROJECT, type Memory, rowToMemory } from "./model";
 
 /**
  * Issues are memories of kind `issue` with an open/resolved state and a

@@ -91,13 +91,14 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
   const reads: InStatement[] = [];
   const readIndex: { existing: number; supersedes: number | null; similar: number | null }[] = [];
   for (const item of prepared) {
-    const existing = reads.push({
-      sql: `SELECT id FROM memories
+    const existing =
+      reads.push({
+        sql: `SELECT id FROM memories
             WHERE (idempotency_key IS NOT NULL AND idempotency_key = ?)
                OR (project = ? AND content_hash = ? AND status = 'active')
             ORDER BY seq LIMIT 1`,
-      args: [item.input.idempotencyKey ?? null, item.project, item.hash],
-    }) - 1;
+        args: [item.input.idempotencyKey ?? null, item.project, item.hash],
+      }) - 1;
     const supersedes = item.input.supersedes
       ? reads.push({ sql: "SELECT id, status FROM memories WHERE id = ?", args: [item.input.supersedes] }) - 1
       : null;
@@ -108,19 +109,31 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
   const readResults = await db.batch(reads, "read");
 
   const writes: InStatement[] = [];
-  const outcome: (Remembered & { insertAt: number | null; winnerAt: number; item: Prepared })[] = prepared.map((item, index) => {
-    const at = readIndex[index]!;
-    const existingId = readResults[at.existing]?.rows[0]?.id;
-    const similar = at.similar === null ? [] : (readResults[at.similar]?.rows ?? []).map(rowToSimilar);
-    if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
-      throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, { code: "memory_not_found" });
-    }
-    if (existingId != null) {
-      return { id: String(existingId), deduplicated: true, supersededId: null, similar, insertAt: null, winnerAt: 0, item };
-    }
-    const supersededId = item.input.supersedes ?? null;
-    return { id: item.id, deduplicated: false, supersededId, similar, insertAt: 0, winnerAt: 0, item };
-  });
+  const outcome: (Remembered & { insertAt: number | null; winnerAt: number; item: Prepared })[] = prepared.map(
+    (item, index) => {
+      const at = readIndex[index]!;
+      const existingId = readResults[at.existing]?.rows[0]?.id;
+      const similar = at.similar === null ? [] : (readResults[at.similar]?.rows ?? []).map(rowToSimilar);
+      if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
+        throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, {
+          code: "memory_not_found",
+        });
+      }
+      if (existingId != null) {
+        return {
+          id: String(existingId),
+          deduplicated: true,
+          supersededId: null,
+          similar,
+          insertAt: null,
+          winnerAt: 0,
+          item,
+        };
+      }
+      const supersededId = item.input.supersedes ?? null;
+      return { id: item.id, deduplicated: false, supersededId, similar, insertAt: 0, winnerAt: 0, item };
+    },
+  );
 
   for (const entry of outcome) {
     if (entry.insertAt === null) continue;
@@ -130,34 +143,35 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
       sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
       args: [item.project, item.project, now],
     });
-    entry.insertAt = writes.push({
-      sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, files, importance, supersedes,
+    entry.insertAt =
+      writes.push({
+        sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, files, importance, supersedes,
               source, idempotency_key, issue_status, severity, created_at, updated_at)
             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
             WHERE NOT EXISTS (SELECT 1 FROM memories WHERE project = ? AND content_hash = ? AND status = 'active')
               AND NOT EXISTS (SELECT 1 FROM memories WHERE idempotency_key IS NOT NULL AND idempotency_key = ?)`,
-      args: [
-        item.id,
-        item.project,
-        input.kind ?? "note",
-        input.title ?? null,
-        input.content,
-        item.hash,
-        JSON.stringify(item.tags),
-        JSON.stringify(item.files),
-        input.importance ?? 3,
-        input.supersedes ?? null,
-        input.source ?? null,
-        input.idempotencyKey ?? null,
-        input.issue ? "open" : null,
-        input.issue?.severity ?? null,
-        now,
-        now,
-        item.project,
-        item.hash,
-        input.idempotencyKey ?? null,
-      ],
-    }) - 1;
+        args: [
+          item.id,
+          item.project,
+          input.kind ?? "note",
+          input.title ?? null,
+          input.content,
+          item.hash,
+          JSON.stringify(item.tags),
+          JSON.stringify(item.files),
+          input.importance ?? 3,
+          input.supersedes ?? null,
+          input.source ?? null,
+          input.idempotencyKey ?? null,
+          input.issue ? "open" : null,
+          input.issue?.severity ?? null,
+          now,
+          now,
+          item.project,
+          item.hash,
+          input.idempotencyKey ?? null,
+        ],
+      }) - 1;
     writes.push(...indexRows(item.id, item.tags, item.files));
     if (input.supersedes) {
       writes.push({
@@ -167,13 +181,14 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
       });
     }
     // Which memory holds this content now: ours, or the winner of a concurrent save.
-    entry.winnerAt = writes.push({
-      sql: `SELECT id FROM memories
+    entry.winnerAt =
+      writes.push({
+        sql: `SELECT id FROM memories
             WHERE id = ? OR (idempotency_key IS NOT NULL AND idempotency_key = ?)
                OR (project = ? AND content_hash = ? AND status = 'active')
             ORDER BY (id = ?) DESC, seq LIMIT 1`,
-      args: [item.id, input.idempotencyKey ?? null, item.project, item.hash, item.id],
-    }) - 1;
+        args: [item.id, input.idempotencyKey ?? null, item.project, item.hash, item.id],
+      }) - 1;
   }
   if (writes.length > 0) {
     const results = await db.batch(writes, "write");
@@ -578,7 +593,8 @@ export async function linkMemories(
     ["from_id", fromId],
     ["to_id", toId],
   ] as const) {
-    if (!present.has(id)) throw new AppError("not_found", `${field}: no memory with id ${id}`, { code: "memory_not_found" });
+    if (!present.has(id))
+      throw new AppError("not_found", `${field}: no memory with id ${id}`, { code: "memory_not_found" });
   }
   return { created: inserted!.rowsAffected === 1 };
 }

@@ -4,7 +4,16 @@ import { randomString, sha256Hex } from "../crypto/encoding";
  * The memory model shared by the store, the search and the MCP tools. Limits
  * live here so the tool schemas and the store agree on them.
  */
-export const MEMORY_KINDS = ["note", "fact", "decision", "learning", "preference", "procedure", "issue", "event"] as const;
+export const MEMORY_KINDS = [
+  "note",
+  "fact",
+  "decision",
+  "learning",
+  "preference",
+  "procedure",
+  "issue",
+  "event",
+] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
 
 export const MEMORY_STATUSES = ["active", "superseded", "forgotten"] as const;
@@ -46,7 +55,12 @@ export interface Memory {
   supersededBy: string | null;
   source: string | null;
   version: number;
-  issue: { status: "open" | "resolved"; severity: number | null; resolution: string | null; resolvedAt: string | null } | null;
+  issue: {
+    status: "open" | "resolved";
+    severity: number | null;
+    resolution: string | null;
+    resolvedAt: string | null;
+  } | null;
   createdAt: string;
   updatedAt: string;
   lastAccessedAt: string | null;
@@ -127,7 +141,10 @@ export function normalizeFiles(files: readonly string[] | undefined): string[] {
 }
 
 export function normalizePath(path: string): string {
-  return path.trim().replace(/\\/g, "/").replace(/^(\.\/)+/, "");
+  return path
+    .trim()
+    .replace(/\\/g, "/")
+    .replace(/^(\.\/)+/, "");
 }
 
 /** A rough token count (about four characters a token) for budgeting briefings. */

@@ -52,7 +52,8 @@ export async function renameProject(db: Database, from: string, to: string, name
     const existing = await tx.execute({ sql: "SELECT slug FROM projects WHERE slug IN (?, ?)", args: [from, to] });
     const slugs = new Set(existing.rows.map((row) => String(row.slug)));
     if (!slugs.has(from)) throw new AppError("not_found", `project: no project ${from}`, { code: "project_not_found" });
-    if (slugs.has(to)) throw new AppError("conflict", `new_slug: project ${to} already exists`, { code: "project_exists" });
+    if (slugs.has(to))
+      throw new AppError("conflict", `new_slug: project ${to} already exists`, { code: "project_exists" });
     await tx.execute({ sql: "UPDATE projects SET slug = ?, name = ? WHERE slug = ?", args: [to, name ?? to, from] });
     const moved = await tx.execute({ sql: "UPDATE memories SET project = ? WHERE project = ?", args: [to, from] });
     await tx.execute({ sql: "UPDATE work_sessions SET project = ? WHERE project = ?", args: [to, from] });

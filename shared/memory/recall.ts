@@ -1,13 +1,6 @@
 import type { Database } from "../db/client";
 import { ftsQuery } from "./fts-query";
-import {
-  DEFAULT_PROJECT,
-  type MemoryKind,
-  type MemoryStatus,
-  normalizeFiles,
-  normalizeTags,
-  type Row,
-} from "./model";
+import { DEFAULT_PROJECT, type MemoryKind, type MemoryStatus, normalizeFiles, normalizeTags, type Row } from "./model";
 import { placeholders } from "./sql";
 
 export interface RecallInput {
@@ -303,5 +296,9 @@ export function similarStatement(project: string, text: string) {
 }
 
 export function rowToSimilar(row: Row): SimilarMemory {
-  return { id: String(row.id), title: row.title == null ? null : String(row.title), snippet: String(row.snippet ?? "") };
+  return {
+    id: String(row.id),
+    title: row.title == null ? null : String(row.title),
+    snippet: String(row.snippet ?? ""),
+  };
 }

@@ -1,6 +1,6 @@
+import { randomString } from "../crypto/encoding";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
-import { randomString } from "../crypto/encoding";
 import { DEFAULT_PROJECT, type Row } from "./model";
 
 /**
@@ -49,7 +49,10 @@ export async function startWorkSession(
   const id = `ws_${randomString(16)}`;
   const [, inserted] = await db.batch(
     [
-      { sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)", args: [project, project, now] },
+      {
+        sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
+        args: [project, project, now],
+      },
       {
         sql: "INSERT INTO work_sessions (id, project, goal, started_at) VALUES (?, ?, ?, ?) RETURNING *",
         args: [id, project, input.goal ?? null, now],

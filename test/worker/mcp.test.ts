@@ -120,6 +120,8 @@ describe("/mcp protocol surface", () => {
     expect((briefing.contents[0] as { text: string }).text).toContain("# Briefing: default");
     await expect(client.readResource({ uri: "muninn://memories/m_missing" })).rejects.toThrow(/not found/i);
     const prompt = await client.getPrompt({ name: "start-session", arguments: { project: "web", task: "fix login" } });
-    expect((prompt.messages[0]?.content as { text: string }).text).toContain("`remember`");
+    const message = prompt.messages[0];
+    expect(message?.content).toMatchObject({ type: "text" });
+    expect((message?.content as { text: string } | undefined)?.text).toContain("`remember`");
   });
 });

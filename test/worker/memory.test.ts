@@ -107,8 +107,21 @@ describe("recall", () => {
   beforeAll(async () => {
     await remember({
       memories: [
-        { title: "Login redirect loop", content: "Cookies need SameSite=None behind the proxy.", kind: "learning", tags: ["auth"], project: "search", files: ["src/auth/session.ts"] },
-        { title: "Cache policy", content: "Responses mention login only in passing.", kind: "decision", tags: ["cache"], project: "search" },
+        {
+          title: "Login redirect loop",
+          content: "Cookies need SameSite=None behind the proxy.",
+          kind: "learning",
+          tags: ["auth"],
+          project: "search",
+          files: ["src/auth/session.ts"],
+        },
+        {
+          title: "Cache policy",
+          content: "Responses mention login only in passing.",
+          kind: "decision",
+          tags: ["cache"],
+          project: "search",
+        },
         { content: "Login page copy was reviewed by legal.", kind: "note", importance: 1, project: "search" },
       ],
     });
@@ -119,7 +132,13 @@ describe("recall", () => {
     expect(found.results.length).toBe(3);
     expect(found.results[0]!.snippet).toContain("SameSite");
     expect(found.results[0]!.explain?.signals.text).toBe(1);
-    expect(Object.keys(found.results[0]!.explain!.signals).sort()).toEqual(["file", "importance", "recency", "text", "use"]);
+    expect(Object.keys(found.results[0]!.explain!.signals).sort()).toEqual([
+      "file",
+      "importance",
+      "recency",
+      "text",
+      "use",
+    ]);
   });
 
   it("finds memories by file path, directory and tag", async () => {
@@ -253,7 +272,9 @@ describe("issues, work sessions, links, projects and context", () => {
   it("links memories and shows the link on both", async () => {
     const a = (await remember({ content: "Link source", project: "links" })).results[0]!.id;
     const b = (await remember({ content: "Link target", project: "links" })).results[0]!.id;
-    expect(await callOk(client, "link", { from_id: a, to_id: b, relation: "depends_on" })).toMatchObject({ created: true });
+    expect(await callOk(client, "link", { from_id: a, to_id: b, relation: "depends_on" })).toMatchObject({
+      created: true,
+    });
     const got = await callOk<{ memories: { links: { relation: string }[] }[] }>(client, "get", { ids: [a, b] });
     expect(got.memories.map((memory) => memory.links[0]?.relation)).toEqual(["depends_on", "depends_on"]);
     expect(await callError(client, "link", { from_id: a, to_id: "m_nope", relation: "relates_to" })).toMatch(/to_id/);
@@ -280,7 +301,9 @@ describe("tenant isolation", () => {
     const intruder = await connect(other.apiKey.key, "legacy");
     const secret = (await remember({ content: "Tenant secret: the vault code", project: "default" })).results[0]!.id;
     expect(await callOk(intruder, "get", { ids: [secret] })).toMatchObject({ memories: [], not_found: [secret] });
-    expect((await callOk<{ results: Hit[] }>(intruder, "recall", { query: "vault code", all_projects: true })).results).toEqual([]);
+    expect(
+      (await callOk<{ results: Hit[] }>(intruder, "recall", { query: "vault code", all_projects: true })).results,
+    ).toEqual([]);
     expect(await callOk(intruder, "forget", { ids: [secret], hard: true })).toMatchObject({ forgotten: [] });
     expect(await callError(intruder, "update", { id: secret, content: "pwned" })).toMatch(/no memory/);
     const mine = await callOk<{ memories: { content: string }[] }>(client, "get", { ids: [secret] });

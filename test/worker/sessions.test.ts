@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { initializeSession, MCP_URL, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
 import { config, newTenant } from "./support";
@@ -24,7 +24,10 @@ describe("legacy MCP sessions", () => {
   it("initialize issues a visible-ASCII session id that later requests use", async () => {
     const { apiKey } = await newTenant();
     const sessionId = await initializeSession(apiKey.key);
-    const initialized = await sessionPost(apiKey.key, sessionId, { jsonrpc: "2.0", method: "notifications/initialized" });
+    const initialized = await sessionPost(apiKey.key, sessionId, {
+      jsonrpc: "2.0",
+      method: "notifications/initialized",
+    });
     expect(initialized.status).toBe(202);
     const listed = await sessionPost(apiKey.key, sessionId, TOOLS_LIST);
     expect(listed.status).toBe(200);
@@ -66,7 +69,11 @@ describe("legacy MCP sessions", () => {
     expect(text).toMatch(/"closed": 2/);
     for (const id of ids) expect((await sessionPost(apiKey.key, id, TOOLS_LIST)).status).toBe(404);
     expect((await sessionPost(other.apiKey.key, untouched, TOOLS_LIST)).status).toBe(200);
-    expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({ active: 0, created: 2, closed: { delete: 2 } });
+    expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({
+      active: 0,
+      created: 2,
+      closed: { delete: 2 },
+    });
   });
 
   it("survives eviction of the Durable Object", async () => {

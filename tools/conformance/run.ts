@@ -107,7 +107,9 @@ async function main() {
     if (failed === 0) await rm(stateDir, { recursive: true, force: true });
     else console.log(`results kept in ${stateDir}`);
   }
-  console.log(failed === 0 ? "\nconformance: all spec versions passed" : `\nconformance: ${failed} spec version(s) failed`);
+  console.log(
+    failed === 0 ? "\nconformance: all spec versions passed" : `\nconformance: ${failed} spec version(s) failed`,
+  );
   process.exit(failed === 0 ? 0 : 1);
 }
 

@@ -76,7 +76,11 @@ mcp.post("/mcp", async (c) => {
   }
   const read = await readRequestBody(c.req.raw, config.mcp.maxBodyBytes);
   if (read.tooLarge) {
-    return jsonRpcError(413, JSON_RPC.serverError, `Payload Too Large: the body must not exceed ${config.mcp.maxBodyBytes} bytes`);
+    return jsonRpcError(
+      413,
+      JSON_RPC.serverError,
+      `Payload Too Large: the body must not exceed ${config.mcp.maxBodyBytes} bytes`,
+    );
   }
   let body: unknown;
   try {
@@ -159,7 +163,11 @@ async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, le
 }
 
 function logSessionClosed(c: Context<AppEnv>, closed: { id: string; reason: string }) {
-  c.var.logger.info("mcp session closed", { tenant: c.var.auth.tenantId, session: closed.id.slice(0, 8), reason: closed.reason });
+  c.var.logger.info("mcp session closed", {
+    tenant: c.var.auth.tenantId,
+    session: closed.id.slice(0, 8),
+    reason: closed.reason,
+  });
 }
 
 function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext {
@@ -172,7 +180,9 @@ function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext
     clientName,
     defer: (work) =>
       c.executionCtx.waitUntil(
-        work.catch((error: unknown) => logger.warn("deferred memory write failed", { tenant: tenantId, ...describeError(error) })),
+        work.catch((error: unknown) =>
+          logger.warn("deferred memory write failed", { tenant: tenantId, ...describeError(error) }),
+        ),
       ),
   };
 }

@@ -17,7 +17,10 @@ const INSTRUCTIONS = [
 
 /** JSON Schemas converted once per isolate; server instances live for one request. */
 const SCHEMAS = new Map(
-  TOOLS.map((tool) => [tool.name, { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(tool.output) }]),
+  TOOLS.map((tool) => [
+    tool.name,
+    { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(tool.output) },
+  ]),
 );
 
 /** A tool failure as the calling model should read it: what went wrong and whether anything was written. */

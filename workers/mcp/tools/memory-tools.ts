@@ -169,7 +169,12 @@ export const recallTool = defineTool({
       limit: args.limit,
       explain: args.explain,
     });
-    ctx.defer(recordAccess(ctx.db, result.hits.map((hit) => hit.id)));
+    ctx.defer(
+      recordAccess(
+        ctx.db,
+        result.hits.map((hit) => hit.id),
+      ),
+    );
     return { results: toWire(result.hits) as z.input<typeof hitOut>[], ...(result.note && { note: result.note }) };
   },
 });

@@ -41,5 +41,5 @@ const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
 export function isValidToolCall(name: unknown, args: unknown): boolean {
   if (typeof name !== "string") return false;
   const tool = byName.get(name);
-  return tool !== undefined && tool.input.safeParse(args ?? {}).success;
+  return tool?.input.safeParse(args ?? {}).success === true;
 }

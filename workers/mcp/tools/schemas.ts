@@ -30,12 +30,22 @@ export const project = z
 export const kind = z.enum(MEMORY_KINDS).describe("What sort of memory this is.");
 
 export const tags = z
-  .array(z.string().min(1).max(LIMITS.tagChars, { error: `each tag must be at most ${LIMITS.tagChars} characters` }))
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(LIMITS.tagChars, { error: `each tag must be at most ${LIMITS.tagChars} characters` }),
+  )
   .max(LIMITS.tags, { error: `at most ${LIMITS.tags} tags` })
   .describe("Labels for filtering; compared case-insensitively.");
 
 export const files = z
-  .array(z.string().min(1).max(LIMITS.fileChars, { error: `each path must be at most ${LIMITS.fileChars} characters` }))
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(LIMITS.fileChars, { error: `each path must be at most ${LIMITS.fileChars} characters` }),
+  )
   .max(LIMITS.files, { error: `at most ${LIMITS.files} paths` })
   .describe("File or directory paths this memory is about, relative to the repository root.");
 
@@ -101,4 +111,7 @@ export const workSessionOut = z.object({
   ended_at: timestamp.nullable(),
 });
 
-export const isoTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z" });
+export const isoTime = z.iso.datetime({
+  offset: true,
+  error: "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z",
+});

@@ -32,12 +32,21 @@ export const trackTool = defineTool({
     action: z.enum(["add", "resolve", "list"]),
     project: project.optional(),
     title: title.optional().describe("add: what is wrong, in a line."),
-    description: z.string().max(32 * 1024).optional().describe("add: details, reproduction, hypotheses."),
+    description: z
+      .string()
+      .max(32 * 1024)
+      .optional()
+      .describe("add: details, reproduction, hypotheses."),
     severity: severity.optional(),
     files: files.optional(),
     tags: tags.optional(),
     id: memoryId.optional().describe("resolve: the issue's id."),
-    resolution: z.string().min(1).max(32 * 1024).optional().describe("resolve: what fixed it."),
+    resolution: z
+      .string()
+      .min(1)
+      .max(32 * 1024)
+      .optional()
+      .describe("resolve: what fixed it."),
     state: z.enum(["open", "resolved", "all"]).optional().describe("list: which issues; default open."),
   }),
   output: z.object({
@@ -63,7 +72,11 @@ export const trackTool = defineTool({
         return { action: "add" as const, id: saved.id, deduplicated: saved.deduplicated, similar: saved.similar };
       }
       case "resolve": {
-        const issue = await resolveIssue(ctx.db, need(args.id, "id", "resolve"), need(args.resolution, "resolution", "resolve"));
+        const issue = await resolveIssue(
+          ctx.db,
+          need(args.id, "id", "resolve"),
+          need(args.resolution, "resolution", "resolve"),
+        );
         return { action: "resolve" as const, id: issue.id, issue: toWire(issue) as z.input<typeof memoryOut> };
       }
       case "list": {
