@@ -5,7 +5,7 @@ import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import type { Plan } from "../../shared/tenants/tenants";
 import { recordUsage } from "../../shared/usage";
-import type { AdmitInput, AdmitResult, SessionClosure as AdmitClosure } from "./admission";
+import type { SessionClosure as AdmitClosure, AdmitInput, AdmitResult } from "./admission";
 import { type RateLimitStatus, TenantLimits, type UsageStatus } from "./limits";
 import { type ClosedSession, type SessionRecord, type SessionStats, SessionStore } from "./sessions";
 import { SettingsStore, type VersionedSettings } from "./settings";
