@@ -6,6 +6,26 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type DevInfo, startLocalStack } from "../../tools/local-stack";
 import { parseChecks } from "../../tools/runbook-check";
 
+function mcp(baseUrl: string, key: string, body: unknown, sessionId?: string) {
+  return fetch(`${baseUrl}/mcp`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...(sessionId && { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" }),
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+const INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "restart-test", version: "1" } },
+};
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -23,13 +43,14 @@ describe("the local stack (npm run dev)", () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it("seeds a working tenant, writes dev.json, and keeps everything across a restart", async () => {
+  it("seeds a working tenant, writes dev.json, and keeps tenants, counters and MCP sessions across a restart", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "muninn-stack-"));
     dirs.push(stateDir);
     const ports = { port: await freePort(), libsqlPort: await freePort() };
 
     const first = await startLocalStack({ ...ports, stateDir });
     let before: { usage: { requests: number } };
+    let sessionId: string | null;
     try {
       const written = JSON.parse(await readFile(join(stateDir, "dev.json"), "utf8")) as DevInfo;
       expect(written).toEqual(first.info);
@@ -40,6 +61,10 @@ describe("the local stack (npm run dev)", () => {
       });
       expect(usage.status).toBe(200);
       before = (await usage.json()) as typeof before;
+      const initialized = await mcp(first.info.baseUrl, first.info.apiKey, INITIALIZE);
+      expect(initialized.status).toBe(200);
+      sessionId = initialized.headers.get("mcp-session-id");
+      expect(sessionId).toBeTruthy();
     } finally {
       await first.stop();
     }
@@ -56,6 +81,11 @@ describe("the local stack (npm run dev)", () => {
       // The tenant's Durable Object kept its counters across the restart.
       const after = (await usage.json()) as typeof before;
       expect(after.usage.requests).toBeGreaterThan(before.usage.requests);
+      // A 2025-era session opened before the restart is still known after it.
+      const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+      const listed = await mcp(second.info.baseUrl, second.info.apiKey, list, sessionId ?? undefined);
+      expect(listed.status).toBe(200);
+      expect(await mcp(second.info.baseUrl, second.info.apiKey, list, "not-a-session")).toHaveProperty("status", 404);
     } finally {
       await second.stop();
     }
