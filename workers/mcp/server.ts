@@ -28,7 +28,11 @@ function failureMessage(error: unknown, ctx: ToolContext, tool: string): string 
   if (error instanceof AppError) return error.message;
   if (error instanceof DatabaseUnavailableError) {
     ctx.logger.error("database unavailable", { tenant: ctx.tenantId, tool, ...describeError(error.cause) });
-    return "database unavailable: the memory store could not be reached and nothing was changed; retry shortly";
+    // A timeout can hide a commit that happened, so promise atomicity, not absence.
+    return (
+      "database unavailable: the memory store did not answer. Writes are applied whole or not at all; " +
+      "retry shortly (remember with the same idempotency_key is safe to repeat)"
+    );
   }
   ctx.logger.error("tool failed", { tenant: ctx.tenantId, tool, ...describeError(error) });
   return "internal error: the tool failed and nothing was changed";
