@@ -7,10 +7,10 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { freePort } from "./free-port";
 import { repoRoot, startLocalStack } from "./local-stack";
 
 interface Check {
@@ -35,17 +35,6 @@ export function parseChecks(markdown: string): Check[] {
     i = j;
   }
   return checks;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function run(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {

@@ -1,15 +1,12 @@
 import type { VersionedSettings } from "../../durable-objects/tenant/settings";
 import type { Database } from "../db/client";
-import type { Plan, Tenant, TenantStatus } from "../tenants/tenants";
+import { getTenant, type Plan, rowToTenant, type Tenant, type TenantStatus } from "../tenants/tenants";
 
 /**
  * The operator's view of the `tenants` table: search, read with the record
- * version, and change plan / status / override with an audit entry.
+ * version (`updatedAt`), and change plan / status / override with an audit entry.
  */
-export interface TenantRecord extends Tenant {
-  /** Moves on every change; the tenant's Durable Object uses it to ignore stale pushes. */
-  updatedAt: string;
-}
+export type TenantRecord = Tenant;
 
 /** Statuses an operator may set; `deleted` belongs to tenant deletion, not to a PATCH. */
 export type SettableStatus = Exclude<TenantStatus, "deleted">;
@@ -21,25 +18,8 @@ export interface TenantChange {
   rateLimitOverride?: number | null;
 }
 
-function toRecord(row: Record<string, unknown>): TenantRecord {
-  return {
-    id: String(row.id),
-    orgName: String(row.org_name),
-    ownerEmail: String(row.owner_email),
-    plan: row.plan as Plan,
-    status: row.status as TenantStatus,
-    rateLimitOverride: row.rate_limit_override == null ? null : Number(row.rate_limit_override),
-    apiKeysCount: Number(row.api_keys_count),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-  };
-}
-
-export async function getTenantRecord(mgmt: Database, tenantId: string): Promise<TenantRecord | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] });
-  const row = result.rows[0];
-  return row ? toRecord(row) : null;
-}
+/** The tenant as the admin API sees it; `deleted` tenants included (routes decide). */
+export const getTenantRecord = getTenant;
 
 export interface TenantSearch {
   /** Matched as a substring of the owner email or the org name, case-insensitively. */
@@ -81,7 +61,7 @@ export async function searchTenants(
           ORDER BY created_at DESC, id DESC LIMIT ?`,
     args: [...args, search.limit + 1],
   });
-  return { tenants: result.rows.slice(0, search.limit).map(toRecord), hasMore: result.rows.length > search.limit };
+  return { tenants: result.rows.slice(0, search.limit).map(rowToTenant), hasMore: result.rows.length > search.limit };
 }
 
 export type ChangeOutcome =
@@ -141,9 +121,9 @@ export async function changeTenant(
   const beforeRow = beforeRows?.rows[0];
   const afterRow = afterRows?.rows[0];
   if (!beforeRow || !afterRow || beforeRow.status === "deleted") return { outcome: "not_found" };
-  const record = toRecord(afterRow);
+  const record = rowToTenant(afterRow);
   return update?.rowsAffected === 1
-    ? { outcome: "changed", before: toRecord(beforeRow), record }
+    ? { outcome: "changed", before: rowToTenant(beforeRow), record }
     : { outcome: "unchanged", record };
 }
 

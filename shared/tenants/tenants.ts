@@ -20,6 +20,8 @@ export interface Tenant {
   rateLimitOverride: number | null;
   apiKeysCount: number;
   createdAt: string;
+  /** Moves on every change; the tenant's Durable Object uses it to ignore stale pushes. */
+  updatedAt: string;
 }
 
 export interface TenantDatabase {
@@ -40,7 +42,7 @@ export function tenantDatabaseName(tenantId: string): string {
   return `tenant-${tenantId}`;
 }
 
-function rowToTenant(row: Record<string, unknown>): Tenant {
+export function rowToTenant(row: Record<string, unknown>): Tenant {
   return {
     id: String(row.id),
     orgName: String(row.org_name),
@@ -50,6 +52,7 @@ function rowToTenant(row: Record<string, unknown>): Tenant {
     rateLimitOverride: row.rate_limit_override == null ? null : Number(row.rate_limit_override),
     apiKeysCount: Number(row.api_keys_count),
     createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
   };
 }
 
