@@ -4,31 +4,38 @@
  * Figures come from one run on one machine; compare ratios, not absolutes.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
-import { benchAdmission, formatTable } from "./admission";
+import { type BenchRow, benchAdmission, formatTable } from "./admission";
 import { benchMcp } from "./mcp";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
   console.log(formatTable("Admission", await benchAdmission(target)));
-  console.log(`\n${formatTable("MCP", await benchMcp(target))}`);
+  const mcp = await benchMcp(target);
+  console.log(`\n${formatTable("MCP", mcp)}`);
+  console.log(`\n${goals(mcp)}`);
 } finally {
   await stack.stop();
   await rm(stateDir, { recursive: true, force: true });
+}
+
+/** The performance goals of the MCP issue, checked against this run's own figures. */
+function goals(rows: BenchRow[]): string {
+  const p50 = (prefix: string) => rows.find((row) => row.name.startsWith(prefix))?.p50Ms ?? Number.NaN;
+  const listRatio = Math.max(...rows.filter((row) => row.name.startsWith("tools/list")).map((row) => row.ratio));
+  const recallGrowth = p50("recall over 100,000") / p50("recall over 1,000");
+  const mark = (ok: boolean) => (ok ? "met" : "MISSED");
+  return [
+    "### Goals",
+    "",
+    "| goal | this run | |",
+    "|---|---:|---|",
+    `| tools/list (both eras) p50 ≤ 2× baseline | ${listRatio.toFixed(2)}× | ${mark(listRatio <= 2)} |`,
+    `| recall p50 at 100k ≤ 3× recall p50 at 1k | ${recallGrowth.toFixed(2)}× | ${mark(recallGrowth <= 3)} |`,
+  ].join("\n");
 }
