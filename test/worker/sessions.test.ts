@@ -65,8 +65,7 @@ describe("legacy MCP sessions", () => {
     const untouched = await initializeSession(other.apiKey.key);
     const response = await deleteMcp(apiKey.key);
     expect(response.status).toBe(200);
-    const text = await response.text();
-    expect(text).toMatch(/"closed": 2/);
+    expect(await response.json()).toEqual({ closed: 2 });
     for (const id of ids) expect((await sessionPost(apiKey.key, id, TOOLS_LIST)).status).toBe(404);
     expect((await sessionPost(other.apiKey.key, untouched, TOOLS_LIST)).status).toBe(200);
     expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({

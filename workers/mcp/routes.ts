@@ -206,8 +206,7 @@ mcp.delete("/mcp", async (c) => {
     closed = await tenant.closeSessions({ reason: "delete" });
     c.var.logger.info("mcp sessions force-closed", { tenant: c.var.auth.tenantId, closed, reason: "delete" });
   }
-  // Spaced like the runbook shows it, so operators can grep the answer as written there.
-  return c.body(JSON.stringify({ closed }, null, 1), 200, { "content-type": "application/json" });
+  return c.json({ closed });
 });
 
 /** No server-initiated stream: the spec lets a server answer GET with 405, and clients then just POST. */
