@@ -65,3 +65,17 @@ export async function verifyApiKey(db: Database, key: string): Promise<VerifiedA
   if (!row) return null;
   return { keyId: String(row.id), tenantId: String(row.tenant_id), scopes: JSON.parse(String(row.scopes)) as string[] };
 }
+
+/**
+ * Record that a key was used. Called when a credential is verified against
+ * the management DB (not on cache hits), and written at most every five
+ * minutes per key, so `last_used_at` is accurate to minutes without a write
+ * per request.
+ */
+export async function touchApiKey(db: Database, keyId: string): Promise<void> {
+  await db.execute({
+    sql: `UPDATE api_keys SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+          WHERE id = ? AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 minutes'))`,
+    args: [keyId],
+  });
+}

@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { schemaVersion } from "../../shared/db/migrate";
@@ -37,7 +38,8 @@ describe("tenant provisioning", () => {
     const { tenant, apiKey } = await newTenant();
     expect(apiKey.key).toMatch(/^mk_[A-Za-z0-9]{40}$/);
     expect(await verifyApiKey(managementDb(), apiKey.key)).toMatchObject({ tenantId: tenant.id });
-    expect(await verifyApiKey(managementDb(), `${apiKey.key.slice(0, -1)}x`)).toBeNull();
+    const last = apiKey.key.at(-1) === "x" ? "y" : "x";
+    expect(await verifyApiKey(managementDb(), `${apiKey.key.slice(0, -1)}${last}`)).toBeNull();
 
     const stored = await managementDb().execute({
       sql: "SELECT * FROM api_keys WHERE tenant_id = ?",
@@ -53,6 +55,21 @@ describe("tenant provisioning", () => {
     });
     expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(1);
     expect(await verifyApiKey(managementDb(), apiKey.key)).toBeNull();
+  });
+
+  it("records when a key was last used", async () => {
+    const { apiKey } = await newTenant();
+    const lastUsed = async () =>
+      (await managementDb().execute({ sql: "SELECT last_used_at FROM api_keys WHERE id = ?", args: [apiKey.id] }))
+        .rows[0]?.last_used_at;
+    expect(await lastUsed()).toBeNull();
+    const response = await exports.default.fetch("http://muninn.test/api/me", {
+      headers: { authorization: `Bearer ${apiKey.key}` },
+    });
+    expect(response.status).toBe(200);
+    // Written after the response (waitUntil); poll briefly rather than assume when.
+    for (let i = 0; i < 50 && (await lastUsed()) === null; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(String(await lastUsed())).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 
   it("leaves no tenant and no orphan database when the management write fails", async () => {

@@ -3,7 +3,7 @@ import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
-import { verifyApiKey } from "../../shared/tenants/api-keys";
+import { touchApiKey, verifyApiKey } from "../../shared/tenants/api-keys";
 import { getTenant, getTenantDatabase, type Plan, type TenantStatus } from "../../shared/tenants/tenants";
 import type { AppEnv } from "../types";
 import { CredentialCache } from "./credential-cache";
@@ -89,6 +89,11 @@ async function resolve(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string)
     getTenantDatabase(mgmtDb, config, verified.tenantId),
   ]);
   if (!tenant || !database || tenant.status === "deleted") throw unauthorized(c, "invalid API key");
+  c.executionCtx.waitUntil(
+    touchApiKey(mgmtDb, verified.keyId).catch((error: unknown) =>
+      c.var.logger.warn("api key last_used_at not recorded", describeError(error)),
+    ),
+  );
   return {
     tenantId: tenant.id,
     keyId: verified.keyId,
