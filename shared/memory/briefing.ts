@@ -1,6 +1,7 @@
 import type { Database } from "../db/client";
 import { DEFAULT_PROJECT, estimateTokens, type Memory, rowToMemory } from "./model";
 import { type RecallHit, recall } from "./recall";
+import { resultAt } from "./sql";
 import { latestWorkSession, type WorkSession } from "./work-sessions";
 
 export interface BriefingInput {
@@ -76,7 +77,7 @@ function line(item: BriefingItem): string {
 export async function buildBriefing(db: Database, input: BriefingInput): Promise<Briefing> {
   const project = input.project ?? DEFAULT_PROJECT;
   const budget = input.maxTokens ?? 2000;
-  const [[openIssues, important, decisions, learnings], lastSession, relevant] = await Promise.all([
+  const [sections, lastSession, relevant] = await Promise.all([
     db.batch(
       [
         {
@@ -107,6 +108,11 @@ export async function buildBriefing(db: Database, input: BriefingInput): Promise
       ? recall(db, { query: input.task, files: input.files, project, limit: 5 }).then((result) => result.hits)
       : Promise.resolve([]),
   ]);
+  // In the order the batch above lists its statements.
+  const openIssues = resultAt(sections, 0);
+  const important = resultAt(sections, 1);
+  const decisions = resultAt(sections, 2);
+  const learnings = resultAt(sections, 3);
 
   let tokens = 0;
   let truncated = false;
@@ -133,13 +139,13 @@ export async function buildBriefing(db: Database, input: BriefingInput): Promise
     lastSession,
     relevant: take(relevant.map(hitToItem)),
     openIssues: take(
-      openIssues!.rows
+      openIssues.rows
         .map(rowToMemory)
         .map((memory) => ({ ...toItem(memory), severity: memory.issue?.severity ?? null })),
     ),
-    important: take(important!.rows.map(rowToMemory).map(toItem)),
-    recentDecisions: take(decisions!.rows.map(rowToMemory).map(toItem)),
-    recentLearnings: take(learnings!.rows.map(rowToMemory).map(toItem)),
+    important: take(important.rows.map(rowToMemory).map(toItem)),
+    recentDecisions: take(decisions.rows.map(rowToMemory).map(toItem)),
+    recentLearnings: take(learnings.rows.map(rowToMemory).map(toItem)),
   };
   return { ...briefing, tokens, truncated, markdown: renderMarkdown(briefing) };
 }

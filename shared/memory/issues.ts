@@ -38,7 +38,9 @@ export async function addIssue(db: Database, issue: NewIssue, now = Date.now()) 
     ],
     now,
   );
-  return saved!;
+  // `remember` answers one entry per input, so one input gives exactly one.
+  if (!saved) throw new Error("remember returned no result for the issue");
+  return saved;
 }
 
 export async function resolveIssue(db: Database, id: string, resolution: string, now = Date.now()): Promise<Memory> {

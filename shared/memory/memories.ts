@@ -15,7 +15,7 @@ import {
   rowToMemory,
 } from "./model";
 import { rowToSimilar, type SimilarMemory, similarStatement } from "./recall";
-import { placeholders } from "./sql";
+import { placeholders, resultAt } from "./sql";
 
 export interface NewMemory {
   content: string;
@@ -111,7 +111,9 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
   const writes: InStatement[] = [];
   const outcome: (Remembered & { insertAt: number | null; winnerAt: number; item: Prepared })[] = prepared.map(
     (item, index) => {
-      const at = readIndex[index]!;
+      // The read phase pushed one readIndex entry per prepared item, in order.
+      const at = readIndex[index];
+      if (!at) throw new Error(`remember: no read lookups for item ${index}`);
       const existingId = readResults[at.existing]?.rows[0]?.id;
       const similar = at.similar === null ? [] : (readResults[at.similar]?.rows ?? []).map(rowToSimilar);
       if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
@@ -260,7 +262,7 @@ export async function getMemories(
 ): Promise<{ memories: MemoryDetail[]; notFound: string[] }> {
   const unique = [...new Set(ids)];
   const list = placeholders(unique.length);
-  const [, memoriesResult, versionsResult, linksResult] = await db.batch(
+  const results = await db.batch(
     [
       {
         sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${list})`,
@@ -278,14 +280,18 @@ export async function getMemories(
     ],
     "write",
   );
-  const found = new Map(memoriesResult!.rows.map((row) => [String(row.id), rowToMemory(row)]));
+  // Statement 0 is the access-count update; its result is not needed.
+  const memoriesResult = resultAt(results, 1);
+  const versionsResult = resultAt(results, 2);
+  const linksResult = resultAt(results, 3);
+  const found = new Map(memoriesResult.rows.map((row) => [String(row.id), rowToMemory(row)]));
   const memories = unique.flatMap((id): MemoryDetail[] => {
     const memory = found.get(id);
     if (!memory) return [];
     return [
       {
         ...memory,
-        versions: versionsResult!.rows
+        versions: versionsResult.rows
           .filter((row) => row.memory_id === id)
           .map((row) => ({
             version: Number(row.version),
@@ -296,7 +302,7 @@ export async function getMemories(
             importance: Number(row.importance),
             replacedAt: new Date(Number(row.replaced_at)).toISOString(),
           })),
-        links: linksResult!.rows
+        links: linksResult.rows
           .filter((row) => row.from_id === id || row.to_id === id)
           .map((row) => ({
             fromId: String(row.from_id),
@@ -456,11 +462,11 @@ export async function forgetMemories(
   const results = await db.batch([...action, ...expired], "write");
   const done = new Set<string>();
   if (hard) {
-    for (const row of results[action.length - 1]!.rows) done.add(String(row.id));
+    for (const row of resultAt(results, action.length - 1).rows) done.add(String(row.id));
   } else {
-    for (const row of results[0]!.rows) done.add(String(row.id));
+    for (const row of resultAt(results, 0).rows) done.add(String(row.id));
     // Already forgotten counts as forgotten: forgetting twice is not an error.
-    for (const row of results[1]!.rows) done.add(String(row.id));
+    for (const row of resultAt(results, 1).rows) done.add(String(row.id));
   }
   return { forgotten: unique.filter((id) => done.has(id)), notFound: unique.filter((id) => !done.has(id)) };
 }
@@ -577,7 +583,7 @@ export async function linkMemories(
   if (fromId === toId) {
     throw new AppError("invalid_request", "to_id: a memory cannot be linked to itself", { code: "self_link" });
   }
-  const [found, inserted] = await db.batch(
+  const results = await db.batch(
     [
       { sql: "SELECT id FROM memories WHERE id IN (?, ?)", args: [fromId, toId] },
       {
@@ -588,7 +594,9 @@ export async function linkMemories(
     ],
     "write",
   );
-  const present = new Set(found!.rows.map((row) => String(row.id)));
+  const found = resultAt(results, 0);
+  const inserted = resultAt(results, 1);
+  const present = new Set(found.rows.map((row) => String(row.id)));
   for (const [field, id] of [
     ["from_id", fromId],
     ["to_id", toId],
@@ -596,5 +604,5 @@ export async function linkMemories(
     if (!present.has(id))
       throw new AppError("not_found", `${field}: no memory with id ${id}`, { code: "memory_not_found" });
   }
-  return { created: inserted!.rowsAffected === 1 };
+  return { created: inserted.rowsAffected === 1 };
 }

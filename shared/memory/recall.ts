@@ -203,7 +203,8 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
   if (match) statements.push(textCandidates(match, filters));
   if (files.length > 0) statements.push(fileCandidates(files, filters));
   if (statements.length === 0) statements.push(browseCandidates(filters));
-  const results = statements.length === 1 ? [await db.execute(statements[0]!)] : await db.batch(statements, "read");
+  const single = statements.length === 1 ? statements[0] : undefined;
+  const results = single ? [await db.execute(single)] : await db.batch(statements, "read");
 
   const byId = new Map<string, Row>();
   for (const result of results) {

@@ -2,6 +2,7 @@ import { randomString } from "../crypto/encoding";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
 import { DEFAULT_PROJECT, type Row } from "./model";
+import { resultAt } from "./sql";
 
 /**
  * A work session is a stretch of work on a project by an assistant: its goal
@@ -47,7 +48,7 @@ export async function startWorkSession(
 ): Promise<WorkSession> {
   const project = input.project ?? DEFAULT_PROJECT;
   const id = `ws_${randomString(16)}`;
-  const [, inserted] = await db.batch(
+  const results = await db.batch(
     [
       {
         sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
@@ -60,7 +61,10 @@ export async function startWorkSession(
     ],
     "write",
   );
-  return rowToWorkSession(inserted!.rows[0]!);
+  // INSERT ... RETURNING answers the one row it inserted (a failed insert throws instead).
+  const row = resultAt(results, 1).rows[0];
+  if (!row) throw new Error(`work session ${id} was inserted but not returned`);
+  return rowToWorkSession(row);
 }
 
 /** End a work session: the given one, or else the project's latest still open. */

@@ -60,7 +60,9 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
     },
   );
   for (const tool of TOOLS) {
-    const schemas = SCHEMAS.get(tool.name)!;
+    // SCHEMAS is built from TOOLS above, so every tool has an entry.
+    const schemas = SCHEMAS.get(tool.name);
+    if (!schemas) throw new Error(`no JSON Schemas cached for tool ${tool.name}`);
     server.registerTool(
       tool.name,
       {
