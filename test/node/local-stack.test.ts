@@ -53,7 +53,7 @@ describe("the local stack (npm run dev)", () => {
       const initialized = await mcp(first.info.baseUrl, first.info.apiKey, INITIALIZE);
       expect(initialized.status).toBe(200);
       sessionId = initialized.headers.get("mcp-session-id");
-      expect(sessionId).toBeTruthy();
+      expect(sessionId).toMatch(/^[\x21-\x7e]{16,}$/);
     } finally {
       await first.stop();
     }

@@ -46,8 +46,8 @@ describe("/mcp protocol surface", () => {
     expect(b.tools.map((tool) => tool.name)).toEqual(TOOL_ORDER);
     for (const tool of a.tools) {
       expect(tool.name).toMatch(/^[A-Za-z0-9_.-]+$/);
-      expect(tool.title).toBeTruthy();
-      expect(tool.description).toBeTruthy();
+      expect(tool.title).toMatch(/^[A-Z]/);
+      expect(tool.description?.length).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe("object");
       expect(tool.outputSchema?.type).toBe("object");
       expect(typeof tool.annotations?.readOnlyHint).toBe("boolean");
