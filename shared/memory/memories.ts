@@ -212,21 +212,27 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
   }));
 }
 
-/** Rows in `memory_tags` / `memory_files` for a memory, from its JSON arrays. */
-function indexRows(id: string, tags: string[], files: string[]): InStatement[] {
+/**
+ * Rows in `memory_tags` / `memory_files` for a memory, from its JSON arrays.
+ * With `version`, rows are written only while the memory is still at that
+ * version, so an update that lost a race leaves the index alone.
+ */
+function indexRows(id: string, tags: string[], files: string[], version?: number): InStatement[] {
+  const where = version === undefined ? "m.id = ?" : "m.id = ? AND m.version = ?";
+  const key = version === undefined ? [id] : [id, version];
   const statements: InStatement[] = [];
   if (tags.length > 0) {
     statements.push({
       sql: `INSERT OR IGNORE INTO memory_tags (memory_seq, tag)
-            SELECT m.seq, j.value FROM memories m, json_each(?) j WHERE m.id = ?`,
-      args: [JSON.stringify(tags), id],
+            SELECT m.seq, j.value FROM memories m, json_each(?) j WHERE ${where}`,
+      args: [JSON.stringify(tags), ...key],
     });
   }
   if (files.length > 0) {
     statements.push({
       sql: `INSERT OR IGNORE INTO memory_files (memory_seq, path)
-            SELECT m.seq, j.value FROM memories m, json_each(?) j WHERE m.id = ?`,
-      args: [JSON.stringify(files), id],
+            SELECT m.seq, j.value FROM memories m, json_each(?) j WHERE ${where}`,
+      args: [JSON.stringify(files), ...key],
     });
   }
   return statements;
@@ -329,9 +335,12 @@ export interface MemoryChange {
 }
 
 /**
- * Change a memory, keeping what it was as a version. The version row and the
- * change are written in one transaction, guarded by the version read, so a
- * concurrent update cannot be lost silently: it fails with a conflict.
+ * Change a memory, keeping what it was as a version. The version row, the
+ * tag and file rows and the change are written in one transaction, every
+ * statement guarded by the version read, so a concurrent update cannot be
+ * lost silently: it fails with a conflict and writes nothing. The guarded
+ * statements run before the one that bumps the version, while the guard can
+ * still hold.
  */
 export async function updateMemory(db: Database, change: MemoryChange, now = Date.now()): Promise<Memory> {
   const current = await db.execute({ sql: "SELECT * FROM memories WHERE id = ?", args: [change.id] });
@@ -356,6 +365,7 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
   const importance = change.importance ?? memory.importance;
   const kind = change.kind ?? memory.kind;
   const guard = "EXISTS (SELECT 1 FROM memories WHERE id = ? AND version = ?)";
+  const guardArgs = [memory.id, memory.version];
 
   const statements: InStatement[] = [
     {
@@ -370,11 +380,20 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
         JSON.stringify(memory.files),
         memory.importance,
         now,
-        memory.id,
-        memory.version,
+        ...guardArgs,
       ],
     },
-    {
+  ];
+  if (change.tags !== undefined || change.files !== undefined) {
+    const seq = Number(row.seq);
+    statements.push(
+      { sql: `DELETE FROM memory_tags WHERE memory_seq = ? AND ${guard}`, args: [seq, ...guardArgs] },
+      { sql: `DELETE FROM memory_files WHERE memory_seq = ? AND ${guard}`, args: [seq, ...guardArgs] },
+      ...indexRows(memory.id, tags, files, memory.version),
+    );
+  }
+  const bump =
+    statements.push({
       sql: `UPDATE memories SET content = ?, content_hash = ?, title = ?, kind = ?, tags = ?, files = ?, importance = ?,
               version = version + 1, updated_at = ?
             WHERE id = ? AND version = ?`,
@@ -387,21 +406,11 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
         JSON.stringify(files),
         importance,
         now,
-        memory.id,
-        memory.version,
+        ...guardArgs,
       ],
-    },
-  ];
-  if (change.tags !== undefined || change.files !== undefined) {
-    const seq = Number(row.seq);
-    statements.push(
-      { sql: "DELETE FROM memory_tags WHERE memory_seq = ?", args: [seq] },
-      { sql: "DELETE FROM memory_files WHERE memory_seq = ?", args: [seq] },
-      ...indexRows(memory.id, tags, files),
-    );
-  }
+    }) - 1;
   const results = await db.batch(statements, "write");
-  if (results[1]?.rowsAffected !== 1) {
+  if (results[bump]?.rowsAffected !== 1) {
     throw new AppError("conflict", `memory ${change.id} was changed concurrently; read it again and retry`, {
       code: "memory_conflict",
     });

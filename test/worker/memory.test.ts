@@ -1,6 +1,7 @@
 import type { Client } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../shared/db/client";
+import { type Database, openDatabase } from "../../shared/db/client";
+import { updateMemory } from "../../shared/memory/memories";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect } from "./mcp-support";
 import { config, managementDb, newTenant } from "./support";
@@ -26,6 +27,13 @@ beforeAll(async () => {
   tenantId = tenant.id;
   client = await connect(apiKey.key, "modern");
 });
+
+/** The tenant's own database, for checking what the tools wrote and for driving the store directly. */
+async function tenantDb(): Promise<Database> {
+  const record = await getTenantDatabase(managementDb(), config, tenantId);
+  if (!record) throw new Error(`no database for tenant ${tenantId}`);
+  return openDatabase(record.coordinates, config.dbTimeoutMs);
+}
 
 const remember = (args: Record<string, unknown>) => callOk<Saved>(client, "remember", args);
 const recall = (args: Record<string, unknown>) => callOk<{ results: Hit[]; note?: string }>(client, "recall", args);
@@ -193,6 +201,36 @@ describe("update, forget and restore", () => {
     expect((await recall({ query: "v1", project: "versions" })).results).toHaveLength(0);
   });
 
+  it("a losing concurrent update changes nothing, so tag and file filters agree with the winner", async () => {
+    const id = (await remember({ content: "Raced memory", tags: ["start"], files: ["src/start.ts"], project: "race" }))
+      .results[0]!.id;
+    const db = await tenantDb();
+    // The loser reads version 1; the winner reads version 1 too and commits before the loser writes.
+    const racing = {
+      execute: db.execute.bind(db),
+      batch: async (...args: Parameters<Database["batch"]>) => {
+        await updateMemory(db, { id, tags: ["winner"], files: ["src/winner.ts"] });
+        return db.batch(...args);
+      },
+    } as unknown as Database;
+    await expect(updateMemory(racing, { id, tags: ["loser"], files: ["src/loser.ts"] })).rejects.toMatchObject({
+      kind: "conflict",
+    });
+
+    const [memory, tagRows, fileRows, versions] = await db.batch([
+      { sql: "SELECT tags, files, version FROM memories WHERE id = ?", args: [id] },
+      { sql: "SELECT t.tag FROM memory_tags t JOIN memories m ON m.seq = t.memory_seq WHERE m.id = ?", args: [id] },
+      { sql: "SELECT f.path FROM memory_files f JOIN memories m ON m.seq = f.memory_seq WHERE m.id = ?", args: [id] },
+      { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [id] },
+    ]);
+    expect(memory!.rows[0]).toMatchObject({ tags: '["winner"]', files: '["src/winner.ts"]', version: 2 });
+    expect(tagRows!.rows.map((row) => row.tag)).toEqual(["winner"]);
+    expect(fileRows!.rows.map((row) => row.path)).toEqual(["src/winner.ts"]);
+    expect(versions!.rows[0]?.n).toBe(1);
+    expect((await recall({ tags: ["loser"], project: "race" })).results).toEqual([]);
+    expect((await recall({ tags: ["winner"], project: "race" })).results.map((hit) => hit.id)).toEqual([id]);
+  });
+
   it("soft-forgets (restorable) and hard-forgets (purged with index and history)", async () => {
     const soft = (await remember({ content: "Soft forgettable fact", project: "forget" })).results[0]!.id;
     const hard = (await remember({ content: "Hard forgettable fact", project: "forget" })).results[0]!.id;
@@ -209,8 +247,7 @@ describe("update, forget and restore", () => {
     expect(await callOk(client, "get", { ids: [hard] })).toMatchObject({ memories: [], not_found: [hard] });
     expect(await callOk(client, "restore", { ids: [hard] })).toMatchObject({ not_restorable: [hard] });
 
-    const record = await getTenantDatabase(managementDb(), config, tenantId);
-    const db = openDatabase(record!.coordinates, config.dbTimeoutMs);
+    const db = await tenantDb();
     const leftovers = await db.batch([
       { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [hard] },
       { sql: "SELECT COUNT(*) AS n FROM memories_fts WHERE memories_fts MATCH 'hard'", args: [] },
