@@ -46,26 +46,6 @@ export async function createApiKey(
   return apiKey;
 }
 
-export interface VerifiedApiKey {
-  keyId: string;
-  tenantId: string;
-  scopes: string[];
-}
-
-/** The key's tenant if the key exists, is not revoked and has not expired; otherwise null. */
-export async function verifyApiKey(db: Database, key: string): Promise<VerifiedApiKey | null> {
-  if (!looksLikeApiKey(key)) return null;
-  const result = await db.execute({
-    sql: `SELECT id, tenant_id, scopes FROM api_keys
-          WHERE key_hash = ? AND revoked_at IS NULL
-            AND (expires_at IS NULL OR expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
-    args: [await sha256Hex(key)],
-  });
-  const row = result.rows[0];
-  if (!row) return null;
-  return { keyId: String(row.id), tenantId: String(row.tenant_id), scopes: JSON.parse(String(row.scopes)) as string[] };
-}
-
 /**
  * Record that a key was used. Called when a credential is verified against
  * the management DB (not on cache hits), and written at most every five

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { schemaVersion } from "../../shared/db/migrate";
 import { tenantMigrations } from "../../shared/migrations/tenant";
-import { createApiKey, verifyApiKey } from "../../shared/tenants/api-keys";
+import { createApiKey } from "../../shared/tenants/api-keys";
+import { resolveCredential } from "../../shared/tenants/credentials";
 import { createTenant, getTenant, getTenantDatabase } from "../../shared/tenants/tenants";
 import { getDatabase } from "../../shared/tenants/turso-platform";
 import { config, managementDb, newTenant } from "./support";
@@ -37,9 +38,9 @@ describe("tenant provisioning", () => {
   it("verifies its API key, keeps only a hash, and counts keys on the tenant", async () => {
     const { tenant, apiKey } = await newTenant();
     expect(apiKey.key).toMatch(/^mk_[A-Za-z0-9]{40}$/);
-    expect(await verifyApiKey(managementDb(), apiKey.key)).toMatchObject({ tenantId: tenant.id });
+    expect(await resolveCredential(managementDb(), config, apiKey.key)).toMatchObject({ tenant: { id: tenant.id } });
     const last = apiKey.key.at(-1) === "x" ? "y" : "x";
-    expect(await verifyApiKey(managementDb(), `${apiKey.key.slice(0, -1)}${last}`)).toBeNull();
+    expect(await resolveCredential(managementDb(), config, `${apiKey.key.slice(0, -1)}${last}`)).toBeNull();
 
     const stored = await managementDb().execute({
       sql: "SELECT * FROM api_keys WHERE tenant_id = ?",
@@ -54,7 +55,7 @@ describe("tenant provisioning", () => {
       args: [apiKey.id],
     });
     expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(1);
-    expect(await verifyApiKey(managementDb(), apiKey.key)).toBeNull();
+    expect(await resolveCredential(managementDb(), config, apiKey.key)).toBeNull();
   });
 
   it("records when a key was last used", async () => {

@@ -3,8 +3,9 @@ import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
-import { touchApiKey, verifyApiKey } from "../../shared/tenants/api-keys";
-import { getTenant, getTenantDatabase, type Plan, type TenantStatus } from "../../shared/tenants/tenants";
+import { touchApiKey } from "../../shared/tenants/api-keys";
+import { resolveCredential } from "../../shared/tenants/credentials";
+import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
 import type { AppEnv } from "../types";
 import { CredentialCache } from "./credential-cache";
 
@@ -62,8 +63,11 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (!auth) {
       try {
         auth = await resolve(c, key);
+        cache.set(cacheKey, auth);
       } catch (error) {
         if (error instanceof AppError) throw error;
+        // Served as last verified, and not re-cached: the stale window runs
+        // from the last real verification, however long the outage lasts.
         auth = cache.stale(cacheKey);
         if (!auth) {
           c.var.logger.error("Cannot connect to management database", describeError(error));
@@ -73,7 +77,6 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
           tenant: auth.tenantId,
         });
       }
-      if (auth) cache.set(cacheKey, auth);
     }
     c.set("auth", auth);
     await next();
@@ -82,25 +85,21 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
 
 async function resolve(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string): Promise<AuthenticatedTenant> {
   const { mgmtDb, config } = c.var.services;
-  const verified = await verifyApiKey(mgmtDb, key);
-  if (!verified) throw unauthorized(c, "invalid API key");
-  const [tenant, database] = await Promise.all([
-    getTenant(mgmtDb, verified.tenantId),
-    getTenantDatabase(mgmtDb, config, verified.tenantId),
-  ]);
-  if (!tenant || !database || tenant.status === "deleted") throw unauthorized(c, "invalid API key");
+  const credential = await resolveCredential(mgmtDb, config, key);
+  if (!credential) throw unauthorized(c, "invalid API key");
   c.executionCtx.waitUntil(
-    touchApiKey(mgmtDb, verified.keyId).catch((error: unknown) =>
+    touchApiKey(mgmtDb, credential.keyId).catch((error: unknown) =>
       c.var.logger.warn("api key last_used_at not recorded", describeError(error)),
     ),
   );
+  const { tenant } = credential;
   return {
     tenantId: tenant.id,
-    keyId: verified.keyId,
-    scopes: verified.scopes,
+    keyId: credential.keyId,
+    scopes: credential.scopes,
     plan: tenant.plan,
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
-    db: database.coordinates,
+    db: credential.database,
   };
 }
