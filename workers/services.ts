@@ -68,7 +68,7 @@ function buildServices(env: Env): Services {
   const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), mgmtBreaker);
 
   // Least recently used first: re-inserting on use keeps the Map in LRU order.
-  const tenants = new Map<string, { url: string; client: Database; breaker: CircuitBreaker }>();
+  const tenants = new Map<string, { url: string; authToken: string; client: Database; breaker: CircuitBreaker }>();
   return {
     config,
     mgmtDb,
@@ -77,7 +77,8 @@ function buildServices(env: Env): Services {
     pool,
     tenantDb(tenantId, coordinates) {
       let entry = tenants.get(tenantId);
-      if (entry && entry.url !== coordinates.url) {
+      // A moved database or a rotated token means a new client (and a fresh breaker).
+      if (entry && (entry.url !== coordinates.url || entry.authToken !== coordinates.authToken)) {
         entry.client.close();
         entry = undefined;
       }
@@ -85,6 +86,7 @@ function buildServices(env: Env): Services {
         const breaker = newBreaker(config, "tenantDb", tenantId);
         entry = {
           url: coordinates.url,
+          authToken: coordinates.authToken,
           client: guard(openDatabase(coordinates, config.dbTimeoutMs), breaker),
           breaker,
         };
