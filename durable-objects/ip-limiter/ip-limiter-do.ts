@@ -11,11 +11,12 @@ import { SlidingWindowLimiter, type TakeResult } from "../tenant/rate-limit";
 const WINDOW_KEY = "windowMs";
 
 export class IpLimiterDO extends DurableObject<Env> {
-  readonly #window: SlidingWindowLimiter;
+  /** Created on first use: after `deleteAll` the object must hold no table until the address returns. */
+  #limiter: SlidingWindowLimiter | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.#window = new SlidingWindowLimiter(ctx.storage.sql, "ip_rate_limit_slots");
+  get #window(): SlidingWindowLimiter {
+    this.#limiter ??= new SlidingWindowLimiter(this.ctx.storage.sql, "ip_rate_limit_slots");
+    return this.#limiter;
   }
 
   async take(limit: number, windowSeconds: number): Promise<TakeResult> {
@@ -36,6 +37,11 @@ export class IpLimiterDO extends DurableObject<Env> {
     const idleAt = this.#window.idleAt(windowMs, now);
     // Woken before the window emptied (a retried alarm, a clock step): keep counting.
     if (idleAt !== null && idleAt > now) await this.ctx.storage.setAlarm(idleAt);
-    else await this.ctx.storage.deleteAll();
+    else {
+      await this.ctx.storage.deleteAll();
+      // deleteAll dropped the limiter's table; the next request (if this
+      // instance lives that long) starts a fresh window on a new one.
+      this.#limiter = null;
+    }
   }
 }

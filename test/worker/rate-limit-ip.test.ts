@@ -71,5 +71,9 @@ describe("per-IP rate limit for unauthenticated endpoints", () => {
     vi.setSystemTime(Date.now() + 62_000);
     await runDurableObjectAlarm(stub);
     expect(await tables()).toEqual([]);
+
+    // The same live object takes the address's next requests on a fresh window.
+    for (let i = 0; i < 3; i++) expect((await signup(ip)).status).toBe(200);
+    expect((await signup(ip)).status).toBe(429);
   });
 });
