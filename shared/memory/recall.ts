@@ -113,27 +113,35 @@ function buildFilters(input: RecallInput): Filters {
  * A stored path relates to a queried path when they are equal, or one is a
  * directory containing the other. Ranges on the primary key stand in for
  * LIKE so the lookup stays an index seek ('/' + 1 is '0').
+ *
+ * Exact paths and every ancestor directory go into one de-duplicated list,
+ * bound as a single JSON parameter: OR-ing a clause per ancestor outgrew
+ * SQLite's expression depth limit (1000) at 50 deep paths, and a placeholder
+ * per ancestor would approach its parameter limit. Only the per-path ranges
+ * are OR-ed, so the expression grows with the number of paths (at most
+ * LIMITS.files), never with their depth.
  */
 function fileCandidates(files: string[], filters: Filters) {
-  const clauses: string[] = [];
-  const args: (string | number)[] = [];
+  const exact = new Set<string>();
+  const ranges: string[] = [];
+  const rangeArgs: string[] = [];
   for (const path of files) {
     const dir = path.replace(/\/+$/, "");
-    clauses.push("f.path = ?", "(f.path >= ? AND f.path < ?)");
-    args.push(path, `${dir}/`, `${dir}0`);
+    exact.add(path);
+    ranges.push("(f.path >= ? AND f.path < ?)");
+    rangeArgs.push(`${dir}/`, `${dir}0`);
     // Ancestors of the queried path, in case a memory was filed against a directory.
     const parts = dir.split("/");
     for (let i = parts.length - 1; i > 0; i--) {
-      clauses.push("f.path = ?", "f.path = ?");
       const ancestor = parts.slice(0, i).join("/");
-      args.push(ancestor, `${ancestor}/`);
+      exact.add(ancestor).add(`${ancestor}/`);
     }
   }
   return {
     sql: `SELECT DISTINCT m.*, NULL AS bm25, NULL AS snippet FROM memory_files f JOIN memories m ON m.seq = f.memory_seq
-          WHERE (${clauses.join(" OR ")}) AND ${filters.where.join(" AND ")}
+          WHERE (f.path IN (SELECT value FROM json_each(?)) OR ${ranges.join(" OR ")}) AND ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
-    args: [...args, ...filters.args],
+    args: [JSON.stringify([...exact]), ...rangeArgs, ...filters.args],
   };
 }
 

@@ -2,6 +2,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../shared/db/client";
 import { updateMemory } from "../../shared/memory/memories";
+import { LIMITS } from "../../shared/memory/model";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect } from "./mcp-support";
 import { config, managementDb, newTenant } from "./support";
@@ -158,6 +159,21 @@ describe("recall", () => {
     expect(byTag.results).toHaveLength(1);
     const allTags = await recall({ tags: ["cache", "auth"], tag_mode: "all", project: "search" });
     expect(allTags.results).toHaveLength(0);
+  });
+
+  it("takes the most file paths the tool allows, however deep, and still ranks a file match first", async () => {
+    // Distinct paths of 12 segments each: every one has 11 ancestors to match a directory against.
+    const deep = Array.from({ length: LIMITS.files }, (_, i) => `repo/p${i}/a/b/c/d/e/f/g/h/i/file${i}.ts`);
+    const saved = await remember({
+      memories: [
+        { content: "Widget cache keys include the locale.", files: [deep[37]], project: "deep" },
+        { content: "Widget rendering lives in the directory.", files: ["repo/p12/a/b/c"], project: "deep" },
+        { content: "Widget styles are shared.", importance: 5, files: ["elsewhere/styles.css"], project: "deep" },
+      ],
+    });
+    const [exact, directory, unrelated] = saved.results.map((result) => result.id);
+    const found = await recall({ query: "widget", files: deep, project: "deep" });
+    expect(found.results.map((hit) => hit.id)).toEqual([exact, directory, unrelated]);
   });
 
   it("never errors on hostile query text", async () => {
