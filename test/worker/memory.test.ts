@@ -91,6 +91,19 @@ describe("remember", () => {
     expect(listed.memories).toHaveLength(2);
   });
 
+  it("refuses top-level memory fields alongside a batch instead of silently dropping them", async () => {
+    const batch = [{ content: "Batch item with its own fields", project: "batch-fields" }];
+    for (const [field, value] of [
+      ["project", "batch-fields"],
+      ["tags", ["shared"]],
+      ["idempotency_key", "one-key-for-many"],
+    ] as const) {
+      const error = await callError(client, "remember", { memories: batch, [field]: value });
+      expect(error).toContain(`${field}: cannot be combined with memories; put it on each item`);
+    }
+    expect(await callOk(client, "list", { project: "batch-fields" })).toMatchObject({ memories: [] });
+  });
+
   it("names the field and the limit when arguments are invalid", async () => {
     const tooBig = await callError(client, "remember", { content: "x".repeat(32 * 1024 + 1) });
     expect(tooBig).toMatch(/content/);

@@ -45,6 +45,14 @@ const memoryFields = {
     .describe("Any string unique to this save: repeating the call with the same key returns the first result."),
 };
 
+/**
+ * Memory fields that may not sit at the top level next to `memories`. Taking
+ * them as batch-wide defaults would be guesswork (does a top-level tag add to
+ * an item's tags or replace them? one idempotency key for many saves?), and
+ * ignoring them loses data silently, so a batch carries every field per item.
+ */
+const perItemFields = (Object.keys(memoryFields) as (keyof typeof memoryFields)[]).filter((key) => key !== "content");
+
 const rememberResult = z.object({
   id: z.string(),
   deduplicated: z.boolean(),
@@ -70,11 +78,26 @@ export const rememberTool = defineTool({
         .min(1)
         .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
         .optional()
-        .describe("A batch of memories to save together, all or none."),
+        .describe(
+          "A batch of memories to save together, all or none. Every field (project, tags, idempotency_key, …) " +
+            "goes on each item; none may be given at the top level with a batch.",
+        ),
     })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
       error: "give either content (one memory) or memories (a batch), not both and not neither",
       path: ["content"],
+    })
+    .superRefine((args, ctx) => {
+      if (args.memories === undefined) return;
+      for (const field of perItemFields) {
+        if (args[field] !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message: "cannot be combined with memories; put it on each item",
+          });
+        }
+      }
     }),
   output: z.object({
     saved: z.number().describe("Memories newly saved."),
