@@ -14,7 +14,8 @@
  * idleness (and LRU order for the cap) is measured to within that interval,
  * which is why the throttle is a small fraction of the idle timeout.
  */
-export type CloseReason = "delete" | "idle" | "lifetime" | "cap" | "admin";
+/** `rejected`: the initialize that created the session was refused by the protocol layer. */
+export type CloseReason = "delete" | "idle" | "lifetime" | "cap" | "admin" | "rejected";
 
 export interface SessionRecord {
   id: string;
@@ -70,7 +71,7 @@ function toRecord(row: SessionRow): SessionRecord {
   };
 }
 
-const CLOSE_REASONS: CloseReason[] = ["delete", "idle", "lifetime", "cap", "admin"];
+const CLOSE_REASONS: CloseReason[] = ["delete", "idle", "lifetime", "cap", "admin", "rejected"];
 
 export class SessionStore {
   readonly #sql: SqlStorage;

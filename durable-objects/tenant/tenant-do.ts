@@ -96,10 +96,14 @@ export class TenantDO extends DurableObject<Env> {
     return this.#sessions.setLogLevel(sessionId, level);
   }
 
-  /** End one session (`DELETE /mcp` with its id); false when there was none. */
-  closeSession(sessionId: string): boolean {
-    const closed = this.#sessions.close(sessionId, "delete");
-    if (closed) this.#sessionsChanged(this.#settings.get()?.tenantId, [{ id: sessionId, reason: "delete" }], 0);
+  /**
+   * End one session: `DELETE /mcp` with its id, or (`rejected`) one whose
+   * initialize the protocol layer refused after admission created it.
+   * False when there was none.
+   */
+  closeSession(sessionId: string, reason: "delete" | "rejected" = "delete"): boolean {
+    const closed = this.#sessions.close(sessionId, reason);
+    if (closed) this.#sessionsChanged(this.#settings.get()?.tenantId, [{ id: sessionId, reason }], 0);
     return closed;
   }
 

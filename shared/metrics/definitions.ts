@@ -17,7 +17,7 @@ export const METRICS = {
   mcp_sessions_created_total: { type: "counter", help: "MCP sessions created." },
   mcp_sessions_closed_total: {
     type: "counter",
-    help: "MCP sessions closed, by reason (delete, idle, lifetime, cap, admin).",
+    help: "MCP sessions closed, by reason (delete, idle, lifetime, cap, admin, rejected).",
   },
   rate_limited_total: { type: "counter", help: "Requests refused by the rate limit, by plan." },
   quota_exceeded_total: { type: "counter", help: "Tool calls refused because the monthly quota was used up." },

@@ -5,6 +5,7 @@ import { admissionError } from "../admission";
 /** JSON-RPC error codes this endpoint answers with before the SDK serves a request. */
 export const JSON_RPC = {
   parseError: -32700,
+  invalidRequest: -32600,
   /** Server error range: what the SDK's own transports use for HTTP-level refusals. */
   serverError: -32000,
   /** The SDK's (and clients') code for an unknown session. */

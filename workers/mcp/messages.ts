@@ -21,6 +21,8 @@ export interface MessageSummary {
   logLevel: string | null;
   /** `_meta` client name of a 2026-era request. */
   clientName: string | null;
+  /** `tools/call` requests inside a JSON-RPC batch (array body). */
+  batchedToolCalls: number;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -63,5 +65,6 @@ export function summarize(body: unknown): MessageSummary {
     initialize,
     logLevel: method === "logging/setLevel" && typeof params.level === "string" ? params.level : null,
     clientName: isObject(metaClient) && typeof metaClient.name === "string" ? metaClient.name.slice(0, 100) : null,
+    batchedToolCalls: Array.isArray(body) ? messages.filter((message) => message.method === "tools/call").length : 0,
   };
 }

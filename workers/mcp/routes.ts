@@ -54,6 +54,15 @@ function modernHandler(config: Config): McpHttpHandler {
 
 mcp.use("/mcp", hostGuard(), authenticate());
 
+/**
+ * Send a Response built outside Hono (by the SDK, or a JSON-RPC error)
+ * together with the headers set on the context — admission's rate-limit,
+ * quota and warning headers. Returning the raw Response would drop them.
+ */
+function reply(c: Context<AppEnv>, response: Response): Response {
+  return c.newResponse(response.body, response);
+}
+
 /** Clients without a stated preference (curl sends `*\/*` or nothing) get what every MCP client accepts. */
 function normalizedRequest(c: Context<AppEnv>, text: string): Request {
   const headers = new Headers(c.req.raw.headers);
@@ -91,6 +100,15 @@ mcp.post("/mcp", async (c) => {
   const summary = summarize(body);
   c.var.telemetry.mcpMethod = summary.methods || undefined;
   if (summary.tool) c.var.telemetry.tool = summary.tool;
+  // Each tool call is admitted, rate-limited and metered on its own; a batch
+  // would run up to 100 of them for the price of one request.
+  if (summary.batchedToolCalls > 0) {
+    return jsonRpcError(
+      400,
+      JSON_RPC.invalidRequest,
+      "Invalid Request: tools/call cannot be sent in a JSON-RPC batch; send each tool call as its own request",
+    );
+  }
 
   const request = normalizedRequest(c, read.text);
   if (await isLegacyRequest(request, body, { maxRequestBodySize: config.mcp.maxBodyBytes })) {
@@ -101,9 +119,9 @@ mcp.post("/mcp", async (c) => {
   // missing or different `Mcp-Name` header.
   const headerName = c.req.header("mcp-name")?.trim();
   const result = await admit(c, { kind: "mcp", toolCall: summary.validToolCall && headerName === summary.tool });
-  if (!result.admitted) return refusalResponse(result, config.planLimits, summary.id);
+  if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   contexts.set(request, toolContext(c, summary.clientName));
-  return modernHandler(config).fetch(request, { parsedBody: body });
+  return reply(c, await modernHandler(config).fetch(request, { parsedBody: body }));
 });
 
 async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {
@@ -117,7 +135,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   });
   if (!result.admitted) {
     if (result.reason === "session_not_found" && result.closed) logSessionClosed(c, result.closed);
-    return refusalResponse(result, config.planLimits, summary.id);
+    return reply(c, refusalResponse(result, config.planLimits, summary.id));
   }
   for (const closed of result.closedSessions ?? []) logSessionClosed(c, closed);
   const session = result.session;
@@ -146,11 +164,18 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
     await server.close().catch(() => {});
   }
 
+  if (session?.created && !response.ok) {
+    // Admission recorded the session before the SDK validated the initialize
+    // (e.g. a 406 for a bad Accept header): a refused initialize must not
+    // hold a session slot. (At the plan's cap its creation has already
+    // evicted the least recently used session; that one stays closed.)
+    await c.env.TENANT_DO.getByName(c.var.auth.tenantId).closeSession(session.id, "rejected");
+    logSessionClosed(c, { id: session.id, reason: "rejected" });
+    return reply(c, response);
+  }
   if (session && summary.logLevel && response.ok) await rememberLogLevel(c, session, summary.logLevel);
-  if (!session) return response;
-  const answered = new Response(response.body, response);
-  answered.headers.set("mcp-session-id", session.id);
-  return answered;
+  if (session) c.header("mcp-session-id", session.id);
+  return reply(c, response);
 }
 
 async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, level: string) {
@@ -196,7 +221,7 @@ mcp.delete("/mcp", async (c) => {
   const { config } = c.var.services;
   const sessionId = c.req.header("mcp-session-id") ?? null;
   const result = await admit(c, { kind: "mcp", sessionId });
-  if (!result.admitted) return refusalResponse(result, config.planLimits, null);
+  if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, null));
   const tenant = c.env.TENANT_DO.getByName(c.var.auth.tenantId);
   let closed: number;
   if (sessionId) {
