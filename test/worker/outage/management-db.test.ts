@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { newTenant } from "../support";
 import { call, database, eventually } from "./support";
 
@@ -6,6 +6,9 @@ const usage = (key: string) => call("/api/usage", { headers: { authorization: `B
 
 describe("management database outage", () => {
   afterAll(() => database("mgmt", "start"));
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it("keeps recently seen tenants working, answers the rest 503, and recovers without a restart", async () => {
     const known = await newTenant();
@@ -49,5 +52,26 @@ describe("management database outage", () => {
     };
     expect(recovered.checks.circuitBreakers.managementDb.state).toBe("closed");
     expect(recovered.status).toBe("ok");
+  });
+
+  it("serves a cached credential for at most 15 minutes after it was last verified, however long the outage", async () => {
+    const { apiKey } = await newTenant();
+    expect((await usage(apiKey.key)).status).toBe(200);
+    await database("mgmt", "stop");
+    try {
+      const start = Date.now();
+      vi.useFakeTimers({ toFake: ["Date"] });
+      // Still within the window: served from the cache, and (the point) not re-verified by being served.
+      vi.setSystemTime(start + 14 * 60_000);
+      expect((await usage(apiKey.key)).status).toBe(200);
+      vi.setSystemTime(start + 16 * 60_000);
+      const expired = await usage(apiKey.key);
+      expect(expired.status).toBe(503);
+      expect(await expired.json()).toMatchObject({ error: { message: "database unavailable" } });
+    } finally {
+      vi.useRealTimers();
+      await database("mgmt", "start");
+    }
+    await eventually(async () => (await usage(apiKey.key)).status === 200);
   });
 });
