@@ -152,6 +152,17 @@ export class TenantDO extends DurableObject<Env> {
     return settings ? this.#limits.usage(settings, Date.now()) : null;
   }
 
+  /** This month's usage and the live rate-limit window together, in one call, without counting a request. */
+  status(): { usage: UsageStatus; rateLimit: RateLimitStatus & { plan: Plan } } | null {
+    const settings = this.#settings.get();
+    if (!settings) return null;
+    const now = Date.now();
+    return {
+      usage: this.#limits.usage(settings, now),
+      rateLimit: { plan: settings.plan, ...this.#limits.rateLimit(settings, now) },
+    };
+  }
+
   /** Write counted usage to the management DB now; returns how many months were written. */
   async flushUsage(): Promise<number> {
     const written = await this.#flush(Date.now());

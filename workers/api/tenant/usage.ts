@@ -12,9 +12,9 @@ import type { AppEnv } from "../../types";
 export const tenantUsage = new Hono<AppEnv>();
 
 tenantUsage.get("/", authenticate(), admitted(), async (c) => {
-  const tenantObject = c.env.TENANT_DO.getByName(c.var.auth.tenantId);
-  const [usage, rateLimit] = await Promise.all([tenantObject.usageStatus(), tenantObject.rateLimitStatus()]);
-  if (!usage || !rateLimit) throw new AppError("internal", "the tenant's usage counters did not answer");
+  const status = await c.env.TENANT_DO.getByName(c.var.auth.tenantId).status();
+  if (!status) throw new AppError("internal", "the tenant's usage counters did not answer");
+  const { usage, rateLimit } = status;
   const limits = c.var.services.config.planLimits[rateLimit.plan];
   return c.json({
     tenant_id: c.var.auth.tenantId,
