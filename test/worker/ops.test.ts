@@ -1,6 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
+import { createApp } from "../../workers/app";
 import { newTenant } from "./support";
 
 const base = "http://muninn.test";
@@ -159,5 +161,39 @@ describe("database pool", () => {
     expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
     const health = (await (await exports.default.fetch(`${base}/health`)).json()) as HealthBody;
     expect(health.checks.pool.available).toBe(health.checks.pool.max);
+  });
+});
+
+describe("Analytics Engine", () => {
+  it("writes one data point per request with tenant, route, method, tool, status and duration", async () => {
+    const { tenant, apiKey } = await newTenant();
+    const points: AnalyticsEngineDataPoint[] = [];
+    // Analytics Engine is Cloudflare's service, not ours: record what the Worker hands it.
+    const analytics = { writeDataPoint: (point: AnalyticsEngineDataPoint) => points.push(point) };
+    const app = createApp();
+    const ctx = createExecutionContext();
+    const response = await app.request(
+      "http://localhost/mcp",
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "remember", arguments: { content: "analytics check" } },
+        }),
+      },
+      { ...env, ANALYTICS: analytics },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    expect(points).toHaveLength(1);
+    const [point] = points;
+    expect(point?.indexes).toEqual([tenant.id]);
+    expect(point?.blobs).toEqual([tenant.id, "/mcp", "POST", "remember", "200", "tools/call"]);
+    expect(point?.doubles?.[0]).toBe(200);
+    expect(point?.doubles?.[1]).toBeGreaterThan(0);
   });
 });
