@@ -104,7 +104,7 @@ async function seed(target: BenchTarget, tenantId: string, count: number) {
   db.close();
 }
 
-export async function benchMcp(target: BenchTarget): Promise<BenchRow[]> {
+export async function benchMcp(target: BenchTarget, options: { listOnly?: boolean } = {}): Promise<BenchRow[]> {
   const url = `${target.baseUrl}/mcp`;
   const rows: Omit<BenchRow, "ratio">[] = [];
   const baseline = await measure("no-op request (baseline)", () => fetch(`${target.baseUrl}/bench/no-op`), 404);
@@ -133,6 +133,7 @@ export async function benchMcp(target: BenchTarget): Promise<BenchRow[]> {
   await verify("tools/list 2025 session", () => sessionList(url));
   rows.push(await measure(`tools/list, ${LEGACY} (in a session)`, () => sessionList(url), 200));
   rows.push(await measure(`tools/list, ${MODERN}`, () => modernList(url), 200));
+  if (options.listOnly) return withRatios(rows, baseline);
 
   let counter = 0;
   const rememberOne = () => {
@@ -155,5 +156,9 @@ export async function benchMcp(target: BenchTarget): Promise<BenchRow[]> {
     await verify(`recall ${size}`, recallOne);
     rows.push(await measure(`recall over ${size.toLocaleString("en")} memories`, recallOne, 200));
   }
+  return withRatios(rows, baseline);
+}
+
+function withRatios(rows: Omit<BenchRow, "ratio">[], baseline: Omit<BenchRow, "ratio">): BenchRow[] {
   return rows.map((row) => ({ ...row, ratio: Number((row.p50Ms / baseline.p50Ms).toFixed(2)) }));
 }

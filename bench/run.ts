@@ -11,14 +11,22 @@ import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatTable } from "./admission";
 import { benchMcp } from "./mcp";
 
+/**
+ * `BENCH_ONLY=mcp-list` runs just the admission rows and `tools/list` (no
+ * remember, no recall seeding): a quick check of the protocol overhead. The
+ * default is the full run.
+ */
+const only = process.env.BENCH_ONLY;
+if (only !== undefined && only !== "mcp-list") throw new Error(`unknown BENCH_ONLY=${only} (known: mcp-list)`);
+
 const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
   console.log(formatTable("Admission", await benchAdmission(target)));
-  const mcp = await benchMcp(target);
+  const mcp = await benchMcp(target, { listOnly: only === "mcp-list" });
   console.log(`\n${formatTable("MCP", mcp)}`);
-  console.log(`\n${goals(mcp)}`);
+  if (!only) console.log(`\n${goals(mcp)}`);
 } finally {
   await stack.stop();
   await rm(stateDir, { recursive: true, force: true });
