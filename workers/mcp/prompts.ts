@@ -1,6 +1,12 @@
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 
+/** Built once per isolate: a zod object costs more to construct than the rest of a prompt's registration. */
+const START_SESSION_ARGS = z.object({
+  project: z.string().optional().describe("Project slug; default `default`."),
+  task: z.string().optional().describe("What this session is about."),
+});
+
 /** The `start-session` prompt: tells an assistant how to use its memory for the work ahead. */
 export function registerPrompts(server: McpServer): void {
   server.registerPrompt(
@@ -8,10 +14,7 @@ export function registerPrompts(server: McpServer): void {
     {
       title: "Start a session with memory",
       description: "Load the project's briefing and learn when to remember and recall during the session.",
-      argsSchema: z.object({
-        project: z.string().optional().describe("Project slug; default `default`."),
-        task: z.string().optional().describe("What this session is about."),
-      }),
+      argsSchema: START_SESSION_ARGS,
     },
     ({ project, task }) => {
       const slug = project?.trim() || "default";
