@@ -32,19 +32,3 @@ export async function recordUsage(mgmt: Database, tenantId: string, rows: UsageT
     "write",
   );
 }
-
-/** What reached the management DB for a tenant, newest month first. */
-export async function usageHistory(mgmt: Database, tenantId: string, months = 12): Promise<UsageTotals[]> {
-  const result = await mgmt.execute({
-    sql: `SELECT period, requests, tool_calls, rate_limited, quota_exceeded FROM usage
-          WHERE tenant_id = ? ORDER BY period DESC LIMIT ?`,
-    args: [tenantId, months],
-  });
-  return result.rows.map((row) => ({
-    period: String(row.period),
-    requests: Number(row.requests),
-    toolCalls: Number(row.tool_calls),
-    rateLimited: Number(row.rate_limited),
-    quotaExceeded: Number(row.quota_exceeded),
-  }));
-}

@@ -47,10 +47,6 @@ export class TenantDO extends DurableObject<Env> {
     });
   }
 
-  ping(): { ok: true } {
-    return { ok: true };
-  }
-
   /** See `AdmitInput`: one call per request decides whether it may run. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const now = Date.now();
@@ -129,10 +125,6 @@ export class TenantDO extends DurableObject<Env> {
   /** Active sessions and lifetime counts of creations and closes by reason; cheap (one small table). */
   sessionStats(): SessionStats {
     return this.#sessions.stats();
-  }
-
-  sessionCount(): number {
-    return this.#sessions.count();
   }
 
   /** Apply a management-DB record of the tenant's plan, status and override; returns what is now in force. */

@@ -114,7 +114,7 @@ describe("legacy MCP sessions", () => {
     // Make the first the most recently seen; the second becomes the least recently used.
     await age(tenant.id, ids[1]!, "last_seen_at", 60_000);
     const newest = await initializeSession(apiKey.key);
-    expect(await tenantObject(tenant.id).sessionCount()).toBe(cap);
+    expect((await tenantObject(tenant.id).sessionStats()).active).toBe(cap);
     expect((await sessionPost(apiKey.key, ids[1]!, TOOLS_LIST)).status).toBe(404);
     expect((await sessionPost(apiKey.key, ids[0]!, TOOLS_LIST)).status).toBe(200);
     expect((await sessionPost(apiKey.key, newest, TOOLS_LIST)).status).toBe(200);
@@ -126,6 +126,6 @@ describe("legacy MCP sessions", () => {
     const response = await post(apiKey.key, TOOLS_LIST);
     expect(response.status).toBe(200);
     expect(response.headers.get("mcp-session-id")).toBeNull();
-    expect(await tenantObject(tenant.id).sessionCount()).toBe(0);
+    expect((await tenantObject(tenant.id).sessionStats()).active).toBe(0);
   });
 });

@@ -30,11 +30,6 @@ const FRESH_MS = 60_000;
 const STALE_MS = 15 * 60_000;
 const cache = new CredentialCache<AuthenticatedTenant>(FRESH_MS, STALE_MS);
 
-/** Forget a cached credential (key revoked, tenant changed). Other isolates age out within FRESH_MS. */
-export async function forgetCredential(key: string): Promise<void> {
-  cache.delete(await sha256Hex(key));
-}
-
 function bearer(header: string | undefined): string | null {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   return match?.[1] ?? null;
