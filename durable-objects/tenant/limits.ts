@@ -1,6 +1,7 @@
 import { effectiveRateLimit, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
+import type { UsageTotals } from "../../shared/usage";
 import type { AdmitResult, QuotaState, RateLimitState } from "./admission";
-import { type PeriodUsage, UsageMeter } from "./quota";
+import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
 import type { TenantSettings } from "./settings";
 
@@ -13,7 +14,7 @@ export interface RateLimitStatus extends RateLimitState {
 }
 
 export interface UsageStatus {
-  usage: PeriodUsage;
+  usage: UsageTotals;
   quota: QuotaState;
 }
 

@@ -1,28 +1,5 @@
-/**
- * Monthly usage counters of one tenant, kept in its Durable Object's SQLite
- * storage. Every count is written synchronously (a local write, not a network
- * round trip), so eviction, a deploy or a crash loses nothing; the management
- * DB's `usage` table is brought up to date in batches by `flush`.
- *
- * Each row carries a version that moves on every change and the version last
- * written to the management DB. A flush writes absolute totals, not deltas, so
- * repeating a flush whose acknowledgement was lost cannot count anything twice.
- */
-export interface PeriodUsage {
-  /** Calendar month, UTC: "2026-11". */
-  period: string;
-  requests: number;
-  toolCalls: number;
-  rateLimited: number;
-  quotaExceeded: number;
-}
-
-export interface QuotaCheck {
-  limit: number | null;
-  used: number;
-  /** ISO time at which the monthly counter starts again. */
-  resetsAt: string;
-}
+import type { UsageTotals } from "../../shared/usage";
+import type { QuotaState } from "./admission";
 
 type Counter = "requests" | "tool_calls" | "rate_limited" | "quota_exceeded";
 
@@ -47,6 +24,16 @@ export function nextPeriodStart(now: number): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1));
 }
 
+/**
+ * Monthly usage counters of one tenant, kept in its Durable Object's SQLite
+ * storage. Every count is written synchronously (a local write, not a network
+ * round trip), so eviction, a deploy or a crash loses nothing; the management
+ * DB's `usage` table is brought up to date in batches by `flush`.
+ *
+ * Each row carries a version that moves on every change and the version last
+ * written to the management DB. A flush writes absolute totals, not deltas, so
+ * repeating a flush whose acknowledgement was lost cannot count anything twice.
+ */
 export class UsageMeter {
   readonly #sql: SqlStorage;
 
@@ -64,14 +51,14 @@ export class UsageMeter {
   }
 
   /** Usage of the month containing `now`. */
-  current(now: number): PeriodUsage {
+  current(now: number): UsageTotals {
     const period = periodOf(now);
     const row = this.#sql.exec<Row>("SELECT * FROM usage_counters WHERE period = ?", period).toArray()[0];
     return row ? toUsage(row) : { period, requests: 0, toolCalls: 0, rateLimited: 0, quotaExceeded: 0 };
   }
 
   /** The tool-call quota as it stands at `now` against `limit` (null: unlimited). */
-  quota(limit: number | null, now: number): QuotaCheck {
+  quota(limit: number | null, now: number): QuotaState {
     return { limit, used: this.current(now).toolCalls, resetsAt: nextPeriodStart(now).toISOString() };
   }
 
@@ -102,7 +89,7 @@ export class UsageMeter {
    * mark what was written. Counts that arrive while `write` is awaiting keep
    * their row unflushed for the next round.
    */
-  async flush(write: (rows: PeriodUsage[]) => Promise<void>, now: number): Promise<number> {
+  async flush(write: (rows: UsageTotals[]) => Promise<void>, now: number): Promise<number> {
     const rows = this.#sql.exec<Row>("SELECT * FROM usage_counters WHERE version > flushed_version").toArray();
     if (rows.length === 0) return 0;
     await write(rows.map(toUsage));
@@ -119,7 +106,7 @@ export class UsageMeter {
   }
 }
 
-function toUsage(row: Row): PeriodUsage {
+function toUsage(row: Row): UsageTotals {
   return {
     period: row.period,
     requests: row.requests,
