@@ -1,4 +1,3 @@
-import type { VersionedSettings } from "../../durable-objects/tenant/settings";
 import type { Database } from "../db/client";
 import { getTenant, type Plan, rowToTenant, type Tenant, type TenantStatus } from "../tenants/tenants";
 
@@ -125,15 +124,4 @@ export async function changeTenant(
   return update?.rowsAffected === 1
     ? { outcome: "changed", before: rowToTenant(beforeRow), record }
     : { outcome: "unchanged", record };
-}
-
-/** What the tenant's Durable Object needs from a record to admit requests. */
-export function settingsOf(record: TenantRecord): VersionedSettings {
-  return {
-    tenantId: record.id,
-    plan: record.plan,
-    status: record.status,
-    rateLimitOverride: record.rateLimitOverride,
-    recordUpdatedAt: record.updatedAt,
-  };
 }

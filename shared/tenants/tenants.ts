@@ -1,3 +1,4 @@
+import { auditStatement } from "../audit";
 import type { Config } from "../config";
 import { randomString } from "../crypto/encoding";
 import { decryptToken, encryptToken } from "../crypto/token-encryption";
@@ -129,10 +130,12 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
           args: [id, dbName, provisioned.url, await encryptToken(config.dbTokenEncryptionKey, token), schemaVersion],
         },
         ...(key ? [key.statement] : []),
-        {
-          sql: "INSERT INTO audit_log (tenant_id, actor, action, target, metadata) VALUES (?, ?, 'tenant.create', ?, ?)",
-          args: [id, input.actor, id, JSON.stringify({ after: { orgName: input.orgName, plan, database: dbName } })],
-        },
+        auditStatement({
+          tenantId: id,
+          actor: input.actor,
+          action: "tenant.create",
+          after: { orgName: input.orgName, plan, database: dbName },
+        }),
       ],
       "write",
     );

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { VersionedSettings } from "../../../durable-objects/tenant/settings";
 import { getTenantRecord, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import type { AppEnv } from "../../types";
@@ -17,4 +18,15 @@ export function tenantNotFound(id: string): AppError {
 
 export function tenantObject(c: Context<AppEnv>, tenantId: string) {
   return c.env.TENANT_DO.getByName(tenantId);
+}
+
+/** What the tenant's Durable Object needs from a record to admit requests. */
+export function settingsOf(record: TenantRecord): VersionedSettings {
+  return {
+    tenantId: record.id,
+    plan: record.plan,
+    status: record.status,
+    rateLimitOverride: record.rateLimitOverride,
+    recordUpdatedAt: record.updatedAt,
+  };
 }

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/limits";
-import { changeTenant, searchTenants, settingsOf, type TenantRecord } from "../../../shared/admin/tenant-records";
+import { changeTenant, searchTenants, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
 import { effectiveRateLimit, type PlanLimitTable } from "../../../shared/plans";
@@ -9,7 +9,7 @@ import { getTenantDatabase, PLANS } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { decodeCursor, encodeCursor, parseInput, parseJsonBody } from "../validation";
-import { requireTenant, tenantNotFound, tenantObject } from "./tenant-lookup";
+import { requireTenant, settingsOf, tenantNotFound, tenantObject } from "./tenant-lookup";
 
 /** The operator's tenant routes, mounted at `/api/tenants` behind `requireAdmin`. See docs/admin-api.md. */
 export const adminTenants = new Hono<AppEnv>();
