@@ -18,6 +18,7 @@ import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../free-port";
 import { repoRoot, startLocalStack } from "../local-stack";
 
 /**
@@ -86,8 +87,8 @@ function runSuite(url: string, run: (typeof RUNS)[number], outputDir: string): P
 async function main() {
   const stateDir = await mkdtemp(join(tmpdir(), "muninn-conformance-"));
   const stack = await startLocalStack({
-    port: Number(process.env.CONFORMANCE_PORT ?? 8797),
-    libsqlPort: Number(process.env.CONFORMANCE_LIBSQL_PORT ?? 8098),
+    port: await freePort(),
+    libsqlPort: await freePort(),
     stateDir,
     // The suite fires requests back to back; the plan's rate limit is not what is under test here.
     vars: { PLAN_LIMITS: JSON.stringify({ free: unlimited, pro: unlimited, team: unlimited }) },
