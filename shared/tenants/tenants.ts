@@ -58,7 +58,7 @@ export function rowToTenant(row: Record<string, unknown>): Tenant {
 }
 
 export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] });
+  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
@@ -68,10 +68,13 @@ export async function getTenantDatabase(
   config: Config,
   tenantId: string,
 ): Promise<TenantDatabase | null> {
-  const result = await mgmt.execute({
-    sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
-    args: [tenantId],
-  });
+  const result = await mgmt.execute(
+    {
+      sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
+      args: [tenantId],
+    },
+    "read",
+  );
   const row = result.rows[0];
   if (!row) return null;
   return {
@@ -115,7 +118,10 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
     const token = await createDatabaseToken(config.turso, config.dbTimeoutMs, dbName);
     const tenantDb = openDatabase({ url: provisioned.url, authToken: token }, config.dbTimeoutMs);
     const { to: schemaVersion } = await migrate(tenantDb, tenantMigrations);
-    await tenantDb.execute({ sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] });
+    await tenantDb.execute(
+      { sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] },
+      "write",
+    );
     tenantDb.close();
 
     const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName) : null;

@@ -93,10 +93,13 @@ describe("monthly tool-call quota", () => {
 
     // Both months reach the management DB, each with its own totals.
     await runDurableObjectAlarm(stub);
-    const rows = await managementDb().execute({
-      sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
-      args: [tenant.id],
-    });
+    const rows = await managementDb().execute(
+      {
+        sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
+        args: [tenant.id],
+      },
+      "read",
+    );
     expect(rows.rows.map((row) => ({ ...row }))).toEqual([
       { period: "2031-01", tool_calls: 10_000, quota_exceeded: 1 },
       { period: "2031-02", tool_calls: 1, quota_exceeded: 0 },

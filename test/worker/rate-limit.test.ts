@@ -224,7 +224,7 @@ describe("usage flush", () => {
     for (let i = 0; i < 5; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i < 3 }));
 
     const mgmt = managementDb();
-    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] });
+    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
     expect((await read()).rows).toHaveLength(0);
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -20,7 +20,7 @@ interface ManagementCheck {
 async function checkManagementDb(services: Services, logger: AppEnv["Variables"]["logger"]): Promise<ManagementCheck> {
   const started = Date.now();
   try {
-    await services.mgmtDbProbe.execute("SELECT 1");
+    await services.mgmtDbProbe.execute("SELECT 1", "read");
     return { ok: true, latencyMs: Date.now() - started };
   } catch (error) {
     logger.error("Cannot connect to management database", describeError(error));
