@@ -1,5 +1,6 @@
 import type { Database } from "../db/client";
-import { getTenant, type Plan, rowToTenant, type Tenant, type TenantStatus } from "../tenants/tenants";
+import type { Plan, TenantStatus } from "../plans";
+import { getTenant, rowToTenant, type Tenant } from "../tenants/tenants";
 
 /**
  * The operator's view of the `tenants` table: search, read with the record

@@ -5,12 +5,9 @@ import { decryptToken, encryptToken } from "../crypto/token-encryption";
 import { type Database, type DatabaseCoordinates, openDatabase } from "../db/client";
 import { migrate } from "../db/migrate";
 import { tenantMigrations } from "../migrations/tenant";
+import type { Plan, TenantStatus } from "../plans";
 import { type NewApiKey, prepareApiKey } from "./api-keys";
 import { createDatabase, createDatabaseToken, deleteDatabase } from "./turso-platform";
-
-export const PLANS = ["free", "pro", "team"] as const;
-export type Plan = (typeof PLANS)[number];
-export type TenantStatus = "active" | "suspended" | "deleted";
 
 export interface Tenant {
   id: string;

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdmitInput, AdmitResult } from "../../durable-objects/tenant/admission";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
-import type { Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
 import { admissionError } from "../../workers/admission";
 import { config, managementDb, newTenant } from "./support";
 

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AdmitInput } from "../../durable-objects/tenant/admission";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import type { Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
 import { managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";

@@ -3,9 +3,9 @@ import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
+import type { Plan, TenantStatus } from "../../shared/plans";
 import { touchApiKey } from "../../shared/tenants/api-keys";
 import { resolveCredential } from "../../shared/tenants/credentials";
-import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
 import type { AppEnv } from "../types";
 import { CredentialCache } from "./credential-cache";
 
