@@ -5,7 +5,7 @@ import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import type { Plan } from "../../shared/plans";
 import { recordUsage } from "../../shared/usage";
-import type { SessionClosure as AdmitClosure, AdmitInput, AdmitResult } from "./admission";
+import type { SessionClosure as AdmitClosure, AdmitInput, AdmitResult, ChargeResult } from "./admission";
 import { type RateLimitStatus, TenantLimits, type UsageStatus } from "./limits";
 import { type ClosedSession, type SessionRecord, type SessionStats, SessionStore } from "./sessions";
 import { SettingsStore, type VersionedSettings } from "./settings";
@@ -82,6 +82,23 @@ export class TenantDO extends DurableObject<Env> {
     }
     if (this.#flushDueAt === null || input.initialize) {
       this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
+      await this.#scheduleAlarm();
+    }
+    return result;
+  }
+
+  /**
+   * Charge one tool call the protocol layer has accepted and is about to
+   * run (see `AdmitInput.toolCall`). Refused for a suspended tenant and once
+   * the monthly quota is spent; then the tool does not run.
+   */
+  async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
+    const now = Date.now();
+    const settings = this.#settings.getOrAdopt({ tenantId: tenant.id, ...tenant });
+    if (settings.status !== "active") return { charged: false, reason: "suspended" };
+    const result = this.#limits.charge(settings, now);
+    if (this.#flushDueAt === null) {
+      this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
     }
     return result;
