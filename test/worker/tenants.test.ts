@@ -54,7 +54,7 @@ describe("tenant provisioning", () => {
     );
     expect(JSON.stringify(stored.rows)).not.toContain(apiKey.key);
 
-    await createApiKey(managementDb(), tenant.id, "second");
+    await createApiKey(managementDb(), tenant.id, { name: "second" });
     expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(2);
     await managementDb().execute(
       {

@@ -1,9 +1,11 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
+import { signup } from "./accounts/signup";
 import { adminAuditLog } from "./admin/audit-log";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
+import { tenantKeys } from "./tenant/keys";
 import { tenantMe } from "./tenant/me";
 import { tenantUsage } from "./tenant/usage";
 
@@ -20,5 +22,7 @@ api.route("/tenants/:id/sessions", adminSessions);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
 
+api.route("/signup", signup);
 api.route("/me", tenantMe);
+api.route("/keys", tenantKeys);
 api.route("/usage", tenantUsage);

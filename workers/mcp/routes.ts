@@ -6,18 +6,22 @@ import {
   readRequestBody,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { AdmittedSession } from "../../durable-objects/tenant/admission";
 import type { Config } from "../../shared/config";
+import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
+import { hasScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
 import { admit, chargeToolCall } from "../admission";
 import { authenticate } from "../auth/authenticate";
+import { insufficientScope } from "../auth/require-scope";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
 import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
 import { type MessageSummary, summarize } from "./messages";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
+import { isWriteTool } from "./tools/registry";
 
 /**
  * `/mcp`: both protocol eras on one endpoint, from one server definition.
@@ -52,7 +56,38 @@ function modernHandler(config: Config): McpHttpHandler {
   return modern;
 }
 
-mcp.use("/mcp", hostGuard(), authenticate());
+/**
+ * Authentication and scope refusals on `/mcp` answer as MCP clients expect:
+ * the HTTP status and `WWW-Authenticate` challenge of the REST API, with a
+ * JSON-RPC error body whose message says what is wrong.
+ */
+function asJsonRpc(guard: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    try {
+      await guard(c, next);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return jsonRpcError(error.status, JSON_RPC.serverError, error.message, {
+        data: { type: error.kind, code: error.code },
+        headers: error.options.headers,
+      });
+    }
+  };
+}
+
+/** Any MCP use needs `mcp:read` (which `mcp:tools` implies); the challenge asks for the baseline, `mcp:tools`. */
+const mcpAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!hasScope(c.var.auth.scopes, "mcp:read")) {
+    throw insufficientScope(
+      c.var.services.config,
+      MCP_BASELINE_SCOPE,
+      "this credential has no MCP scope (mcp:tools or mcp:read)",
+    );
+  }
+  await next();
+};
+
+mcp.use("/mcp", hostGuard(), asJsonRpc(authenticate()), asJsonRpc(mcpAccess));
 
 /**
  * Send a Response built outside Hono (by the SDK, or a JSON-RPC error)
@@ -122,6 +157,21 @@ mcp.post("/mcp", async (c) => {
       "Method not found: subscriptions/listen is not offered; this server sends no notifications, so there is nothing to listen for",
       { id: summary.id },
     );
+  }
+
+  // A read-only credential may call only tools annotated read-only: a write
+  // is refused before it runs, with the challenge naming the scope to ask for.
+  if (summary.tool && isWriteTool(summary.tool) && !hasScope(c.var.auth.scopes, "mcp:tools")) {
+    const refusal = insufficientScope(
+      config,
+      "mcp:tools",
+      `Forbidden: the tool ${summary.tool} writes memory and this credential has only mcp:read; it needs mcp:tools`,
+    );
+    return jsonRpcError(403, JSON_RPC.serverError, refusal.message, {
+      id: summary.id,
+      data: { type: refusal.kind, code: refusal.code },
+      headers: refusal.options.headers,
+    });
   }
 
   const request = normalizedRequest(c, read.text);
