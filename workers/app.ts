@@ -3,6 +3,7 @@ import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { api } from "./api/routes";
+import { oauthRoutes } from "./auth/oauth-routes";
 import { mcp } from "./mcp/routes";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
@@ -15,6 +16,7 @@ export function createApp() {
   app.route("/", health);
   app.route("/", metrics);
   app.route("/api", api);
+  app.route("/", oauthRoutes);
   app.route("/", mcp);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
