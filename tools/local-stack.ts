@@ -88,7 +88,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dataDir: join(stateDir, "libsql"),
     authToken: secrets.libsqlToken,
   });
-  const vars = { ...workerVars(libsql.url, secrets), ...options.vars };
+  // The Worker's public origin is where this stack listens: OAuth metadata and tokens name it.
+  const vars = { ...workerVars(libsql.url, secrets), PUBLIC_URL: `http://127.0.0.1:${options.port}`, ...options.vars };
   const config = readConfig(vars);
   const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
   const demo = await seedDemoTenant(stateDir, vars);
