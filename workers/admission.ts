@@ -46,7 +46,13 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
 }
 
 function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
-  return { id: auth.tenantId, plan: auth.plan, status: auth.status, rateLimitOverride: auth.rateLimitOverride };
+  return {
+    id: auth.tenantId,
+    plan: auth.plan,
+    status: auth.status,
+    rateLimitOverride: auth.rateLimitOverride,
+    recordUpdatedAt: auth.recordUpdatedAt,
+  };
 }
 
 /**

@@ -20,8 +20,19 @@ export interface AdmitInput {
   toolCall?: boolean;
   /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
   initialize?: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null };
-  /** What the Worker knows of the tenant from its credential; the DO's own copy wins once it has one. */
-  tenant: { id: string; plan: Plan; status: TenantStatus; rateLimitOverride: number | null };
+  /**
+   * What the Worker knows of the tenant from its credential, and the
+   * `tenants.updated_at` of the record it was read from. A credential that
+   * says the tenant is not active is refused whatever the object holds; the
+   * record also brings the object's copy up to date unless that copy is newer.
+   */
+  tenant: {
+    id: string;
+    plan: Plan;
+    status: TenantStatus;
+    rateLimitOverride: number | null;
+    recordUpdatedAt?: string | null;
+  };
 }
 
 export interface RateLimitState {

@@ -70,8 +70,10 @@ export class SettingsStore {
 
   /** Apply a management-DB record unless the copy held is from a newer one. Returns the settings in force. */
   apply(record: VersionedSettings): VersionedSettings {
-    const held = this.#cached?.recordUpdatedAt;
-    if (held && record.recordUpdatedAt && held > record.recordUpdatedAt) return this.#cached as VersionedSettings;
+    const held = this.#cached;
+    if (held?.recordUpdatedAt && record.recordUpdatedAt && held.recordUpdatedAt > record.recordUpdatedAt) return held;
+    // Every credential read re-applies its record: skip the write when nothing changed.
+    if (held && sameSettings(held, record)) return held;
     return this.#write(record);
   }
 
@@ -90,4 +92,14 @@ export class SettingsStore {
     this.#cached = { ...settings };
     return this.#cached;
   }
+}
+
+function sameSettings(a: VersionedSettings, b: VersionedSettings): boolean {
+  return (
+    a.tenantId === b.tenantId &&
+    a.plan === b.plan &&
+    a.status === b.status &&
+    a.rateLimitOverride === b.rateLimitOverride &&
+    a.recordUpdatedAt === b.recordUpdatedAt
+  );
 }

@@ -17,6 +17,8 @@ export interface AuthenticatedTenant {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
+  /** `tenants.updated_at` of the record read: the tenant's Durable Object applies it unless it holds a newer one. */
+  recordUpdatedAt: string;
   db: DatabaseCoordinates;
 }
 
@@ -95,6 +97,7 @@ async function resolve(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string)
     plan: tenant.plan,
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
+    recordUpdatedAt: tenant.updatedAt,
     db: credential.database,
   };
 }
