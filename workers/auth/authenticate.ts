@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
+import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import { touchApiKey } from "../../shared/tenants/api-keys";
@@ -63,6 +64,11 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
         cache.set(cacheKey, auth);
       } catch (error) {
         if (error instanceof AppError) throw error;
+        // Only an outage degrades to the cache. Anything else (a token that
+        // no longer decrypts after a key rotation, a bug) is a 500 with its
+        // real cause in the log: serving the stale cache or a 503 would hide
+        // it behind "database unavailable".
+        if (!(error instanceof DatabaseUnavailableError)) throw error;
         // Served as last verified, and not re-cached: the stale window runs
         // from the last real verification, however long the outage lasts.
         auth = cache.stale(cacheKey);
