@@ -7,6 +7,10 @@ import { DEFAULT_PLAN_LIMITS, type PlanLimitTable } from "./plans";
  * into `env`, so defaults and validation live here and nowhere else.
  */
 export interface Config {
+  /**
+   * `production` unless set. Only the local stack sets `development`, which
+   * serves `/metrics` without its token (that stack listens on loopback only).
+   */
   environment: string;
   mgmtDb: { url: string; authToken: string };
   turso: { apiUrl: string; apiToken: string; org: string; group: string; dbUrlScheme: "https" | "http" };
@@ -135,7 +139,8 @@ export function readConfig(env: object): Config {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);
   }
   return {
-    environment: optional(source, "ENVIRONMENT", "development"),
+    // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
+    environment: optional(source, "ENVIRONMENT", "production"),
     mgmtDb: { url: required(source, "MGMT_DB_URL"), authToken: optional(source, "MGMT_DB_TOKEN", "") },
     turso: {
       apiUrl: optional(source, "TURSO_API_URL", "https://api.turso.tech"),

@@ -58,6 +58,19 @@ describe("/metrics", () => {
     expect(wrong.status).toBe(403);
   });
 
+  it("needs the token where ENVIRONMENT is unset, whatever CF-Connecting-IP the client sends", async () => {
+    const { ENVIRONMENT: _omitted, ...unset } = env as Env & { ENVIRONMENT?: string };
+    const ctx = createExecutionContext();
+    const response = await createApp().request(
+      "http://127.0.0.1/metrics",
+      { headers: { "cf-connecting-ip": "127.0.0.1" } },
+      unset,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(401);
+  });
+
   it("serves Prometheus text with request counters, durations and build info", async () => {
     await exports.default.fetch(`${base}/ready`);
     const text = await scrape();
