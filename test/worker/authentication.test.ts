@@ -1,37 +1,12 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { encryptToken, generateEncryptionKey } from "../../shared/crypto/token-encryption";
-import { managementDb, newTenant } from "./support";
+import { logsOf, managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";
 
 function me(key: string, headers: Record<string, string> = {}) {
   return exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${key}`, ...headers } });
-}
-
-/** Every line the Worker logs while `run` runs, parsed. */
-async function logsOf(
-  run: () => Promise<void>,
-): Promise<{ level: string; message: string; [field: string]: unknown }[]> {
-  const lines: string[] = [];
-  const capture = (line: unknown) => void lines.push(String(line));
-  const spies = [
-    vi.spyOn(console, "log").mockImplementation(capture),
-    vi.spyOn(console, "warn").mockImplementation(capture),
-    vi.spyOn(console, "error").mockImplementation(capture),
-  ];
-  try {
-    await run();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return lines.flatMap((line) => {
-    try {
-      return [JSON.parse(line)];
-    } catch {
-      return [];
-    }
-  });
 }
 
 afterEach(() => {
