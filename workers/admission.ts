@@ -9,8 +9,7 @@ import type {
 } from "../durable-objects/tenant/admission";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
-import { type PlanLimitTable, upgradeFrom } from "../shared/plans";
-import type { Plan } from "../shared/tenants/tenants";
+import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
 import type { AuthenticatedTenant } from "./auth/authenticate";
 import { recorder } from "./ops/telemetry";
 import type { AppEnv } from "./types";

@@ -1,5 +1,4 @@
-import type { LimitSource } from "../../shared/plans";
-import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
+import type { LimitSource, Plan, TenantStatus } from "../../shared/plans";
 
 /**
  * The contract of `TenantDO.admit`: one RPC per request answers whether the

@@ -1,5 +1,4 @@
-import { effectiveRateLimit, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
-import type { Plan } from "../../shared/tenants/tenants";
+import { effectiveRateLimit, type Plan, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
 import type { UsageTotals } from "../../shared/usage";
 import type { AdmitResult, ChargeResult, QuotaState, RateLimitState } from "./admission";
 import { UsageMeter } from "./quota";

@@ -1,4 +1,4 @@
-import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
+import type { Plan, TenantStatus } from "../../shared/plans";
 
 /**
  * The Durable Object's own copy of what admission depends on. The management

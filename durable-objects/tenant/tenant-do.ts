@@ -3,7 +3,7 @@ import { type Config, readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
-import type { Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
 import { recordUsage } from "../../shared/usage";
 import type { SessionClosure as AdmitClosure, AdmitInput, AdmitResult, ChargeResult } from "./admission";
 import { type RateLimitStatus, TenantLimits, type UsageStatus } from "./limits";

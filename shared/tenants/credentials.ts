@@ -31,16 +31,19 @@ async function tenantToken(config: Config, tenantId: string, row: Record<string,
  */
 export async function resolveCredential(db: Database, config: Config, key: string): Promise<Credential | null> {
   if (!looksLikeApiKey(key)) return null;
-  const result = await db.execute({
-    sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, d.url AS db_url, d.auth_token_encrypted, t.*
+  const result = await db.execute(
+    {
+      sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, d.url AS db_url, d.auth_token_encrypted, t.*
           FROM api_keys k
           JOIN tenants t ON t.id = k.tenant_id
           JOIN tenant_databases d ON d.tenant_id = k.tenant_id
           WHERE k.key_hash = ? AND k.revoked_at IS NULL
             AND (k.expires_at IS NULL OR k.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
             AND t.status != 'deleted'`,
-    args: [await sha256Hex(key)],
-  });
+      args: [await sha256Hex(key)],
+    },
+    "read",
+  );
   const row = result.rows[0];
   if (!row) return null;
   return {

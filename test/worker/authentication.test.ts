@@ -76,10 +76,13 @@ describe("authentication fails closed", () => {
     expect((await me(apiKey.key)).status).toBe(200);
     // As after a DB_TOKEN_ENCRYPTION_KEY rotation that missed this row.
     const foreign = await encryptToken(generateEncryptionKey(), "some-token");
-    await managementDb().execute({
-      sql: "UPDATE tenant_databases SET auth_token_encrypted = ? WHERE tenant_id = ?",
-      args: [foreign, tenant.id],
-    });
+    await managementDb().execute(
+      {
+        sql: "UPDATE tenant_databases SET auth_token_encrypted = ? WHERE tenant_id = ?",
+        args: [foreign, tenant.id],
+      },
+      "write",
+    );
 
     // Past the cache's freshness the key is re-read; the stale entry must not paper over the failure.
     vi.useFakeTimers({ toFake: ["Date"] });

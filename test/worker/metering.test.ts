@@ -48,7 +48,7 @@ async function memoryCount(tenantId: string): Promise<number> {
   if (!record) throw new Error(`no database for tenant ${tenantId}`);
   const db = openDatabase(record.coordinates, config.dbTimeoutMs);
   try {
-    return Number((await db.execute("SELECT count(*) AS n FROM memories")).rows[0]?.n);
+    return Number((await db.execute("SELECT count(*) AS n FROM memories", "read")).rows[0]?.n);
   } finally {
     db.close();
   }

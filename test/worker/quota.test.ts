@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdmitInput, AdmitResult } from "../../durable-objects/tenant/admission";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
-import type { Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
 import { admissionError } from "../../workers/admission";
 import { config, managementDb, newTenant } from "./support";
 
@@ -104,10 +104,13 @@ describe("monthly tool-call quota", () => {
 
     // Both months reach the management DB, each with its own totals.
     await runDurableObjectAlarm(stub);
-    const rows = await managementDb().execute({
-      sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
-      args: [tenant.id],
-    });
+    const rows = await managementDb().execute(
+      {
+        sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
+        args: [tenant.id],
+      },
+      "read",
+    );
     expect(rows.rows.map((row) => ({ ...row }))).toEqual([
       { period: "2031-01", tool_calls: 10_000, quota_exceeded: 1 },
       { period: "2031-02", tool_calls: 1, quota_exceeded: 0 },

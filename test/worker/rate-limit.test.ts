@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { AdmitInput } from "../../durable-objects/tenant/admission";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import type { Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
 import { managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";
@@ -144,7 +144,10 @@ describe("tenant rate limit", () => {
     expect((await usage(apiKey.key)).status).toBe(200);
     expect((await mcpCall()).status).toBe(200);
     // The runbook's remedy: no admin API, no push to the object, updated_at untouched.
-    await managementDb().execute({ sql: "UPDATE tenants SET status = 'suspended' WHERE id = ?", args: [tenant.id] });
+    await managementDb().execute(
+      { sql: "UPDATE tenants SET status = 'suspended' WHERE id = ?", args: [tenant.id] },
+      "write",
+    );
 
     // Past the credential cache's freshness, the next request re-reads the key.
     vi.useFakeTimers({ toFake: ["Date"] });
@@ -276,7 +279,7 @@ describe("usage flush", () => {
     }
 
     const mgmt = managementDb();
-    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] });
+    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
     expect((await read()).rows).toHaveLength(0);
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);

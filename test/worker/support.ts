@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
-import { type CreatedTenant, createTenant, type Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
+import { type CreatedTenant, createTenant } from "../../shared/tenants/tenants";
 
 /** Shared fixtures for Worker tests: the real management DB and real tenants on the local libSQL server. */
 export const config = readConfig(env);

@@ -40,7 +40,7 @@ const POLL_MS = 5;
 async function runChecks(services: Services, env: Env, logger: Logger): Promise<Checks> {
   const started = Date.now();
   const [managementDb, sessions] = await Promise.all([
-    services.mgmtDbProbe.execute("SELECT 1").then(
+    services.mgmtDbProbe.execute("SELECT 1", "read").then(
       () => ({ ok: true, latencyMs: Date.now() - started }),
       (error: unknown) => {
         logger.error("Cannot connect to management database", describeError(error));
