@@ -1,5 +1,5 @@
 import type { UsageTotals } from "../../shared/usage";
-import type { QuotaState } from "./admission";
+import type { QuotaState } from "./contract";
 
 type Counter = "requests" | "tool_calls" | "rate_limited" | "quota_exceeded";
 

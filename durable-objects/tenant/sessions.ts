@@ -14,22 +14,7 @@
  * idleness (and LRU order for the cap) is measured to within that interval,
  * which is why the throttle is a small fraction of the idle timeout.
  */
-/** `rejected`: the initialize that created the session was refused by the protocol layer. */
-export type CloseReason = "delete" | "idle" | "lifetime" | "cap" | "admin" | "rejected";
-
-export interface SessionRecord {
-  id: string;
-  createdAt: number;
-  lastSeenAt: number;
-  protocolVersion: string;
-  clientInfo: { name?: string; version?: string } | null;
-  logLevel: string | null;
-}
-
-export interface ClosedSession {
-  id: string;
-  reason: CloseReason;
-}
+import type { CloseReason, SessionClosure, SessionRecord } from "./contract";
 
 export interface SessionLimits {
   idleMs: number;
@@ -106,7 +91,7 @@ export class SessionStore {
   create(
     input: { protocolVersion: string; clientInfo: SessionRecord["clientInfo"]; cap: number },
     now: number,
-  ): { session: SessionRecord; closed: ClosedSession[] } {
+  ): { session: SessionRecord; closed: SessionClosure[] } {
     const closed = this.reap(now);
     const excess = this.count() - input.cap + 1;
     if (excess > 0) {
@@ -142,7 +127,7 @@ export class SessionStore {
    * The live session with this id, touched as seen; or why it is not live:
    * unknown (never existed, deleted, reaped) or expired just now.
    */
-  use(id: string, now: number): { session: SessionRecord } | { session: null; closed: ClosedSession | null } {
+  use(id: string, now: number): { session: SessionRecord } | { session: null; closed: SessionClosure | null } {
     const row = this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions WHERE id = ?", id).toArray()[0];
     if (!row) return { session: null, closed: null };
     const reason = this.#expiredReason(row, now);
@@ -179,13 +164,13 @@ export class SessionStore {
   }
 
   /** Close every session past its idle timeout or lifetime. */
-  reap(now: number): ClosedSession[] {
+  reap(now: number): SessionClosure[] {
     const idleBefore = now - this.#limits.idleMs;
     const bornBefore = now - this.#limits.maxLifetimeMs;
     const rows = this.#sql
       .exec<SessionRow>("SELECT * FROM mcp_sessions WHERE last_seen_at <= ? OR created_at <= ?", idleBefore, bornBefore)
       .toArray();
-    const closed: ClosedSession[] = [];
+    const closed: SessionClosure[] = [];
     for (const row of rows) {
       const reason = this.#expiredReason(row, now) ?? "idle";
       this.#delete(row.id, reason);

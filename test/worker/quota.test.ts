@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { AdmitInput, AdmitResult } from "../../durable-objects/tenant/admission";
+import type { AdmitInput, AdmitResult } from "../../durable-objects/tenant/contract";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
 import type { Plan } from "../../shared/plans";
 import { admissionError } from "../../workers/admission";

@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AdmitInput } from "../../durable-objects/tenant/admission";
+import type { AdmitInput } from "../../durable-objects/tenant/contract";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
 import type { Plan } from "../../shared/plans";
 import { managementDb, newTenant } from "./support";

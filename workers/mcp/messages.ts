@@ -1,4 +1,5 @@
 import { isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import type { ClientInfo } from "../../durable-objects/tenant/contract";
 import { isValidToolCall } from "./tools/registry";
 
 /**
@@ -16,7 +17,7 @@ export interface MessageSummary {
   /** A single `tools/call` naming a known tool with arguments its schema accepts. */
   validToolCall: boolean;
   /** A well-formed 2025-era `initialize`: the protocol version it will get and the client it names. */
-  initialize: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null } | null;
+  initialize: { protocolVersion: string; clientInfo: ClientInfo | null } | null;
   /** `logging/setLevel`'s level, to remember on the session. */
   logLevel: string | null;
   /** `_meta` client name of a 2026-era request. */
