@@ -90,6 +90,13 @@ export interface SessionRecord {
   logLevel: string | null;
 }
 
+/** A tenant's legacy MCP sessions now, and how many were ever created and closed (by reason). */
+export interface SessionList {
+  sessions: SessionRecord[];
+  created: number;
+  closed: Record<CloseReason, number>;
+}
+
 /** The rate-limit window as it stands, without counting a request. */
 export interface RateLimitStatus extends RateLimitState {
   plan: Plan;

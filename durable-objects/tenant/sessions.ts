@@ -14,17 +14,11 @@
  * idleness (and LRU order for the cap) is measured to within that interval,
  * which is why the throttle is a small fraction of the idle timeout.
  */
-import type { CloseReason, SessionClosure, SessionRecord } from "./contract";
+import type { CloseReason, SessionClosure, SessionList, SessionRecord } from "./contract";
 
 export interface SessionLimits {
   idleMs: number;
   maxLifetimeMs: number;
-}
-
-export interface SessionStats {
-  active: number;
-  created: number;
-  closed: Record<CloseReason, number>;
 }
 
 /** Visible ASCII, 256 bits of randomness: unguessable, and valid in a header as the spec requires. */
@@ -194,11 +188,8 @@ export class SessionStore {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM mcp_sessions").one().n;
   }
 
-  list(): SessionRecord[] {
-    return this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions ORDER BY last_seen_at DESC").toArray().map(toRecord);
-  }
-
-  stats(): SessionStats {
+  /** Live sessions, most recently seen first, with lifetime counts of creations and closes by reason. */
+  list(): SessionList {
     const counts = new Map(
       this.#sql
         .exec<{ event: string; count: number }>("SELECT event, count FROM mcp_session_events")
@@ -206,7 +197,14 @@ export class SessionStore {
         .map((row) => [row.event, row.count]),
     );
     const closed = Object.fromEntries(CLOSE_REASONS.map((reason) => [reason, counts.get(`closed:${reason}`) ?? 0]));
-    return { active: this.count(), created: counts.get("created") ?? 0, closed: closed as Record<CloseReason, number> };
+    return {
+      sessions: this.#sql
+        .exec<SessionRow>("SELECT * FROM mcp_sessions ORDER BY last_seen_at DESC")
+        .toArray()
+        .map(toRecord),
+      created: counts.get("created") ?? 0,
+      closed: closed as Record<CloseReason, number>,
+    };
   }
 
   #expiredReason(row: SessionRow, now: number): "idle" | "lifetime" | null {

@@ -9,12 +9,13 @@ import type {
   AdmitResult,
   RateLimitStatus,
   SessionClosure,
+  SessionList,
   SessionRecord,
   UsageStatus,
   VersionedSettings,
 } from "./contract";
 import { TenantLimits } from "./limits";
-import { type SessionStats, SessionStore } from "./sessions";
+import { SessionStore } from "./sessions";
 import { SettingsStore } from "./settings";
 
 /** The earliest of the deadlines some module needs waking for, or null when none does. */
@@ -125,13 +126,9 @@ export class TenantDO extends DurableObject<Env> {
     return ids.length;
   }
 
-  listSessions(): SessionRecord[] {
+  /** The live sessions, with lifetime counts of creations and closes by reason (the admin API shows both). */
+  listSessions(): SessionList {
     return this.#sessions.list();
-  }
-
-  /** Active sessions and lifetime counts of creations and closes by reason; cheap (one small table). */
-  sessionStats(): SessionStats {
-    return this.#sessions.stats();
   }
 
   /** Apply a management-DB record of the tenant's plan, status and override; returns what is now in force. */
@@ -160,13 +157,6 @@ export class TenantDO extends DurableObject<Env> {
       usage: this.#limits.usage(settings, now),
       rateLimit: this.#limits.rateLimit(settings, now),
     };
-  }
-
-  /** Write counted usage to the management DB now; returns how many months were written. */
-  async flushUsage(): Promise<number> {
-    const written = await this.#flush(Date.now());
-    await this.#scheduleAlarm();
-    return written;
   }
 
   override async alarm(): Promise<void> {
