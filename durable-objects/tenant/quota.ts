@@ -39,15 +39,6 @@ export class UsageMeter {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS usage_counters (
-      period TEXT PRIMARY KEY,
-      requests INTEGER NOT NULL DEFAULT 0,
-      tool_calls INTEGER NOT NULL DEFAULT 0,
-      rate_limited INTEGER NOT NULL DEFAULT 0,
-      quota_exceeded INTEGER NOT NULL DEFAULT 0,
-      version INTEGER NOT NULL DEFAULT 0,
-      flushed_version INTEGER NOT NULL DEFAULT 0
-    )`);
   }
 
   /** Usage of the month containing `now`. */

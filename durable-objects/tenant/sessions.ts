@@ -62,20 +62,6 @@ export class SessionStore {
     this.#limits = limits;
     // A tenth of the idle timeout, at most a minute: idleness is judged to within that.
     this.#touchEveryMs = Math.min(60_000, Math.floor(limits.idleMs / 10));
-    sql.exec(`CREATE TABLE IF NOT EXISTS mcp_sessions (
-      id TEXT PRIMARY KEY,
-      created_at INTEGER NOT NULL,
-      last_seen_at INTEGER NOT NULL,
-      protocol_version TEXT NOT NULL,
-      client_info TEXT,
-      log_level TEXT
-    )`);
-    sql.exec("CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)");
-    sql.exec("CREATE INDEX IF NOT EXISTS mcp_sessions_created ON mcp_sessions (created_at)");
-    sql.exec(`CREATE TABLE IF NOT EXISTS mcp_session_events (
-      event TEXT PRIMARY KEY,
-      count INTEGER NOT NULL
-    )`);
   }
 
   /**

@@ -20,14 +20,6 @@ export class SettingsStore {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS tenant_settings (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      tenant_id TEXT NOT NULL,
-      plan TEXT NOT NULL,
-      status TEXT NOT NULL,
-      rate_limit_override INTEGER,
-      record_updated_at TEXT
-    )`);
     const row = sql.exec<Row>("SELECT * FROM tenant_settings WHERE id = 1").toArray()[0];
     this.#cached = row
       ? {

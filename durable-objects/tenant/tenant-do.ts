@@ -4,6 +4,7 @@ import { openDatabase } from "../../shared/db/client";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import { recordUsage } from "../../shared/usage";
+import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
   AdmitResult,
@@ -15,6 +16,7 @@ import type {
   VersionedSettings,
 } from "./contract";
 import { TenantLimits } from "./limits";
+import { tenantStorageMigrations } from "./migrations";
 import { SessionStore } from "./sessions";
 import { SettingsStore } from "./settings";
 
@@ -47,6 +49,8 @@ export class TenantDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = readConfig(env);
+    // Synchronous, so the object serves nothing until its storage is at the current version.
+    migrateStorage(ctx.storage, tenantStorageMigrations);
     this.#settings = new SettingsStore(ctx.storage.sql);
     this.#limits = new TenantLimits(ctx.storage.sql, this.#config.planLimits);
     this.#sessions = new SessionStore(ctx.storage.sql, {

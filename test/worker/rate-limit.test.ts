@@ -1,17 +1,11 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AdmitInput } from "../../durable-objects/tenant/contract";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import type { Plan } from "../../shared/plans";
-import { managementDb, newTenant } from "./support";
+import { admitInput, managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";
 const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
-
-function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
-  return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
-}
 
 function usage(key: string) {
   return exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${key}` } });
@@ -165,9 +159,7 @@ describe("sliding window", () => {
   // The limiter runs on the object's real SQLite storage; only the clock is given explicitly.
   async function withLimiter<T>(fn: (limiter: SlidingWindowLimiter) => T): Promise<T> {
     const stub = env.TENANT_DO.getByName(`window-${crypto.randomUUID()}`);
-    return runInDurableObject(stub, (_instance, state) =>
-      fn(new SlidingWindowLimiter(state.storage.sql, "test_slots")),
-    );
+    return runInDurableObject(stub, (_instance, state) => fn(new SlidingWindowLimiter(state.storage.sql)));
   }
 
   const minute = 60_000;

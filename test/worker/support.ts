@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import type { CloseReason } from "../../durable-objects/tenant/contract";
+import type { AdmitInput, CloseReason } from "../../durable-objects/tenant/contract";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import type { Plan } from "../../shared/plans";
@@ -62,4 +62,9 @@ export async function sessionStats(
     closed_total: Record<CloseReason, number>;
   };
   return { active: body.count, created: body.created_total, closed: body.closed_total };
+}
+
+/** A direct `TenantDO.admit` call's input for an active tenant: an API request unless `extra` says otherwise. */
+export function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
+  return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
 }
