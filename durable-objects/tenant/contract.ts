@@ -14,7 +14,12 @@ export interface AdmitInput {
   kind: "mcp" | "api";
   /** `Mcp-Session-Id` of a legacy-era MCP request; absent for stateless requests. */
   sessionId?: string | null;
-  /** True for an MCP `tools/call` that names a known tool with valid arguments: it is metered. */
+  /**
+   * True for an MCP `tools/call`: refused while the monthly quota is
+   * exhausted. Admission does not charge it; the tool dispatch does
+   * (`TenantDO.chargeToolCall`) once the protocol layer has accepted the call,
+   * so only calls that run are counted.
+   */
   toolCall?: boolean;
   /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
   initialize?: { protocolVersion: string; clientInfo: ClientInfo | null };
@@ -79,6 +84,12 @@ export type AdmitResult =
       closedSessions?: SessionClosure[];
     }
   | ({ admitted: false } & AdmitRefusal);
+
+/** `TenantDO.chargeToolCall`: the call is counted and may run, or refused (quota spent, tenant suspended). */
+export type ChargeResult =
+  | { charged: true; quota: QuotaState }
+  | { charged: false; reason: "suspended" }
+  | { charged: false; reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
 
 /** A legacy MCP session as the object stores it (the admin API lists these). Times are epoch ms. */
 export interface SessionRecord {

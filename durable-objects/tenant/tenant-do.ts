@@ -8,6 +8,7 @@ import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
   AdmitResult,
+  ChargeResult,
   RateLimitStatus,
   SessionClosure,
   SessionList,
@@ -94,6 +95,23 @@ export class TenantDO extends DurableObject<Env> {
     }
     if (this.#flushDueAt === null || input.initialize) {
       this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
+      await this.#scheduleAlarm();
+    }
+    return result;
+  }
+
+  /**
+   * Charge one tool call the protocol layer has accepted and is about to
+   * run (see `AdmitInput.toolCall`). Refused for a suspended tenant and once
+   * the monthly quota is spent; then the tool does not run.
+   */
+  async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
+    const now = Date.now();
+    const settings = this.#settings.getOrAdopt({ tenantId: tenant.id, ...tenant });
+    if (settings.status !== "active") return { charged: false, reason: "suspended" };
+    const result = this.#limits.charge(settings, now);
+    if (this.#flushDueAt === null) {
+      this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
     }
     return result;

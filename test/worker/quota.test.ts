@@ -25,8 +25,12 @@ describe("monthly tool-call quota", () => {
     await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: false }));
     await useToolCalls(tenant.id, 9_999);
 
-    const last = await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }));
-    expect(last).toMatchObject({ admitted: true, quota: { limit: 10_000, used: 10_000 } });
+    expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }))).toMatchObject({
+      admitted: true,
+      quota: { limit: 10_000, used: 9_999 },
+    });
+    const last = await stub.chargeToolCall(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant);
+    expect(last).toMatchObject({ charged: true, quota: { limit: 10_000, used: 10_000 } });
 
     const refused = await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }));
     expect(refused).toMatchObject({ admitted: false, reason: "quota_exceeded", plan: "free" });
@@ -44,11 +48,18 @@ describe("monthly tool-call quota", () => {
         `${nextMonth.toISOString()}. Upgrade to the pro plan for 100000 tool calls per month.`,
     );
 
+    // The charge in the dispatch is refused too, for a call that passed admission just before the quota ran out.
+    expect(
+      await stub.chargeToolCall(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant),
+    ).toMatchObject({
+      charged: false,
+      reason: "quota_exceeded",
+    });
     // initialize, tools/list, server/discover are not metered and still go through.
     expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: false }))).toMatchObject({
       admitted: true,
     });
-    expect((await stub.usageStatus())?.usage).toMatchObject({ toolCalls: 10_000, quotaExceeded: 1 });
+    expect((await stub.usageStatus())?.usage).toMatchObject({ toolCalls: 10_000, quotaExceeded: 2 });
   });
 
   it("warns from 90% of the quota, on every response including the tenant API's", async () => {
@@ -58,6 +69,9 @@ describe("monthly tool-call quota", () => {
       admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }),
     );
     expect(below).toMatchObject({ admitted: true, warnings: [] });
+    await env.TENANT_DO.getByName(tenant.id).chargeToolCall(
+      admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant,
+    );
 
     await useToolCalls(tenant.id, 1);
     const response = await exports.default.fetch("http://muninn.test/api/usage", {
@@ -87,8 +101,11 @@ describe("monthly tool-call quota", () => {
     });
 
     vi.setSystemTime(new Date("2031-02-01T00:00:00.000Z"));
-    const admitted = await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }));
-    expect(admitted).toMatchObject({ admitted: true, quota: { used: 1, resetsAt: "2031-03-01T00:00:00.000Z" } });
+    expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }))).toMatchObject({
+      admitted: true,
+    });
+    const charged = await stub.chargeToolCall(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant);
+    expect(charged).toMatchObject({ charged: true, quota: { used: 1, resetsAt: "2031-03-01T00:00:00.000Z" } });
 
     // Both months reach the management DB, each with its own totals.
     await runDurableObjectAlarm(stub);
@@ -108,9 +125,14 @@ describe("monthly tool-call quota", () => {
   it("has no tool-call quota on the team plan", async () => {
     const { tenant } = await newTenant("team");
     await useToolCalls(tenant.id, 200_000);
-    const result: AdmitResult = await env.TENANT_DO.getByName(tenant.id).admit(
-      admitInput(tenant.id, "team", { kind: "mcp", toolCall: true }),
-    );
-    expect(result).toMatchObject({ admitted: true, quota: { limit: null, used: 200_001 }, warnings: [] });
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    const result: AdmitResult = await stub.admit(admitInput(tenant.id, "team", { kind: "mcp", toolCall: true }));
+    expect(result).toMatchObject({ admitted: true, quota: { limit: null, used: 200_000 }, warnings: [] });
+    expect(
+      await stub.chargeToolCall(admitInput(tenant.id, "team", { kind: "mcp", toolCall: true }).tenant),
+    ).toMatchObject({
+      charged: true,
+      quota: { limit: null, used: 200_001 },
+    });
   });
 });

@@ -125,7 +125,10 @@ describe("tenant rate limit", () => {
   it("keeps the window and the counts across an eviction in the middle of a window", async () => {
     const { tenant } = await newTenant("free");
     const stub = env.TENANT_DO.getByName(tenant.id);
-    for (let i = 0; i < 40; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i % 2 === 0 }));
+    for (let i = 0; i < 40; i++) {
+      await stub.admit(admitInput(tenant.id, "free", { toolCall: i % 2 === 0 }));
+      if (i % 2 === 0) await stub.chargeToolCall(admitInput(tenant.id).tenant);
+    }
 
     await evictDurableObject(stub);
     const status = await stub.rateLimitStatus();
@@ -213,7 +216,10 @@ describe("usage flush", () => {
   it("writes counts to the management DB by alarm, not per request, and never counts twice", async () => {
     const { tenant } = await newTenant("free");
     const stub = env.TENANT_DO.getByName(tenant.id);
-    for (let i = 0; i < 5; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i < 3 }));
+    for (let i = 0; i < 5; i++) {
+      await stub.admit(admitInput(tenant.id, "free", { toolCall: i < 3 }));
+      if (i < 3) await stub.chargeToolCall(admitInput(tenant.id).tenant);
+    }
 
     const mgmt = managementDb();
     const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
@@ -223,6 +229,7 @@ describe("usage flush", () => {
     expect((await read()).rows[0]).toMatchObject({ requests: 5, tool_calls: 3, rate_limited: 0 });
 
     await stub.admit(admitInput(tenant.id, "free", { toolCall: true }));
+    await stub.chargeToolCall(admitInput(tenant.id).tenant);
     await evictDurableObject(stub);
     // The alarm set before the eviction is durable: it wakes the object and writes the new counts.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
