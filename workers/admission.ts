@@ -6,7 +6,7 @@ import type {
   ChargeResult,
   QuotaState,
   RateLimitState,
-} from "../durable-objects/tenant/admission";
+} from "../durable-objects/tenant/contract";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
