@@ -7,6 +7,10 @@ import { DEFAULT_PLAN_LIMITS, type PlanLimitTable } from "./plans";
  * into `env`, so defaults and validation live here and nowhere else.
  */
 export interface Config {
+  /**
+   * `production` unless set. Only the local stack sets `development`, which
+   * serves `/metrics` without its token (that stack listens on loopback only).
+   */
   environment: string;
   /**
    * The origin clients reach this service at (`https://api.muninn.pro`): the
@@ -38,6 +42,8 @@ export interface Config {
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
+  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
+  healthCacheMs: number;
   version: string;
 }
 
@@ -161,7 +167,8 @@ export function readConfig(env: object): Config {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);
   }
   return {
-    environment: optional(source, "ENVIRONMENT", "development"),
+    // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
+    environment: optional(source, "ENVIRONMENT", "production"),
     publicUrl: publicUrl(source),
     mgmtDb: { url: required(source, "MGMT_DB_URL"), authToken: optional(source, "MGMT_DB_TOKEN", "") },
     turso: {
@@ -197,6 +204,7 @@ export function readConfig(env: object): Config {
     dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     version: optional(source, "VERSION", "dev"),
   };
 }

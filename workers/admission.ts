@@ -6,7 +6,7 @@ import type {
   ChargeResult,
   QuotaState,
   RateLimitState,
-} from "../durable-objects/tenant/admission";
+} from "../durable-objects/tenant/contract";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
@@ -45,7 +45,13 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
 }
 
 function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
-  return { id: auth.tenantId, plan: auth.plan, status: auth.status, rateLimitOverride: auth.rateLimitOverride };
+  return {
+    id: auth.tenantId,
+    plan: auth.plan,
+    status: auth.status,
+    rateLimitOverride: auth.rateLimitOverride,
+    recordUpdatedAt: auth.recordUpdatedAt,
+  };
 }
 
 /**

@@ -1,22 +1,18 @@
 import { effectiveRateLimit, type Plan, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
-import type { UsageTotals } from "../../shared/usage";
-import type { AdmitResult, ChargeResult, QuotaState, RateLimitState } from "./admission";
+import type {
+  AdmitResult,
+  ChargeResult,
+  QuotaState,
+  RateLimitState,
+  RateLimitStatus,
+  TenantSettings,
+  UsageStatus,
+} from "./contract";
 import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
-import type { TenantSettings } from "./settings";
 
 /** From this share of a limit on, admitted responses carry a warning. */
 export const WARNING_THRESHOLD = 0.9;
-
-export interface RateLimitStatus extends RateLimitState {
-  /** ISO time at which everything now in the window has aged out. */
-  resetAt: string;
-}
-
-export interface UsageStatus {
-  usage: UsageTotals;
-  quota: QuotaState;
-}
 
 /**
  * The limit part of admission: the request rate (sliding window) and the
@@ -92,7 +88,8 @@ export class TenantLimits {
   rateLimit(settings: TenantSettings, now: number): RateLimitStatus {
     const rate = effectiveRateLimit(this.#limits, settings.plan, settings.rateLimitOverride);
     const state = this.#window.peek(rate.limit, rate.windowSeconds * 1000, now);
-    return { ...state, source: rate.source, resetAt: new Date(now + state.resetSeconds * 1000).toISOString() };
+    const resetAt = new Date(now + state.resetSeconds * 1000).toISOString();
+    return { plan: settings.plan, ...state, source: rate.source, resetAt };
   }
 
   usage(settings: TenantSettings, now: number): UsageStatus {

@@ -13,6 +13,17 @@ export interface Credential {
   database: DatabaseCoordinates;
 }
 
+async function tenantToken(config: Config, tenantId: string, row: Record<string, unknown>): Promise<string> {
+  try {
+    return await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted));
+  } catch (error) {
+    throw new Error(
+      `tenant ${tenantId}: its database token does not decrypt with DB_TOKEN_ENCRYPTION_KEY (rotated key, or a corrupted row)`,
+      { cause: error },
+    );
+  }
+}
+
 /** Why a presented API key is refused, or the credential it grants. */
 export type ApiKeyLookup =
   | { status: "valid"; credential: Credential; expiresAt: string | null }
@@ -53,7 +64,7 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
       tenant: rowToTenant(row),
       database: {
         url: String(row.db_url),
-        authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
+        authToken: await tenantToken(config, String(row.id), row),
       },
     },
   };
@@ -87,9 +98,6 @@ export async function resolveTenantAccess(
   if (!row) return null;
   return {
     tenant: rowToTenant(row),
-    database: {
-      url: String(row.db_url),
-      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
-    },
+    database: { url: String(row.db_url), authToken: await tenantToken(config, String(row.id), row) },
   };
 }

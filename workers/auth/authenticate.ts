@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
+import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import type { Plan, TenantStatus } from "../../shared/plans";
@@ -8,6 +9,7 @@ import { API_KEY_PREFIX, touchApiKey } from "../../shared/tenants/api-keys";
 import { lookupApiKey, resolveTenantAccess } from "../../shared/tenants/credentials";
 import { MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
 import type { Tenant } from "../../shared/tenants/tenants";
+import { FailedAttemptLimit } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import { CredentialCache } from "./credential-cache";
 import { authorizationServer, type GrantProps, mcpResource, resourceMetadataUrl } from "./oauth-server";
@@ -21,6 +23,8 @@ export interface AuthenticatedTenant {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
+  /** `tenants.updated_at` of the record read: the tenant's Durable Object applies it unless it holds a newer one. */
+  recordUpdatedAt: string;
   db: DatabaseCoordinates;
   /** When the credential stops working (ms since the epoch), checked on cache hits too; null: never. */
   expiresAt: number | null;
@@ -37,6 +41,16 @@ declare module "hono" {
 const FRESH_MS = 60_000;
 const STALE_MS = 15 * 60_000;
 const cache = new CredentialCache<AuthenticatedTenant>(FRESH_MS, STALE_MS);
+/**
+ * Keys the management DB did not know, remembered briefly so that repeating
+ * a bad key costs no query. Short, because a key may be created (or a
+ * management DB restored) a moment later; a minted key is random, so nobody
+ * sends it before it exists.
+ */
+const UNKNOWN_MS = 10_000;
+const unknownKeys = new CredentialCache<true>(UNKNOWN_MS, UNKNOWN_MS);
+/** Bad credentials per client address: past the per-IP limit an address gets 429 instead of 401 (and costs nothing). */
+const failedAttempts = new FailedAttemptLimit("auth-failure");
 
 function bearer(header: string | undefined): string | null {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -94,12 +108,20 @@ async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<Authenticate
     throw unauthorized(c, REFUSED.expired, true);
   }
   if (auth) return auth;
+  if (unknownKeys.fresh(cacheKey)) throw (await failedAttempts.failed(c)) ?? unauthorized(c, REFUSED.unknown, true);
+  const blocked = failedAttempts.blocked(c);
+  if (blocked) throw blocked;
   try {
-    auth = await resolveApiKey(c, key);
+    auth = await resolveApiKey(c, key, cacheKey);
     cache.set(cacheKey, auth);
     return auth;
   } catch (error) {
     if (error instanceof AppError) throw error;
+    // Only an outage degrades to the cache. Anything else (a token that
+    // no longer decrypts after a key rotation, a bug) is a 500 with its
+    // real cause in the log: serving the stale cache or a 503 would hide
+    // it behind "database unavailable".
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
     // Served as last verified, and not re-cached: the stale window runs
     // from the last real verification, however long the outage lasts.
     auth = cache.stale(cacheKey);
@@ -114,12 +136,17 @@ async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<Authenticate
   }
 }
 
-async function resolveApiKey(c: Context<AppEnv>, key: string): Promise<AuthenticatedTenant> {
+async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string): Promise<AuthenticatedTenant> {
   const { mgmtDb, config } = c.var.services;
   const lookup = await lookupApiKey(mgmtDb, config, key);
-  if (lookup.status !== "valid") throw unauthorized(c, REFUSED[lookup.status], true);
+  if (lookup.status !== "valid") {
+    if (lookup.status === "unknown") unknownKeys.set(cacheKey, true);
+    throw (await failedAttempts.failed(c)) ?? unauthorized(c, REFUSED[lookup.status], true);
+  }
   const expiresAt = lookup.expiresAt === null ? null : Date.parse(lookup.expiresAt);
-  if (expiresAt !== null && expiresAt <= Date.now()) throw unauthorized(c, REFUSED.expired, true);
+  if (expiresAt !== null && expiresAt <= Date.now()) {
+    throw (await failedAttempts.failed(c)) ?? unauthorized(c, REFUSED.expired, true);
+  }
   const { credential } = lookup;
   c.executionCtx.waitUntil(
     touchApiKey(mgmtDb, credential.keyId).catch((error: unknown) =>
@@ -152,9 +179,14 @@ export function forgetApiKey(keyId: string): void {
  */
 async function oauthAuth(c: Context<AppEnv>, token: string): Promise<AuthenticatedTenant> {
   const { config } = c.var.services;
+  const blocked = failedAttempts.blocked(c);
+  if (blocked) throw blocked;
   const validated = await authorizationServer(config).validateToken<GrantProps>(mcpResource(config), token, c.env);
   if (!validated) {
-    throw unauthorized(c, "invalid or expired access token: sign in again to get a new one", true);
+    throw (
+      (await failedAttempts.failed(c)) ??
+      unauthorized(c, "invalid or expired access token: sign in again to get a new one", true)
+    );
   }
   const { tenantId, userId } = validated.props;
   const tenant = await tenantAccess(c, tenantId);
@@ -181,7 +213,7 @@ async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<Tenan
     tenants.set(tenantId, fields);
     return fields;
   } catch (error) {
-    if (error instanceof AppError) throw error;
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
     const stale = tenants.stale(tenantId);
     if (stale === undefined) {
       c.var.logger.error("Cannot connect to management database", describeError(error));
@@ -197,6 +229,7 @@ function tenantFields(tenant: Tenant, db: DatabaseCoordinates): TenantFields {
     plan: tenant.plan,
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
+    recordUpdatedAt: tenant.updatedAt,
     db,
   };
 }

@@ -7,7 +7,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import type { AdmittedSession } from "../../durable-objects/tenant/admission";
+import type { AdmittedSession, SessionClosure } from "../../durable-objects/tenant/contract";
 import type { Config } from "../../shared/config";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
@@ -248,7 +248,7 @@ async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, le
   }
 }
 
-function logSessionClosed(c: Context<AppEnv>, closed: { id: string; reason: string }) {
+function logSessionClosed(c: Context<AppEnv>, closed: SessionClosure) {
   c.var.logger.info("mcp session closed", {
     tenant: c.var.auth.tenantId,
     session: closed.id.slice(0, 8),
