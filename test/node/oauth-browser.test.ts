@@ -10,8 +10,9 @@ import {
   type OAuthDiscoveryState,
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, signInAndDecide as signInAs } from "../../tools/browser-sign-in";
 import { freePort } from "../../tools/free-port";
 import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
 
@@ -58,16 +59,17 @@ async function callbackServer(): Promise<{ url: string; next(): Promise<URL>; cl
   };
 }
 
-async function signInAndDecide(page: Page, url: string, decision: "Allow" | "Deny", shots = false) {
-  await page.goto(url);
-  await expect(page.getByRole("heading", { name: "Sign in to Muninn" }).isVisible()).resolves.toBe(true);
-  await page.getByLabel("Email").fill(account.email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  if (shots) await page.screenshot({ path: join(SCREENSHOTS, "oauth-sign-in.png"), fullPage: true });
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("button", { name: "Allow" }).waitFor();
-  if (shots) await page.screenshot({ path: join(SCREENSHOTS, "oauth-consent.png"), fullPage: true });
-  await page.getByRole("button", { name: decision }).click();
+function signInAndDecide(page: Page, url: string, decision: "Allow" | "Deny", shots = false) {
+  return signInAs(page, url, {
+    email: account.email,
+    password: PASSWORD,
+    decision,
+    onPage: shots
+      ? async (shown, name) => {
+          await shown.screenshot({ path: join(SCREENSHOTS, `oauth-${name}.png`), fullPage: true });
+        }
+      : undefined,
+  });
 }
 
 beforeAll(async () => {
@@ -82,7 +84,7 @@ beforeAll(async () => {
   });
   expect(signup.status).toBe(201);
   account = { email, apiKey: ((await signup.json()) as { api_key: { key: string } }).api_key.key };
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
