@@ -1,4 +1,5 @@
 import {
+  type AuthInfo,
   createMcpHandler,
   isJsonContentType,
   isLegacyRequest,
@@ -39,20 +40,37 @@ import { isWriteTool } from "./tools/registry";
  */
 export const mcp = new Hono<AppEnv>();
 
-/** Per-request tool contexts handed to the SDK's server factory by the exact `Request` it serves. */
-const contexts = new WeakMap<Request, ToolContext>();
 let modern: McpHttpHandler | null = null;
+
+/**
+ * Who is calling and with what, handed to the SDK's server factory through
+ * its own request context (`authInfo` on `handler.fetch`), so nothing about
+ * one request lives in module state another could read. The credential's
+ * secret is deliberately not passed: tools need the tenant, not the key.
+ */
+function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
+  const { auth } = c.var;
+  return {
+    token: auth.keyId ? `api_key:${auth.keyId}` : "oauth_access_token",
+    clientId: auth.oauth?.clientId ?? `api_key:${auth.keyId}`,
+    scopes: auth.scopes,
+    ...(auth.expiresAt !== null && { expiresAt: Math.floor(auth.expiresAt / 1000) }),
+    extra: { toolContext: ctx },
+  };
+}
+
+function toolContextOf(authInfo: AuthInfo | undefined): ToolContext {
+  const ctx = authInfo?.extra?.toolContext as ToolContext | undefined;
+  if (!ctx) throw new Error("no tool context for this request");
+  return ctx;
+}
 
 function modernHandler(config: Config): McpHttpHandler {
   const { version } = config;
-  modern ??= createMcpHandler(
-    ({ requestInfo }) => {
-      const ctx = requestInfo && contexts.get(requestInfo);
-      if (!ctx) throw new Error("no tool context for this request");
-      return createMemoryServer(ctx, version);
-    },
-    { legacy: "reject", maxRequestBodySize: config.mcp.maxBodyBytes },
-  );
+  modern ??= createMcpHandler(({ authInfo }) => createMemoryServer(toolContextOf(authInfo), version), {
+    legacy: "reject",
+    maxRequestBodySize: config.mcp.maxBodyBytes,
+  });
   return modern;
 }
 
@@ -181,8 +199,8 @@ mcp.post("/mcp", async (c) => {
 
   const result = await admit(c, { kind: "mcp", toolCall: summary.tool !== null });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
-  contexts.set(request, toolContext(c, summary.clientName));
-  return reply(c, await modernHandler(config).fetch(request, { parsedBody: body }));
+  const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
+  return reply(c, await modernHandler(config).fetch(request, { parsedBody: body, authInfo }));
 });
 
 async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {
@@ -220,7 +238,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   let response: Response;
   try {
     await server.connect(transport);
-    response = await transport.handleRequest(request, { parsedBody: body });
+    response = await transport.handleRequest(request, { parsedBody: body, authInfo: authInfoFor(c, ctx) });
   } finally {
     await server.close().catch(() => {});
   }
