@@ -17,9 +17,12 @@ export async function newAccount() {
 /** A browser, as far as cookies go: remembers what each response sets and sends it back. */
 export class Browser {
   readonly cookies = new Map<string, string>();
+  /** Each browser is its own person at its own address, so per-address limits apply per test. */
+  readonly ip = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    headers.set("cf-connecting-ip", this.ip);
     if (this.cookies.size > 0) {
       headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
     }

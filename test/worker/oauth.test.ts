@@ -1,4 +1,7 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../workers/index";
 import { post, TOOLS_LIST, workerFetch } from "./mcp-support";
 import {
   authorizeUrl,
@@ -21,6 +24,7 @@ const urlOf = (input: RequestInfo | URL) =>
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.useRealTimers();
 });
 
 describe("discovery", () => {
@@ -295,5 +299,60 @@ describe("token endpoint", () => {
     }
     expect(refused?.status).toBe(429);
     expect(Number(refused?.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe("sign-in limits", () => {
+  it("refuses an account's sign-ins after ten attempts a minute, from any address, on the page", async () => {
+    const account = await newAccount();
+    const { client_id } = await registerClient();
+    const { challenge } = await pkce();
+    const url = authorizeUrl({
+      client_id,
+      redirect_uri: "http://127.0.0.1:7777/callback",
+      state: "s",
+      code_challenge: challenge,
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const browser = new Browser();
+      const page = await (await browser.fetch(url)).text();
+      const response = await browser.post(formAction(page), {
+        step: "signin",
+        csrf: hidden(page, "csrf"),
+        email: account.email,
+        password: `wrong guess number ${i}`,
+      });
+      statuses.push(response.status);
+      if (i === 10) expect(await response.text()).toContain("Too many sign-in attempts for this account");
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    // Even the right password waits until the minute is over.
+    expect((await signIn(new Browser(), url, account.email, account.password)).status).toBe(429);
+  });
+});
+
+describe("scheduled purge", () => {
+  it("the hourly cron removes grants past their lifetime from OAUTH_KV", async () => {
+    const account = await newAccount();
+    const { clientId } = await connect(account);
+    const grants = async () =>
+      (
+        (await (
+          await workerFetch(`${BASE}/api/oauth/grants`, { headers: { authorization: `Bearer ${account.apiKey}` } })
+        ).json()) as {
+          data: { client_id: string }[];
+        }
+      ).data.filter((grant) => grant.client_id === clientId);
+    expect(await grants()).toHaveLength(1);
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 31 * 24 * 3600 * 1000);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    vi.useRealTimers();
+    expect(await grants()).toHaveLength(0);
   });
 });
