@@ -12,9 +12,9 @@ import {
 } from "@modelcontextprotocol/client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, signInAndDecide as signInAs } from "../../tools/browser-sign-in";
 import { freePort } from "../../tools/free-port";
 import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import { launchChromium, registerPublicClient, signInAndDecide as signInAs } from "../../tools/oauth-test-client";
 
 /**
  * The OAuth flow as people meet it: Debian's chromium (driven by
@@ -97,17 +97,7 @@ describe("OAuth in a real browser", () => {
   it("registers, signs in (a wrong password shows the error), consents, exchanges the code and lists tools", async () => {
     const base = stack.info.baseUrl;
     const callback = await callbackServer();
-    const registered = await fetch(`${base}/oauth/register`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        client_name: "Browser Test Client",
-        redirect_uris: [callback.url],
-        token_endpoint_auth_method: "none",
-      }),
-    });
-    expect(registered.status).toBe(201);
-    const { client_id } = (await registered.json()) as { client_id: string };
+    const client_id = await registerPublicClient(base, "Browser Test Client", callback.url);
     const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
     const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString(
       "base64url",

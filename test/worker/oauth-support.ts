@@ -161,3 +161,18 @@ export async function connect(
     tokens: (await token.json()) as { access_token: string; refresh_token: string; scope: string; token_type: string },
   };
 }
+
+/** A signed-up account, a registered client and an authorization URL for it (state `s` unless given). */
+export async function newAuthorization(options: { state?: string; scope?: string; clientName?: string } = {}) {
+  const account = await newAccount();
+  const { client_id } = await registerClient(options.clientName ? { client_name: options.clientName } : {});
+  const { verifier, challenge } = await pkce();
+  const url = authorizeUrl({
+    client_id,
+    redirect_uri: "http://127.0.0.1:7777/callback",
+    state: options.state ?? "s",
+    code_challenge: challenge,
+    ...(options.scope && { scope: options.scope }),
+  });
+  return { account, clientId: client_id, url, verifier };
+}

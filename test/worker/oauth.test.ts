@@ -13,6 +13,7 @@ import {
   formAction,
   hidden,
   newAccount,
+  newAuthorization,
   pkce,
   RESOURCE,
   registerClient,
@@ -110,15 +111,7 @@ describe("authorization code flow", () => {
   });
 
   it("shows an error on the page for a wrong password, and an unknown email alike", async () => {
-    const account = await newAccount();
-    const { client_id } = await registerClient();
-    const { challenge } = await pkce();
-    const url = authorizeUrl({
-      client_id,
-      redirect_uri: "http://127.0.0.1:7777/callback",
-      state: "s",
-      code_challenge: challenge,
-    });
+    const { account, url } = await newAuthorization();
     for (const email of [account.email, "nobody@example.test"]) {
       const response = await signIn(new Browser(), url, email, "not the password at all");
       expect(response.status).toBe(401);
@@ -130,15 +123,7 @@ describe("authorization code flow", () => {
   });
 
   it("refuses a sign-in form posted without its CSRF cookie", async () => {
-    const account = await newAccount();
-    const { client_id } = await registerClient();
-    const { challenge } = await pkce();
-    const url = authorizeUrl({
-      client_id,
-      redirect_uri: "http://127.0.0.1:7777/callback",
-      state: "s",
-      code_challenge: challenge,
-    });
+    const { account, url } = await newAuthorization();
     const html = await (await new Browser().fetch(url)).text();
     const forged = await new Browser().post(formAction(html), {
       step: "signin",
@@ -151,16 +136,8 @@ describe("authorization code flow", () => {
   });
 
   it("Deny returns access_denied with the state to the client", async () => {
-    const account = await newAccount();
-    const { client_id } = await registerClient();
-    const { challenge } = await pkce();
+    const { account, url } = await newAuthorization({ state: "deny-1" });
     const browser = new Browser();
-    const url = authorizeUrl({
-      client_id,
-      redirect_uri: "http://127.0.0.1:7777/callback",
-      state: "deny-1",
-      code_challenge: challenge,
-    });
     const redirect = await decide(browser, await signIn(browser, url, account.email, account.password), "deny");
     expect(redirect.status).toBe(302);
     const location = new URL(redirect.headers.get("location") ?? "");
@@ -304,15 +281,7 @@ describe("token endpoint", () => {
 
 describe("sign-in limits", () => {
   it("refuses an account's sign-ins after ten attempts a minute, from any address, on the page", async () => {
-    const account = await newAccount();
-    const { client_id } = await registerClient();
-    const { challenge } = await pkce();
-    const url = authorizeUrl({
-      client_id,
-      redirect_uri: "http://127.0.0.1:7777/callback",
-      state: "s",
-      code_challenge: challenge,
-    });
+    const { account, url } = await newAuthorization();
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
       const browser = new Browser();

@@ -24,9 +24,9 @@ import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchChromium, signInAndDecide } from "../browser-sign-in";
 import { freePort } from "../free-port";
 import { type LocalStack, repoRoot, startLocalStack } from "../local-stack";
+import { launchChromium, registerPublicClient, signInAndDecide } from "../oauth-test-client";
 
 /**
  * 2026-07-28 scenarios are still tagged as the draft suite in this release of
@@ -103,17 +103,7 @@ async function runAuthorization(stack: LocalStack, outputDir: string): Promise<n
   });
   if (signup.status !== 201) throw new Error(`signup for the authorization suite failed: ${signup.status}`);
   const port = await freePort();
-  const registered = await fetch(`${base}/oauth/register`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      client_name: "MCP conformance suite",
-      redirect_uris: [`http://127.0.0.1:${port}/callback`],
-      token_endpoint_auth_method: "none",
-    }),
-  });
-  if (registered.status !== 201) throw new Error(`client registration failed: ${registered.status}`);
-  const { client_id } = (await registered.json()) as { client_id: string };
+  const client_id = await registerPublicClient(base, "MCP conformance suite", `http://127.0.0.1:${port}/callback`);
 
   const browser = await launchChromium();
   try {

@@ -1,5 +1,6 @@
 /**
- * The person's part of an OAuth authorization, done by Debian's chromium
+ * What the OAuth tests and the conformance harness do as a client and as a
+ * person. The person's part of an authorization is done by Debian's chromium
  * through playwright-core: open the authorization URL, sign in, then Allow
  * or Deny on the consent page. Used by the browser tests and by the
  * conformance harness, whose authorization-code scenario waits for exactly
@@ -30,4 +31,16 @@ export async function signInAndDecide(page: Page, url: string, options: SignInOp
   await page.getByRole("button", { name: "Allow" }).waitFor();
   await options.onPage?.(page, "consent");
   await page.getByRole("button", { name: options.decision }).click();
+}
+
+/** Register a public client (PKCE, no secret) by dynamic registration; returns its client_id. */
+export async function registerPublicClient(baseUrl: string, clientName: string, redirectUri: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/oauth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client_name: clientName, redirect_uris: [redirectUri], token_endpoint_auth_method: "none" }),
+  });
+  if (response.status !== 201)
+    throw new Error(`client registration failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { client_id: string }).client_id;
 }
