@@ -18,6 +18,8 @@ export interface TenantSettings {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
+  /** While a payment is failing: when the paid plan's grace period ends (responses carry a warning). */
+  graceEndsAt?: string | null;
 }
 
 export interface VersionedSettings extends TenantSettings {
@@ -31,6 +33,7 @@ type Row = {
   status: TenantStatus;
   rate_limit_override: number | null;
   record_updated_at: string | null;
+  grace_ends_at: string | null;
 };
 
 export class SettingsStore {
@@ -45,8 +48,14 @@ export class SettingsStore {
       plan TEXT NOT NULL,
       status TEXT NOT NULL,
       rate_limit_override INTEGER,
-      record_updated_at TEXT
+      record_updated_at TEXT,
+      grace_ends_at TEXT
     )`);
+    // Objects created before billing have the table without the grace column.
+    const columns = sql.exec<{ name: string }>("PRAGMA table_info(tenant_settings)").toArray();
+    if (!columns.some((column) => column.name === "grace_ends_at")) {
+      sql.exec("ALTER TABLE tenant_settings ADD COLUMN grace_ends_at TEXT");
+    }
     const row = sql.exec<Row>("SELECT * FROM tenant_settings WHERE id = 1").toArray()[0];
     this.#cached = row
       ? {
@@ -55,6 +64,7 @@ export class SettingsStore {
           status: row.status,
           rateLimitOverride: row.rate_limit_override,
           recordUpdatedAt: row.record_updated_at,
+          graceEndsAt: row.grace_ends_at,
         }
       : null;
   }
@@ -77,15 +87,17 @@ export class SettingsStore {
 
   #write(settings: VersionedSettings): VersionedSettings {
     this.#sql.exec(
-      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at)
-       VALUES (1, ?, ?, ?, ?, ?)
+      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at, grace_ends_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, plan = excluded.plan, status = excluded.status,
-         rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at`,
+         rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at,
+         grace_ends_at = excluded.grace_ends_at`,
       settings.tenantId,
       settings.plan,
       settings.status,
       settings.rateLimitOverride,
       settings.recordUpdatedAt,
+      settings.graceEndsAt ?? null,
     );
     this.#cached = { ...settings };
     return this.#cached;
