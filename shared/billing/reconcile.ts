@@ -36,15 +36,15 @@ const CURRENT = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
 const PAGE = 100;
 
 /**
- * Compare every tenant that has a Stripe customer with Stripe's subscription
- * state. With `apply`, Stripe's state is written over ours (audited as
+ * Compare every tenant that has a Stripe customer (or only `tenantId`) with
+ * Stripe's subscription state. With `apply`, Stripe's state is written over ours (audited as
  * `billing.reconcile`) and stamped with the present time, so any older
  * webhook still in flight is stale when it arrives. Returns the report and
  * the tenants changed (for their Durable Objects).
  */
 export async function reconcileBilling(
   context: BillingContext,
-  options: { apply: boolean; actor: string },
+  options: { apply: boolean; actor: string; tenantId?: string },
 ): Promise<{ report: ReconcileReport; changed: Tenant[] }> {
   const report: ReconcileReport = { checked: 0, drift: [], errors: [], applied: options.apply };
   const changed: Tenant[] = [];
@@ -53,9 +53,9 @@ export async function reconcileBilling(
     const page = await context.mgmt.execute({
       sql: `SELECT t.*, s.status AS subscription_status FROM tenants t
             LEFT JOIN billing_subscriptions s ON s.subscription_id = t.stripe_subscription_id
-            WHERE t.stripe_customer_id IS NOT NULL AND t.status != 'deleted' AND t.id > ?
+            WHERE t.stripe_customer_id IS NOT NULL AND t.status != 'deleted' AND t.id > ? AND (? IS NULL OR t.id = ?)
             ORDER BY t.id LIMIT ?`,
-      args: [after, PAGE],
+      args: [after, options.tenantId ?? null, options.tenantId ?? null, PAGE],
     });
     for (const row of page.rows) {
       const tenant = rowToTenant(row);

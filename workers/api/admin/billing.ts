@@ -8,17 +8,23 @@ import { parseInput } from "../validation";
 /** `/api/admin/billing`: reconciliation with Stripe. Behind `requireAdmin`. */
 export const adminBilling = new Hono<AppEnv>();
 
-const reconcileQuery = z.object({ apply: z.enum(["true", "false"]).default("false") });
+const reconcileQuery = z.object({
+  apply: z.enum(["true", "false"]).default("false"),
+  tenant_id: z.string().min(1).max(100).optional(),
+});
 
 adminBilling.post("/reconcile", async (c) => {
-  const apply = parseInput(reconcileQuery, c.req.query()).apply === "true";
+  const query = parseInput(reconcileQuery, c.req.query());
+  const apply = query.apply === "true";
   const { report, changed } = await reconcileBilling(billingContext(c.var.services), {
     apply,
     actor: c.var.adminActor,
+    tenantId: query.tenant_id,
   });
   const unpushed = await pushAll(c.env, c.var.logger, changed);
   c.var.logger.info("billing reconciliation", {
     apply,
+    tenant: query.tenant_id,
     checked: report.checked,
     drift: report.drift.length,
     errors: report.errors.length,
