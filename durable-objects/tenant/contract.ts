@@ -145,6 +145,8 @@ export interface TenantSettings {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
+  /** While a payment is failing: when the paid plan's grace period ends (responses carry a warning). */
+  graceEndsAt?: string | null;
 }
 
 /**
