@@ -7,6 +7,10 @@ import { DEFAULT_PLAN_LIMITS, type PlanLimitTable } from "./plans";
  * into `env`, so defaults and validation live here and nowhere else.
  */
 export interface Config {
+  /**
+   * `production` unless set. Only the local stack sets `development`, which
+   * serves `/metrics` without its token (that stack listens on loopback only).
+   */
   environment: string;
   mgmtDb: { url: string; authToken: string };
   turso: { apiUrl: string; apiToken: string; org: string; group: string; dbUrlScheme: "https" | "http" };
@@ -34,6 +38,8 @@ export interface Config {
   metricsFlushMs: number;
   /** Stripe billing; null when `STRIPE_SECRET_KEY` is not set (billing routes then answer 503). */
   billing: BillingConfig | null;
+  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
+  healthCacheMs: number;
   version: string;
 }
 
@@ -179,7 +185,8 @@ export function readConfig(env: object): Config {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);
   }
   return {
-    environment: optional(source, "ENVIRONMENT", "development"),
+    // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
+    environment: optional(source, "ENVIRONMENT", "production"),
     mgmtDb: { url: required(source, "MGMT_DB_URL"), authToken: optional(source, "MGMT_DB_TOKEN", "") },
     turso: {
       apiUrl: optional(source, "TURSO_API_URL", "https://api.turso.tech"),
@@ -215,6 +222,7 @@ export function readConfig(env: object): Config {
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
     billing: billing(source),
+    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     version: optional(source, "VERSION", "dev"),
   };
 }

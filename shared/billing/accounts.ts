@@ -2,7 +2,7 @@ import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
-import type { Plan } from "../tenants/tenants";
+import type { Plan } from "../plans";
 import { callStripe } from "./stripe-client";
 import type { PaidPlan } from "./subscription-state";
 
@@ -33,13 +33,16 @@ export interface BillingContext {
 const SUBSCRIBED = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
 
 export async function getBillingAccount(mgmt: Database, tenantId: string): Promise<BillingAccount | null> {
-  const result = await mgmt.execute({
-    sql: `SELECT t.id, t.plan, t.stripe_customer_id, t.stripe_subscription_id, t.billing_grace_ends_at,
+  const result = await mgmt.execute(
+    {
+      sql: `SELECT t.id, t.plan, t.stripe_customer_id, t.stripe_subscription_id, t.billing_grace_ends_at,
             t.billing_payment_failed_at, s.status, s.current_period_end, s.cancel_at_period_end
           FROM tenants t LEFT JOIN billing_subscriptions s ON s.subscription_id = t.stripe_subscription_id
           WHERE t.id = ? AND t.status != 'deleted'`,
-    args: [tenantId],
-  });
+      args: [tenantId],
+    },
+    "read",
+  );
   const row = result.rows[0];
   if (!row) return null;
   const text = (value: unknown) => (value == null ? null : String(value));
@@ -121,10 +124,13 @@ async function portalUrl(context: BillingContext, customerId: string): Promise<s
  */
 async function ensureCustomer(context: BillingContext, tenantId: string): Promise<string> {
   const { mgmt, stripe } = context;
-  const result = await mgmt.execute({
-    sql: "SELECT stripe_customer_id, owner_email, org_name FROM tenants WHERE id = ? AND status != 'deleted'",
-    args: [tenantId],
-  });
+  const result = await mgmt.execute(
+    {
+      sql: "SELECT stripe_customer_id, owner_email, org_name FROM tenants WHERE id = ? AND status != 'deleted'",
+      args: [tenantId],
+    },
+    "read",
+  );
   const row = result.rows[0];
   if (!row) throw new AppError("not_found", "tenant not found", { code: "tenant_not_found" });
   if (row.stripe_customer_id) return String(row.stripe_customer_id);

@@ -9,10 +9,13 @@ import { rowToTenant, type Tenant } from "../tenants/tenants";
  */
 export async function endExpiredGracePeriods(mgmt: Database, now: Date = new Date()): Promise<Tenant[]> {
   const at = now.toISOString();
-  const expired = await mgmt.execute({
-    sql: "SELECT id FROM tenants WHERE billing_grace_ends_at <= ? AND status != 'deleted' ORDER BY id",
-    args: [at],
-  });
+  const expired = await mgmt.execute(
+    {
+      sql: "SELECT id FROM tenants WHERE billing_grace_ends_at <= ? AND status != 'deleted' ORDER BY id",
+      args: [at],
+    },
+    "read",
+  );
   const changed: Tenant[] = [];
   for (const row of expired.rows) {
     const tenantId = String(row.id);

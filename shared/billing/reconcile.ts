@@ -1,7 +1,8 @@
-import type { InStatement } from "@libsql/client/web";
 import type Stripe from "stripe";
 import { auditStatement } from "../audit";
-import { type Plan, rowToTenant, type Tenant } from "../tenants/tenants";
+import type { Statement } from "../db/client";
+import type { Plan } from "../plans";
+import { rowToTenant, type Tenant } from "../tenants/tenants";
 import type { BillingContext } from "./accounts";
 import { callStripe } from "./stripe-client";
 import {
@@ -50,13 +51,16 @@ export async function reconcileBilling(
   const changed: Tenant[] = [];
   let after = "";
   for (;;) {
-    const page = await context.mgmt.execute({
-      sql: `SELECT t.*, s.status AS subscription_status FROM tenants t
+    const page = await context.mgmt.execute(
+      {
+        sql: `SELECT t.*, s.status AS subscription_status FROM tenants t
             LEFT JOIN billing_subscriptions s ON s.subscription_id = t.stripe_subscription_id
             WHERE t.stripe_customer_id IS NOT NULL AND t.status != 'deleted' AND t.id > ? AND (? IS NULL OR t.id = ?)
             ORDER BY t.id LIMIT ?`,
-      args: [after, options.tenantId ?? null, options.tenantId ?? null, PAGE],
-    });
+        args: [after, options.tenantId ?? null, options.tenantId ?? null, PAGE],
+      },
+      "read",
+    );
     for (const row of page.rows) {
       const tenant = rowToTenant(row);
       after = tenant.id;
@@ -125,7 +129,7 @@ function expectedPlan(context: BillingContext, localPlan: Plan, subscription: St
 async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithState, actor: string) {
   const { subscription } = drift;
   const now = Math.floor(Date.now() / 1000);
-  const statements: InStatement[] = [];
+  const statements: Statement[] = [];
   if (subscription) {
     const priceId = subscriptionPrice(subscription);
     const periodEnd = currentPeriodEnd(subscription);

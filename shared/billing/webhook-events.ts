@@ -1,8 +1,7 @@
-import type { InStatement } from "@libsql/client/web";
 import { LibsqlError } from "@libsql/client/web";
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
-import type { Database } from "../db/client";
+import type { Database, Statement } from "../db/client";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import {
   currentPeriodEnd,
@@ -83,7 +82,7 @@ export async function processStripeEvent(
   if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmt, previous.tenantId);
 
   const change = await planChange(context, event, options.force === true);
-  const statements: InStatement[] = [
+  const statements: Statement[] = [
     // A failed attempt left a row with its error; a forced replay replaces a processed one.
     {
       sql: `DELETE FROM stripe_events WHERE event_id = ? AND ${options.force ? "1" : "status = 'failed'"}`,
@@ -151,13 +150,16 @@ export async function processStripeEvent(
  */
 export async function recordEventFailure(mgmt: Database, event: Stripe.Event, error: unknown): Promise<void> {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await mgmt.execute({
-    sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
+  await mgmt.execute(
+    {
+      sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
           VALUES (?, ?, ?, 'failed', ?, 1)
           ON CONFLICT (event_id) DO UPDATE SET status = 'failed', error = excluded.error, attempts = attempts + 1
           WHERE stripe_events.status = 'failed'`,
-    args: [event.id, event.type, event.created, message.slice(0, 2000)],
-  });
+      args: [event.id, event.type, event.created, message.slice(0, 2000)],
+    },
+    "write",
+  );
 }
 
 interface EventRow {
@@ -168,10 +170,13 @@ interface EventRow {
 }
 
 async function readEventRow(mgmt: Database, eventId: string): Promise<EventRow | null> {
-  const result = await mgmt.execute({
-    sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
-    args: [eventId],
-  });
+  const result = await mgmt.execute(
+    {
+      sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
+      args: [eventId],
+    },
+    "read",
+  );
   const row = result.rows[0];
   if (!row) return null;
   return {
@@ -188,21 +193,20 @@ async function duplicate(mgmt: Database, tenantId: string | null): Promise<Proce
 }
 
 async function readTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] });
+  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  const text = `${(error as LibsqlError)?.code ?? ""} ${(error as Error)?.message ?? ""}`;
-  return (error instanceof LibsqlError || error instanceof Error) && /UNIQUE|PRIMARYKEY|constraint/i.test(text);
+  return error instanceof LibsqlError && error.code.startsWith("SQLITE_CONSTRAINT");
 }
 
 /** The statements one event adds to its transaction, and how its outcome is decided inside it. */
 interface PlannedChange {
   kind: "state" | "ignored";
   tenantId: string | null;
-  statements: InStatement[];
+  statements: Statement[];
   /** SQL evaluated after `statements` (same transaction) giving the outcome word. */
   outcomeSql: string;
   outcomeArgs: (string | number | null)[];
@@ -273,13 +277,16 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
  * one, so metadata cannot move a subscription onto another tenant.
  */
 async function tenantFor(mgmt: Database, customerId: string | null, metadataTenant: string | undefined) {
-  const result = await mgmt.execute({
-    sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
+  const result = await mgmt.execute(
+    {
+      sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
           UNION ALL
           SELECT id FROM tenants WHERE id = ? AND (stripe_customer_id IS NULL OR stripe_customer_id = ?)
           LIMIT 1`,
-    args: [customerId, metadataTenant ?? null, customerId],
-  });
+      args: [customerId, metadataTenant ?? null, customerId],
+    },
+    "read",
+  );
   const row = result.rows[0];
   return row ? String(row.id) : null;
 }
@@ -297,7 +304,7 @@ function subscriptionChange(
   const plan = planForPrice(billing.prices, priceId);
   const periodEnd = currentPeriodEnd(subscription);
   const version = stateVersion(event.created, subscription);
-  const statements: InStatement[] = [
+  const statements: Statement[] = [
     // The ordering guard: a state is kept only if it is newer than the one held
     // (or, for an operator's forced replay, as new: the same event again).
     {
@@ -309,7 +316,9 @@ function subscriptionChange(
               plan = excluded.plan, current_period_end = excluded.current_period_end,
               cancel_at_period_end = excluded.cancel_at_period_end, state_version = excluded.state_version,
               event_id = excluded.event_id, updated_at = ${NOW}
-            WHERE excluded.state_version ${force ? ">=" : ">"} billing_subscriptions.state_version`,
+            WHERE excluded.state_version ${force ? ">=" : ">"} billing_subscriptions.state_version
+              OR (excluded.state_version = billing_subscriptions.state_version
+                AND billing_subscriptions.status = ? AND excluded.status != billing_subscriptions.status)`,
       args: [
         subscriptionId,
         tenantId,
@@ -321,6 +330,7 @@ function subscriptionChange(
         subscription.cancel_at_period_end ? 1 : 0,
         version,
         event.id,
+        previousStatus(event),
       ],
     },
   ];
@@ -390,6 +400,16 @@ function subscriptionChange(
   };
 }
 
+/**
+ * The status an update moved the subscription from (`previous_attributes`).
+ * Two updates in the same second with the same timestamps are ordered by it:
+ * the one that starts from the status held is the later one.
+ */
+function previousStatus(event: Stripe.Event): string | null {
+  const previous = (event.data as { previous_attributes?: { status?: unknown } }).previous_attributes;
+  return typeof previous?.status === "string" ? previous.status : null;
+}
+
 function paymentChange(
   billing: BillingConfig,
   event: Stripe.Event,
@@ -400,7 +420,7 @@ function paymentChange(
   // Payment events have their own order: the newest paid / failed decides whether payment is failing.
   const newer = "billing_payment_version <= ?";
   const own = "(? IS NULL OR stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
-  const statement: InStatement =
+  const statement: Statement =
     event.type === "invoice.payment_failed"
       ? {
           sql: `UPDATE tenants SET
@@ -491,11 +511,14 @@ export async function listStripeEvents(
     where.push("(received_at < ? OR (received_at = ? AND event_id < ?))");
     args.push(filter.before.receivedAt, filter.before.receivedAt, filter.before.eventId);
   }
-  const result = await mgmt.execute({
-    sql: `SELECT * FROM stripe_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+  const result = await mgmt.execute(
+    {
+      sql: `SELECT * FROM stripe_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
           ORDER BY received_at DESC, event_id DESC LIMIT ?`,
-    args: [...args, filter.limit + 1],
-  });
+      args: [...args, filter.limit + 1],
+    },
+    "read",
+  );
   const text = (value: unknown) => (value == null ? null : String(value));
   const events = result.rows.slice(0, filter.limit).map((row) => ({
     eventId: String(row.event_id),

@@ -30,10 +30,13 @@ async function planInForce(key: string): Promise<string> {
 }
 
 async function audit(action: string, tenantId?: string) {
-  const result = await managementDb().execute({
-    sql: `SELECT * FROM audit_log WHERE action = ? ${tenantId ? "AND tenant_id = ?" : ""} ORDER BY id`,
-    args: tenantId ? [action, tenantId] : [action],
-  });
+  const result = await managementDb().execute(
+    {
+      sql: `SELECT * FROM audit_log WHERE action = ? ${tenantId ? "AND tenant_id = ?" : ""} ORDER BY id`,
+      args: tenantId ? [action, tenantId] : [action],
+    },
+    "read",
+  );
   return result.rows.map((row) => ({ actor: row.actor, ...JSON.parse(String(row.metadata)) }));
 }
 
@@ -48,11 +51,12 @@ async function failOnce(tenantId: string, delivery: object) {
   await db.execute(
     `CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_log WHEN NEW.tenant_id = '${tenantId}' AND NEW.action = 'webhook'
      BEGIN SELECT RAISE(ABORT, 'injected failure for the admin test'); END`,
+    "write",
   );
   try {
     expect((await deliver(delivery)).status).toBe(500);
   } finally {
-    await db.execute(`DROP TRIGGER ${trigger}`);
+    await db.execute(`DROP TRIGGER ${trigger}`, "write");
   }
 }
 
@@ -114,7 +118,7 @@ describe("admin webhook events", () => {
     expect(await again.json()).toMatchObject({ outcome: "duplicate" });
 
     // Someone changed the plan by hand; a forced replay puts the event's state back.
-    await managementDb().execute({ sql: "UPDATE tenants SET plan = 'free' WHERE id = ?", args: [t.tenantId] });
+    await managementDb().execute({ sql: "UPDATE tenants SET plan = 'free' WHERE id = ?", args: [t.tenantId] }, "write");
     const forced = await adminFetch(`/api/admin/webhooks/${missed.id}/replay?force=true`, { method: "POST" });
     expect(await forced.json()).toMatchObject({
       outcome: "applied",
@@ -228,10 +232,13 @@ describe("grace period", () => {
     expect((await tenantRow(t.tenantId)).plan).toBe("pro");
 
     // Eight days later, as far as the database can tell.
-    await managementDb().execute({
-      sql: "UPDATE tenants SET billing_grace_ends_at = ? WHERE id = ?",
-      args: [new Date(Date.now() - 1000).toISOString(), t.tenantId],
-    });
+    await managementDb().execute(
+      {
+        sql: "UPDATE tenants SET billing_grace_ends_at = ? WHERE id = ?",
+        args: [new Date(Date.now() - 1000).toISOString(), t.tenantId],
+      },
+      "write",
+    );
     await runCron("*/5 * * * *");
     expect(await tenantRow(t.tenantId)).toMatchObject({ plan: "free", billing_grace_ends_at: null });
     expect((await tenantRow(t.tenantId)).billing_payment_failed_at).not.toBeNull();

@@ -164,12 +164,15 @@ export async function fakeStripe<T = Record<string, unknown>>(path: string, body
 }
 
 export async function tenantRow(tenantId: string) {
-  const result = await managementDb().execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] });
+  const result = await managementDb().execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   return result.rows[0] as Record<string, unknown>;
 }
 
 export async function eventRow(id: string) {
-  const result = await managementDb().execute({ sql: "SELECT * FROM stripe_events WHERE event_id = ?", args: [id] });
+  const result = await managementDb().execute(
+    { sql: "SELECT * FROM stripe_events WHERE event_id = ?", args: [id] },
+    "read",
+  );
   return result.rows[0] as Record<string, unknown> | undefined;
 }
 
@@ -177,9 +180,12 @@ export async function eventRow(id: string) {
 export async function customerTenant(plan: "free" | "pro" | "team" = "free") {
   const owner = await ownerTenant(plan);
   const customer = uniqueId("cus");
-  await managementDb().execute({
-    sql: "UPDATE tenants SET stripe_customer_id = ? WHERE id = ?",
-    args: [customer, owner.tenant.id],
-  });
+  await managementDb().execute(
+    {
+      sql: "UPDATE tenants SET stripe_customer_id = ? WHERE id = ?",
+      args: [customer, owner.tenant.id],
+    },
+    "write",
+  );
   return { ...owner, customer, tenantId: owner.tenant.id };
 }

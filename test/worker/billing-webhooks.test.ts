@@ -23,10 +23,13 @@ async function planInForce(key: string): Promise<{ plan: string; limit: number; 
 }
 
 async function webhookAudit(tenantId: string) {
-  const result = await managementDb().execute({
-    sql: "SELECT * FROM audit_log WHERE action = 'webhook' AND tenant_id = ? ORDER BY id",
-    args: [tenantId],
-  });
+  const result = await managementDb().execute(
+    {
+      sql: "SELECT * FROM audit_log WHERE action = 'webhook' AND tenant_id = ? ORDER BY id",
+      args: [tenantId],
+    },
+    "read",
+  );
   return result.rows.map((row) => ({ target: row.target, ...JSON.parse(String(row.metadata)) }));
 }
 
@@ -126,6 +129,7 @@ describe("Stripe webhook idempotency", () => {
     await db.execute(
       `CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_log WHEN NEW.tenant_id = '${t.tenantId}'
        BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END`,
+      "write",
     );
     const error = vi.spyOn(console, "error");
     try {
@@ -133,7 +137,7 @@ describe("Stripe webhook idempotency", () => {
       expect(failed.status).toBe(500);
       expect(await failed.json()).toMatchObject({ error: { code: "webhook_processing_failed" } });
     } finally {
-      await db.execute(`DROP TRIGGER ${trigger}`);
+      await db.execute(`DROP TRIGGER ${trigger}`, "write");
     }
     const lines = error.mock.calls.map((call) => String(call[0]));
     expect(lines.some((line) => line.includes("Webhook processing failed") && line.includes(created.id))).toBe(true);
@@ -141,7 +145,10 @@ describe("Stripe webhook idempotency", () => {
     expect(await eventRow(created.id)).toMatchObject({ status: "failed" });
     expect(String((await eventRow(created.id))?.error)).toContain("injected audit failure");
     expect((await tenantRow(t.tenantId)).plan).toBe("free");
-    const subs = await db.execute({ sql: "SELECT * FROM billing_subscriptions WHERE subscription_id = ?", args: [id] });
+    const subs = await db.execute(
+      { sql: "SELECT * FROM billing_subscriptions WHERE subscription_id = ?", args: [id] },
+      "read",
+    );
     expect(subs.rows).toHaveLength(0);
 
     const retried = await deliver(created);
@@ -204,6 +211,27 @@ describe("Stripe webhook ordering", () => {
     await deliver(renewed);
     expect(await (await deliver(before)).json()).toMatchObject({ outcome: "stale" });
     expect((await tenantRow(t.tenantId)).plan).toBe("team");
+  });
+
+  it("orders two updates of the same second with the same timestamps by the status each started from", async () => {
+    const t = await customerTenant();
+    const id = uniqueId("sub");
+    const second = Math.floor(Date.now() / 1000);
+    await deliver(event("customer.subscription.created", active(t, id), second));
+    const failing = {
+      ...event("customer.subscription.updated", active(t, id, { status: "past_due" }), second),
+      data: { object: active(t, id, { status: "past_due" }), previous_attributes: { status: "active" } },
+    };
+    expect(await (await deliver(failing)).json()).toMatchObject({ outcome: "applied" });
+    // The creation delivered late (same second, no previous status) is not newer.
+    expect(await (await deliver(event("customer.subscription.created", active(t, id), second))).json()).toMatchObject({
+      outcome: "stale",
+    });
+    const rows = await managementDb().execute(
+      { sql: "SELECT status FROM billing_subscriptions WHERE subscription_id = ?", args: [id] },
+      "read",
+    );
+    expect(rows.rows[0]?.status).toBe("past_due");
   });
 });
 
