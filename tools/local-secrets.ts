@@ -44,7 +44,7 @@ export const SECRET_NAMES = new Set([
   "DB_TOKEN_ENCRYPTION_KEY",
   "ADMIN_TOKEN",
   "METRICS_TOKEN",
-  // Billing's secrets (required in staging and production only).
+  // Billing: the fake Stripe's key and signing secret locally.
   "STRIPE_SECRET_KEY",
   "STRIPE_WEBHOOK_SECRET",
 ]);

@@ -43,7 +43,7 @@ export function isHandled(type: string): type is HandledEventType {
 /**
  * What processing did:
  * - `applied`: the state change was made (the plan may or may not have moved);
- * - `stale`: an older state than the one already applied for the subscription or payment: recorded, nothing changed;
+ * - `stale`: not newer than the state already applied for the subscription or payment: recorded, nothing changed;
  * - `unchanged`: recorded, nothing to change (e.g. a refund, or no tenant owns the customer);
  * - `ignored`: a type Muninn does not act on;
  * - `duplicate`: this event id was already processed; nothing was done.
