@@ -36,10 +36,10 @@ export interface Config {
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
-  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
-  healthCacheMs: number;
   /** Stripe billing; null when `STRIPE_SECRET_KEY` is not set (billing routes then answer 503). */
   billing: BillingConfig | null;
+  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
+  healthCacheMs: number;
   version: string;
 }
 
@@ -221,8 +221,8 @@ export function readConfig(env: object): Config {
     dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
-    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     billing: billing(source),
+    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     version: optional(source, "VERSION", "dev"),
   };
 }

@@ -1,6 +1,6 @@
-import type { InStatement } from "@libsql/client/web";
 import type Stripe from "stripe";
 import { auditStatement } from "../audit";
+import type { Statement } from "../db/client";
 import type { Plan } from "../plans";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import type { BillingContext } from "./accounts";
@@ -129,7 +129,7 @@ function expectedPlan(context: BillingContext, localPlan: Plan, subscription: St
 async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithState, actor: string) {
   const { subscription } = drift;
   const now = Math.floor(Date.now() / 1000);
-  const statements: InStatement[] = [];
+  const statements: Statement[] = [];
   if (subscription) {
     const priceId = subscriptionPrice(subscription);
     const periodEnd = currentPeriodEnd(subscription);

@@ -1,8 +1,7 @@
-import type { InStatement } from "@libsql/client/web";
 import { LibsqlError } from "@libsql/client/web";
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
-import type { Database } from "../db/client";
+import type { Database, Statement } from "../db/client";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import {
   currentPeriodEnd,
@@ -44,7 +43,7 @@ export function isHandled(type: string): type is HandledEventType {
 /**
  * What processing did:
  * - `applied`: the state change was made (the plan may or may not have moved);
- * - `stale`: an older state than the one already applied for the subscription or payment: recorded, nothing changed;
+ * - `stale`: not newer than the state already applied for the subscription or payment: recorded, nothing changed;
  * - `unchanged`: recorded, nothing to change (e.g. a refund, or no tenant owns the customer);
  * - `ignored`: a type Muninn does not act on;
  * - `duplicate`: this event id was already processed; nothing was done.
@@ -83,7 +82,7 @@ export async function processStripeEvent(
   if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmt, previous.tenantId);
 
   const change = await planChange(context, event, options.force === true);
-  const statements: InStatement[] = [
+  const statements: Statement[] = [
     // A failed attempt left a row with its error; a forced replay replaces a processed one.
     {
       sql: `DELETE FROM stripe_events WHERE event_id = ? AND ${options.force ? "1" : "status = 'failed'"}`,
@@ -200,15 +199,14 @@ async function readTenant(mgmt: Database, tenantId: string): Promise<Tenant | nu
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  const text = `${(error as LibsqlError)?.code ?? ""} ${(error as Error)?.message ?? ""}`;
-  return (error instanceof LibsqlError || error instanceof Error) && /UNIQUE|PRIMARYKEY|constraint/i.test(text);
+  return error instanceof LibsqlError && error.code.startsWith("SQLITE_CONSTRAINT");
 }
 
 /** The statements one event adds to its transaction, and how its outcome is decided inside it. */
 interface PlannedChange {
   kind: "state" | "ignored";
   tenantId: string | null;
-  statements: InStatement[];
+  statements: Statement[];
   /** SQL evaluated after `statements` (same transaction) giving the outcome word. */
   outcomeSql: string;
   outcomeArgs: (string | number | null)[];
@@ -306,7 +304,7 @@ function subscriptionChange(
   const plan = planForPrice(billing.prices, priceId);
   const periodEnd = currentPeriodEnd(subscription);
   const version = stateVersion(event.created, subscription);
-  const statements: InStatement[] = [
+  const statements: Statement[] = [
     // The ordering guard: a state is kept only if it is newer than the one held
     // (or, for an operator's forced replay, as new: the same event again).
     {
@@ -318,7 +316,9 @@ function subscriptionChange(
               plan = excluded.plan, current_period_end = excluded.current_period_end,
               cancel_at_period_end = excluded.cancel_at_period_end, state_version = excluded.state_version,
               event_id = excluded.event_id, updated_at = ${NOW}
-            WHERE excluded.state_version ${force ? ">=" : ">"} billing_subscriptions.state_version`,
+            WHERE excluded.state_version ${force ? ">=" : ">"} billing_subscriptions.state_version
+              OR (excluded.state_version = billing_subscriptions.state_version
+                AND billing_subscriptions.status = ? AND excluded.status != billing_subscriptions.status)`,
       args: [
         subscriptionId,
         tenantId,
@@ -330,6 +330,7 @@ function subscriptionChange(
         subscription.cancel_at_period_end ? 1 : 0,
         version,
         event.id,
+        previousStatus(event),
       ],
     },
   ];
@@ -399,6 +400,16 @@ function subscriptionChange(
   };
 }
 
+/**
+ * The status an update moved the subscription from (`previous_attributes`).
+ * Two updates in the same second with the same timestamps are ordered by it:
+ * the one that starts from the status held is the later one.
+ */
+function previousStatus(event: Stripe.Event): string | null {
+  const previous = (event.data as { previous_attributes?: { status?: unknown } }).previous_attributes;
+  return typeof previous?.status === "string" ? previous.status : null;
+}
+
 function paymentChange(
   billing: BillingConfig,
   event: Stripe.Event,
@@ -409,7 +420,7 @@ function paymentChange(
   // Payment events have their own order: the newest paid / failed decides whether payment is failing.
   const newer = "billing_payment_version <= ?";
   const own = "(? IS NULL OR stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
-  const statement: InStatement =
+  const statement: Statement =
     event.type === "invoice.payment_failed"
       ? {
           sql: `UPDATE tenants SET

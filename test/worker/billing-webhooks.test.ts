@@ -212,6 +212,27 @@ describe("Stripe webhook ordering", () => {
     expect(await (await deliver(before)).json()).toMatchObject({ outcome: "stale" });
     expect((await tenantRow(t.tenantId)).plan).toBe("team");
   });
+
+  it("orders two updates of the same second with the same timestamps by the status each started from", async () => {
+    const t = await customerTenant();
+    const id = uniqueId("sub");
+    const second = Math.floor(Date.now() / 1000);
+    await deliver(event("customer.subscription.created", active(t, id), second));
+    const failing = {
+      ...event("customer.subscription.updated", active(t, id, { status: "past_due" }), second),
+      data: { object: active(t, id, { status: "past_due" }), previous_attributes: { status: "active" } },
+    };
+    expect(await (await deliver(failing)).json()).toMatchObject({ outcome: "applied" });
+    // The creation delivered late (same second, no previous status) is not newer.
+    expect(await (await deliver(event("customer.subscription.created", active(t, id), second))).json()).toMatchObject({
+      outcome: "stale",
+    });
+    const rows = await managementDb().execute(
+      { sql: "SELECT status FROM billing_subscriptions WHERE subscription_id = ?", args: [id] },
+      "read",
+    );
+    expect(rows.rows[0]?.status).toBe("past_due");
+  });
 });
 
 describe("Stripe webhook event types", () => {
