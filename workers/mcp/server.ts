@@ -6,6 +6,7 @@ import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
 import { type ToolContext, toolError, toolResult, withCachedJsonSchema } from "./tools/definition";
 import { TOOLS } from "./tools/registry";
+import { refusingNul } from "./tools/schemas";
 
 const INSTRUCTIONS = [
   "Muninn is your long-term memory across sessions and tools.",
@@ -19,7 +20,7 @@ const INSTRUCTIONS = [
 const SCHEMAS = new Map(
   TOOLS.map((tool) => [
     tool.name,
-    { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(tool.output) },
+    { input: withCachedJsonSchema(refusingNul(tool.input)), output: withCachedJsonSchema(tool.output) },
   ]),
 );
 
