@@ -45,6 +45,8 @@ export interface LocalStack {
   vars: Record<string, string>;
   migration: MigrationResult;
   wrangler: ChildProcess;
+  /** Everything `wrangler dev` printed since it started (the Worker's logs and runtime errors), up to 2 MB. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -137,7 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Keep wrangler's output for errors only (and for the reliability checks that read it).
   let output = "";
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    output = (output + chunk.toString()).slice(-2_000_000);
   };
   wrangler.stdout?.on("data", keep);
   wrangler.stderr?.on("data", keep);
@@ -157,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const baseUrl = `http://127.0.0.1:${options.port}`;
   try {
-    await waitForHealthy(baseUrl, wrangler, () => output);
+    await waitForHealthy(baseUrl, wrangler, () => output.slice(-20_000));
   } catch (error) {
     await stop();
     throw error;
@@ -175,5 +177,5 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     metricsToken: secrets.metricsToken,
   };
   await writeFile(join(stateDir, "dev.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  return { info, libsql, secrets, vars, migration, wrangler, stop };
+  return { info, libsql, secrets, vars, migration, wrangler, log: () => output, stop };
 }
