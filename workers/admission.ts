@@ -51,6 +51,7 @@ function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
     status: auth.status,
     rateLimitOverride: auth.rateLimitOverride,
     recordUpdatedAt: auth.recordUpdatedAt,
+    graceEndsAt: auth.graceEndsAt,
   };
 }
 

@@ -9,6 +9,7 @@ import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
 import { metrics } from "./ops/metrics";
 import type { AppEnv } from "./types";
+import { stripeWebhooks } from "./webhooks/stripe";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -17,6 +18,7 @@ export function createApp() {
   app.route("/", metrics);
   app.route("/api", api);
   app.route("/", oauthRoutes);
+  app.route("/", stripeWebhooks);
   app.route("/", mcp);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));

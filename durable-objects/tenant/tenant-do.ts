@@ -131,6 +131,7 @@ export class TenantDO extends DurableObject<Env> {
       plan: tenant.plan,
       status: tenant.status,
       rateLimitOverride: tenant.rateLimitOverride,
+      graceEndsAt: tenant.graceEndsAt ?? null,
       recordUpdatedAt: tenant.recordUpdatedAt ?? null,
     };
     const settings = fromCredential.recordUpdatedAt

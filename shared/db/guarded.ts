@@ -33,6 +33,8 @@ export class DatabaseUnavailableError extends Error {
 export interface GuardOptions {
   breaker: CircuitBreaker;
   pool: ConcurrencyPool;
+  /** Whose calls these are in the pool (the tenant id), for its per-tenant cap; none for the management DB. */
+  owner?: string;
   /** How long a call may wait for a pool slot. */
   waitMs: number;
   /** Retries of a `read` call that failed to connect; a `write` is never repeated. */
@@ -52,7 +54,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function guardDatabase(db: Database, options: GuardOptions): Database {
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
-      return await options.pool.run(() => options.breaker.run(call, isConnectionFailure), options.waitMs);
+      return await options.pool.run(
+        () => options.breaker.run(call, isConnectionFailure),
+        options.waitMs,
+        options.owner,
+      );
     } catch (error) {
       if (error instanceof CircuitOpenError) {
         throw new DatabaseUnavailableError(options.breaker.target, Math.ceil(error.retryAfterMs / 1000), {

@@ -1,6 +1,7 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { OAUTH_PURGE_CRON } from "../../workers/auth/oauth-purge";
 import worker from "../../workers/index";
 import { post, TOOLS_LIST, workerFetch } from "./mcp-support";
 import {
@@ -318,9 +319,7 @@ describe("scheduled purge", () => {
 
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 31 * 24 * 3600 * 1000);
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "17 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await worker.scheduled(createScheduledController({ cron: OAUTH_PURGE_CRON }), env);
     vi.useRealTimers();
     expect(await grants()).toHaveLength(0);
   });

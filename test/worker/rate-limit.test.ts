@@ -1,7 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { AdmitInput } from "../../durable-objects/tenant/contract";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
 import { admitInput, managementDb, newTenant } from "./support";
 

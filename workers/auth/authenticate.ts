@@ -25,6 +25,8 @@ export interface AuthenticatedTenant {
   rateLimitOverride: number | null;
   /** `tenants.updated_at` of the record read: the tenant's Durable Object applies it unless it holds a newer one. */
   recordUpdatedAt: string;
+  /** While a payment is failing: when the paid plan's grace period ends. */
+  graceEndsAt: string | null;
   db: DatabaseCoordinates;
   /** When the credential stops working (ms since the epoch), checked on cache hits too; null: never. */
   expiresAt: number | null;
@@ -230,6 +232,7 @@ function tenantFields(tenant: Tenant, db: DatabaseCoordinates): TenantFields {
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
     recordUpdatedAt: tenant.updatedAt,
+    graceEndsAt: tenant.graceEndsAt,
     db,
   };
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   type AuthInfo,
   createMcpHandler,
@@ -11,7 +12,7 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { AdmittedSession, SessionClosure } from "../../durable-objects/tenant/contract";
 import type { Config } from "../../shared/config";
 import { AppError } from "../../shared/errors";
-import { describeError } from "../../shared/logging";
+import { createLogger, describeError, type Logger } from "../../shared/logging";
 import { hasScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
 import { admit, chargeToolCall } from "../admission";
 import { authenticate } from "../auth/authenticate";
@@ -40,6 +41,12 @@ import { isWriteTool } from "./tools/registry";
  */
 export const mcp = new Hono<AppEnv>();
 
+/**
+ * The handler is built once per isolate, so its `onerror` cannot close over a
+ * request; the request's logger (which carries its id) reaches it through
+ * the async context of the `fetch` that reported the error.
+ */
+const requestLogger = new AsyncLocalStorage<Logger>();
 let modern: McpHttpHandler | null = null;
 
 /**
@@ -70,6 +77,10 @@ function modernHandler(config: Config): McpHttpHandler {
   modern ??= createMcpHandler(({ authInfo }) => createMemoryServer(toolContextOf(authInfo), version), {
     legacy: "reject",
     maxRequestBodySize: config.mcp.maxBodyBytes,
+    onerror: (error) => {
+      const logger = requestLogger.getStore() ?? createLogger({ component: "mcp" });
+      logger.warn("mcp request refused or failed", describeError(error));
+    },
   });
   return modern;
 }
@@ -200,7 +211,8 @@ mcp.post("/mcp", async (c) => {
   const result = await admit(c, { kind: "mcp", toolCall: summary.tool !== null });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
-  return reply(c, await modernHandler(config).fetch(request, { parsedBody: body, authInfo }));
+  const handler = modernHandler(config);
+  return reply(c, await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body, authInfo })));
 });
 
 async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {

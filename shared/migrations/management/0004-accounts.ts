@@ -3,7 +3,7 @@ import type { Migration } from "../../db/migrate";
 const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /**
- * Management DB v3: people who sign in (the owner account of each tenant),
+ * Management DB v4: people who sign in (the owner account of each tenant),
  * and API key scopes named as they are enforced.
  *
  * - `users.id` is opaque (`usr_…`): OAuth tokens embed it, so it must say
@@ -14,10 +14,12 @@ const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
  *   so they can be raised later and old hashes still verify. NULL for an
  *   owner the operator created without a password: no sign-in until one is set.
  * - Keys created before scopes were enforced carried `["mcp"]` and could do
- *   everything the API offered; they keep exactly that.
+ *   everything the API offered; they keep exactly that. Any other key naming
+ *   the old `mcp` scope (billing's owner keys: `["mcp","keys:manage"]`) gets
+ *   its enforced name, `mcp:tools`.
  */
 export default {
-  version: 3,
+  version: 4,
   name: "accounts",
   statements: [
     `CREATE TABLE users (
@@ -31,5 +33,6 @@ export default {
     )`,
     "CREATE INDEX users_tenant ON users (tenant_id)",
     `UPDATE api_keys SET scopes = '["mcp:tools","keys:manage"]' WHERE scopes = '["mcp"]'`,
+    `UPDATE api_keys SET scopes = replace(scopes, '"mcp"', '"mcp:tools"') WHERE scopes LIKE '%"mcp"%'`,
   ],
 } satisfies Migration;
