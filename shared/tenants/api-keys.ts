@@ -1,7 +1,7 @@
 import { type AuditEntry, auditStatement } from "../audit";
 import { randomString, sha256Hex } from "../crypto/encoding";
 import type { Database } from "../db/client";
-import { ALL_SCOPES } from "./scopes";
+import { MCP_BASELINE_SCOPE } from "./scopes";
 
 /**
  * API keys are `mk_` + 40 random alphanumerics (~238 bits). Only a SHA-256 of
@@ -23,11 +23,15 @@ export function looksLikeApiKey(value: string): boolean {
   return value.startsWith(API_KEY_PREFIX) && /^mk_[A-Za-z0-9]{40}$/.test(value);
 }
 
-/** Build the key and the statement that stores it, so callers can batch it with other writes. */
+/**
+ * Build the key and the statement that stores it, so callers can batch it
+ * with other writes. Without scopes a key may use the MCP tools and nothing
+ * else: managing keys, grants or billing must be asked for by name.
+ */
 export async function prepareApiKey(
   tenantId: string,
   name: string,
-  scopes: string[] = ALL_SCOPES,
+  scopes: string[] = [MCP_BASELINE_SCOPE],
   expiresAt: string | null = null,
 ) {
   const key = API_KEY_PREFIX + randomString(KEY_BODY_LENGTH);
@@ -84,7 +88,7 @@ export async function createApiKey(
         ...by,
         action: "api_key.create",
         details: { keyId: apiKey.id },
-        after: { name: input.name, scopes: input.scopes ?? ALL_SCOPES, expiresAt: input.expiresAt ?? null },
+        after: { name: input.name, scopes: input.scopes ?? [MCP_BASELINE_SCOPE], expiresAt: input.expiresAt ?? null },
       }),
     ],
     "write",

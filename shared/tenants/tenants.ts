@@ -96,7 +96,7 @@ export interface CreateTenantInput {
   plan?: Plan;
   /** Name of the first API key; omit to create the tenant without one. */
   firstKeyName?: string;
-  /** Scopes of the first key (default: every scope). */
+  /** Scopes of the first key (default: `mcp:tools` only). */
   firstKeyScopes?: string[];
   /** The owner's account, created in the same transaction as the tenant. */
   owner?: { id: string; passwordHash: string | null };

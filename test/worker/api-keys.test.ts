@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { post, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { managementDb, newTenant } from "./support";
+import { newAccount } from "./oauth-support";
+import { managementDb } from "./support";
+
+/** A signed-up owner: the first key carries every scope, keys:manage included. */
+async function newTenant() {
+  const account = await newAccount();
+  return { apiKey: { key: account.apiKey } };
+}
 
 const API = "http://localhost/api/keys";
 
