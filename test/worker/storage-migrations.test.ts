@@ -33,6 +33,7 @@ describe("Durable Object storage migrations", () => {
     const initialize = { protocolVersion: "2025-11-25", clientInfo: { name: "old", version: "1" } };
     const opened = await stub.admit(admitInput(tenantId, "free", { kind: "mcp", initialize }));
     await stub.admit(admitInput(tenantId, "free", { kind: "mcp", toolCall: true }));
+    await stub.chargeToolCall(admitInput(tenantId).tenant);
     expect(await recorded(stub)).toEqual([{ version: 1, name: tenantStorageMigrations[0]?.name }]);
 
     await forgetVersion(stub);
