@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "../../shared/crypto/encoding";
 import { AppError } from "../../shared/errors";
 import { seriesKey } from "../../shared/metrics/recorder";
@@ -15,22 +16,38 @@ export const metrics = new Hono<AppEnv>();
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
-metrics.get("/metrics", async (c) => {
+/**
+ * `Authorization: Bearer $METRICS_TOKEN` (Hono's `bearerAuth`, constant-time
+ * compare). Refusals are thrown as `AppError`s so `app.onError` shapes them:
+ * no usable credential is 401, a wrong one 403.
+ */
+const requireMetricsToken = bearerAuth<AppEnv>({
+  verifyToken: (token, c) => timingSafeEqual(token, c.var.services.config.metricsToken),
+  noAuthenticationHeader: { message: missingToken },
+  invalidAuthenticationHeader: { message: wrongToken },
+  invalidToken: { message: wrongToken },
+});
+
+function missingToken(): never {
+  throw new AppError("unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>", {
+    headers: { "WWW-Authenticate": 'Bearer realm="metrics"' },
+  });
+}
+
+function wrongToken(): never {
+  throw new AppError("forbidden", "invalid metrics token");
+}
+
+/** A scrape from loopback without any credential, in local development only. */
+const localScrape: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { config } = c.var.services;
-  const header = c.req.header("authorization");
-  if (header) {
-    const token = header.replace(/^Bearer\s+/i, "");
-    if (!(await timingSafeEqual(token, config.metricsToken))) {
-      throw new AppError("forbidden", "invalid metrics token");
-    }
-  } else {
-    const fromLoopback = LOOPBACK.has(c.req.header("cf-connecting-ip") ?? "");
-    if (!(config.environment === "development" && fromLoopback)) {
-      throw new AppError("unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>", {
-        headers: { "WWW-Authenticate": 'Bearer realm="metrics"' },
-      });
-    }
-  }
+  const fromLoopback = LOOPBACK.has(c.req.header("cf-connecting-ip") ?? "");
+  if (!c.req.header("authorization") && config.environment === "development" && fromLoopback) return next();
+  return requireMetricsToken(c, next);
+};
+
+metrics.get("/metrics", localScrape, async (c) => {
+  const { config } = c.var.services;
   // This isolate's unshipped changes ride along, so what it just served is counted.
   const pending = recorder.drain();
   pending.push({ op: "set", series: seriesKey("muninn_build_info", { version: config.version }), value: 1 });
