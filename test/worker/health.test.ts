@@ -1,9 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { workerFetch } from "./support";
 
 describe("health and readiness", () => {
   it("reports the management database as ok when it answers", async () => {
-    const response = await exports.default.fetch("http://muninn.test/health");
+    const response = await workerFetch("/health");
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; checks: { managementDb: string } };
     expect(body.status).toBe("ok");
@@ -12,13 +12,13 @@ describe("health and readiness", () => {
   });
 
   it("is ready when the management database answers", async () => {
-    const response = await exports.default.fetch("http://muninn.test/ready");
+    const response = await workerFetch("/ready");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ready: true });
   });
 
   it("answers unknown routes with a JSON 404", async () => {
-    const response = await exports.default.fetch("http://muninn.test/nope");
+    const response = await workerFetch("/nope");
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { type: "not_found" } });
   });

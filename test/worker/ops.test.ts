@@ -1,15 +1,12 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
 import { createApp } from "../../workers/app";
-import { newTenant } from "./support";
-
-const base = "http://muninn.test";
-const metricsAuth = { authorization: "Bearer test-metrics-token" };
+import { asTenant, METRICS_AUTH, newTenant, workerFetch } from "./support";
 
 async function scrape(): Promise<string> {
-  const response = await exports.default.fetch(`${base}/metrics`, { headers: metricsAuth });
+  const response = await workerFetch(`/metrics`, { headers: METRICS_AUTH });
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -33,7 +30,7 @@ interface HealthBody {
 
 describe("/health", () => {
   it("reports every check the runbook reads", async () => {
-    const response = await exports.default.fetch(`${base}/health`);
+    const response = await workerFetch(`/health`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as HealthBody;
     expect(body.status).toBe("ok");
@@ -51,15 +48,15 @@ describe("/health", () => {
 
 describe("/metrics", () => {
   it("refuses a scrape without a token outside local development, and a wrong token", async () => {
-    const anonymous = await exports.default.fetch(`${base}/metrics`);
+    const anonymous = await workerFetch(`/metrics`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
-    const wrong = await exports.default.fetch(`${base}/metrics`, { headers: { authorization: "Bearer nope" } });
+    const wrong = await workerFetch(`/metrics`, { headers: { authorization: "Bearer nope" } });
     expect(wrong.status).toBe(403);
   });
 
   it("serves Prometheus text with request counters, durations and build info", async () => {
-    await exports.default.fetch(`${base}/ready`);
+    await workerFetch(`/ready`);
     const text = await scrape();
     expect(text).toContain("# TYPE http_requests_total counter");
     expect(text).toContain("# TYPE http_request_duration_seconds histogram");
@@ -97,9 +94,9 @@ describe("/metrics", () => {
   it("counts each request once and labels routes, not raw paths", async () => {
     const series = seriesKey("http_requests_total", { method: "GET", route: "/ready", status: 200 });
     const before = sampleValue(await scrape(), series) ?? 0;
-    for (let i = 0; i < 3; i++) await exports.default.fetch(`${base}/ready`);
+    for (let i = 0; i < 3; i++) await workerFetch(`/ready`);
     expect(sampleValue(await scrape(), series)).toBe(before + 3);
-    await exports.default.fetch(`${base}/no/such/path/${crypto.randomUUID()}`);
+    await workerFetch(`/no/such/path/${crypto.randomUUID()}`);
     expect(await scrape()).not.toContain("/no/such/path");
   });
 
@@ -122,7 +119,7 @@ describe("/metrics", () => {
     const text = await scrape();
     expect(sampleValue(text, series)).toBe(before + 7);
     expect(sampleValue(text, "mcp_active_sessions")).toBe(sessionsBefore - 2);
-    const health = (await (await exports.default.fetch(`${base}/health`)).json()) as {
+    const health = (await (await workerFetch(`/health`)).json()) as {
       checks: { mcpSessions: number };
     };
     expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
@@ -133,9 +130,9 @@ describe("MCP request metrics", () => {
   it("counts MCP requests by JSON-RPC method and status, folding unknown methods into other", async () => {
     const { apiKey } = await newTenant();
     const mcp = (body: unknown) =>
-      exports.default.fetch("http://localhost/mcp", {
+      workerFetch("/mcp", {
         method: "POST",
-        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+        headers: asTenant(apiKey.key, { "content-type": "application/json" }),
         body: JSON.stringify(body),
       });
     const listSeries = seriesKey("mcp_requests_total", { method: "tools/list", status: 200 });
@@ -154,12 +151,10 @@ describe("database pool", () => {
     const { apiKey } = await newTenant("team");
     // 200 requests at once, none cached: well over DB_POOL_MAX (64) management-DB calls in flight.
     const responses = await Promise.all(
-      Array.from({ length: 200 }, () =>
-        exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${apiKey.key}` } }),
-      ),
+      Array.from({ length: 200 }, () => workerFetch(`/api/me`, { headers: asTenant(apiKey.key) })),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
-    const health = (await (await exports.default.fetch(`${base}/health`)).json()) as HealthBody;
+    const health = (await (await workerFetch(`/health`)).json()) as HealthBody;
     expect(health.checks.pool.available).toBe(health.checks.pool.max);
   });
 });
@@ -176,7 +171,7 @@ describe("Analytics Engine", () => {
       "http://localhost/mcp",
       {
         method: "POST",
-        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+        headers: asTenant(apiKey.key, { "content-type": "application/json" }),
         body: JSON.stringify({
           jsonrpc: "2.0",
           id: 1,

@@ -23,6 +23,9 @@ export function workerFetch(input: RequestInfo | URL, init?: RequestInit): Promi
 /** The operator's credential for the admin API, with a JSON content type for bodies. */
 export const ADMIN = { authorization: `Bearer ${config.adminToken}`, "content-type": "application/json" };
 
+/** The scraper's credential for `/metrics`. */
+export const METRICS_AUTH = { authorization: `Bearer ${config.metricsToken}` };
+
 /** A tenant's API key as request headers. */
 export function asTenant(key: string, headers: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${key}`, ...headers };

@@ -1,4 +1,3 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { schemaVersion } from "../../shared/db/migrate";
@@ -7,7 +6,7 @@ import { createApiKey } from "../../shared/tenants/api-keys";
 import { resolveCredential } from "../../shared/tenants/credentials";
 import { createTenant, getTenant, getTenantDatabase } from "../../shared/tenants/tenants";
 import { getDatabase } from "../../shared/tenants/turso-platform";
-import { config, managementDb, newTenant } from "./support";
+import { asTenant, config, managementDb, newTenant, workerFetch } from "./support";
 
 describe("tenant provisioning", () => {
   it("gives a new tenant its own migrated database that knows whose it is", async () => {
@@ -77,8 +76,8 @@ describe("tenant provisioning", () => {
         )
       ).rows[0]?.last_used_at;
     expect(await lastUsed()).toBeNull();
-    const response = await exports.default.fetch("http://muninn.test/api/me", {
-      headers: { authorization: `Bearer ${apiKey.key}` },
+    const response = await workerFetch("/api/me", {
+      headers: asTenant(apiKey.key),
     });
     expect(response.status).toBe(200);
     // Written after the response (waitUntil); poll briefly rather than assume when.

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../shared/db/client";
 import { getTenantDatabase } from "../../../shared/tenants/tenants";
 import { post } from "../mcp-support";
-import { config, managementDb, newTenant } from "../support";
-import { call, database, eventually } from "./support";
+import { config, managementDb, newTenant, workerFetch } from "../support";
+import { database, eventually } from "./support";
 
 interface ToolResponse {
   result?: { isError?: boolean; structuredContent?: { id: string }; content?: { text: string }[] };
@@ -50,7 +50,10 @@ describe("tenant database outage under load", () => {
     const during = await send(notes.slice(10, 20));
     expect(during.some((outcome) => outcome.saved)).toBe(false);
     // Management DB is up: health is fine, the tenant's breaker shows the trouble.
-    const health = (await (await call("/health")).json()) as { status: string; checks: { managementDb: string } };
+    const health = (await (await workerFetch("/health")).json()) as {
+      status: string;
+      checks: { managementDb: string };
+    };
     expect(health.checks.managementDb).toBe("ok");
     await database("tenants", "start");
     await send(notes.slice(20));
