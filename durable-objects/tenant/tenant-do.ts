@@ -3,6 +3,7 @@ import { type Config, readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
+import { shardName, shardOf } from "../../shared/metrics/shards";
 import { recordUsage } from "../../shared/usage";
 import { migrateStorage } from "../storage-migrations";
 import type {
@@ -216,7 +217,8 @@ export class TenantDO extends DurableObject<Env> {
     if (tenant) this.#metrics.set("mcp_tenant_active_sessions", { tenant }, this.#sessions.count());
     const deltas = this.#metrics.drain();
     if (deltas.length === 0) return;
-    const aggregator = this.env.METRICS_DO.get(this.env.METRICS_DO.idFromName("global"));
+    // A tenant always reports to the same shard, so its gauge lives in one place.
+    const aggregator = this.env.METRICS_DO.get(this.env.METRICS_DO.idFromName(shardName(shardOf(tenant ?? ""))));
     this.ctx.waitUntil(
       aggregator.ingest(deltas).catch((error: unknown) => {
         this.#metrics.restore(deltas);

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
+import { METRICS_SHARDS, shardName, shardOf, TENANT_SERIES_TOP } from "../../shared/metrics/shards";
 import { createApp } from "../../workers/app";
 import { asTenant, METRICS_AUTH, newTenant, workerFetch } from "./support";
 
@@ -100,22 +101,22 @@ describe("/metrics", () => {
     expect(await scrape()).not.toContain("/no/such/path");
   });
 
-  it("adds up what every isolate and tenant object reports", async () => {
-    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName("global"));
+  it("adds up what every isolate and tenant object reports, across shards", async () => {
+    const shard = (index: number) => env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(index)));
     const series = seriesKey("rate_limited_total", { plan: "free" });
     const before = sampleValue(await scrape(), series) ?? 0;
-    // Two other isolates ship their batches.
-    await stub.ingest([{ op: "add", series, value: 2 }]);
-    await stub.ingest([{ op: "add", series, value: 5 }]);
-    // Two tenants report their live session counts; the total is their sum.
-    await stub.ingest([
-      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-a" }), value: 3 },
-      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-b" }), value: 4 },
-    ]);
-    const sessionsBefore = await stub.activeSessions();
-    await stub.ingest([
-      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-a" }), value: 1 },
-    ]);
+    // Two other isolates, reporting to different shards, ship their batches.
+    await shard(0).ingest([{ op: "add", series, value: 2 }]);
+    await shard(METRICS_SHARDS - 1).ingest([{ op: "add", series, value: 5 }]);
+    // Two tenants report their live session counts to their own shards; the total is their sum.
+    const gauge = (tenant: string, value: number) =>
+      shard(shardOf(tenant)).ingest([
+        { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant }), value },
+      ]);
+    await gauge("t-metrics-a", 3);
+    await gauge("t-metrics-b", 4);
+    const sessionsBefore = sampleValue(await scrape(), "mcp_active_sessions") ?? 0;
+    await gauge("t-metrics-a", 1);
     const text = await scrape();
     expect(sampleValue(text, series)).toBe(before + 7);
     expect(sampleValue(text, "mcp_active_sessions")).toBe(sessionsBefore - 2);
@@ -123,6 +124,38 @@ describe("/metrics", () => {
       checks: { mcpSessions: number };
     };
     expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
+  });
+
+  it("takes a gauge's most recent value when shards disagree", async () => {
+    const series = seriesKey("circuit_breaker_state", { target: "tenantDb" });
+    await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(1))).ingest([{ op: "set", series, value: 2 }]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(2))).ingest([{ op: "set", series, value: 0 }]);
+    expect(sampleValue(await scrape(), series)).toBe(0);
+  });
+
+  it("shows only the largest per-tenant series, and every series of one tenant on request", async () => {
+    const run = crypto.randomUUID().slice(0, 8);
+    const tenants = Array.from({ length: TENANT_SERIES_TOP + 10 }, (_, i) => `tbound${run}${i}`);
+    // Far above what real requests in this test file reach, so these are the largest series.
+    for (const [i, tenant] of tenants.entries()) {
+      await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(shardOf(tenant)))).ingest([
+        { op: "add", series: seriesKey("tenant_requests_total", { status: 200, tenant }), value: 1_000_000 + i },
+      ]);
+    }
+    const text = await scrape();
+    const shown = text.split("\n").filter((line) => line.startsWith("tenant_requests_total{"));
+    expect(shown).toHaveLength(TENANT_SERIES_TOP);
+    const largest = tenants.slice(-TENANT_SERIES_TOP).map((tenant) => `tenant="${tenant}"`);
+    for (const label of largest) expect(shown.some((line) => line.includes(label))).toBe(true);
+
+    const smallest = tenants[0] as string;
+    expect(text).not.toContain(`tenant="${smallest}"`);
+    const one = await workerFetch(`/metrics?tenant=${smallest}`, { headers: METRICS_AUTH });
+    expect(one.status).toBe(200);
+    const lines = (await one.text()).split("\n").filter((line) => !line.startsWith("#") && line !== "");
+    expect(lines).toEqual([`${seriesKey("tenant_requests_total", { status: 200, tenant: smallest })} 1000000`]);
+    expect((await workerFetch("/metrics?tenant=%22x", { headers: METRICS_AUTH })).status).toBe(400);
   });
 });
 

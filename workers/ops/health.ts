@@ -3,7 +3,7 @@ import type { BreakerSnapshot } from "../../shared/db/circuit-breaker";
 import { describeError } from "../../shared/logging";
 import type { Services } from "../services";
 import type { AppEnv } from "../types";
-import { metricsStub } from "./telemetry";
+import { activeSessions } from "./telemetry";
 
 /**
  * `/health` and `/ready`. Both really ask the management DB (`SELECT 1` on
@@ -42,8 +42,7 @@ health.get("/health", async (c) => {
   const started = Date.now();
   const [mgmt, sessions] = await Promise.all([
     checkManagementDb(services, c.var.logger),
-    metricsStub(c.env)
-      .activeSessions()
+    activeSessions(c.env)
       .then((count) => count as number | null)
       .catch((error: unknown) => {
         c.var.logger.warn("session count unavailable", describeError(error));

@@ -5,16 +5,27 @@ import { AppError } from "../../shared/errors";
 import { seriesKey } from "../../shared/metrics/recorder";
 import { BREAKER_STATE_VALUE } from "../services";
 import type { AppEnv } from "../types";
-import { metricsStub, recorder } from "./telemetry";
+import { readMetrics, recorder } from "./telemetry";
 
 /**
- * `/metrics`: Prometheus text aggregated across isolates by the MetricsDO.
- * Needs `Authorization: Bearer $METRICS_TOKEN`; in local development a
- * request from loopback needs none, so the runbook's plain `curl` works.
+ * `/metrics`: Prometheus text aggregated across isolates by the sharded
+ * MetricsDO, per-tenant metrics cut to their largest series; `?tenant=ID`
+ * shows one tenant's series in full. Needs `Authorization: Bearer
+ * $METRICS_TOKEN`; in local development a request from loopback needs none,
+ * so the runbook's plain `curl` works.
  */
 export const metrics = new Hono<AppEnv>();
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+/** `?tenant=ID`: that tenant's series only, in full (tenant ids are short lowercase alphanumerics). */
+function tenantQuery(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[a-z0-9_-]{1,64}$/.test(value)) {
+    throw new AppError("invalid_request", "tenant: must be a tenant id", { code: "invalid_parameter" });
+  }
+  return value;
+}
 
 /**
  * `Authorization: Bearer $METRICS_TOKEN` (Hono's `bearerAuth`, constant-time
@@ -54,6 +65,6 @@ metrics.get("/metrics", localScrape, async (c) => {
   // The answering isolate's own view of the management DB is the freshest one.
   const state = BREAKER_STATE_VALUE[c.var.services.mgmtBreaker.state];
   pending.push({ op: "set", series: seriesKey("circuit_breaker_state", { target: "managementDb" }), value: state });
-  const text = await metricsStub(c.env).exposition(pending);
+  const text = await readMetrics(c.env, pending, tenantQuery(c.req.query("tenant")));
   return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
 });
