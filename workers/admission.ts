@@ -42,7 +42,14 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
 }
 
 function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
-  return { id: auth.tenantId, plan: auth.plan, status: auth.status, rateLimitOverride: auth.rateLimitOverride };
+  return {
+    id: auth.tenantId,
+    plan: auth.plan,
+    status: auth.status,
+    rateLimitOverride: auth.rateLimitOverride,
+    recordUpdatedAt: auth.recordUpdatedAt,
+    graceEndsAt: auth.graceEndsAt,
+  };
 }
 
 /**

@@ -23,8 +23,20 @@ export interface AdmitInput {
   toolCall?: boolean;
   /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
   initialize?: { protocolVersion: string; clientInfo: ClientInfo | null };
-  /** What the Worker knows of the tenant from its credential; the DO's own copy wins once it has one. */
-  tenant: { id: string; plan: Plan; status: TenantStatus; rateLimitOverride: number | null };
+  /**
+   * What the Worker knows of the tenant from its credential, and the
+   * `tenants.updated_at` of the record it was read from. A credential that
+   * says the tenant is not active is refused whatever the object holds; the
+   * record also brings the object's copy up to date unless that copy is newer.
+   */
+  tenant: {
+    id: string;
+    plan: Plan;
+    status: TenantStatus;
+    rateLimitOverride: number | null;
+    recordUpdatedAt?: string | null;
+    graceEndsAt?: string | null;
+  };
 }
 
 export type ClientInfo = { name?: string; version?: string };
@@ -134,6 +146,8 @@ export interface TenantSettings {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
+  /** While a payment is failing: when the paid plan's grace period ends (admitted responses carry a warning). */
+  graceEndsAt?: string | null;
 }
 
 /**

@@ -41,4 +41,11 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
       sql.exec("CREATE TABLE IF NOT EXISTS mcp_session_events (event TEXT PRIMARY KEY, count INTEGER NOT NULL)");
     },
   },
+  {
+    version: 2,
+    name: "billing grace period in the settings copy",
+    up(sql) {
+      sql.exec("ALTER TABLE tenant_settings ADD COLUMN grace_ends_at TEXT");
+    },
+  },
 ];

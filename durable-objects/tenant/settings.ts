@@ -7,6 +7,7 @@ type Row = {
   status: TenantStatus;
   rate_limit_override: number | null;
   record_updated_at: string | null;
+  grace_ends_at: string | null;
 };
 
 /**
@@ -28,6 +29,7 @@ export class SettingsStore {
           status: row.status,
           rateLimitOverride: row.rate_limit_override,
           recordUpdatedAt: row.record_updated_at,
+          graceEndsAt: row.grace_ends_at,
         }
       : null;
   }
@@ -43,24 +45,39 @@ export class SettingsStore {
 
   /** Apply a management-DB record unless the copy held is from a newer one. Returns the settings in force. */
   apply(record: VersionedSettings): VersionedSettings {
-    const held = this.#cached?.recordUpdatedAt;
-    if (held && record.recordUpdatedAt && held > record.recordUpdatedAt) return this.#cached as VersionedSettings;
+    const held = this.#cached;
+    if (held?.recordUpdatedAt && record.recordUpdatedAt && held.recordUpdatedAt > record.recordUpdatedAt) return held;
+    // Every credential read re-applies its record: skip the write when nothing changed.
+    if (held && sameSettings(held, record)) return held;
     return this.#write(record);
   }
 
   #write(settings: VersionedSettings): VersionedSettings {
     this.#sql.exec(
-      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at)
-       VALUES (1, ?, ?, ?, ?, ?)
+      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at, grace_ends_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, plan = excluded.plan, status = excluded.status,
-         rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at`,
+         rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at,
+         grace_ends_at = excluded.grace_ends_at`,
       settings.tenantId,
       settings.plan,
       settings.status,
       settings.rateLimitOverride,
       settings.recordUpdatedAt,
+      settings.graceEndsAt ?? null,
     );
     this.#cached = { ...settings };
     return this.#cached;
   }
+}
+
+function sameSettings(a: VersionedSettings, b: VersionedSettings): boolean {
+  return (
+    a.tenantId === b.tenantId &&
+    a.plan === b.plan &&
+    a.status === b.status &&
+    a.rateLimitOverride === b.rateLimitOverride &&
+    (a.graceEndsAt ?? null) === (b.graceEndsAt ?? null) &&
+    a.recordUpdatedAt === b.recordUpdatedAt
+  );
 }

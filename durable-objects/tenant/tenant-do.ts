@@ -64,8 +64,8 @@ export class TenantDO extends DurableObject<Env> {
   /** See `AdmitInput`: one call per request decides whether it may run. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const now = Date.now();
-    const settings = this.#settings.getOrAdopt({ tenantId: input.tenant.id, ...input.tenant });
-    if (settings.status !== "active") return { admitted: false, reason: "suspended" };
+    const settings = this.#settingsFrom(input.tenant);
+    if (!settings) return { admitted: false, reason: "suspended" };
     let session: SessionRecord | null = null;
     if (input.sessionId) {
       const used = this.#sessions.use(input.sessionId, now);
@@ -108,14 +108,37 @@ export class TenantDO extends DurableObject<Env> {
    */
   async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
     const now = Date.now();
-    const settings = this.#settings.getOrAdopt({ tenantId: tenant.id, ...tenant });
-    if (settings.status !== "active") return { charged: false, reason: "suspended" };
+    const settings = this.#settingsFrom(tenant);
+    if (!settings) return { charged: false, reason: "suspended" };
     const result = this.#limits.charge(settings, now);
     if (this.#flushDueAt === null) {
       this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
     }
     return result;
+  }
+
+  /**
+   * The settings a request is decided with, or null when the tenant may not
+   * be served. Fail closed: a credential that says the tenant is suspended or
+   * deleted is refused even if this object still holds "active" (an operator
+   * may have changed the management DB by hand, without a push). The record
+   * the credential was read from is applied, newer wins, so the object is
+   * brought up to date by the next request that reads it.
+   */
+  #settingsFrom(tenant: AdmitInput["tenant"]): VersionedSettings | null {
+    const fromCredential: VersionedSettings = {
+      tenantId: tenant.id,
+      plan: tenant.plan,
+      status: tenant.status,
+      rateLimitOverride: tenant.rateLimitOverride,
+      graceEndsAt: tenant.graceEndsAt ?? null,
+      recordUpdatedAt: tenant.recordUpdatedAt ?? null,
+    };
+    const settings = fromCredential.recordUpdatedAt
+      ? this.#settings.apply(fromCredential)
+      : this.#settings.getOrAdopt(fromCredential);
+    return settings.status === "active" && tenant.status === "active" ? settings : null;
   }
 
   /** Remember a session's `logging/setLevel`; false when the session is gone. */

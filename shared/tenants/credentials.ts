@@ -13,6 +13,17 @@ export interface Credential {
   database: DatabaseCoordinates;
 }
 
+async function tenantToken(config: Config, tenantId: string, row: Record<string, unknown>): Promise<string> {
+  try {
+    return await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted));
+  } catch (error) {
+    throw new Error(
+      `tenant ${tenantId}: its database token does not decrypt with DB_TOKEN_ENCRYPTION_KEY (rotated key, or a corrupted row)`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Resolve an API key in one management-DB round trip (key, tenant and
  * database joined): null when the key is unknown, revoked or expired, or its
@@ -39,9 +50,6 @@ export async function resolveCredential(db: Database, config: Config, key: strin
     keyId: String(row.key_id),
     scopes: JSON.parse(String(row.key_scopes)) as string[],
     tenant: rowToTenant(row),
-    database: {
-      url: String(row.db_url),
-      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
-    },
+    database: { url: String(row.db_url), authToken: await tenantToken(config, String(row.id), row) },
   };
 }

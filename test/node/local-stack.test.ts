@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -19,6 +20,30 @@ function mcp(baseUrl: string, key: string, body: unknown, sessionId?: string) {
   });
 }
 
+/** `pid` and every process below it, with the command line `ps` would show for each. */
+function processTree(pid: number): { pid: number; cmdline: string }[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent; the command name (field 2) may contain spaces.
+      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.split(" ");
+      parents.set(Number(entry), Number(fields?.[1]));
+    } catch {}
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  }
+  return tree.flatMap((member) => {
+    try {
+      return [{ pid: member, cmdline: readFileSync(`/proc/${member}/cmdline`, "utf8").replaceAll("\0", " ") }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 const INITIALIZE = {
   jsonrpc: "2.0",
   id: 1,
@@ -35,12 +60,22 @@ describe("the local stack (npm run dev)", () => {
   it("seeds a working tenant, writes dev.json, and keeps tenants, counters and MCP sessions across a restart", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "muninn-stack-"));
     dirs.push(stateDir);
-    const ports = { port: await freePort(), libsqlPort: await freePort() };
+    const ports = { port: await freePort(), libsqlPort: await freePort(), stripePort: await freePort() };
 
     const first = await startLocalStack({ ...ports, stateDir });
     let before: { usage: { requests: number } };
     let sessionId: string | null;
     try {
+      // No secret is visible to other local users: not on any command line, and the env file is 0600.
+      const processes = processTree(first.wrangler.pid as number);
+      expect(processes.length).toBeGreaterThan(1);
+      const secrets = [first.secrets.adminToken, first.secrets.encryptionKey, first.secrets.libsqlToken];
+      secrets.push(first.secrets.metricsToken);
+      for (const { cmdline } of processes) for (const secret of secrets) expect(cmdline).not.toContain(secret);
+      expect((await stat(join(stateDir, "worker.env"))).mode & 0o777).toBe(0o600);
+      // The local stack opts in to /metrics without a token (it listens on loopback only).
+      expect((await fetch(`${first.info.baseUrl}/metrics`)).status).toBe(200);
+
       const written = JSON.parse(await readFile(join(stateDir, "dev.json"), "utf8")) as DevInfo;
       expect(written).toEqual(first.info);
       expect(written.apiKey).toMatch(/^mk_/);
@@ -77,6 +112,47 @@ describe("the local stack (npm run dev)", () => {
       expect(await mcp(second.info.baseUrl, second.info.apiKey, list, "not-a-session")).toHaveProperty("status", 404);
     } finally {
       await second.stop();
+    }
+  }, 180_000);
+});
+
+describe("billing on the local stack", () => {
+  it("works offline: checkout on the fake Stripe, its page pays and delivers signed webhooks, the plan changes", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "muninn-stack-billing-"));
+    const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+    try {
+      const { info } = stack;
+      const written = JSON.parse(await readFile(join(stateDir, "dev.json"), "utf8")) as DevInfo;
+      expect(written.stripe).toEqual({
+        apiBase: stack.fakeStripe?.url,
+        webhookSecret: expect.stringMatching(/^whsec_/),
+        prices: { pro: expect.stringMatching(/^price_/), team: expect.stringMatching(/^price_/) },
+      });
+      const owner = { authorization: `Bearer ${info.ownerKey}`, "content-type": "application/json" };
+      const started = await fetch(`${info.baseUrl}/api/billing/checkout`, {
+        method: "POST",
+        headers: owner,
+        body: JSON.stringify({ plan: "team" }),
+      });
+      expect(started.status).toBe(200);
+      const { url } = (await started.json()) as { url: string };
+      expect((await fetch(url)).status).toBe(200);
+      // What the person's browser does on the fake's checkout page.
+      const paid = await fetch(`${url}/pay`, { method: "POST" });
+      const page = await paid.text();
+      expect(page).toContain("Payment complete");
+      expect(page).toContain("customer.subscription.created: 200");
+      expect(page).toContain("checkout.session.completed: 200");
+      const billing = (await (await fetch(`${info.baseUrl}/api/billing`, { headers: owner })).json()) as {
+        plan: string;
+        subscription: { status: string };
+      };
+      expect(billing).toMatchObject({ plan: "team", subscription: { status: "active" } });
+      const me = await fetch(`${info.baseUrl}/api/me`, { headers: { authorization: `Bearer ${info.apiKey}` } });
+      expect(me.headers.get("x-ratelimit-limit")).toBe("1000");
+    } finally {
+      await stack.stop();
+      await rm(stateDir, { recursive: true, force: true });
     }
   }, 180_000);
 });

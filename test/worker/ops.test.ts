@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
 import { METRICS_SHARDS, shardName, shardOf, TENANT_SERIES_TOP } from "../../shared/metrics/shards";
 import { createApp } from "../../workers/app";
-import { asTenant, METRICS_AUTH, newTenant, workerFetch } from "./support";
+import { asTenant, logsOf, METRICS_AUTH, newTenant, workerFetch } from "./support";
 
 async function scrape(): Promise<string> {
   const response = await workerFetch(`/metrics`, { headers: METRICS_AUTH });
@@ -54,6 +54,19 @@ describe("/metrics", () => {
     expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
     const wrong = await workerFetch(`/metrics`, { headers: { authorization: "Bearer nope" } });
     expect(wrong.status).toBe(403);
+  });
+
+  it("needs the token where ENVIRONMENT is unset, whatever CF-Connecting-IP the client sends", async () => {
+    const { ENVIRONMENT: _omitted, ...unset } = env as Env & { ENVIRONMENT?: string };
+    const ctx = createExecutionContext();
+    const response = await createApp().request(
+      "http://127.0.0.1/metrics",
+      { headers: { "cf-connecting-ip": "127.0.0.1" } },
+      unset,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(401);
   });
 
   it("serves Prometheus text with request counters, durations and build info", async () => {
@@ -156,6 +169,31 @@ describe("/metrics", () => {
     const lines = (await one.text()).split("\n").filter((line) => !line.startsWith("#") && line !== "");
     expect(lines).toEqual([`${seriesKey("tenant_requests_total", { status: 200, tenant: smallest })} 1000000`]);
     expect((await workerFetch("/metrics?tenant=%22x", { headers: METRICS_AUTH })).status).toBe(400);
+  });
+});
+
+describe("request logs", () => {
+  it("cut client-supplied tool and method names, however long", async () => {
+    const { apiKey } = await newTenant();
+    const huge = "x".repeat(2 * 1024 * 1024);
+    const logs = await logsOf(async () => {
+      for (const body of [
+        { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: huge, arguments: {} } },
+        { jsonrpc: "2.0", id: 2, method: huge, params: {} },
+      ]) {
+        const response = await exports.default.fetch("http://localhost/mcp", {
+          method: "POST",
+          headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        await response.arrayBuffer();
+      }
+    });
+    const requests = logs.filter((line) => line.message === "request" && line.route === "/mcp");
+    expect(requests).toHaveLength(2);
+    expect(String(requests[0]?.tool)).toHaveLength(96);
+    expect(String(requests[1]?.mcpMethod)).toHaveLength(256);
+    for (const line of logs) expect(JSON.stringify(line).length).toBeLessThan(4096);
   });
 });
 

@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
 import { ADMIN, admitInput, asTenant, METRICS_AUTH, managementDb, newTenant, workerFetch } from "./support";
 
@@ -117,6 +117,55 @@ describe("tenant rate limit", () => {
     expect(await refused.json()).toMatchObject({ error: { type: "forbidden", code: "tenant_suspended" } });
     expect((await patchTenant(tenant.id, { status: "active" })).status).toBe(200);
     expect((await usage(apiKey.key)).status).toBe(200);
+  });
+
+  it("refuses a tenant suspended by hand in the management DB as soon as its credential is re-read", async () => {
+    const { tenant, apiKey } = await newTenant("pro");
+    const mcpCall = () =>
+      exports.default.fetch("http://localhost/mcp", {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json", accept: "*/*" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "list", arguments: {} },
+        }),
+      });
+    expect((await usage(apiKey.key)).status).toBe(200);
+    expect((await mcpCall()).status).toBe(200);
+    // The runbook's remedy: no admin API, no push to the object, updated_at untouched.
+    await managementDb().execute(
+      { sql: "UPDATE tenants SET status = 'suspended' WHERE id = ?", args: [tenant.id] },
+      "write",
+    );
+
+    // Past the credential cache's freshness, the next request re-reads the key.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 61_000);
+    try {
+      expect((await usage(apiKey.key)).status).toBe(403);
+      expect((await mcpCall()).status).toBe(403);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await env.TENANT_DO.getByName(tenant.id).rateLimitStatus()).toMatchObject({ plan: "pro" });
+    await runInDurableObject(env.TENANT_DO.getByName(tenant.id), (_instance, state) => {
+      const row = state.storage.sql.exec("SELECT status FROM tenant_settings").toArray()[0];
+      expect(row).toEqual({ status: "suspended" });
+    });
+  });
+
+  it("refuses a request whose credential says suspended even if the object still holds active", async () => {
+    const { tenant } = await newTenant("free");
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    expect(await stub.admit(admitInput(tenant.id))).toMatchObject({ admitted: true });
+    const suspended = { ...admitInput(tenant.id).tenant, status: "suspended" as const };
+    expect(await stub.admit({ kind: "api", tenant: suspended })).toMatchObject({
+      admitted: false,
+      reason: "suspended",
+    });
+    expect(await stub.chargeToolCall(suspended)).toMatchObject({ charged: false, reason: "suspended" });
   });
 
   it("keeps the window and the counts across an eviction in the middle of a window", async () => {

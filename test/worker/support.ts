@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { vi } from "vitest";
 import type { AdmitInput, CloseReason } from "../../durable-objects/tenant/contract";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
@@ -51,6 +52,31 @@ export async function newTenant(
   });
   if (!created.apiKey) throw new Error("tenant created without a key");
   return created as CreatedTenant & { apiKey: NonNullable<CreatedTenant["apiKey"]> };
+}
+
+/** Every JSON log line the Worker writes while `run` runs, parsed. */
+export async function logsOf(
+  run: () => Promise<void>,
+): Promise<{ level: string; message: string; [field: string]: unknown }[]> {
+  const lines: string[] = [];
+  const capture = (line: unknown) => void lines.push(String(line));
+  const spies = [
+    vi.spyOn(console, "log").mockImplementation(capture),
+    vi.spyOn(console, "warn").mockImplementation(capture),
+    vi.spyOn(console, "error").mockImplementation(capture),
+  ];
+  try {
+    await run();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** A tenant's live session count and lifetime creations and closes, as the admin API reports them. */

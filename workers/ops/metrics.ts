@@ -11,12 +11,13 @@ import { readMetrics, recorder } from "./telemetry";
  * `/metrics`: Prometheus text aggregated across isolates by the sharded
  * MetricsDO, per-tenant metrics cut to their largest series; `?tenant=ID`
  * shows one tenant's series in full. Needs `Authorization: Bearer
- * $METRICS_TOKEN`; in local development a request from loopback needs none,
- * so the runbook's plain `curl` works.
+ * $METRICS_TOKEN`, except on the local stack (`ENVIRONMENT=development`, set
+ * only by `tools/local-secrets.ts`), so the runbook's plain `curl` works
+ * there. That exception is decided by configuration, never by a request
+ * header: `CF-Connecting-IP` is whatever the client sent under `wrangler
+ * dev`, and the local stack listens on 127.0.0.1 only.
  */
 export const metrics = new Hono<AppEnv>();
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
 /** `?tenant=ID`: that tenant's series only, in full (tenant ids are short lowercase alphanumerics). */
 function tenantQuery(value: string | undefined): string | undefined {
@@ -49,11 +50,9 @@ function wrongToken(): never {
   throw new AppError("forbidden", "invalid metrics token");
 }
 
-/** A scrape from loopback without any credential, in local development only. */
+/** A scrape without any credential, on the local stack only; a credential sent is always checked. */
 const localScrape: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const { config } = c.var.services;
-  const fromLoopback = LOOPBACK.has(c.req.header("cf-connecting-ip") ?? "");
-  if (!c.req.header("authorization") && config.environment === "development" && fromLoopback) return next();
+  if (!c.req.header("authorization") && c.var.services.config.environment === "development") return next();
   return requireMetricsToken(c, next);
 };
 

@@ -27,6 +27,7 @@ export function settingsOf(record: TenantRecord): VersionedSettings {
     plan: record.plan,
     status: record.status,
     rateLimitOverride: record.rateLimitOverride,
+    graceEndsAt: record.graceEndsAt,
     recordUpdatedAt: record.updatedAt,
   };
 }
