@@ -1,12 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { encryptToken, generateEncryptionKey } from "../../shared/crypto/token-encryption";
-import { logsOf, managementDb, newTenant } from "./support";
-
-const base = "http://muninn.test";
+import { asTenant, logsOf, managementDb, newTenant, workerFetch } from "./support";
 
 function me(key: string, headers: Record<string, string> = {}) {
-  return exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+  return workerFetch("/api/me", { headers: asTenant(key, headers) });
 }
 
 afterEach(() => {

@@ -1,7 +1,7 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { createApiKey } from "../../shared/tenants/api-keys";
-import { managementDb, newTenant } from "./support";
+import { ADMIN, managementDb, newTenant, workerFetch } from "./support";
 
 /** Shared fixtures for billing tests: owner keys, signed deliveries, Stripe-shaped objects, the fake's controls. */
 const vars = env as unknown as {
@@ -10,7 +10,6 @@ const vars = env as unknown as {
   STRIPE_PRICE_PRO: string;
   STRIPE_PRICE_TEAM: string;
 };
-export const base = "http://muninn.test";
 export const webhookSecret = vars.STRIPE_WEBHOOK_SECRET;
 export const prices = { pro: vars.STRIPE_PRICE_PRO, team: vars.STRIPE_PRICE_TEAM };
 const stripe = new Stripe("sk_test_unused_for_signing", { httpClient: Stripe.createFetchHttpClient() });
@@ -27,13 +26,13 @@ export function apiFetch(path: string, key: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${key}`);
   if (init.body) headers.set("content-type", "application/json");
-  return exports.default.fetch(`${base}${path}`, { ...init, headers });
+  return workerFetch(path, { ...init, headers });
 }
 
 export function adminFetch(path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
-  headers.set("authorization", "Bearer test-admin-token");
-  return exports.default.fetch(`${base}${path}`, { ...init, headers });
+  headers.set("authorization", ADMIN.authorization);
+  return workerFetch(path, { ...init, headers });
 }
 
 /** Sign `payload` as Stripe would (`Stripe-Signature`), with the given secret and time. */
@@ -53,7 +52,7 @@ export async function deliver(
 ) {
   const payload = JSON.stringify(event);
   const signature = options.signature ?? (await signatureFor(payload, options));
-  return exports.default.fetch(`${base}/webhooks/stripe`, {
+  return workerFetch("/webhooks/stripe", {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": signature },
     body: payload,

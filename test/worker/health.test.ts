@@ -7,7 +7,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-import { workerFetch } from "./support";
+import { BASE_URL, workerFetch } from "./support";
 
 describe("health and readiness", () => {
   it("reports the management database as ok when it answers", async () => {
@@ -31,7 +31,7 @@ describe("health and readiness", () => {
     const app = createApp();
     const get = async (path: string) => {
       const ctx = createExecutionContext();
-      const response = await app.request(`http://muninn.test${path}`, {}, cached, ctx);
+      const response = await app.request(`${BASE_URL}${path}`, {}, cached, ctx);
       await waitOnExecutionContext(ctx);
       return response;
     };

@@ -181,7 +181,7 @@ describe("request logs", () => {
         { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: huge, arguments: {} } },
         { jsonrpc: "2.0", id: 2, method: huge, params: {} },
       ]) {
-        const response = await exports.default.fetch("http://localhost/mcp", {
+        const response = await workerFetch("/mcp", {
           method: "POST",
           headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
           body: JSON.stringify(body),

@@ -1,5 +1,5 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
 import { ADMIN, admitInput, asTenant, METRICS_AUTH, managementDb, newTenant, workerFetch } from "./support";
@@ -122,7 +122,7 @@ describe("tenant rate limit", () => {
   it("refuses a tenant suspended by hand in the management DB as soon as its credential is re-read", async () => {
     const { tenant, apiKey } = await newTenant("pro");
     const mcpCall = () =>
-      exports.default.fetch("http://localhost/mcp", {
+      workerFetch("/mcp", {
         method: "POST",
         headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json", accept: "*/*" },
         body: JSON.stringify({
