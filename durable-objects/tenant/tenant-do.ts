@@ -259,13 +259,13 @@ export class TenantDO extends DurableObject<Env> {
     }
     // A client per flush, closed after: flushes are a minute apart, and an
     // idle client kept open would hold the object's I/O (and its eviction) up.
-    const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
+    const mgmtDb = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
     try {
-      const written = await meter.flush((rows) => recordUsage(mgmt, tenantId, rows), now);
+      const written = await meter.flush((rows) => recordUsage(mgmtDb, tenantId, rows), now);
       this.#flushDueAt = meter.hasUnflushed() ? now + this.#config.usageFlushIntervalMs : null;
       return written;
     } finally {
-      mgmt.close();
+      mgmtDb.close();
     }
   }
 

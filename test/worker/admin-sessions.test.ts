@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { initializeSession, sessionPost, TOOLS_LIST } from "./mcp-support";
-import { ADMIN, asTenant, managementDb, newTenant, workerFetch } from "./support";
+import { ADMIN, asTenant, newTenant, openMgmtDb, workerFetch } from "./support";
 
 const sessionsUrl = (tenantId: string, query = "") => `/api/tenants/${tenantId}/sessions${query}`;
 
@@ -41,7 +41,7 @@ describe("admin: a tenant's MCP sessions", () => {
     expect(await all.json()).toEqual({ tenant_id: tenant.id, closed: 1 });
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(404);
 
-    const audit = await managementDb().execute(
+    const audit = await openMgmtDb().execute(
       {
         sql: "SELECT actor, metadata FROM audit_log WHERE tenant_id = ? AND action = 'sessions.close' ORDER BY id",
         args: [tenant.id],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, asTenant, config, managementDb, newTenant, workerFetch } from "./support";
+import { ADMIN, asTenant, config, newTenant, openMgmtDb, workerFetch } from "./support";
 
 const adminToken = config.adminToken;
 
@@ -182,7 +182,7 @@ describe("PATCH /api/tenants/:id", () => {
     expect(await response.json()).toMatchObject({ error: { type: "not_found", code: "tenant_not_found" } });
     const listed = await adminFetch(`/api/audit-log?tenant_id=${id}`);
     expect(((await listed.json()) as { data: unknown[] }).data).toEqual([]);
-    const rows = await managementDb().execute(
+    const rows = await openMgmtDb().execute(
       { sql: "SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ? OR target = ?", args: [id, id] },
       "read",
     );
@@ -231,7 +231,7 @@ describe("GET /api/tenants", () => {
     for (let i = 0; i < 3; i++) created.push((await newTenant("free")).tenant);
     // Give the three a searchable common name through the management DB record.
     for (const tenant of created) {
-      await managementDb().execute(
+      await openMgmtDb().execute(
         {
           sql: "UPDATE tenants SET org_name = ? WHERE id = ?",
           args: [`Search_${marker} ${tenant.id}`, tenant.id],

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { encryptToken, generateEncryptionKey } from "../../shared/crypto/token-encryption";
-import { asTenant, logsOf, managementDb, newTenant, workerFetch } from "./support";
+import { asTenant, logsOf, newTenant, openMgmtDb, workerFetch } from "./support";
 
 function me(key: string, headers: Record<string, string> = {}) {
   return workerFetch("/api/me", { headers: asTenant(key, headers) });
@@ -73,7 +73,7 @@ describe("authentication fails closed", () => {
     expect((await me(apiKey.key)).status).toBe(200);
     // As after a DB_TOKEN_ENCRYPTION_KEY rotation that missed this row.
     const foreign = await encryptToken(generateEncryptionKey(), "some-token");
-    await managementDb().execute(
+    await openMgmtDb().execute(
       {
         sql: "UPDATE tenant_databases SET auth_token_encrypted = ? WHERE tenant_id = ?",
         args: [foreign, tenant.id],

@@ -15,7 +15,7 @@ import {
   tenantRow,
   uniqueId,
 } from "./billing-support";
-import { asTenant, METRICS_AUTH, managementDb, workerFetch } from "./support";
+import { asTenant, METRICS_AUTH, openMgmtDb, workerFetch } from "./support";
 
 interface WebhookList {
   data: { id: string; type: string; status: string; outcome: string | null; error: string | null; attempts: number }[];
@@ -29,7 +29,7 @@ async function planInForce(key: string): Promise<string> {
 }
 
 async function audit(action: string, tenantId?: string) {
-  const result = await managementDb().execute(
+  const result = await openMgmtDb().execute(
     {
       sql: `SELECT * FROM audit_log WHERE action = ? ${tenantId ? "AND tenant_id = ?" : ""} ORDER BY id`,
       args: tenantId ? [action, tenantId] : [action],
@@ -45,7 +45,7 @@ async function runCron(cron: string) {
 
 /** A failed event: a trigger makes its audit insert fail once. */
 async function failOnce(tenantId: string, delivery: object) {
-  const db = managementDb();
+  const db = openMgmtDb();
   const trigger = `fail_admin_${tenantId}`;
   await db.execute(
     `CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_log WHEN NEW.tenant_id = '${tenantId}' AND NEW.action = 'webhook'
@@ -117,7 +117,7 @@ describe("admin webhook events", () => {
     expect(await again.json()).toMatchObject({ outcome: "duplicate" });
 
     // Someone changed the plan by hand; a forced replay puts the event's state back.
-    await managementDb().execute({ sql: "UPDATE tenants SET plan = 'free' WHERE id = ?", args: [t.tenantId] }, "write");
+    await openMgmtDb().execute({ sql: "UPDATE tenants SET plan = 'free' WHERE id = ?", args: [t.tenantId] }, "write");
     const forced = await adminFetch(`/api/admin/webhooks/${missed.id}/replay?force=true`, { method: "POST" });
     expect(await forced.json()).toMatchObject({
       outcome: "applied",
@@ -229,7 +229,7 @@ describe("grace period", () => {
     expect((await tenantRow(t.tenantId)).plan).toBe("pro");
 
     // Eight days later, as far as the database can tell.
-    await managementDb().execute(
+    await openMgmtDb().execute(
       {
         sql: "UPDATE tenants SET billing_grace_ends_at = ? WHERE id = ?",
         args: [new Date(Date.now() - 1000).toISOString(), t.tenantId],

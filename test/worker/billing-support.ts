@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { createApiKey } from "../../shared/tenants/api-keys";
-import { ADMIN, managementDb, newTenant, workerFetch } from "./support";
+import { ADMIN, newTenant, openMgmtDb, workerFetch } from "./support";
 
 /** Shared fixtures for billing tests: owner keys, signed deliveries, Stripe-shaped objects, the fake's controls. */
 const vars = env as unknown as {
@@ -18,7 +18,7 @@ const crypto = Stripe.createSubtleCryptoProvider();
 /** A tenant and an owner key (`keys:manage`) for its billing routes. */
 export async function ownerTenant(plan: "free" | "pro" | "team" = "free") {
   const created = await newTenant(plan);
-  const owner = await createApiKey(managementDb(), created.tenant.id, "owner", ["mcp", "keys:manage"]);
+  const owner = await createApiKey(openMgmtDb(), created.tenant.id, "owner", ["mcp", "keys:manage"]);
   return { ...created, ownerKey: owner.key };
 }
 
@@ -163,12 +163,12 @@ export async function fakeStripe<T = Record<string, unknown>>(path: string, body
 }
 
 export async function tenantRow(tenantId: string) {
-  const result = await managementDb().execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+  const result = await openMgmtDb().execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   return result.rows[0] as Record<string, unknown>;
 }
 
 export async function eventRow(id: string) {
-  const result = await managementDb().execute(
+  const result = await openMgmtDb().execute(
     { sql: "SELECT * FROM stripe_events WHERE event_id = ?", args: [id] },
     "read",
   );
@@ -179,7 +179,7 @@ export async function eventRow(id: string) {
 export async function customerTenant(plan: "free" | "pro" | "team" = "free") {
   const owner = await ownerTenant(plan);
   const customer = uniqueId("cus");
-  await managementDb().execute(
+  await openMgmtDb().execute(
     {
       sql: "UPDATE tenants SET stripe_customer_id = ? WHERE id = ?",
       args: [customer, owner.tenant.id],

@@ -11,7 +11,7 @@ import {
   tenantRow,
   uniqueId,
 } from "./billing-support";
-import { asTenant, METRICS_AUTH, managementDb, workerFetch } from "./support";
+import { asTenant, METRICS_AUTH, openMgmtDb, workerFetch } from "./support";
 
 async function planInForce(key: string): Promise<{ plan: string; limit: number; warnings: string[] }> {
   const response = await workerFetch(`/api/me`, { headers: asTenant(key) });
@@ -21,7 +21,7 @@ async function planInForce(key: string): Promise<{ plan: string; limit: number; 
 }
 
 async function webhookAudit(tenantId: string) {
-  const result = await managementDb().execute(
+  const result = await openMgmtDb().execute(
     {
       sql: "SELECT * FROM audit_log WHERE action = 'webhook' AND tenant_id = ? ORDER BY id",
       args: [tenantId],
@@ -121,7 +121,7 @@ describe("Stripe webhook idempotency", () => {
     const t = await customerTenant();
     const id = uniqueId("sub");
     const created = event("customer.subscription.created", active(t, id));
-    const db = managementDb();
+    const db = openMgmtDb();
     // A real failure inside the transaction: after the subscription and tenant rows are written, the audit insert fails.
     const trigger = `fail_audit_${t.tenantId}`;
     await db.execute(
@@ -225,7 +225,7 @@ describe("Stripe webhook ordering", () => {
     expect(await (await deliver(event("customer.subscription.created", active(t, id), second))).json()).toMatchObject({
       outcome: "stale",
     });
-    const rows = await managementDb().execute(
+    const rows = await openMgmtDb().execute(
       { sql: "SELECT status FROM billing_subscriptions WHERE subscription_id = ?", args: [id] },
       "read",
     );

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdmitResult } from "../../durable-objects/tenant/contract";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
 import { admissionError } from "../../workers/admission";
-import { admitInput, asTenant, config, managementDb, newTenant, workerFetch } from "./support";
+import { admitInput, asTenant, config, newTenant, openMgmtDb, workerFetch } from "./support";
 
 /** Count `n` tool calls straight into the tenant's meter, as that many earlier admitted calls would have. */
 async function useToolCalls(tenantId: string, n: number, now = Date.now()) {
@@ -109,7 +109,7 @@ describe("monthly tool-call quota", () => {
 
     // Both months reach the management DB, each with its own totals.
     await runDurableObjectAlarm(stub);
-    const rows = await managementDb().execute(
+    const rows = await openMgmtDb().execute(
       {
         sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
         args: [tenant.id],

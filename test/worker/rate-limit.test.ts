@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import { ADMIN, admitInput, asTenant, METRICS_AUTH, managementDb, newTenant, workerFetch } from "./support";
+import { ADMIN, admitInput, asTenant, METRICS_AUTH, newTenant, openMgmtDb, workerFetch } from "./support";
 
 function usage(key: string) {
   return workerFetch(`/api/usage`, { headers: asTenant(key) });
@@ -135,7 +135,7 @@ describe("tenant rate limit", () => {
     expect((await usage(apiKey.key)).status).toBe(200);
     expect((await mcpCall()).status).toBe(200);
     // The runbook's remedy: no admin API, no push to the object, updated_at untouched.
-    await managementDb().execute(
+    await openMgmtDb().execute(
       { sql: "UPDATE tenants SET status = 'suspended' WHERE id = ?", args: [tenant.id] },
       "write",
     );
@@ -267,8 +267,8 @@ describe("usage flush", () => {
       if (i < 3) await stub.chargeToolCall(admitInput(tenant.id).tenant);
     }
 
-    const mgmt = managementDb();
-    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
+    const mgmtDb = openMgmtDb();
+    const read = () => mgmtDb.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
     expect((await read()).rows).toHaveLength(0);
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -32,7 +32,7 @@ export function asTenant(key: string, headers: Record<string, string> = {}): Rec
   return { authorization: `Bearer ${key}`, ...headers };
 }
 
-export function managementDb() {
+export function openMgmtDb() {
   return openDatabase(config.mgmtDb, config.dbTimeoutMs);
 }
 
@@ -43,7 +43,7 @@ export async function newTenant(
   plan: Plan = "free",
 ): Promise<CreatedTenant & { apiKey: NonNullable<CreatedTenant["apiKey"]> }> {
   counter += 1;
-  const created = await createTenant(managementDb(), config, {
+  const created = await createTenant(openMgmtDb(), config, {
     orgName: `Test Org ${counter}`,
     ownerEmail: `owner${counter}-${crypto.randomUUID().slice(0, 8)}@example.test`,
     plan,

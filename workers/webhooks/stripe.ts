@@ -67,7 +67,7 @@ export async function handleEvent(
   } catch (error) {
     logger.error("Webhook processing failed", describeError(error));
     countWebhook(event.type, "failed");
-    await recordEventFailure(context.mgmt, event, error).catch((recordError: unknown) =>
+    await recordEventFailure(context.mgmtDb, event, error).catch((recordError: unknown) =>
       logger.error("webhook failure not recorded", describeError(recordError)),
     );
     throw new AppError("internal", `Webhook processing failed for ${event.id}; nothing was applied. Retry.`, {

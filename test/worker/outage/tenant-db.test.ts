@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../shared/db/client";
 import { getTenantDatabase } from "../../../shared/tenants/tenants";
 import { post } from "../mcp-support";
-import { config, managementDb, newTenant, workerFetch } from "../support";
+import { config, newTenant, openMgmtDb, workerFetch } from "../support";
 import { database, eventually } from "./support";
 
 interface ToolResponse {
@@ -72,7 +72,7 @@ describe("tenant database outage under load", () => {
     expect([...statuses].every((status) => status === 200 || status === 503)).toBe(true);
     for (const error of errors) expect(error).toMatch(/database unavailable|Circuit breaker|retry/i);
 
-    const record = await getTenantDatabase(managementDb(), config, tenant.id);
+    const record = await getTenantDatabase(openMgmtDb(), config, tenant.id);
     const db = openDatabase(record!.coordinates, 10_000);
     const rows = await db.execute(
       "SELECT content, COUNT(*) AS copies FROM memories WHERE content LIKE 'outage note %' GROUP BY content",

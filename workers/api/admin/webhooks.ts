@@ -80,7 +80,7 @@ adminWebhooks.post("/:eventId/replay", async (c) => {
     event = await callStripe("fetch the event", () => Promise.reject(error));
   }
   const result = await handleEvent(c, context, event, { force });
-  await writeAudit(context.mgmt, {
+  await writeAudit(context.mgmtDb, {
     tenantId: result.tenant?.id ?? null,
     actor: c.var.adminActor,
     action: "webhooks.replay",
