@@ -4,6 +4,7 @@ import { AppError } from "../errors";
 import {
   contentHash,
   DEFAULT_PROJECT,
+  jsonArray,
   LIMITS,
   type LinkRelation,
   type Memory,
@@ -13,8 +14,9 @@ import {
   normalizeFiles,
   normalizeTags,
   rowToMemory,
+  utf8Bytes,
 } from "./model";
-import { rowToSimilar, type SimilarMemory, similarStatement } from "./recall";
+import { accessStatement, closeMatches, type SimilarMemory, similarStatement } from "./recall";
 import { placeholders, resultAt } from "./sql";
 
 export interface NewMemory {
@@ -42,10 +44,8 @@ export interface Remembered {
   similar: SimilarMemory[];
 }
 
-const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
-
 export function assertContentSize(content: string, field = "content"): void {
-  const bytes = byteLength(content);
+  const bytes = utf8Bytes(content);
   if (bytes > LIMITS.contentBytes) {
     throw new AppError(
       "invalid_request",
@@ -115,7 +115,10 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
       const at = readIndex[index];
       if (!at) throw new Error(`remember: no read lookups for item ${index}`);
       const existingId = readResults[at.existing]?.rows[0]?.id;
-      const similar = at.similar === null ? [] : (readResults[at.similar]?.rows ?? []).map(rowToSimilar);
+      const similar =
+        at.similar === null
+          ? []
+          : closeMatches(`${item.input.title ?? ""} ${item.input.content}`, readResults[at.similar]?.rows ?? []);
       if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
         throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, {
           code: "memory_not_found",
@@ -270,10 +273,7 @@ export async function getMemories(
   const list = placeholders(unique.length);
   const results = await db.batch(
     [
-      {
-        sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${list})`,
-        args: [now, ...unique],
-      },
+      accessStatement(unique, now),
       { sql: `SELECT * FROM memories WHERE id IN (${list})`, args: unique },
       {
         sql: `SELECT * FROM memory_versions WHERE memory_id IN (${list}) ORDER BY memory_id, version`,
@@ -303,8 +303,8 @@ export async function getMemories(
             version: Number(row.version),
             title: row.title == null ? null : String(row.title),
             content: String(row.content),
-            tags: JSON.parse(String(row.tags)) as string[],
-            files: JSON.parse(String(row.files)) as string[],
+            tags: jsonArray(row.tags),
+            files: jsonArray(row.files),
             importance: Number(row.importance),
             replacedAt: new Date(Number(row.replaced_at)).toISOString(),
           })),
@@ -581,7 +581,7 @@ export async function listMemories(db: Database, input: ListInput): Promise<List
   };
 }
 
-/** Relate two memories. Linking the same pair the same way twice is a no-op. */
+/** Relate two memories (which counts as a use of both). Linking the same pair the same way twice is a no-op. */
 export async function linkMemories(
   db: Database,
   fromId: string,
@@ -600,6 +600,9 @@ export async function linkMemories(
               SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM memories WHERE id IN (?, ?)) = 2`,
         args: [fromId, toId, relation, now, fromId, toId],
       },
+
+      // Linking a memory cites it: both ends count as used.
+      accessStatement([fromId, toId], now),
     ],
     "write",
   );

@@ -9,7 +9,7 @@ import {
   updateMemory,
 } from "../../../shared/memory/memories";
 import { LIMITS } from "../../../shared/memory/model";
-import { recall, recordAccess } from "../../../shared/memory/recall";
+import { recall } from "../../../shared/memory/recall";
 import { defineTool } from "./definition";
 import {
   content,
@@ -135,7 +135,8 @@ const hitOut = z.object({
   kind: z.string(),
   title: z.string().nullable(),
   snippet: z.string(),
-  score: z.number(),
+  rank: z.number(),
+  relevance: z.number(),
   tags: z.array(z.string()),
   files: z.array(z.string()),
   importance: z.number(),
@@ -192,13 +193,15 @@ export const recallTool = defineTool({
       limit: args.limit,
       explain: args.explain,
     });
-    ctx.defer(
-      recordAccess(
-        ctx.db,
-        result.hits.map((hit) => hit.id),
-      ),
-    );
-    return { results: toWire(result.hits) as z.input<typeof hitOut>[], ...(result.note && { note: result.note }) };
+    const searched = args.project ?? "default";
+    const note =
+      result.otherProjects === undefined
+        ? result.note
+        : result.otherProjects.length > 0
+          ? `nothing in project ${searched} matches well enough; ${result.otherProjects.join(", ")} ` +
+            `${result.otherProjects.length === 1 ? "has" : "have"} matches: pass all_projects: true (or that project) to search there`
+          : `nothing in project ${searched} (nor in any other project) matches well enough`;
+    return { results: toWire(result.hits) as z.input<typeof hitOut>[], ...(note && { note }) };
   },
 });
 
