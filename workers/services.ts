@@ -1,6 +1,8 @@
+import type Stripe from "stripe";
+import { stripeClient } from "../shared/billing/stripe-client";
 import { type Config, readConfig } from "../shared/config";
 import { CircuitBreaker } from "../shared/db/circuit-breaker";
-import { type Database, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
+import { type Database, type DatabaseClient, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
 import { guardDatabase } from "../shared/db/guarded";
 import { ConcurrencyPool } from "../shared/db/pool";
 import { createLogger, describeError } from "../shared/logging";
@@ -17,6 +19,8 @@ export interface Services {
   /** The management DB without breaker or retries: health checks must see it as it is. */
   mgmtDbProbe: Database;
   mgmtBreaker: CircuitBreaker;
+  /** The Stripe API client; null when billing is not configured. */
+  stripe: Stripe | null;
   pool: ConcurrencyPool;
   /** The tenant's database client, guarded by that database's own breaker. */
   tenantDb(tenantId: string, coordinates: DatabaseCoordinates): Database;
@@ -56,8 +60,8 @@ function newBreaker(config: Config, target: DbTarget, name: string): CircuitBrea
 function buildServices(env: Env): Services {
   const config = readConfig(env);
   const pool = new ConcurrencyPool(config.dbPoolMax);
-  const guard = (client: Database, breaker: CircuitBreaker) =>
-    guardDatabase(client, {
+  const guard = (db: Database, breaker: CircuitBreaker) =>
+    guardDatabase(db, {
       breaker,
       pool,
       waitMs: config.dbTimeoutMs,
@@ -68,12 +72,16 @@ function buildServices(env: Env): Services {
   const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), mgmtBreaker);
 
   // Least recently used first: re-inserting on use keeps the Map in LRU order.
-  const tenants = new Map<string, { url: string; authToken: string; client: Database; breaker: CircuitBreaker }>();
+  const tenants = new Map<
+    string,
+    { url: string; authToken: string; client: DatabaseClient; guarded: Database; breaker: CircuitBreaker }
+  >();
   return {
     config,
     mgmtDb,
     mgmtDbProbe: openDatabase(config.mgmtDb, config.dbTimeoutMs),
     mgmtBreaker,
+    stripe: config.billing ? stripeClient(config.billing) : null,
     pool,
     tenantDb(tenantId, coordinates) {
       let entry = tenants.get(tenantId);
@@ -84,10 +92,12 @@ function buildServices(env: Env): Services {
       }
       if (!entry) {
         const breaker = newBreaker(config, "tenantDb", tenantId);
+        const client = openDatabase(coordinates, config.dbTimeoutMs);
         entry = {
           url: coordinates.url,
           authToken: coordinates.authToken,
-          client: guard(openDatabase(coordinates, config.dbTimeoutMs), breaker),
+          client,
+          guarded: guard(client, breaker),
           breaker,
         };
       }
@@ -100,7 +110,7 @@ function buildServices(env: Env): Services {
           tenants.delete(oldest);
         }
       }
-      return entry.client;
+      return entry.guarded;
     },
     tenantBreakers: () => [...tenants.values()].map((entry) => entry.breaker),
     clientCount: () => 2 + tenants.size,

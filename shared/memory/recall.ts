@@ -300,8 +300,8 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
     statements.push(textCandidates(tokens.map(ftsTerm).join(" OR "), filters), idfStatement(tokens));
   if (files.length > 0) statements.push(fileCandidates(files, filters));
   if (statements.length === 0) statements.push(browseCandidates(filters));
-  const results =
-    statements.length === 1 ? [await db.execute(statements[0] as InStatement)] : await db.batch(statements, "read");
+  const single = statements.length === 1 ? statements[0] : undefined;
+  const results = single ? [await db.execute(single, "read")] : await db.batch(statements, "read");
   const ideal = tokens.length > 0 ? idealBm25(resultAt(results, 1).rows[0]) : 0;
 
   const bySeq = new Map<number, Row>();

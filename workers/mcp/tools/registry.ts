@@ -30,16 +30,3 @@ export const TOOLS: readonly ToolDefinition[] = [
   linkTool,
   projectsTool,
 ] as unknown as ToolDefinition[];
-
-const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
-
-/**
- * Whether a `tools/call` names a known tool with arguments its schema
- * accepts: only those are metered against the plan's quota, so a client is
- * not charged for calls that could never run.
- */
-export function isValidToolCall(name: unknown, args: unknown): boolean {
-  if (typeof name !== "string") return false;
-  const tool = byName.get(name);
-  return tool?.input.safeParse(args ?? {}).success === true;
-}
