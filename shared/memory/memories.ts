@@ -32,9 +32,12 @@ export interface NewMemory {
   /** A client-chosen key: repeating a save with the same key returns the first save's id. */
   idempotencyKey?: string;
   source?: string;
-  /** Issue fields, for memories of kind `issue` created by `track`. */
+  /** For kind `issue`: its severity (default 3). Every memory of kind `issue` is an open tracked issue. */
   issue?: { severity: number };
 }
+
+/** The severity of an issue saved without one: 1 is cosmetic, 5 blocking. */
+export const DEFAULT_SEVERITY = 3;
 
 export interface Remembered {
   id: string;
@@ -168,8 +171,8 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
           input.supersedes ?? null,
           input.source ?? null,
           input.idempotencyKey ?? null,
-          input.issue ? "open" : null,
-          input.issue?.severity ?? null,
+          input.kind === "issue" ? "open" : null,
+          input.kind === "issue" ? (input.issue?.severity ?? DEFAULT_SEVERITY) : null,
           now,
           now,
           item.project,
@@ -394,7 +397,9 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
   }
   const bump =
     statements.push({
+      // A memory of kind issue is always a tracked issue: becoming one opens it, leaving the kind ends it.
       sql: `UPDATE memories SET content = ?, content_hash = ?, title = ?, kind = ?, tags = ?, files = ?, importance = ?,
+              ${kind === "issue" ? `issue_status = COALESCE(issue_status, 'open'), severity = COALESCE(severity, ${DEFAULT_SEVERITY})` : "issue_status = NULL, severity = NULL"},
               version = version + 1, updated_at = ?
             WHERE id = ? AND version = ?`,
       args: [
@@ -424,6 +429,10 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
     files,
     importance,
     version: memory.version + 1,
+    issue:
+      kind === "issue"
+        ? (memory.issue ?? { status: "open", severity: DEFAULT_SEVERITY, resolution: null, resolvedAt: null })
+        : null,
     updatedAt: new Date(now).toISOString(),
   };
 }

@@ -87,13 +87,14 @@ export const WEIGHTS = {
 export const RELEVANCE_FLOOR = 0.1;
 
 /**
- * Conversation context: a memory saved right before or after a hit, in the
- * same project, of the same kind and within `CONTEXT_WINDOW_MS` (the turns of
- * one conversation, the steps of one procedure), lends it part of its own
- * text score — half for the adjacent one, a fifth for the one beyond. A
- * question about what was said is often answered by the turn after the one
- * that repeats its words. Memories of different kinds saved one after the
- * other (an issue, then a decision) lend nothing.
+ * Conversation context: among memories of kind `event` (what happened or
+ * was said, such as the turns of a conversation saved in order), one saved
+ * right before or after a hit, in the same project and within
+ * `CONTEXT_WINDOW_MS`, lends it part of its own text score — half for the
+ * adjacent one, a fifth for the one beyond. A question about what was said is
+ * often answered by the turn after the one that repeats its words. Other
+ * kinds are standalone statements (a batch of decisions is not a dialogue),
+ * so they neither lend nor borrow.
  */
 const CONTEXT_WEIGHTS = [0.5, 0.2] as const;
 const CONTEXT_WINDOW_MS = 60 * 60 * 1000;
@@ -204,7 +205,7 @@ function textCandidates(match: string, filters: Filters): InStatement {
           SELECT m.*, hits.bm25, hits.snippet FROM hits JOIN memories m ON m.seq = hits.seq
           UNION ALL
           SELECT m.*, NULL, NULL FROM memories m
-          WHERE m.seq IN (SELECT hits.seq + d.value FROM hits, json_each('[-2,-1,1,2]') d)
+          WHERE m.kind = 'event' AND m.seq IN (SELECT hits.seq + d.value FROM hits, json_each('[-2,-1,1,2]') d)
             AND m.seq NOT IN (SELECT seq FROM hits) AND ${where}`,
     args: [match, ...filters.args, ...filters.args],
   };
@@ -253,18 +254,19 @@ function fileSignal(stored: string[], queried: string[]): number {
 }
 
 /**
- * What its neighbours lend each candidate: memories of the same project and
- * kind saved just before or after it (by `seq`), close in time.
+ * What its neighbours lend each event: events of the same project saved
+ * just before or after it (by `seq`), close in time.
  */
 function contextScores(rows: Row[]): Map<number, number> {
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
   const context = new Map<number, number>();
   for (const row of rows) {
+    if (row.kind !== "event") continue;
     const seq = Number(row.seq);
     let lent = 0;
     CONTEXT_WEIGHTS.forEach((weight, index) => {
       for (const neighbour of [bySeq.get(seq - index - 1), bySeq.get(seq + index + 1)]) {
-        if (!neighbour || neighbour.project !== row.project || neighbour.kind !== row.kind) continue;
+        if (!neighbour || neighbour.project !== row.project || neighbour.kind !== "event") continue;
         if (Math.abs(Number(neighbour.created_at) - Number(row.created_at)) > CONTEXT_WINDOW_MS) continue;
         lent += weight * Number(neighbour.bm25 ?? 0);
       }
