@@ -38,9 +38,28 @@ export interface Config {
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
+  /** Stripe billing; null when `STRIPE_SECRET_KEY` is not set (billing routes then answer 503). */
+  billing: BillingConfig | null;
   /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
   healthCacheMs: number;
   version: string;
+}
+
+export interface BillingConfig {
+  stripeSecretKey: string;
+  webhookSecret: string;
+  /** Where the Stripe API is; null means Stripe itself. A local fake in development and tests. */
+  apiBase: string | null;
+  /** The Stripe price id each paid plan is sold at. */
+  prices: { pro: string; team: string };
+  /** Where Checkout sends the customer after paying or giving up, and where the portal returns to. */
+  successUrl: string;
+  cancelUrl: string;
+  portalReturnUrl: string;
+  /** How old a signed webhook may be (replay protection); Stripe's own default is 300 s. */
+  webhookToleranceSeconds: number;
+  /** How long a paid plan stays in force while payment is failing. */
+  gracePeriodMs: number;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +154,31 @@ function allowedHosts(source: ConfigSource): string[] {
   return [...new Set(names.map((name) => name.trim().toLowerCase()).filter(Boolean))];
 }
 
+function billing(source: ConfigSource): BillingConfig | null {
+  if (optional(source, "STRIPE_SECRET_KEY", "") === "") return null;
+  const apiBase = optional(source, "STRIPE_API_BASE", "");
+  if (apiBase !== "") {
+    try {
+      new URL(apiBase);
+    } catch {
+      throw new ConfigError(
+        `STRIPE_API_BASE must be a URL like http://127.0.0.1:12111, got ${JSON.stringify(apiBase)}`,
+      );
+    }
+  }
+  return {
+    stripeSecretKey: required(source, "STRIPE_SECRET_KEY"),
+    webhookSecret: required(source, "STRIPE_WEBHOOK_SECRET"),
+    apiBase: apiBase || null,
+    prices: { pro: required(source, "STRIPE_PRICE_PRO"), team: required(source, "STRIPE_PRICE_TEAM") },
+    successUrl: required(source, "BILLING_SUCCESS_URL"),
+    cancelUrl: required(source, "BILLING_CANCEL_URL"),
+    portalReturnUrl: optional(source, "BILLING_PORTAL_RETURN_URL", required(source, "BILLING_SUCCESS_URL")),
+    webhookToleranceSeconds: positiveInt(source, "STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300),
+    gracePeriodMs: positiveInt(source, "BILLING_GRACE_DAYS", 7) * 24 * 60 * 60 * 1000,
+  };
+}
+
 /** Parse configuration from a Worker `env` (or `process.env` in Node tools). */
 export function readConfig(env: object): Config {
   const source = env as ConfigSource;
@@ -184,6 +228,7 @@ export function readConfig(env: object): Config {
     ),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    billing: billing(source),
     healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     version: optional(source, "VERSION", "dev"),
   };

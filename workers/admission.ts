@@ -6,7 +6,7 @@ import type {
   ChargeResult,
   QuotaState,
   RateLimitState,
-} from "../durable-objects/tenant/admission";
+} from "../durable-objects/tenant/contract";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
@@ -51,6 +51,7 @@ function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
     status: auth.status,
     rateLimitOverride: auth.rateLimitOverride,
     recordUpdatedAt: auth.recordUpdatedAt,
+    graceEndsAt: auth.graceEndsAt,
   };
 }
 

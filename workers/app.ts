@@ -8,6 +8,7 @@ import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
 import { metrics } from "./ops/metrics";
 import type { AppEnv } from "./types";
+import { stripeWebhooks } from "./webhooks/stripe";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -15,6 +16,7 @@ export function createApp() {
   app.route("/", health);
   app.route("/", metrics);
   app.route("/api", api);
+  app.route("/", stripeWebhooks);
   app.route("/", mcp);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));

@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { scheduled } from "./scheduled";
 
 export { IpLimiterDO } from "../durable-objects/ip-limiter/ip-limiter-do";
 export { MetricsDO } from "../durable-objects/metrics/metrics-do";
@@ -8,4 +9,5 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  scheduled,
 } satisfies ExportedHandler<Env>;

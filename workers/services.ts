@@ -1,3 +1,5 @@
+import type Stripe from "stripe";
+import { stripeClient } from "../shared/billing/stripe-client";
 import { type Config, readConfig } from "../shared/config";
 import { CircuitBreaker } from "../shared/db/circuit-breaker";
 import { type Database, type DatabaseClient, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
@@ -17,6 +19,8 @@ export interface Services {
   /** The management DB without breaker or retries: health checks must see it as it is. */
   mgmtDbProbe: Database;
   mgmtBreaker: CircuitBreaker;
+  /** The Stripe API client; null when billing is not configured. */
+  stripe: Stripe | null;
   pool: ConcurrencyPool;
   /** The tenant's database client, guarded by that database's own breaker. */
   tenantDb(tenantId: string, coordinates: DatabaseCoordinates): Database;
@@ -78,6 +82,7 @@ function buildServices(env: Env): Services {
     mgmtDb,
     mgmtDbProbe: openDatabase(config.mgmtDb, config.dbTimeoutMs),
     mgmtBreaker,
+    stripe: config.billing ? stripeClient(config.billing) : null,
     pool,
     tenantDb(tenantId, coordinates) {
       let entry = tenants.get(tenantId);

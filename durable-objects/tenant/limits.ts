@@ -1,22 +1,18 @@
 import { effectiveRateLimit, type Plan, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
-import type { UsageTotals } from "../../shared/usage";
-import type { AdmitResult, ChargeResult, QuotaState, RateLimitState } from "./admission";
+import type {
+  AdmitResult,
+  ChargeResult,
+  QuotaState,
+  RateLimitState,
+  RateLimitStatus,
+  TenantSettings,
+  UsageStatus,
+} from "./contract";
 import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
-import type { TenantSettings } from "./settings";
 
 /** From this share of a limit on, admitted responses carry a warning. */
 export const WARNING_THRESHOLD = 0.9;
-
-export interface RateLimitStatus extends RateLimitState {
-  /** ISO time at which everything now in the window has aged out. */
-  resetAt: string;
-}
-
-export interface UsageStatus {
-  usage: UsageTotals;
-  quota: QuotaState;
-}
 
 /**
  * The limit part of admission: the request rate (sliding window) and the
@@ -64,7 +60,7 @@ export class TenantLimits {
 
     this.#meter.count(["requests"], now);
     const quota = this.#meter.quota(quotaLimit, now);
-    return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota) };
+    return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota, now) };
   }
 
   /**
@@ -92,7 +88,8 @@ export class TenantLimits {
   rateLimit(settings: TenantSettings, now: number): RateLimitStatus {
     const rate = effectiveRateLimit(this.#limits, settings.plan, settings.rateLimitOverride);
     const state = this.#window.peek(rate.limit, rate.windowSeconds * 1000, now);
-    return { ...state, source: rate.source, resetAt: new Date(now + state.resetSeconds * 1000).toISOString() };
+    const resetAt = new Date(now + state.resetSeconds * 1000).toISOString();
+    return { plan: settings.plan, ...state, source: rate.source, resetAt };
   }
 
   usage(settings: TenantSettings, now: number): UsageStatus {
@@ -103,8 +100,14 @@ export class TenantLimits {
   }
 }
 
-function warnings(settings: TenantSettings, rateLimit: RateLimitState, quota: QuotaState): string[] {
+function warnings(settings: TenantSettings, rateLimit: RateLimitState, quota: QuotaState, now: number): string[] {
   const out: string[] = [];
+  if (settings.graceEndsAt && Date.parse(settings.graceEndsAt) > now) {
+    out.push(
+      `Payment failing: the ${settings.plan} plan stays in force until ${settings.graceEndsAt}, then the tenant ` +
+        "returns to the free plan. Update the payment method (POST /api/billing/portal).",
+    );
+  }
   if (rateLimit.used >= rateLimit.limit * WARNING_THRESHOLD) {
     out.push(
       `Rate limit nearly reached: ${rateLimit.used} of ${rateLimit.limit} requests used in the last ` +

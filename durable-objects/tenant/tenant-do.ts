@@ -3,12 +3,23 @@ import { type Config, readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
-import type { Plan } from "../../shared/plans";
 import { recordUsage } from "../../shared/usage";
-import type { SessionClosure as AdmitClosure, AdmitInput, AdmitResult, ChargeResult } from "./admission";
-import { type RateLimitStatus, TenantLimits, type UsageStatus } from "./limits";
-import { type ClosedSession, type SessionRecord, type SessionStats, SessionStore } from "./sessions";
-import { SettingsStore, type VersionedSettings } from "./settings";
+import { migrateStorage } from "../storage-migrations";
+import type {
+  AdmitInput,
+  AdmitResult,
+  ChargeResult,
+  RateLimitStatus,
+  SessionClosure,
+  SessionList,
+  SessionRecord,
+  UsageStatus,
+  VersionedSettings,
+} from "./contract";
+import { TenantLimits } from "./limits";
+import { tenantStorageMigrations } from "./migrations";
+import { SessionStore } from "./sessions";
+import { SettingsStore } from "./settings";
 
 /** The earliest of the deadlines some module needs waking for, or null when none does. */
 export function nextAlarm(...deadlines: (number | null)[]): number | null {
@@ -39,6 +50,8 @@ export class TenantDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = readConfig(env);
+    // Synchronous, so the object serves nothing until its storage is at the current version.
+    migrateStorage(ctx.storage, tenantStorageMigrations);
     this.#settings = new SettingsStore(ctx.storage.sql);
     this.#limits = new TenantLimits(ctx.storage.sql, this.#config.planLimits);
     this.#sessions = new SessionStore(ctx.storage.sql, {
@@ -57,7 +70,7 @@ export class TenantDO extends DurableObject<Env> {
       const used = this.#sessions.use(input.sessionId, now);
       if (!used.session) {
         if (used.closed) this.#sessionsChanged(settings.tenantId, [used.closed], 0);
-        return { admitted: false, reason: "session_not_found", closed: used.closed as AdmitClosure | null };
+        return { admitted: false, reason: "session_not_found", closed: used.closed };
       }
       session = used.session;
     }
@@ -69,7 +82,7 @@ export class TenantDO extends DurableObject<Env> {
       const created = this.#sessions.create({ ...input.initialize, cap }, now);
       session = created.session;
       this.#sessionsChanged(settings.tenantId, created.closed, 1);
-      result.closedSessions = created.closed as AdmitClosure[];
+      result.closedSessions = created.closed;
     }
     if (result.admitted && session) {
       result.session = {
@@ -118,6 +131,7 @@ export class TenantDO extends DurableObject<Env> {
       plan: tenant.plan,
       status: tenant.status,
       rateLimitOverride: tenant.rateLimitOverride,
+      graceEndsAt: tenant.graceEndsAt ?? null,
       recordUpdatedAt: tenant.recordUpdatedAt ?? null,
     };
     const settings = fromCredential.recordUpdatedAt
@@ -157,13 +171,9 @@ export class TenantDO extends DurableObject<Env> {
     return ids.length;
   }
 
-  listSessions(): SessionRecord[] {
+  /** The live sessions, with lifetime counts of creations and closes by reason (the admin API shows both). */
+  listSessions(): SessionList {
     return this.#sessions.list();
-  }
-
-  /** Active sessions and lifetime counts of creations and closes by reason; cheap (one small table). */
-  sessionStats(): SessionStats {
-    return this.#sessions.stats();
   }
 
   /** Apply a management-DB record of the tenant's plan, status and override; returns what is now in force. */
@@ -172,9 +182,9 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** The live rate-limit window, without counting a request. `record` (if given) is applied first. */
-  rateLimitStatus(record?: VersionedSettings): (RateLimitStatus & { plan: Plan }) | null {
+  rateLimitStatus(record?: VersionedSettings): RateLimitStatus | null {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
-    return settings ? { plan: settings.plan, ...this.#limits.rateLimit(settings, Date.now()) } : null;
+    return settings ? this.#limits.rateLimit(settings, Date.now()) : null;
   }
 
   /** This month's usage and quota, live. `record` (if given) is applied first. */
@@ -184,21 +194,14 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** This month's usage and the live rate-limit window together, in one call, without counting a request. */
-  status(): { usage: UsageStatus; rateLimit: RateLimitStatus & { plan: Plan } } | null {
+  status(): { usage: UsageStatus; rateLimit: RateLimitStatus } | null {
     const settings = this.#settings.get();
     if (!settings) return null;
     const now = Date.now();
     return {
       usage: this.#limits.usage(settings, now),
-      rateLimit: { plan: settings.plan, ...this.#limits.rateLimit(settings, now) },
+      rateLimit: this.#limits.rateLimit(settings, now),
     };
-  }
-
-  /** Write counted usage to the management DB now; returns how many months were written. */
-  async flushUsage(): Promise<number> {
-    const written = await this.#flush(Date.now());
-    await this.#scheduleAlarm();
-    return written;
   }
 
   override async alarm(): Promise<void> {
@@ -230,7 +233,7 @@ export class TenantDO extends DurableObject<Env> {
    * gauge, shipped to the MetricsDO after the response (a failed shipment is
    * kept and sent with the next change).
    */
-  #sessionsChanged(tenant: string | undefined, closed: ClosedSession[], created: number): void {
+  #sessionsChanged(tenant: string | undefined, closed: SessionClosure[], created: number): void {
     if (created > 0) this.#metrics.inc("mcp_sessions_created_total", {}, created);
     for (const { reason } of closed) this.#metrics.inc("mcp_sessions_closed_total", { reason });
     if (tenant) this.#metrics.set("mcp_tenant_active_sessions", { tenant }, this.#sessions.count());

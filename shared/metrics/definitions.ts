@@ -34,6 +34,14 @@ export const METRICS = {
     help: "Database calls that failed to connect or answer, by target.",
   },
   stripe_webhooks_total: { type: "counter", help: "Stripe webhook deliveries by event type and outcome." },
+  billing_grace_expired_total: {
+    type: "counter",
+    help: "Tenants returned to the free plan because their payment grace period ended.",
+  },
+  billing_drift_tenants: {
+    type: "gauge",
+    help: "Tenants whose plan or subscription differed from Stripe's at the last daily reconciliation.",
+  },
   muninn_build_info: { type: "gauge", help: "Build information; the value is always 1." },
 } as const satisfies Record<string, { type: MetricType; help: string }>;
 

@@ -17,6 +17,8 @@ export interface Tenant {
   status: TenantStatus;
   rateLimitOverride: number | null;
   apiKeysCount: number;
+  /** While a payment is failing: when the paid plan's grace period ends. */
+  graceEndsAt: string | null;
   createdAt: string;
   /** Moves on every change; the tenant's Durable Object uses it to ignore stale pushes. */
   updatedAt: string;
@@ -49,6 +51,7 @@ export function rowToTenant(row: Record<string, unknown>): Tenant {
     status: row.status as TenantStatus,
     rateLimitOverride: row.rate_limit_override == null ? null : Number(row.rate_limit_override),
     apiKeysCount: Number(row.api_keys_count),
+    graceEndsAt: row.billing_grace_ends_at == null ? null : String(row.billing_grace_ends_at),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };

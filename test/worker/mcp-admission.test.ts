@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { INITIALIZE, initializeSession, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { newTenant } from "./support";
+import { newTenant, sessionStats } from "./support";
 
 const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
 
@@ -137,7 +137,7 @@ describe("/mcp admission as clients see it", () => {
     const refused = await post(apiKey.key, INITIALIZE, { accept: "application/json" });
     expect(refused.status).toBe(406);
     expect(refused.headers.get("mcp-session-id")).toBeNull();
-    const stats = await env.TENANT_DO.getByName(tenant.id).sessionStats();
+    const stats = await sessionStats(tenant.id);
     expect(stats).toMatchObject({ active: 0, closed: { rejected: 1 } });
   });
 });

@@ -1,17 +1,11 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { AdmitInput } from "../../durable-objects/tenant/admission";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import type { Plan } from "../../shared/plans";
-import { managementDb, newTenant } from "./support";
+import { admitInput, managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";
 const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
-
-function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
-  return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
-}
 
 function usage(key: string) {
   return exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${key}` } });
@@ -217,9 +211,7 @@ describe("sliding window", () => {
   // The limiter runs on the object's real SQLite storage; only the clock is given explicitly.
   async function withLimiter<T>(fn: (limiter: SlidingWindowLimiter) => T): Promise<T> {
     const stub = env.TENANT_DO.getByName(`window-${crypto.randomUUID()}`);
-    return runInDurableObject(stub, (_instance, state) =>
-      fn(new SlidingWindowLimiter(state.storage.sql, "test_slots")),
-    );
+    return runInDurableObject(stub, (_instance, state) => fn(new SlidingWindowLimiter(state.storage.sql)));
   }
 
   const minute = 60_000;
@@ -288,8 +280,12 @@ describe("usage flush", () => {
     await stub.admit(admitInput(tenant.id, "free", { toolCall: true }));
     await stub.chargeToolCall(admitInput(tenant.id).tenant);
     await evictDurableObject(stub);
-    expect(await stub.flushUsage()).toBe(1);
-    expect(await stub.flushUsage()).toBe(0);
+    // The alarm set before the eviction is durable: it wakes the object and writes the new counts.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await read()).rows[0]).toMatchObject({ requests: 6, tool_calls: 4 });
+    // Nothing is left to write, so no alarm is pending and the totals stay as they are.
+    expect(await runDurableObjectAlarm(stub)).toBe(false);
+    expect((await read()).rows).toHaveLength(1);
     expect((await read()).rows[0]).toMatchObject({ requests: 6, tool_calls: 4 });
   });
 });

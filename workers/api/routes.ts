@@ -1,9 +1,12 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
 import { adminAuditLog } from "./admin/audit-log";
+import { adminBilling } from "./admin/billing";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
+import { adminWebhooks } from "./admin/webhooks";
+import { tenantBilling } from "./tenant/billing";
 import { tenantMe } from "./tenant/me";
 import { tenantUsage } from "./tenant/usage";
 
@@ -16,9 +19,13 @@ export const api = new Hono<AppEnv>();
 // "/x/*" also matches "/x" itself, so these cover the collections and everything below them.
 api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
+api.use("/admin/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
+api.route("/admin/webhooks", adminWebhooks);
+api.route("/admin/billing", adminBilling);
 
 api.route("/me", tenantMe);
 api.route("/usage", tenantUsage);
+api.route("/billing", tenantBilling);

@@ -21,6 +21,8 @@ export interface AuthenticatedTenant {
   rateLimitOverride: number | null;
   /** `tenants.updated_at` of the record read: the tenant's Durable Object applies it unless it holds a newer one. */
   recordUpdatedAt: string;
+  /** While a payment is failing: when the paid plan's grace period ends. */
+  graceEndsAt: string | null;
   db: DatabaseCoordinates;
 }
 
@@ -125,6 +127,7 @@ async function resolve(
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
     recordUpdatedAt: tenant.updatedAt,
+    graceEndsAt: tenant.graceEndsAt,
     db: credential.database,
   };
 }

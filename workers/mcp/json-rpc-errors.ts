@@ -1,4 +1,4 @@
-import type { AdmitRefusal } from "../../durable-objects/tenant/admission";
+import type { AdmitRefusal } from "../../durable-objects/tenant/contract";
 import type { PlanLimitTable } from "../../shared/plans";
 import { admissionError } from "../admission";
 

@@ -1,4 +1,5 @@
 import { isInitializeRequest, type LoggingLevel, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import type { ClientInfo } from "../../durable-objects/tenant/contract";
 
 /**
  * What the route needs to know about a JSON-RPC body before the SDK serves
@@ -14,7 +15,7 @@ export interface MessageSummary {
   /** The tool named by a single `tools/call`. */
   tool: string | null;
   /** A well-formed 2025-era `initialize`: the protocol version it will get and the client it names. */
-  initialize: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null } | null;
+  initialize: { protocolVersion: string; clientInfo: ClientInfo | null } | null;
   /** `logging/setLevel`'s level, to remember on the session; null unless it is one the protocol defines. */
   logLevel: LoggingLevel | null;
   /** `_meta` client name of a 2026-era request. */

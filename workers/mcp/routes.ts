@@ -8,7 +8,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { type Context, Hono } from "hono";
-import type { AdmittedSession } from "../../durable-objects/tenant/admission";
+import type { AdmittedSession, SessionClosure } from "../../durable-objects/tenant/contract";
 import type { Config } from "../../shared/config";
 import { createLogger, describeError, type Logger } from "../../shared/logging";
 import { admit, chargeToolCall } from "../admission";
@@ -213,7 +213,7 @@ async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, le
   }
 }
 
-function logSessionClosed(c: Context<AppEnv>, closed: { id: string; reason: string }) {
+function logSessionClosed(c: Context<AppEnv>, closed: SessionClosure) {
   c.var.logger.info("mcp session closed", {
     tenant: c.var.auth.tenantId,
     session: closed.id.slice(0, 8),

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { VersionedSettings } from "../../../durable-objects/tenant/settings";
+import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
 import { getTenantRecord, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import type { AppEnv } from "../../types";
@@ -27,6 +27,7 @@ export function settingsOf(record: TenantRecord): VersionedSettings {
     plan: record.plan,
     status: record.status,
     rateLimitOverride: record.rateLimitOverride,
+    graceEndsAt: record.graceEndsAt,
     recordUpdatedAt: record.updatedAt,
   };
 }

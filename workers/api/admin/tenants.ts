@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { UsageStatus } from "../../../durable-objects/tenant/limits";
+import type { UsageStatus } from "../../../durable-objects/tenant/contract";
 import { changeTenant, searchTenants, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
