@@ -6,7 +6,7 @@
  */
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
-import { migrateAllTenantDbs, migrateManagementDb } from "../shared/tenants/schema";
+import { bindTenantTokens, migrateAllTenantDbs, migrateManagementDb } from "../shared/tenants/schema";
 
 const config = readConfig({ ADMIN_TOKEN: "-", METRICS_TOKEN: "-", ...process.env });
 const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
@@ -14,6 +14,7 @@ const management = await migrateManagementDb(mgmt);
 console.log(
   `management DB: v${management.from} -> v${management.to} (applied: ${management.applied.join(", ") || "none"})`,
 );
+console.log(`tenant DB tokens bound to their tenant: ${await bindTenantTokens(mgmt, config)} rewritten`);
 const tenants = await migrateAllTenantDbs(mgmt, config);
 let failed = 0;
 for (const outcome of tenants) {
