@@ -6,6 +6,7 @@ import { type Database, type DatabaseClient, type DatabaseCoordinates, openDatab
 import { guardDatabase } from "../shared/db/guarded";
 import { ConcurrencyPool } from "../shared/db/pool";
 import { createLogger, describeError } from "../shared/logging";
+import { assertTenantDatabase } from "../shared/tenants/tenants";
 import { recorder } from "./ops/telemetry";
 
 /**
@@ -77,6 +78,12 @@ function buildServices(env: Env): Services {
     string,
     { url: string; authToken: string; client: DatabaseClient; guarded: Database; breaker: CircuitBreaker }
   >();
+  /**
+   * Tenant databases whose `tenant_meta` this isolate has checked, by client.
+   * A flag, not a shared promise (a promise must not cross requests): until
+   * the first check succeeds, each caller runs its own.
+   */
+  const verified = new WeakSet<DatabaseClient>();
   return {
     config,
     mgmtDb,
@@ -98,7 +105,7 @@ function buildServices(env: Env): Services {
           url: coordinates.url,
           authToken: coordinates.authToken,
           client,
-          guarded: guard(client, breaker, tenantId),
+          guarded: ownedBy(tenantId, client, guard(client, breaker, tenantId), verified),
           breaker,
         };
       }
@@ -115,6 +122,30 @@ function buildServices(env: Env): Services {
     },
     tenantBreakers: () => [...tenants.values()].map((entry) => entry.breaker),
     clientCount: () => 2 + tenants.size,
+  };
+}
+
+/**
+ * `db` for `tenantId`, checked against the owner its `tenant_meta` records
+ * before its first use in this isolate (and again after a new client), so a
+ * management-DB record pointing at another tenant's database is refused
+ * (`MisroutedDatabaseError`) instead of served.
+ */
+function ownedBy(tenantId: string, client: DatabaseClient, db: Database, verified: WeakSet<DatabaseClient>): Database {
+  const check = async () => {
+    if (verified.has(client)) return;
+    await assertTenantDatabase(db, tenantId);
+    verified.add(client);
+  };
+  return {
+    execute: async (statement, intent) => {
+      await check();
+      return db.execute(statement, intent);
+    },
+    batch: async (statements, intent) => {
+      await check();
+      return db.batch(statements, intent);
+    },
   };
 }
 
