@@ -63,6 +63,8 @@ export interface LocalStack {
   vars: Record<string, string>;
   migration: MigrationResult;
   wrangler: ChildProcess;
+  /** Everything `wrangler dev` printed since it started (the Worker's logs and runtime errors), up to 2 MB. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -216,7 +218,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Keep wrangler's output for errors only (and for the reliability checks that read it).
   let output = "";
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    output = (output + chunk.toString()).slice(-2_000_000);
   };
   wrangler.stdout?.on("data", keep);
   wrangler.stderr?.on("data", keep);
@@ -236,7 +238,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    await waitForHealthy(baseUrl, wrangler, () => output);
+    await waitForHealthy(baseUrl, wrangler, () => output.slice(-20_000));
   } catch (error) {
     await stop();
     throw error;
@@ -256,5 +258,5 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stripe: { apiBase: stripe.apiBase, webhookSecret: stripe.webhookSecret, prices: stripe.prices },
   };
   await writeFile(join(stateDir, "dev.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  return { info, libsql, fakeStripe, secrets, vars, migration, wrangler, stop };
+  return { info, libsql, fakeStripe, secrets, vars, migration, wrangler, log: () => output, stop };
 }

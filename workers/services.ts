@@ -57,12 +57,13 @@ function newBreaker(config: Config, target: DatabaseTarget, name: string): Circu
 
 function buildServices(env: Env): Services {
   const config = readConfig(env);
-  const pool = new ConcurrencyPool(config.dbPoolMax);
-  const guard = (db: Database, target: DatabaseTarget, breaker: CircuitBreaker) =>
+  const pool = new ConcurrencyPool(config.dbPoolMax, config.dbPoolTenantMax);
+  const guard = (db: Database, target: DatabaseTarget, breaker: CircuitBreaker, owner?: string) =>
     guardDatabase(db, {
       target,
       breaker,
       pool,
+      owner,
       waitMs: config.dbTimeoutMs,
       readRetries: config.dbReadRetries,
       retryBaseMs: 100,
@@ -96,7 +97,7 @@ function buildServices(env: Env): Services {
           url: coordinates.url,
           authToken: coordinates.authToken,
           client,
-          guarded: guard(client, "tenantDb", breaker),
+          guarded: guard(client, "tenantDb", breaker, tenantId),
           breaker,
         };
       }

@@ -43,6 +43,8 @@ export interface GuardOptions {
   target: DatabaseTarget;
   breaker: CircuitBreaker;
   pool: ConcurrencyPool;
+  /** Whose calls these are in the pool (the tenant id), for its per-tenant cap; none for the management DB. */
+  owner?: string;
   /** How long a call may wait for a pool slot. */
   waitMs: number;
   /** Retries of a `read` call that failed to connect; a `write` is never repeated. */
@@ -62,7 +64,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function guardDatabase(db: Database, options: GuardOptions): Database {
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
-      return await options.pool.run(() => options.breaker.run(call, isConnectionFailure), options.waitMs);
+      return await options.pool.run(
+        () => options.breaker.run(call, isConnectionFailure),
+        options.waitMs,
+        options.owner,
+      );
     } catch (error) {
       if (error instanceof CircuitOpenError) {
         const retryAfterSeconds = Math.ceil(error.retryAfterMs / 1000);

@@ -121,6 +121,23 @@ describe("legacy MCP sessions", () => {
     expect(await sessionStats(tenant.id)).toMatchObject({ closed: { cap: 1 } });
   });
 
+  it("stores a logging/setLevel level only when it is one the protocol defines", async () => {
+    const { tenant, apiKey } = await newTenant();
+    const sessionId = await initializeSession(apiKey.key);
+    const setLevel = (level: string) =>
+      sessionPost(apiKey.key, sessionId, { jsonrpc: "2.0", id: 5, method: "logging/setLevel", params: { level } });
+    const levelHeld = async () => (await tenantObject(tenant.id).listSessions()).sessions[0]?.logLevel;
+
+    const refused = await setLevel("x".repeat(3_000_000));
+    expect(await refused.json()).toMatchObject({ error: { code: expect.any(Number) } });
+    expect(await levelHeld()).toBeNull();
+
+    expect((await setLevel("warning")).status).toBe(200);
+    expect(await levelHeld()).toBe("warning");
+    await setLevel("verbose");
+    expect(await levelHeld()).toBe("warning");
+  });
+
   it("serves a request without a session id statelessly, creating no session", async () => {
     const { tenant, apiKey } = await newTenant();
     const response = await post(apiKey.key, TOOLS_LIST);

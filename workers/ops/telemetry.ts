@@ -11,10 +11,17 @@ import { METRICS_SHARDS, mergeSnapshots, shardName } from "../../shared/metrics/
  */
 export const recorder = new MetricsRecorder();
 
+/**
+ * Until when a flush is already on its way (epoch ms). A number, not the
+ * flush's promise: a promise belongs to the request that created it, and a
+ * later request that waits on it dies with "Promise will never complete" when
+ * the first request's context goes away. Each request that finds no flush on
+ * its way schedules its own, in its own `waitUntil`.
+ */
+let flushClaimedUntil = 0;
+
 /** The aggregator shard this isolate reports to, drawn once when the isolate starts. */
 const isolateShard = Math.floor(Math.random() * METRICS_SHARDS);
-
-let scheduled: Promise<void> | null = null;
 const logger = createLogger({ component: "telemetry" });
 
 /** Metrics shard `index` (0 ≤ index < `METRICS_SHARDS`). */
@@ -61,15 +68,20 @@ export async function activeSessions(env: Env): Promise<number> {
 
 export function scheduleFlush(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, delayMs: number): void {
   if (recorder.pending === 0) return;
-  if (!scheduled) {
-    scheduled = (async () => {
+  const now = Date.now();
+  if (now < flushClaimedUntil) return;
+  // The claim outlives the delay a little, so a flush whose request was cut short is soon replaced.
+  flushClaimedUntil = now + delayMs + CLAIM_MARGIN_MS;
+  ctx.waitUntil(
+    (async () => {
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      scheduled = null;
+      flushClaimedUntil = 0;
       await flushMetrics(env);
-    })();
-  }
-  ctx.waitUntil(scheduled);
+    })(),
+  );
 }
+
+const CLAIM_MARGIN_MS = 1000;
 
 /** MCP methods a client may send; anything else is counted as "other" so a client cannot mint label values. */
 const MCP_METHODS = new Set([
