@@ -6,7 +6,7 @@
  */
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
-import { bindTenantTokens, migrateAllTenantDbs, migrateManagementDb } from "../shared/tenants/schema";
+import { bindTenantTokens, migrateAllTenantDbs, migrateManagementDb } from "../shared/migrations/migrate-databases";
 
 const config = readConfig({ ADMIN_TOKEN: "-", METRICS_TOKEN: "-", ...process.env });
 const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);

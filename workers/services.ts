@@ -3,7 +3,7 @@ import { stripeClient } from "../shared/billing/stripe-client";
 import { type Config, readConfig } from "../shared/config";
 import { CircuitBreaker } from "../shared/db/circuit-breaker";
 import { type Database, type DatabaseClient, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
-import { guardDatabase } from "../shared/db/guarded";
+import { type DatabaseTarget, guardDatabase } from "../shared/db/guarded";
 import { ConcurrencyPool } from "../shared/db/pool";
 import { createLogger, describeError } from "../shared/logging";
 import { assertTenantDatabase } from "../shared/tenants/tenants";
@@ -30,15 +30,13 @@ export interface Services {
   clientCount(): number;
 }
 
-export type DbTarget = "managementDb" | "tenantDb";
-
 /** `circuit_breaker_state` gauge values. */
 export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 const MAX_TENANT_CLIENTS = 500;
 
 const cache = new WeakMap<Env, Services>();
 
-function newBreaker(config: Config, target: DbTarget, name: string): CircuitBreaker {
+function newBreaker(config: Config, target: DatabaseTarget, name: string): CircuitBreaker {
   const logger = createLogger({ component: "circuit-breaker", target, database: name });
   return new CircuitBreaker(name, config.breaker, {
     onTransition(from, to) {
@@ -61,8 +59,9 @@ function newBreaker(config: Config, target: DbTarget, name: string): CircuitBrea
 function buildServices(env: Env): Services {
   const config = readConfig(env);
   const pool = new ConcurrencyPool(config.dbPoolMax, config.dbPoolTenantMax);
-  const guard = (db: Database, breaker: CircuitBreaker, owner?: string) =>
+  const guard = (db: Database, target: DatabaseTarget, breaker: CircuitBreaker, owner?: string) =>
     guardDatabase(db, {
+      target,
       breaker,
       pool,
       owner,
@@ -71,7 +70,7 @@ function buildServices(env: Env): Services {
       retryBaseMs: 100,
     });
   const mgmtBreaker = newBreaker(config, "managementDb", "management");
-  const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), mgmtBreaker);
+  const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), "managementDb", mgmtBreaker);
 
   // Least recently used first: re-inserting on use keeps the Map in LRU order.
   const tenants = new Map<
@@ -105,7 +104,7 @@ function buildServices(env: Env): Services {
           url: coordinates.url,
           authToken: coordinates.authToken,
           client,
-          guarded: ownedBy(tenantId, client, guard(client, breaker, tenantId), verified),
+          guarded: ownedBy(tenantId, client, guard(client, "tenantDb", breaker, tenantId), verified),
           breaker,
         };
       }

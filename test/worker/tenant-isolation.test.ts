@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64, toBase64 } from "../../shared/crypto/encoding";
 import { decryptToken, encryptToken } from "../../shared/crypto/token-encryption";
-import { bindTenantTokens } from "../../shared/tenants/schema";
+import { bindTenantTokens } from "../../shared/migrations/migrate-databases";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callOk, connect, post } from "./mcp-support";
 import { config, logsOf, newTenant, openMgmtDb } from "./support";

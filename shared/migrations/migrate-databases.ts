@@ -2,9 +2,9 @@ import type { Config } from "../config";
 import { bindTenantToken } from "../crypto/token-encryption";
 import { type Database, openDatabase } from "../db/client";
 import { type MigrationResult, migrate } from "../db/migrate";
-import { managementMigrations } from "../migrations/management";
-import { tenantMigrations } from "../migrations/tenant";
-import { getTenantDatabase } from "./tenants";
+import { getTenantDatabase } from "../tenants/tenants";
+import { managementMigrations } from "./management";
+import { tenantMigrations } from "./tenant";
 
 /** Migrate the management DB. */
 export function migrateManagementDb(mgmtDb: Database): Promise<MigrationResult> {
