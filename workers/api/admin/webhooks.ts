@@ -5,7 +5,7 @@ import { writeAudit } from "../../../shared/audit";
 import { callStripe } from "../../../shared/billing/stripe-client";
 import { EVENT_STATUSES, listStripeEvents } from "../../../shared/billing/webhook-events";
 import { AppError } from "../../../shared/errors";
-import { billingContext } from "../../billing/context";
+import { billingContext, logStripeFailures } from "../../billing/context";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { handleEvent } from "../../webhooks/stripe";
@@ -13,6 +13,8 @@ import { decodeCursor, encodeCursor, parseInput } from "../validation";
 
 /** `/api/admin/webhooks`: the operator's view of Stripe events, and replay. Behind `requireAdmin`. */
 export const adminWebhooks = new Hono<AppEnv>();
+
+adminWebhooks.use("*", logStripeFailures());
 
 const listQuery = z.object({
   status: z.enum(EVENT_STATUSES).optional(),
