@@ -63,24 +63,26 @@ export interface LocalStack {
   vars: Record<string, string>;
   migration: MigrationResult;
   wrangler: ChildProcess;
+  /** Everything `wrangler dev` printed since it started (the Worker's logs and runtime errors), up to 2 MB. */
+  log(): string;
   stop(): Promise<void>;
 }
 
 async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   const config = readConfig(vars);
-  const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+  const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
   const file = join(stateDir, "dev.json");
   if (existsSync(file)) {
     const previous = JSON.parse(await readFile(file, "utf8")) as Partial<DevInfo> & {
       tenantId: string;
       apiKey: string;
     };
-    if (await getTenant(mgmt, previous.tenantId)) {
-      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmt, previous.tenantId));
+    if (await getTenant(mgmtDb, previous.tenantId)) {
+      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmtDb, previous.tenantId));
       return { tenantId: previous.tenantId, apiKey: previous.apiKey, ownerKey };
     }
   }
-  const created = await createTenant(mgmt, config, {
+  const created = await createTenant(mgmtDb, config, {
     orgName: "Demo",
     ownerEmail: "demo@muninn.local",
     plan: "pro",
@@ -91,12 +93,12 @@ async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   return {
     tenantId: created.tenant.id,
     apiKey: created.apiKey.key,
-    ownerKey: await ownerKeyFor(mgmt, created.tenant.id),
+    ownerKey: await ownerKeyFor(mgmtDb, created.tenant.id),
   };
 }
 
-async function ownerKeyFor(mgmt: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
-  return (await createApiKey(mgmt, tenantId, "dev owner", ["mcp", "keys:manage"])).key;
+async function ownerKeyFor(mgmtDb: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
+  return (await createApiKey(mgmtDb, tenantId, "dev owner", ["mcp", "keys:manage"])).key;
 }
 
 const FAKE_PRICES = { pro: "price_local_pro_monthly", team: "price_local_team_monthly" };
@@ -216,7 +218,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Keep wrangler's output for errors only (and for the reliability checks that read it).
   let output = "";
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    output = (output + chunk.toString()).slice(-2_000_000);
   };
   wrangler.stdout?.on("data", keep);
   wrangler.stderr?.on("data", keep);
@@ -236,7 +238,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    await waitForHealthy(baseUrl, wrangler, () => output);
+    await waitForHealthy(baseUrl, wrangler, () => output.slice(-20_000));
   } catch (error) {
     await stop();
     throw error;
@@ -256,5 +258,5 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stripe: { apiBase: stripe.apiBase, webhookSecret: stripe.webhookSecret, prices: stripe.prices },
   };
   await writeFile(join(stateDir, "dev.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  return { info, libsql, fakeStripe, secrets, vars, migration, wrangler, stop };
+  return { info, libsql, fakeStripe, secrets, vars, migration, wrangler, log: () => output, stop };
 }

@@ -59,11 +59,12 @@ function newBreaker(config: Config, target: DbTarget, name: string): CircuitBrea
 
 function buildServices(env: Env): Services {
   const config = readConfig(env);
-  const pool = new ConcurrencyPool(config.dbPoolMax);
-  const guard = (db: Database, breaker: CircuitBreaker) =>
+  const pool = new ConcurrencyPool(config.dbPoolMax, config.dbPoolTenantMax);
+  const guard = (db: Database, breaker: CircuitBreaker, owner?: string) =>
     guardDatabase(db, {
       breaker,
       pool,
+      owner,
       waitMs: config.dbTimeoutMs,
       readRetries: config.dbReadRetries,
       retryBaseMs: 100,
@@ -97,7 +98,7 @@ function buildServices(env: Env): Services {
           url: coordinates.url,
           authToken: coordinates.authToken,
           client,
-          guarded: guard(client, breaker),
+          guarded: guard(client, breaker, tenantId),
           breaker,
         };
       }

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import type { BillingConfig } from "../config";
-import { AppError } from "../errors";
+import { AppError, unavailable } from "../errors";
 
 /**
  * A Stripe client for this deployment. `STRIPE_API_BASE` points it at a
@@ -41,9 +41,9 @@ export async function callStripe<T>(what: string, call: () => Promise<T>): Promi
       !(error instanceof Stripe.errors.StripeError) ||
       (status !== undefined && status >= 500);
     if (transient) {
-      throw new AppError("unavailable", `the billing provider could not ${what}; try again shortly`, {
+      throw unavailable(`the billing provider could not ${what}; try again shortly`, {
         code: "billing_unavailable",
-        headers: { "Retry-After": "5" },
+        retryAfterSeconds: 5,
         cause: error,
       });
     }

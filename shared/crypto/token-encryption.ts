@@ -9,16 +9,22 @@ import { fromBase64, toBase64 } from "./encoding";
  */
 const VERSION = "v1";
 
-const keys = new Map<string, Promise<CryptoKey>>();
+/**
+ * Imported keys, cached once imported. The cache holds keys, not the import's
+ * promise: in Workers a promise belongs to the request that created it, and
+ * another request awaiting it fails ("Promise will never complete") if the
+ * first one ends first. Two requests may import the same key at once; both
+ * get an equal key.
+ */
+const keys = new Map<string, CryptoKey>();
 
-function importKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    const raw = fromBase64(secret);
-    if (raw.length !== 32) throw new Error("DB_TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
-    key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
-    keys.set(secret, key);
-  }
+async function importKey(secret: string): Promise<CryptoKey> {
+  const cached = keys.get(secret);
+  if (cached) return cached;
+  const raw = fromBase64(secret);
+  if (raw.length !== 32) throw new Error("DB_TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
+  const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+  keys.set(secret, key);
   return key;
 }
 

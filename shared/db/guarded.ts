@@ -23,7 +23,8 @@ export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
   constructor(
     readonly target: string,
-    readonly retryAfterSeconds: number,
+    /** When the database may be usable again, if known (an open breaker's remaining time). */
+    readonly retryAfterSeconds: number | undefined,
     options: { cause: unknown },
   ) {
     super(`database unavailable: ${target}`, options);
@@ -33,6 +34,8 @@ export class DatabaseUnavailableError extends Error {
 export interface GuardOptions {
   breaker: CircuitBreaker;
   pool: ConcurrencyPool;
+  /** Whose calls these are in the pool (the tenant id), for its per-tenant cap; none for the management DB. */
+  owner?: string;
   /** How long a call may wait for a pool slot. */
   waitMs: number;
   /** Retries of a `read` call that failed to connect; a `write` is never repeated. */
@@ -52,14 +55,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function guardDatabase(db: Database, options: GuardOptions): Database {
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
-      return await options.pool.run(() => options.breaker.run(call, isConnectionFailure), options.waitMs);
+      return await options.pool.run(
+        () => options.breaker.run(call, isConnectionFailure),
+        options.waitMs,
+        options.owner,
+      );
     } catch (error) {
       if (error instanceof CircuitOpenError) {
         throw new DatabaseUnavailableError(options.breaker.target, Math.ceil(error.retryAfterMs / 1000), {
           cause: error,
         });
       }
-      if (isConnectionFailure(error)) throw new DatabaseUnavailableError(options.breaker.target, 5, { cause: error });
+      if (isConnectionFailure(error)) {
+        throw new DatabaseUnavailableError(options.breaker.target, undefined, { cause: error });
+      }
       throw error;
     }
   };
