@@ -4,7 +4,6 @@ import type { BillingConfig } from "../config";
 import type { Database, Statement } from "../db/client";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import {
-  currentPeriodEnd,
   idOf,
   isoFromSeconds,
   planEffect,
@@ -13,6 +12,7 @@ import {
   subscriptionPrice,
   terminalVersion,
 } from "./subscription-state";
+import { subscriptionUpsert } from "./subscriptions";
 
 /**
  * Stripe events: each event id is recorded once (`stripe_events.event_id` is
@@ -300,39 +300,18 @@ function subscriptionChange(
 ): PlannedChange {
   const subscriptionId = subscription.id;
   const customerId = idOf(subscription.customer) ?? "";
-  const priceId = subscriptionPrice(subscription);
-  const plan = planForPrice(billing.prices, priceId);
-  const periodEnd = currentPeriodEnd(subscription);
-  const version = stateVersion(event.created, subscription);
+  const plan = planForPrice(billing.prices, subscriptionPrice(subscription));
   const statements: Statement[] = [
     // The ordering guard: a state is kept only if it is newer than the one held
     // (or, for an operator's forced replay, as new: the same event again).
-    {
-      sql: `INSERT INTO billing_subscriptions (subscription_id, tenant_id, customer_id, status, price_id, plan,
-              current_period_end, cancel_at_period_end, state_version, event_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (subscription_id) DO UPDATE SET tenant_id = COALESCE(excluded.tenant_id, tenant_id),
-              customer_id = excluded.customer_id, status = excluded.status, price_id = excluded.price_id,
-              plan = excluded.plan, current_period_end = excluded.current_period_end,
-              cancel_at_period_end = excluded.cancel_at_period_end, state_version = excluded.state_version,
-              event_id = excluded.event_id, updated_at = ${NOW}
-            WHERE excluded.state_version ${force ? ">=" : ">"} billing_subscriptions.state_version
-              OR (excluded.state_version = billing_subscriptions.state_version
-                AND billing_subscriptions.status = ? AND excluded.status != billing_subscriptions.status)`,
-      args: [
-        subscriptionId,
-        tenantId,
-        customerId,
-        subscription.status,
-        priceId,
-        plan,
-        periodEnd === null ? null : isoFromSeconds(periodEnd),
-        subscription.cancel_at_period_end ? 1 : 0,
-        version,
-        event.id,
-        previousStatus(event),
-      ],
-    },
+    subscriptionUpsert(billing.prices, {
+      subscription,
+      tenantId,
+      version: stateVersion(event.created, subscription),
+      source: event.id,
+      when: force ? "not_older" : "newer",
+      previousStatus: previousStatus(event),
+    }),
   ];
   const applied = "EXISTS (SELECT 1 FROM billing_subscriptions WHERE subscription_id = ? AND event_id = ?)";
   const appliedArgs = [subscriptionId, event.id];

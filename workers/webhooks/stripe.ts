@@ -24,12 +24,11 @@ const MAX_WEBHOOK_BYTES = 512 * 1024;
 
 stripeWebhooks.post("/webhooks/stripe", async (c) => {
   const context = billingContext(c.var.services);
-  const length = Number(c.req.header("content-length") ?? 0);
-  if (length > MAX_WEBHOOK_BYTES) {
-    throw new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
-  }
+  const tooLarge = () => new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
+  if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
   // The signature covers the exact bytes Stripe sent: verify the raw text, never re-serialised JSON.
   const body = await c.req.text();
+  if (body.length > MAX_WEBHOOK_BYTES) throw tooLarge();
   let event: Stripe.Event;
   try {
     event = await context.stripe.webhooks.constructEventAsync(

@@ -6,7 +6,7 @@ import { callStripe } from "../../../shared/billing/stripe-client";
 import { EVENT_STATUSES, listStripeEvents } from "../../../shared/billing/webhook-events";
 import { decodeCursor, encodeCursor } from "../../../shared/cursor";
 import { AppError } from "../../../shared/errors";
-import { billingContext } from "../../billing/context";
+import { billingContext, logStripeFailures } from "../../billing/context";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { handleEvent } from "../../webhooks/stripe";
@@ -14,6 +14,8 @@ import { parseInput } from "../validation";
 
 /** `/api/admin/webhooks`: the operator's view of Stripe events, and replay. Behind `requireAdmin`. */
 export const adminWebhooks = new Hono<AppEnv>();
+
+adminWebhooks.use("*", logStripeFailures());
 
 const listQuery = z.object({
   status: z.enum(EVENT_STATUSES).optional(),
