@@ -13,8 +13,8 @@ import { dirname, join, resolve } from "node:path";
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
 import type { MigrationResult } from "../shared/db/migrate";
+import { bindTenantTokens, migrateManagementDb } from "../shared/migrations/migrate-databases";
 import { createApiKey } from "../shared/tenants/api-keys";
-import { migrateManagementDb } from "../shared/tenants/schema";
 import { createTenant, getTenant } from "../shared/tenants/tenants";
 import { type FakeStripe, startFakeStripe } from "./fake-stripe/server";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
@@ -70,19 +70,19 @@ export interface LocalStack {
 
 async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   const config = readConfig(vars);
-  const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+  const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
   const file = join(stateDir, "dev.json");
   if (existsSync(file)) {
     const previous = JSON.parse(await readFile(file, "utf8")) as Partial<DevInfo> & {
       tenantId: string;
       apiKey: string;
     };
-    if (await getTenant(mgmt, previous.tenantId)) {
-      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmt, previous.tenantId));
+    if (await getTenant(mgmtDb, previous.tenantId)) {
+      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmtDb, previous.tenantId));
       return { tenantId: previous.tenantId, apiKey: previous.apiKey, ownerKey };
     }
   }
-  const created = await createTenant(mgmt, config, {
+  const created = await createTenant(mgmtDb, config, {
     orgName: "Demo",
     ownerEmail: "demo@muninn.local",
     plan: "pro",
@@ -93,12 +93,12 @@ async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   return {
     tenantId: created.tenant.id,
     apiKey: created.apiKey.key,
-    ownerKey: await ownerKeyFor(mgmt, created.tenant.id),
+    ownerKey: await ownerKeyFor(mgmtDb, created.tenant.id),
   };
 }
 
-async function ownerKeyFor(mgmt: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
-  return (await createApiKey(mgmt, tenantId, { name: "dev owner", scopes: ["mcp:tools", "keys:manage"] })).key;
+async function ownerKeyFor(mgmtDb: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
+  return (await createApiKey(mgmtDb, tenantId, { name: "dev owner", scopes: ["mcp:tools", "keys:manage"] })).key;
 }
 
 const FAKE_PRICES = { pro: "price_local_pro_monthly", team: "price_local_team_monthly" };
@@ -185,6 +185,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const vars = { ...workerVars(libsql.url, secrets), PUBLIC_URL: baseUrl, ...stripeVars(stripe), ...options.vars };
   const config = readConfig(vars);
   const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
+  // A .muninn/ from an earlier build may hold tokens in the unbound form.
+  await bindTenantTokens(openDatabase(config.mgmtDb, config.dbTimeoutMs), config);
   const demo = await seedDemoTenant(stateDir, vars);
 
   const wranglerBin = join(

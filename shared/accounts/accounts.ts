@@ -40,8 +40,8 @@ export function ownerStatement(owner: { id: string; email: string; passwordHash:
 }
 
 /** The account with this email (any case), or null. Only accounts of tenants that are not deleted. */
-export async function findAccountByEmail(mgmt: Database, email: string): Promise<Account | null> {
-  const result = await mgmt.execute(
+export async function findAccountByEmail(mgmtDb: Database, email: string): Promise<Account | null> {
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT u.* FROM users u JOIN tenants t ON t.id = u.tenant_id
             WHERE u.email = ? AND t.status != 'deleted'`,
@@ -53,15 +53,15 @@ export async function findAccountByEmail(mgmt: Database, email: string): Promise
   return row ? rowToAccount(row) : null;
 }
 
-export async function getAccount(mgmt: Database, userId: string): Promise<Account | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM users WHERE id = ?", args: [userId] }, "read");
+export async function getAccount(mgmtDb: Database, userId: string): Promise<Account | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM users WHERE id = ?", args: [userId] }, "read");
   const row = result.rows[0];
   return row ? rowToAccount(row) : null;
 }
 
 /** The tenant's owner account, or null (tenants created before accounts existed have none). */
-export async function ownerOf(mgmt: Database, tenantId: string): Promise<Account | null> {
-  const result = await mgmt.execute(
+export async function ownerOf(mgmtDb: Database, tenantId: string): Promise<Account | null> {
+  const result = await mgmtDb.execute(
     { sql: "SELECT * FROM users WHERE tenant_id = ? AND role = 'owner' LIMIT 1", args: [tenantId] },
     "read",
   );
@@ -70,16 +70,16 @@ export async function ownerOf(mgmt: Database, tenantId: string): Promise<Account
 }
 
 /** Whether an email is already taken (any case), whatever the state of its tenant. */
-export async function emailTaken(mgmt: Database, email: string): Promise<boolean> {
-  const result = await mgmt.execute(
+export async function emailTaken(mgmtDb: Database, email: string): Promise<boolean> {
+  const result = await mgmtDb.execute(
     { sql: "SELECT 1 FROM users WHERE email = ? LIMIT 1", args: [normalizeEmail(email)] },
     "read",
   );
   return result.rows.length > 0;
 }
 
-export async function updatePasswordHash(mgmt: Database, userId: string, passwordHash: string): Promise<void> {
-  await mgmt.execute(
+export async function updatePasswordHash(mgmtDb: Database, userId: string, passwordHash: string): Promise<void> {
+  await mgmtDb.execute(
     {
       sql: "UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
       args: [passwordHash, userId],

@@ -10,14 +10,14 @@ let decoy: Promise<string> | null = null;
  * or an account without one — the caller says "wrong email or password"
  * for all three. A hash made with weaker parameters than today's is replaced.
  */
-export async function verifySignIn(mgmt: Database, email: string, password: string): Promise<Account | null> {
-  const account = await findAccountByEmail(mgmt, email);
+export async function verifySignIn(mgmtDb: Database, email: string, password: string): Promise<Account | null> {
+  const account = await findAccountByEmail(mgmtDb, email);
   if (!account?.passwordHash) {
     decoy ??= hashPassword(crypto.randomUUID());
     await verifyPassword(password, await decoy);
     return null;
   }
   if (!(await verifyPassword(password, account.passwordHash))) return null;
-  if (needsRehash(account.passwordHash)) await updatePasswordHash(mgmt, account.id, await hashPassword(password));
+  if (needsRehash(account.passwordHash)) await updatePasswordHash(mgmtDb, account.id, await hashPassword(password));
   return account;
 }

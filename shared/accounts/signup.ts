@@ -37,7 +37,7 @@ function emailConflict(): AppError {
  * `createTenant`), so the same email can retry at once.
  */
 export async function signUp(
-  mgmt: Database,
+  mgmtDb: Database,
   config: Config,
   input: SignupInput,
   hooks?: ProvisioningHooks,
@@ -48,12 +48,12 @@ export async function signUp(
   }
   const email = normalizeEmail(input.email);
   // A fast, friendly answer for the common case; the unique index decides races.
-  if (await emailTaken(mgmt, email)) throw emailConflict();
+  if (await emailTaken(mgmtDb, email)) throw emailConflict();
   const passwordHash = input.password === null ? null : await hashPassword(input.password);
   const userId = newUserId();
   try {
     const created = await createTenant(
-      mgmt,
+      mgmtDb,
       config,
       {
         orgName: input.orgName,

@@ -59,18 +59,18 @@ export function rowToTenant(row: Record<string, unknown>): Tenant {
   };
 }
 
-export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+export async function getTenant(mgmtDb: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
 
 export async function getTenantDatabase(
-  mgmt: Database,
+  mgmtDb: Database,
   config: Config,
   tenantId: string,
 ): Promise<TenantDatabase | null> {
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
       args: [tenantId],
@@ -85,9 +85,29 @@ export async function getTenantDatabase(
     schemaVersion: Number(row.schema_version),
     coordinates: {
       url: String(row.url),
-      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
+      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted), tenantId),
     },
   };
+}
+
+/** A tenant's database record points at a database that is not that tenant's. */
+export class MisroutedDatabaseError extends Error {
+  override name = "MisroutedDatabaseError";
+}
+
+/**
+ * Refuse a database that is not `tenantId`'s. Every tenant database records
+ * its owner in `tenant_meta` when it is provisioned; a record pointing at
+ * another tenant's database (a swapped or mistyped row in the management DB)
+ * must fail loudly rather than serve one tenant another's memories.
+ */
+export async function assertTenantDatabase(db: Database, tenantId: string): Promise<void> {
+  const result = await db.execute({ sql: "SELECT value FROM tenant_meta WHERE key = 'tenant_id'", args: [] }, "read");
+  const owner = result.rows[0]?.value;
+  if (owner !== tenantId) {
+    const whose = owner === undefined || owner === null ? "records no tenant" : `belongs to tenant ${String(owner)}`;
+    throw new MisroutedDatabaseError(`the database configured for tenant ${tenantId} ${whose}; refusing to use it`);
+  }
 }
 
 export interface CreateTenantInput {
@@ -127,7 +147,7 @@ export interface CreatedTenant {
  * retry at once.
  */
 export async function createTenant(
-  mgmt: Database,
+  mgmtDb: Database,
   config: Config,
   input: CreateTenantInput,
   hooks: ProvisioningHooks = {},
@@ -157,7 +177,7 @@ export async function createTenant(
 
     const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName, input.firstKeyScopes) : null;
     await step("commit");
-    await mgmt.batch(
+    await mgmtDb.batch(
       [
         {
           sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
@@ -166,7 +186,13 @@ export async function createTenant(
         ...(input.owner ? [ownerStatement({ ...input.owner, email: input.ownerEmail }, id)] : []),
         {
           sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",
-          args: [id, dbName, provisioned.url, await encryptToken(config.dbTokenEncryptionKey, token), schemaVersion],
+          args: [
+            id,
+            dbName,
+            provisioned.url,
+            await encryptToken(config.dbTokenEncryptionKey, token, id),
+            schemaVersion,
+          ],
         },
         ...(key ? [key.statement] : []),
         auditStatement({
@@ -179,7 +205,7 @@ export async function createTenant(
       ],
       "write",
     );
-    const tenant = await getTenant(mgmt, id);
+    const tenant = await getTenant(mgmtDb, id);
     if (!tenant) throw new Error(`tenant ${id} vanished right after creation`);
     return { tenant, database: { name: dbName, url: provisioned.url, schemaVersion }, apiKey: key?.apiKey ?? null };
   } catch (error) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { post, TOOLS_LIST, workerFetch } from "./mcp-support";
+import { post, TOOLS_LIST } from "./mcp-support";
 import { newAccount } from "./oauth-support";
-import { managementDb } from "./support";
+import { openMgmtDb, workerFetch } from "./support";
 
 /** A signed-up owner: the first key carries every scope, keys:manage included. */
 async function newTenant() {
@@ -140,7 +140,7 @@ describe("API keys", () => {
     const doomed = await createKey(apiKey.key, { name: "elsewhere", scopes: ["mcp:tools"] });
     expect((await post(doomed.key, TOOLS_LIST)).status).toBe(200);
     // Another isolate revokes: only the management DB changes, this isolate's cache does not hear of it.
-    await managementDb().execute(
+    await openMgmtDb().execute(
       { sql: "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", args: [doomed.id] },
       "write",
     );

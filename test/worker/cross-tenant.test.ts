@@ -1,15 +1,8 @@
 import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  callOk,
-  connect as connectMcp,
-  initializeSession,
-  post,
-  sessionPost,
-  TOOLS_LIST,
-  workerFetch,
-} from "./mcp-support";
+import { callOk, connect as connectMcp, initializeSession, post, sessionPost, TOOLS_LIST } from "./mcp-support";
 import { BASE, connect as connectOAuth, newAccount } from "./oauth-support";
+import { workerFetch } from "./support";
 
 /**
  * The isolation matrix: with tenant A's API key and with A's OAuth access

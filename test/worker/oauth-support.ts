@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { signUp } from "../../shared/accounts/signup";
-import { workerFetch } from "./mcp-support";
-import { config, managementDb } from "./support";
+
+import { config, openMgmtDb, workerFetch } from "./support";
 
 export const BASE = "http://localhost";
 export const RESOURCE = `${BASE}/mcp`;
@@ -10,7 +10,7 @@ export const PASSWORD = "a long enough passphrase";
 /** A signed-up owner (account, tenant, full-scope key). */
 export async function newAccount() {
   const email = `oauth-${crypto.randomUUID().slice(0, 8)}@example.test`;
-  const created = await signUp(managementDb(), config, { email, password: PASSWORD, orgName: "OAuth Org" });
+  const created = await signUp(openMgmtDb(), config, { email, password: PASSWORD, orgName: "OAuth Org" });
   return { email, password: PASSWORD, tenantId: created.tenant.id, apiKey: created.apiKey.key, userId: created.userId };
 }
 
@@ -31,7 +31,8 @@ export class Browser {
       const [pair, ...attributes] = line.split(";");
       const [name, value = ""] = (pair ?? "").split("=");
       if (!name) continue;
-      if (attributes.some((attribute) => /^\s*max-age=0\s*$/i.test(attribute))) this.cookies.delete(name.trim());
+      if (attributes.some((attribute: string) => /^\s*max-age=0\s*$/i.test(attribute)))
+        this.cookies.delete(name.trim());
       else this.cookies.set(name.trim(), value);
     }
     return response;

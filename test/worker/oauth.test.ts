@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { OAUTH_PURGE_CRON } from "../../workers/auth/oauth-purge";
 import worker from "../../workers/index";
-import { post, TOOLS_LIST, workerFetch } from "./mcp-support";
+import { post, TOOLS_LIST } from "./mcp-support";
 import {
   authorizeUrl,
   BASE,
@@ -20,6 +20,7 @@ import {
   registerClient,
   signIn,
 } from "./oauth-support";
+import { workerFetch } from "./support";
 
 const urlOf = (input: RequestInfo | URL) =>
   typeof input === "string" ? input : input instanceof URL ? input.href : input.url;

@@ -5,8 +5,8 @@ import { signUp } from "../../shared/accounts/signup";
 import { AppError } from "../../shared/errors";
 import type { ProvisioningStep } from "../../shared/tenants/tenants";
 import { getDatabase, PlatformApiError } from "../../shared/tenants/turso-platform";
-import { post as mcpPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { config, managementDb } from "./support";
+import { post as mcpPost, TOOLS_LIST } from "./mcp-support";
+import { config, openMgmtDb, workerFetch } from "./support";
 
 const PASSWORD = "correct horse battery";
 // Each file its own address, so the per-IP signup limit of other suites never applies here.
@@ -25,7 +25,7 @@ function signup(body: unknown, ip = IP) {
 }
 
 async function count(sql: string, args: (string | number)[]): Promise<number> {
-  const result = await managementDb().execute({ sql, args }, "read");
+  const result = await openMgmtDb().execute({ sql, args }, "read");
   return Number(result.rows[0]?.n);
 }
 
@@ -67,7 +67,7 @@ describe("POST /api/signup", () => {
 
     // The password is stored as a memory-hard hash carrying its parameters, never in clear.
     const row = (
-      await managementDb().execute(
+      await openMgmtDb().execute(
         { sql: "SELECT password_hash FROM users WHERE id = ?", args: [body.account.id] },
         "read",
       )
@@ -129,7 +129,7 @@ describe("provisioning rollback", () => {
       const email = uniqueEmail(`fail-${step}`);
       let tenant: { id: string; databaseName: string } | null = null;
       const failure = signUp(
-        managementDb(),
+        openMgmtDb(),
         config,
         { email, password: PASSWORD, orgName: "Doomed" },
         {
@@ -161,7 +161,7 @@ describe("provisioning rollback", () => {
     const outcomes = await Promise.allSettled(
       ["A", "B"].map((org) =>
         signUp(
-          managementDb(),
+          openMgmtDb(),
           config,
           { email, password: PASSWORD, orgName: `Race ${org}` },
           {

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
-import { AppError } from "../../shared/errors";
+import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import type { Plan, TenantStatus } from "../../shared/plans";
 import { API_KEY_PREFIX, touchApiKey } from "../../shared/tenants/api-keys";
@@ -129,7 +129,7 @@ async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<Authenticate
     auth = cache.stale(cacheKey);
     if (!auth || (auth.expiresAt !== null && auth.expiresAt <= Date.now())) {
       c.var.logger.error("Cannot connect to management database", describeError(error));
-      throw new AppError("unavailable", "database unavailable", { headers: { "Retry-After": "5" }, cause: error });
+      throw unavailable("database unavailable", { cause: error });
     }
     c.var.logger.warn("serving cached credential while the management database is unreachable", {
       tenant: auth.tenantId,
@@ -219,7 +219,7 @@ async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<Tenan
     const stale = tenants.stale(tenantId);
     if (stale === undefined) {
       c.var.logger.error("Cannot connect to management database", describeError(error));
-      throw new AppError("unavailable", "database unavailable", { headers: { "Retry-After": "5" }, cause: error });
+      throw unavailable("database unavailable", { cause: error });
     }
     return stale;
   }
