@@ -55,9 +55,9 @@ export default async function setup(project: TestProject) {
   await start("tenants");
 
   const mgmtUrl = `http://127.0.0.1:${servers.mgmt.port}`;
-  const mgmt = openDatabase({ url: `${mgmtUrl}/management/`, authToken: token }, 10_000);
-  await migrateManagementDb(mgmt);
-  mgmt.close();
+  const mgmtDb = openDatabase({ url: `${mgmtUrl}/management/`, authToken: token }, 10_000);
+  await migrateManagementDb(mgmtDb);
+  mgmtDb.close();
 
   const control = createServer(async (req, res) => {
     const [, name, action] = (req.url ?? "").split("/");

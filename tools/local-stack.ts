@@ -70,19 +70,19 @@ export interface LocalStack {
 
 async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   const config = readConfig(vars);
-  const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+  const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
   const file = join(stateDir, "dev.json");
   if (existsSync(file)) {
     const previous = JSON.parse(await readFile(file, "utf8")) as Partial<DevInfo> & {
       tenantId: string;
       apiKey: string;
     };
-    if (await getTenant(mgmt, previous.tenantId)) {
-      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmt, previous.tenantId));
+    if (await getTenant(mgmtDb, previous.tenantId)) {
+      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmtDb, previous.tenantId));
       return { tenantId: previous.tenantId, apiKey: previous.apiKey, ownerKey };
     }
   }
-  const created = await createTenant(mgmt, config, {
+  const created = await createTenant(mgmtDb, config, {
     orgName: "Demo",
     ownerEmail: "demo@muninn.local",
     plan: "pro",
@@ -93,12 +93,12 @@ async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   return {
     tenantId: created.tenant.id,
     apiKey: created.apiKey.key,
-    ownerKey: await ownerKeyFor(mgmt, created.tenant.id),
+    ownerKey: await ownerKeyFor(mgmtDb, created.tenant.id),
   };
 }
 
-async function ownerKeyFor(mgmt: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
-  return (await createApiKey(mgmt, tenantId, "dev owner", ["mcp", "keys:manage"])).key;
+async function ownerKeyFor(mgmtDb: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
+  return (await createApiKey(mgmtDb, tenantId, "dev owner", ["mcp", "keys:manage"])).key;
 }
 
 const FAKE_PRICES = { pro: "price_local_pro_monthly", team: "price_local_team_monthly" };

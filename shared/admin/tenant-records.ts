@@ -33,7 +33,7 @@ export interface TenantSearch {
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while tenants sign up. */
 export async function searchTenants(
-  mgmt: Database,
+  mgmtDb: Database,
   search: TenantSearch,
 ): Promise<{ tenants: TenantRecord[]; hasMore: boolean }> {
   const where: string[] = [];
@@ -56,7 +56,7 @@ export async function searchTenants(
     where.push("(created_at < ? OR (created_at = ? AND id < ?))");
     args.push(search.after.createdAt, search.after.createdAt, search.after.id);
   }
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
           ORDER BY created_at DESC, id DESC LIMIT ?`,
@@ -80,7 +80,7 @@ export type ChangeOutcome =
  * no retry loop is needed. A change that alters nothing writes nothing.
  */
 export async function changeTenant(
-  mgmt: Database,
+  mgmtDb: Database,
   tenantId: string,
   change: TenantChange,
   by: { actor: string; ip: string | null },
@@ -98,7 +98,7 @@ export async function changeTenant(
   const live = "id = ? AND status != 'deleted'";
   const differs = `(plan IS NOT ${newPlan} OR status IS NOT ${newStatus} OR rate_limit_override IS NOT ${newOverride})`;
 
-  const [beforeRows, , update, afterRows] = await mgmt.batch(
+  const [beforeRows, , update, afterRows] = await mgmtDb.batch(
     [
       { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] },
       // Same metadata shape as `auditStatement`: { before, after }.

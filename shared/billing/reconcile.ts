@@ -51,7 +51,7 @@ export async function reconcileBilling(
   const changed: Tenant[] = [];
   let after = "";
   for (;;) {
-    const page = await context.mgmt.execute(
+    const page = await context.mgmtDb.execute(
       {
         sql: `SELECT t.*, s.status AS subscription_status FROM tenants t
             LEFT JOIN billing_subscriptions s ON s.subscription_id = t.stripe_subscription_id
@@ -175,7 +175,7 @@ async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithStat
     },
     { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenant.id] },
   );
-  const results = await context.mgmt.batch(statements, "write");
+  const results = await context.mgmtDb.batch(statements, "write");
   const row = results.at(-1)?.rows[0];
   return row ? rowToTenant(row) : null;
 }

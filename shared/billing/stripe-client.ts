@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import type { BillingConfig } from "../config";
-import { AppError } from "../errors";
+import { unavailable } from "../errors";
 
 /**
  * A Stripe client for this deployment. `STRIPE_API_BASE` points it at a
@@ -30,9 +30,8 @@ export async function callStripe<T>(what: string, call: () => Promise<T>): Promi
   try {
     return await call();
   } catch (error) {
-    throw new AppError("unavailable", `the billing provider could not ${what}; try again shortly`, {
+    throw unavailable(`the billing provider could not ${what}; try again shortly`, {
       code: "billing_unavailable",
-      headers: { "Retry-After": "5" },
       cause: error,
     });
   }

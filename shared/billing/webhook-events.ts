@@ -59,7 +59,7 @@ export interface ProcessedEvent {
 }
 
 export interface EventContext {
-  mgmt: Database;
+  mgmtDb: Database;
   billing: BillingConfig;
   stripe: Stripe;
 }
@@ -77,9 +77,9 @@ export async function processStripeEvent(
   event: Stripe.Event,
   options: ProcessOptions = {},
 ): Promise<ProcessedEvent> {
-  const { mgmt } = context;
-  const previous = await readEventRow(mgmt, event.id);
-  if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmt, previous.tenantId);
+  const { mgmtDb } = context;
+  const previous = await readEventRow(mgmtDb, event.id);
+  if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmtDb, previous.tenantId);
 
   const change = await planChange(context, event, options.force === true);
   const statements: Statement[] = [
@@ -125,12 +125,12 @@ export async function processStripeEvent(
 
   let results: Awaited<ReturnType<Database["batch"]>>;
   try {
-    results = await mgmt.batch(statements, "write");
+    results = await mgmtDb.batch(statements, "write");
   } catch (error) {
     // Another delivery of the same event committed first (the insert hit the primary key): a duplicate.
     if (isUniqueViolation(error)) {
-      const row = await readEventRow(mgmt, event.id);
-      if (row && row.status !== "failed") return duplicate(mgmt, row.tenantId);
+      const row = await readEventRow(mgmtDb, event.id);
+      if (row && row.status !== "failed") return duplicate(mgmtDb, row.tenantId);
     }
     throw error;
   }
@@ -148,9 +148,9 @@ export async function processStripeEvent(
  * Keep the error of a failed attempt on the event's row, so an operator can
  * list failed events and replay them. Never overwrites a processed row.
  */
-export async function recordEventFailure(mgmt: Database, event: Stripe.Event, error: unknown): Promise<void> {
+export async function recordEventFailure(mgmtDb: Database, event: Stripe.Event, error: unknown): Promise<void> {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await mgmt.execute(
+  await mgmtDb.execute(
     {
       sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
           VALUES (?, ?, ?, 'failed', ?, 1)
@@ -169,8 +169,8 @@ interface EventRow {
   receivedAt: string;
 }
 
-async function readEventRow(mgmt: Database, eventId: string): Promise<EventRow | null> {
-  const result = await mgmt.execute(
+async function readEventRow(mgmtDb: Database, eventId: string): Promise<EventRow | null> {
+  const result = await mgmtDb.execute(
     {
       sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
       args: [eventId],
@@ -187,13 +187,13 @@ async function readEventRow(mgmt: Database, eventId: string): Promise<EventRow |
   };
 }
 
-async function duplicate(mgmt: Database, tenantId: string | null): Promise<ProcessedEvent> {
-  const tenant = tenantId ? await readTenant(mgmt, tenantId) : null;
+async function duplicate(mgmtDb: Database, tenantId: string | null): Promise<ProcessedEvent> {
+  const tenant = tenantId ? await readTenant(mgmtDb, tenantId) : null;
   return { outcome: "duplicate", tenant, planBefore: tenant?.plan ?? null, planAfter: tenant?.plan ?? null };
 }
 
-async function readTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+async function readTenant(mgmtDb: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
@@ -223,20 +223,20 @@ function nothingToChange(tenantId: string | null, kind: PlannedChange["kind"] = 
 }
 
 async function planChange(context: EventContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
-  const { mgmt } = context;
+  const { mgmtDb } = context;
   switch (event.type) {
     case "customer.subscription.created":
     case "customer.subscription.updated":
     case "customer.subscription.deleted": {
       const subscription = event.data.object;
-      const tenantId = await tenantFor(mgmt, idOf(subscription.customer), subscription.metadata?.tenant_id);
+      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer), subscription.metadata?.tenant_id);
       return subscriptionChange(context.billing, event, subscription, tenantId, force);
     }
     case "checkout.session.completed": {
       const session = event.data.object;
       const customerId = idOf(session.customer);
       const tenantId = await tenantFor(
-        mgmt,
+        mgmtDb,
         customerId,
         session.client_reference_id ?? session.metadata?.tenant_id ?? undefined,
       );
@@ -251,18 +251,18 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
     case "invoice.payment_failed": {
       const invoice = event.data.object;
       const details = invoice.parent?.subscription_details;
-      const tenantId = await tenantFor(mgmt, idOf(invoice.customer), details?.metadata?.tenant_id);
+      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer), details?.metadata?.tenant_id);
       return paymentChange(context.billing, event, tenantId, idOf(details?.subscription));
     }
     case "charge.refunded": {
       // A refund alone changes no plan (a cancellation arrives as its own
       // subscription event); it is recorded and audited for the trail.
       const charge = event.data.object;
-      return nothingToChange(await tenantFor(mgmt, idOf(charge.customer), charge.metadata?.tenant_id));
+      return nothingToChange(await tenantFor(mgmtDb, idOf(charge.customer), charge.metadata?.tenant_id));
     }
     case "customer.deleted": {
       const customer = event.data.object;
-      const tenantId = await tenantFor(mgmt, customer.id, undefined);
+      const tenantId = await tenantFor(mgmtDb, customer.id, undefined);
       return customerDeleted(event, customer.id, tenantId);
     }
     default:
@@ -276,8 +276,8 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
  * checkout) is used only for a tenant that has no customer yet or the same
  * one, so metadata cannot move a subscription onto another tenant.
  */
-async function tenantFor(mgmt: Database, customerId: string | null, metadataTenant: string | undefined) {
-  const result = await mgmt.execute(
+async function tenantFor(mgmtDb: Database, customerId: string | null, metadataTenant: string | undefined) {
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
           UNION ALL
@@ -498,7 +498,7 @@ export interface StripeEventRecord {
 
 /** Events newest first, optionally by status, keyset-paginated on (received_at, event_id). */
 export async function listStripeEvents(
-  mgmt: Database,
+  mgmtDb: Database,
   filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
 ): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
   const where: string[] = [];
@@ -511,7 +511,7 @@ export async function listStripeEvents(
     where.push("(received_at < ? OR (received_at = ? AND event_id < ?))");
     args.push(filter.before.receivedAt, filter.before.receivedAt, filter.before.eventId);
   }
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT * FROM stripe_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
           ORDER BY received_at DESC, event_id DESC LIMIT ?`,

@@ -23,7 +23,8 @@ export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
   constructor(
     readonly target: string,
-    readonly retryAfterSeconds: number,
+    /** When the database may be usable again, if known (an open breaker's remaining time). */
+    readonly retryAfterSeconds: number | undefined,
     options: { cause: unknown },
   ) {
     super(`database unavailable: ${target}`, options);
@@ -65,7 +66,9 @@ export function guardDatabase(db: Database, options: GuardOptions): Database {
           cause: error,
         });
       }
-      if (isConnectionFailure(error)) throw new DatabaseUnavailableError(options.breaker.target, 5, { cause: error });
+      if (isConnectionFailure(error)) {
+        throw new DatabaseUnavailableError(options.breaker.target, undefined, { cause: error });
+      }
       throw error;
     }
   };

@@ -7,8 +7,8 @@ import { tenantMigrations } from "../migrations/tenant";
 import { getTenantDatabase } from "./tenants";
 
 /** Migrate the management DB. */
-export function migrateManagementDb(mgmt: Database): Promise<MigrationResult> {
-  return migrate(mgmt, managementMigrations);
+export function migrateManagementDb(mgmtDb: Database): Promise<MigrationResult> {
+  return migrate(mgmtDb, managementMigrations);
 }
 
 /**
@@ -47,13 +47,13 @@ export async function bindTenantTokens(mgmt: Database, config: Config): Promise<
 }
 
 /** Migrate one tenant's database and record the version it reached. */
-export async function migrateTenantDb(mgmt: Database, config: Config, tenantId: string): Promise<MigrationResult> {
-  const record = await getTenantDatabase(mgmt, config, tenantId);
+export async function migrateTenantDb(mgmtDb: Database, config: Config, tenantId: string): Promise<MigrationResult> {
+  const record = await getTenantDatabase(mgmtDb, config, tenantId);
   if (!record) throw new Error(`tenant ${tenantId} has no database`);
   const db = openDatabase(record.coordinates, config.dbTimeoutMs);
   try {
     const result = await migrate(db, tenantMigrations);
-    await mgmt.execute(
+    await mgmtDb.execute(
       {
         sql: `UPDATE tenant_databases SET schema_version = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
             WHERE tenant_id = ?`,
@@ -72,10 +72,10 @@ export const LATEST_TENANT_SCHEMA = tenantMigrations.length;
 
 /** Migrate every tenant DB that is behind, one at a time; report each outcome. */
 export async function migrateAllTenantDbs(
-  mgmt: Database,
+  mgmtDb: Database,
   config: Config,
 ): Promise<{ tenantId: string; result?: MigrationResult; error?: string }[]> {
-  const behind = await mgmt.execute(
+  const behind = await mgmtDb.execute(
     {
       sql: "SELECT tenant_id FROM tenant_databases WHERE schema_version < ? ORDER BY tenant_id",
       args: [LATEST_TENANT_SCHEMA],
@@ -86,7 +86,7 @@ export async function migrateAllTenantDbs(
   for (const row of behind.rows) {
     const tenantId = String(row.tenant_id);
     try {
-      outcomes.push({ tenantId, result: await migrateTenantDb(mgmt, config, tenantId) });
+      outcomes.push({ tenantId, result: await migrateTenantDb(mgmtDb, config, tenantId) });
     } catch (error) {
       outcomes.push({ tenantId, error: (error as Error).message });
     }

@@ -57,18 +57,18 @@ export function rowToTenant(row: Record<string, unknown>): Tenant {
   };
 }
 
-export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+export async function getTenant(mgmtDb: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
 
 export async function getTenantDatabase(
-  mgmt: Database,
+  mgmtDb: Database,
   config: Config,
   tenantId: string,
 ): Promise<TenantDatabase | null> {
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
       args: [tenantId],
@@ -129,7 +129,7 @@ export interface CreatedTenant {
  * transaction. If that transaction fails the new database is deleted again,
  * so a failure leaves neither a tenant without a database nor an orphan DB.
  */
-export async function createTenant(mgmt: Database, config: Config, input: CreateTenantInput): Promise<CreatedTenant> {
+export async function createTenant(mgmtDb: Database, config: Config, input: CreateTenantInput): Promise<CreatedTenant> {
   const id = newTenantId();
   const plan = input.plan ?? "free";
   const dbName = tenantDatabaseName(id);
@@ -145,7 +145,7 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
     tenantDb.close();
 
     const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName) : null;
-    await mgmt.batch(
+    await mgmtDb.batch(
       [
         {
           sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
@@ -171,7 +171,7 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
       ],
       "write",
     );
-    const tenant = await getTenant(mgmt, id);
+    const tenant = await getTenant(mgmtDb, id);
     if (!tenant) throw new Error(`tenant ${id} vanished right after creation`);
     return { tenant, database: { name: dbName, url: provisioned.url, schemaVersion }, apiKey: key?.apiKey ?? null };
   } catch (error) {

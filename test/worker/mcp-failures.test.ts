@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { post } from "./mcp-support";
-import { config, logsOf, managementDb, newTenant } from "./support";
+import { config, logsOf, newTenant, openMgmtDb } from "./support";
 
 describe("failures inside /mcp handlers", () => {
   it("answers a failing resource read with a safe message and logs the real cause with the request id", async () => {
     const { tenant, apiKey } = await newTenant();
-    const record = await getTenantDatabase(managementDb(), config, tenant.id);
+    const record = await getTenantDatabase(openMgmtDb(), config, tenant.id);
     if (!record) throw new Error("tenant without database");
     const db = openDatabase(record.coordinates, config.dbTimeoutMs);
     // A broken tenant database: the memory store's statements now fail inside SQLite.

@@ -5,7 +5,7 @@ import { updateMemory } from "../../shared/memory/memories";
 import { LIMITS } from "../../shared/memory/model";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect } from "./mcp-support";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 interface Saved {
   saved: number;
@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 /** The tenant's own database, for checking what the tools wrote and for driving the store directly. */
 async function tenantDb(): Promise<Database> {
-  const record = await getTenantDatabase(managementDb(), config, tenantId);
+  const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
   if (!record) throw new Error(`no database for tenant ${tenantId}`);
   return openDatabase(record.coordinates, config.dbTimeoutMs);
 }
@@ -172,6 +172,7 @@ describe("recall", () => {
     expect(found.results[0]!.snippet).toContain("SameSite");
     expect(found.results[0]!.explain?.signals.text).toBe(1);
     expect(Object.keys(found.results[0]!.explain!.signals).sort()).toEqual([
+      "context",
       "file",
       "importance",
       "recency",

@@ -1,15 +1,15 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { initializeSession, MCP_URL, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { config, newTenant, sessionStats } from "./support";
+import { initializeSession, MCP_URL, post, sessionPost, TOOLS_LIST } from "./mcp-support";
+import { asTenant, config, newTenant, sessionStats, workerFetch } from "./support";
 
 const tenantObject = (tenantId: string) => env.TENANT_DO.getByName(tenantId);
 
 function deleteMcp(key: string, sessionId?: string) {
   return workerFetch(MCP_URL, {
     method: "DELETE",
-    headers: { authorization: `Bearer ${key}`, ...(sessionId && { "mcp-session-id": sessionId }) },
+    headers: asTenant(key, sessionId ? { "mcp-session-id": sessionId } : {}),
   });
 }
 

@@ -5,16 +5,16 @@ import { decryptToken, encryptToken } from "../../shared/crypto/token-encryption
 import { bindTenantTokens } from "../../shared/tenants/schema";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callOk, connect, post } from "./mcp-support";
-import { config, logsOf, managementDb, newTenant } from "./support";
+import { config, logsOf, newTenant, openMgmtDb } from "./support";
 
 async function record(tenantId: string) {
-  const found = await getTenantDatabase(managementDb(), config, tenantId);
+  const found = await getTenantDatabase(openMgmtDb(), config, tenantId);
   if (!found) throw new Error(`no database for ${tenantId}`);
   return found;
 }
 
 async function storedToken(tenantId: string): Promise<string> {
-  const rows = await managementDb().execute(
+  const rows = await openMgmtDb().execute(
     { sql: "SELECT auth_token_encrypted FROM tenant_databases WHERE tenant_id = ?", args: [tenantId] },
     "read",
   );
@@ -22,7 +22,7 @@ async function storedToken(tenantId: string): Promise<string> {
 }
 
 async function pointAt(tenantId: string, url: string, encrypted: string) {
-  await managementDb().execute(
+  await openMgmtDb().execute(
     {
       sql: "UPDATE tenant_databases SET url = ?, auth_token_encrypted = ? WHERE tenant_id = ?",
       args: [url, encrypted, tenantId],
@@ -105,7 +105,7 @@ describe("tenant database isolation", () => {
   it("binds tokens stored in the earlier unbound form to their tenant, once", async () => {
     const { tenant, apiKey } = await newTenant();
     const plain = (await record(tenant.id)).coordinates.authToken;
-    await managementDb().execute(
+    await openMgmtDb().execute(
       {
         sql: "UPDATE tenant_databases SET auth_token_encrypted = ? WHERE tenant_id = ?",
         args: [await legacyEncrypt(plain), tenant.id],
@@ -115,13 +115,13 @@ describe("tenant database isolation", () => {
     // Still served during the transition.
     expect((await post(apiKey.key, listCall)).status).toBe(200);
 
-    expect(await bindTenantTokens(managementDb(), config)).toBeGreaterThanOrEqual(1);
+    expect(await bindTenantTokens(openMgmtDb(), config)).toBeGreaterThanOrEqual(1);
     const bound = await storedToken(tenant.id);
     expect(bound).toMatch(/^v2\./);
     expect(await decryptToken(config.dbTokenEncryptionKey, bound, tenant.id)).toBe(plain);
     await expect(decryptToken(config.dbTokenEncryptionKey, bound, "t-someone-else")).rejects.toThrow();
 
-    await bindTenantTokens(managementDb(), config);
+    await bindTenantTokens(openMgmtDb(), config);
     expect(await storedToken(tenant.id)).toBe(bound);
   });
 });

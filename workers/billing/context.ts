@@ -14,7 +14,7 @@ export function billingContext(services: Services): BillingContext {
       code: "billing_not_configured",
     });
   }
-  return { mgmt: mgmtDb, billing: config.billing, stripe };
+  return { mgmtDb, billing: config.billing, stripe };
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   processStripeEvent,
   recordEventFailure,
 } from "../../shared/billing/webhook-events";
-import { AppError } from "../../shared/errors";
+import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import { billingContext, pushTenantSettings } from "../billing/context";
 import { recorder } from "../ops/telemetry";
@@ -67,7 +67,7 @@ export async function handleEvent(
   } catch (error) {
     logger.error("Webhook processing failed", describeError(error));
     countWebhook(event.type, "failed");
-    await recordEventFailure(context.mgmt, event, error).catch((recordError: unknown) =>
+    await recordEventFailure(context.mgmtDb, event, error).catch((recordError: unknown) =>
       logger.error("webhook failure not recorded", describeError(recordError)),
     );
     throw new AppError("internal", `Webhook processing failed for ${event.id}; nothing was applied. Retry.`, {
@@ -85,10 +85,7 @@ export async function handleEvent(
         ...describeError(error),
       });
       countWebhook(event.type, "failed");
-      throw new AppError("unavailable", "the billing change is saved but not yet in force; retry", {
-        headers: { "Retry-After": "1" },
-        cause: error,
-      });
+      throw unavailable("the billing change is saved but not yet in force; retry", { cause: error });
     }
   }
   countWebhook(event.type, result.outcome);
