@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { generateEncryptionKey } from "../shared/crypto/token-encryption";
 import { openDatabase } from "../shared/db/client";
-import { migrateManagementDb } from "../shared/tenants/schema";
+import { migrateManagementDb } from "../shared/migrations/migrate-databases";
 import { startFakeStripe } from "../tools/fake-stripe/server";
 import { type LibsqlServer, startLibsqlServer } from "../tools/libsql-server/server";
 

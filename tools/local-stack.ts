@@ -13,8 +13,8 @@ import { dirname, join, resolve } from "node:path";
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
 import type { MigrationResult } from "../shared/db/migrate";
+import { bindTenantTokens, migrateManagementDb } from "../shared/migrations/migrate-databases";
 import { createApiKey } from "../shared/tenants/api-keys";
-import { migrateManagementDb } from "../shared/tenants/schema";
 import { createTenant, getTenant } from "../shared/tenants/tenants";
 import { type FakeStripe, startFakeStripe } from "./fake-stripe/server";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
@@ -184,6 +184,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const vars = { ...workerVars(libsql.url, secrets), ...stripeVars(stripe), ...options.vars };
   const config = readConfig(vars);
   const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
+  // A .muninn/ from an earlier build may hold tokens in the unbound form.
+  await bindTenantTokens(openDatabase(config.mgmtDb, config.dbTimeoutMs), config);
   const demo = await seedDemoTenant(stateDir, vars);
 
   const wranglerBin = join(

@@ -6,7 +6,7 @@
  */
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
-import { migrateAllTenantDbs, migrateManagementDb } from "../shared/tenants/schema";
+import { bindTenantTokens, migrateAllTenantDbs, migrateManagementDb } from "../shared/migrations/migrate-databases";
 
 const config = readConfig({ ADMIN_TOKEN: "-", METRICS_TOKEN: "-", ...process.env });
 const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
@@ -14,6 +14,7 @@ const management = await migrateManagementDb(mgmtDb);
 console.log(
   `management DB: v${management.from} -> v${management.to} (applied: ${management.applied.join(", ") || "none"})`,
 );
+console.log(`tenant DB tokens bound to their tenant: ${await bindTenantTokens(mgmtDb, config)} rewritten`);
 const tenants = await migrateAllTenantDbs(mgmtDb, config);
 let failed = 0;
 for (const outcome of tenants) {

@@ -23,8 +23,9 @@ export function createApp() {
   app.onError((caught, c) => {
     let error = caught;
     if (error instanceof DatabaseUnavailableError) {
-      const message = error.target === "management" ? "Cannot connect to management database" : "database unavailable";
-      c.var.logger?.error(message, { target: error.target, ...describeError(error.cause) });
+      const message =
+        error.target === "managementDb" ? "Cannot connect to management database" : "database unavailable";
+      c.var.logger?.error(message, { target: error.target, database: error.database, ...describeError(error.cause) });
       error = unavailable("database unavailable", { retryAfterSeconds: error.retryAfterSeconds });
     }
     if (error instanceof AppError) {

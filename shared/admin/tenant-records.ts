@@ -1,13 +1,12 @@
 import type { Database } from "../db/client";
 import type { Plan, TenantStatus } from "../plans";
-import { getTenant, rowToTenant, type Tenant } from "../tenants/tenants";
+import { rowToTenant, type Tenant } from "../tenants/tenants";
 
 /**
- * The operator's view of the `tenants` table: search, read with the record
- * version (`updatedAt`), and change plan / status / override with an audit entry.
+ * The operator's view of the `tenants` table: search and change plan /
+ * status / override with an audit entry. A tenant is read with `getTenant`
+ * (deleted tenants included; routes decide), its `updatedAt` the record version.
  */
-export type TenantRecord = Tenant;
-
 /** Statuses an operator may set; `deleted` belongs to tenant deletion, not to a PATCH. */
 export type SettableStatus = Exclude<TenantStatus, "deleted">;
 
@@ -17,9 +16,6 @@ export interface TenantChange {
   /** null clears the override. */
   rateLimitOverride?: number | null;
 }
-
-/** The tenant as the admin API sees it; `deleted` tenants included (routes decide). */
-export const getTenantRecord = getTenant;
 
 export interface TenantSearch {
   /** Matched as a substring of the owner email or the org name, case-insensitively. */
@@ -35,7 +31,7 @@ export interface TenantSearch {
 export async function searchTenants(
   mgmtDb: Database,
   search: TenantSearch,
-): Promise<{ tenants: TenantRecord[]; hasMore: boolean }> {
+): Promise<{ tenants: Tenant[]; hasMore: boolean }> {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (search.query) {
@@ -69,8 +65,8 @@ export async function searchTenants(
 
 export type ChangeOutcome =
   | { outcome: "not_found" }
-  | { outcome: "unchanged"; record: TenantRecord }
-  | { outcome: "changed"; before: TenantRecord; record: TenantRecord };
+  | { outcome: "unchanged"; record: Tenant }
+  | { outcome: "changed"; before: Tenant; record: Tenant };
 
 /**
  * Apply `change` and write its audit entry (actor, before, after) in one

@@ -83,9 +83,29 @@ export async function getTenantDatabase(
     schemaVersion: Number(row.schema_version),
     coordinates: {
       url: String(row.url),
-      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
+      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted), tenantId),
     },
   };
+}
+
+/** A tenant's database record points at a database that is not that tenant's. */
+export class MisroutedDatabaseError extends Error {
+  override name = "MisroutedDatabaseError";
+}
+
+/**
+ * Refuse a database that is not `tenantId`'s. Every tenant database records
+ * its owner in `tenant_meta` when it is provisioned; a record pointing at
+ * another tenant's database (a swapped or mistyped row in the management DB)
+ * must fail loudly rather than serve one tenant another's memories.
+ */
+export async function assertTenantDatabase(db: Database, tenantId: string): Promise<void> {
+  const result = await db.execute({ sql: "SELECT value FROM tenant_meta WHERE key = 'tenant_id'", args: [] }, "read");
+  const owner = result.rows[0]?.value;
+  if (owner !== tenantId) {
+    const whose = owner === undefined || owner === null ? "records no tenant" : `belongs to tenant ${String(owner)}`;
+    throw new MisroutedDatabaseError(`the database configured for tenant ${tenantId} ${whose}; refusing to use it`);
+  }
 }
 
 export interface CreateTenantInput {
@@ -133,7 +153,13 @@ export async function createTenant(mgmtDb: Database, config: Config, input: Crea
         },
         {
           sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",
-          args: [id, dbName, provisioned.url, await encryptToken(config.dbTokenEncryptionKey, token), schemaVersion],
+          args: [
+            id,
+            dbName,
+            provisioned.url,
+            await encryptToken(config.dbTokenEncryptionKey, token, id),
+            schemaVersion,
+          ],
         },
         ...(key ? [key.statement] : []),
         auditStatement({

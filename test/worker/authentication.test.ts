@@ -72,7 +72,7 @@ describe("authentication fails closed", () => {
     const { tenant, apiKey } = await newTenant();
     expect((await me(apiKey.key)).status).toBe(200);
     // As after a DB_TOKEN_ENCRYPTION_KEY rotation that missed this row.
-    const foreign = await encryptToken(generateEncryptionKey(), "some-token");
+    const foreign = await encryptToken(generateEncryptionKey(), "some-token", tenant.id);
     await openMgmtDb().execute(
       {
         sql: "UPDATE tenant_databases SET auth_token_encrypted = ? WHERE tenant_id = ?",

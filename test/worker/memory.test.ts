@@ -172,6 +172,7 @@ describe("recall", () => {
     expect(found.results[0]!.snippet).toContain("SameSite");
     expect(found.results[0]!.explain?.signals.text).toBe(1);
     expect(Object.keys(found.results[0]!.explain!.signals).sort()).toEqual([
+      "context",
       "file",
       "importance",
       "recency",

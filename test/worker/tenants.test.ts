@@ -33,7 +33,7 @@ describe("tenant provisioning", () => {
       "read",
     );
     const ciphertext = String(stored.rows[0]?.auth_token_encrypted);
-    expect(ciphertext).toMatch(/^v1\./);
+    expect(ciphertext).toMatch(/^v2\./);
     expect(ciphertext).not.toContain(record!.coordinates.authToken);
   });
 

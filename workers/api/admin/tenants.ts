@@ -1,12 +1,12 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/contract";
-import { changeTenant, searchTenants, type TenantRecord } from "../../../shared/admin/tenant-records";
+import { changeTenant, searchTenants } from "../../../shared/admin/tenant-records";
 import { decodeCursor, encodeCursor } from "../../../shared/cursor";
 import { AppError, unavailable } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
 import { effectiveRateLimit, PLANS, type PlanLimitTable, TENANT_STATUSES } from "../../../shared/plans";
-import { getTenantDatabase } from "../../../shared/tenants/tenants";
+import { getTenantDatabase, type Tenant } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { parseInput, parseJsonBody } from "../validation";
@@ -115,7 +115,7 @@ adminTenants.get("/:id/rate-limit", async (c) => {
  * be reached, the operator is told to repeat the (idempotent) request, and
  * any admin read of the tenant re-applies it too.
  */
-async function applyToTenantObject(c: Context<AppEnv>, record: TenantRecord): Promise<void> {
+async function applyToTenantObject(c: Context<AppEnv>, record: Tenant): Promise<void> {
   try {
     await tenantObject(c, record.id).updateSettings(settingsOf(record));
   } catch (error) {
@@ -124,11 +124,11 @@ async function applyToTenantObject(c: Context<AppEnv>, record: TenantRecord): Pr
   }
 }
 
-function pick(record: TenantRecord) {
+function pick(record: Tenant) {
   return { plan: record.plan, status: record.status, rateLimitOverride: record.rateLimitOverride };
 }
 
-function quotasView(record: TenantRecord, limits: PlanLimitTable) {
+function quotasView(record: Tenant, limits: PlanLimitTable) {
   const rate = effectiveRateLimit(limits, record.plan, record.rateLimitOverride);
   const plan = limits[record.plan];
   return {
@@ -138,7 +138,7 @@ function quotasView(record: TenantRecord, limits: PlanLimitTable) {
   };
 }
 
-function summaryView(record: TenantRecord, limits: PlanLimitTable) {
+function summaryView(record: Tenant, limits: PlanLimitTable) {
   return {
     id: record.id,
     org_name: record.orgName,
@@ -153,7 +153,7 @@ function summaryView(record: TenantRecord, limits: PlanLimitTable) {
 }
 
 function detailView(
-  record: TenantRecord,
+  record: Tenant,
   database: { name: string; url: string; schemaVersion: number } | null,
   status: UsageStatus | null,
   limits: PlanLimitTable,

@@ -1,11 +1,32 @@
 import { z } from "zod";
-import { LIMITS, LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES, PROJECT_SLUG } from "../../../shared/memory/model";
+import {
+  LIMITS,
+  LINK_RELATIONS,
+  MEMORY_KINDS,
+  MEMORY_STATUSES,
+  PROJECT_SLUG,
+  utf8Bytes,
+} from "../../../shared/memory/model";
 
 /**
  * Argument and result pieces shared by the tools. Messages name the field's
  * limit, because the model reading a tool error has to fix its call from it.
  */
-const utf8Bytes = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/**
+ * A tool's arguments: an object that refuses keys it does not define,
+ * naming them and the ones it takes. A misspelt argument (`querry`) silently
+ * dropped would turn a search into an unfiltered listing.
+ */
+export function toolArgs<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown argument${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((key) => `"${key}"`).join(", ")}; this takes ${known}`
+        : undefined,
+  });
+}
 
 export const content = z
   .string()

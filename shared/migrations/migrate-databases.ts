@@ -1,13 +1,49 @@
 import type { Config } from "../config";
+import { bindTenantToken } from "../crypto/token-encryption";
 import { type Database, openDatabase } from "../db/client";
 import { type MigrationResult, migrate } from "../db/migrate";
-import { managementMigrations } from "../migrations/management";
-import { tenantMigrations } from "../migrations/tenant";
-import { getTenantDatabase } from "./tenants";
+import { getTenantDatabase } from "../tenants/tenants";
+import { managementMigrations } from "./management";
+import { tenantMigrations } from "./tenant";
 
 /** Migrate the management DB. */
 export function migrateManagementDb(mgmtDb: Database): Promise<MigrationResult> {
   return migrate(mgmtDb, managementMigrations);
+}
+
+/**
+ * The data step of management schema v3 (no SQL migration: the stored form
+ * carries its own version): rewrite every tenant DB token still encrypted in
+ * the unbound `v1` form as `v2`, bound to its tenant id. It needs
+ * DB_TOKEN_ENCRYPTION_KEY, so it runs in `npm run migrate` (and the local
+ * stack's start), not inside a SQL migration. Each row is a compare-and-set
+ * on the value read, so a second run, or two at once, rewrite nothing twice.
+ * Returns how many rows were rewritten.
+ */
+export async function bindTenantTokens(mgmt: Database, config: Config): Promise<number> {
+  const unbound = await mgmt.execute(
+    {
+      sql: "SELECT tenant_id, auth_token_encrypted FROM tenant_databases WHERE auth_token_encrypted LIKE 'v1.%'",
+      args: [],
+    },
+    "read",
+  );
+  let rewritten = 0;
+  for (const row of unbound.rows) {
+    const tenantId = String(row.tenant_id);
+    const stored = String(row.auth_token_encrypted);
+    const bound = await bindTenantToken(config.dbTokenEncryptionKey, stored, tenantId);
+    const result = await mgmt.execute(
+      {
+        sql: `UPDATE tenant_databases SET auth_token_encrypted = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+              WHERE tenant_id = ? AND auth_token_encrypted = ?`,
+        args: [bound, tenantId, stored],
+      },
+      "write",
+    );
+    rewritten += result.rowsAffected;
+  }
+  return rewritten;
 }
 
 /** Migrate one tenant's database and record the version it reached. */
