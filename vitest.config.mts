@@ -28,6 +28,8 @@ export default defineConfig({
           bindings: {
             ...secrets,
             ENVIRONMENT: "test",
+            // Tests reach the Worker as http://localhost (see test/worker/mcp-support.ts).
+            PUBLIC_URL: "http://localhost",
             MGMT_DB_URL: `${stack.mgmtUrl}/management/`,
             TURSO_API_URL: stack.tenantsUrl,
             TURSO_ORG: "local",
