@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
-import { callError, callOk, connect } from "./mcp-support";
+import { callError, callOk, connect, post } from "./mcp-support";
 import { config, managementDb, newTenant } from "./support";
 
 interface Hit {
@@ -210,5 +210,17 @@ describe("tools an agent can use without guessing", () => {
     expect(briefing.open_issues.map((item) => item.id).sort()).toEqual(
       [viaRemember.results[0]?.id, viaTrack.id].sort(),
     );
+  });
+
+  it("lists its tools in under 20 KB, with no null type arrays, and every result described", async () => {
+    const response = await post((await newTenant("pro")).apiKey.key, { jsonrpc: "2.0", id: 1, method: "tools/list" });
+    const text = await response.text();
+    expect(new TextEncoder().encode(text).byteLength).toBeLessThan(20 * 1024);
+    expect(text).not.toMatch(/"type":\s*\[/);
+    const { result } = JSON.parse(text) as {
+      result: { tools: { name: string; description: string; outputSchema: { type: string } }[] };
+    };
+    expect(result.tools).toHaveLength(12);
+    for (const tool of result.tools) expect(tool.outputSchema.type).toBe("object");
   });
 });

@@ -4,7 +4,7 @@ import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
-import { type ToolContext, toolError, toolResult, withCachedJsonSchema } from "./tools/definition";
+import { type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
 import { TOOLS } from "./tools/registry";
 
 const INSTRUCTIONS = [
@@ -19,7 +19,7 @@ const INSTRUCTIONS = [
 const SCHEMAS = new Map(
   TOOLS.map((tool) => [
     tool.name,
-    { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(tool.output) },
+    { input: withCachedJsonSchema(tool.input, "arguments"), output: withCachedJsonSchema(tool.output, "result") },
   ]),
 );
 
@@ -76,8 +76,7 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
         try {
           // Charged here, where the SDK has accepted the call, so what is counted is what runs.
           await ctx.chargeToolCall();
-          const result = (await tool.run(ctx, args as never)) as Record<string, unknown>;
-          return toolResult(result, tool.text ? tool.text(result) : JSON.stringify(result));
+          return await tool.call(ctx, args);
         } catch (error) {
           return toolError(failureMessage(error, ctx, tool.name));
         }
