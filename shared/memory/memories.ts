@@ -1,6 +1,7 @@
 import type { InStatement } from "@libsql/client/web";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
+import { FieldError } from "./errors";
 import {
   contentHash,
   DEFAULT_PROJECT,
@@ -123,9 +124,12 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
           ? []
           : closeMatches(`${item.input.title ?? ""} ${item.input.content}`, readResults[at.similar]?.rows ?? []);
       if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
-        throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, {
-          code: "memory_not_found",
-        });
+        throw new FieldError(
+          "not_found",
+          "supersedes",
+          `no memory with id ${item.input.supersedes}`,
+          "memory_not_found",
+        );
       }
       if (existingId != null) {
         return {
@@ -554,7 +558,7 @@ function decodeCursor(cursor: string): [number, number] {
   } catch {
     // fall through to the error below
   }
-  throw new AppError("invalid_request", "cursor: not a cursor returned by list", { code: "invalid_cursor" });
+  throw new FieldError("invalid_request", "cursor", "not a cursor returned by list", "invalid_cursor");
 }
 
 export async function listMemories(db: Database, input: ListInput): Promise<ListPage> {
@@ -605,7 +609,7 @@ export async function linkMemories(
   now = Date.now(),
 ): Promise<{ created: boolean }> {
   if (fromId === toId) {
-    throw new AppError("invalid_request", "to_id: a memory cannot be linked to itself", { code: "self_link" });
+    throw new FieldError("invalid_request", "toId", "a memory cannot be linked to itself", "self_link");
   }
   const results = await db.batch(
     [
@@ -625,11 +629,10 @@ export async function linkMemories(
   const inserted = resultAt(results, 1);
   const present = new Set(found.rows.map((row) => String(row.id)));
   for (const [field, id] of [
-    ["from_id", fromId],
-    ["to_id", toId],
+    ["fromId", fromId],
+    ["toId", toId],
   ] as const) {
-    if (!present.has(id))
-      throw new AppError("not_found", `${field}: no memory with id ${id}`, { code: "memory_not_found" });
+    if (!present.has(id)) throw new FieldError("not_found", field, `no memory with id ${id}`, "memory_not_found");
   }
   return { created: inserted.rowsAffected === 1 };
 }

@@ -167,6 +167,14 @@ describe("tools an agent can use without guessing", () => {
     expect(typo).toContain("query");
     const nested = await callError(client, "remember", { memories: [{ content: "x", project: "app", tagz: ["a"] }] });
     expect(nested).toContain('unknown argument "tagz"');
+    // The store names fields in its own terms; the tools name them as the caller spelt them.
+    const self = ids.get("db");
+    expect(await callError(client, "link", { from_id: self, to_id: self, relation: "relates_to" })).toBe(
+      "to_id: a memory cannot be linked to itself",
+    );
+    expect(await callError(client, "list", { project: "app", cursor: "nonsense" })).toBe(
+      "cursor: not a cursor returned by list",
+    );
     const two = await callError(client, "list", { projekt: "app", srot: "use" });
     expect(two).toContain('unknown arguments "projekt", "srot"');
   });

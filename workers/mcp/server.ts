@@ -2,10 +2,12 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
+import { FieldError } from "../../shared/memory/errors";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
 import { type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
 import { TOOLS } from "./tools/registry";
+import { wireName } from "./tools/wire-case";
 
 const INSTRUCTIONS = [
   "Muninn is your long-term memory across sessions and tools.",
@@ -25,6 +27,7 @@ const SCHEMAS = new Map(
 
 /** A tool failure as the calling model should read it: what went wrong and whether anything was written. */
 function failureMessage(error: unknown, ctx: ToolContext, tool: string): string {
+  if (error instanceof FieldError) return `${wireName(error.field)}: ${error.message}`;
   if (error instanceof AppError) return error.message;
   if (error instanceof DatabaseUnavailableError) {
     ctx.logger.error("database unavailable", { tenant: ctx.tenantId, tool, ...describeError(error.cause) });

@@ -38,6 +38,9 @@ export type Domain<T> = T extends readonly (infer Item)[]
     : T;
 
 const toSnake = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/** A domain field's name on the wire (`toId` → `to_id`), for errors that name one. */
+export const wireName = toSnake;
 const toCamel = (key: string) => key.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 
 function convert(value: unknown, rename: (key: string) => string, dropNull: boolean): unknown {
