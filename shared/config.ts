@@ -32,14 +32,16 @@ export interface Config {
   breaker: { failureThreshold: number; openMs: number; maxOpenMs: number };
   /** Database calls one isolate may have in flight before callers queue. */
   dbPoolMax: number;
+  /** Of those, how many one tenant's database may hold (default a quarter of `dbPoolMax`). */
+  dbPoolTenantMax: number;
   /** Retries of a read that failed to connect (writes are never retried). */
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
-  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
-  healthCacheMs: number;
   /** Stripe billing; null when `STRIPE_SECRET_KEY` is not set (billing routes then answer 503). */
   billing: BillingConfig | null;
+  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
+  healthCacheMs: number;
   version: string;
 }
 
@@ -184,6 +186,7 @@ export function readConfig(env: object): Config {
   if (scheme !== "https" && scheme !== "http") {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);
   }
+  const dbPoolMax = positiveInt(source, "DB_POOL_MAX", 64);
   return {
     // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
     environment: optional(source, "ENVIRONMENT", "production"),
@@ -218,11 +221,15 @@ export function readConfig(env: object): Config {
       openMs: positiveInt(source, "BREAKER_OPEN_MS", 30_000),
       maxOpenMs: positiveInt(source, "BREAKER_MAX_OPEN_MS", 60_000),
     },
-    dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
+    dbPoolMax,
+    dbPoolTenantMax: Math.min(
+      dbPoolMax,
+      positiveInt(source, "DB_POOL_TENANT_MAX", Math.max(1, Math.floor(dbPoolMax / 4))),
+    ),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
-    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     billing: billing(source),
+    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     version: optional(source, "VERSION", "dev"),
   };
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { generateEncryptionKey } from "../shared/crypto/token-encryption";
 import { openDatabase } from "../shared/db/client";
-import { migrateManagementDb } from "../shared/tenants/schema";
+import { migrateManagementDb } from "../shared/migrations/migrate-databases";
 import { startFakeStripe } from "../tools/fake-stripe/server";
 import { type LibsqlServer, startLibsqlServer } from "../tools/libsql-server/server";
 
@@ -55,9 +55,9 @@ export default async function setup(project: TestProject) {
   await start("tenants");
 
   const mgmtUrl = `http://127.0.0.1:${servers.mgmt.port}`;
-  const mgmt = openDatabase({ url: `${mgmtUrl}/management/`, authToken: token }, 10_000);
-  await migrateManagementDb(mgmt);
-  mgmt.close();
+  const mgmtDb = openDatabase({ url: `${mgmtUrl}/management/`, authToken: token }, 10_000);
+  await migrateManagementDb(mgmtDb);
+  mgmtDb.close();
 
   const control = createServer(async (req, res) => {
     const [, name, action] = (req.url ?? "").split("/");

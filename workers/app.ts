@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { DatabaseUnavailableError } from "../shared/db/guarded";
-import { AppError } from "../shared/errors";
+import { AppError, unavailable } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { api } from "./api/routes";
 import { mcp } from "./mcp/routes";
@@ -23,11 +23,10 @@ export function createApp() {
   app.onError((caught, c) => {
     let error = caught;
     if (error instanceof DatabaseUnavailableError) {
-      const message = error.target === "management" ? "Cannot connect to management database" : "database unavailable";
-      c.var.logger?.error(message, { target: error.target, ...describeError(error.cause) });
-      error = new AppError("unavailable", "database unavailable", {
-        headers: { "Retry-After": String(Math.max(1, error.retryAfterSeconds)) },
-      });
+      const message =
+        error.target === "managementDb" ? "Cannot connect to management database" : "database unavailable";
+      c.var.logger?.error(message, { target: error.target, database: error.database, ...describeError(error.cause) });
+      error = unavailable("database unavailable", { retryAfterSeconds: error.retryAfterSeconds });
     }
     if (error instanceof AppError) {
       for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);

@@ -21,7 +21,7 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
     if (controller.cron === DAILY_RECONCILE_CRON) {
       if (!services.config.billing || !services.stripe) return;
       const context: BillingContext = {
-        mgmt: services.mgmtDb,
+        mgmtDb: services.mgmtDb,
         billing: services.config.billing,
         stripe: services.stripe,
       };

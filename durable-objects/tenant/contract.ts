@@ -35,6 +35,7 @@ export interface AdmitInput {
     status: TenantStatus;
     rateLimitOverride: number | null;
     recordUpdatedAt?: string | null;
+    graceEndsAt?: string | null;
   };
 }
 
@@ -145,7 +146,7 @@ export interface TenantSettings {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
-  /** While a payment is failing: when the paid plan's grace period ends (responses carry a warning). */
+  /** While a payment is failing: when the paid plan's grace period ends (admitted responses carry a warning). */
   graceEndsAt?: string | null;
 }
 

@@ -43,7 +43,7 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
   },
   {
     version: 2,
-    name: "billing grace period on the settings row",
+    name: "billing grace period in the settings copy",
     up(sql) {
       sql.exec("ALTER TABLE tenant_settings ADD COLUMN grace_ends_at TEXT");
     },

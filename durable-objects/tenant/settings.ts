@@ -77,6 +77,7 @@ function sameSettings(a: VersionedSettings, b: VersionedSettings): boolean {
     a.plan === b.plan &&
     a.status === b.status &&
     a.rateLimitOverride === b.rateLimitOverride &&
+    (a.graceEndsAt ?? null) === (b.graceEndsAt ?? null) &&
     a.recordUpdatedAt === b.recordUpdatedAt
   );
 }

@@ -24,7 +24,7 @@ export interface BillingAccount {
 }
 
 export interface BillingContext {
-  mgmt: Database;
+  mgmtDb: Database;
   billing: BillingConfig;
   stripe: Stripe;
 }
@@ -32,8 +32,8 @@ export interface BillingContext {
 /** Subscription statuses that mean the tenant already subscribes: Checkout sends it to the portal instead. */
 const SUBSCRIBED = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
 
-export async function getBillingAccount(mgmt: Database, tenantId: string): Promise<BillingAccount | null> {
-  const result = await mgmt.execute(
+export async function getBillingAccount(mgmtDb: Database, tenantId: string): Promise<BillingAccount | null> {
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT t.id, t.plan, t.stripe_customer_id, t.stripe_subscription_id, t.billing_grace_ends_at,
             t.billing_payment_failed_at, s.status, s.current_period_end, s.cancel_at_period_end
@@ -99,7 +99,7 @@ export async function startCheckout(context: BillingContext, tenantId: string, p
 
 /** A billing portal session for the tenant's customer; 400 when it has none yet. */
 export async function openPortal(context: BillingContext, tenantId: string): Promise<{ url: string }> {
-  const account = await getBillingAccount(context.mgmt, tenantId);
+  const account = await getBillingAccount(context.mgmtDb, tenantId);
   if (!account?.customerId) {
     throw new AppError(
       "invalid_request",
@@ -123,8 +123,8 @@ async function portalUrl(context: BillingContext, customerId: string): Promise<s
  * the same customer from Stripe; the conditional update keeps the first.
  */
 async function ensureCustomer(context: BillingContext, tenantId: string): Promise<string> {
-  const { mgmt, stripe } = context;
-  const result = await mgmt.execute(
+  const { mgmtDb, stripe } = context;
+  const result = await mgmtDb.execute(
     {
       sql: "SELECT stripe_customer_id, owner_email, org_name FROM tenants WHERE id = ? AND status != 'deleted'",
       args: [tenantId],
@@ -140,7 +140,7 @@ async function ensureCustomer(context: BillingContext, tenantId: string): Promis
       { idempotencyKey: `muninn-customer-${tenantId}` },
     ),
   );
-  const [, current] = await mgmt.batch(
+  const [, current] = await mgmtDb.batch(
     [
       {
         sql: `UPDATE tenants SET stripe_customer_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -160,7 +160,7 @@ async function ensureCustomer(context: BillingContext, tenantId: string): Promis
  * `customer.subscription.deleted` webhook then records each end as usual.
  */
 export async function cancelTenantSubscriptions(context: BillingContext, tenantId: string): Promise<string[]> {
-  const account = await getBillingAccount(context.mgmt, tenantId);
+  const account = await getBillingAccount(context.mgmtDb, tenantId);
   if (!account?.customerId) return [];
   const customerId = account.customerId;
   const subscriptions = await callStripe("list subscriptions", () =>

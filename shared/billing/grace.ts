@@ -7,9 +7,9 @@ import { rowToTenant, type Tenant } from "../tenants/tenants";
  * re-checked inside the transaction, so a payment that succeeded in the
  * meantime (which clears the grace period) wins. Returns the tenants changed.
  */
-export async function endExpiredGracePeriods(mgmt: Database, now: Date = new Date()): Promise<Tenant[]> {
+export async function endExpiredGracePeriods(mgmtDb: Database, now: Date = new Date()): Promise<Tenant[]> {
   const at = now.toISOString();
-  const expired = await mgmt.execute(
+  const expired = await mgmtDb.execute(
     {
       sql: "SELECT id FROM tenants WHERE billing_grace_ends_at <= ? AND status != 'deleted' ORDER BY id",
       args: [at],
@@ -20,7 +20,7 @@ export async function endExpiredGracePeriods(mgmt: Database, now: Date = new Dat
   for (const row of expired.rows) {
     const tenantId = String(row.id);
     const due = "id = ? AND billing_grace_ends_at <= ?";
-    const [, update, after] = await mgmt.batch(
+    const [, update, after] = await mgmtDb.batch(
       [
         {
           sql: `INSERT INTO audit_log (tenant_id, actor, action, target, metadata)

@@ -1,19 +1,12 @@
-import type { InStatement } from "@libsql/client/web";
 import type Stripe from "stripe";
 import { auditStatement } from "../audit";
+import type { Statement } from "../db/client";
 import type { Plan } from "../plans";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import type { BillingContext } from "./accounts";
 import { callStripe } from "./stripe-client";
-import {
-  currentPeriodEnd,
-  idOf,
-  isoFromSeconds,
-  planEffect,
-  planForPrice,
-  stateVersion,
-  subscriptionPrice,
-} from "./subscription-state";
+import { planEffect, planForPrice, stateVersion, subscriptionPrice } from "./subscription-state";
+import { subscriptionUpsert } from "./subscriptions";
 
 /** One tenant whose billing state differs from Stripe's. */
 export interface TenantDrift {
@@ -51,7 +44,7 @@ export async function reconcileBilling(
   const changed: Tenant[] = [];
   let after = "";
   for (;;) {
-    const page = await context.mgmt.execute(
+    const page = await context.mgmtDb.execute(
       {
         sql: `SELECT t.*, s.status AS subscription_status FROM tenants t
             LEFT JOIN billing_subscriptions s ON s.subscription_id = t.stripe_subscription_id
@@ -129,31 +122,17 @@ function expectedPlan(context: BillingContext, localPlan: Plan, subscription: St
 async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithState, actor: string) {
   const { subscription } = drift;
   const now = Math.floor(Date.now() / 1000);
-  const statements: InStatement[] = [];
+  const statements: Statement[] = [];
   if (subscription) {
-    const priceId = subscriptionPrice(subscription);
-    const periodEnd = currentPeriodEnd(subscription);
-    statements.push({
-      sql: `INSERT INTO billing_subscriptions (subscription_id, tenant_id, customer_id, status, price_id, plan,
-              current_period_end, cancel_at_period_end, state_version, event_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (subscription_id) DO UPDATE SET tenant_id = excluded.tenant_id, status = excluded.status,
-              price_id = excluded.price_id, plan = excluded.plan, current_period_end = excluded.current_period_end,
-              cancel_at_period_end = excluded.cancel_at_period_end, state_version = excluded.state_version,
-              event_id = excluded.event_id, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-      args: [
-        subscription.id,
-        tenant.id,
-        idOf(subscription.customer),
-        subscription.status,
-        priceId,
-        planForPrice(context.billing.prices, priceId),
-        periodEnd === null ? null : isoFromSeconds(periodEnd),
-        subscription.cancel_at_period_end ? 1 : 0,
-        stateVersion(now, subscription),
-        `reconcile:${new Date(now * 1000).toISOString()}`,
-      ],
-    });
+    statements.push(
+      subscriptionUpsert(context.billing.prices, {
+        subscription,
+        tenantId: tenant.id,
+        version: stateVersion(now, subscription),
+        source: `reconcile:${new Date(now * 1000).toISOString()}`,
+        when: "always",
+      }),
+    );
   }
   const paymentFailing = subscription ? planEffect(subscription.status) === "grace" : false;
   statements.push(
@@ -175,7 +154,7 @@ async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithStat
     },
     { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenant.id] },
   );
-  const results = await context.mgmt.batch(statements, "write");
+  const results = await context.mgmtDb.batch(statements, "write");
   const row = results.at(-1)?.rows[0];
   return row ? rowToTenant(row) : null;
 }

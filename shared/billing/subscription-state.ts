@@ -63,7 +63,8 @@ const TERMINAL = new Set(["canceled", "incomplete_expired"]);
  * Stripe does not promise delivery order, and `created` has a resolution of
  * one second, so the object's timestamps break ties between two events of the
  * same second (a renewal moves `current_period_start`, a cancellation sets
- * `canceled_at` / `ended_at`).
+ * `canceled_at` / `ended_at`). What still ties is settled by the update's
+ * `previous_attributes.status` (see `processStripeEvent`).
  */
 export function stateVersion(eventCreated: number, subscription: Stripe.Subscription): string {
   const periodStarts = (subscription.items?.data ?? []).map((item) => item.current_period_start);

@@ -1,11 +1,9 @@
-import type { InStatement } from "@libsql/client/web";
 import { LibsqlError } from "@libsql/client/web";
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
-import type { Database } from "../db/client";
+import type { Database, Statement } from "../db/client";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import {
-  currentPeriodEnd,
   idOf,
   isoFromSeconds,
   planEffect,
@@ -14,6 +12,7 @@ import {
   subscriptionPrice,
   terminalVersion,
 } from "./subscription-state";
+import { subscriptionUpsert } from "./subscriptions";
 
 /**
  * Stripe events: each event id is recorded once (`stripe_events.event_id` is
@@ -44,7 +43,7 @@ export function isHandled(type: string): type is HandledEventType {
 /**
  * What processing did:
  * - `applied`: the state change was made (the plan may or may not have moved);
- * - `stale`: an older state than the one already applied for the subscription or payment: recorded, nothing changed;
+ * - `stale`: not newer than the state already applied for the subscription or payment: recorded, nothing changed;
  * - `unchanged`: recorded, nothing to change (e.g. a refund, or no tenant owns the customer);
  * - `ignored`: a type Muninn does not act on;
  * - `duplicate`: this event id was already processed; nothing was done.
@@ -60,7 +59,7 @@ export interface ProcessedEvent {
 }
 
 export interface EventContext {
-  mgmt: Database;
+  mgmtDb: Database;
   billing: BillingConfig;
   stripe: Stripe;
 }
@@ -78,12 +77,12 @@ export async function processStripeEvent(
   event: Stripe.Event,
   options: ProcessOptions = {},
 ): Promise<ProcessedEvent> {
-  const { mgmt } = context;
-  const previous = await readEventRow(mgmt, event.id);
-  if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmt, previous.tenantId);
+  const { mgmtDb } = context;
+  const previous = await readEventRow(mgmtDb, event.id);
+  if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmtDb, previous.tenantId);
 
   const change = await planChange(context, event, options.force === true);
-  const statements: InStatement[] = [
+  const statements: Statement[] = [
     // A failed attempt left a row with its error; a forced replay replaces a processed one.
     {
       sql: `DELETE FROM stripe_events WHERE event_id = ? AND ${options.force ? "1" : "status = 'failed'"}`,
@@ -126,12 +125,12 @@ export async function processStripeEvent(
 
   let results: Awaited<ReturnType<Database["batch"]>>;
   try {
-    results = await mgmt.batch(statements, "write");
+    results = await mgmtDb.batch(statements, "write");
   } catch (error) {
     // Another delivery of the same event committed first (the insert hit the primary key): a duplicate.
     if (isUniqueViolation(error)) {
-      const row = await readEventRow(mgmt, event.id);
-      if (row && row.status !== "failed") return duplicate(mgmt, row.tenantId);
+      const row = await readEventRow(mgmtDb, event.id);
+      if (row && row.status !== "failed") return duplicate(mgmtDb, row.tenantId);
     }
     throw error;
   }
@@ -149,9 +148,9 @@ export async function processStripeEvent(
  * Keep the error of a failed attempt on the event's row, so an operator can
  * list failed events and replay them. Never overwrites a processed row.
  */
-export async function recordEventFailure(mgmt: Database, event: Stripe.Event, error: unknown): Promise<void> {
+export async function recordEventFailure(mgmtDb: Database, event: Stripe.Event, error: unknown): Promise<void> {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await mgmt.execute(
+  await mgmtDb.execute(
     {
       sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
           VALUES (?, ?, ?, 'failed', ?, 1)
@@ -170,8 +169,8 @@ interface EventRow {
   receivedAt: string;
 }
 
-async function readEventRow(mgmt: Database, eventId: string): Promise<EventRow | null> {
-  const result = await mgmt.execute(
+async function readEventRow(mgmtDb: Database, eventId: string): Promise<EventRow | null> {
+  const result = await mgmtDb.execute(
     {
       sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
       args: [eventId],
@@ -188,27 +187,26 @@ async function readEventRow(mgmt: Database, eventId: string): Promise<EventRow |
   };
 }
 
-async function duplicate(mgmt: Database, tenantId: string | null): Promise<ProcessedEvent> {
-  const tenant = tenantId ? await readTenant(mgmt, tenantId) : null;
+async function duplicate(mgmtDb: Database, tenantId: string | null): Promise<ProcessedEvent> {
+  const tenant = tenantId ? await readTenant(mgmtDb, tenantId) : null;
   return { outcome: "duplicate", tenant, planBefore: tenant?.plan ?? null, planAfter: tenant?.plan ?? null };
 }
 
-async function readTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+async function readTenant(mgmtDb: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  const text = `${(error as LibsqlError)?.code ?? ""} ${(error as Error)?.message ?? ""}`;
-  return (error instanceof LibsqlError || error instanceof Error) && /UNIQUE|PRIMARYKEY|constraint/i.test(text);
+  return error instanceof LibsqlError && error.code.startsWith("SQLITE_CONSTRAINT");
 }
 
 /** The statements one event adds to its transaction, and how its outcome is decided inside it. */
 interface PlannedChange {
   kind: "state" | "ignored";
   tenantId: string | null;
-  statements: InStatement[];
+  statements: Statement[];
   /** SQL evaluated after `statements` (same transaction) giving the outcome word. */
   outcomeSql: string;
   outcomeArgs: (string | number | null)[];
@@ -225,20 +223,20 @@ function nothingToChange(tenantId: string | null, kind: PlannedChange["kind"] = 
 }
 
 async function planChange(context: EventContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
-  const { mgmt } = context;
+  const { mgmtDb } = context;
   switch (event.type) {
     case "customer.subscription.created":
     case "customer.subscription.updated":
     case "customer.subscription.deleted": {
       const subscription = event.data.object;
-      const tenantId = await tenantFor(mgmt, idOf(subscription.customer), subscription.metadata?.tenant_id);
+      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer), subscription.metadata?.tenant_id);
       return subscriptionChange(context.billing, event, subscription, tenantId, force);
     }
     case "checkout.session.completed": {
       const session = event.data.object;
       const customerId = idOf(session.customer);
       const tenantId = await tenantFor(
-        mgmt,
+        mgmtDb,
         customerId,
         session.client_reference_id ?? session.metadata?.tenant_id ?? undefined,
       );
@@ -253,18 +251,18 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
     case "invoice.payment_failed": {
       const invoice = event.data.object;
       const details = invoice.parent?.subscription_details;
-      const tenantId = await tenantFor(mgmt, idOf(invoice.customer), details?.metadata?.tenant_id);
+      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer), details?.metadata?.tenant_id);
       return paymentChange(context.billing, event, tenantId, idOf(details?.subscription));
     }
     case "charge.refunded": {
       // A refund alone changes no plan (a cancellation arrives as its own
       // subscription event); it is recorded and audited for the trail.
       const charge = event.data.object;
-      return nothingToChange(await tenantFor(mgmt, idOf(charge.customer), charge.metadata?.tenant_id));
+      return nothingToChange(await tenantFor(mgmtDb, idOf(charge.customer), charge.metadata?.tenant_id));
     }
     case "customer.deleted": {
       const customer = event.data.object;
-      const tenantId = await tenantFor(mgmt, customer.id, undefined);
+      const tenantId = await tenantFor(mgmtDb, customer.id, undefined);
       return customerDeleted(event, customer.id, tenantId);
     }
     default:
@@ -278,8 +276,8 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
  * checkout) is used only for a tenant that has no customer yet or the same
  * one, so metadata cannot move a subscription onto another tenant.
  */
-async function tenantFor(mgmt: Database, customerId: string | null, metadataTenant: string | undefined) {
-  const result = await mgmt.execute(
+async function tenantFor(mgmtDb: Database, customerId: string | null, metadataTenant: string | undefined) {
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
           UNION ALL
@@ -302,36 +300,18 @@ function subscriptionChange(
 ): PlannedChange {
   const subscriptionId = subscription.id;
   const customerId = idOf(subscription.customer) ?? "";
-  const priceId = subscriptionPrice(subscription);
-  const plan = planForPrice(billing.prices, priceId);
-  const periodEnd = currentPeriodEnd(subscription);
-  const version = stateVersion(event.created, subscription);
-  const statements: InStatement[] = [
+  const plan = planForPrice(billing.prices, subscriptionPrice(subscription));
+  const statements: Statement[] = [
     // The ordering guard: a state is kept only if it is newer than the one held
     // (or, for an operator's forced replay, as new: the same event again).
-    {
-      sql: `INSERT INTO billing_subscriptions (subscription_id, tenant_id, customer_id, status, price_id, plan,
-              current_period_end, cancel_at_period_end, state_version, event_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (subscription_id) DO UPDATE SET tenant_id = COALESCE(excluded.tenant_id, tenant_id),
-              customer_id = excluded.customer_id, status = excluded.status, price_id = excluded.price_id,
-              plan = excluded.plan, current_period_end = excluded.current_period_end,
-              cancel_at_period_end = excluded.cancel_at_period_end, state_version = excluded.state_version,
-              event_id = excluded.event_id, updated_at = ${NOW}
-            WHERE excluded.state_version ${force ? ">=" : ">"} billing_subscriptions.state_version`,
-      args: [
-        subscriptionId,
-        tenantId,
-        customerId,
-        subscription.status,
-        priceId,
-        plan,
-        periodEnd === null ? null : isoFromSeconds(periodEnd),
-        subscription.cancel_at_period_end ? 1 : 0,
-        version,
-        event.id,
-      ],
-    },
+    subscriptionUpsert(billing.prices, {
+      subscription,
+      tenantId,
+      version: stateVersion(event.created, subscription),
+      source: event.id,
+      when: force ? "not_older" : "newer",
+      previousStatus: previousStatus(event),
+    }),
   ];
   const applied = "EXISTS (SELECT 1 FROM billing_subscriptions WHERE subscription_id = ? AND event_id = ?)";
   const appliedArgs = [subscriptionId, event.id];
@@ -399,6 +379,16 @@ function subscriptionChange(
   };
 }
 
+/**
+ * The status an update moved the subscription from (`previous_attributes`).
+ * Two updates in the same second with the same timestamps are ordered by it:
+ * the one that starts from the status held is the later one.
+ */
+function previousStatus(event: Stripe.Event): string | null {
+  const previous = (event.data as { previous_attributes?: { status?: unknown } }).previous_attributes;
+  return typeof previous?.status === "string" ? previous.status : null;
+}
+
 function paymentChange(
   billing: BillingConfig,
   event: Stripe.Event,
@@ -409,7 +399,7 @@ function paymentChange(
   // Payment events have their own order: the newest paid / failed decides whether payment is failing.
   const newer = "billing_payment_version <= ?";
   const own = "(? IS NULL OR stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
-  const statement: InStatement =
+  const statement: Statement =
     event.type === "invoice.payment_failed"
       ? {
           sql: `UPDATE tenants SET
@@ -487,7 +477,7 @@ export interface StripeEventRecord {
 
 /** Events newest first, optionally by status, keyset-paginated on (received_at, event_id). */
 export async function listStripeEvents(
-  mgmt: Database,
+  mgmtDb: Database,
   filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
 ): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
   const where: string[] = [];
@@ -500,7 +490,7 @@ export async function listStripeEvents(
     where.push("(received_at < ? OR (received_at = ? AND event_id < ?))");
     args.push(filter.before.receivedAt, filter.before.receivedAt, filter.before.eventId);
   }
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT * FROM stripe_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
           ORDER BY received_at DESC, event_id DESC LIMIT ?`,

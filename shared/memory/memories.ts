@@ -1,4 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
+import { z } from "zod";
+import { decodeCursor, encodeCursor } from "../cursor";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
 import { FieldError } from "./errors";
@@ -545,21 +547,8 @@ const SORT_KEY: Record<ListSort, string> = {
   use: "m.access_count",
 };
 
-function encodeCursor(key: number, seq: number): string {
-  return btoa(JSON.stringify([key, seq])).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): [number, number] {
-  try {
-    const value = JSON.parse(atob(cursor));
-    if (Array.isArray(value) && value.length === 2 && value.every((n) => Number.isFinite(n))) {
-      return [Number(value[0]), Number(value[1])];
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new FieldError("invalid_request", "cursor", "not a cursor returned by list", "invalid_cursor");
-}
+/** A `list` cursor: the last row's sort key and `seq`. */
+const listCursor = z.tuple([z.number(), z.number()]);
 
 export async function listMemories(db: Database, input: ListInput): Promise<ListPage> {
   const where: string[] = ["m.status = ?"];
@@ -579,7 +568,7 @@ export async function listMemories(db: Database, input: ListInput): Promise<List
   }
   const key = SORT_KEY[input.sort ?? "recent"];
   if (input.cursor) {
-    const [lastKey, lastSeq] = decodeCursor(input.cursor);
+    const [lastKey, lastSeq] = decodeCursor(listCursor, input.cursor, "list");
     where.push(`(${key} < ? OR (${key} = ? AND m.seq < ?))`);
     args.push(lastKey, lastKey, lastSeq);
   }
@@ -596,7 +585,7 @@ export async function listMemories(db: Database, input: ListInput): Promise<List
   const last = rows.at(-1);
   return {
     memories: rows.map(rowToMemory),
-    nextCursor: result.rows.length > limit && last ? encodeCursor(Number(last.sort_key), Number(last.seq)) : null,
+    nextCursor: result.rows.length > limit && last ? encodeCursor([Number(last.sort_key), Number(last.seq)]) : null,
   };
 }
 

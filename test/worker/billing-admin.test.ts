@@ -1,11 +1,10 @@
 import { createScheduledController } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { DAILY_RECONCILE_CRON } from "../../workers/scheduled";
 import {
   adminFetch,
-  base,
   customerTenant,
   deliver,
   event,
@@ -16,7 +15,7 @@ import {
   tenantRow,
   uniqueId,
 } from "./billing-support";
-import { managementDb } from "./support";
+import { asTenant, METRICS_AUTH, openMgmtDb, workerFetch } from "./support";
 
 interface WebhookList {
   data: { id: string; type: string; status: string; outcome: string | null; error: string | null; attempts: number }[];
@@ -25,12 +24,12 @@ interface WebhookList {
 }
 
 async function planInForce(key: string): Promise<string> {
-  const response = await exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${key}` } });
+  const response = await workerFetch(`/api/me`, { headers: asTenant(key) });
   return ((await response.json()) as { plan: string }).plan;
 }
 
 async function audit(action: string, tenantId?: string) {
-  const result = await managementDb().execute(
+  const result = await openMgmtDb().execute(
     {
       sql: `SELECT * FROM audit_log WHERE action = ? ${tenantId ? "AND tenant_id = ?" : ""} ORDER BY id`,
       args: tenantId ? [action, tenantId] : [action],
@@ -46,7 +45,7 @@ async function runCron(cron: string) {
 
 /** A failed event: a trigger makes its audit insert fail once. */
 async function failOnce(tenantId: string, delivery: object) {
-  const db = managementDb();
+  const db = openMgmtDb();
   const trigger = `fail_admin_${tenantId}`;
   await db.execute(
     `CREATE TRIGGER ${trigger} BEFORE INSERT ON audit_log WHEN NEW.tenant_id = '${tenantId}' AND NEW.action = 'webhook'
@@ -86,7 +85,7 @@ describe("admin webhook events", () => {
     ).json()) as WebhookList;
     expect(ignoredList.data.some((e) => e.id === ignored.id)).toBe(true);
     expect((await adminFetch("/api/admin/webhooks?status=lost")).status).toBe(400);
-    expect((await exports.default.fetch(`${base}/api/admin/webhooks`)).status).toBe(401);
+    expect((await workerFetch(`/api/admin/webhooks`)).status).toBe(401);
     expect(
       (await audit("webhooks.list")).some((entry) => entry.actor === "admin:alice" && entry.status === "failed"),
     ).toBe(true);
@@ -118,7 +117,7 @@ describe("admin webhook events", () => {
     expect(await again.json()).toMatchObject({ outcome: "duplicate" });
 
     // Someone changed the plan by hand; a forced replay puts the event's state back.
-    await managementDb().execute({ sql: "UPDATE tenants SET plan = 'free' WHERE id = ?", args: [t.tenantId] }, "write");
+    await openMgmtDb().execute({ sql: "UPDATE tenants SET plan = 'free' WHERE id = ?", args: [t.tenantId] }, "write");
     const forced = await adminFetch(`/api/admin/webhooks/${missed.id}/replay?force=true`, { method: "POST" });
     expect(await forced.json()).toMatchObject({
       outcome: "applied",
@@ -198,9 +197,7 @@ describe("billing reconciliation", () => {
     const before = await tenantRow(t.tenantId);
     await runCron(DAILY_RECONCILE_CRON);
     expect((await tenantRow(t.tenantId)).plan).toBe(before.plan);
-    const metrics = await (
-      await exports.default.fetch(`${base}/metrics`, { headers: { authorization: "Bearer test-metrics-token" } })
-    ).text();
+    const metrics = await (await workerFetch(`/metrics`, { headers: METRICS_AUTH })).text();
     const drift = Number(metrics.match(/^billing_drift_tenants (\d+)$/m)?.[1]);
     // This tenant has a customer with no subscription but the pro plan: at least it drifts.
     expect(drift).toBeGreaterThanOrEqual(1);
@@ -232,7 +229,7 @@ describe("grace period", () => {
     expect((await tenantRow(t.tenantId)).plan).toBe("pro");
 
     // Eight days later, as far as the database can tell.
-    await managementDb().execute(
+    await openMgmtDb().execute(
       {
         sql: "UPDATE tenants SET billing_grace_ends_at = ? WHERE id = ?",
         args: [new Date(Date.now() - 1000).toISOString(), t.tenantId],

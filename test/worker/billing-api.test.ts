@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
-import { describe, expect, it } from "vitest";
-import { apiFetch, deliver, fakeStripe, ownerTenant, tenantRow } from "./billing-support";
+import { describe, expect, it, vi } from "vitest";
+import { apiFetch, customerTenant, deliver, fakeStripe, ownerTenant, tenantRow } from "./billing-support";
 import { post } from "./mcp-support";
 
 const vars = env as unknown as { STRIPE_API_BASE: string; STRIPE_SECRET_KEY: string };
@@ -154,6 +154,19 @@ describe("POST /api/billing/checkout", () => {
     const portal = await apiFetch("/api/billing/portal", t.ownerKey, { method: "POST" });
     expect(portal.status).toBe(200);
     expect(await portal.json()).toMatchObject({ object: "billing_portal_session" });
+  });
+
+  it("answers 500 billing_error, without Stripe's words, when Stripe refuses (a customer deleted there), and logs why", async () => {
+    const t = await customerTenant();
+    const error = vi.spyOn(console, "error");
+    const response = await checkout(t.ownerKey, "pro");
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("billing_error");
+    expect(body.error.message).not.toContain(t.customer);
+    const logged = error.mock.calls.map((call) => String(call[0])).find((line) => line.includes("Stripe call failed"));
+    expect(logged).toContain(`No such customer: '${t.customer}'`);
+    error.mockRestore();
   });
 
   it("a payment failure shows in GET /api/billing with the end of the grace period", async () => {

@@ -1,7 +1,7 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { createApiKey } from "../../shared/tenants/api-keys";
-import { managementDb, newTenant } from "./support";
+import { ADMIN, newTenant, openMgmtDb, workerFetch } from "./support";
 
 /** Shared fixtures for billing tests: owner keys, signed deliveries, Stripe-shaped objects, the fake's controls. */
 const vars = env as unknown as {
@@ -10,7 +10,6 @@ const vars = env as unknown as {
   STRIPE_PRICE_PRO: string;
   STRIPE_PRICE_TEAM: string;
 };
-export const base = "http://muninn.test";
 export const webhookSecret = vars.STRIPE_WEBHOOK_SECRET;
 export const prices = { pro: vars.STRIPE_PRICE_PRO, team: vars.STRIPE_PRICE_TEAM };
 const stripe = new Stripe("sk_test_unused_for_signing", { httpClient: Stripe.createFetchHttpClient() });
@@ -19,7 +18,7 @@ const crypto = Stripe.createSubtleCryptoProvider();
 /** A tenant and an owner key (`keys:manage`) for its billing routes. */
 export async function ownerTenant(plan: "free" | "pro" | "team" = "free") {
   const created = await newTenant(plan);
-  const owner = await createApiKey(managementDb(), created.tenant.id, "owner", ["mcp", "keys:manage"]);
+  const owner = await createApiKey(openMgmtDb(), created.tenant.id, "owner", ["mcp", "keys:manage"]);
   return { ...created, ownerKey: owner.key };
 }
 
@@ -27,13 +26,13 @@ export function apiFetch(path: string, key: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${key}`);
   if (init.body) headers.set("content-type", "application/json");
-  return exports.default.fetch(`${base}${path}`, { ...init, headers });
+  return workerFetch(path, { ...init, headers });
 }
 
 export function adminFetch(path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);
-  headers.set("authorization", "Bearer test-admin-token");
-  return exports.default.fetch(`${base}${path}`, { ...init, headers });
+  headers.set("authorization", ADMIN.authorization);
+  return workerFetch(path, { ...init, headers });
 }
 
 /** Sign `payload` as Stripe would (`Stripe-Signature`), with the given secret and time. */
@@ -53,7 +52,7 @@ export async function deliver(
 ) {
   const payload = JSON.stringify(event);
   const signature = options.signature ?? (await signatureFor(payload, options));
-  return exports.default.fetch(`${base}/webhooks/stripe`, {
+  return workerFetch("/webhooks/stripe", {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": signature },
     body: payload,
@@ -164,12 +163,12 @@ export async function fakeStripe<T = Record<string, unknown>>(path: string, body
 }
 
 export async function tenantRow(tenantId: string) {
-  const result = await managementDb().execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+  const result = await openMgmtDb().execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   return result.rows[0] as Record<string, unknown>;
 }
 
 export async function eventRow(id: string) {
-  const result = await managementDb().execute(
+  const result = await openMgmtDb().execute(
     { sql: "SELECT * FROM stripe_events WHERE event_id = ?", args: [id] },
     "read",
   );
@@ -180,7 +179,7 @@ export async function eventRow(id: string) {
 export async function customerTenant(plan: "free" | "pro" | "team" = "free") {
   const owner = await ownerTenant(plan);
   const customer = uniqueId("cus");
-  await managementDb().execute(
+  await openMgmtDb().execute(
     {
       sql: "UPDATE tenants SET stripe_customer_id = ? WHERE id = ?",
       args: [customer, owner.tenant.id],

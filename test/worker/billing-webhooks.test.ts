@@ -1,7 +1,5 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
-  base,
   customerTenant,
   deliver,
   event,
@@ -13,17 +11,17 @@ import {
   tenantRow,
   uniqueId,
 } from "./billing-support";
-import { managementDb } from "./support";
+import { asTenant, METRICS_AUTH, openMgmtDb, workerFetch } from "./support";
 
 async function planInForce(key: string): Promise<{ plan: string; limit: number; warnings: string[] }> {
-  const response = await exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${key}` } });
+  const response = await workerFetch(`/api/me`, { headers: asTenant(key) });
   expect(response.status).toBe(200);
   const body = (await response.json()) as { plan: string; rate_limit: { limit: number }; warnings: string[] };
   return { plan: body.plan, limit: body.rate_limit.limit, warnings: body.warnings };
 }
 
 async function webhookAudit(tenantId: string) {
-  const result = await managementDb().execute(
+  const result = await openMgmtDb().execute(
     {
       sql: "SELECT * FROM audit_log WHERE action = 'webhook' AND tenant_id = ? ORDER BY id",
       args: [tenantId],
@@ -73,7 +71,7 @@ describe("Stripe webhook signature", () => {
       { name: "no signature", body: payload, signature: "" },
     ];
     for (const attempt of attempts) {
-      const response = await exports.default.fetch(`${base}/webhooks/stripe`, {
+      const response = await workerFetch(`/webhooks/stripe`, {
         method: "POST",
         headers: { "content-type": "application/json", "stripe-signature": attempt.signature },
         body: attempt.body,
@@ -123,7 +121,7 @@ describe("Stripe webhook idempotency", () => {
     const t = await customerTenant();
     const id = uniqueId("sub");
     const created = event("customer.subscription.created", active(t, id));
-    const db = managementDb();
+    const db = openMgmtDb();
     // A real failure inside the transaction: after the subscription and tenant rows are written, the audit insert fails.
     const trigger = `fail_audit_${t.tenantId}`;
     await db.execute(
@@ -212,6 +210,27 @@ describe("Stripe webhook ordering", () => {
     expect(await (await deliver(before)).json()).toMatchObject({ outcome: "stale" });
     expect((await tenantRow(t.tenantId)).plan).toBe("team");
   });
+
+  it("orders two updates of the same second with the same timestamps by the status each started from", async () => {
+    const t = await customerTenant();
+    const id = uniqueId("sub");
+    const second = Math.floor(Date.now() / 1000);
+    await deliver(event("customer.subscription.created", active(t, id), second));
+    const failing = {
+      ...event("customer.subscription.updated", active(t, id, { status: "past_due" }), second),
+      data: { object: active(t, id, { status: "past_due" }), previous_attributes: { status: "active" } },
+    };
+    expect(await (await deliver(failing)).json()).toMatchObject({ outcome: "applied" });
+    // The creation delivered late (same second, no previous status) is not newer.
+    expect(await (await deliver(event("customer.subscription.created", active(t, id), second))).json()).toMatchObject({
+      outcome: "stale",
+    });
+    const rows = await openMgmtDb().execute(
+      { sql: "SELECT status FROM billing_subscriptions WHERE subscription_id = ?", args: [id] },
+      "read",
+    );
+    expect(rows.rows[0]?.status).toBe("past_due");
+  });
 });
 
 describe("Stripe webhook event types", () => {
@@ -266,8 +285,8 @@ describe("Stripe webhook event types", () => {
     const row = await tenantRow(t.tenantId);
     expect(row.plan).toBe("pro");
     expect(Date.parse(String(row.billing_grace_ends_at))).toBe((now - 50) * 1000 + 7 * 86_400_000);
-    const response = await exports.default.fetch(`${base}/api/me`, {
-      headers: { authorization: `Bearer ${t.ownerKey}` },
+    const response = await workerFetch(`/api/me`, {
+      headers: asTenant(t.ownerKey),
     });
     expect(response.headers.get("x-muninn-warning")).toContain("Payment failing");
     expect(response.headers.get("x-muninn-warning")).toContain(String(row.billing_grace_ends_at));
@@ -368,9 +387,7 @@ describe("Stripe webhook event types", () => {
     await deliver(created);
     await deliver(created);
     await deliver(event("some.new_type", { id: "x" }));
-    const metrics = await (
-      await exports.default.fetch(`${base}/metrics`, { headers: { authorization: "Bearer test-metrics-token" } })
-    ).text();
+    const metrics = await (await workerFetch(`/metrics`, { headers: METRICS_AUTH })).text();
     expect(metrics).toMatch(/stripe_webhooks_total\{event="customer.subscription.created",outcome="applied"\} [1-9]/);
     expect(metrics).toMatch(/stripe_webhooks_total\{event="customer.subscription.created",outcome="duplicate"\} [1-9]/);
     expect(metrics).toMatch(/stripe_webhooks_total\{event="other",outcome="ignored"\} [1-9]/);

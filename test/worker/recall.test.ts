@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect, post } from "./mcp-support";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 interface Hit {
   id: string;
@@ -141,7 +141,7 @@ describe("recall ranking", () => {
   });
 
   it("does not count being returned by recall as a use; get and link do", async () => {
-    const record = await getTenantDatabase(managementDb(), config, tenantId);
+    const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
     if (!record) throw new Error("no tenant database");
     const db = openDatabase(record.coordinates, config.dbTimeoutMs);
     const uses = async (id: string | undefined) =>

@@ -7,6 +7,7 @@
  * delivers the resulting webhooks the way Stripe does. See README.md here.
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FormObject, parseStripeForm, record, text } from "./form";
@@ -21,6 +22,8 @@ export interface FakeStripeOptions {
   /** Where to deliver webhooks; without it events are only stored (tests post them themselves). */
   webhookUrl?: string;
   prices: { pro: string; team: string };
+  /** Keep customers, sessions, subscriptions and events in this JSON file across restarts (`npm run dev`). */
+  stateFile?: string;
 }
 
 export interface FakeStripe {
@@ -43,7 +46,20 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
   const subscriptions = new Map<string, StripeObject>();
   const events = new Map<string, StripeObject>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
+  const stores = { customers, sessions, portals, subscriptions, events };
   let base = "";
+
+  if (options.stateFile && existsSync(options.stateFile)) {
+    const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as Record<string, StripeObject[]>;
+    for (const [name, store] of Object.entries(stores)) {
+      for (const object of saved[name] ?? []) store.set(object.id, object);
+    }
+  }
+  const save = () => {
+    if (!options.stateFile) return;
+    const snapshot = Object.fromEntries(Object.entries(stores).map(([name, store]) => [name, [...store.values()]]));
+    writeFileSync(options.stateFile, JSON.stringify(snapshot), { mode: 0o600 });
+  };
 
   const now = () => Math.floor(Date.now() / 1000);
   const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString("hex")}`;
@@ -486,6 +502,11 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     const url = new URL(req.url ?? "/", "http://fake");
     const method = req.method ?? "GET";
     const raw = await readBody(req);
+    // Changes are saved before the answer, so a restart never forgets what a client was told.
+    const answer = (status: number, body: unknown) => {
+      if (method !== "GET") save();
+      send(res, status, body);
+    };
     try {
       if (url.pathname.startsWith("/v1/")) {
         if (req.headers.authorization !== `Bearer ${options.apiKey}`) {
@@ -496,15 +517,17 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
         if (remembered) return send(res, remembered.status, remembered.body);
         const body = await api(method, url.pathname, parseStripeForm(raw), url.searchParams);
         if (typeof key === "string" && method === "POST") idempotent.set(key, { status: 200, body });
-        return send(res, 200, body);
+        return answer(200, body);
       }
       if (url.pathname.startsWith("/_fake/")) {
-        return send(res, 200, await control(method, url.pathname, raw ? JSON.parse(raw) : {}));
+        return answer(200, await control(method, url.pathname, raw ? JSON.parse(raw) : {}));
       }
       if (url.pathname === "/success" || url.pathname === "/cancel") {
         return sendHtml(res, html(url.pathname === "/success" ? "Subscribed" : "Checkout cancelled", ""));
       }
-      return sendHtml(res, await page(method, url.pathname));
+      const rendered = await page(method, url.pathname);
+      if (method !== "GET") save();
+      return sendHtml(res, rendered);
     } catch (error) {
       if (error instanceof NotFound) {
         return send(res, 404, stripeError("invalid_request_error", error.message, "resource_missing"));

@@ -1,10 +1,13 @@
+import type { MiddlewareHandler } from "hono";
 import type { BillingContext } from "../../shared/billing/accounts";
+import { STRIPE_FAILURE_CODES } from "../../shared/billing/stripe-client";
 import { AppError } from "../../shared/errors";
 import type { Logger } from "../../shared/logging";
 import { describeError } from "../../shared/logging";
 import type { Tenant } from "../../shared/tenants/tenants";
 import { settingsOf } from "../api/admin/tenant-lookup";
 import type { Services } from "../services";
+import type { AppEnv } from "../types";
 
 /** Billing's dependencies, or a 503 saying billing is not configured on this deployment. */
 export function billingContext(services: Services): BillingContext {
@@ -14,7 +17,7 @@ export function billingContext(services: Services): BillingContext {
       code: "billing_not_configured",
     });
   }
-  return { mgmt: mgmtDb, billing: config.billing, stripe };
+  return { mgmtDb, billing: config.billing, stripe };
 }
 
 /**
@@ -42,4 +45,18 @@ export async function pushAll(env: Env, logger: Logger, tenants: Tenant[]): Prom
     }
   }
   return failed;
+}
+
+/**
+ * Log what a failed Stripe call hit (the client only gets a safe message).
+ * Stripe's messages name ids and parameters, never the API key.
+ */
+export function logStripeFailures(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const error = c.error;
+    if (error instanceof AppError && STRIPE_FAILURE_CODES.has(error.code)) {
+      c.var.logger.error("Stripe call failed", { code: error.code, ...describeError(error.cause) });
+    }
+  };
 }

@@ -10,7 +10,7 @@ import {
   processStripeEvent,
   recordEventFailure,
 } from "../../shared/billing/webhook-events";
-import { AppError } from "../../shared/errors";
+import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import { billingContext, pushTenantSettings } from "../billing/context";
 import { recorder } from "../ops/telemetry";
@@ -24,12 +24,11 @@ const MAX_WEBHOOK_BYTES = 512 * 1024;
 
 stripeWebhooks.post("/webhooks/stripe", async (c) => {
   const context = billingContext(c.var.services);
-  const length = Number(c.req.header("content-length") ?? 0);
-  if (length > MAX_WEBHOOK_BYTES) {
-    throw new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
-  }
+  const tooLarge = () => new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
+  if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
   // The signature covers the exact bytes Stripe sent: verify the raw text, never re-serialised JSON.
   const body = await c.req.text();
+  if (body.length > MAX_WEBHOOK_BYTES) throw tooLarge();
   let event: Stripe.Event;
   try {
     event = await context.stripe.webhooks.constructEventAsync(
@@ -67,7 +66,7 @@ export async function handleEvent(
   } catch (error) {
     logger.error("Webhook processing failed", describeError(error));
     countWebhook(event.type, "failed");
-    await recordEventFailure(context.mgmt, event, error).catch((recordError: unknown) =>
+    await recordEventFailure(context.mgmtDb, event, error).catch((recordError: unknown) =>
       logger.error("webhook failure not recorded", describeError(recordError)),
     );
     throw new AppError("internal", `Webhook processing failed for ${event.id}; nothing was applied. Retry.`, {
@@ -85,10 +84,7 @@ export async function handleEvent(
         ...describeError(error),
       });
       countWebhook(event.type, "failed");
-      throw new AppError("unavailable", "the billing change is saved but not yet in force; retry", {
-        headers: { "Retry-After": "1" },
-        cause: error,
-      });
+      throw unavailable("the billing change is saved but not yet in force; retry", { cause: error });
     }
   }
   countWebhook(event.type, result.outcome);

@@ -1,12 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { reconcileBilling } from "../../../shared/billing/reconcile";
-import { billingContext, pushAll } from "../../billing/context";
+import { billingContext, logStripeFailures, pushAll } from "../../billing/context";
 import type { AppEnv } from "../../types";
 import { parseInput } from "../validation";
 
 /** `/api/admin/billing`: reconciliation with Stripe. Behind `requireAdmin`. */
 export const adminBilling = new Hono<AppEnv>();
+
+adminBilling.use("*", logStripeFailures());
 
 const reconcileQuery = z.object({
   apply: z.enum(["true", "false"]).default("false"),

@@ -4,15 +4,18 @@ import { z } from "zod";
 import { writeAudit } from "../../../shared/audit";
 import { callStripe } from "../../../shared/billing/stripe-client";
 import { EVENT_STATUSES, listStripeEvents } from "../../../shared/billing/webhook-events";
+import { decodeCursor, encodeCursor } from "../../../shared/cursor";
 import { AppError } from "../../../shared/errors";
-import { billingContext } from "../../billing/context";
+import { billingContext, logStripeFailures } from "../../billing/context";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { handleEvent } from "../../webhooks/stripe";
-import { decodeCursor, encodeCursor, parseInput } from "../validation";
+import { parseInput } from "../validation";
 
 /** `/api/admin/webhooks`: the operator's view of Stripe events, and replay. Behind `requireAdmin`. */
 export const adminWebhooks = new Hono<AppEnv>();
+
+adminWebhooks.use("*", logStripeFailures());
 
 const listQuery = z.object({
   status: z.enum(EVENT_STATUSES).optional(),
@@ -26,7 +29,7 @@ adminWebhooks.get("/", async (c) => {
   const { mgmtDb } = c.var.services;
   const { events, hasMore } = await listStripeEvents(mgmtDb, {
     status: query.status,
-    before: query.cursor ? decodeCursor(eventCursor, query.cursor) : undefined,
+    before: query.cursor ? decodeCursor(eventCursor, query.cursor, "this API") : undefined,
     limit: query.limit,
   });
   await writeAudit(mgmtDb, {
@@ -79,7 +82,7 @@ adminWebhooks.post("/:eventId/replay", async (c) => {
     event = await callStripe("fetch the event", () => Promise.reject(error));
   }
   const result = await handleEvent(c, context, event, { force });
-  await writeAudit(context.mgmt, {
+  await writeAudit(context.mgmtDb, {
     tenantId: result.tenant?.id ?? null,
     actor: c.var.adminActor,
     action: "webhooks.replay",

@@ -4,7 +4,7 @@ import { getBillingAccount, openPortal, startCheckout } from "../../../shared/bi
 import { AppError } from "../../../shared/errors";
 import { authenticate } from "../../auth/authenticate";
 import { requireScope } from "../../auth/require-scope";
-import { billingContext } from "../../billing/context";
+import { billingContext, logStripeFailures } from "../../billing/context";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
 
@@ -15,7 +15,7 @@ import { parseJsonBody } from "../validation";
  */
 export const tenantBilling = new Hono<AppEnv>();
 
-tenantBilling.use("*", authenticate(), requireScope("keys:manage"));
+tenantBilling.use("*", logStripeFailures(), authenticate(), requireScope("keys:manage"));
 
 tenantBilling.get("/", async (c) => {
   const account = await getBillingAccount(c.var.services.mgmtDb, c.var.auth.tenantId);

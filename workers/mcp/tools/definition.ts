@@ -90,7 +90,8 @@ function compact(json: unknown, role: "arguments" | "result", root = true): unkn
  */
 export function withCachedJsonSchema<S extends z.ZodType>(
   schema: S,
-  role: "arguments" | "result",
+  /** Compact the JSON Schema for a tool's arguments or result (see `compact`); as zod answers when omitted. */
+  role?: "arguments" | "result",
 ): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
   const standard = schema["~standard"] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>["~standard"];
   const memo = new Map<string, Record<string, unknown>>();
@@ -100,7 +101,8 @@ export function withCachedJsonSchema<S extends z.ZodType>(
       const key = `${io}:${options.target}`;
       let json = memo.get(key);
       if (!json) {
-        json = compact(standard.jsonSchema[io](options), role) as Record<string, unknown>;
+        const converted = standard.jsonSchema[io](options);
+        json = role ? (compact(converted, role) as Record<string, unknown>) : converted;
         memo.set(key, json);
       }
       return json;

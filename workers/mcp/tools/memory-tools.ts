@@ -29,7 +29,7 @@ import {
   title,
   toolArgs,
 } from "./schemas";
-import { fromWire, toWire } from "./wire-case";
+import { fromWire, toResult } from "./wire-case";
 
 const idempotencyKey = z.string().min(1).max(128);
 const memoryFields = {
@@ -128,7 +128,7 @@ export const rememberTool = defineTool({
     return {
       saved: results.filter((result) => !result.deduplicated).length,
       deduplicated: results.filter((result) => result.deduplicated).length,
-      results: toWire(results),
+      results: toResult(results),
     };
   },
 });
@@ -189,7 +189,7 @@ export const recallTool = defineTool({
           ? `nothing in project ${searched} matches well enough; ${result.otherProjects.join(", ")} ` +
             `${result.otherProjects.length === 1 ? "has" : "have"} matches: pass all_projects: true (or that project) to search there`
           : `nothing in project ${searched} (nor in any other project) matches well enough`;
-    return { results: toWire(result.hits), ...(note && { note }) };
+    return { results: toResult(result.hits), ...(note && { note }) };
   },
 });
 
@@ -216,7 +216,7 @@ export const getTool = defineTool({
   }),
   async run(ctx, args) {
     const { memories, notFound } = await getMemories(ctx.db, args.ids);
-    return toWire({ memories, notFound });
+    return toResult({ memories, notFound });
   },
 });
 
@@ -240,7 +240,7 @@ export const updateTool = defineTool({
   output: z.object({ memory: memorySummary }),
   async run(ctx, args) {
     const memory = await updateMemory(ctx.db, fromWire(args));
-    return { memory: toWire(memory) };
+    return { memory: toResult(memory) };
   },
 });
 
@@ -296,7 +296,7 @@ export const listTool = defineTool({
   output: z.object({ memories: z.array(memorySummary), next_cursor: z.string().optional() }),
   async run(ctx, args) {
     const page = await listMemories(ctx.db, fromWire(args));
-    return toWire(page);
+    return toResult(page);
   },
 });
 

@@ -32,9 +32,7 @@ export const plain = {
     .min(1, { error: "must not be empty" })
     .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
       error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
-    })
-    // SQLite text functions (and so search snippets) stop at NUL: refuse it rather than store a cut-off memory.
-    .refine((text) => !text.includes("\0"), { error: "must not contain NUL (U+0000) characters" }),
+    }),
   title: z.string().max(LIMITS.titleChars, { error: `must be at most ${LIMITS.titleChars} characters` }),
   project: z.string().regex(PROJECT_SLUG, {
     error: "must be a slug: lowercase letters, digits, '.', '_' or '-', at most 64 characters",
@@ -65,6 +63,30 @@ export const plain = {
 };
 
 export const content = plain.content.describe("The memory itself: any text, including code. At most 32 KiB.");
+
+/**
+ * Refuse NUL (U+0000) in every string anywhere in a tool's arguments —
+ * content, title, tags, files, idempotency keys, queries — naming the field.
+ * SQLite text functions stop at NUL, so a value containing one would be
+ * stored or compared cut off, silently. One check over the whole input, so
+ * a field added later cannot forget it.
+ */
+export function refusingNul<S extends z.ZodType>(schema: S): S {
+  return schema.superRefine((value, ctx) => {
+    for (const path of nulPaths(value, [])) {
+      ctx.addIssue({ code: "custom", path, message: "must not contain NUL (U+0000) characters" });
+    }
+  }) as unknown as S;
+}
+
+function nulPaths(value: unknown, path: (string | number)[]): (string | number)[][] {
+  if (typeof value === "string") return value.includes("\0") ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, index) => nulPaths(item, [...path, index]));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([key, item]) => nulPaths(item, [...path, key]));
+  }
+  return [];
+}
 
 export const title = plain.title.describe("A short headline; weighs most in search.");
 

@@ -5,7 +5,7 @@
  * types following the values: `toWire(memory)` is typed as the wire shape the
  * output schemas describe, `fromWire(args)` as the domain input.
  *
- * Results leave out null fields rather than sending `null`: output schemas
+ * Tool results leave out null fields rather than sending `null`: output schemas
  * then need no `type: ["string", "null"]`, which several MCP clients cannot
  * read (MCP Inspector flags each one as a portability problem). An absent
  * field means "none" (no title, no next page, not superseded).
@@ -21,7 +21,14 @@ type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
 
 type MaybeKeys<T> = { [K in keyof T]-?: null extends T[K] ? K : undefined extends T[K] ? K : never }[keyof T];
 
-/** The wire form of a domain value: snake_case keys, null and undefined fields left out (so optional). */
+/** A domain value with snake_case keys, values (nulls included) as they are. */
+export type Snake<T> = T extends readonly (infer Item)[]
+  ? Snake<Item>[]
+  : T extends object
+    ? { [K in keyof T as SnakeCase<K & string>]: Snake<T[K]> }
+    : T;
+
+/** The form of a tool result: snake_case keys, null and undefined fields left out (so optional). */
 export type Wire<T> = T extends readonly (infer Item)[]
   ? Wire<Item>[]
   : T extends object
@@ -54,8 +61,15 @@ function convert(value: unknown, rename: (key: string) => string, dropNull: bool
   return out;
 }
 
-export function toWire<T>(value: T): Wire<T> {
-  // The recursion above builds exactly the shape `Wire<T>` spells out; TypeScript cannot follow it.
+/** A domain value in snake_case, nulls kept (a resource's JSON shows every field). Undefined fields are dropped. */
+export function toWire<T>(value: T): Snake<T> {
+  // The recursion above builds exactly the shape `Snake<T>` spells out; TypeScript cannot follow it.
+  return convert(value, toSnake, false) as Snake<T>;
+}
+
+/** A domain value as a tool result: snake_case, null fields left out. */
+export function toResult<T>(value: T): Wire<T> {
+  // As above, for `Wire<T>`.
   return convert(value, toSnake, true) as Wire<T>;
 }
 

@@ -6,7 +6,7 @@ import { createProject, listProjects, renameProject } from "../../../shared/memo
 import { endWorkSession, startWorkSession } from "../../../shared/memory/work-sessions";
 import { defineTool } from "./definition";
 import { files, memoryId, memorySummary, project, similarOut, tags, title, toolArgs, workSessionOut } from "./schemas";
-import { toWire } from "./wire-case";
+import { toResult } from "./wire-case";
 
 /** A required field for one action of a multi-action tool, named in the error like a schema failure would. */
 function need<T>(value: T | undefined, field: string, action: string): T {
@@ -74,7 +74,7 @@ export const trackTool = defineTool({
           action: "add" as const,
           id: saved.id,
           deduplicated: saved.deduplicated,
-          similar: toWire(saved.similar),
+          similar: toResult(saved.similar),
         };
       }
       case "resolve": {
@@ -83,11 +83,11 @@ export const trackTool = defineTool({
           need(args.id, "id", "resolve"),
           need(args.resolution, "resolution", "resolve"),
         );
-        return { action: "resolve" as const, id: issue.id, issue: toWire(issue) };
+        return { action: "resolve" as const, id: issue.id, issue: toResult(issue) };
       }
       case "list": {
         const issues = await listIssues(ctx.db, { project: args.project, state: args.state });
-        return { action: "list" as const, issues: toWire(issues) };
+        return { action: "list" as const, issues: toResult(issues) };
       }
     }
   },
@@ -138,7 +138,7 @@ export const contextTool = defineTool({
       files: args.files,
       maxTokens: args.max_tokens,
     });
-    return toWire(briefing);
+    return toResult(briefing);
   },
   text: (briefing) => briefing.markdown,
 });
@@ -171,7 +171,7 @@ export const sessionTool = defineTool({
             nextSteps: args.next_steps,
             success: args.success,
           });
-    return { action: args.action, session: toWire(session) };
+    return { action: args.action, session: toResult(session) };
   },
 });
 
@@ -219,6 +219,6 @@ export const projectsTool = defineTool({
       );
       return { action, moved };
     }
-    return { action, projects: toWire(await listProjects(ctx.db)) };
+    return { action, projects: toResult(await listProjects(ctx.db)) };
   },
 });
