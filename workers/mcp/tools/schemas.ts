@@ -21,6 +21,18 @@ export function toolArgs<S extends z.ZodRawShape>(shape: S) {
   });
 }
 
+/** A list of non-empty strings, with both limits named in its errors. */
+function stringList(itemChars: number, maxItems: number, item: string, items: string) {
+  return z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(itemChars, { error: `each ${item} must be at most ${itemChars} characters` }),
+    )
+    .max(maxItems, { error: `at most ${maxItems} ${items}` });
+}
+
 /**
  * The memory fields without descriptions, for the items of a `remember`
  * batch: the top-level fields describe them once, and repeating every
@@ -38,22 +50,8 @@ export const plain = {
     error: "must be a slug: lowercase letters, digits, '.', '_' or '-', at most 64 characters",
   }),
   kind: z.enum(MEMORY_KINDS),
-  tags: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(LIMITS.tagChars, { error: `each tag must be at most ${LIMITS.tagChars} characters` }),
-    )
-    .max(LIMITS.tags, { error: `at most ${LIMITS.tags} tags` }),
-  files: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(LIMITS.fileChars, { error: `each path must be at most ${LIMITS.fileChars} characters` }),
-    )
-    .max(LIMITS.files, { error: `at most ${LIMITS.files} paths` }),
+  tags: stringList(LIMITS.tagChars, LIMITS.tags, "tag", "tags"),
+  files: stringList(LIMITS.fileChars, LIMITS.files, "path", "paths"),
   importance: z
     .number()
     .int({ error: "must be a whole number from 1 to 5" })
