@@ -3,6 +3,7 @@ import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError, unavailable } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { api } from "./api/routes";
+import { oauthRoutes } from "./auth/oauth-routes";
 import { mcp } from "./mcp/routes";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
@@ -16,6 +17,7 @@ export function createApp() {
   app.route("/", health);
   app.route("/", metrics);
   app.route("/api", api);
+  app.route("/", oauthRoutes);
   app.route("/", stripeWebhooks);
   app.route("/", mcp);
 

@@ -2,6 +2,7 @@ import type { BillingContext } from "../shared/billing/accounts";
 import { endExpiredGracePeriods } from "../shared/billing/grace";
 import { reconcileBilling } from "../shared/billing/reconcile";
 import { createLogger, describeError } from "../shared/logging";
+import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";
 import { pushAll } from "./billing/context";
 import { flushMetrics, recorder } from "./ops/telemetry";
 import { getServices } from "./services";
@@ -10,13 +11,15 @@ import { getServices } from "./services";
 export const DAILY_RECONCILE_CRON = "17 6 * * *";
 
 /**
- * Cron work: end payment grace periods that ran out (every few minutes), and
+ * Cron work: end payment grace periods that ran out (every few minutes),
  * once a day compare every tenant with Stripe in report mode, so drift shows
- * in `billing_drift_tenants` and the logs without anything being changed.
+ * in `billing_drift_tenants` and the logs without anything being changed,
+ * and every hour purge expired OAuth data.
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
   const logger = createLogger({ component: "scheduled", cron: controller.cron });
   const services = getServices(env);
+  if (controller.cron === OAUTH_PURGE_CRON) return purgeOAuthData(services.config, env);
   try {
     if (controller.cron === DAILY_RECONCILE_CRON) {
       if (!services.config.billing || !services.stripe) return;

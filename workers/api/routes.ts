@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
+import { signup } from "./accounts/signup";
 import { adminAuditLog } from "./admin/audit-log";
 import { adminBilling } from "./admin/billing";
 import { requireAdmin } from "./admin/require-admin";
@@ -7,6 +8,8 @@ import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
 import { adminWebhooks } from "./admin/webhooks";
 import { tenantBilling } from "./tenant/billing";
+import { tenantGrants } from "./tenant/grants";
+import { tenantKeys } from "./tenant/keys";
 import { tenantMe } from "./tenant/me";
 import { tenantUsage } from "./tenant/usage";
 
@@ -26,6 +29,9 @@ api.route("/audit-log", adminAuditLog);
 api.route("/admin/webhooks", adminWebhooks);
 api.route("/admin/billing", adminBilling);
 
+api.route("/signup", signup);
 api.route("/me", tenantMe);
+api.route("/keys", tenantKeys);
+api.route("/oauth/grants", tenantGrants);
 api.route("/usage", tenantUsage);
 api.route("/billing", tenantBilling);

@@ -2,6 +2,7 @@ import type { Migration } from "../../db/migrate";
 import initial from "./0001-initial";
 import usageRefusals from "./0002-usage-refusals";
 import billing from "./0003-billing";
+import accounts from "./0004-accounts";
 
 /** Management DB migrations, in order. Add a file per change; never edit an applied one. */
-export const managementMigrations: readonly Migration[] = [initial, usageRefusals, billing];
+export const managementMigrations: readonly Migration[] = [initial, usageRefusals, billing, accounts];

@@ -30,3 +30,10 @@ export const TOOLS: readonly Tool[] = [
   linkTool,
   projectsTool,
 ];
+
+const writers = new Set(TOOLS.filter((tool) => tool.annotations.readOnlyHint !== true).map((tool) => tool.name));
+
+/** Whether calling `name` can change memory: every tool not annotated read-only. Unknown names change nothing. */
+export function isWriteTool(name: string): boolean {
+  return writers.has(name);
+}
