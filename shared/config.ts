@@ -32,6 +32,8 @@ export interface Config {
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
+  /** Moving a tenant to another database: rows per copy batch, and how long the old database is kept. */
+  tenantMigration: { batchRows: number; retentionMs: number };
   version: string;
 }
 
@@ -170,6 +172,10 @@ export function readConfig(env: object): Config {
     dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    tenantMigration: {
+      batchRows: positiveInt(source, "MIGRATION_BATCH_ROWS", 1000),
+      retentionMs: nonNegativeInt(source, "MIGRATION_RETENTION_HOURS", 168) * 60 * 60 * 1000,
+    },
     version: optional(source, "VERSION", "dev"),
   };
 }

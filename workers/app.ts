@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError } from "../shared/errors";
+import { isFencedWrite } from "../shared/lifecycle/write-fence";
 import { describeError } from "../shared/logging";
+import { tenantMigratingError } from "./admission";
 import { api } from "./api/routes";
 import { mcp } from "./mcp/routes";
 import { requestContext } from "./middleware/request-context";
@@ -27,6 +29,7 @@ export function createApp() {
         headers: { "Retry-After": String(Math.max(1, error.retryAfterSeconds)) },
       });
     }
+    if (isFencedWrite(error)) error = tenantMigratingError();
     if (error instanceof AppError) {
       for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
       return c.json(error.toBody(), error.status as 400);

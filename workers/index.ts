@@ -1,4 +1,7 @@
+import { finalizeExpiredMigrations } from "../shared/lifecycle/move-tenant";
+import { createLogger, describeError } from "../shared/logging";
 import { createApp } from "./app";
+import { getServices } from "./services";
 
 export { IpLimiterDO } from "../durable-objects/ip-limiter/ip-limiter-do";
 export { MetricsDO } from "../durable-objects/metrics/metrics-do";
@@ -8,4 +11,15 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  /** Cron trigger (wrangler.toml `[triggers]`): delete old databases whose retention after a migration ran out. */
+  async scheduled(_controller, env, _ctx) {
+    const services = getServices(env);
+    const logger = createLogger({ component: "tenant-migrations" });
+    const finalized = await finalizeExpiredMigrations(
+      { mgmt: services.mgmtDb, config: services.config },
+      Date.now(),
+      (id, error) => logger.error("old database not finalized", { migration: id, ...describeError(error) }),
+    );
+    if (finalized.length > 0) logger.info("old databases finalized after retention", { migrations: finalized });
+  },
 } satisfies ExportedHandler<Env>;

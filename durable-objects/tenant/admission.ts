@@ -1,5 +1,6 @@
 import type { LimitSource } from "../../shared/plans";
 import type { Plan, TenantStatus } from "../../shared/tenants/tenants";
+import type { DatabaseState } from "./database-state";
 
 /**
  * The contract of `TenantDO.admit`: one RPC per request answers whether the
@@ -13,6 +14,8 @@ export interface AdmitInput {
   sessionId?: string | null;
   /** True for an MCP `tools/call` that names a known tool with valid arguments: it is metered. */
   toolCall?: boolean;
+  /** The request writes to the tenant's database: refused while the tenant is being migrated. */
+  write?: boolean;
   /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
   initialize?: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null };
   /** What the Worker knows of the tenant from its credential; the DO's own copy wins once it has one. */
@@ -57,6 +60,7 @@ export interface SessionClosure {
 export type AdmitRefusal =
   | { reason: "session_not_found"; closed?: SessionClosure | null }
   | { reason: "suspended" }
+  | { reason: "migrating"; retryAfterSeconds: number; migrationId: string }
   | { reason: "rate_limited"; retryAfterSeconds: number; rateLimit: RateLimitState; plan: Plan }
   | { reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
 
@@ -69,5 +73,7 @@ export type AdmitResult =
       warnings: string[];
       session?: AdmittedSession;
       closedSessions?: SessionClosure[];
+      /** The tenant database's pointer generation and any migration under way (see `DatabaseState`). */
+      database?: DatabaseState;
     }
   | ({ admitted: false } & AdmitRefusal);

@@ -81,7 +81,7 @@ export function guardDatabase(client: Client, options: GuardOptions): Client {
   };
 
   return new Proxy(client, {
-    get(target, property, receiver) {
+    get(target, property) {
       switch (property) {
         case "execute":
           return (statement: InStatement | string, args?: unknown) =>
@@ -92,8 +92,12 @@ export function guardDatabase(client: Client, options: GuardOptions): Client {
           return (sql: string) => guarded(() => target.executeMultiple(sql));
         case "transaction":
           return (...params: Parameters<Client["transaction"]>) => guarded(() => target.transaction(...params));
-        default:
-          return Reflect.get(target, property, receiver);
+        default: {
+          // Bound to the client itself: its methods use private fields, which
+          // a call with the proxy as `this` cannot reach (`close()` threw).
+          const value = Reflect.get(target, property, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
       }
     },
   });

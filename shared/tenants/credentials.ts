@@ -11,6 +11,7 @@ export interface Credential {
   scopes: string[];
   tenant: Tenant;
   database: DatabaseCoordinates;
+  databaseGeneration: number;
 }
 
 /**
@@ -21,7 +22,7 @@ export interface Credential {
 export async function resolveCredential(db: Database, config: Config, key: string): Promise<Credential | null> {
   if (!looksLikeApiKey(key)) return null;
   const result = await db.execute({
-    sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, d.url AS db_url, d.auth_token_encrypted, t.*
+    sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, d.url AS db_url, d.auth_token_encrypted, d.generation AS db_generation, t.*
           FROM api_keys k
           JOIN tenants t ON t.id = k.tenant_id
           JOIN tenant_databases d ON d.tenant_id = k.tenant_id
@@ -40,5 +41,6 @@ export async function resolveCredential(db: Database, config: Config, key: strin
       url: String(row.db_url),
       authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
     },
+    databaseGeneration: Number(row.db_generation),
   };
 }

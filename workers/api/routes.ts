@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
 import { adminAuditLog } from "./admin/audit-log";
+import { adminMigrations } from "./admin/migrations";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
@@ -17,6 +18,7 @@ export const api = new Hono<AppEnv>();
 api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
+api.route("/tenants/:id", adminMigrations);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
 

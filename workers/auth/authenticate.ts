@@ -18,6 +18,8 @@ export interface AuthenticatedTenant {
   status: TenantStatus;
   rateLimitOverride: number | null;
   db: DatabaseCoordinates;
+  /** Generation of the database pointer `db` was read from (moves when the tenant is migrated). */
+  dbGeneration: number;
 }
 
 declare module "hono" {
@@ -78,6 +80,19 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Resolve the request's credential again, past the cache: admission found
+ * that the tenant's database moved since it was cached. This costs one
+ * management-DB round trip, once per isolate and migration.
+ */
+export async function refreshCredential(c: Parameters<MiddlewareHandler<AppEnv>>[0]): Promise<void> {
+  const key = bearer(c.req.header("authorization"));
+  if (!key) return;
+  const auth = await resolve(c, key);
+  cache.set(await sha256Hex(key), auth);
+  c.set("auth", auth);
+}
+
 async function resolve(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string): Promise<AuthenticatedTenant> {
   const { mgmtDb, config } = c.var.services;
   const credential = await resolveCredential(mgmtDb, config, key);
@@ -96,5 +111,6 @@ async function resolve(c: Parameters<MiddlewareHandler<AppEnv>>[0], key: string)
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
     db: credential.database,
+    dbGeneration: credential.databaseGeneration,
   };
 }

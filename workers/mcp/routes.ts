@@ -18,6 +18,7 @@ import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
 import { type MessageSummary, summarize } from "./messages";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
+import { isWriteTool } from "./tools/registry";
 
 /**
  * `/mcp`: both protocol eras on one endpoint, from one server definition.
@@ -118,7 +119,11 @@ mcp.post("/mcp", async (c) => {
   // A 2026-era call is metered only if the SDK will run it, and it refuses a
   // missing or different `Mcp-Name` header.
   const headerName = c.req.header("mcp-name")?.trim();
-  const result = await admit(c, { kind: "mcp", toolCall: summary.validToolCall && headerName === summary.tool });
+  const result = await admit(c, {
+    kind: "mcp",
+    toolCall: summary.validToolCall && headerName === summary.tool,
+    write: isWriteTool(summary.tool),
+  });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   contexts.set(request, toolContext(c, summary.clientName));
   return reply(c, await modernHandler(config).fetch(request, { parsedBody: body }));
@@ -131,6 +136,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
     kind: "mcp",
     sessionId,
     toolCall: summary.validToolCall,
+    write: isWriteTool(summary.tool),
     ...(summary.initialize && { initialize: summary.initialize }),
   });
   if (!result.admitted) {

@@ -1,7 +1,9 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
+import { isFencedWrite } from "../../shared/lifecycle/write-fence";
 import { describeError } from "../../shared/logging";
+import { tenantMigratingError } from "../admission";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
 import { type ToolContext, toolError, toolResult, withCachedJsonSchema } from "./tools/definition";
@@ -26,6 +28,8 @@ const SCHEMAS = new Map(
 /** A tool failure as the calling model should read it: what went wrong and whether anything was written. */
 function failureMessage(error: unknown, ctx: ToolContext, tool: string): string {
   if (error instanceof AppError) return error.message;
+  // A write that raced the start of a migration and met the old database's fence.
+  if (isFencedWrite(error)) return tenantMigratingError().message;
   if (error instanceof DatabaseUnavailableError) {
     ctx.logger.error("database unavailable", { tenant: ctx.tenantId, tool, ...describeError(error.cause) });
     // A timeout can hide a commit that happened, so promise atomicity, not absence.

@@ -1,6 +1,7 @@
 import type { Migration } from "../../db/migrate";
 import initial from "./0001-initial";
 import usageRefusals from "./0002-usage-refusals";
+import tenantMigrations from "./0003-tenant-migrations";
 
 /** Management DB migrations, in order. Add a file per change; never edit an applied one. */
-export const managementMigrations: readonly Migration[] = [initial, usageRefusals];
+export const managementMigrations: readonly Migration[] = [initial, usageRefusals, tenantMigrations];

@@ -43,3 +43,9 @@ export function isValidToolCall(name: unknown, args: unknown): boolean {
   const tool = byName.get(name);
   return tool?.input.safeParse(args ?? {}).success === true;
 }
+
+/** Whether a tool may write to the tenant's database (its `readOnlyHint` is not set): paused while it is migrated. */
+export function isWriteTool(name: string | null): boolean {
+  const tool = name === null ? undefined : byName.get(name);
+  return tool !== undefined && tool.annotations.readOnlyHint !== true;
+}
