@@ -61,9 +61,9 @@ declare module "hono" {
 }
 
 /** Middleware for tenant `/api` routes: admit, or answer the refusal as an HTTP error. */
-export function admitted(): MiddlewareHandler<AppEnv> {
+export function admitted(options: { write?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const result = await admit(c, { kind: "api" });
+    const result = await admit(c, { kind: "api", write: options.write });
     if (!result.admitted) throw admissionError(result, c.var.services.config.planLimits);
     c.set("admission", result);
     await next();

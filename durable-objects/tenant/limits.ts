@@ -69,6 +69,24 @@ export class TenantLimits {
     return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota) };
   }
 
+  /**
+   * Count `count` tool calls at once (an import: one per memory it creates)
+   * if they all fit in the month's quota; otherwise count nothing and say
+   * where the quota stands.
+   */
+  reserve(settings: TenantSettings, count: number, now: number): { ok: true } | ({ ok: false } & QuotaState) {
+    const limit = this.#limits[settings.plan].toolCallsPerMonth;
+    const quota = this.#meter.quota(limit, now);
+    if (limit !== null && quota.used + count > limit) return { ok: false, ...quota };
+    this.#meter.addToolCalls(count, now);
+    return { ok: true };
+  }
+
+  /** Give back tool calls reserved but not used. */
+  release(count: number, now: number): void {
+    this.#meter.addToolCalls(-count, now);
+  }
+
   /** The rate limit as it stands, without counting a request. */
   rateLimit(settings: TenantSettings, now: number): RateLimitStatus {
     const rate = effectiveRateLimit(this.#limits, settings.plan, settings.rateLimitOverride);

@@ -144,6 +144,26 @@ export class TenantDO extends DurableObject<Env> {
     return this.#settings.apply(record);
   }
 
+  /** Reserve `count` tool calls of this month's quota in one step (an import); refused whole if they do not fit. */
+  async reserveToolCalls(count: number, record?: VersionedSettings) {
+    const settings = record ? this.#settings.apply(record) : this.#settings.get();
+    if (!settings) throw new Error("tenant settings unknown: admit a request first");
+    const result = this.#limits.reserve(settings, count, Date.now());
+    await this.#scheduleFlush();
+    return result;
+  }
+
+  async releaseToolCalls(count: number): Promise<void> {
+    this.#limits.release(count, Date.now());
+    await this.#scheduleFlush();
+  }
+
+  async #scheduleFlush(): Promise<void> {
+    if (this.#flushDueAt !== null) return;
+    this.#flushDueAt = Date.now() + this.#config.usageFlushIntervalMs;
+    await this.#scheduleAlarm();
+  }
+
   // --- Tenant database migration (shared/lifecycle/move-tenant.ts drives it; docs/lifecycle.md) ---
 
   /** Refuse writes from now on: a migration is copying the tenant's database. */

@@ -2,10 +2,12 @@ import { Hono } from "hono";
 import type { AppEnv } from "../types";
 import { adminAuditLog } from "./admin/audit-log";
 import { adminMigrations } from "./admin/migrations";
+import { adminPortability } from "./admin/portability";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
 import { tenantMe } from "./tenant/me";
+import { tenantExport, tenantImport } from "./tenant/portability";
 import { tenantUsage } from "./tenant/usage";
 
 /**
@@ -19,8 +21,11 @@ api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
 api.route("/tenants/:id", adminMigrations);
+api.route("/tenants/:id", adminPortability);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
 
 api.route("/me", tenantMe);
 api.route("/usage", tenantUsage);
+api.route("/export", tenantExport);
+api.route("/import", tenantImport);
