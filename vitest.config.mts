@@ -32,6 +32,8 @@ export default defineConfig({
             TENANT_DB_URL_SCHEME: "http",
             // Ship metrics at the end of each request so assertions see them at once.
             METRICS_FLUSH_MS: "0",
+            // Health checks on every request, so outage tests see a stopped database at once.
+            HEALTH_CACHE_MS: "0",
             // Short breaker periods so outage tests see open → half-open → closed in a second.
             BREAKER_FAILURE_THRESHOLD: "3",
             BREAKER_OPEN_MS: "300",

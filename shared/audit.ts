@@ -50,7 +50,7 @@ export function auditStatement(entry: AuditEntry): InStatement {
 }
 
 export async function writeAudit(mgmt: Database, entry: AuditEntry): Promise<void> {
-  await mgmt.execute(auditStatement(entry));
+  await mgmt.execute(auditStatement(entry), "write");
 }
 
 export interface AuditFilter {
@@ -91,10 +91,13 @@ export async function listAudit(
     where.push("id < ?");
     args.push(filter.beforeId);
   }
-  const result = await mgmt.execute({
-    sql: `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
-    args: [...args, filter.limit + 1],
-  });
+  const result = await mgmt.execute(
+    {
+      sql: `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
+      args: [...args, filter.limit + 1],
+    },
+    "read",
+  );
   const entries = result.rows.slice(0, filter.limit).map((row) => {
     const { before, after, ...details } = JSON.parse(String(row.metadata ?? "{}")) as Record<string, unknown>;
     return {

@@ -7,6 +7,10 @@ import { DEFAULT_PLAN_LIMITS, type PlanLimitTable } from "./plans";
  * into `env`, so defaults and validation live here and nowhere else.
  */
 export interface Config {
+  /**
+   * `production` unless set. Only the local stack sets `development`, which
+   * serves `/metrics` without its token (that stack listens on loopback only).
+   */
   environment: string;
   mgmtDb: { url: string; authToken: string };
   turso: { apiUrl: string; apiToken: string; org: string; group: string; dbUrlScheme: "https" | "http" };
@@ -32,6 +36,8 @@ export interface Config {
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
+  /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
+  healthCacheMs: number;
   /** Moving a tenant to another database: rows per copy batch, and how long the old database is kept. */
   tenantMigration: { batchRows: number; retentionMs: number };
   version: string;
@@ -137,7 +143,8 @@ export function readConfig(env: object): Config {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);
   }
   return {
-    environment: optional(source, "ENVIRONMENT", "development"),
+    // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
+    environment: optional(source, "ENVIRONMENT", "production"),
     mgmtDb: { url: required(source, "MGMT_DB_URL"), authToken: optional(source, "MGMT_DB_TOKEN", "") },
     turso: {
       apiUrl: optional(source, "TURSO_API_URL", "https://api.turso.tech"),
@@ -172,6 +179,7 @@ export function readConfig(env: object): Config {
     dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     tenantMigration: {
       batchRows: positiveInt(source, "MIGRATION_BATCH_ROWS", 1000),
       retentionMs: nonNegativeInt(source, "MIGRATION_RETENTION_HOURS", 168) * 60 * 60 * 1000,

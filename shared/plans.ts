@@ -1,4 +1,13 @@
-import type { Plan } from "./tenants/tenants";
+/**
+ * Plans and what they allow. A leaf module: it imports nothing, so anything
+ * (configuration, tenants, the Durable Objects, routes) can depend on it.
+ */
+export const PLANS = ["free", "pro", "team"] as const;
+export type Plan = (typeof PLANS)[number];
+
+/** `deleted` tenants keep their row (billing, audit) but can do nothing. */
+export const TENANT_STATUSES = ["active", "suspended", "deleted"] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 /** What a plan allows. `null` means unlimited. */
 export interface PlanLimits {

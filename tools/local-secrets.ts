@@ -29,6 +29,15 @@ export async function loadOrCreateSecrets(file: string): Promise<LocalSecrets> {
   return secrets;
 }
 
+/** The Worker's secrets: wrangler.toml's `[secrets] required`; never put on a command line. */
+export const SECRET_NAMES = new Set([
+  "MGMT_DB_TOKEN",
+  "TURSO_API_TOKEN",
+  "DB_TOKEN_ENCRYPTION_KEY",
+  "ADMIN_TOKEN",
+  "METRICS_TOKEN",
+]);
+
 /** The Worker's configuration for a local stack whose libSQL server listens on `libsqlUrl`. */
 export function workerVars(libsqlUrl: string, secrets: LocalSecrets): Record<string, string> {
   return {

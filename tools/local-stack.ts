@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { readConfig } from "../shared/config";
@@ -16,7 +16,7 @@ import type { MigrationResult } from "../shared/db/migrate";
 import { migrateManagementDb } from "../shared/tenants/schema";
 import { createTenant, getTenant } from "../shared/tenants/tenants";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
-import { type LocalSecrets, loadOrCreateSecrets, workerVars } from "./local-secrets";
+import { type LocalSecrets, loadOrCreateSecrets, SECRET_NAMES, workerVars } from "./local-secrets";
 
 export const repoRoot = resolve(import.meta.dirname, "..");
 
@@ -79,6 +79,18 @@ async function waitForHealthy(url: string, child: ChildProcess, output: () => st
   throw new Error(`the Worker did not become healthy at ${url} within ${timeoutMs / 1000} s\n${output()}`);
 }
 
+/** The Worker's variables as a dotenv file only its owner can read. */
+async function writeEnvFile(file: string, vars: Record<string, string>): Promise<void> {
+  const lines = Object.entries(vars).map(([name, value]) => {
+    // Single quotes keep the value literal in dotenv; none of ours needs a quote or a newline.
+    if (/['\n\r]/.test(value)) throw new Error(`${name}: a local stack variable may not contain ' or a newline`);
+    return `${name}='${value}'`;
+  });
+  await writeFile(file, `${lines.join("\n")}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created; an older copy may have other bits.
+  await chmod(file, 0o600);
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { stateDir } = options;
   await mkdir(stateDir, { recursive: true });
@@ -98,14 +110,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     "bin",
     "wrangler.js",
   );
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(options.port), "--persist-to", join(stateDir, "wrangler")];
-  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  // Secrets go through a 0600 file, never the command line, where any local
+  // user could read them with `ps`. Wrangler loads only the names listed in
+  // wrangler.toml's `[secrets] required` from that file, so the other
+  // (non-secret) variables stay `--var` arguments.
+  const envFile = join(stateDir, "worker.env");
+  const secretVars = Object.entries(vars).filter(([name]) => SECRET_NAMES.has(name));
+  await writeEnvFile(envFile, Object.fromEntries(secretVars));
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--persist-to",
+    join(stateDir, "wrangler"),
+    "--env-file",
+    envFile,
+  ];
+  for (const [name, value] of Object.entries(vars)) if (!SECRET_NAMES.has(name)) args.push("--var", `${name}:${value}`);
   const wrangler = spawn(process.execPath, [wranglerBin, ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
-  // wrangler's banner prints every --var, secrets included: keep its output for errors only.
+  // Keep wrangler's output for errors only (and for the reliability checks that read it).
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

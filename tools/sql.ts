@@ -37,7 +37,8 @@ if (tenantId) {
   db = openDatabase(record.coordinates, config.dbTimeoutMs);
 }
 try {
-  const result = await db.execute({ sql, args: params });
+  // Operator SQL may change data, so it is sent as a write (never repeated).
+  const result = await db.execute({ sql, args: params }, "write");
   console.log(JSON.stringify(result.rows, null, 2));
   if (result.rowsAffected > 0 && result.columns.length === 0) console.error(`${result.rowsAffected} row(s) affected`);
 } catch (error) {

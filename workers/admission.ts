@@ -3,13 +3,14 @@ import type {
   AdmitInput,
   AdmitRefusal,
   AdmitResult,
+  ChargeResult,
   QuotaState,
   RateLimitState,
-} from "../durable-objects/tenant/admission";
+} from "../durable-objects/tenant/contract";
 import { AppError } from "../shared/errors";
 import { describeError } from "../shared/logging";
-import { type PlanLimitTable, upgradeFrom } from "../shared/plans";
-import type { Plan } from "../shared/tenants/tenants";
+import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
+import type { AuthenticatedTenant } from "./auth/authenticate";
 import { refreshCredential } from "./auth/authenticate";
 import { recorder } from "./ops/telemetry";
 import type { AppEnv } from "./types";
@@ -31,10 +32,7 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   const auth = c.var.auth;
   let result: AdmitResult;
   try {
-    result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({
-      ...request,
-      tenant: { id: auth.tenantId, plan: auth.plan, status: auth.status, rateLimitOverride: auth.rateLimitOverride },
-    });
+    result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
     c.var.logger.error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
     throw new AppError("unavailable", "admission temporarily unavailable", {
@@ -49,6 +47,42 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   const generation = result.admitted ? result.database?.generation : null;
   if (generation != null && generation > auth.dbGeneration) await refreshCredential(c);
   return result;
+}
+
+function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
+  return {
+    id: auth.tenantId,
+    plan: auth.plan,
+    status: auth.status,
+    rateLimitOverride: auth.rateLimitOverride,
+    recordUpdatedAt: auth.recordUpdatedAt,
+  };
+}
+
+/**
+ * Charge one tool call that the protocol layer accepted and is about to run
+ * (the tool dispatch calls this, so a call the SDK refuses — bad headers,
+ * arguments, Accept — is never charged, and one it runs is charged exactly
+ * once whatever the request's headers said). Throws the refusal as an
+ * `AppError` (quota spent, tenant suspended); the tool then does not run.
+ * Fails closed like admission: an unreachable object means the call does
+ * not run.
+ */
+export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
+  const tenant = tenantOf(c.var.auth);
+  let result: ChargeResult;
+  try {
+    result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant);
+  } catch (error) {
+    c.var.logger.error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
+    throw new AppError("unavailable", "admission temporarily unavailable: the tool did not run; retry shortly", {
+      cause: error,
+    });
+  }
+  recordQuota(tenant.id, result.charged || result.reason === "quota_exceeded" ? result.quota : null);
+  if (result.charged) return;
+  logRefusal(c, tenant.id, result);
+  throw admissionError(result, c.var.services.config.planLimits);
 }
 
 export type Admitted = Extract<AdmitResult, { admitted: true }>;
@@ -110,12 +144,14 @@ function setQuotaHeaders(c: Context<AppEnv>, quota: QuotaState): void {
  */
 function recordAdmission(c: Context<AppEnv>, result: AdmitResult): void {
   const tenant = c.var.auth.tenantId;
-  const quota = result.admitted || result.reason === "quota_exceeded" ? result.quota : null;
-  if (quota) {
-    recorder.set("tenant_quota_used", { tenant }, quota.used);
-    if (quota.limit !== null) recorder.set("tenant_quota_limit", { tenant }, quota.limit);
-  }
+  recordQuota(tenant, result.admitted || result.reason === "quota_exceeded" ? result.quota : null);
   if (!result.admitted) logRefusal(c, tenant, result);
+}
+
+function recordQuota(tenant: string, quota: QuotaState | null): void {
+  if (!quota) return;
+  recorder.set("tenant_quota_used", { tenant }, quota.used);
+  if (quota.limit !== null) recorder.set("tenant_quota_limit", { tenant }, quota.limit);
 }
 
 function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): void {

@@ -1,3 +1,4 @@
+import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-account";
 import { finalizeExpiredMigrations } from "../shared/lifecycle/move-tenant";
 import { createLogger, describeError } from "../shared/logging";
 import { createApp } from "./app";
@@ -11,7 +12,11 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  /** Cron trigger (wrangler.toml `[triggers]`): delete old databases whose retention after a migration ran out. */
+  /**
+   * Cron trigger (wrangler.toml `[triggers]`): delete old databases whose
+   * retention after a migration ran out, and finish account deletions that
+   * were interrupted.
+   */
   async scheduled(_controller, env, _ctx) {
     const services = getServices(env);
     const logger = createLogger({ component: "tenant-migrations" });
@@ -21,5 +26,15 @@ export default {
       (id, error) => logger.error("old database not finalized", { migration: id, ...describeError(error) }),
     );
     if (finalized.length > 0) logger.info("old databases finalized after retention", { migrations: finalized });
+    const hooks = { eraseTenantObject: (id: string) => env.TENANT_DO.getByName(id).eraseStorage() };
+    for (const tenantId of await unfinishedDeletions(services.mgmtDb)) {
+      await deleteAccount({ mgmt: services.mgmtDb, config: services.config, hooks }, tenantId, {
+        actor: "system",
+      }).then(
+        () => logger.info("interrupted account deletion finished", { tenant: tenantId }),
+        (error: unknown) =>
+          logger.error("account deletion not finished", { tenant: tenantId, ...describeError(error) }),
+      );
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,6 @@
 import { type Config, readConfig } from "../shared/config";
 import { CircuitBreaker } from "../shared/db/circuit-breaker";
-import { type Database, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
+import { type Database, type DatabaseClient, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
 import { guardDatabase } from "../shared/db/guarded";
 import { ConcurrencyPool } from "../shared/db/pool";
 import { createLogger, describeError } from "../shared/logging";
@@ -56,8 +56,8 @@ function newBreaker(config: Config, target: DbTarget, name: string): CircuitBrea
 function buildServices(env: Env): Services {
   const config = readConfig(env);
   const pool = new ConcurrencyPool(config.dbPoolMax);
-  const guard = (client: Database, breaker: CircuitBreaker) =>
-    guardDatabase(client, {
+  const guard = (db: Database, breaker: CircuitBreaker) =>
+    guardDatabase(db, {
       breaker,
       pool,
       waitMs: config.dbTimeoutMs,
@@ -68,7 +68,10 @@ function buildServices(env: Env): Services {
   const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), mgmtBreaker);
 
   // Least recently used first: re-inserting on use keeps the Map in LRU order.
-  const tenants = new Map<string, { url: string; authToken: string; client: Database; breaker: CircuitBreaker }>();
+  const tenants = new Map<
+    string,
+    { url: string; authToken: string; client: DatabaseClient; guarded: Database; breaker: CircuitBreaker }
+  >();
   return {
     config,
     mgmtDb,
@@ -84,10 +87,12 @@ function buildServices(env: Env): Services {
       }
       if (!entry) {
         const breaker = newBreaker(config, "tenantDb", tenantId);
+        const client = openDatabase(coordinates, config.dbTimeoutMs);
         entry = {
           url: coordinates.url,
           authToken: coordinates.authToken,
-          client: guard(openDatabase(coordinates, config.dbTimeoutMs), breaker),
+          client,
+          guarded: guard(client, breaker),
           breaker,
         };
       }
@@ -100,7 +105,7 @@ function buildServices(env: Env): Services {
           tenants.delete(oldest);
         }
       }
-      return entry.client;
+      return entry.guarded;
     },
     tenantBreakers: () => [...tenants.values()].map((entry) => entry.breaker),
     clientCount: () => 2 + tenants.size,

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { migrateStorage } from "../storage-migrations";
 import { SlidingWindowLimiter, type TakeResult } from "../tenant/rate-limit";
+import { ipLimiterStorageMigrations } from "./migrations";
 
 /**
  * One per (endpoint group, client IP): the same exact sliding window as a
@@ -11,11 +13,14 @@ import { SlidingWindowLimiter, type TakeResult } from "../tenant/rate-limit";
 const WINDOW_KEY = "windowMs";
 
 export class IpLimiterDO extends DurableObject<Env> {
-  /** Created on first use: after `deleteAll` the object must hold no table until the address returns. */
+  /** Created (and its storage migrated) on first use: after `deleteAll` the object must hold no table until the address returns. */
   #limiter: SlidingWindowLimiter | null = null;
 
   get #window(): SlidingWindowLimiter {
-    this.#limiter ??= new SlidingWindowLimiter(this.ctx.storage.sql, "ip_rate_limit_slots");
+    if (!this.#limiter) {
+      migrateStorage(this.ctx.storage, ipLimiterStorageMigrations);
+      this.#limiter = new SlidingWindowLimiter(this.ctx.storage.sql, "ip_rate_limit_slots");
+    }
     return this.#limiter;
   }
 

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { renderExposition } from "../../shared/metrics/exposition";
 import type { MetricDelta } from "../../shared/metrics/recorder";
+import { migrateStorage } from "../storage-migrations";
+import { metricsStorageMigrations } from "./migrations";
 
 /**
  * The one place metrics from every isolate and every tenant Durable Object
@@ -11,11 +13,7 @@ import type { MetricDelta } from "../../shared/metrics/recorder";
 export class MetricsDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS series (
-      series TEXT PRIMARY KEY,
-      value REAL NOT NULL,
-      updated_at INTEGER NOT NULL
-    )`);
+    migrateStorage(ctx.storage, metricsStorageMigrations);
   }
 
   ingest(deltas: MetricDelta[]): void {

@@ -1,15 +1,6 @@
-/**
- * What the tenant's Durable Object knows of the tenant's database: the
- * generation of its pointer (moves each time a migration switches it) and
- * whether a migration is under way. Admission hands both out with every
- * decision, which is how every isolate learns of a switch on its very next
- * request, and how writes are refused while the data is being copied.
- */
-export interface DatabaseState {
-  /** null until the first migration of this tenant: the credential's pointer is current. */
-  generation: number | null;
-  migration: { id: string; since: number } | null;
-}
+import type { DatabaseState } from "./contract";
+
+/** The object's storage of `DatabaseState`, and which migration its alarm drives. */
 
 type Row = {
   generation: number | null;
@@ -22,15 +13,9 @@ export class DatabaseStateStore {
   readonly #sql: SqlStorage;
   #row: Row;
 
+  /** The table is created by storage migration 2 (`./migrations.ts`). */
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS tenant_database (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      generation INTEGER,
-      migration_id TEXT,
-      migrating_since INTEGER,
-      drive_migration TEXT
-    )`);
     this.#row = sql.exec<Row>("SELECT * FROM tenant_database WHERE id = 1").toArray()[0] ?? {
       generation: null,
       migration_id: null,

@@ -1,22 +1,19 @@
-import { effectiveRateLimit, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
-import type { UsageTotals } from "../../shared/usage";
-import type { AdmitResult, QuotaState, RateLimitState } from "./admission";
+import { effectiveRateLimit, type Plan, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
+import type {
+  AdmitResult,
+  ChargeResult,
+  QuotaState,
+  RateLimitState,
+  RateLimitStatus,
+  ReserveResult,
+  TenantSettings,
+  UsageStatus,
+} from "./contract";
 import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
-import type { TenantSettings } from "./settings";
 
 /** From this share of a limit on, admitted responses carry a warning. */
 export const WARNING_THRESHOLD = 0.9;
-
-export interface RateLimitStatus extends RateLimitState {
-  /** ISO time at which everything now in the window has aged out. */
-  resetAt: string;
-}
-
-export interface UsageStatus {
-  usage: UsageTotals;
-  quota: QuotaState;
-}
 
 /**
  * The limit part of admission: the request rate (sliding window) and the
@@ -41,10 +38,11 @@ export class TenantLimits {
   }
 
   /**
-   * Count one request against the rate limit and, for a metered tool call,
-   * against the monthly quota. A request refused by the quota has still
-   * passed the rate limiter and spent a unit of it, so hammering a tenant's
-   * exhausted quota is throttled like any other traffic.
+   * Count one request against the rate limit; a tool call is refused while
+   * the monthly quota is spent, but not charged here (see `charge`). A
+   * request refused by the quota has still passed the rate limiter and spent
+   * a unit of it, so hammering a tenant's exhausted quota is throttled like
+   * any other traffic.
    */
   admit(settings: TenantSettings, toolCall: boolean, now: number): AdmitResult {
     const { plan } = settings;
@@ -58,15 +56,33 @@ export class TenantLimits {
 
     const quotaLimit = this.#limits[plan].toolCallsPerMonth;
     if (toolCall && this.#meter.exhausted(quotaLimit, now)) {
-      this.#meter.count(["quota_exceeded"], now);
-      const quota = this.#meter.quota(quotaLimit, now);
-      const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(quota.resetsAt) - now) / 1000));
-      return { admitted: false, reason: "quota_exceeded", retryAfterSeconds, quota, plan };
+      return { admitted: false, ...this.#quotaRefusal(plan, quotaLimit, now) };
     }
 
-    this.#meter.count(toolCall ? ["requests", "tool_calls"] : ["requests"], now);
+    this.#meter.count(["requests"], now);
     const quota = this.#meter.quota(quotaLimit, now);
     return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota) };
+  }
+
+  /**
+   * Charge one tool call that is about to run. Check and count are one
+   * synchronous step, so concurrent calls at the edge of the quota cannot
+   * both take its last unit.
+   */
+  charge(settings: TenantSettings, now: number): ChargeResult {
+    const quotaLimit = this.#limits[settings.plan].toolCallsPerMonth;
+    if (this.#meter.exhausted(quotaLimit, now)) {
+      return { charged: false, ...this.#quotaRefusal(settings.plan, quotaLimit, now) };
+    }
+    this.#meter.count(["tool_calls"], now);
+    return { charged: true, quota: this.#meter.quota(quotaLimit, now) };
+  }
+
+  #quotaRefusal(plan: Plan, quotaLimit: number | null, now: number) {
+    this.#meter.count(["quota_exceeded"], now);
+    const quota = this.#meter.quota(quotaLimit, now);
+    const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(quota.resetsAt) - now) / 1000));
+    return { reason: "quota_exceeded", retryAfterSeconds, quota, plan } as const;
   }
 
   /**
@@ -74,7 +90,7 @@ export class TenantLimits {
    * if they all fit in the month's quota; otherwise count nothing and say
    * where the quota stands.
    */
-  reserve(settings: TenantSettings, count: number, now: number): { ok: true } | ({ ok: false } & QuotaState) {
+  reserve(settings: TenantSettings, count: number, now: number): ReserveResult {
     const limit = this.#limits[settings.plan].toolCallsPerMonth;
     const quota = this.#meter.quota(limit, now);
     if (limit !== null && quota.used + count > limit) return { ok: false, ...quota };
@@ -91,7 +107,8 @@ export class TenantLimits {
   rateLimit(settings: TenantSettings, now: number): RateLimitStatus {
     const rate = effectiveRateLimit(this.#limits, settings.plan, settings.rateLimitOverride);
     const state = this.#window.peek(rate.limit, rate.windowSeconds * 1000, now);
-    return { ...state, source: rate.source, resetAt: new Date(now + state.resetSeconds * 1000).toISOString() };
+    const resetAt = new Date(now + state.resetSeconds * 1000).toISOString();
+    return { plan: settings.plan, ...state, source: rate.source, resetAt };
   }
 
   usage(settings: TenantSettings, now: number): UsageStatus {

@@ -1,5 +1,5 @@
 import type { UsageTotals } from "../../shared/usage";
-import type { QuotaState } from "./admission";
+import type { QuotaState } from "./contract";
 
 type Counter = "requests" | "tool_calls" | "rate_limited" | "quota_exceeded";
 
@@ -39,15 +39,6 @@ export class UsageMeter {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS usage_counters (
-      period TEXT PRIMARY KEY,
-      requests INTEGER NOT NULL DEFAULT 0,
-      tool_calls INTEGER NOT NULL DEFAULT 0,
-      rate_limited INTEGER NOT NULL DEFAULT 0,
-      quota_exceeded INTEGER NOT NULL DEFAULT 0,
-      version INTEGER NOT NULL DEFAULT 0,
-      flushed_version INTEGER NOT NULL DEFAULT 0
-    )`);
   }
 
   /** Usage of the month containing `now`. */

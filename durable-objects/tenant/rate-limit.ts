@@ -40,11 +40,14 @@ export class SlidingWindowLimiter {
   /** slot index → admitted requests; a mirror of the table, which is the durable copy. */
   readonly #slots = new Map<number, number>();
 
-  /** `table` is a fixed identifier chosen by the caller, never user input. */
+  /**
+   * `table` (`slot INTEGER PRIMARY KEY, count INTEGER NOT NULL`, created by
+   * the owning object's storage migrations) is a fixed identifier chosen by
+   * the caller, never user input.
+   */
   constructor(sql: SqlStorage, table = "rate_limit_slots") {
     this.#sql = sql;
     this.#table = table;
-    sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (slot INTEGER PRIMARY KEY, count INTEGER NOT NULL)`);
     for (const row of sql.exec<{ slot: number; count: number }>(`SELECT slot, count FROM ${table}`)) {
       this.#slots.set(row.slot, row.count);
     }

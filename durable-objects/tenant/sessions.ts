@@ -14,32 +14,11 @@
  * idleness (and LRU order for the cap) is measured to within that interval,
  * which is why the throttle is a small fraction of the idle timeout.
  */
-/** `rejected`: the initialize that created the session was refused by the protocol layer. */
-export type CloseReason = "delete" | "idle" | "lifetime" | "cap" | "admin" | "rejected";
-
-export interface SessionRecord {
-  id: string;
-  createdAt: number;
-  lastSeenAt: number;
-  protocolVersion: string;
-  clientInfo: { name?: string; version?: string } | null;
-  logLevel: string | null;
-}
-
-export interface ClosedSession {
-  id: string;
-  reason: CloseReason;
-}
+import type { CloseReason, SessionClosure, SessionList, SessionRecord } from "./contract";
 
 export interface SessionLimits {
   idleMs: number;
   maxLifetimeMs: number;
-}
-
-export interface SessionStats {
-  active: number;
-  created: number;
-  closed: Record<CloseReason, number>;
 }
 
 /** Visible ASCII, 256 bits of randomness: unguessable, and valid in a header as the spec requires. */
@@ -83,20 +62,6 @@ export class SessionStore {
     this.#limits = limits;
     // A tenth of the idle timeout, at most a minute: idleness is judged to within that.
     this.#touchEveryMs = Math.min(60_000, Math.floor(limits.idleMs / 10));
-    sql.exec(`CREATE TABLE IF NOT EXISTS mcp_sessions (
-      id TEXT PRIMARY KEY,
-      created_at INTEGER NOT NULL,
-      last_seen_at INTEGER NOT NULL,
-      protocol_version TEXT NOT NULL,
-      client_info TEXT,
-      log_level TEXT
-    )`);
-    sql.exec("CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)");
-    sql.exec("CREATE INDEX IF NOT EXISTS mcp_sessions_created ON mcp_sessions (created_at)");
-    sql.exec(`CREATE TABLE IF NOT EXISTS mcp_session_events (
-      event TEXT PRIMARY KEY,
-      count INTEGER NOT NULL
-    )`);
   }
 
   /**
@@ -106,7 +71,7 @@ export class SessionStore {
   create(
     input: { protocolVersion: string; clientInfo: SessionRecord["clientInfo"]; cap: number },
     now: number,
-  ): { session: SessionRecord; closed: ClosedSession[] } {
+  ): { session: SessionRecord; closed: SessionClosure[] } {
     const closed = this.reap(now);
     const excess = this.count() - input.cap + 1;
     if (excess > 0) {
@@ -142,7 +107,7 @@ export class SessionStore {
    * The live session with this id, touched as seen; or why it is not live:
    * unknown (never existed, deleted, reaped) or expired just now.
    */
-  use(id: string, now: number): { session: SessionRecord } | { session: null; closed: ClosedSession | null } {
+  use(id: string, now: number): { session: SessionRecord } | { session: null; closed: SessionClosure | null } {
     const row = this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions WHERE id = ?", id).toArray()[0];
     if (!row) return { session: null, closed: null };
     const reason = this.#expiredReason(row, now);
@@ -179,13 +144,13 @@ export class SessionStore {
   }
 
   /** Close every session past its idle timeout or lifetime. */
-  reap(now: number): ClosedSession[] {
+  reap(now: number): SessionClosure[] {
     const idleBefore = now - this.#limits.idleMs;
     const bornBefore = now - this.#limits.maxLifetimeMs;
     const rows = this.#sql
       .exec<SessionRow>("SELECT * FROM mcp_sessions WHERE last_seen_at <= ? OR created_at <= ?", idleBefore, bornBefore)
       .toArray();
-    const closed: ClosedSession[] = [];
+    const closed: SessionClosure[] = [];
     for (const row of rows) {
       const reason = this.#expiredReason(row, now) ?? "idle";
       this.#delete(row.id, reason);
@@ -209,11 +174,8 @@ export class SessionStore {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM mcp_sessions").one().n;
   }
 
-  list(): SessionRecord[] {
-    return this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions ORDER BY last_seen_at DESC").toArray().map(toRecord);
-  }
-
-  stats(): SessionStats {
+  /** Live sessions, most recently seen first, with lifetime counts of creations and closes by reason. */
+  list(): SessionList {
     const counts = new Map(
       this.#sql
         .exec<{ event: string; count: number }>("SELECT event, count FROM mcp_session_events")
@@ -221,7 +183,14 @@ export class SessionStore {
         .map((row) => [row.event, row.count]),
     );
     const closed = Object.fromEntries(CLOSE_REASONS.map((reason) => [reason, counts.get(`closed:${reason}`) ?? 0]));
-    return { active: this.count(), created: counts.get("created") ?? 0, closed: closed as Record<CloseReason, number> };
+    return {
+      sessions: this.#sql
+        .exec<SessionRow>("SELECT * FROM mcp_sessions ORDER BY last_seen_at DESC")
+        .toArray()
+        .map(toRecord),
+      created: counts.get("created") ?? 0,
+      closed: closed as Record<CloseReason, number>,
+    };
   }
 
   #expiredReason(row: SessionRow, now: number): "idle" | "lifetime" | null {

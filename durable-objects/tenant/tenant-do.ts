@@ -4,13 +4,25 @@ import { openDatabase } from "../../shared/db/client";
 import { advanceMigration } from "../../shared/lifecycle/move-tenant";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
-import type { Plan } from "../../shared/tenants/tenants";
 import { recordUsage } from "../../shared/usage";
-import type { SessionClosure as AdmitClosure, AdmitInput, AdmitResult } from "./admission";
+import { migrateStorage } from "../storage-migrations";
+import type {
+  AdmitInput,
+  AdmitResult,
+  ChargeResult,
+  RateLimitStatus,
+  ReserveResult,
+  SessionClosure,
+  SessionList,
+  SessionRecord,
+  UsageStatus,
+  VersionedSettings,
+} from "./contract";
 import { DatabaseStateStore } from "./database-state";
-import { type RateLimitStatus, TenantLimits, type UsageStatus } from "./limits";
-import { type ClosedSession, type SessionRecord, type SessionStats, SessionStore } from "./sessions";
-import { SettingsStore, type VersionedSettings } from "./settings";
+import { TenantLimits } from "./limits";
+import { tenantStorageMigrations } from "./migrations";
+import { SessionStore } from "./sessions";
+import { SettingsStore } from "./settings";
 
 /** The earliest of the deadlines some module needs waking for, or null when none does. */
 export function nextAlarm(...deadlines: (number | null)[]): number | null {
@@ -26,10 +38,10 @@ export function nextAlarm(...deadlines: (number | null)[]): number | null {
  */
 export class TenantDO extends DurableObject<Env> {
   readonly #config: Config;
-  readonly #settings: SettingsStore;
-  readonly #limits: TenantLimits;
-  readonly #sessions: SessionStore;
-  readonly #database: DatabaseStateStore;
+  #settings!: SettingsStore;
+  #limits!: TenantLimits;
+  #sessions!: SessionStore;
+  #database!: DatabaseStateStore;
   /** Session metrics waiting to be shipped to the MetricsDO. */
   readonly #metrics = new MetricsRecorder();
   /**
@@ -44,22 +56,42 @@ export class TenantDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = readConfig(env);
-    this.#settings = new SettingsStore(ctx.storage.sql);
-    this.#limits = new TenantLimits(ctx.storage.sql, this.#config.planLimits);
-    this.#sessions = new SessionStore(ctx.storage.sql, {
+    this.#openStorage();
+  }
+
+  /** Synchronous, so the object serves nothing until its storage is at the current version. */
+  #openStorage(): void {
+    const { storage } = this.ctx;
+    migrateStorage(storage, tenantStorageMigrations);
+    this.#settings = new SettingsStore(storage.sql);
+    this.#limits = new TenantLimits(storage.sql, this.#config.planLimits);
+    this.#sessions = new SessionStore(storage.sql, {
       idleMs: this.#config.mcp.sessionIdleTimeoutMs,
       maxLifetimeMs: this.#config.mcp.sessionMaxLifetimeMs,
     });
-    this.#database = new DatabaseStateStore(ctx.storage.sql);
+    this.#database = new DatabaseStateStore(storage.sql);
+  }
+
+  /**
+   * Account deletion: erase everything this object stores (sessions, counters,
+   * settings, migration state) and its alarm, and start again from empty
+   * storage, as a brand-new object would. Safe to repeat.
+   */
+  async eraseStorage(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#flushDueAt = null;
+    this.#migrationRetryAt = null;
+    this.#openStorage();
   }
 
   /** See `AdmitInput`: one call per request decides whether it may run. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const now = Date.now();
-    const settings = this.#settings.getOrAdopt({ tenantId: input.tenant.id, ...input.tenant });
-    if (settings.status !== "active") return { admitted: false, reason: "suspended" };
+    const settings = this.#settingsFrom(input.tenant);
+    if (!settings) return { admitted: false, reason: "suspended" };
     const database = this.#database.get();
-    // Refused before anything is counted: a write that cannot run is not a metered call.
+    // Refused before anything is counted: a write that cannot run is not a request the tenant spent.
     if (input.write && database.migration) {
       return { admitted: false, reason: "migrating", retryAfterSeconds: 30, migrationId: database.migration.id };
     }
@@ -68,7 +100,7 @@ export class TenantDO extends DurableObject<Env> {
       const used = this.#sessions.use(input.sessionId, now);
       if (!used.session) {
         if (used.closed) this.#sessionsChanged(settings.tenantId, [used.closed], 0);
-        return { admitted: false, reason: "session_not_found", closed: used.closed as AdmitClosure | null };
+        return { admitted: false, reason: "session_not_found", closed: used.closed };
       }
       session = used.session;
     }
@@ -80,7 +112,7 @@ export class TenantDO extends DurableObject<Env> {
       const created = this.#sessions.create({ ...input.initialize, cap }, now);
       session = created.session;
       this.#sessionsChanged(settings.tenantId, created.closed, 1);
-      result.closedSessions = created.closed as AdmitClosure[];
+      result.closedSessions = created.closed;
     }
     if (result.admitted && session) {
       result.session = {
@@ -97,6 +129,45 @@ export class TenantDO extends DurableObject<Env> {
       await this.#scheduleAlarm();
     }
     return result;
+  }
+
+  /**
+   * Charge one tool call the protocol layer has accepted and is about to
+   * run (see `AdmitInput.toolCall`). Refused for a suspended tenant and once
+   * the monthly quota is spent; then the tool does not run.
+   */
+  async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
+    const now = Date.now();
+    const settings = this.#settingsFrom(tenant);
+    if (!settings) return { charged: false, reason: "suspended" };
+    const result = this.#limits.charge(settings, now);
+    if (this.#flushDueAt === null) {
+      this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
+      await this.#scheduleAlarm();
+    }
+    return result;
+  }
+
+  /**
+   * The settings a request is decided with, or null when the tenant may not
+   * be served. Fail closed: a credential that says the tenant is suspended or
+   * deleted is refused even if this object still holds "active" (an operator
+   * may have changed the management DB by hand, without a push). The record
+   * the credential was read from is applied, newer wins, so the object is
+   * brought up to date by the next request that reads it.
+   */
+  #settingsFrom(tenant: AdmitInput["tenant"]): VersionedSettings | null {
+    const fromCredential: VersionedSettings = {
+      tenantId: tenant.id,
+      plan: tenant.plan,
+      status: tenant.status,
+      rateLimitOverride: tenant.rateLimitOverride,
+      recordUpdatedAt: tenant.recordUpdatedAt ?? null,
+    };
+    const settings = fromCredential.recordUpdatedAt
+      ? this.#settings.apply(fromCredential)
+      : this.#settings.getOrAdopt(fromCredential);
+    return settings.status === "active" && tenant.status === "active" ? settings : null;
   }
 
   /** Remember a session's `logging/setLevel`; false when the session is gone. */
@@ -130,13 +201,9 @@ export class TenantDO extends DurableObject<Env> {
     return ids.length;
   }
 
-  listSessions(): SessionRecord[] {
+  /** The live sessions, with lifetime counts of creations and closes by reason (the admin API shows both). */
+  listSessions(): SessionList {
     return this.#sessions.list();
-  }
-
-  /** Active sessions and lifetime counts of creations and closes by reason; cheap (one small table). */
-  sessionStats(): SessionStats {
-    return this.#sessions.stats();
   }
 
   /** Apply a management-DB record of the tenant's plan, status and override; returns what is now in force. */
@@ -187,9 +254,9 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** The live rate-limit window, without counting a request. `record` (if given) is applied first. */
-  rateLimitStatus(record?: VersionedSettings): (RateLimitStatus & { plan: Plan }) | null {
+  rateLimitStatus(record?: VersionedSettings): RateLimitStatus | null {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
-    return settings ? { plan: settings.plan, ...this.#limits.rateLimit(settings, Date.now()) } : null;
+    return settings ? this.#limits.rateLimit(settings, Date.now()) : null;
   }
 
   /** This month's usage and quota, live. `record` (if given) is applied first. */
@@ -199,21 +266,14 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /** This month's usage and the live rate-limit window together, in one call, without counting a request. */
-  status(): { usage: UsageStatus; rateLimit: RateLimitStatus & { plan: Plan } } | null {
+  status(): { usage: UsageStatus; rateLimit: RateLimitStatus } | null {
     const settings = this.#settings.get();
     if (!settings) return null;
     const now = Date.now();
     return {
       usage: this.#limits.usage(settings, now),
-      rateLimit: { plan: settings.plan, ...this.#limits.rateLimit(settings, now) },
+      rateLimit: this.#limits.rateLimit(settings, now),
     };
-  }
-
-  /** Write counted usage to the management DB now; returns how many months were written. */
-  async flushUsage(): Promise<number> {
-    const written = await this.#flush(Date.now());
-    await this.#scheduleAlarm();
-    return written;
   }
 
   override async alarm(): Promise<void> {
@@ -246,7 +306,7 @@ export class TenantDO extends DurableObject<Env> {
    * gauge, shipped to the MetricsDO after the response (a failed shipment is
    * kept and sent with the next change).
    */
-  #sessionsChanged(tenant: string | undefined, closed: ClosedSession[], created: number): void {
+  #sessionsChanged(tenant: string | undefined, closed: SessionClosure[], created: number): void {
     if (created > 0) this.#metrics.inc("mcp_sessions_created_total", {}, created);
     for (const { reason } of closed) this.#metrics.inc("mcp_sessions_closed_total", { reason });
     if (tenant) this.#metrics.set("mcp_tenant_active_sessions", { tenant }, this.#sessions.count());

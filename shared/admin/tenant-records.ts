@@ -1,5 +1,6 @@
 import type { Database } from "../db/client";
-import { getTenant, type Plan, rowToTenant, type Tenant, type TenantStatus } from "../tenants/tenants";
+import type { Plan, TenantStatus } from "../plans";
+import { getTenant, rowToTenant, type Tenant } from "../tenants/tenants";
 
 /**
  * The operator's view of the `tenants` table: search, read with the record
@@ -55,11 +56,14 @@ export async function searchTenants(
     where.push("(created_at < ? OR (created_at = ? AND id < ?))");
     args.push(search.after.createdAt, search.after.createdAt, search.after.id);
   }
-  const result = await mgmt.execute({
-    sql: `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+  const result = await mgmt.execute(
+    {
+      sql: `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
           ORDER BY created_at DESC, id DESC LIMIT ?`,
-    args: [...args, search.limit + 1],
-  });
+      args: [...args, search.limit + 1],
+    },
+    "read",
+  );
   return { tenants: result.rows.slice(0, search.limit).map(rowToTenant), hasMore: result.rows.length > search.limit };
 }
 

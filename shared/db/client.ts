@@ -1,6 +1,33 @@
-import { type Client, createClient } from "@libsql/client/web";
+import { createClient, type InStatement, type ResultSet } from "@libsql/client/web";
 
-export type { Client as Database } from "@libsql/client/web";
+export type { ResultSet } from "@libsql/client/web";
+
+/** One SQL statement: bare text, or text with positional or named arguments. */
+export type Statement = InStatement;
+
+/**
+ * What a call does to the database, said by the caller rather than guessed
+ * from the SQL. A `read` changes nothing, so after a failed connection it may
+ * be sent again; a `write` is never repeated (a timeout can hide a commit).
+ * A batch runs as one transaction of that kind.
+ */
+export type Intent = "read" | "write";
+
+/**
+ * The one way domain code, tools and the guard talk to a database: exactly
+ * what the callers use, so a guard, a fake or a table copier can implement it
+ * whole. Every write that needs more than one statement is a `batch`, which
+ * the database runs as one transaction (all applied or none).
+ */
+export interface Database {
+  execute(statement: Statement, intent: Intent): Promise<ResultSet>;
+  batch(statements: Statement[], intent: Intent): Promise<ResultSet[]>;
+}
+
+/** A database this process opened and must close when done with it. */
+export interface DatabaseClient extends Database {
+  close(): void;
+}
 
 export interface DatabaseCoordinates {
   url: string;
@@ -15,7 +42,7 @@ export class DatabaseTimeoutError extends Error {
 /**
  * A fetch that gives up after `timeoutMs`. The Hrana client hands us a
  * ready-made Request, so the deadline is attached here rather than per query:
- * every round trip (execute, batch, transaction step) gets the same budget.
+ * every round trip (execute or batch) gets the same budget.
  */
 export function fetchWithTimeout(timeoutMs: number): typeof fetch {
   return async (input, init) => {
@@ -32,16 +59,16 @@ export function fetchWithTimeout(timeoutMs: number): typeof fetch {
 }
 
 /**
- * Open a Hrana-over-HTTP client (Turso in production, the local libSQL server
- * in development). Integers come back as JavaScript numbers; every id we
- * store fits in 53 bits, and `bigint` would leak into JSON serialisation.
+ * Open a Hrana-over-HTTP database (Turso in production, the local libSQL
+ * server in development). Integers come back as JavaScript numbers; every id
+ * we store fits in 53 bits, and `bigint` would leak into JSON serialisation.
  */
 export function openDatabase(
   coordinates: DatabaseCoordinates,
   timeoutMs: number,
   options: { exactIntegers?: boolean } = {},
-): Client {
-  return createClient({
+): DatabaseClient {
+  const client = createClient({
     url: coordinates.url,
     authToken: coordinates.authToken || undefined,
     fetch: fetchWithTimeout(timeoutMs),
@@ -55,4 +82,10 @@ export function openDatabase(
     // limit is set out of reach; ConcurrencyPool caps calls per isolate instead.
     concurrency: Number.MAX_SAFE_INTEGER,
   });
+  return {
+    // A single statement runs in autocommit, so the intent only matters to a guard.
+    execute: (statement) => client.execute(statement),
+    batch: (statements, intent) => client.batch(statements, intent),
+    close: () => client.close(),
+  };
 }

@@ -1,5 +1,6 @@
-import { type Client, type InStatement, LibsqlError } from "@libsql/client/web";
+import { LibsqlError } from "@libsql/client/web";
 import { type CircuitBreaker, CircuitOpenError } from "./circuit-breaker";
+import type { Database, Intent } from "./client";
 import type { ConcurrencyPool } from "./pool";
 
 /**
@@ -29,18 +30,12 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-const READ_ONLY = /^\s*(SELECT|WITH|PRAGMA|EXPLAIN)\b/i;
-
-function sqlOf(statement: InStatement): string {
-  return typeof statement === "string" ? statement : statement.sql;
-}
-
 export interface GuardOptions {
   breaker: CircuitBreaker;
   pool: ConcurrencyPool;
   /** How long a call may wait for a pool slot. */
   waitMs: number;
-  /** Retries for idempotent reads only; writes are never repeated. */
+  /** Retries of a `read` call that failed to connect; a `write` is never repeated. */
   readRetries: number;
   retryBaseMs: number;
 }
@@ -48,11 +43,13 @@ export interface GuardOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Wrap a client so every call goes through the pool and the target's breaker,
- * and a read that failed to connect is retried with exponential backoff and
- * full jitter (so retrying isolates do not stampede a recovering database).
+ * A database whose every call goes through the isolate's pool and the
+ * target's breaker, and whose `read` calls that failed to connect are retried
+ * with exponential backoff and full jitter (so retrying isolates do not
+ * stampede a recovering database). A `write` is sent once: a timeout can hide
+ * a commit, and the caller's idempotency decides what a retry may do.
  */
-export function guardDatabase(client: Client, options: GuardOptions): Client {
+export function guardDatabase(db: Database, options: GuardOptions): Database {
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
       return await options.pool.run(() => options.breaker.run(call, isConnectionFailure), options.waitMs);
@@ -67,11 +64,11 @@ export function guardDatabase(client: Client, options: GuardOptions): Client {
     }
   };
 
-  const execute = async (statement: InStatement) => {
-    const retries = READ_ONLY.test(sqlOf(statement)) ? options.readRetries : 0;
+  const run = async <T>(intent: Intent, call: () => Promise<T>): Promise<T> => {
+    const retries = intent === "read" ? options.readRetries : 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await guarded(() => client.execute(statement));
+        return await guarded(call);
       } catch (error) {
         const retryable = error instanceof DatabaseUnavailableError && !(error.cause instanceof CircuitOpenError);
         if (attempt >= retries || !retryable) throw error;
@@ -80,25 +77,8 @@ export function guardDatabase(client: Client, options: GuardOptions): Client {
     }
   };
 
-  return new Proxy(client, {
-    get(target, property) {
-      switch (property) {
-        case "execute":
-          return (statement: InStatement | string, args?: unknown) =>
-            execute(args === undefined ? (statement as InStatement) : ({ sql: statement, args } as InStatement));
-        case "batch":
-          return (...params: Parameters<Client["batch"]>) => guarded(() => target.batch(...params));
-        case "executeMultiple":
-          return (sql: string) => guarded(() => target.executeMultiple(sql));
-        case "transaction":
-          return (...params: Parameters<Client["transaction"]>) => guarded(() => target.transaction(...params));
-        default: {
-          // Bound to the client itself: its methods use private fields, which
-          // a call with the proxy as `this` cannot reach (`close()` threw).
-          const value = Reflect.get(target, property, target);
-          return typeof value === "function" ? value.bind(target) : value;
-        }
-      }
-    },
-  });
+  return {
+    execute: (statement, intent) => run(intent, () => db.execute(statement, intent)),
+    batch: (statements, intent) => run(intent, () => db.batch(statements, intent)),
+  };
 }

@@ -21,14 +21,14 @@ const CREATE_TRACKING_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
 )`;
 
 async function appliedVersions(db: Database): Promise<Set<number>> {
-  const result = await db.execute("SELECT version FROM schema_migrations");
+  const result = await db.execute("SELECT version FROM schema_migrations", "read");
   return new Set(result.rows.map((row) => Number(row.version)));
 }
 
 /** The highest applied version, or 0 for a database never migrated. */
 export async function schemaVersion(db: Database): Promise<number> {
-  await db.execute(CREATE_TRACKING_TABLE);
-  const result = await db.execute("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations");
+  await db.execute(CREATE_TRACKING_TABLE, "write");
+  const result = await db.execute("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations", "read");
   return Number(result.rows[0]?.version ?? 0);
 }
 
@@ -46,7 +46,7 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
     }
   });
 
-  await db.execute(CREATE_TRACKING_TABLE);
+  await db.execute(CREATE_TRACKING_TABLE, "write");
   const done = await appliedVersions(db);
   const from = done.size === 0 ? 0 : Math.max(...done);
   const applied: number[] = [];

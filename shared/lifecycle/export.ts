@@ -1,5 +1,5 @@
 import type { Row } from "@libsql/client/web";
-import type { SqlRunner } from "./table-copy";
+import type { Database } from "../db/client";
 
 /**
  * Export of a tenant's memories, streamed page by page so memory use does
@@ -148,7 +148,7 @@ function groupBy(rows: Row[], key: string): Map<string, Row[]> {
  * (by creation order, each with its versions and outgoing links), work
  * sessions, footer. One read round trip per page.
  */
-export async function* exportRecords(db: SqlRunner, tenantId: string, pageSize = 500): AsyncGenerator<ExportRecord> {
+export async function* exportRecords(db: Database, tenantId: string, pageSize = 500): AsyncGenerator<ExportRecord> {
   yield {
     type: "header",
     format: EXPORT_FORMAT,
@@ -157,7 +157,7 @@ export async function* exportRecords(db: SqlRunner, tenantId: string, pageSize =
     exported_at: new Date().toISOString(),
   };
   const counts = { projects: 0, memories: 0, work_sessions: 0 };
-  const projects = await db.execute("SELECT slug, name, created_at FROM projects ORDER BY slug");
+  const projects = await db.execute("SELECT slug, name, created_at FROM projects ORDER BY slug", "read");
   for (const row of projects.rows) {
     counts.projects += 1;
     yield {
@@ -198,10 +198,13 @@ export async function* exportRecords(db: SqlRunner, tenantId: string, pageSize =
 
   let startedAfter = "";
   for (;;) {
-    const sessions = await db.execute({
-      sql: "SELECT * FROM work_sessions WHERE id > ? ORDER BY id LIMIT ?",
-      args: [startedAfter, pageSize],
-    });
+    const sessions = await db.execute(
+      {
+        sql: "SELECT * FROM work_sessions WHERE id > ? ORDER BY id LIMIT ?",
+        args: [startedAfter, pageSize],
+      },
+      "read",
+    );
     for (const row of sessions.rows) {
       counts.work_sessions += 1;
       yield {
@@ -264,11 +267,7 @@ export function markdownOf(record: ExportRecord): string {
  * The export as a byte stream: each record is produced when the reader
  * pulls, so at most one page of memories is held at a time.
  */
-export function exportStream(
-  db: SqlRunner,
-  tenantId: string,
-  format: "jsonl" | "markdown",
-): ReadableStream<Uint8Array> {
+export function exportStream(db: Database, tenantId: string, format: "jsonl" | "markdown"): ReadableStream<Uint8Array> {
   const records = exportRecords(db, tenantId);
   const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>(

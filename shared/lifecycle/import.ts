@@ -1,8 +1,8 @@
 import type { InStatement, Row } from "@libsql/client/web";
+import type { Database } from "../db/client";
 import { AppError } from "../errors";
 import { contentHash, LIMITS, newMemoryId, normalizeFiles, normalizeTags, PROJECT_SLUG } from "../memory/model";
 import type { ImportFormat, ImportPlan, PlannedMemory } from "./import-formats";
-import type { SqlRunner } from "./table-copy";
 
 /**
  * Applying an import plan to a tenant database. Memories dedupe as
@@ -47,7 +47,7 @@ interface Candidate {
   files: string[];
 }
 
-export async function applyImport(db: SqlRunner, plan: ImportPlan, quota: ImportQuota): Promise<ImportSummary> {
+export async function applyImport(db: Database, plan: ImportPlan, quota: ImportQuota): Promise<ImportSummary> {
   const results: ImportLineResult[] = plan.problems.map((problem) => ({ ...problem, record: "other" as const }));
   const memoryResult = (planned: PlannedMemory, status: ImportLineResult["status"], extra: Partial<ImportLineResult>) =>
     results.push({
@@ -210,8 +210,8 @@ function memoryProblem(planned: PlannedMemory): string | null {
   return null;
 }
 
-async function writeProjects(db: SqlRunner, plan: ImportPlan, fresh: Candidate[], results: ImportLineResult[]) {
-  const existing = new Set((await db.execute("SELECT slug FROM projects")).rows.map((row) => String(row.slug)));
+async function writeProjects(db: Database, plan: ImportPlan, fresh: Candidate[], results: ImportLineResult[]) {
+  const existing = new Set((await db.execute("SELECT slug FROM projects", "read")).rows.map((row) => String(row.slug)));
   const statements: InStatement[] = [];
   for (const project of plan.projects) {
     if (!PROJECT_SLUG.test(project.slug)) {
@@ -246,7 +246,7 @@ async function writeProjects(db: SqlRunner, plan: ImportPlan, fresh: Candidate[]
 }
 
 /** One transaction per chunk; returns the ids of the chunk that are now stored. */
-async function writeMemories(db: SqlRunner, chunk: Candidate[]): Promise<Set<string>> {
+async function writeMemories(db: Database, chunk: Candidate[]): Promise<Set<string>> {
   const rows = chunk.map(({ planned: { record }, id, hash, tags, files }) => ({
     id,
     project: record.project,
@@ -324,7 +324,7 @@ async function writeMemories(db: SqlRunner, chunk: Candidate[]): Promise<Set<str
   return new Set((results[4]?.rows ?? []).map((row) => String(row.id)));
 }
 
-async function writeLinks(db: SqlRunner, plan: ImportPlan, resolved: Map<string, string>, results: ImportLineResult[]) {
+async function writeLinks(db: Database, plan: ImportPlan, resolved: Map<string, string>, results: ImportLineResult[]) {
   for (let i = 0; i < plan.links.length; i += CHUNK) {
     const chunk = plan.links.slice(i, i + CHUNK).map((planned) => {
       const key = (name: string) => (planned.byEntity ? `entity:${name}` : name);
@@ -373,22 +373,28 @@ async function writeLinks(db: SqlRunner, plan: ImportPlan, resolved: Map<string,
       }
     }
     if (inserts.length > 0) {
-      await db.execute({
-        sql: `INSERT OR IGNORE INTO memory_links (from_id, to_id, relation, created_at)
+      await db.execute(
+        {
+          sql: `INSERT OR IGNORE INTO memory_links (from_id, to_id, relation, created_at)
               SELECT j.value ->> 'from_id', j.value ->> 'to_id', j.value ->> 'relation', j.value ->> 'created_at' FROM json_each(?) j`,
-        args: [JSON.stringify(inserts)],
-      });
+          args: [JSON.stringify(inserts)],
+        },
+        "write",
+      );
     }
   }
 }
 
-async function writeWorkSessions(db: SqlRunner, plan: ImportPlan, results: ImportLineResult[]) {
+async function writeWorkSessions(db: Database, plan: ImportPlan, results: ImportLineResult[]) {
   for (let i = 0; i < plan.workSessions.length; i += CHUNK) {
     const chunk = plan.workSessions.slice(i, i + CHUNK);
-    const known = await db.execute({
-      sql: "SELECT id FROM work_sessions WHERE id IN (SELECT value FROM json_each(?))",
-      args: [JSON.stringify(chunk.map((session) => session.id))],
-    });
+    const known = await db.execute(
+      {
+        sql: "SELECT id FROM work_sessions WHERE id IN (SELECT value FROM json_each(?))",
+        args: [JSON.stringify(chunk.map((session) => session.id))],
+      },
+      "read",
+    );
     const exists = new Set(known.rows.map((row) => String(row.id)));
     const statements: InStatement[] = [];
     for (const session of chunk) {

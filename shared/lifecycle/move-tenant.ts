@@ -2,7 +2,7 @@ import { type InValue, LibsqlError } from "@libsql/client/web";
 import { auditStatement } from "../audit";
 import type { Config } from "../config";
 import { decryptToken, encryptToken } from "../crypto/token-encryption";
-import { type Database, openDatabase } from "../db/client";
+import { type Database, type DatabaseClient, openDatabase } from "../db/client";
 import { migrate } from "../db/migrate";
 import { AppError } from "../errors";
 import { tenantMigrations } from "../migrations/tenant";
@@ -13,7 +13,7 @@ import {
   getDatabase,
   PlatformApiError,
 } from "../tenants/turso-platform";
-import { clearTables, copyTable, listTables, type SqlRunner, summarizeTable, type TableShape } from "./table-copy";
+import { clearTables, copyTable, listTables, summarizeTable, type TableShape } from "./table-copy";
 import {
   getMigration,
   insertMigrationStatement,
@@ -47,7 +47,7 @@ export interface TenantGate {
 }
 
 export interface MoveDeps {
-  mgmt: SqlRunner;
+  mgmt: Database;
   config: Config;
   gate: TenantGate;
 }
@@ -59,7 +59,7 @@ export interface Actor {
   ip?: string | null;
 }
 
-type Client = Database;
+type Client = DatabaseClient;
 
 function open(config: Config, url: string, authToken: string): Client {
   return openDatabase({ url, authToken }, config.dbTimeoutMs, { exactIntegers: true });
@@ -85,11 +85,14 @@ export async function startMigration(
   by: Actor,
 ): Promise<TenantMigration> {
   const { mgmt, config } = deps;
-  const current = await mgmt.execute({
-    sql: `SELECT d.name, d.url, d.auth_token_encrypted, d.generation FROM tenant_databases d
+  const current = await mgmt.execute(
+    {
+      sql: `SELECT d.name, d.url, d.auth_token_encrypted, d.generation FROM tenant_databases d
           JOIN tenants t ON t.id = d.tenant_id WHERE d.tenant_id = ? AND t.status != 'deleted'`,
-    args: [tenantId],
-  });
+      args: [tenantId],
+    },
+    "read",
+  );
   const row = current.rows[0];
   if (!row) throw new AppError("not_found", `no tenant ${tenantId}`, { code: "tenant_not_found" });
   const id = newMigrationId();
@@ -202,6 +205,7 @@ export async function advanceMigration(
           target: id,
           details: { step: next, ...(next === "verified" && { tables: migration.tables }) },
         }),
+        "write",
       );
       migration = (await getMigration(mgmt, id)) as TenantMigration;
       if (options.stopAfter === next) return { migration, done: false };
@@ -339,11 +343,11 @@ async function runStep(
 }
 
 /** A given target must be empty, or hold this tenant's own copy from an earlier attempt. */
-async function assertTargetIsOurs(target: SqlRunner, tenantId: string): Promise<void> {
+async function assertTargetIsOurs(target: Database, tenantId: string): Promise<void> {
   const tables = (await listTables(target)).map((table) => table.name);
   if (tables.length === 0) return;
   const owner = tables.includes("tenant_meta")
-    ? (await target.execute("SELECT value FROM tenant_meta WHERE key = 'tenant_id'")).rows[0]?.value
+    ? (await target.execute("SELECT value FROM tenant_meta WHERE key = 'tenant_id'", "read")).rows[0]?.value
     : "someone else";
   if (owner != null && String(owner) !== tenantId) {
     throw new AppError("conflict", "the target database is not empty and does not belong to this tenant");
@@ -351,7 +355,7 @@ async function assertTargetIsOurs(target: SqlRunner, tenantId: string): Promise<
 }
 
 /** The source's tables, after checking the target has each of them with the same columns. */
-async function matchingTables(source: SqlRunner, target: SqlRunner): Promise<TableShape[]> {
+async function matchingTables(source: Database, target: Database): Promise<TableShape[]> {
   const [from, to] = await Promise.all([listTables(source), listTables(target)]);
   const byName = new Map(to.map((table) => [table.name, table]));
   for (const table of from) {
@@ -368,8 +372,8 @@ async function matchingTables(source: SqlRunner, target: SqlRunner): Promise<Tab
  * only if the pointer is still the one the migration started from and the
  * record is still running and verified. A cancel that got in first wins.
  */
-async function switchPointer(mgmt: SqlRunner, migration: TenantMigration, target: Client): Promise<boolean> {
-  const version = await target.execute("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations");
+async function switchPointer(mgmt: Database, migration: TenantMigration, target: Client): Promise<boolean> {
+  const version = await target.execute("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", "read");
   const guard = "EXISTS (SELECT 1 FROM tenant_migrations WHERE id = ? AND status = 'running' AND step = 'verified')";
   const audit = auditStatement({
     tenantId: migration.tenantId,
@@ -415,7 +419,7 @@ async function failMigration(
   deps: MoveDeps,
   migration: TenantMigration,
   error: unknown,
-  sourceDb: SqlRunner | null,
+  sourceDb: Database | null,
 ): Promise<void> {
   const { mgmt, gate } = deps;
   const message = `${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
@@ -575,7 +579,7 @@ export async function finalizeMigration(
   return { migration: await requireMigration(mgmt, id), oldDatabaseDeleted: deleted };
 }
 
-async function requireMigration(mgmt: SqlRunner, id: string): Promise<TenantMigration> {
+async function requireMigration(mgmt: Database, id: string): Promise<TenantMigration> {
   const migration = await getMigration(mgmt, id);
   if (!migration) throw new AppError("not_found", `no migration ${id}`, { code: "migration_not_found" });
   return migration;

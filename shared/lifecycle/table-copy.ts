@@ -1,21 +1,18 @@
 import type { InStatement, InValue, Row } from "@libsql/client/web";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import type { Database } from "../db/client";
 
 /**
  * Table-generic copying and checksumming of a tenant database, for moving a
- * tenant to another database. It needs only `execute` and `batch`, so it runs
- * on a raw client or on any guard around one, and it knows nothing of the
+ * tenant to another database. It needs only the narrow `Database` (`execute`
+ * and `batch`), so it runs on a raw client or on any guard around one, and it knows nothing of the
  * memory schema: every ordinary table is copied, whatever migrations made it.
  *
  * Clients handed to it must read integers as `bigint` (`intMode: "bigint"`):
  * a JavaScript number is sent back as a float, and an integer stored in a
  * column without INTEGER affinity would come out as a REAL.
  */
-export interface SqlRunner {
-  execute(statement: InStatement): Promise<{ rows: Row[]; columns: string[] }>;
-  batch(statements: InStatement[], mode?: "write" | "read" | "deferred"): Promise<unknown>;
-}
 
 export interface TableShape {
   name: string;
@@ -42,8 +39,8 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * and their shadow tables are left out: they are derived from the base tables
  * and rebuilt by the target's own triggers as rows arrive.
  */
-export async function listTables(db: SqlRunner): Promise<TableShape[]> {
-  const list = await db.execute("PRAGMA main.table_list");
+export async function listTables(db: Database): Promise<TableShape[]> {
+  const list = await db.execute("PRAGMA main.table_list", "read");
   const tables = list.rows
     .filter((row) => row.type === "table" && !String(row.name).startsWith("sqlite_"))
     .filter((row) => !String(row.name).startsWith("libsql_") && !NOT_COPIED.has(String(row.name)))
@@ -51,7 +48,7 @@ export async function listTables(db: SqlRunner): Promise<TableShape[]> {
     .sort((a, b) => a.name.localeCompare(b.name));
   const shapes: TableShape[] = [];
   for (const table of tables) {
-    const info = await db.execute(`PRAGMA main.table_info(${quote(table.name)})`);
+    const info = await db.execute(`PRAGMA main.table_info(${quote(table.name)})`, "read");
     const columns = info.rows.map((row) => String(row.name));
     const pk = info.rows
       .filter((row) => Number(row.pk) > 0)
@@ -77,14 +74,17 @@ function selectedColumns(table: TableShape): string[] {
 }
 
 /** Rows after `after` (a key tuple; null from the start), in key order. */
-async function readPage(db: SqlRunner, table: TableShape, after: InValue[] | null, limit: number) {
+async function readPage(db: Database, table: TableShape, after: InValue[] | null, limit: number) {
   const keys = table.key.map(quote).join(", ");
   const where = after ? `WHERE (${keys}) > (${after.map(() => "?").join(", ")})` : "";
-  const result = await db.execute({
-    sql: `SELECT ${selectedColumns(table).map(quote).join(", ")} FROM ${quote(table.name)} ${where}
+  const result = await db.execute(
+    {
+      sql: `SELECT ${selectedColumns(table).map(quote).join(", ")} FROM ${quote(table.name)} ${where}
           ORDER BY ${keys} LIMIT ?`,
-    args: [...(after ?? []), limit],
-  });
+      args: [...(after ?? []), limit],
+    },
+    "read",
+  );
   return result.rows;
 }
 
@@ -93,10 +93,11 @@ function keyOf(table: TableShape, row: Row): InValue[] {
 }
 
 /** The key of the last row the target holds: where an interrupted copy resumes. */
-async function lastKey(db: SqlRunner, table: TableShape): Promise<InValue[] | null> {
+async function lastKey(db: Database, table: TableShape): Promise<InValue[] | null> {
   const keys = table.key.map(quote);
   const result = await db.execute(
     `SELECT ${keys.join(", ")} FROM ${quote(table.name)} ORDER BY ${keys.map((k) => `${k} DESC`).join(", ")} LIMIT 1`,
+    "read",
   );
   const row = result.rows[0];
   return row ? keyOf(table, row) : null;
@@ -119,14 +120,14 @@ export interface CopyOptions {
  * target holds for the table.
  */
 export async function copyTable(
-  source: SqlRunner,
-  target: SqlRunner,
+  source: Database,
+  target: Database,
   table: TableShape,
   options: CopyOptions,
 ): Promise<number> {
   const columns = selectedColumns(table);
   const rowsPerInsert = Math.max(1, Math.min(options.batchRows, Math.floor(MAX_PARAMS / columns.length)));
-  const counted = await target.execute(`SELECT COUNT(*) AS n FROM ${quote(table.name)}`);
+  const counted = await target.execute(`SELECT COUNT(*) AS n FROM ${quote(table.name)}`, "read");
   let copied = Number(counted.rows[0]?.n ?? 0);
   let after = await lastKey(target, table);
   for (;;) {
@@ -160,7 +161,7 @@ function encodeValue(value: unknown): string {
 }
 
 /** Row count and checksum of one table, read in pages of `pageRows` in key order. */
-export async function summarizeTable(db: SqlRunner, table: TableShape, pageRows: number): Promise<TableSummary> {
+export async function summarizeTable(db: Database, table: TableShape, pageRows: number): Promise<TableSummary> {
   const hash = sha256.create();
   const encoder = new TextEncoder();
   const columns = selectedColumns(table);
@@ -179,7 +180,7 @@ export async function summarizeTable(db: SqlRunner, table: TableShape, pageRows:
 }
 
 /** Empty every copyable table of a freshly migrated target (migrations may seed rows the source also has). */
-export async function clearTables(db: SqlRunner, tables: TableShape[]): Promise<void> {
+export async function clearTables(db: Database, tables: TableShape[]): Promise<void> {
   await db.batch(
     tables.map((table) => `DELETE FROM ${quote(table.name)}`),
     "write",

@@ -1,6 +1,7 @@
 import type { InStatement } from "@libsql/client/web";
 import { randomString } from "../crypto/encoding";
-import type { SqlRunner, TableSummary } from "./table-copy";
+import type { Database } from "../db/client";
+import type { TableSummary } from "./table-copy";
 
 /**
  * The durable record of one tenant migration (table `tenant_migrations`).
@@ -98,17 +99,20 @@ function rowToMigration(row: Record<string, unknown>): TenantMigration {
   };
 }
 
-export async function getMigration(mgmt: SqlRunner, id: string): Promise<TenantMigration | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenant_migrations WHERE id = ?", args: [id] });
+export async function getMigration(mgmt: Database, id: string): Promise<TenantMigration | null> {
+  const result = await mgmt.execute({ sql: "SELECT * FROM tenant_migrations WHERE id = ?", args: [id] }, "read");
   const row = result.rows[0];
   return row ? rowToMigration(row) : null;
 }
 
-export async function listMigrations(mgmt: SqlRunner, tenantId: string): Promise<TenantMigration[]> {
-  const result = await mgmt.execute({
-    sql: "SELECT * FROM tenant_migrations WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT 50",
-    args: [tenantId],
-  });
+export async function listMigrations(mgmt: Database, tenantId: string): Promise<TenantMigration[]> {
+  const result = await mgmt.execute(
+    {
+      sql: "SELECT * FROM tenant_migrations WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT 50",
+      args: [tenantId],
+    },
+    "read",
+  );
   return result.rows.map(rowToMigration);
 }
 
@@ -147,7 +151,7 @@ export function insertMigrationStatement(migration: {
  * false when the record was no longer running.
  */
 export async function recordProgress(
-  mgmt: SqlRunner,
+  mgmt: Database,
   id: string,
   change: { step?: MigrationStep; tables?: Record<string, TableProgress>; target?: TenantMigration["target"] },
 ): Promise<boolean> {
@@ -165,10 +169,13 @@ export async function recordProgress(
     sets.push("target_name = ?", "target_url = ?", "target_token_encrypted = ?");
     args.push(change.target.name, change.target.url, change.target.tokenEncrypted);
   }
-  const result = await mgmt.execute({
-    sql: `UPDATE tenant_migrations SET ${sets.join(", ")} WHERE id = ? AND status = 'running'`,
-    args: [...args, id],
-  });
+  const result = await mgmt.execute(
+    {
+      sql: `UPDATE tenant_migrations SET ${sets.join(", ")} WHERE id = ? AND status = 'running'`,
+      args: [...args, id],
+    },
+    "write",
+  );
   return (result as { rowsAffected?: number }).rowsAffected !== 0;
 }
 
@@ -196,10 +203,13 @@ export function statusStatement(
 }
 
 /** Completed migrations whose old database is past its retention period. */
-export async function migrationsDueForFinalize(mgmt: SqlRunner, nowIso: string): Promise<string[]> {
-  const result = await mgmt.execute({
-    sql: "SELECT id FROM tenant_migrations WHERE status = 'completed' AND retain_until <= ? ORDER BY retain_until LIMIT 50",
-    args: [nowIso],
-  });
+export async function migrationsDueForFinalize(mgmt: Database, nowIso: string): Promise<string[]> {
+  const result = await mgmt.execute(
+    {
+      sql: "SELECT id FROM tenant_migrations WHERE status = 'completed' AND retain_until <= ? ORDER BY retain_until LIMIT 50",
+      args: [nowIso],
+    },
+    "read",
+  );
   return result.rows.map((row) => String(row.id));
 }

@@ -1,5 +1,6 @@
 import { LibsqlError } from "@libsql/client/web";
-import type { SqlRunner, TableShape } from "./table-copy";
+import type { Database } from "../db/client";
+import type { TableShape } from "./table-copy";
 
 /**
  * The write fence: triggers that make a tenant database refuse every insert,
@@ -14,7 +15,7 @@ const OPERATIONS = ["insert", "update", "delete"] as const;
 
 const triggerName = (table: string, operation: string) => `"${MARKER}_${table.replaceAll('"', '""')}_${operation}"`;
 
-export async function raiseFence(db: SqlRunner, tables: TableShape[], migrationId: string): Promise<void> {
+export async function raiseFence(db: Database, tables: TableShape[], migrationId: string): Promise<void> {
   // The message is what a fenced write's error carries; `isFencedWrite` recognises it.
   const message = `${MARKER}: tenant database is read-only while migration ${migrationId} moves it`;
   await db.batch(
@@ -30,11 +31,14 @@ export async function raiseFence(db: SqlRunner, tables: TableShape[], migrationI
 }
 
 /** Drop every fence trigger, whatever tables it was raised on. */
-export async function lowerFence(db: SqlRunner): Promise<void> {
-  const result = await db.execute({
-    sql: "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE ?",
-    args: [`${MARKER}%`],
-  });
+export async function lowerFence(db: Database): Promise<void> {
+  const result = await db.execute(
+    {
+      sql: "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE ?",
+      args: [`${MARKER}%`],
+    },
+    "read",
+  );
   // LIKE's `_` is a wildcard; the prefix check keeps only our triggers for certain.
   const names = result.rows.map((row) => String(row.name)).filter((name) => name.startsWith(`${MARKER}_`));
   if (names.length === 0) return;

@@ -44,11 +44,14 @@ export async function addIssue(db: Database, issue: NewIssue, now = Date.now()) 
 }
 
 export async function resolveIssue(db: Database, id: string, resolution: string, now = Date.now()): Promise<Memory> {
-  const result = await db.execute({
-    sql: `UPDATE memories SET issue_status = 'resolved', resolution = ?, resolved_at = ?, updated_at = ?
+  const result = await db.execute(
+    {
+      sql: `UPDATE memories SET issue_status = 'resolved', resolution = ?, resolved_at = ?, updated_at = ?
           WHERE id = ? AND kind = 'issue' AND status != 'forgotten' RETURNING *`,
-    args: [resolution, now, now, id],
-  });
+      args: [resolution, now, now, id],
+    },
+    "write",
+  );
   const row = result.rows[0];
   if (!row) throw new AppError("not_found", `id: no open or resolved issue with id ${id}`, { code: "issue_not_found" });
   return rowToMemory(row);
@@ -69,10 +72,13 @@ export async function listIssues(
     where.push("issue_status = ?");
     args.push(state);
   }
-  const result = await db.execute({
-    sql: `SELECT * FROM memories WHERE ${where.join(" AND ")}
+  const result = await db.execute(
+    {
+      sql: `SELECT * FROM memories WHERE ${where.join(" AND ")}
           ORDER BY issue_status = 'open' DESC, severity DESC, updated_at DESC LIMIT ?`,
-    args: [...args, options.limit ?? 50],
-  });
+      args: [...args, options.limit ?? 50],
+    },
+    "read",
+  );
   return result.rows.map(rowToMemory);
 }

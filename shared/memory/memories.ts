@@ -343,7 +343,7 @@ export interface MemoryChange {
  * still hold.
  */
 export async function updateMemory(db: Database, change: MemoryChange, now = Date.now()): Promise<Memory> {
-  const current = await db.execute({ sql: "SELECT * FROM memories WHERE id = ?", args: [change.id] });
+  const current = await db.execute({ sql: "SELECT * FROM memories WHERE id = ?", args: [change.id] }, "read");
   const row = current.rows[0];
   if (!row) throw new AppError("not_found", `no memory with id ${change.id}`, { code: "memory_not_found" });
   const memory = rowToMemory(row);
@@ -487,14 +487,17 @@ export async function restoreMemories(
   now = Date.now(),
 ): Promise<{ restored: string[]; notRestorable: string[] }> {
   const unique = [...new Set(ids)];
-  const result = await db.execute({
-    sql: `UPDATE memories
+  const result = await db.execute(
+    {
+      sql: `UPDATE memories
           SET status = CASE WHEN superseded_by IS NULL THEN 'active' ELSE 'superseded' END,
               forgotten_at = NULL, updated_at = ?
           WHERE id IN (${placeholders(unique.length)}) AND status = 'forgotten' AND forgotten_at >= ?
           RETURNING id`,
-    args: [now, ...unique, now - LIMITS.restoreWindowMs],
-  });
+      args: [now, ...unique, now - LIMITS.restoreWindowMs],
+    },
+    "write",
+  );
   const restored = new Set(result.rows.map((row) => String(row.id)));
   return { restored: unique.filter((id) => restored.has(id)), notRestorable: unique.filter((id) => !restored.has(id)) };
 }
@@ -568,11 +571,14 @@ export async function listMemories(db: Database, input: ListInput): Promise<List
     args.push(lastKey, lastKey, lastSeq);
   }
   const limit = input.limit ?? 20;
-  const result = await db.execute({
-    sql: `SELECT m.*, ${key} AS sort_key FROM memories m WHERE ${where.join(" AND ")}
+  const result = await db.execute(
+    {
+      sql: `SELECT m.*, ${key} AS sort_key FROM memories m WHERE ${where.join(" AND ")}
           ORDER BY sort_key DESC, m.seq DESC LIMIT ?`,
-    args: [...args, limit + 1],
-  });
+      args: [...args, limit + 1],
+    },
+    "read",
+  );
   const rows = result.rows.slice(0, limit);
   const last = rows.at(-1);
   return {

@@ -11,14 +11,17 @@ export interface ProjectSummary {
 
 /** Projects with counts of their active memories and open issues, most recently used first. */
 export async function listProjects(db: Database): Promise<ProjectSummary[]> {
-  const result = await db.execute(`
+  const result = await db.execute(
+    `
     SELECT p.slug, p.name,
       COUNT(m.seq) AS memories,
       COALESCE(SUM(m.issue_status = 'open'), 0) AS open_issues,
       MAX(m.updated_at) AS last_updated
     FROM projects p LEFT JOIN memories m ON m.project = p.slug AND m.status = 'active'
     GROUP BY p.slug
-    ORDER BY last_updated IS NULL, last_updated DESC, p.slug`);
+    ORDER BY last_updated IS NULL, last_updated DESC, p.slug`,
+    "read",
+  );
   return result.rows.map((row) => ({
     slug: String(row.slug),
     name: String(row.name),
@@ -34,32 +37,43 @@ export async function createProject(
   name: string | undefined,
   now = Date.now(),
 ): Promise<{ created: boolean }> {
-  const result = await db.execute({
-    sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
-    args: [slug, name ?? slug, now],
-  });
+  const result = await db.execute(
+    {
+      sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
+      args: [slug, name ?? slug, now],
+    },
+    "write",
+  );
   return { created: result.rowsAffected === 1 };
 }
 
 /**
- * Rename a project's slug everywhere it is used, in one transaction. Refuses
- * to merge into an existing project: that would be a different operation
- * with consequences (duplicates) the caller should choose deliberately.
+ * Rename a project's slug everywhere it is used, in one write batch (one
+ * transaction). Refuses to merge into an existing project: that would be a
+ * different operation with consequences (duplicates) the caller should choose
+ * deliberately. Every update carries the same condition — `from` exists and
+ * `to` does not — so when the first statement shows a refusal, the batch has
+ * changed nothing; the projects row moves last so the condition holds for
+ * the statements before it.
  */
 export async function renameProject(db: Database, from: string, to: string, name?: string): Promise<{ moved: number }> {
-  const tx = await db.transaction("write");
-  try {
-    const existing = await tx.execute({ sql: "SELECT slug FROM projects WHERE slug IN (?, ?)", args: [from, to] });
-    const slugs = new Set(existing.rows.map((row) => String(row.slug)));
-    if (!slugs.has(from)) throw new AppError("not_found", `project: no project ${from}`, { code: "project_not_found" });
-    if (slugs.has(to))
-      throw new AppError("conflict", `new_slug: project ${to} already exists`, { code: "project_exists" });
-    await tx.execute({ sql: "UPDATE projects SET slug = ?, name = ? WHERE slug = ?", args: [to, name ?? to, from] });
-    const moved = await tx.execute({ sql: "UPDATE memories SET project = ? WHERE project = ?", args: [to, from] });
-    await tx.execute({ sql: "UPDATE work_sessions SET project = ? WHERE project = ?", args: [to, from] });
-    await tx.commit();
-    return { moved: moved.rowsAffected };
-  } finally {
-    tx.close();
-  }
+  const renamable =
+    "EXISTS (SELECT 1 FROM projects WHERE slug = ?) AND NOT EXISTS (SELECT 1 FROM projects WHERE slug = ?)";
+  const [existing, moved] = await db.batch(
+    [
+      { sql: "SELECT slug FROM projects WHERE slug IN (?, ?)", args: [from, to] },
+      { sql: `UPDATE memories SET project = ? WHERE project = ? AND ${renamable}`, args: [to, from, from, to] },
+      { sql: `UPDATE work_sessions SET project = ? WHERE project = ? AND ${renamable}`, args: [to, from, from, to] },
+      {
+        sql: `UPDATE projects SET slug = ?, name = ? WHERE slug = ? AND ${renamable}`,
+        args: [to, name ?? to, from, from, to],
+      },
+    ],
+    "write",
+  );
+  const slugs = new Set(existing?.rows.map((row) => String(row.slug)));
+  if (!slugs.has(from)) throw new AppError("not_found", `project: no project ${from}`, { code: "project_not_found" });
+  if (slugs.has(to))
+    throw new AppError("conflict", `new_slug: project ${to} already exists`, { code: "project_exists" });
+  return { moved: moved?.rowsAffected ?? 0 };
 }

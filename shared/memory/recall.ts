@@ -212,7 +212,7 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
   if (files.length > 0) statements.push(fileCandidates(files, filters));
   if (statements.length === 0) statements.push(browseCandidates(filters));
   const single = statements.length === 1 ? statements[0] : undefined;
-  const results = single ? [await db.execute(single)] : await db.batch(statements, "read");
+  const results = single ? [await db.execute(single, "read")] : await db.batch(statements, "read");
 
   const byId = new Map<string, Row>();
   for (const result of results) {
@@ -279,10 +279,13 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
 /** Count a read: recall and get feed the "use" signal. */
 export async function recordAccess(db: Database, ids: string[], now = Date.now()): Promise<void> {
   if (ids.length === 0) return;
-  await db.execute({
-    sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${placeholders(ids.length)})`,
-    args: [now, ...ids],
-  });
+  await db.execute(
+    {
+      sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${placeholders(ids.length)})`,
+      args: [now, ...ids],
+    },
+    "write",
+  );
 }
 
 export interface SimilarMemory {

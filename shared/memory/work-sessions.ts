@@ -79,16 +79,19 @@ export async function endWorkSession(
         sql: `id = (SELECT id FROM work_sessions WHERE project = ? AND ended_at IS NULL ORDER BY started_at DESC LIMIT 1)`,
         args: [input.project ?? DEFAULT_PROJECT],
       };
-  const result = await db.execute({
-    sql: `UPDATE work_sessions SET outcome = ?, next_steps = ?, success = ?, ended_at = ? WHERE ${target.sql} RETURNING *`,
-    args: [
-      input.outcome ?? null,
-      JSON.stringify(input.nextSteps ?? []),
-      input.success === undefined ? null : input.success ? 1 : 0,
-      now,
-      ...target.args,
-    ],
-  });
+  const result = await db.execute(
+    {
+      sql: `UPDATE work_sessions SET outcome = ?, next_steps = ?, success = ?, ended_at = ? WHERE ${target.sql} RETURNING *`,
+      args: [
+        input.outcome ?? null,
+        JSON.stringify(input.nextSteps ?? []),
+        input.success === undefined ? null : input.success ? 1 : 0,
+        now,
+        ...target.args,
+      ],
+    },
+    "write",
+  );
   const row = result.rows[0];
   if (!row) {
     throw new AppError(
@@ -102,10 +105,13 @@ export async function endWorkSession(
 
 /** The project's most recent work session, ended or not. */
 export async function latestWorkSession(db: Database, project: string): Promise<WorkSession | null> {
-  const result = await db.execute({
-    sql: "SELECT * FROM work_sessions WHERE project = ? ORDER BY started_at DESC LIMIT 1",
-    args: [project],
-  });
+  const result = await db.execute(
+    {
+      sql: "SELECT * FROM work_sessions WHERE project = ? ORDER BY started_at DESC LIMIT 1",
+      args: [project],
+    },
+    "read",
+  );
   const row = result.rows[0];
   return row ? rowToWorkSession(row) : null;
 }

@@ -42,7 +42,7 @@ export async function createApiKey(
   scopes?: string[],
 ): Promise<NewApiKey> {
   const { apiKey, statement } = await prepareApiKey(tenantId, name, scopes);
-  await db.execute(statement);
+  await db.execute(statement, "write");
   return apiKey;
 }
 
@@ -53,9 +53,12 @@ export async function createApiKey(
  * per request.
  */
 export async function touchApiKey(db: Database, keyId: string): Promise<void> {
-  await db.execute({
-    sql: `UPDATE api_keys SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+  await db.execute(
+    {
+      sql: `UPDATE api_keys SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
           WHERE id = ? AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 minutes'))`,
-    args: [keyId],
-  });
+      args: [keyId],
+    },
+    "write",
+  );
 }

@@ -17,11 +17,14 @@ export async function migrateTenantDb(mgmt: Database, config: Config, tenantId: 
   const db = openDatabase(record.coordinates, config.dbTimeoutMs);
   try {
     const result = await migrate(db, tenantMigrations);
-    await mgmt.execute({
-      sql: `UPDATE tenant_databases SET schema_version = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    await mgmt.execute(
+      {
+        sql: `UPDATE tenant_databases SET schema_version = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
             WHERE tenant_id = ?`,
-      args: [result.to, tenantId],
-    });
+        args: [result.to, tenantId],
+      },
+      "write",
+    );
     return result;
   } finally {
     db.close();
@@ -36,10 +39,13 @@ export async function migrateAllTenantDbs(
   mgmt: Database,
   config: Config,
 ): Promise<{ tenantId: string; result?: MigrationResult; error?: string }[]> {
-  const behind = await mgmt.execute({
-    sql: "SELECT tenant_id FROM tenant_databases WHERE schema_version < ? ORDER BY tenant_id",
-    args: [LATEST_TENANT_SCHEMA],
-  });
+  const behind = await mgmt.execute(
+    {
+      sql: "SELECT tenant_id FROM tenant_databases WHERE schema_version < ? ORDER BY tenant_id",
+      args: [LATEST_TENANT_SCHEMA],
+    },
+    "read",
+  );
   const outcomes = [];
   for (const row of behind.rows) {
     const tenantId = String(row.tenant_id);

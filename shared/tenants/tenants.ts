@@ -5,12 +5,9 @@ import { decryptToken, encryptToken } from "../crypto/token-encryption";
 import { type Database, type DatabaseCoordinates, openDatabase } from "../db/client";
 import { migrate } from "../db/migrate";
 import { tenantMigrations } from "../migrations/tenant";
+import type { Plan, TenantStatus } from "../plans";
 import { type NewApiKey, prepareApiKey } from "./api-keys";
 import { createDatabase, createDatabaseToken, deleteDatabase } from "./turso-platform";
-
-export const PLANS = ["free", "pro", "team"] as const;
-export type Plan = (typeof PLANS)[number];
-export type TenantStatus = "active" | "suspended" | "deleted";
 
 export interface Tenant {
   id: string;
@@ -58,7 +55,7 @@ export function rowToTenant(row: Record<string, unknown>): Tenant {
 }
 
 export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] });
+  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
@@ -68,10 +65,13 @@ export async function getTenantDatabase(
   config: Config,
   tenantId: string,
 ): Promise<TenantDatabase | null> {
-  const result = await mgmt.execute({
-    sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
-    args: [tenantId],
-  });
+  const result = await mgmt.execute(
+    {
+      sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
+      args: [tenantId],
+    },
+    "read",
+  );
   const row = result.rows[0];
   if (!row) return null;
   return {
@@ -115,7 +115,10 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
     const token = await createDatabaseToken(config.turso, config.dbTimeoutMs, dbName);
     const tenantDb = openDatabase({ url: provisioned.url, authToken: token }, config.dbTimeoutMs);
     const { to: schemaVersion } = await migrate(tenantDb, tenantMigrations);
-    await tenantDb.execute({ sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] });
+    await tenantDb.execute(
+      { sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] },
+      "write",
+    );
     tenantDb.close();
 
     const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName) : null;

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,6 +17,30 @@ function mcp(baseUrl: string, key: string, body: unknown, sessionId?: string) {
       ...(sessionId && { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" }),
     },
     body: JSON.stringify(body),
+  });
+}
+
+/** `pid` and every process below it, with the command line `ps` would show for each. */
+function processTree(pid: number): { pid: number; cmdline: string }[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent; the command name (field 2) may contain spaces.
+      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.split(" ");
+      parents.set(Number(entry), Number(fields?.[1]));
+    } catch {}
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  }
+  return tree.flatMap((member) => {
+    try {
+      return [{ pid: member, cmdline: readFileSync(`/proc/${member}/cmdline`, "utf8").replaceAll("\0", " ") }];
+    } catch {
+      return [];
+    }
   });
 }
 
@@ -41,6 +66,16 @@ describe("the local stack (npm run dev)", () => {
     let before: { usage: { requests: number } };
     let sessionId: string | null;
     try {
+      // No secret is visible to other local users: not on any command line, and the env file is 0600.
+      const processes = processTree(first.wrangler.pid as number);
+      expect(processes.length).toBeGreaterThan(1);
+      const secrets = [first.secrets.adminToken, first.secrets.encryptionKey, first.secrets.libsqlToken];
+      secrets.push(first.secrets.metricsToken);
+      for (const { cmdline } of processes) for (const secret of secrets) expect(cmdline).not.toContain(secret);
+      expect((await stat(join(stateDir, "worker.env"))).mode & 0o777).toBe(0o600);
+      // The local stack opts in to /metrics without a token (it listens on loopback only).
+      expect((await fetch(`${first.info.baseUrl}/metrics`)).status).toBe(200);
+
       const written = JSON.parse(await readFile(join(stateDir, "dev.json"), "utf8")) as DevInfo;
       expect(written).toEqual(first.info);
       expect(written.apiKey).toMatch(/^mk_/);

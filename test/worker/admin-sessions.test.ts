@@ -42,10 +42,13 @@ describe("admin: a tenant's MCP sessions", () => {
     expect(await all.json()).toEqual({ tenant_id: tenant.id, closed: 1 });
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(404);
 
-    const audit = await managementDb().execute({
-      sql: "SELECT actor, metadata FROM audit_log WHERE tenant_id = ? AND action = 'sessions.close' ORDER BY id",
-      args: [tenant.id],
-    });
+    const audit = await managementDb().execute(
+      {
+        sql: "SELECT actor, metadata FROM audit_log WHERE tenant_id = ? AND action = 'sessions.close' ORDER BY id",
+        args: [tenant.id],
+      },
+      "read",
+    );
     expect(audit.rows.map((row) => JSON.parse(String(row.metadata)).closed)).toEqual([0, 1]);
     expect(audit.rows[0]?.actor).toBe("admin");
   });

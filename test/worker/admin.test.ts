@@ -223,10 +223,13 @@ describe("GET /api/tenants", () => {
     for (let i = 0; i < 3; i++) created.push((await newTenant("free")).tenant);
     // Give the three a searchable common name through the management DB record.
     for (const tenant of created) {
-      await managementDb().execute({
-        sql: "UPDATE tenants SET org_name = ? WHERE id = ?",
-        args: [`Search_${marker} ${tenant.id}`, tenant.id],
-      });
+      await managementDb().execute(
+        {
+          sql: "UPDATE tenants SET org_name = ? WHERE id = ?",
+          args: [`Search_${marker} ${tenant.id}`, tenant.id],
+        },
+        "write",
+      );
     }
 
     const first = (await (await adminFetch(`/api/tenants?q=search_${marker}&limit=2`)).json()) as {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { INITIALIZE, initializeSession, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { newTenant } from "./support";
+import { newTenant, sessionStats } from "./support";
 
 const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
 
@@ -76,13 +76,68 @@ describe("/mcp admission as clients see it", () => {
     expect(usage?.usage.toolCalls ?? 0).toBe(0);
   });
 
+  it("refuses a batch of resource reads or prompts, and serves a batch of pings and notifications", async () => {
+    const { tenant, apiKey } = await newTenant();
+    const sessionId = await initializeSession(apiKey.key);
+    const reads = Array.from({ length: 100 }, (_, id) => ({
+      jsonrpc: "2.0",
+      id,
+      method: id % 2 ? "resources/read" : "prompts/get",
+      params: id % 2 ? { uri: "muninn://projects/default/briefing" } : { name: "start-session" },
+    }));
+    const refused = await sessionPost(apiKey.key, sessionId, reads);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { code: -32600, message: expect.stringContaining("only ping and notifications") },
+    });
+
+    const before = (await env.TENANT_DO.getByName(tenant.id).rateLimitStatus())?.used;
+    const pings = await sessionPost(apiKey.key, sessionId, [
+      { jsonrpc: "2.0", id: 1, method: "ping" },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "ping" },
+    ]);
+    expect(pings.status).toBe(200);
+    expect(await pings.json()).toEqual([
+      { jsonrpc: "2.0", id: 1, result: {} },
+      { jsonrpc: "2.0", id: 2, result: {} },
+    ]);
+    expect((await env.TENANT_DO.getByName(tenant.id).rateLimitStatus())?.used).toBe((before ?? 0) + 1);
+  });
+
+  it("refuses subscriptions/listen clearly instead of holding a stream open", async () => {
+    const { apiKey } = await newTenant();
+    const response = await post(
+      apiKey.key,
+      {
+        jsonrpc: "2.0",
+        id: 9,
+        method: "subscriptions/listen",
+        params: {
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": { name: "listen-test", version: "1" },
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
+        },
+      },
+      { "mcp-protocol-version": "2026-07-28", "mcp-method": "subscriptions/listen" },
+    );
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect(await response.json()).toMatchObject({
+      id: 9,
+      error: { code: -32601, message: expect.stringContaining("subscriptions/listen is not offered") },
+    });
+  });
+
   it("does not keep a session for an initialize the protocol layer refuses", async () => {
     const { tenant, apiKey } = await newTenant();
     // Accept without text/event-stream: the SDK answers 406 after admission created the session.
     const refused = await post(apiKey.key, INITIALIZE, { accept: "application/json" });
     expect(refused.status).toBe(406);
     expect(refused.headers.get("mcp-session-id")).toBeNull();
-    const stats = await env.TENANT_DO.getByName(tenant.id).sessionStats();
+    const stats = await sessionStats(tenant.id);
     expect(stats).toMatchObject({ active: 0, closed: { rejected: 1 } });
   });
 });

@@ -246,12 +246,15 @@ describe("update, forget and restore", () => {
       kind: "conflict",
     });
 
-    const [memory, tagRows, fileRows, versions] = await db.batch([
-      { sql: "SELECT tags, files, version FROM memories WHERE id = ?", args: [id] },
-      { sql: "SELECT t.tag FROM memory_tags t JOIN memories m ON m.seq = t.memory_seq WHERE m.id = ?", args: [id] },
-      { sql: "SELECT f.path FROM memory_files f JOIN memories m ON m.seq = f.memory_seq WHERE m.id = ?", args: [id] },
-      { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [id] },
-    ]);
+    const [memory, tagRows, fileRows, versions] = await db.batch(
+      [
+        { sql: "SELECT tags, files, version FROM memories WHERE id = ?", args: [id] },
+        { sql: "SELECT t.tag FROM memory_tags t JOIN memories m ON m.seq = t.memory_seq WHERE m.id = ?", args: [id] },
+        { sql: "SELECT f.path FROM memory_files f JOIN memories m ON m.seq = f.memory_seq WHERE m.id = ?", args: [id] },
+        { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [id] },
+      ],
+      "read",
+    );
     expect(memory!.rows[0]).toMatchObject({ tags: '["winner"]', files: '["src/winner.ts"]', version: 2 });
     expect(tagRows!.rows.map((row) => row.tag)).toEqual(["winner"]);
     expect(fileRows!.rows.map((row) => row.path)).toEqual(["src/winner.ts"]);
@@ -277,10 +280,13 @@ describe("update, forget and restore", () => {
     expect(await callOk(client, "restore", { ids: [hard] })).toMatchObject({ not_restorable: [hard] });
 
     const db = await tenantDb();
-    const leftovers = await db.batch([
-      { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [hard] },
-      { sql: "SELECT COUNT(*) AS n FROM memories_fts WHERE memories_fts MATCH 'hard'", args: [] },
-    ]);
+    const leftovers = await db.batch(
+      [
+        { sql: "SELECT COUNT(*) AS n FROM memory_versions WHERE memory_id = ?", args: [hard] },
+        { sql: "SELECT COUNT(*) AS n FROM memories_fts WHERE memories_fts MATCH 'hard'", args: [] },
+      ],
+      "read",
+    );
     expect(leftovers.map((result) => result.rows[0]?.n)).toEqual([0, 0]);
   });
 
@@ -358,6 +364,33 @@ describe("issues, work sessions, links, projects and context", () => {
     expect(slugs).toContain("gamma");
     expect(slugs).not.toContain("alpha");
     expect(listed.projects.find((project) => project.slug === "gamma")?.memories).toBe(1);
+  });
+
+  it("refuses to rename onto an existing project or from a missing one, and moves nothing", async () => {
+    await remember({ content: "Belongs to delta", project: "delta" });
+    await remember({ content: "Belongs to epsilon", project: "epsilon" });
+    expect(await callError(client, "projects", { action: "rename", project: "delta", new_slug: "epsilon" })).toMatch(
+      /new_slug: project epsilon already exists/,
+    );
+    expect(await callError(client, "projects", { action: "rename", project: "zeta", new_slug: "eta" })).toMatch(
+      /project: no project zeta/,
+    );
+    const [memories, sessions, projects] = await (await tenantDb()).batch(
+      [
+        {
+          sql: "SELECT project, COUNT(*) AS n FROM memories WHERE project IN ('delta', 'epsilon', 'eta') GROUP BY project ORDER BY project",
+        },
+        { sql: "SELECT COUNT(*) AS n FROM work_sessions WHERE project IN ('eta', 'zeta')" },
+        { sql: "SELECT slug FROM projects WHERE slug IN ('delta', 'epsilon', 'eta', 'zeta') ORDER BY slug" },
+      ],
+      "read",
+    );
+    expect(memories?.rows.map((row) => [row.project, row.n])).toEqual([
+      ["delta", 1],
+      ["epsilon", 1],
+    ]);
+    expect(sessions?.rows[0]?.n).toBe(0);
+    expect(projects?.rows.map((row) => row.slug)).toEqual(["delta", "epsilon"]);
   });
 });
 

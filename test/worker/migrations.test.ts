@@ -35,7 +35,7 @@ describe("schema migrations", () => {
     await migrate(db, sample);
     const again = await migrate(db, sample);
     expect(again).toEqual({ from: 2, to: 2, applied: [] });
-    const rows = await db.execute("SELECT COUNT(*) AS n FROM a");
+    const rows = await db.execute("SELECT COUNT(*) AS n FROM a", "read");
     expect(rows.rows[0]?.n).toBe(1);
   });
 
@@ -45,7 +45,7 @@ describe("schema migrations", () => {
       openDatabase({ url: `${config.turso.apiUrl}/${name}/`, authToken: config.mgmtDb.authToken }, 10_000);
     const [first, second] = await Promise.all([migrate(open(), sample), migrate(open(), sample)]);
     expect([...first.applied, ...second.applied].sort()).toEqual([1, 2]);
-    const rows = await open().execute("SELECT COUNT(*) AS n FROM a");
+    const rows = await open().execute("SELECT COUNT(*) AS n FROM a", "read");
     expect(rows.rows[0]?.n).toBe(1);
   });
 
@@ -58,7 +58,7 @@ describe("schema migrations", () => {
     ];
     await expect(migrate(db, broken)).rejects.toThrow();
     expect(await schemaVersion(db)).toBe(1);
-    const tables = await db.execute("SELECT name FROM sqlite_master WHERE name = 'b'");
+    const tables = await db.execute("SELECT name FROM sqlite_master WHERE name = 'b'", "read");
     expect(tables.rows).toHaveLength(0);
   });
 

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
 import { createApp } from "../../workers/app";
-import { newTenant } from "./support";
+import { logsOf, newTenant } from "./support";
 
 const base = "http://muninn.test";
 const metricsAuth = { authorization: "Bearer test-metrics-token" };
@@ -56,6 +56,19 @@ describe("/metrics", () => {
     expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
     const wrong = await exports.default.fetch(`${base}/metrics`, { headers: { authorization: "Bearer nope" } });
     expect(wrong.status).toBe(403);
+  });
+
+  it("needs the token where ENVIRONMENT is unset, whatever CF-Connecting-IP the client sends", async () => {
+    const { ENVIRONMENT: _omitted, ...unset } = env as Env & { ENVIRONMENT?: string };
+    const ctx = createExecutionContext();
+    const response = await createApp().request(
+      "http://127.0.0.1/metrics",
+      { headers: { "cf-connecting-ip": "127.0.0.1" } },
+      unset,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(401);
   });
 
   it("serves Prometheus text with request counters, durations and build info", async () => {
@@ -126,6 +139,31 @@ describe("/metrics", () => {
       checks: { mcpSessions: number };
     };
     expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
+  });
+});
+
+describe("request logs", () => {
+  it("cut client-supplied tool and method names, however long", async () => {
+    const { apiKey } = await newTenant();
+    const huge = "x".repeat(2 * 1024 * 1024);
+    const logs = await logsOf(async () => {
+      for (const body of [
+        { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: huge, arguments: {} } },
+        { jsonrpc: "2.0", id: 2, method: huge, params: {} },
+      ]) {
+        const response = await exports.default.fetch("http://localhost/mcp", {
+          method: "POST",
+          headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        await response.arrayBuffer();
+      }
+    });
+    const requests = logs.filter((line) => line.message === "request" && line.route === "/mcp");
+    expect(requests).toHaveLength(2);
+    expect(String(requests[0]?.tool)).toHaveLength(96);
+    expect(String(requests[1]?.mcpMethod)).toHaveLength(256);
+    for (const line of logs) expect(JSON.stringify(line).length).toBeLessThan(4096);
   });
 });
 

@@ -4,7 +4,8 @@ import { openDatabase } from "../../shared/db/client";
 import { addIssue, resolveIssue } from "../../shared/memory/issues";
 import { forgetMemories, linkMemories, remember, updateMemory } from "../../shared/memory/memories";
 import { endWorkSession, startWorkSession } from "../../shared/memory/work-sessions";
-import { getTenantDatabase, type Plan } from "../../shared/tenants/tenants";
+import type { Plan } from "../../shared/plans";
+import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { config, managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";
@@ -178,13 +179,13 @@ describe("import", () => {
     ]);
     expect(body.results[4]?.reason).toMatch(/"Nobody".*neither in the file nor stored/);
     const db = await tenantDb(tenant.id);
-    const ada = await db.execute("SELECT title, content, tags, source FROM memories WHERE title = 'Ada'");
+    const ada = await db.execute("SELECT title, content, tags, source FROM memories WHERE title = 'Ada'", "read");
     expect(ada.rows[0]).toMatchObject({
       content: "- Writes the billing code\n- Prefers Rust\n- works_on → Muninn",
       tags: '["person"]',
       source: "import:knowledge-graph",
     });
-    const links = await db.execute("SELECT COUNT(*) AS n FROM memory_links");
+    const links = await db.execute("SELECT COUNT(*) AS n FROM memory_links", "read");
     expect(links.rows[0]?.n).toBe(1);
 
     const rerun = await importText(apiKey.key, graph);
@@ -208,7 +209,7 @@ describe("import", () => {
     expect(byNote.status).toBe(200);
     expect(byNote.body).toMatchObject({ format: "markdown", created: 2, failed: 0 });
     const db = await tenantDb(tenant.id);
-    const deploys = await db.execute("SELECT kind, tags FROM memories WHERE title = 'Deploys'");
+    const deploys = await db.execute("SELECT kind, tags FROM memories WHERE title = 'Deploys'", "read");
     expect(deploys.rows[0]).toMatchObject({ kind: "procedure", tags: '["ops","release"]' });
 
     const sections =
@@ -220,7 +221,7 @@ describe("import", () => {
       [8, "created"],
       [11, "skipped"],
     ]);
-    const releases = await db.execute("SELECT content, tags FROM memories WHERE title = 'Releases'");
+    const releases = await db.execute("SELECT content, tags FROM memories WHERE title = 'Releases'", "read");
     expect(releases.rows[0]).toMatchObject({ content: "On Tuesdays.", tags: '["handbook"]' });
   });
 
@@ -236,7 +237,7 @@ describe("import", () => {
       /would create 10001 memories, and 10000 of this month's 10000 tool calls are left/,
     );
     const db = await tenantDb(tenant.id);
-    expect((await db.execute("SELECT COUNT(*) AS n FROM memories")).rows[0]?.n).toBe(0);
+    expect((await db.execute("SELECT COUNT(*) AS n FROM memories", "read")).rows[0]?.n).toBe(0);
 
     const small = await importText(apiKey.key, lines.split("\n").slice(0, 25).join("\n"));
     expect(small.body.created).toBe(25);

@@ -1,15 +1,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { AdmitInput, AdmitResult } from "../../durable-objects/tenant/admission";
+import type { AdmitResult } from "../../durable-objects/tenant/contract";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
-import type { Plan } from "../../shared/tenants/tenants";
 import { admissionError } from "../../workers/admission";
-import { config, managementDb, newTenant } from "./support";
-
-function admitInput(tenantId: string, plan: Plan, toolCall: boolean): AdmitInput {
-  return { kind: "mcp", toolCall, tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null } };
-}
+import { admitInput, config, managementDb, newTenant } from "./support";
 
 /** Count `n` tool calls straight into the tenant's meter, as that many earlier admitted calls would have. */
 async function useToolCalls(tenantId: string, n: number, now = Date.now()) {
@@ -27,13 +22,17 @@ describe("monthly tool-call quota", () => {
   it("refuses tools/call at 100% with 429 naming plan, usage, reset time and upgrade, while other requests work", async () => {
     const { tenant } = await newTenant("free");
     const stub = env.TENANT_DO.getByName(tenant.id);
-    await stub.admit(admitInput(tenant.id, "free", false));
+    await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: false }));
     await useToolCalls(tenant.id, 9_999);
 
-    const last = await stub.admit(admitInput(tenant.id, "free", true));
-    expect(last).toMatchObject({ admitted: true, quota: { limit: 10_000, used: 10_000 } });
+    expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }))).toMatchObject({
+      admitted: true,
+      quota: { limit: 10_000, used: 9_999 },
+    });
+    const last = await stub.chargeToolCall(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant);
+    expect(last).toMatchObject({ charged: true, quota: { limit: 10_000, used: 10_000 } });
 
-    const refused = await stub.admit(admitInput(tenant.id, "free", true));
+    const refused = await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }));
     expect(refused).toMatchObject({ admitted: false, reason: "quota_exceeded", plan: "free" });
     if (refused.admitted || refused.reason !== "quota_exceeded") throw new Error("expected a quota refusal");
     const nextMonth = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1));
@@ -49,16 +48,30 @@ describe("monthly tool-call quota", () => {
         `${nextMonth.toISOString()}. Upgrade to the pro plan for 100000 tool calls per month.`,
     );
 
+    // The charge in the dispatch is refused too, for a call that passed admission just before the quota ran out.
+    expect(
+      await stub.chargeToolCall(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant),
+    ).toMatchObject({
+      charged: false,
+      reason: "quota_exceeded",
+    });
     // initialize, tools/list, server/discover are not metered and still go through.
-    expect(await stub.admit(admitInput(tenant.id, "free", false))).toMatchObject({ admitted: true });
-    expect((await stub.usageStatus())?.usage).toMatchObject({ toolCalls: 10_000, quotaExceeded: 1 });
+    expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: false }))).toMatchObject({
+      admitted: true,
+    });
+    expect((await stub.usageStatus())?.usage).toMatchObject({ toolCalls: 10_000, quotaExceeded: 2 });
   });
 
   it("warns from 90% of the quota, on every response including the tenant API's", async () => {
     const { tenant, apiKey } = await newTenant("free");
     await useToolCalls(tenant.id, 8_998);
-    const below = await env.TENANT_DO.getByName(tenant.id).admit(admitInput(tenant.id, "free", true));
+    const below = await env.TENANT_DO.getByName(tenant.id).admit(
+      admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }),
+    );
     expect(below).toMatchObject({ admitted: true, warnings: [] });
+    await env.TENANT_DO.getByName(tenant.id).chargeToolCall(
+      admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant,
+    );
 
     await useToolCalls(tenant.id, 1);
     const response = await exports.default.fetch("http://muninn.test/api/usage", {
@@ -80,7 +93,7 @@ describe("monthly tool-call quota", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(new Date("2031-01-31T23:59:59.000Z"));
     await useToolCalls(tenant.id, 10_000);
-    expect(await stub.admit(admitInput(tenant.id, "free", true))).toMatchObject({
+    expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }))).toMatchObject({
       admitted: false,
       reason: "quota_exceeded",
       quota: { resetsAt: "2031-02-01T00:00:00.000Z" },
@@ -88,15 +101,21 @@ describe("monthly tool-call quota", () => {
     });
 
     vi.setSystemTime(new Date("2031-02-01T00:00:00.000Z"));
-    const admitted = await stub.admit(admitInput(tenant.id, "free", true));
-    expect(admitted).toMatchObject({ admitted: true, quota: { used: 1, resetsAt: "2031-03-01T00:00:00.000Z" } });
+    expect(await stub.admit(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }))).toMatchObject({
+      admitted: true,
+    });
+    const charged = await stub.chargeToolCall(admitInput(tenant.id, "free", { kind: "mcp", toolCall: true }).tenant);
+    expect(charged).toMatchObject({ charged: true, quota: { used: 1, resetsAt: "2031-03-01T00:00:00.000Z" } });
 
     // Both months reach the management DB, each with its own totals.
     await runDurableObjectAlarm(stub);
-    const rows = await managementDb().execute({
-      sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
-      args: [tenant.id],
-    });
+    const rows = await managementDb().execute(
+      {
+        sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
+        args: [tenant.id],
+      },
+      "read",
+    );
     expect(rows.rows.map((row) => ({ ...row }))).toEqual([
       { period: "2031-01", tool_calls: 10_000, quota_exceeded: 1 },
       { period: "2031-02", tool_calls: 1, quota_exceeded: 0 },
@@ -106,7 +125,14 @@ describe("monthly tool-call quota", () => {
   it("has no tool-call quota on the team plan", async () => {
     const { tenant } = await newTenant("team");
     await useToolCalls(tenant.id, 200_000);
-    const result: AdmitResult = await env.TENANT_DO.getByName(tenant.id).admit(admitInput(tenant.id, "team", true));
-    expect(result).toMatchObject({ admitted: true, quota: { limit: null, used: 200_001 }, warnings: [] });
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    const result: AdmitResult = await stub.admit(admitInput(tenant.id, "team", { kind: "mcp", toolCall: true }));
+    expect(result).toMatchObject({ admitted: true, quota: { limit: null, used: 200_000 }, warnings: [] });
+    expect(
+      await stub.chargeToolCall(admitInput(tenant.id, "team", { kind: "mcp", toolCall: true }).tenant),
+    ).toMatchObject({
+      charged: true,
+      quota: { limit: null, used: 200_001 },
+    });
   });
 });

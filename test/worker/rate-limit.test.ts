@@ -1,17 +1,12 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import type { AdmitInput } from "../../durable-objects/tenant/admission";
+import { describe, expect, it, vi } from "vitest";
+import type { AdmitInput } from "../../durable-objects/tenant/contract";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import type { Plan } from "../../shared/tenants/tenants";
-import { managementDb, newTenant } from "./support";
+import { admitInput, managementDb, newTenant } from "./support";
 
 const base = "http://muninn.test";
 const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
-
-function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
-  return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
-}
 
 function usage(key: string) {
   return exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${key}` } });
@@ -128,10 +123,62 @@ describe("tenant rate limit", () => {
     expect((await usage(apiKey.key)).status).toBe(200);
   });
 
+  it("refuses a tenant suspended by hand in the management DB as soon as its credential is re-read", async () => {
+    const { tenant, apiKey } = await newTenant("pro");
+    const mcpCall = () =>
+      exports.default.fetch("http://localhost/mcp", {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json", accept: "*/*" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "list", arguments: {} },
+        }),
+      });
+    expect((await usage(apiKey.key)).status).toBe(200);
+    expect((await mcpCall()).status).toBe(200);
+    // The runbook's remedy: no admin API, no push to the object, updated_at untouched.
+    await managementDb().execute(
+      { sql: "UPDATE tenants SET status = 'suspended' WHERE id = ?", args: [tenant.id] },
+      "write",
+    );
+
+    // Past the credential cache's freshness, the next request re-reads the key.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 61_000);
+    try {
+      expect((await usage(apiKey.key)).status).toBe(403);
+      expect((await mcpCall()).status).toBe(403);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await env.TENANT_DO.getByName(tenant.id).rateLimitStatus()).toMatchObject({ plan: "pro" });
+    await runInDurableObject(env.TENANT_DO.getByName(tenant.id), (_instance, state) => {
+      const row = state.storage.sql.exec("SELECT status FROM tenant_settings").toArray()[0];
+      expect(row).toEqual({ status: "suspended" });
+    });
+  });
+
+  it("refuses a request whose credential says suspended even if the object still holds active", async () => {
+    const { tenant } = await newTenant("free");
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    expect(await stub.admit(admitInput(tenant.id))).toMatchObject({ admitted: true });
+    const suspended = { ...admitInput(tenant.id).tenant, status: "suspended" as const };
+    expect(await stub.admit({ kind: "api", tenant: suspended })).toMatchObject({
+      admitted: false,
+      reason: "suspended",
+    });
+    expect(await stub.chargeToolCall(suspended)).toMatchObject({ charged: false, reason: "suspended" });
+  });
+
   it("keeps the window and the counts across an eviction in the middle of a window", async () => {
     const { tenant } = await newTenant("free");
     const stub = env.TENANT_DO.getByName(tenant.id);
-    for (let i = 0; i < 40; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i % 2 === 0 }));
+    for (let i = 0; i < 40; i++) {
+      await stub.admit(admitInput(tenant.id, "free", { toolCall: i % 2 === 0 }));
+      if (i % 2 === 0) await stub.chargeToolCall(admitInput(tenant.id).tenant);
+    }
 
     await evictDurableObject(stub);
     const status = await stub.rateLimitStatus();
@@ -165,9 +212,7 @@ describe("sliding window", () => {
   // The limiter runs on the object's real SQLite storage; only the clock is given explicitly.
   async function withLimiter<T>(fn: (limiter: SlidingWindowLimiter) => T): Promise<T> {
     const stub = env.TENANT_DO.getByName(`window-${crypto.randomUUID()}`);
-    return runInDurableObject(stub, (_instance, state) =>
-      fn(new SlidingWindowLimiter(state.storage.sql, "test_slots")),
-    );
+    return runInDurableObject(stub, (_instance, state) => fn(new SlidingWindowLimiter(state.storage.sql)));
   }
 
   const minute = 60_000;
@@ -221,19 +266,27 @@ describe("usage flush", () => {
   it("writes counts to the management DB by alarm, not per request, and never counts twice", async () => {
     const { tenant } = await newTenant("free");
     const stub = env.TENANT_DO.getByName(tenant.id);
-    for (let i = 0; i < 5; i++) await stub.admit(admitInput(tenant.id, "free", { toolCall: i < 3 }));
+    for (let i = 0; i < 5; i++) {
+      await stub.admit(admitInput(tenant.id, "free", { toolCall: i < 3 }));
+      if (i < 3) await stub.chargeToolCall(admitInput(tenant.id).tenant);
+    }
 
     const mgmt = managementDb();
-    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] });
+    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
     expect((await read()).rows).toHaveLength(0);
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await read()).rows[0]).toMatchObject({ requests: 5, tool_calls: 3, rate_limited: 0 });
 
     await stub.admit(admitInput(tenant.id, "free", { toolCall: true }));
+    await stub.chargeToolCall(admitInput(tenant.id).tenant);
     await evictDurableObject(stub);
-    expect(await stub.flushUsage()).toBe(1);
-    expect(await stub.flushUsage()).toBe(0);
+    // The alarm set before the eviction is durable: it wakes the object and writes the new counts.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await read()).rows[0]).toMatchObject({ requests: 6, tool_calls: 4 });
+    // Nothing is left to write, so no alarm is pending and the totals stay as they are.
+    expect(await runDurableObjectAlarm(stub)).toBe(false);
+    expect((await read()).rows).toHaveLength(1);
     expect((await read()).rows[0]).toMatchObject({ requests: 6, tool_calls: 4 });
   });
 });

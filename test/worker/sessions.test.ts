@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { initializeSession, MCP_URL, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { config, newTenant } from "./support";
+import { config, newTenant, sessionStats } from "./support";
 
 const tenantObject = (tenantId: string) => env.TENANT_DO.getByName(tenantId);
 
@@ -68,7 +68,7 @@ describe("legacy MCP sessions", () => {
     expect(await response.json()).toEqual({ closed: 2 });
     for (const id of ids) expect((await sessionPost(apiKey.key, id, TOOLS_LIST)).status).toBe(404);
     expect((await sessionPost(other.apiKey.key, untouched, TOOLS_LIST)).status).toBe(200);
-    expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({
+    expect(await sessionStats(tenant.id)).toMatchObject({
       active: 0,
       created: 2,
       closed: { delete: 2 },
@@ -92,7 +92,7 @@ describe("legacy MCP sessions", () => {
 
     await age(tenant.id, sessionId, "last_seen_at", config.mcp.sessionIdleTimeoutMs + 1000);
     expect(await runDurableObjectAlarm(tenantObject(tenant.id))).toBe(true);
-    expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({ active: 0, closed: { idle: 1 } });
+    expect(await sessionStats(tenant.id)).toMatchObject({ active: 0, closed: { idle: 1 } });
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(404);
     const fresh = await initializeSession(apiKey.key);
     expect((await sessionPost(apiKey.key, fresh, TOOLS_LIST)).status).toBe(200);
@@ -103,7 +103,7 @@ describe("legacy MCP sessions", () => {
     const sessionId = await initializeSession(apiKey.key);
     await age(tenant.id, sessionId, "created_at", config.mcp.sessionMaxLifetimeMs + 1000);
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(404);
-    expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({ closed: { lifetime: 1 } });
+    expect(await sessionStats(tenant.id)).toMatchObject({ closed: { lifetime: 1 } });
   });
 
   it("evicts the least recently used session beyond the plan's cap", async () => {
@@ -114,11 +114,11 @@ describe("legacy MCP sessions", () => {
     // Make the first the most recently seen; the second becomes the least recently used.
     await age(tenant.id, ids[1]!, "last_seen_at", 60_000);
     const newest = await initializeSession(apiKey.key);
-    expect((await tenantObject(tenant.id).sessionStats()).active).toBe(cap);
+    expect((await sessionStats(tenant.id)).active).toBe(cap);
     expect((await sessionPost(apiKey.key, ids[1]!, TOOLS_LIST)).status).toBe(404);
     expect((await sessionPost(apiKey.key, ids[0]!, TOOLS_LIST)).status).toBe(200);
     expect((await sessionPost(apiKey.key, newest, TOOLS_LIST)).status).toBe(200);
-    expect(await tenantObject(tenant.id).sessionStats()).toMatchObject({ closed: { cap: 1 } });
+    expect(await sessionStats(tenant.id)).toMatchObject({ closed: { cap: 1 } });
   });
 
   it("serves a request without a session id statelessly, creating no session", async () => {
@@ -126,6 +126,6 @@ describe("legacy MCP sessions", () => {
     const response = await post(apiKey.key, TOOLS_LIST);
     expect(response.status).toBe(200);
     expect(response.headers.get("mcp-session-id")).toBeNull();
-    expect((await tenantObject(tenant.id).sessionStats()).active).toBe(0);
+    expect((await sessionStats(tenant.id)).active).toBe(0);
   });
 });

@@ -53,10 +53,13 @@ async function seededTenant(count: number) {
       files: [`src/file-${i % 2}.ts`],
     })),
   );
-  await db.execute({
-    sql: "INSERT INTO memory_links (from_id, to_id, relation, created_at) VALUES (?, ?, 'relates_to', 1)",
-    args: [saved[0]!.id, saved[1]!.id],
-  });
+  await db.execute(
+    {
+      sql: "INSERT INTO memory_links (from_id, to_id, relation, created_at) VALUES (?, ?, 'relates_to', 1)",
+      args: [saved[0]!.id, saved[1]!.id],
+    },
+    "write",
+  );
   return { ...created, ids: saved.map((memory) => memory.id) };
 }
 
@@ -124,13 +127,16 @@ describe("moving a tenant to another database", () => {
     const after = await tenantDb(tenant.id);
     expect(after.record.url).not.toBe(before.record.url);
     expect(after.record.name).toBe(done.target.name);
-    const copied = await after.db.execute("SELECT COUNT(*) AS n FROM memories");
+    const copied = await after.db.execute("SELECT COUNT(*) AS n FROM memories", "read");
     expect(copied.rows[0]?.n).toBe(120);
 
     // The very next request, from the isolate that cached the old pointer, writes to the new database.
     const write = await rememberOverMcp(apiKey.key, "written after the move");
     expect(write.status).toBe(200);
-    const inNew = await after.db.execute("SELECT COUNT(*) AS n FROM memories WHERE content = 'written after the move'");
+    const inNew = await after.db.execute(
+      "SELECT COUNT(*) AS n FROM memories WHERE content = 'written after the move'",
+      "read",
+    );
     expect(inNew.rows[0]?.n).toBe(1);
     // Search works on the copy (the FTS index was rebuilt by the target's triggers).
     expect(await recallCount(apiKey.key, "migrated memory number 7")).toBeGreaterThan(0);
@@ -153,14 +159,17 @@ describe("moving a tenant to another database", () => {
     expect(await got.text()).toContain("migrated memory number 5");
 
     // The old database stays, fenced: a stale writer cannot land anything there.
-    await expect(before.db.execute("INSERT INTO tenant_meta (key, value) VALUES ('late', 'write')")).rejects.toThrow(
-      /read-only while migration/,
-    );
+    await expect(
+      before.db.execute("INSERT INTO tenant_meta (key, value) VALUES ('late', 'write')", "write"),
+    ).rejects.toThrow(/read-only while migration/);
 
-    const audit = await managementDb().execute({
-      sql: "SELECT action, metadata FROM audit_log WHERE tenant_id = ? AND action LIKE 'tenant.migration.%' ORDER BY id",
-      args: [tenant.id],
-    });
+    const audit = await managementDb().execute(
+      {
+        sql: "SELECT action, metadata FROM audit_log WHERE tenant_id = ? AND action LIKE 'tenant.migration.%' ORDER BY id",
+        args: [tenant.id],
+      },
+      "read",
+    );
     const actions = audit.rows.map(
       (row) =>
         `${row.action}${row.action === "tenant.migration.step" ? `:${JSON.parse(String(row.metadata)).step}` : ""}`,
@@ -248,7 +257,7 @@ describe("moving a tenant to another database", () => {
       // Writes work again, on the database the pointer names, and everything is there.
       expect((await rememberOverMcp(apiKey.key, `written after ${action}`)).status).toBe(200);
       const { db } = await tenantDb(tenant.id);
-      const rows = await db.execute("SELECT COUNT(*) AS n FROM memories");
+      const rows = await db.execute("SELECT COUNT(*) AS n FROM memories", "read");
       expect(rows.rows[0]?.n).toBe(31);
     });
   }
@@ -296,10 +305,13 @@ describe("retention of the old database", () => {
     await worker.scheduled(controller, env, createExecutionContext());
     expect((await platform()).status).toBe(200);
 
-    await managementDb().execute({
-      sql: "UPDATE tenant_migrations SET retain_until = '2000-01-01T00:00:00.000Z' WHERE id = ?",
-      args: [migration.id],
-    });
+    await managementDb().execute(
+      {
+        sql: "UPDATE tenant_migrations SET retain_until = '2000-01-01T00:00:00.000Z' WHERE id = ?",
+        args: [migration.id],
+      },
+      "write",
+    );
     await worker.scheduled(controller, env, createExecutionContext());
     expect((await platform()).status).toBe(404);
     const record = await admin(`/api/tenants/${tenant.id}/migrations/${migration.id}`);

@@ -19,17 +19,20 @@ describe("tenant provisioning", () => {
     expect(record?.schemaVersion).toBe(tenantMigrations.length);
     const db = openDatabase(record!.coordinates, config.dbTimeoutMs);
     expect(await schemaVersion(db)).toBe(tenantMigrations.length);
-    const meta = await db.execute("SELECT value FROM tenant_meta WHERE key = 'tenant_id'");
+    const meta = await db.execute("SELECT value FROM tenant_meta WHERE key = 'tenant_id'", "read");
     expect(meta.rows[0]?.value).toBe(tenant.id);
   });
 
   it("stores the tenant database token encrypted, never in clear", async () => {
     const { tenant } = await newTenant();
     const record = await getTenantDatabase(managementDb(), config, tenant.id);
-    const stored = await managementDb().execute({
-      sql: "SELECT auth_token_encrypted FROM tenant_databases WHERE tenant_id = ?",
-      args: [tenant.id],
-    });
+    const stored = await managementDb().execute(
+      {
+        sql: "SELECT auth_token_encrypted FROM tenant_databases WHERE tenant_id = ?",
+        args: [tenant.id],
+      },
+      "read",
+    );
     const ciphertext = String(stored.rows[0]?.auth_token_encrypted);
     expect(ciphertext).toMatch(/^v1\./);
     expect(ciphertext).not.toContain(record!.coordinates.authToken);
@@ -42,18 +45,24 @@ describe("tenant provisioning", () => {
     const last = apiKey.key.at(-1) === "x" ? "y" : "x";
     expect(await resolveCredential(managementDb(), config, `${apiKey.key.slice(0, -1)}${last}`)).toBeNull();
 
-    const stored = await managementDb().execute({
-      sql: "SELECT * FROM api_keys WHERE tenant_id = ?",
-      args: [tenant.id],
-    });
+    const stored = await managementDb().execute(
+      {
+        sql: "SELECT * FROM api_keys WHERE tenant_id = ?",
+        args: [tenant.id],
+      },
+      "read",
+    );
     expect(JSON.stringify(stored.rows)).not.toContain(apiKey.key);
 
     await createApiKey(managementDb(), tenant.id, "second");
     expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(2);
-    await managementDb().execute({
-      sql: "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-      args: [apiKey.id],
-    });
+    await managementDb().execute(
+      {
+        sql: "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+        args: [apiKey.id],
+      },
+      "write",
+    );
     expect((await getTenant(managementDb(), tenant.id))?.apiKeysCount).toBe(1);
     expect(await resolveCredential(managementDb(), config, apiKey.key)).toBeNull();
   });
@@ -61,8 +70,12 @@ describe("tenant provisioning", () => {
   it("records when a key was last used", async () => {
     const { apiKey } = await newTenant();
     const lastUsed = async () =>
-      (await managementDb().execute({ sql: "SELECT last_used_at FROM api_keys WHERE id = ?", args: [apiKey.id] }))
-        .rows[0]?.last_used_at;
+      (
+        await managementDb().execute(
+          { sql: "SELECT last_used_at FROM api_keys WHERE id = ?", args: [apiKey.id] },
+          "read",
+        )
+      ).rows[0]?.last_used_at;
     expect(await lastUsed()).toBeNull();
     const response = await exports.default.fetch("http://muninn.test/api/me", {
       headers: { authorization: `Bearer ${apiKey.key}` },
@@ -75,7 +88,7 @@ describe("tenant provisioning", () => {
 
   it("leaves no tenant and no orphan database when the management write fails", async () => {
     const mgmt = managementDb();
-    const before = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants");
+    const before = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants", "read");
     // An invalid plan passes provisioning but violates the tenants CHECK constraint.
     await expect(
       createTenant(mgmt, config, {
@@ -86,14 +99,18 @@ describe("tenant provisioning", () => {
         actor: "test",
       }),
     ).rejects.toThrow(/CHECK constraint/);
-    const after = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants");
+    const after = await mgmt.execute("SELECT COUNT(*) AS n FROM tenants", "read");
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
     const orphans = await mgmt.execute(
       "SELECT COUNT(*) AS n FROM tenant_databases WHERE tenant_id NOT IN (SELECT id FROM tenants)",
+      "read",
     );
     expect(orphans.rows[0]?.n).toBe(0);
+    // Entries about migrations name the migration; a deleted account leaves only its tombstone.
     const audit = await mgmt.execute(
-      "SELECT COUNT(*) AS n FROM audit_log WHERE target IS NOT NULL AND target NOT IN (SELECT id FROM tenants)",
+      `SELECT COUNT(*) AS n FROM audit_log WHERE target IS NOT NULL AND target NOT IN (SELECT id FROM tenants)
+         AND target NOT IN (SELECT id FROM tenant_migrations) AND action != 'tenant.delete'`,
+      "read",
     );
     expect(audit.rows[0]?.n).toBe(0);
   });
@@ -111,8 +128,14 @@ describe("tenant provisioning", () => {
       headers: { authorization: `Bearer ${config.turso.apiToken}` },
     });
     const { databases } = (await listed.json()) as { databases: { Name: string }[] };
-    const tenants = await mgmt.execute("SELECT id FROM tenants");
-    const known = new Set(tenants.rows.map((row) => `tenant-${row.id}`));
+    // Every database the management DB accounts for: tenants' own, and those a migration keeps or is filling.
+    const accounted = await mgmt.execute(
+      `SELECT name FROM tenant_databases
+       UNION SELECT source_name FROM tenant_migrations WHERE status = 'completed'
+       UNION SELECT target_name FROM tenant_migrations WHERE status IN ('running', 'failed') AND target_name IS NOT NULL`,
+      "read",
+    );
+    const known = new Set(accounted.rows.map((row) => String(row.name)));
     const orphans = databases.filter((db) => db.Name.startsWith("tenant-") && !known.has(db.Name));
     expect(orphans).toEqual([]);
     await expect(getDatabase(config.turso, 1000, "tenant-never-created")).rejects.toMatchObject({ status: 404 });

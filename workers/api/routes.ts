@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
+import { deletionResponse } from "./account/deletion";
 import { adminAuditLog } from "./admin/audit-log";
 import { adminMigrations } from "./admin/migrations";
 import { adminPortability } from "./admin/portability";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
+import { tenantAccount } from "./tenant/account";
 import { tenantMe } from "./tenant/me";
 import { tenantExport, tenantImport } from "./tenant/portability";
 import { tenantUsage } from "./tenant/usage";
@@ -20,6 +22,8 @@ export const api = new Hono<AppEnv>();
 api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
+// Also finishes a deletion that was interrupted (the tenant is already marked deleted).
+api.delete("/tenants/:id", (c) => deletionResponse(c, c.req.param("id"), c.var.adminActor));
 api.route("/tenants/:id", adminMigrations);
 api.route("/tenants/:id", adminPortability);
 api.route("/tenants", adminTenants);
@@ -28,4 +32,5 @@ api.route("/audit-log", adminAuditLog);
 api.route("/me", tenantMe);
 api.route("/usage", tenantUsage);
 api.route("/export", tenantExport);
+api.route("/account", tenantAccount);
 api.route("/import", tenantImport);

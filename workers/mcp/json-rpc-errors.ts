@@ -1,4 +1,4 @@
-import type { AdmitRefusal } from "../../durable-objects/tenant/admission";
+import type { AdmitRefusal } from "../../durable-objects/tenant/contract";
 import type { PlanLimitTable } from "../../shared/plans";
 import { admissionError } from "../admission";
 
@@ -6,6 +6,7 @@ import { admissionError } from "../admission";
 export const JSON_RPC = {
   parseError: -32700,
   invalidRequest: -32600,
+  methodNotFound: -32601,
   /** Server error range: what the SDK's own transports use for HTTP-level refusals. */
   serverError: -32000,
   /** The SDK's (and clients') code for an unknown session. */

@@ -1,10 +1,11 @@
 import { isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
-import { isValidToolCall } from "./tools/registry";
+import type { ClientInfo } from "../../durable-objects/tenant/contract";
 
 /**
  * What the route needs to know about a JSON-RPC body before the SDK serves
- * it: which methods it carries (for logs and metrics), whether it is a
- * metered tool call, and whether it opens a legacy session.
+ * it: which methods it carries (for logs and metrics), whether it is a tool
+ * call (refused while the quota is spent), and whether it opens a legacy
+ * session.
  */
 export interface MessageSummary {
   /** Request and notification methods, in order, comma-separated. */
@@ -13,16 +14,14 @@ export interface MessageSummary {
   id: string | number | null;
   /** The tool named by a single `tools/call`. */
   tool: string | null;
-  /** A single `tools/call` naming a known tool with arguments its schema accepts. */
-  validToolCall: boolean;
   /** A well-formed 2025-era `initialize`: the protocol version it will get and the client it names. */
-  initialize: { protocolVersion: string; clientInfo: { name?: string; version?: string } | null } | null;
+  initialize: { protocolVersion: string; clientInfo: ClientInfo | null } | null;
   /** `logging/setLevel`'s level, to remember on the session. */
   logLevel: string | null;
   /** `_meta` client name of a 2026-era request. */
   clientName: string | null;
-  /** `tools/call` requests inside a JSON-RPC batch (array body). */
-  batchedToolCalls: number;
+  /** Methods of the requests inside a JSON-RPC batch (array body) other than `ping`. */
+  batchedRequests: string[];
 }
 
 type JsonObject = Record<string, unknown>;
@@ -61,10 +60,13 @@ export function summarize(body: unknown): MessageSummary {
       .join(","),
     id: typeof id === "string" || typeof id === "number" ? id : null,
     tool,
-    validToolCall: tool !== null && isValidToolCall(tool, params.arguments),
     initialize,
     logLevel: method === "logging/setLevel" && typeof params.level === "string" ? params.level : null,
     clientName: isObject(metaClient) && typeof metaClient.name === "string" ? metaClient.name.slice(0, 100) : null,
-    batchedToolCalls: Array.isArray(body) ? messages.filter((message) => message.method === "tools/call").length : 0,
+    batchedRequests: Array.isArray(body)
+      ? messages
+          .filter((message) => message.id !== undefined && message.method !== "ping")
+          .map((message) => String(message.method))
+      : [],
   };
 }

@@ -7,10 +7,10 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { type Context, Hono } from "hono";
-import type { AdmittedSession } from "../../durable-objects/tenant/admission";
+import type { AdmittedSession, SessionClosure } from "../../durable-objects/tenant/contract";
 import type { Config } from "../../shared/config";
 import { describeError } from "../../shared/logging";
-import { admit } from "../admission";
+import { admit, chargeToolCall } from "../admission";
 import { authenticate } from "../auth/authenticate";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
@@ -101,13 +101,27 @@ mcp.post("/mcp", async (c) => {
   const summary = summarize(body);
   c.var.telemetry.mcpMethod = summary.methods || undefined;
   if (summary.tool) c.var.telemetry.tool = summary.tool;
-  // Each tool call is admitted, rate-limited and metered on its own; a batch
-  // would run up to 100 of them for the price of one request.
-  if (summary.batchedToolCalls > 0) {
+  // A batch is admitted as one request, so it may carry only what costs
+  // nothing: every request that does work (a tool call, a resource read, a
+  // prompt) is admitted, rate-limited and metered on its own. Otherwise one
+  // request could put a hundred reads on the tenant database at once.
+  if (summary.batchedRequests.length > 0) {
+    const methods = [...new Set(summary.batchedRequests)].slice(0, 5).map((method) => method.slice(0, 64));
     return jsonRpcError(
       400,
       JSON_RPC.invalidRequest,
-      "Invalid Request: tools/call cannot be sent in a JSON-RPC batch; send each tool call as its own request",
+      `Invalid Request: a JSON-RPC batch may carry only ping and notifications (found ${methods.join(", ")}); ` +
+        "send each request on its own",
+    );
+  }
+  // Nothing here ever changes while a client listens, and a listen stream
+  // would hold a slot of the isolate-wide stream cap shared by all tenants.
+  if (summary.methods === "subscriptions/listen") {
+    return jsonRpcError(
+      404,
+      JSON_RPC.methodNotFound,
+      "Method not found: subscriptions/listen is not offered; this server sends no notifications, so there is nothing to listen for",
+      { id: summary.id },
     );
   }
 
@@ -116,14 +130,7 @@ mcp.post("/mcp", async (c) => {
     return serveLegacy(c, request, body, summary);
   }
 
-  // A 2026-era call is metered only if the SDK will run it, and it refuses a
-  // missing or different `Mcp-Name` header.
-  const headerName = c.req.header("mcp-name")?.trim();
-  const result = await admit(c, {
-    kind: "mcp",
-    toolCall: summary.validToolCall && headerName === summary.tool,
-    write: isWriteTool(summary.tool),
-  });
+  const result = await admit(c, { kind: "mcp", toolCall: summary.tool !== null, write: isWriteTool(summary.tool) });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   contexts.set(request, toolContext(c, summary.clientName));
   return reply(c, await modernHandler(config).fetch(request, { parsedBody: body }));
@@ -135,7 +142,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   const result = await admit(c, {
     kind: "mcp",
     sessionId,
-    toolCall: summary.validToolCall,
+    toolCall: summary.tool !== null,
     write: isWriteTool(summary.tool),
     ...(summary.initialize && { initialize: summary.initialize }),
   });
@@ -193,7 +200,7 @@ async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, le
   }
 }
 
-function logSessionClosed(c: Context<AppEnv>, closed: { id: string; reason: string }) {
+function logSessionClosed(c: Context<AppEnv>, closed: SessionClosure) {
   c.var.logger.info("mcp session closed", {
     tenant: c.var.auth.tenantId,
     session: closed.id.slice(0, 8),
@@ -209,6 +216,7 @@ function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext
     tenantId,
     logger,
     clientName,
+    chargeToolCall: () => chargeToolCall(c),
     defer: (work) =>
       c.executionCtx.waitUntil(
         work.catch((error: unknown) =>

@@ -78,6 +78,8 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
       },
       async (args: unknown) => {
         try {
+          // Charged here, where the SDK has accepted the call, so what is counted is what runs.
+          await ctx.chargeToolCall();
           const result = (await tool.run(ctx, args as never)) as Record<string, unknown>;
           return toolResult(result, tool.text ? tool.text(result) : JSON.stringify(result));
         } catch (error) {

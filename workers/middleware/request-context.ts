@@ -4,6 +4,9 @@ import { recorder, recordMcpRequest, scheduleFlush } from "../ops/telemetry";
 import { getServices } from "../services";
 import type { AppEnv } from "../types";
 
+const MAX_TOOL_CHARS = 96;
+const MAX_METHODS_CHARS = 256;
+
 /**
  * Gives each request an id (Cloudflare's `cf-ray` when present, so our logs
  * join Cloudflare's), a logger carrying it and the isolate's services; when
@@ -27,7 +30,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const route = c.req.routePath === "/*" && c.res.status === 404 ? "unmatched" : c.req.routePath;
     const status = c.res.status;
     const tenant = c.get("auth")?.tenantId;
-    const { tool, mcpMethod } = c.var.telemetry;
+    // Tool and method names come from the client: cut them (as Analytics Engine's blob limits
+    // require anyway) so a request cannot write megabytes into the logs.
+    const tool = c.var.telemetry.tool?.slice(0, MAX_TOOL_CHARS);
+    const mcpMethod = c.var.telemetry.mcpMethod?.slice(0, MAX_METHODS_CHARS);
     const level = status >= 500 ? "error" : "info";
     logger.log(level, "request", { method: c.req.method, route, status, durationMs, tenant, tool, mcpMethod });
 
@@ -37,15 +43,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     if (mcpMethod) recordMcpRequest(mcpMethod, status);
     c.env.ANALYTICS?.writeDataPoint({
       indexes: [tenant ?? "anonymous"],
-      // Tool and method names come from the client: cut them to keep within Analytics Engine's blob limits.
-      blobs: [
-        tenant ?? "",
-        route,
-        c.req.method,
-        (tool ?? "").slice(0, 96),
-        String(status),
-        (mcpMethod ?? "").slice(0, 256),
-      ],
+      blobs: [tenant ?? "", route, c.req.method, tool ?? "", String(status), mcpMethod ?? ""],
       doubles: [status, durationMs],
     });
     scheduleFlush(c.env, c.executionCtx, services.config.metricsFlushMs);

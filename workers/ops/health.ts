@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { BreakerSnapshot } from "../../shared/db/circuit-breaker";
-import { describeError } from "../../shared/logging";
+import { describeError, type Logger } from "../../shared/logging";
 import type { Services } from "../services";
 import type { AppEnv } from "../types";
 import { metricsStub } from "./telemetry";
@@ -9,22 +9,80 @@ import { metricsStub } from "./telemetry";
  * `/health` and `/ready`. Both really ask the management DB (`SELECT 1` on
  * a client outside the breaker, so they report the database as it is even
  * while a breaker still holds traffic back).
+ *
+ * They are unauthenticated, so their checks are cached per isolate for
+ * `HEALTH_CACHE_MS` (default 2 s): however much anonymous traffic arrives,
+ * an isolate asks the management DB and the metrics object at most once per
+ * interval. Breakers and pool are read live, since they cost nothing.
  */
 export const health = new Hono<AppEnv>();
 
-interface ManagementCheck {
-  ok: boolean;
-  latencyMs: number;
+interface Checks {
+  managementDb: { ok: boolean; latencyMs: number };
+  /** Active MCP sessions across tenants, or null when the metrics object did not answer. */
+  sessions: number | null;
+  checkedAt: number;
 }
 
-async function checkManagementDb(services: Services, logger: AppEnv["Variables"]["logger"]): Promise<ManagementCheck> {
+/**
+ * Per isolate (per `Services`), a plain value and a timestamp — never a
+ * shared promise: a promise created by one request cannot be awaited by
+ * another in Workers, so concurrent callers during a refresh reuse the last
+ * value, or poll for the first one.
+ */
+interface CheckCache {
+  value: Checks | null;
+  refreshingSince: number | null;
+}
+const caches = new WeakMap<Services, CheckCache>();
+const POLL_MS = 5;
+
+async function runChecks(services: Services, env: Env, logger: Logger): Promise<Checks> {
   const started = Date.now();
+  const [managementDb, sessions] = await Promise.all([
+    services.mgmtDbProbe.execute("SELECT 1", "read").then(
+      () => ({ ok: true, latencyMs: Date.now() - started }),
+      (error: unknown) => {
+        logger.error("Cannot connect to management database", describeError(error));
+        return { ok: false, latencyMs: Date.now() - started };
+      },
+    ),
+    metricsStub(env)
+      .activeSessions()
+      .then((count) => count as number | null)
+      .catch((error: unknown) => {
+        logger.warn("session count unavailable", describeError(error));
+        return null;
+      }),
+  ]);
+  return { managementDb, sessions, checkedAt: Date.now() };
+}
+
+async function checks(services: Services, env: Env, logger: Logger): Promise<Checks> {
+  const ttl = services.config.healthCacheMs;
+  if (ttl === 0) return runChecks(services, env, logger);
+  let cache = caches.get(services);
+  if (!cache) {
+    cache = { value: null, refreshingSince: null };
+    caches.set(services, cache);
+  }
+  const deadline = Date.now() + services.config.dbTimeoutMs;
+  for (;;) {
+    const now = Date.now();
+    if (cache.value && now - cache.value.checkedAt < ttl) return cache.value;
+    // Someone is refreshing: serve the last value while it does, or wait for the first one.
+    const refreshing = cache.refreshingSince !== null && now - cache.refreshingSince < services.config.dbTimeoutMs;
+    if (!refreshing) break;
+    if (cache.value) return cache.value;
+    if (now >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  cache.refreshingSince = Date.now();
   try {
-    await services.mgmtDbProbe.execute("SELECT 1");
-    return { ok: true, latencyMs: Date.now() - started };
-  } catch (error) {
-    logger.error("Cannot connect to management database", describeError(error));
-    return { ok: false, latencyMs: Date.now() - started };
+    cache.value = await runChecks(services, env, logger);
+    return cache.value;
+  } finally {
+    cache.refreshingSince = null;
   }
 }
 
@@ -40,16 +98,7 @@ function tenantBreakerSummary(services: Services) {
 health.get("/health", async (c) => {
   const services = c.var.services;
   const started = Date.now();
-  const [mgmt, sessions] = await Promise.all([
-    checkManagementDb(services, c.var.logger),
-    metricsStub(c.env)
-      .activeSessions()
-      .then((count) => count as number | null)
-      .catch((error: unknown) => {
-        c.var.logger.warn("session count unavailable", describeError(error));
-        return null;
-      }),
-  ]);
+  const { managementDb: mgmt, sessions } = await checks(services, c.env, c.var.logger);
   const managementBreaker: BreakerSnapshot = services.mgmtBreaker.snapshot();
   const tenantBreakers = tenantBreakerSummary(services);
   const pool = services.pool.snapshot(services.clientCount());
@@ -74,7 +123,7 @@ health.get("/health", async (c) => {
 
 health.get("/ready", async (c) => {
   const services = c.var.services;
-  const mgmt = await checkManagementDb(services, c.var.logger);
+  const { managementDb: mgmt } = await checks(services, c.env, c.var.logger);
   if (!mgmt.ok) return c.json({ ready: false, reason: "management database unreachable" }, 503);
   if (services.mgmtBreaker.state === "open") {
     return c.json({ ready: false, reason: "management database circuit breaker is open" }, 503);

@@ -8,12 +8,14 @@ import { metricsStub, recorder } from "./telemetry";
 
 /**
  * `/metrics`: Prometheus text aggregated across isolates by the MetricsDO.
- * Needs `Authorization: Bearer $METRICS_TOKEN`; in local development a
- * request from loopback needs none, so the runbook's plain `curl` works.
+ * Needs `Authorization: Bearer $METRICS_TOKEN`, except on the local stack
+ * (`ENVIRONMENT=development`, set only by `tools/local-secrets.ts`), so the
+ * runbook's plain `curl` works there. That exception is decided by
+ * configuration, never by a request header: `CF-Connecting-IP` is whatever
+ * the client sent under `wrangler dev`, and the local stack listens on
+ * 127.0.0.1 only.
  */
 export const metrics = new Hono<AppEnv>();
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
 metrics.get("/metrics", async (c) => {
   const { config } = c.var.services;
@@ -23,13 +25,10 @@ metrics.get("/metrics", async (c) => {
     if (!(await timingSafeEqual(token, config.metricsToken))) {
       throw new AppError("forbidden", "invalid metrics token");
     }
-  } else {
-    const fromLoopback = LOOPBACK.has(c.req.header("cf-connecting-ip") ?? "");
-    if (!(config.environment === "development" && fromLoopback)) {
-      throw new AppError("unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>", {
-        headers: { "WWW-Authenticate": 'Bearer realm="metrics"' },
-      });
-    }
+  } else if (config.environment !== "development") {
+    throw new AppError("unauthorized", "metrics need Authorization: Bearer <METRICS_TOKEN>", {
+      headers: { "WWW-Authenticate": 'Bearer realm="metrics"' },
+    });
   }
   // This isolate's unshipped changes ride along, so what it just served is counted.
   const pending = recorder.drain();

@@ -73,6 +73,7 @@ describe("tenant database outage under load", () => {
     const db = openDatabase(record!.coordinates, 10_000);
     const rows = await db.execute(
       "SELECT content, COUNT(*) AS copies FROM memories WHERE content LIKE 'outage note %' GROUP BY content",
+      "read",
     );
     expect(rows.rows).toHaveLength(notes.length);
     expect(rows.rows.every((row) => row.copies === 1)).toBe(true);

@@ -24,11 +24,13 @@ const closeQuery = z.object({
 
 adminSessions.get("/", async (c) => {
   const record = await requireTenant(c);
-  const sessions = await tenantObject(c, record.id).listSessions();
+  const { sessions, created, closed } = await tenantObject(c, record.id).listSessions();
   const now = Date.now();
   return c.json({
     tenant_id: record.id,
     count: sessions.length,
+    created_total: created,
+    closed_total: closed,
     sessions: sessions.map((session) => ({
       id: session.id,
       protocol_version: session.protocolVersion,

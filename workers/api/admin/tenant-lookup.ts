@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { VersionedSettings } from "../../../durable-objects/tenant/settings";
+import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
 import { getTenantRecord, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import type { AppEnv } from "../../types";

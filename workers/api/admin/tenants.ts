@@ -1,11 +1,11 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { UsageStatus } from "../../../durable-objects/tenant/limits";
+import type { UsageStatus } from "../../../durable-objects/tenant/contract";
 import { changeTenant, searchTenants, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
-import { effectiveRateLimit, type PlanLimitTable } from "../../../shared/plans";
-import { getTenantDatabase, PLANS } from "../../../shared/tenants/tenants";
+import { effectiveRateLimit, PLANS, type PlanLimitTable, TENANT_STATUSES } from "../../../shared/plans";
+import { getTenantDatabase } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { decodeCursor, encodeCursor, parseInput, parseJsonBody } from "../validation";
@@ -17,7 +17,7 @@ export const adminTenants = new Hono<AppEnv>();
 const listQuery = z.object({
   q: z.string().trim().min(1).max(200).optional(),
   plan: z.enum(PLANS).optional(),
-  status: z.enum(["active", "suspended", "deleted"]).optional(),
+  status: z.enum(TENANT_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(500).optional(),
 });

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import type { VersionedSettings } from "../../../durable-objects/tenant/settings";
+import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
 import type { Database } from "../../../shared/db/client";
 import { AppError } from "../../../shared/errors";
 import { exportStream } from "../../../shared/lifecycle/export";

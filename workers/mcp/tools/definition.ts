@@ -10,6 +10,11 @@ export interface ToolContext {
   logger: Logger;
   /** The calling client's name (from `initialize` or the request envelope), recorded as a memory's source. */
   clientName: string | null;
+  /**
+   * Charge this call against the tenant's quota; called by the dispatch
+   * right before a tool runs. Throws the refusal (an `AppError`).
+   */
+  chargeToolCall(): Promise<void>;
   /** Run work after the response (access counters); errors are logged, never surfaced. */
   defer(work: Promise<unknown>): void;
 }

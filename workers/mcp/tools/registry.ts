@@ -33,17 +33,6 @@ export const TOOLS: readonly ToolDefinition[] = [
 
 const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
 
-/**
- * Whether a `tools/call` names a known tool with arguments its schema
- * accepts: only those are metered against the plan's quota, so a client is
- * not charged for calls that could never run.
- */
-export function isValidToolCall(name: unknown, args: unknown): boolean {
-  if (typeof name !== "string") return false;
-  const tool = byName.get(name);
-  return tool?.input.safeParse(args ?? {}).success === true;
-}
-
 /** Whether a tool may write to the tenant's database (its `readOnlyHint` is not set): paused while it is migrated. */
 export function isWriteTool(name: string | null): boolean {
   const tool = name === null ? undefined : byName.get(name);

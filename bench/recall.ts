@@ -1,0 +1,44 @@
+/**
+ * `npm run bench:recall [folder]`: recall quality on a LoCoMo-format folder
+ * (default `../shared/eval/locomo-dev` beside the repository, or
+ * `LOCOMO_DIR`), through `remember` and `recall` of a fresh local stack, next
+ * to a flat BM25 baseline computed in the same run. Exits non-zero when
+ * recall@10 is not at least `RECALL_GOAL` (default 0.10) above the baseline.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort } from "../tools/free-port";
+import { repoRoot, startLocalStack } from "../tools/local-stack";
+import { benchTenant } from "./admission";
+import { loadLocomo } from "./locomo";
+import { evaluate, flatBm25Client, formatQuality, gain, mcpMemoryClient } from "./recall-quality";
+
+const dir = resolve(process.argv[2] ?? process.env.LOCOMO_DIR ?? join(repoRoot, "..", "shared", "eval", "locomo-dev"));
+const goal = Number(process.env.RECALL_GOAL ?? "0.10");
+const conversations = await loadLocomo(dir);
+
+const baselineClient = await flatBm25Client();
+const baseline = await evaluate(baselineClient, conversations);
+baselineClient.close();
+
+const stateDir = await mkdtemp(join(tmpdir(), "muninn-recall-bench-"));
+const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+try {
+  const tenant = await benchTenant({
+    baseUrl: stack.info.baseUrl,
+    adminToken: stack.info.adminToken,
+    vars: stack.vars,
+  });
+  const ours = await evaluate(mcpMemoryClient(stack.info.baseUrl, tenant.key), conversations);
+  console.log(`${dir}: ${conversations.length} conversations\n`);
+  console.log(formatQuality(ours, baseline));
+  const delta = gain(ours, baseline);
+  console.log(
+    `\nrecall@10 − baseline = ${delta.toFixed(3)} (goal ≥ ${goal.toFixed(2)}): ${delta >= goal ? "met" : "MISSED"}`,
+  );
+  if (delta < goal) process.exitCode = 1;
+} finally {
+  await stack.stop();
+  await rm(stateDir, { recursive: true, force: true });
+}

@@ -1,0 +1,181 @@
+import type { LimitSource, Plan, TenantStatus } from "../../shared/plans";
+import type { UsageTotals } from "../../shared/usage";
+
+/**
+ * The contract between the Worker and a tenant's Durable Object (`TenantDO`):
+ * every type that crosses its RPC boundary, in one module both sides import.
+ * The object's internals (stores, limiter, meter) import their shapes from
+ * here too, so a change to what the Worker sees is a change to this file.
+ */
+
+/** What one `TenantDO.admit` call is asked: one RPC per request decides whether it may run and with what plan. */
+export interface AdmitInput {
+  /** Which surface the request came through. */
+  kind: "mcp" | "api";
+  /** `Mcp-Session-Id` of a legacy-era MCP request; absent for stateless requests. */
+  sessionId?: string | null;
+  /**
+   * True for an MCP `tools/call`: refused while the monthly quota is
+   * exhausted. Admission does not charge it; the tool dispatch does
+   * (`TenantDO.chargeToolCall`) once the protocol layer has accepted the call,
+   * so only calls that run are counted.
+   */
+  toolCall?: boolean;
+  /** The request writes to the tenant's database: refused while the tenant is being migrated. */
+  write?: boolean;
+  /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
+  initialize?: { protocolVersion: string; clientInfo: ClientInfo | null };
+  /**
+   * What the Worker knows of the tenant from its credential, and the
+   * `tenants.updated_at` of the record it was read from. A credential that
+   * says the tenant is not active is refused whatever the object holds; the
+   * record also brings the object's copy up to date unless that copy is newer.
+   */
+  tenant: {
+    id: string;
+    plan: Plan;
+    status: TenantStatus;
+    rateLimitOverride: number | null;
+    recordUpdatedAt?: string | null;
+  };
+}
+
+export type ClientInfo = { name?: string; version?: string };
+
+export interface RateLimitState {
+  limit: number;
+  /** Whether `limit` is the plan's or the tenant's `rate_limit_override`. */
+  source: LimitSource;
+  /** Requests counted in the current window. */
+  used: number;
+  remaining: number;
+  /** Seconds until the window has fully recovered. */
+  resetSeconds: number;
+  windowSeconds: number;
+}
+
+export interface QuotaState {
+  /** null: unlimited. */
+  limit: number | null;
+  used: number;
+  /** ISO time at which the monthly counter starts again. */
+  resetsAt: string;
+}
+
+/** Why a legacy MCP session ended. `rejected`: the protocol layer refused the initialize that created it. */
+export type CloseReason = "delete" | "idle" | "lifetime" | "cap" | "admin" | "rejected";
+
+/** A session that ended, and why: expired when used, reaped, evicted under the plan's cap, or closed. */
+export interface SessionClosure {
+  id: string;
+  reason: CloseReason;
+}
+
+/** The legacy MCP session a request runs in (`sessionId` given, or just created by `initialize`). */
+export interface AdmittedSession {
+  id: string;
+  protocolVersion: string;
+  clientInfo: ClientInfo | null;
+  logLevel: string | null;
+  created: boolean;
+}
+
+export type AdmitRefusal =
+  | { reason: "session_not_found"; closed?: SessionClosure | null }
+  | { reason: "suspended" }
+  | { reason: "migrating"; retryAfterSeconds: number; migrationId: string }
+  | { reason: "rate_limited"; retryAfterSeconds: number; rateLimit: RateLimitState; plan: Plan }
+  | { reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
+
+export type AdmitResult =
+  | {
+      admitted: true;
+      plan: Plan;
+      rateLimit: RateLimitState | null;
+      quota: QuotaState | null;
+      warnings: string[];
+      session?: AdmittedSession;
+      closedSessions?: SessionClosure[];
+      /** The tenant database's pointer generation and any migration under way. */
+      database?: DatabaseState;
+    }
+  | ({ admitted: false } & AdmitRefusal);
+
+/**
+ * What the object knows of the tenant's database: the generation of its
+ * pointer (moves each time a migration switches it) and whether a migration
+ * is under way. Admission hands both out with every decision, which is how
+ * every isolate learns of a switch on its very next request, and how writes
+ * are refused while the data is being copied.
+ */
+export interface DatabaseState {
+  /** null until the first migration of this tenant: the credential's pointer is current. */
+  generation: number | null;
+  migration: { id: string; since: number } | null;
+}
+
+/** `TenantDO.reserveToolCalls`: all of them counted, or none and the quota as it stands. */
+export type ReserveResult = { ok: true } | ({ ok: false } & QuotaState);
+
+/** `TenantDO.chargeToolCall`: the call is counted and may run, or refused (quota spent, tenant suspended). */
+export type ChargeResult =
+  | { charged: true; quota: QuotaState }
+  | { charged: false; reason: "suspended" }
+  | { charged: false; reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
+
+/** A legacy MCP session as the object stores it (the admin API lists these). Times are epoch ms. */
+export interface SessionRecord {
+  id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  protocolVersion: string;
+  clientInfo: ClientInfo | null;
+  logLevel: string | null;
+}
+
+/** A tenant's legacy MCP sessions now, and how many were ever created and closed (by reason). */
+export interface SessionList {
+  sessions: SessionRecord[];
+  created: number;
+  closed: Record<CloseReason, number>;
+}
+
+/** The rate-limit window as it stands, without counting a request. */
+export interface RateLimitStatus extends RateLimitState {
+  plan: Plan;
+  /** ISO time at which everything now in the window has aged out. */
+  resetAt: string;
+}
+
+/** This month's counts and the tool-call quota they are measured against. */
+export interface UsageStatus {
+  usage: UsageTotals;
+  quota: QuotaState;
+}
+
+/**
+ * The object's own copy of what admission depends on. The management DB is
+ * the record; this copy is what makes a change take effect on the very next
+ * request. The Worker's view comes from a credential cache that may be a
+ * minute old, so once the object holds settings they win, and the admin API
+ * pushes every change (`TenantDO.updateSettings`) right after writing it.
+ * Until the first push or request, the object adopts what the Worker passes.
+ */
+export interface TenantSettings {
+  tenantId: string;
+  plan: Plan;
+  status: TenantStatus;
+  rateLimitOverride: number | null;
+}
+
+/**
+ * Settings from a management-DB record. A push carries the record's
+ * `updated_at`, and an older record never replaces a newer one, so a slow
+ * push (or a read that re-applies the record it just read) cannot undo a
+ * change that already arrived. A copy adopted from a request has no version
+ * and yields to any record.
+ */
+export interface VersionedSettings extends TenantSettings {
+  /** `tenants.updated_at` of the record these settings come from; null when adopted from a request. */
+  recordUpdatedAt: string | null;
+}

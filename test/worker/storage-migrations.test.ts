@@ -1,0 +1,130 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ipLimiterStorageMigrations } from "../../durable-objects/ip-limiter/migrations";
+import { metricsStorageMigrations } from "../../durable-objects/metrics/migrations";
+import { migrateStorage, type StorageMigration, storageVersion } from "../../durable-objects/storage-migrations";
+import { tenantStorageMigrations } from "../../durable-objects/tenant/migrations";
+import { seriesKey } from "../../shared/metrics/recorder";
+import { admitInput } from "./support";
+
+/** What the object's storage records about its migrations. */
+function recorded(stub: DurableObjectStub) {
+  return runInDurableObject(stub, (_instance, state) =>
+    state.storage.sql
+      .exec<{ version: number; name: string }>("SELECT version, name FROM storage_migrations ORDER BY version")
+      .toArray()
+      .map((row) => ({ ...row })),
+  );
+}
+
+/**
+ * Put an object's storage back to what code before versioning left: the same
+ * tables, no version recorded, and none of the tables later migrations added.
+ */
+async function forgetVersion(stub: DurableObjectStub, laterTables: string[] = []) {
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("DROP TABLE storage_migrations");
+    for (const table of laterTables) state.storage.sql.exec(`DROP TABLE ${table}`);
+  });
+  await evictDurableObject(stub);
+}
+
+describe("Durable Object storage migrations", () => {
+  it("wakes a tenant object whose storage predates versioning with its sessions and counts intact", async () => {
+    const tenantId = `t-storage-${crypto.randomUUID().slice(0, 8)}`;
+    const stub = env.TENANT_DO.getByName(tenantId);
+    const initialize = { protocolVersion: "2025-11-25", clientInfo: { name: "old", version: "1" } };
+    const opened = await stub.admit(admitInput(tenantId, "free", { kind: "mcp", initialize }));
+    const call = admitInput(tenantId, "free", { kind: "mcp", toolCall: true });
+    await stub.admit(call);
+    // Admission no longer counts the call; the tool dispatch charges it.
+    await stub.chargeToolCall(call.tenant);
+    const all = tenantStorageMigrations.map(({ version, name }) => ({ version, name }));
+    expect(await recorded(stub)).toEqual(all);
+
+    await forgetVersion(stub, ["tenant_database"]);
+    // Waking runs version 1 again over the existing tables: it must keep everything they hold.
+    const usage = await stub.usageStatus();
+    expect(usage?.usage).toMatchObject({ requests: 2, toolCalls: 1 });
+    const { sessions } = await stub.listSessions();
+    expect(sessions.map((session) => session.id)).toEqual([opened.admitted && opened.session?.id]);
+    expect(await recorded(stub)).toEqual(all);
+  });
+
+  it("wakes a metrics object whose storage predates versioning with its series intact", async () => {
+    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName(`storage-${crypto.randomUUID()}`));
+    const series = seriesKey("rate_limited_total", { plan: "pro" });
+    await stub.ingest([{ op: "add", series, value: 4 }]);
+    await forgetVersion(stub);
+    expect(await stub.exposition()).toContain(`${series} 4\n`);
+    expect(await recorded(stub)).toEqual([{ version: 1, name: metricsStorageMigrations[0]?.name }]);
+  });
+
+  it("wakes an IP limiter whose storage predates versioning still counting its window", async () => {
+    const stub = env.IP_LIMITER_DO.getByName(`storage-test:${crypto.randomUUID()}`);
+    expect((await stub.take(2, 60)).allowed).toBe(true);
+    await forgetVersion(stub);
+    expect((await stub.take(2, 60)).allowed).toBe(true);
+    expect((await stub.take(2, 60)).allowed).toBe(false);
+    expect(await recorded(stub)).toEqual([{ version: 1, name: ipLimiterStorageMigrations[0]?.name }]);
+  });
+
+  describe("the runner", () => {
+    const v1: StorageMigration = {
+      version: 1,
+      name: "notes",
+      up: (sql) => {
+        sql.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+      },
+    };
+    const v2: StorageMigration = {
+      version: 2,
+      name: "notes.pinned",
+      up: (sql) => {
+        sql.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0");
+      },
+    };
+    const fresh = () => env.TENANT_DO.getByName(`runner-${crypto.randomUUID()}`);
+
+    it("applies only the migrations newer than the storage's version, once, keeping the data", async () => {
+      await runInDurableObject(fresh(), (_instance, state) => {
+        state.storage.sql.exec("DROP TABLE storage_migrations");
+        expect(migrateStorage(state.storage, [v1])).toEqual([1]);
+        state.storage.sql.exec("INSERT INTO notes (body) VALUES ('kept')");
+        expect(migrateStorage(state.storage, [v1, v2])).toEqual([2]);
+        expect(migrateStorage(state.storage, [v1, v2])).toEqual([]);
+        expect(storageVersion(state.storage.sql)).toBe(2);
+        expect(state.storage.sql.exec("SELECT body, pinned FROM notes").toArray()).toEqual([
+          { body: "kept", pinned: 0 },
+        ]);
+      });
+    });
+
+    it("leaves nothing of a migration that fails, and stays at the version before it", async () => {
+      const broken: StorageMigration = {
+        version: 2,
+        name: "half done",
+        up: (sql) => {
+          sql.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0");
+          sql.exec("INSERT INTO no_such_table VALUES (1)");
+        },
+      };
+      await runInDurableObject(fresh(), (_instance, state) => {
+        state.storage.sql.exec("DROP TABLE storage_migrations");
+        migrateStorage(state.storage, [v1]);
+        expect(() => migrateStorage(state.storage, [v1, broken])).toThrow(/no such table/);
+        expect(storageVersion(state.storage.sql)).toBe(1);
+        const columns = state.storage.sql.exec<{ name: string }>("PRAGMA table_info(notes)").toArray();
+        expect(columns.map((column) => column.name)).toEqual(["id", "body"]);
+      });
+    });
+
+    it("refuses a list with a gap or out of order", async () => {
+      await runInDurableObject(fresh(), (_instance, state) => {
+        expect(() => migrateStorage(state.storage, [v2])).toThrow(/numbered 1..n/);
+        expect(() => migrateStorage(state.storage, [v2, v1])).toThrow(/numbered 1..n/);
+      });
+    });
+  });
+});

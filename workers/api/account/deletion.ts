@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import { AppError } from "../../../shared/errors";
+import { type DeletionResult, deleteAccount } from "../../../shared/lifecycle/delete-account";
+import { forgetCredentials } from "../../auth/authenticate";
+import type { AppEnv } from "../../types";
+import { parseJsonBody } from "../validation";
+
+/**
+ * `DELETE /api/account` (the tenant's key) and `DELETE /api/tenants/:id`
+ * (the operator): both need `{ "confirm": "<tenant id>" }`, so a stray
+ * DELETE cannot erase an account. docs/lifecycle.md describes what goes.
+ */
+const confirmBody = z.object({ confirm: z.string().max(100) }).strict();
+
+export async function deletionResponse(c: Context<AppEnv>, tenantId: string, actor: string): Promise<Response> {
+  const { confirm } = await parseJsonBody(c, confirmBody);
+  if (confirm !== tenantId) {
+    throw new AppError(
+      "invalid_request",
+      `confirm must be the tenant id (${tenantId}) to delete this account and everything in it`,
+      { code: "confirmation_mismatch" },
+    );
+  }
+  const { mgmtDb, config } = c.var.services;
+  const hashes = await mgmtDb.execute(
+    { sql: "SELECT key_hash FROM api_keys WHERE tenant_id = ?", args: [tenantId] },
+    "read",
+  );
+  const hooks = { eraseTenantObject: (id: string) => c.env.TENANT_DO.getByName(id).eraseStorage() };
+  const result = await deleteAccount({ mgmt: mgmtDb, config, hooks }, tenantId, { actor });
+  // This isolate forgets the keys now; the others within the credential cache's 60 s.
+  forgetCredentials(hashes.rows.map((row) => String(row.key_hash)));
+  c.var.logger.info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
+  return c.json(view(result));
+}
+
+function view(result: DeletionResult) {
+  return {
+    object: "account_deletion",
+    tenant_id: result.tenantId,
+    deleted: true,
+    already_deleted: !result.deletedNow,
+    databases_deleted: result.databasesDeleted,
+    keys_revoked: result.keysRevoked,
+    oauth_grants_revoked: result.oauthGrantsRevoked,
+    subscription_cancelled: result.subscriptionCancelled,
+  };
+}
