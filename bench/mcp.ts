@@ -70,7 +70,7 @@ function seededRandom(seed: number) {
 }
 
 /** Insert `count` memories straight into the tenant DB (the FTS triggers index them as the app's writes do). */
-async function seed(target: BenchTarget, tenantId: string, count: number) {
+export async function seed(target: BenchTarget, tenantId: string, count: number) {
   const config = readConfig(target.vars);
   const record = await getTenantDatabase(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, tenantId);
   if (!record) throw new Error("benchmark tenant has no database");

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatTable } from "./admission";
+import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
 
 /**
@@ -17,16 +18,21 @@ import { benchMcp } from "./mcp";
  * default is the full run.
  */
 const only = process.env.BENCH_ONLY;
-if (only !== undefined && only !== "mcp-list") throw new Error(`unknown BENCH_ONLY=${only} (known: mcp-list)`);
+if (only !== undefined && only !== "mcp-list" && only !== "lifecycle") {
+  throw new Error(`unknown BENCH_ONLY=${only} (known: mcp-list, lifecycle)`);
+}
 
 const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
-  console.log(formatTable("Admission", await benchAdmission(target)));
-  const mcp = await benchMcp(target, { listOnly: only === "mcp-list" });
-  console.log(`\n${formatTable("MCP", mcp)}`);
-  if (!only) console.log(`\n${goals(mcp)}`);
+  if (only !== "lifecycle") {
+    console.log(formatTable("Admission", await benchAdmission(target)));
+    const mcp = await benchMcp(target, { listOnly: only === "mcp-list" });
+    console.log(`\n${formatTable("MCP", mcp)}`);
+    if (!only) console.log(`\n${goals(mcp)}`);
+  }
+  if (!only || only === "lifecycle") console.log(`\n${formatLifecycle(await benchLifecycle(target))}`);
 } finally {
   await stack.stop();
   await rm(stateDir, { recursive: true, force: true });

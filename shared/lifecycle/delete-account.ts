@@ -104,7 +104,8 @@ export async function deleteAccount(
     [
       { sql: "SELECT name FROM tenant_databases WHERE tenant_id = ?", args: [tenantId] },
       {
-        sql: `SELECT source_name AS name FROM tenant_migrations WHERE tenant_id = ? AND status = 'completed'
+        sql: `SELECT source_name AS name FROM tenant_migrations
+              WHERE tenant_id = ? AND status IN ('running', 'failed', 'completed')
               UNION SELECT target_name FROM tenant_migrations
               WHERE tenant_id = ? AND target_kind = 'group' AND target_name IS NOT NULL AND status IN ('running', 'failed')`,
         args: [tenantId, tenantId],

@@ -97,12 +97,23 @@ export function detectFormat(firstLine: string, contentType: string | undefined)
   return /^\s*(---|#)/.test(firstLine) ? "markdown" : null;
 }
 
-function* lines(text: string): Generator<[number, string]> {
+/** The JSON object on each non-blank line, with its 1-based line number; a line that is not JSON is a failed result. */
+function* jsonLines(text: string, plan: ImportPlan): Generator<[number, Record<string, unknown>]> {
   let line = 0;
   for (const raw of text.split("\n")) {
     line += 1;
     const trimmed = raw.trim();
-    if (trimmed) yield [line, trimmed];
+    if (!trimmed) continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(trimmed);
+    } catch {
+      plan.problems.push({ line, status: "failed", reason: "not valid JSON" });
+      continue;
+    }
+    if (typeof record === "object" && record !== null && !Array.isArray(record)) {
+      yield [line, record as Record<string, unknown>];
+    } else plan.problems.push({ line, status: "failed", reason: "not a JSON object" });
   }
 }
 
@@ -113,14 +124,7 @@ function isStringArray(value: unknown): value is string[] {
 /** Our own JSONL export (`GET /api/export?format=jsonl`). */
 export function parseMuninn(text: string): ImportPlan {
   const plan = emptyPlan("muninn");
-  for (const [line, raw] of lines(text)) {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(raw) as Record<string, unknown>;
-    } catch {
-      plan.problems.push({ line, status: "failed", reason: "not valid JSON" });
-      continue;
-    }
+  for (const [line, record] of jsonLines(text, plan)) {
     switch (record.type) {
       case "header":
         if (record.format !== EXPORT_FORMAT || record.version !== 1) {
@@ -208,14 +212,7 @@ export function parseKnowledgeGraph(text: string): ImportPlan {
   const plan = emptyPlan("knowledge-graph");
   const entities = new Map<string, PlannedMemory>();
   const relations: { line: number; from: string; to: string; type: string }[] = [];
-  for (const [line, raw] of lines(text)) {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(raw) as Record<string, unknown>;
-    } catch {
-      plan.problems.push({ line, status: "failed", reason: "not valid JSON" });
-      continue;
-    }
+  for (const [line, record] of jsonLines(text, plan)) {
     if (record.type === "entity") {
       if (typeof record.name !== "string" || !record.name.trim() || !isStringArray(record.observations)) {
         plan.problems.push({ line, status: "failed", reason: "entity needs a name and a list of observations" });

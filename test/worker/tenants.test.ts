@@ -131,7 +131,7 @@ describe("tenant provisioning", () => {
     // Every database the management DB accounts for: tenants' own, and those a migration keeps or is filling.
     const accounted = await mgmt.execute(
       `SELECT name FROM tenant_databases
-       UNION SELECT source_name FROM tenant_migrations WHERE status = 'completed'
+       UNION SELECT source_name FROM tenant_migrations WHERE status IN ('running', 'failed', 'completed')
        UNION SELECT target_name FROM tenant_migrations WHERE status IN ('running', 'failed') AND target_name IS NOT NULL`,
       "read",
     );

@@ -23,8 +23,8 @@ import { parseInput } from "../validation";
  * docs/lifecycle.md describes the formats.
  */
 
-/** Larger files are split by the client; 64 MiB holds well over 100,000 memories of ordinary size. */
-export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+/** About 40,000 memories of ordinary size; larger files are sent in parts (a re-run skips what is in). Kept well under a Worker's 128 MB of memory. */
+export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
 const exportQuery = z.object({ format: z.enum(["jsonl", "markdown"]).default("jsonl") });
 const importQuery = z.object({
