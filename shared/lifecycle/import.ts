@@ -104,9 +104,10 @@ export async function applyImport(db: Database, plan: ImportPlan, quota: ImportQ
           args: [JSON.stringify(chunk.map((c) => c.id))],
         },
         {
+          // By (project, content_hash), so the lookup uses the index of that name.
           sql: `SELECT id, project, content_hash FROM memories
-                WHERE status = 'active' AND content_hash IN (SELECT value FROM json_each(?))`,
-          args: [JSON.stringify(chunk.map((c) => c.hash))],
+                WHERE (project, content_hash) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?)) AND status = 'active'`,
+          args: [JSON.stringify(chunk.map((c) => [c.planned.record.project, c.hash]))],
         },
         {
           sql: "SELECT id, idempotency_key FROM memories WHERE idempotency_key IN (SELECT value FROM json_each(?))",
