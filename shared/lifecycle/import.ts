@@ -11,7 +11,9 @@ import type { ImportFormat, ImportPlan, PlannedMemory } from "./import-formats";
  * so running the same file again creates nothing. Every line gets a result;
  * a bad line never stops the good ones. Writes go in chunks of whole
  * statements (`json_each` over a chunk), which is what makes 100,000
- * memories a matter of seconds rather than minutes.
+ * memories a matter of seconds rather than minutes. Lookups start from the
+ * chunk (`json_each(?) CROSS JOIN table`): SQLite then probes the table's
+ * index per item instead of scanning the table once per chunk.
  */
 export interface ImportLineResult {
   line: number;
@@ -100,17 +102,18 @@ export async function applyImport(db: Database, plan: ImportPlan, quota: ImportQ
     const [byId, byContent, byKey] = (await db.batch(
       [
         {
-          sql: "SELECT id FROM memories WHERE id IN (SELECT value FROM json_each(?))",
+          sql: "SELECT m.id FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value",
           args: [JSON.stringify(chunk.map((c) => c.id))],
         },
         {
           // By (project, content_hash), so the lookup uses the index of that name.
-          sql: `SELECT id, project, content_hash FROM memories
-                WHERE (project, content_hash) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?)) AND status = 'active'`,
+          sql: `SELECT m.id, m.project, m.content_hash FROM json_each(?) j
+                CROSS JOIN memories m ON m.project = j.value ->> 0 AND m.content_hash = j.value ->> 1
+                WHERE +m.status = 'active'`,
           args: [JSON.stringify(chunk.map((c) => [c.planned.record.project, c.hash]))],
         },
         {
-          sql: "SELECT id, idempotency_key FROM memories WHERE idempotency_key IN (SELECT value FROM json_each(?))",
+          sql: "SELECT m.id, m.idempotency_key FROM json_each(?) j CROSS JOIN memories m ON m.idempotency_key = j.value",
           args: [
             JSON.stringify(
               chunk.flatMap((c) => (c.planned.record.idempotency_key ? [c.planned.record.idempotency_key] : [])),
@@ -291,24 +294,26 @@ async function writeMemories(db: Database, chunk: Candidate[]): Promise<Set<stri
   const results = (await db.batch(
     [
       {
-        // The same duplicate checks as `remember`, inside the write, so a save racing the import still yields one memory.
+        // The same duplicate checks as `remember`, inside the write, so a save racing the import still yields one
+        // memory. `+m.status` keeps SQLite off the (project, status, …) index: without statistics it would pick
+        // it and scan every active memory of the project for each row, instead of the (project, content_hash) one.
         sql: `INSERT INTO memories (${columns.join(", ")})
               SELECT ${columns.map((column) => `j.value ->> '${column}'`).join(", ")} FROM json_each(?) j
               WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = j.value ->> 'id')
                 AND (j.value ->> 'status' != 'active' OR NOT EXISTS (SELECT 1 FROM memories m
-                      WHERE m.project = j.value ->> 'project' AND m.content_hash = j.value ->> 'content_hash' AND m.status = 'active'))
+                      WHERE m.project = j.value ->> 'project' AND m.content_hash = j.value ->> 'content_hash' AND +m.status = 'active'))
                 AND (j.value ->> 'idempotency_key' IS NULL OR NOT EXISTS (SELECT 1 FROM memories m
                       WHERE m.idempotency_key = j.value ->> 'idempotency_key'))`,
         args: [JSON.stringify(rows)],
       },
       {
         sql: `INSERT OR IGNORE INTO memory_tags (memory_seq, tag)
-              SELECT m.seq, t.value FROM memories m, json_each(m.tags) t WHERE m.id IN (SELECT value FROM json_each(?))`,
+              SELECT m.seq, t.value FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value CROSS JOIN json_each(m.tags) t`,
         args: [ids],
       },
       {
         sql: `INSERT OR IGNORE INTO memory_files (memory_seq, path)
-              SELECT m.seq, f.value FROM memories m, json_each(m.files) f WHERE m.id IN (SELECT value FROM json_each(?))`,
+              SELECT m.seq, f.value FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value CROSS JOIN json_each(m.files) f`,
         args: [ids],
       },
       {
@@ -318,7 +323,7 @@ async function writeMemories(db: Database, chunk: Candidate[]): Promise<Set<stri
               FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM memories m WHERE m.id = j.value ->> 'memory_id')`,
         args: [JSON.stringify(versions)],
       },
-      { sql: "SELECT id FROM memories WHERE id IN (SELECT value FROM json_each(?))", args: [ids] },
+      { sql: "SELECT m.id FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value", args: [ids] },
     ],
     "write",
   )) as { rows: Row[] }[];
@@ -338,9 +343,9 @@ async function writeLinks(db: Database, plan: ImportPlan, resolved: Map<string, 
     const ids = JSON.stringify(chunk.flatMap((link) => [link.from, link.to]).filter(Boolean));
     const [known, links] = (await db.batch(
       [
-        { sql: "SELECT id FROM memories WHERE id IN (SELECT value FROM json_each(?))", args: [ids] },
+        { sql: "SELECT m.id FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value", args: [ids] },
         {
-          sql: "SELECT from_id, to_id, relation FROM memory_links WHERE from_id IN (SELECT value FROM json_each(?))",
+          sql: "SELECT l.from_id, l.to_id, l.relation FROM json_each(?) j CROSS JOIN memory_links l ON l.from_id = j.value",
           args: [ids],
         },
       ],
@@ -391,7 +396,7 @@ async function writeWorkSessions(db: Database, plan: ImportPlan, results: Import
     const chunk = plan.workSessions.slice(i, i + CHUNK);
     const known = await db.execute(
       {
-        sql: "SELECT id FROM work_sessions WHERE id IN (SELECT value FROM json_each(?))",
+        sql: "SELECT w.id FROM json_each(?) j CROSS JOIN work_sessions w ON w.id = j.value",
         args: [JSON.stringify(chunk.map((session) => session.id))],
       },
       "read",
