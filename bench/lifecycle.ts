@@ -48,7 +48,9 @@ async function readAll(target: BenchTarget, tenantId: string): Promise<number> {
 export async function benchLifecycle(target: BenchTarget): Promise<LifecycleRow[]> {
   const admin = { authorization: `Bearer ${target.adminToken}`, "content-type": "application/json" };
   const source = await benchTenant(target);
-  const [seedSeconds] = await timed(() => seed(target, source.id, SIZE));
+  // Unique texts: the import dedupes by content, and every memory should count.
+  const [seedSeconds] = await timed(() => seed(target, source.id, SIZE, { unique: true }));
+  console.error(`seeded ${SIZE} in ${seedSeconds.toFixed(1)} s`);
   const [readSeconds] = await timed(() => readAll(target, source.id));
 
   const [migrateSeconds, migration] = await timed(async () => {
@@ -67,6 +69,7 @@ export async function benchLifecycle(target: BenchTarget): Promise<LifecycleRow[
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   });
+  console.error(`migrated in ${migrateSeconds.toFixed(1)} s (baseline ${readSeconds.toFixed(1)} s)`);
   if (migration.status !== "completed") throw new Error(`migration ${migration.status}: ${migration.error}`);
   if (migration.tables.memories?.target_rows !== SIZE) throw new Error("migration copied the wrong number of rows");
 
@@ -77,6 +80,7 @@ export async function benchLifecycle(target: BenchTarget): Promise<LifecycleRow[
     return response.text();
   });
   const memoryLines = exported.split("\n").filter((line) => line.startsWith('{"type":"memory"'));
+  console.error(`exported in ${exportSeconds.toFixed(1)} s`);
   if (memoryLines.length !== SIZE) throw new Error(`export carried ${memoryLines.length} memories`);
 
   const fresh = await benchTenant(target);
