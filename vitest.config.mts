@@ -17,6 +17,8 @@ export default defineConfig({
         DB_TOKEN_ENCRYPTION_KEY: stack.encryptionKey,
         ADMIN_TOKEN: "test-admin-token",
         METRICS_TOKEN: "test-metrics-token",
+        STRIPE_SECRET_KEY: stack.stripe.apiKey,
+        STRIPE_WEBHOOK_SECRET: stack.stripe.webhookSecret,
       };
       // wrangler checks `[secrets] required` against process.env; these are the test run's values.
       Object.assign(process.env, secrets);
@@ -40,6 +42,12 @@ export default defineConfig({
             BREAKER_MAX_OPEN_MS: "600",
             DB_TIMEOUT_MS: "3000",
             TEST_CONTROL_URL: stack.controlUrl,
+            // Billing against the fake Stripe the global setup started.
+            STRIPE_API_BASE: stack.stripe.url,
+            STRIPE_PRICE_PRO: stack.stripe.prices.pro,
+            STRIPE_PRICE_TEAM: stack.stripe.prices.team,
+            BILLING_SUCCESS_URL: "https://app.muninn.test/billing?checkout=success",
+            BILLING_CANCEL_URL: "https://app.muninn.test/billing?checkout=cancelled",
           },
         },
       };

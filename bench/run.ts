@@ -11,31 +11,46 @@ import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatTable } from "./admission";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
+import { soak } from "./soak";
 
 /**
  * `BENCH_ONLY=mcp-list` runs just the admission rows and `tools/list` (no
- * remember, no recall seeding): a quick check of the protocol overhead. The
- * default is the full run.
+ * remember, no recall seeding): a quick check of the protocol overhead.
+ * `BENCH_ONLY=soak` runs just the soak, `BENCH_ONLY=lifecycle` just the
+ * tenant migration, export and import rows. The default is the full run, soak
+ * last. `SOAK_DURATION_MS` shortens (or lengthens) the soak; default 5 min.
  */
 const only = process.env.BENCH_ONLY;
-if (only !== undefined && only !== "mcp-list" && only !== "lifecycle") {
-  throw new Error(`unknown BENCH_ONLY=${only} (known: mcp-list, lifecycle)`);
+if (only !== undefined && only !== "mcp-list" && only !== "soak" && only !== "lifecycle") {
+  throw new Error(`unknown BENCH_ONLY=${only} (known: mcp-list, soak, lifecycle)`);
 }
+const soakMs = Number(process.env.SOAK_DURATION_MS ?? 300_000);
+if (!Number.isInteger(soakMs) || soakMs <= 0) throw new Error("SOAK_DURATION_MS must be a positive integer");
+let failed = false;
 
 const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
-  if (only !== "lifecycle") {
+  if (only !== "soak" && only !== "lifecycle") {
     console.log(formatTable("Admission", await benchAdmission(target)));
     const mcp = await benchMcp(target, { listOnly: only === "mcp-list" });
     console.log(`\n${formatTable("MCP", mcp)}`);
     if (!only) console.log(`\n${goals(mcp)}`);
   }
   if (!only || only === "lifecycle") console.log(`\n${formatLifecycle(await benchLifecycle(target))}`);
+  if (!only || only === "soak") {
+    const result = await soak({ ...target, log: stack.log }, soakMs);
+    console.log(`\n${result.table}`);
+    failed = !result.ok;
+  }
 } finally {
   await stack.stop();
   await rm(stateDir, { recursive: true, force: true });
+}
+if (failed) {
+  console.error("\nsoak: a check was missed (see the table above)");
+  process.exitCode = 1;
 }
 
 /** The performance goals of the MCP issue, checked against this run's own figures. */

@@ -49,8 +49,8 @@ export function auditStatement(entry: AuditEntry): InStatement {
   };
 }
 
-export async function writeAudit(mgmt: Database, entry: AuditEntry): Promise<void> {
-  await mgmt.execute(auditStatement(entry), "write");
+export async function writeAudit(mgmtDb: Database, entry: AuditEntry): Promise<void> {
+  await mgmtDb.execute(auditStatement(entry), "write");
 }
 
 export interface AuditFilter {
@@ -66,7 +66,7 @@ export interface AuditFilter {
 
 /** Newest first, keyset-paginated by id. */
 export async function listAudit(
-  mgmt: Database,
+  mgmtDb: Database,
   filter: AuditFilter,
 ): Promise<{ entries: AuditRecord[]; hasMore: boolean }> {
   const where: string[] = [];
@@ -91,7 +91,7 @@ export async function listAudit(
     where.push("id < ?");
     args.push(filter.beforeId);
   }
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
       args: [...args, filter.limit + 1],

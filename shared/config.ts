@@ -32,15 +32,36 @@ export interface Config {
   breaker: { failureThreshold: number; openMs: number; maxOpenMs: number };
   /** Database calls one isolate may have in flight before callers queue. */
   dbPoolMax: number;
+  /** Of those, how many one tenant's database may hold (default a quarter of `dbPoolMax`). */
+  dbPoolTenantMax: number;
   /** Retries of a read that failed to connect (writes are never retried). */
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
+  /** Stripe billing; null when `STRIPE_SECRET_KEY` is not set (billing routes then answer 503). */
+  billing: BillingConfig | null;
   /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
   healthCacheMs: number;
   /** Moving a tenant to another database: rows per copy batch, and how long the old database is kept. */
   tenantMigration: { batchRows: number; retentionMs: number };
   version: string;
+}
+
+export interface BillingConfig {
+  stripeSecretKey: string;
+  webhookSecret: string;
+  /** Where the Stripe API is; null means Stripe itself. A local fake in development and tests. */
+  apiBase: string | null;
+  /** The Stripe price id each paid plan is sold at. */
+  prices: { pro: string; team: string };
+  /** Where Checkout sends the customer after paying or giving up, and where the portal returns to. */
+  successUrl: string;
+  cancelUrl: string;
+  portalReturnUrl: string;
+  /** How old a signed webhook may be (replay protection); Stripe's own default is 300 s. */
+  webhookToleranceSeconds: number;
+  /** How long a paid plan stays in force while payment is failing. */
+  gracePeriodMs: number;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +156,31 @@ function allowedHosts(source: ConfigSource): string[] {
   return [...new Set(names.map((name) => name.trim().toLowerCase()).filter(Boolean))];
 }
 
+function billing(source: ConfigSource): BillingConfig | null {
+  if (optional(source, "STRIPE_SECRET_KEY", "") === "") return null;
+  const apiBase = optional(source, "STRIPE_API_BASE", "");
+  if (apiBase !== "") {
+    try {
+      new URL(apiBase);
+    } catch {
+      throw new ConfigError(
+        `STRIPE_API_BASE must be a URL like http://127.0.0.1:12111, got ${JSON.stringify(apiBase)}`,
+      );
+    }
+  }
+  return {
+    stripeSecretKey: required(source, "STRIPE_SECRET_KEY"),
+    webhookSecret: required(source, "STRIPE_WEBHOOK_SECRET"),
+    apiBase: apiBase || null,
+    prices: { pro: required(source, "STRIPE_PRICE_PRO"), team: required(source, "STRIPE_PRICE_TEAM") },
+    successUrl: required(source, "BILLING_SUCCESS_URL"),
+    cancelUrl: required(source, "BILLING_CANCEL_URL"),
+    portalReturnUrl: optional(source, "BILLING_PORTAL_RETURN_URL", required(source, "BILLING_SUCCESS_URL")),
+    webhookToleranceSeconds: positiveInt(source, "STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300),
+    gracePeriodMs: positiveInt(source, "BILLING_GRACE_DAYS", 7) * 24 * 60 * 60 * 1000,
+  };
+}
+
 /** Parse configuration from a Worker `env` (or `process.env` in Node tools). */
 export function readConfig(env: object): Config {
   const source = env as ConfigSource;
@@ -142,6 +188,7 @@ export function readConfig(env: object): Config {
   if (scheme !== "https" && scheme !== "http") {
     throw new ConfigError(`TENANT_DB_URL_SCHEME must be https or http, got ${JSON.stringify(scheme)}`);
   }
+  const dbPoolMax = positiveInt(source, "DB_POOL_MAX", 64);
   return {
     // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
     environment: optional(source, "ENVIRONMENT", "production"),
@@ -176,9 +223,14 @@ export function readConfig(env: object): Config {
       openMs: positiveInt(source, "BREAKER_OPEN_MS", 30_000),
       maxOpenMs: positiveInt(source, "BREAKER_MAX_OPEN_MS", 60_000),
     },
-    dbPoolMax: positiveInt(source, "DB_POOL_MAX", 64),
+    dbPoolMax,
+    dbPoolTenantMax: Math.min(
+      dbPoolMax,
+      positiveInt(source, "DB_POOL_TENANT_MAX", Math.max(1, Math.floor(dbPoolMax / 4))),
+    ),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    billing: billing(source),
     healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     tenantMigration: {
       batchRows: positiveInt(source, "MIGRATION_BATCH_ROWS", 1000),

@@ -47,3 +47,28 @@ export class AppError extends Error {
     return { error: { type: this.kind, code: this.code, message: this.message } };
   }
 }
+
+/**
+ * `Retry-After` when nothing says when a dependency will be back: long enough
+ * that a retry is not just a second failure piled onto a struggling
+ * dependency, short enough that a client that obeys it recovers promptly.
+ */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The one way to answer 503: what is unavailable, and `Retry-After` — the
+ * time until it may be back when that is known (an open circuit breaker's
+ * remaining open period), otherwise `DEFAULT_RETRY_AFTER_SECONDS`; never
+ * less than one second.
+ */
+export function unavailable(
+  message: string,
+  options: { retryAfterSeconds?: number; cause?: unknown; code?: string } = {},
+): AppError {
+  const seconds = Math.max(1, Math.ceil(options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
+  return new AppError("unavailable", message, {
+    code: options.code,
+    cause: options.cause,
+    headers: { "Retry-After": String(seconds) },
+  });
+}

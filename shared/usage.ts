@@ -15,9 +15,9 @@ export interface UsageTotals {
  * idempotent and order-independent: a retried or delayed flush can never
  * count twice or move a total backwards.
  */
-export async function recordUsage(mgmt: Database, tenantId: string, rows: UsageTotals[]): Promise<void> {
+export async function recordUsage(mgmtDb: Database, tenantId: string, rows: UsageTotals[]): Promise<void> {
   if (rows.length === 0) return;
-  await mgmt.batch(
+  await mgmtDb.batch(
     rows.map((row) => ({
       sql: `INSERT INTO usage (tenant_id, period, requests, tool_calls, rate_limited, quota_exceeded)
             VALUES (?, ?, ?, ?, ?, ?)

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { generateEncryptionKey } from "../shared/crypto/token-encryption";
 import { openDatabase } from "../shared/db/client";
-import { migrateManagementDb } from "../shared/tenants/schema";
+import { migrateManagementDb } from "../shared/migrations/migrate-databases";
+import { startFakeStripe } from "../tools/fake-stripe/server";
 import { type LibsqlServer, startLibsqlServer } from "../tools/libsql-server/server";
 
 export interface TestStack {
@@ -18,6 +19,8 @@ export interface TestStack {
   encryptionKey: string;
   /** Loopback control endpoint: POST /<mgmt|tenants>/<stop|start> to simulate an outage. */
   controlUrl: string;
+  /** The fake Stripe API (tools/fake-stripe) and the secrets it and the Worker share. */
+  stripe: { url: string; apiKey: string; webhookSecret: string; prices: { pro: string; team: string } };
 }
 
 declare module "vitest" {
@@ -52,9 +55,9 @@ export default async function setup(project: TestProject) {
   await start("tenants");
 
   const mgmtUrl = `http://127.0.0.1:${servers.mgmt.port}`;
-  const mgmt = openDatabase({ url: `${mgmtUrl}/management/`, authToken: token }, 10_000);
-  await migrateManagementDb(mgmt);
-  mgmt.close();
+  const mgmtDb = openDatabase({ url: `${mgmtUrl}/management/`, authToken: token }, 10_000);
+  await migrateManagementDb(mgmtDb);
+  mgmtDb.close();
 
   const control = createServer(async (req, res) => {
     const [, name, action] = (req.url ?? "").split("/");
@@ -71,14 +74,23 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 
+  const stripeSettings = {
+    apiKey: `sk_test_${crypto.randomUUID().replace(/-/g, "")}`,
+    webhookSecret: `whsec_${crypto.randomUUID().replace(/-/g, "")}`,
+    prices: { pro: "price_test_pro_monthly", team: "price_test_team_monthly" },
+  };
+  const fakeStripe = await startFakeStripe(stripeSettings);
+
   project.provide("stack", {
     mgmtUrl,
     tenantsUrl: `http://127.0.0.1:${servers.tenants.port}`,
     token,
     encryptionKey: generateEncryptionKey(),
     controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    stripe: { url: fakeStripe.url, ...stripeSettings },
   });
   return async () => {
+    await fakeStripe.close();
     await new Promise((resolve) => control.close(resolve));
     await stop("mgmt");
     await stop("tenants");

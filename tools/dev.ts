@@ -9,6 +9,8 @@ import { repoRoot, startLocalStack } from "./local-stack";
 const stack = await startLocalStack({
   port: Number(process.env.PORT ?? 8787),
   libsqlPort: Number(process.env.LIBSQL_PORT ?? 8080),
+  // stripe-mock's customary port, kept stable so checkout URLs survive a restart.
+  stripePort: Number(process.env.STRIPE_PORT ?? 12111),
   stateDir: join(repoRoot, ".muninn"),
   passthrough: true,
 }).catch((error: Error) => {
@@ -17,6 +19,7 @@ const stack = await startLocalStack({
 });
 
 const { info } = stack;
+const billing = await billingDemo();
 console.log(`
 Muninn Cloud is running (management DB schema v${stack.migration.to}).
 
@@ -24,14 +27,46 @@ Muninn Cloud is running (management DB schema v${stack.migration.to}).
   Local libSQL    ${stack.libsql.url}
   Demo tenant     ${info.tenantId}
   API key         ${info.apiKey}
+  Owner key       ${info.ownerKey}   (billing: keys:manage)
   Admin token     ${info.adminToken}
   Metrics token   ${info.metricsToken}
 
   Connect Claude Code:
   claude mcp add --transport http muninn ${info.baseUrl}/mcp --header "Authorization: Bearer ${info.apiKey}"
 
+${billing}
 Written to .muninn/dev.json. Ctrl-C stops everything; data is kept in .muninn/.
 `);
+
+/**
+ * Start a checkout for the demo tenant, so a person trying billing has a URL
+ * to open at once: the fake's page "pays" and sends the signed webhooks here.
+ */
+async function billingDemo(): Promise<string> {
+  const checkout = `curl -s -X POST ${info.baseUrl}/api/billing/checkout -H "Authorization: Bearer ${info.ownerKey}" -H "content-type: application/json" -d '{"plan":"team"}'`;
+  const status = `curl -s ${info.baseUrl}/api/billing -H "Authorization: Bearer ${info.ownerKey}"`;
+  try {
+    const response = await fetch(`${info.baseUrl}/api/billing/checkout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${info.ownerKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ plan: "team" }),
+    });
+    const body = (await response.json()) as { object?: string; url?: string; error?: { message: string } };
+    if (!body.url) return `  Billing: checkout failed (${body.error?.message ?? response.status}).\n`;
+    const where = info.stripe.apiBase ? `fake Stripe at ${info.stripe.apiBase}` : "your Stripe test account";
+    const complete =
+      info.stripe.apiBase && body.object === "checkout_session"
+        ? `  or complete it from here:\n  curl -s -X POST ${info.stripe.apiBase}/_fake/checkout/${body.url.split("/").at(-1)}/complete >/dev/null\n`
+        : "";
+    return `  Billing (${where}):
+  open ${body.url}
+${complete}  then see the new plan:  ${status}
+  another checkout:  ${checkout}
+`;
+  } catch (error) {
+    return `  Billing: checkout failed (${(error as Error).message}).\n`;
+  }
+}
 
 let stopping = false;
 const shutdown = async (code: number) => {

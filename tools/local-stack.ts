@@ -13,24 +13,40 @@ import { dirname, join, resolve } from "node:path";
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
 import type { MigrationResult } from "../shared/db/migrate";
-import { migrateManagementDb } from "../shared/tenants/schema";
+import { bindTenantTokens, migrateManagementDb } from "../shared/migrations/migrate-databases";
+import { createApiKey } from "../shared/tenants/api-keys";
 import { createTenant, getTenant } from "../shared/tenants/tenants";
+import { type FakeStripe, startFakeStripe } from "./fake-stripe/server";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
-import { type LocalSecrets, loadOrCreateSecrets, SECRET_NAMES, workerVars } from "./local-secrets";
+import {
+  type LocalSecrets,
+  type LocalStripe,
+  loadOrCreateSecrets,
+  SECRET_NAMES,
+  stripeVars,
+  workerVars,
+} from "./local-secrets";
 
 export const repoRoot = resolve(import.meta.dirname, "..");
 
 export interface DevInfo {
   baseUrl: string;
   tenantId: string;
+  /** The demo tenant's MCP key (scope `mcp`). */
   apiKey: string;
+  /** The demo tenant's owner key (`mcp`, `keys:manage`): billing and account routes. */
+  ownerKey: string;
   adminToken: string;
   metricsToken: string;
+  /** Billing: the Stripe API the Worker calls (null: Stripe itself), its webhook secret and the plans' prices. */
+  stripe: { apiBase: string | null; webhookSecret: string; prices: { pro: string; team: string } };
 }
 
 export interface LocalStackOptions {
   port: number;
   libsqlPort: number;
+  /** The fake Stripe's port; a free one when omitted (it then changes on every start). */
+  stripePort?: number;
   stateDir: string;
   /** Extra Worker variables (e.g. shorter timeouts for a check run). */
   vars?: Record<string, string>;
@@ -41,22 +57,32 @@ export interface LocalStackOptions {
 export interface LocalStack {
   info: DevInfo;
   libsql: LibsqlServer;
+  /** The fake Stripe, unless a real Stripe test account was configured (STRIPE_SECRET_KEY). */
+  fakeStripe: FakeStripe | null;
   secrets: LocalSecrets;
   vars: Record<string, string>;
   migration: MigrationResult;
   wrangler: ChildProcess;
+  /** Everything `wrangler dev` printed since it started (the Worker's logs and runtime errors), up to 2 MB. */
+  log(): string;
   stop(): Promise<void>;
 }
 
 async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
   const config = readConfig(vars);
-  const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+  const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
   const file = join(stateDir, "dev.json");
   if (existsSync(file)) {
-    const previous = JSON.parse(await readFile(file, "utf8")) as DevInfo;
-    if (await getTenant(mgmt, previous.tenantId)) return { tenantId: previous.tenantId, apiKey: previous.apiKey };
+    const previous = JSON.parse(await readFile(file, "utf8")) as Partial<DevInfo> & {
+      tenantId: string;
+      apiKey: string;
+    };
+    if (await getTenant(mgmtDb, previous.tenantId)) {
+      const ownerKey = previous.ownerKey ?? (await ownerKeyFor(mgmtDb, previous.tenantId));
+      return { tenantId: previous.tenantId, apiKey: previous.apiKey, ownerKey };
+    }
   }
-  const created = await createTenant(mgmt, config, {
+  const created = await createTenant(mgmtDb, config, {
     orgName: "Demo",
     ownerEmail: "demo@muninn.local",
     plan: "pro",
@@ -64,7 +90,60 @@ async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
     actor: "dev-seed",
   });
   if (!created.apiKey) throw new Error("demo tenant was created without a key");
-  return { tenantId: created.tenant.id, apiKey: created.apiKey.key };
+  return {
+    tenantId: created.tenant.id,
+    apiKey: created.apiKey.key,
+    ownerKey: await ownerKeyFor(mgmtDb, created.tenant.id),
+  };
+}
+
+async function ownerKeyFor(mgmtDb: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
+  return (await createApiKey(mgmtDb, tenantId, "dev owner", ["mcp", "keys:manage"])).key;
+}
+
+const FAKE_PRICES = { pro: "price_local_pro_monthly", team: "price_local_team_monthly" };
+
+/**
+ * Billing for the local stack. With STRIPE_SECRET_KEY (a Stripe test
+ * account), STRIPE_WEBHOOK_SECRET (from `stripe listen`) and the two price ids
+ * in the environment, the Worker talks to Stripe itself; otherwise the fake
+ * Stripe starts on a free port and delivers its signed webhooks to the Worker.
+ */
+async function startStripe(secrets: LocalSecrets, workerUrl: string, options: LocalStackOptions) {
+  const env = process.env;
+  if (env.STRIPE_SECRET_KEY) {
+    const need = (name: string) => {
+      const value = env[name];
+      if (!value) throw new Error(`STRIPE_SECRET_KEY is set, so ${name} must be too (see docs/billing.md)`);
+      return value;
+    };
+    const stripe: LocalStripe = {
+      apiBase: null,
+      secretKey: env.STRIPE_SECRET_KEY,
+      webhookSecret: need("STRIPE_WEBHOOK_SECRET"),
+      prices: { pro: need("STRIPE_PRICE_PRO"), team: need("STRIPE_PRICE_TEAM") },
+      successUrl: env.BILLING_SUCCESS_URL ?? `${workerUrl}/health?checkout=success`,
+      cancelUrl: env.BILLING_CANCEL_URL ?? `${workerUrl}/health?checkout=cancelled`,
+    };
+    return { stripe, fake: null };
+  }
+  const fake = await startFakeStripe({
+    port: options.stripePort ?? 0,
+    stateFile: join(options.stateDir, "fake-stripe.json"),
+    apiKey: secrets.stripeSecretKey,
+    webhookSecret: secrets.stripeWebhookSecret,
+    webhookUrl: `${workerUrl}/webhooks/stripe`,
+    prices: FAKE_PRICES,
+  });
+  const stripe: LocalStripe = {
+    apiBase: fake.url,
+    secretKey: secrets.stripeSecretKey,
+    webhookSecret: secrets.stripeWebhookSecret,
+    prices: FAKE_PRICES,
+    successUrl: `${fake.url}/success`,
+    cancelUrl: `${fake.url}/cancel`,
+  };
+  return { stripe, fake };
 }
 
 async function waitForHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs = 120_000) {
@@ -100,9 +179,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dataDir: join(stateDir, "libsql"),
     authToken: secrets.libsqlToken,
   });
-  const vars = { ...workerVars(libsql.url, secrets), ...options.vars };
+  const baseUrl = `http://127.0.0.1:${options.port}`;
+  const { stripe, fake: fakeStripe } = await startStripe(secrets, baseUrl, options);
+  const vars = { ...workerVars(libsql.url, secrets), ...stripeVars(stripe), ...options.vars };
   const config = readConfig(vars);
   const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
+  // A .muninn/ from an earlier build may hold tokens in the unbound form.
+  await bindTenantTokens(openDatabase(config.mgmtDb, config.dbTimeoutMs), config);
   const demo = await seedDemoTenant(stateDir, vars);
 
   const wranglerBin = join(
@@ -137,7 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Keep wrangler's output for errors only (and for the reliability checks that read it).
   let output = "";
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
+    output = (output + chunk.toString()).slice(-2_000_000);
   };
   wrangler.stdout?.on("data", keep);
   wrangler.stderr?.on("data", keep);
@@ -153,11 +236,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (wrangler.exitCode === null) wrangler.kill("SIGKILL");
     }
     await libsql.close();
+    await fakeStripe?.close();
   };
 
-  const baseUrl = `http://127.0.0.1:${options.port}`;
   try {
-    await waitForHealthy(baseUrl, wrangler, () => output);
+    await waitForHealthy(baseUrl, wrangler, () => output.slice(-20_000));
   } catch (error) {
     await stop();
     throw error;
@@ -171,9 +254,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     baseUrl,
     tenantId: demo.tenantId,
     apiKey: demo.apiKey,
+    ownerKey: demo.ownerKey,
     adminToken: secrets.adminToken,
     metricsToken: secrets.metricsToken,
+    stripe: { apiBase: stripe.apiBase, webhookSecret: stripe.webhookSecret, prices: stripe.prices },
   };
   await writeFile(join(stateDir, "dev.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  return { info, libsql, secrets, vars, migration, wrangler, stop };
+  return { info, libsql, fakeStripe, secrets, vars, migration, wrangler, log: () => output, stop };
 }

@@ -6,15 +6,16 @@
  */
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
-import { migrateAllTenantDbs, migrateManagementDb } from "../shared/tenants/schema";
+import { bindTenantTokens, migrateAllTenantDbs, migrateManagementDb } from "../shared/migrations/migrate-databases";
 
 const config = readConfig({ ADMIN_TOKEN: "-", METRICS_TOKEN: "-", ...process.env });
-const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
-const management = await migrateManagementDb(mgmt);
+const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+const management = await migrateManagementDb(mgmtDb);
 console.log(
   `management DB: v${management.from} -> v${management.to} (applied: ${management.applied.join(", ") || "none"})`,
 );
-const tenants = await migrateAllTenantDbs(mgmt, config);
+console.log(`tenant DB tokens bound to their tenant: ${await bindTenantTokens(mgmtDb, config)} rewritten`);
+const tenants = await migrateAllTenantDbs(mgmtDb, config);
 let failed = 0;
 for (const outcome of tenants) {
   if (outcome.error) failed += 1;

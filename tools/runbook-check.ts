@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { freePort } from "./free-port";
-import { repoRoot, startLocalStack } from "./local-stack";
+import { type DevInfo, repoRoot, startLocalStack } from "./local-stack";
 
 interface Check {
   line: number;
@@ -51,6 +51,27 @@ function run(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; ou
   });
 }
 
+/**
+ * Give the stack a billing history as any live system has: the demo tenant
+ * checks out on the fake Stripe, which delivers the signed webhooks. Returns
+ * one of the delivered event ids (the runbook's replay example uses it).
+ */
+async function billingHistory(info: DevInfo): Promise<string> {
+  const started = await fetch(`${info.baseUrl}/api/billing/checkout`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${info.ownerKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ plan: "team" }),
+  });
+  const { url } = (await started.json()) as { url?: string };
+  const sessionId = url?.split("/").at(-1);
+  if (!started.ok || !sessionId || !info.stripe.apiBase) throw new Error(`checkout failed: HTTP ${started.status}`);
+  const completed = await fetch(`${info.stripe.apiBase}/_fake/checkout/${sessionId}/complete`, { method: "POST" });
+  const { events } = (await completed.json()) as { events: { id: string }[] };
+  const first = events[0];
+  if (!first) throw new Error("the fake Stripe completed the checkout without events");
+  return first.id;
+}
+
 async function main() {
   const checks = parseChecks(await readFile(join(repoRoot, "docs/runbook.md"), "utf8"));
   const stateDir = await mkdtemp(join(tmpdir(), "muninn-runbook-"));
@@ -64,6 +85,7 @@ async function main() {
       headers: { authorization: `Bearer ${info.apiKey}`, "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", method: "tools/list", id: 0 }),
     });
+    const eventId = await billingHistory(info);
     const env = {
       ...process.env,
       BASE_URL: info.baseUrl,
@@ -77,6 +99,9 @@ async function main() {
       MGMT_DB_TOKEN: vars.MGMT_DB_TOKEN,
       DB_TOKEN_ENCRYPTION_KEY: vars.DB_TOKEN_ENCRYPTION_KEY,
       TURSO_ORG: vars.TURSO_ORG,
+      OWNER_API_KEY: info.ownerKey,
+      STRIPE_WEBHOOK_SECRET: info.stripe.webhookSecret,
+      EVENT_ID: eventId,
     };
     for (const check of checks) {
       const { code, output } = await run(check.script, env);

@@ -26,6 +26,8 @@ const exports: Record<string, string> = {
   TENANT_API_KEY: dev.apiKey,
   TEST_API_KEY: dev.apiKey,
   TENANT_TOKEN: dev.apiKey,
+  OWNER_API_KEY: dev.ownerKey ?? "",
+  STRIPE_WEBHOOK_SECRET: dev.stripe?.webhookSecret ?? "",
   MGMT_DB_URL: vars.MGMT_DB_URL ?? "",
   MGMT_DB_TOKEN: vars.MGMT_DB_TOKEN ?? "",
   DB_TOKEN_ENCRYPTION_KEY: vars.DB_TOKEN_ENCRYPTION_KEY ?? "",

@@ -26,10 +26,10 @@ const config = readConfig({
   DB_TOKEN_ENCRYPTION_KEY: "-",
   ...process.env,
 });
-const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
-let db = mgmt;
+const mgmtDb = openDatabase(config.mgmtDb, config.dbTimeoutMs);
+let db = mgmtDb;
 if (tenantId) {
-  const record = await getTenantDatabase(mgmt, config, tenantId);
+  const record = await getTenantDatabase(mgmtDb, config, tenantId);
   if (!record) {
     console.error(`no tenant database for ${tenantId}`);
     process.exit(1);

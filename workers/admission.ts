@@ -7,7 +7,7 @@ import type {
   QuotaState,
   RateLimitState,
 } from "../durable-objects/tenant/contract";
-import { AppError } from "../shared/errors";
+import { AppError, unavailable } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
 import type { AuthenticatedTenant } from "./auth/authenticate";
@@ -35,10 +35,7 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
     result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
     c.var.logger.error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
-    throw new AppError("unavailable", "admission temporarily unavailable", {
-      headers: { "Retry-After": "1" },
-      cause: error,
-    });
+    throw unavailable("admission temporarily unavailable", { cause: error });
   }
   setAdmissionHeaders(c, result);
   recordAdmission(c, result);
@@ -56,6 +53,7 @@ function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
     status: auth.status,
     rateLimitOverride: auth.rateLimitOverride,
     recordUpdatedAt: auth.recordUpdatedAt,
+    graceEndsAt: auth.graceEndsAt,
   };
 }
 
@@ -75,9 +73,7 @@ export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
     result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant);
   } catch (error) {
     c.var.logger.error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
-    throw new AppError("unavailable", "admission temporarily unavailable: the tool did not run; retry shortly", {
-      cause: error,
-    });
+    throw unavailable("admission temporarily unavailable: the tool did not run; retry shortly", { cause: error });
   }
   recordQuota(tenant.id, result.charged || result.reason === "quota_exceeded" ? result.quota : null);
   if (result.charged) return;

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { DatabaseUnavailableError } from "../shared/db/guarded";
-import { AppError } from "../shared/errors";
+import { AppError, unavailable } from "../shared/errors";
 import { isFencedWrite } from "../shared/lifecycle/write-fence";
 import { describeError } from "../shared/logging";
 import { tenantMigratingError } from "./admission";
@@ -10,6 +10,7 @@ import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
 import { metrics } from "./ops/metrics";
 import type { AppEnv } from "./types";
+import { stripeWebhooks } from "./webhooks/stripe";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -17,17 +18,17 @@ export function createApp() {
   app.route("/", health);
   app.route("/", metrics);
   app.route("/api", api);
+  app.route("/", stripeWebhooks);
   app.route("/", mcp);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
   app.onError((caught, c) => {
     let error = caught;
     if (error instanceof DatabaseUnavailableError) {
-      const message = error.target === "management" ? "Cannot connect to management database" : "database unavailable";
-      c.var.logger?.error(message, { target: error.target, ...describeError(error.cause) });
-      error = new AppError("unavailable", "database unavailable", {
-        headers: { "Retry-After": String(Math.max(1, error.retryAfterSeconds)) },
-      });
+      const message =
+        error.target === "managementDb" ? "Cannot connect to management database" : "database unavailable";
+      c.var.logger?.error(message, { target: error.target, database: error.database, ...describeError(error.cause) });
+      error = unavailable("database unavailable", { retryAfterSeconds: error.retryAfterSeconds });
     }
     if (isFencedWrite(error)) error = tenantMigratingError();
     if (error instanceof AppError) {

@@ -1,9 +1,12 @@
+import type Stripe from "stripe";
+import { stripeClient } from "../shared/billing/stripe-client";
 import { type Config, readConfig } from "../shared/config";
 import { CircuitBreaker } from "../shared/db/circuit-breaker";
 import { type Database, type DatabaseClient, type DatabaseCoordinates, openDatabase } from "../shared/db/client";
-import { guardDatabase } from "../shared/db/guarded";
+import { type DatabaseTarget, guardDatabase } from "../shared/db/guarded";
 import { ConcurrencyPool } from "../shared/db/pool";
 import { createLogger, describeError } from "../shared/logging";
+import { assertTenantDatabase } from "../shared/tenants/tenants";
 import { recorder } from "./ops/telemetry";
 
 /**
@@ -17,6 +20,8 @@ export interface Services {
   /** The management DB without breaker or retries: health checks must see it as it is. */
   mgmtDbProbe: Database;
   mgmtBreaker: CircuitBreaker;
+  /** The Stripe API client; null when billing is not configured. */
+  stripe: Stripe | null;
   pool: ConcurrencyPool;
   /** The tenant's database client, guarded by that database's own breaker. */
   tenantDb(tenantId: string, coordinates: DatabaseCoordinates): Database;
@@ -25,15 +30,13 @@ export interface Services {
   clientCount(): number;
 }
 
-export type DbTarget = "managementDb" | "tenantDb";
-
 /** `circuit_breaker_state` gauge values. */
 export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 const MAX_TENANT_CLIENTS = 500;
 
 const cache = new WeakMap<Env, Services>();
 
-function newBreaker(config: Config, target: DbTarget, name: string): CircuitBreaker {
+function newBreaker(config: Config, target: DatabaseTarget, name: string): CircuitBreaker {
   const logger = createLogger({ component: "circuit-breaker", target, database: name });
   return new CircuitBreaker(name, config.breaker, {
     onTransition(from, to) {
@@ -55,28 +58,37 @@ function newBreaker(config: Config, target: DbTarget, name: string): CircuitBrea
 
 function buildServices(env: Env): Services {
   const config = readConfig(env);
-  const pool = new ConcurrencyPool(config.dbPoolMax);
-  const guard = (db: Database, breaker: CircuitBreaker) =>
+  const pool = new ConcurrencyPool(config.dbPoolMax, config.dbPoolTenantMax);
+  const guard = (db: Database, target: DatabaseTarget, breaker: CircuitBreaker, owner?: string) =>
     guardDatabase(db, {
+      target,
       breaker,
       pool,
+      owner,
       waitMs: config.dbTimeoutMs,
       readRetries: config.dbReadRetries,
       retryBaseMs: 100,
     });
   const mgmtBreaker = newBreaker(config, "managementDb", "management");
-  const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), mgmtBreaker);
+  const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), "managementDb", mgmtBreaker);
 
   // Least recently used first: re-inserting on use keeps the Map in LRU order.
   const tenants = new Map<
     string,
     { url: string; authToken: string; client: DatabaseClient; guarded: Database; breaker: CircuitBreaker }
   >();
+  /**
+   * Tenant databases whose `tenant_meta` this isolate has checked, by client.
+   * A flag, not a shared promise (a promise must not cross requests): until
+   * the first check succeeds, each caller runs its own.
+   */
+  const verified = new WeakSet<DatabaseClient>();
   return {
     config,
     mgmtDb,
     mgmtDbProbe: openDatabase(config.mgmtDb, config.dbTimeoutMs),
     mgmtBreaker,
+    stripe: config.billing ? stripeClient(config.billing) : null,
     pool,
     tenantDb(tenantId, coordinates) {
       let entry = tenants.get(tenantId);
@@ -92,7 +104,7 @@ function buildServices(env: Env): Services {
           url: coordinates.url,
           authToken: coordinates.authToken,
           client,
-          guarded: guard(client, breaker),
+          guarded: ownedBy(tenantId, client, guard(client, "tenantDb", breaker, tenantId), verified),
           breaker,
         };
       }
@@ -109,6 +121,30 @@ function buildServices(env: Env): Services {
     },
     tenantBreakers: () => [...tenants.values()].map((entry) => entry.breaker),
     clientCount: () => 2 + tenants.size,
+  };
+}
+
+/**
+ * `db` for `tenantId`, checked against the owner its `tenant_meta` records
+ * before its first use in this isolate (and again after a new client), so a
+ * management-DB record pointing at another tenant's database is refused
+ * (`MisroutedDatabaseError`) instead of served.
+ */
+function ownedBy(tenantId: string, client: DatabaseClient, db: Database, verified: WeakSet<DatabaseClient>): Database {
+  const check = async () => {
+    if (verified.has(client)) return;
+    await assertTenantDatabase(db, tenantId);
+    verified.add(client);
+  };
+  return {
+    execute: async (statement, intent) => {
+      await check();
+      return db.execute(statement, intent);
+    },
+    batch: async (statements, intent) => {
+      await check();
+      return db.batch(statements, intent);
+    },
   };
 }
 

@@ -1,14 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import { renderExposition } from "../../shared/metrics/exposition";
 import type { MetricDelta } from "../../shared/metrics/recorder";
+import {
+  PER_TENANT_METRICS,
+  type ShardSeries,
+  type ShardSnapshot,
+  TENANT_SERIES_TOP,
+} from "../../shared/metrics/shards";
 import { migrateStorage } from "../storage-migrations";
 import { metricsStorageMigrations } from "./migrations";
 
+const TENANT_LABEL = '%tenant="%';
+
 /**
- * The one place metrics from every isolate and every tenant Durable Object
- * add up, so `/metrics` reports the service and not whichever isolate
- * answered. Senders batch their deltas (at most about one call per second
- * per isolate), so this object sees a few calls a second, not one per request.
+ * One shard of the metrics aggregator (see `shared/metrics/shards.ts`): the
+ * place where the batched deltas of the isolates and tenant objects assigned
+ * to it add up. A scrape reads every shard and merges them, so `/metrics`
+ * reports the service and not whichever isolate answered.
  */
 export class MetricsDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -41,7 +48,7 @@ export class MetricsDO extends DurableObject<Env> {
     });
   }
 
-  /** Active legacy MCP sessions across tenants: the sum of the per-tenant gauges the tenant objects keep current. */
+  /** Active legacy MCP sessions of this shard's tenants: the sum of the per-tenant gauges the tenant objects keep current. */
   activeSessions(): number {
     const row = this.ctx.storage.sql
       .exec<{ total: number }>(
@@ -51,16 +58,42 @@ export class MetricsDO extends DurableObject<Env> {
     return row.total;
   }
 
-  /** Prometheus text for everything recorded, plus the derived all-tenant session gauge. */
-  exposition(extra: MetricDelta[] = []): string {
-    this.ingest(extra);
-    const values = new Map<string, number>();
-    for (const row of this.ctx.storage.sql.exec<{ series: string; value: number }>(
-      "SELECT series, value FROM series ORDER BY series",
-    )) {
-      values.set(row.series, row.value);
+  /**
+   * Every series, except that each per-tenant metric is cut to its
+   * `TENANT_SERIES_TOP` largest values here already, so what a scrape moves
+   * and merges does not grow with the number of tenants.
+   */
+  snapshot(): ShardSnapshot {
+    const sql = this.ctx.storage.sql;
+    const series = this.#rows(
+      sql.exec("SELECT series, value, updated_at FROM series WHERE series NOT LIKE ?", TENANT_LABEL),
+    );
+    for (const name of PER_TENANT_METRICS) {
+      // Series keys sort by name first: `name{` up to `name|` is exactly this metric's series.
+      const top = sql.exec(
+        `SELECT series, value, updated_at FROM series WHERE series >= ? AND series < ? AND series LIKE ?
+         ORDER BY value DESC LIMIT ?`,
+        `${name}{`,
+        `${name}|`,
+        TENANT_LABEL,
+        TENANT_SERIES_TOP,
+      );
+      series.push(...this.#rows(top));
     }
-    values.set("mcp_active_sessions", this.activeSessions());
-    return renderExposition(values);
+    return { series, activeSessions: this.activeSessions() };
+  }
+
+  /** Every series labelled with this tenant, whatever its rank. */
+  tenantSeries(tenantId: string): ShardSeries[] {
+    const label = `%tenant="${tenantId.replace(/[\\%_"]/g, (char) => `\\${char}`)}"%`;
+    return this.#rows(
+      this.ctx.storage.sql.exec("SELECT series, value, updated_at FROM series WHERE series LIKE ? ESCAPE '\\'", label),
+    );
+  }
+
+  #rows(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): ShardSeries[] {
+    return cursor
+      .toArray()
+      .map((row) => ({ series: String(row.series), value: Number(row.value), updatedAt: Number(row.updated_at) }));
   }
 }

@@ -37,6 +37,7 @@ export interface AdmitInput {
     status: TenantStatus;
     rateLimitOverride: number | null;
     recordUpdatedAt?: string | null;
+    graceEndsAt?: string | null;
   };
 }
 
@@ -166,6 +167,8 @@ export interface TenantSettings {
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
+  /** While a payment is failing: when the paid plan's grace period ends (admitted responses carry a warning). */
+  graceEndsAt?: string | null;
 }
 
 /**

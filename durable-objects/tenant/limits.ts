@@ -61,7 +61,7 @@ export class TenantLimits {
 
     this.#meter.count(["requests"], now);
     const quota = this.#meter.quota(quotaLimit, now);
-    return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota) };
+    return { admitted: true, plan, rateLimit, quota, warnings: warnings(settings, rateLimit, quota, now) };
   }
 
   /**
@@ -119,8 +119,14 @@ export class TenantLimits {
   }
 }
 
-function warnings(settings: TenantSettings, rateLimit: RateLimitState, quota: QuotaState): string[] {
+function warnings(settings: TenantSettings, rateLimit: RateLimitState, quota: QuotaState, now: number): string[] {
   const out: string[] = [];
+  if (settings.graceEndsAt && Date.parse(settings.graceEndsAt) > now) {
+    out.push(
+      `Payment failing: the ${settings.plan} plan stays in force until ${settings.graceEndsAt}, then the tenant ` +
+        "returns to the free plan. Update the payment method (POST /api/billing/portal).",
+    );
+  }
   if (rateLimit.used >= rateLimit.limit * WARNING_THRESHOLD) {
     out.push(
       `Rate limit nearly reached: ${rateLimit.used} of ${rateLimit.limit} requests used in the last ` +

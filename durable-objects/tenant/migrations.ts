@@ -43,6 +43,13 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
   },
   {
     version: 2,
+    name: "billing grace period in the settings copy",
+    up(sql) {
+      sql.exec("ALTER TABLE tenant_settings ADD COLUMN grace_ends_at TEXT");
+    },
+  },
+  {
+    version: 3,
     name: "tenant database pointer generation and migration state",
     up(sql) {
       sql.exec(`CREATE TABLE tenant_database (

@@ -7,6 +7,7 @@ type Row = {
   status: TenantStatus;
   rate_limit_override: number | null;
   record_updated_at: string | null;
+  grace_ends_at: string | null;
 };
 
 /**
@@ -28,6 +29,7 @@ export class SettingsStore {
           status: row.status,
           rateLimitOverride: row.rate_limit_override,
           recordUpdatedAt: row.record_updated_at,
+          graceEndsAt: row.grace_ends_at,
         }
       : null;
   }
@@ -52,15 +54,17 @@ export class SettingsStore {
 
   #write(settings: VersionedSettings): VersionedSettings {
     this.#sql.exec(
-      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at)
-       VALUES (1, ?, ?, ?, ?, ?)
+      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at, grace_ends_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, plan = excluded.plan, status = excluded.status,
-         rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at`,
+         rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at,
+         grace_ends_at = excluded.grace_ends_at`,
       settings.tenantId,
       settings.plan,
       settings.status,
       settings.rateLimitOverride,
       settings.recordUpdatedAt,
+      settings.graceEndsAt ?? null,
     );
     this.#cached = { ...settings };
     return this.#cached;
@@ -73,6 +77,7 @@ function sameSettings(a: VersionedSettings, b: VersionedSettings): boolean {
     a.plan === b.plan &&
     a.status === b.status &&
     a.rateLimitOverride === b.rateLimitOverride &&
+    (a.graceEndsAt ?? null) === (b.graceEndsAt ?? null) &&
     a.recordUpdatedAt === b.recordUpdatedAt
   );
 }

@@ -4,6 +4,7 @@ import { openDatabase } from "../../shared/db/client";
 import { advanceMigration } from "../../shared/lifecycle/move-tenant";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
+import { shardName, shardOf } from "../../shared/metrics/shards";
 import { recordUsage } from "../../shared/usage";
 import { migrateStorage } from "../storage-migrations";
 import type {
@@ -162,6 +163,7 @@ export class TenantDO extends DurableObject<Env> {
       plan: tenant.plan,
       status: tenant.status,
       rateLimitOverride: tenant.rateLimitOverride,
+      graceEndsAt: tenant.graceEndsAt ?? null,
       recordUpdatedAt: tenant.recordUpdatedAt ?? null,
     };
     const settings = fromCredential.recordUpdatedAt
@@ -312,7 +314,8 @@ export class TenantDO extends DurableObject<Env> {
     if (tenant) this.#metrics.set("mcp_tenant_active_sessions", { tenant }, this.#sessions.count());
     const deltas = this.#metrics.drain();
     if (deltas.length === 0) return;
-    const aggregator = this.env.METRICS_DO.get(this.env.METRICS_DO.idFromName("global"));
+    // A tenant always reports to the same shard, so its gauge lives in one place.
+    const aggregator = this.env.METRICS_DO.get(this.env.METRICS_DO.idFromName(shardName(shardOf(tenant ?? ""))));
     this.ctx.waitUntil(
       aggregator.ingest(deltas).catch((error: unknown) => {
         this.#metrics.restore(deltas);
@@ -330,13 +333,13 @@ export class TenantDO extends DurableObject<Env> {
     }
     // A client per flush, closed after: flushes are a minute apart, and an
     // idle client kept open would hold the object's I/O (and its eviction) up.
-    const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
+    const mgmtDb = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
     try {
-      const written = await meter.flush((rows) => recordUsage(mgmt, tenantId, rows), now);
+      const written = await meter.flush((rows) => recordUsage(mgmtDb, tenantId, rows), now);
       this.#flushDueAt = meter.hasUnflushed() ? now + this.#config.usageFlushIntervalMs : null;
       return written;
     } finally {
-      mgmt.close();
+      mgmtDb.close();
     }
   }
 

@@ -1,13 +1,12 @@
 import type { Database } from "../db/client";
 import type { Plan, TenantStatus } from "../plans";
-import { getTenant, rowToTenant, type Tenant } from "../tenants/tenants";
+import { rowToTenant, type Tenant } from "../tenants/tenants";
 
 /**
- * The operator's view of the `tenants` table: search, read with the record
- * version (`updatedAt`), and change plan / status / override with an audit entry.
+ * The operator's view of the `tenants` table: search and change plan /
+ * status / override with an audit entry. A tenant is read with `getTenant`
+ * (deleted tenants included; routes decide), its `updatedAt` the record version.
  */
-export type TenantRecord = Tenant;
-
 /** Statuses an operator may set; `deleted` belongs to tenant deletion, not to a PATCH. */
 export type SettableStatus = Exclude<TenantStatus, "deleted">;
 
@@ -17,9 +16,6 @@ export interface TenantChange {
   /** null clears the override. */
   rateLimitOverride?: number | null;
 }
-
-/** The tenant as the admin API sees it; `deleted` tenants included (routes decide). */
-export const getTenantRecord = getTenant;
 
 export interface TenantSearch {
   /** Matched as a substring of the owner email or the org name, case-insensitively. */
@@ -33,9 +29,9 @@ export interface TenantSearch {
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while tenants sign up. */
 export async function searchTenants(
-  mgmt: Database,
+  mgmtDb: Database,
   search: TenantSearch,
-): Promise<{ tenants: TenantRecord[]; hasMore: boolean }> {
+): Promise<{ tenants: Tenant[]; hasMore: boolean }> {
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (search.query) {
@@ -56,7 +52,7 @@ export async function searchTenants(
     where.push("(created_at < ? OR (created_at = ? AND id < ?))");
     args.push(search.after.createdAt, search.after.createdAt, search.after.id);
   }
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
           ORDER BY created_at DESC, id DESC LIMIT ?`,
@@ -69,8 +65,8 @@ export async function searchTenants(
 
 export type ChangeOutcome =
   | { outcome: "not_found" }
-  | { outcome: "unchanged"; record: TenantRecord }
-  | { outcome: "changed"; before: TenantRecord; record: TenantRecord };
+  | { outcome: "unchanged"; record: Tenant }
+  | { outcome: "changed"; before: Tenant; record: Tenant };
 
 /**
  * Apply `change` and write its audit entry (actor, before, after) in one
@@ -80,7 +76,7 @@ export type ChangeOutcome =
  * no retry loop is needed. A change that alters nothing writes nothing.
  */
 export async function changeTenant(
-  mgmt: Database,
+  mgmtDb: Database,
   tenantId: string,
   change: TenantChange,
   by: { actor: string; ip: string | null },
@@ -98,7 +94,7 @@ export async function changeTenant(
   const live = "id = ? AND status != 'deleted'";
   const differs = `(plan IS NOT ${newPlan} OR status IS NOT ${newStatus} OR rate_limit_override IS NOT ${newOverride})`;
 
-  const [beforeRows, , update, afterRows] = await mgmt.batch(
+  const [beforeRows, , update, afterRows] = await mgmtDb.batch(
     [
       { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] },
       // Same metadata shape as `auditStatement`: { before, after }.

@@ -1,5 +1,5 @@
 /**
- * A circuit breaker per database target. After `failureThreshold`
+ * A circuit breaker per database. After `failureThreshold`
  * consecutive connection failures it opens: calls fail at once with
  * CircuitOpenError instead of piling onto a database that is not answering.
  * After the open period one probe is let through (half-open); success closes
@@ -25,10 +25,10 @@ export interface BreakerEvents {
 export class CircuitOpenError extends Error {
   override name = "CircuitOpenError";
   constructor(
-    readonly target: string,
+    readonly database: string,
     readonly retryAfterMs: number,
   ) {
-    super(`Circuit breaker is open for ${target}`);
+    super(`Circuit breaker is open for ${database}`);
   }
 }
 
@@ -49,7 +49,8 @@ export class CircuitBreaker {
   #probeInFlight = false;
 
   constructor(
-    readonly target: string,
+    /** The database guarded: `management`, or a tenant id. */
+    readonly database: string,
     readonly options: BreakerOptions,
     readonly events: BreakerEvents = {},
     readonly now: () => number = Date.now,
@@ -77,11 +78,11 @@ export class CircuitBreaker {
     let probing = false;
     if (this.#state === "open") {
       const wait = this.#openUntil - this.now();
-      if (wait > 0) throw new CircuitOpenError(this.target, wait);
+      if (wait > 0) throw new CircuitOpenError(this.database, wait);
       this.#transition("half_open");
     }
     if (this.#state === "half_open") {
-      if (this.#probeInFlight) throw new CircuitOpenError(this.target, 1000);
+      if (this.#probeInFlight) throw new CircuitOpenError(this.database, 1000);
       this.#probeInFlight = true;
       probing = true;
     }

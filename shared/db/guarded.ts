@@ -15,24 +15,36 @@ export function isConnectionFailure(error: unknown): boolean {
 }
 
 /**
- * The database behind `target` could not be used: unreachable, too slow,
+ * Which kind of database a guard protects: the `target` label of the breaker
+ * and connection metrics, and what decides how an outage is reported.
+ */
+export type DatabaseTarget = "managementDb" | "tenantDb";
+
+/**
+ * The database could not be used: unreachable, too slow,
  * breaker open or no pool slot. Routes answer it with 503 "database
  * unavailable" and a Retry-After; the original error is kept as the cause.
  */
 export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
   constructor(
-    readonly target: string,
-    readonly retryAfterSeconds: number,
+    readonly target: DatabaseTarget,
+    /** The database: `management`, or a tenant id. */
+    readonly database: string,
+    /** When the database may be usable again, if known (an open breaker's remaining time). */
+    readonly retryAfterSeconds: number | undefined,
     options: { cause: unknown },
   ) {
-    super(`database unavailable: ${target}`, options);
+    super(`database unavailable: ${database}`, options);
   }
 }
 
 export interface GuardOptions {
+  target: DatabaseTarget;
   breaker: CircuitBreaker;
   pool: ConcurrencyPool;
+  /** Whose calls these are in the pool (the tenant id), for its per-tenant cap; none for the management DB. */
+  owner?: string;
   /** How long a call may wait for a pool slot. */
   waitMs: number;
   /** Retries of a `read` call that failed to connect; a `write` is never repeated. */
@@ -52,14 +64,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function guardDatabase(db: Database, options: GuardOptions): Database {
   const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
-      return await options.pool.run(() => options.breaker.run(call, isConnectionFailure), options.waitMs);
+      return await options.pool.run(
+        () => options.breaker.run(call, isConnectionFailure),
+        options.waitMs,
+        options.owner,
+      );
     } catch (error) {
       if (error instanceof CircuitOpenError) {
-        throw new DatabaseUnavailableError(options.breaker.target, Math.ceil(error.retryAfterMs / 1000), {
+        const retryAfterSeconds = Math.ceil(error.retryAfterMs / 1000);
+        throw new DatabaseUnavailableError(options.target, options.breaker.database, retryAfterSeconds, {
           cause: error,
         });
       }
-      if (isConnectionFailure(error)) throw new DatabaseUnavailableError(options.breaker.target, 5, { cause: error });
+      if (isConnectionFailure(error)) {
+        throw new DatabaseUnavailableError(options.target, options.breaker.database, undefined, { cause: error });
+      }
       throw error;
     }
   };

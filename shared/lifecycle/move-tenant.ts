@@ -107,7 +107,7 @@ export async function startMigration(
           group: null,
           name: `tenant-${tenantId}-${id.slice(4, 12)}`,
           url,
-          tokenEncrypted: await encryptToken(config.dbTokenEncryptionKey, target.token),
+          tokenEncrypted: await encryptToken(config.dbTokenEncryptionKey, target.token, tenantId),
         }
       : { kind: "group", group: target.group, name: null, url: null, tokenEncrypted: null };
   try {
@@ -184,14 +184,22 @@ export async function advanceMigration(
   let sourceDb: Client | null = null;
   let targetDb: Client | null = null;
   try {
-    const sourceToken = await decryptToken(config.dbTokenEncryptionKey, migration.source.tokenEncrypted);
+    const sourceToken = await decryptToken(
+      config.dbTokenEncryptionKey,
+      migration.source.tokenEncrypted,
+      migration.tenantId,
+    );
     sourceDb = open(config, migration.source.url, sourceToken);
     clients.push(sourceDb);
     while (migration.status === "running" && migration.step !== "resumed") {
       const next = MIGRATION_STEPS[stepIndex(migration.step) + 1] as MigrationStep;
       if (next !== "marked" && next !== "provisioned" && !targetDb) {
         const target = migration.target;
-        const token = await decryptToken(config.dbTokenEncryptionKey, target.tokenEncrypted as string);
+        const token = await decryptToken(
+          config.dbTokenEncryptionKey,
+          target.tokenEncrypted as string,
+          migration.tenantId,
+        );
         targetDb = open(config, target.url as string, token);
         clients.push(targetDb);
       }
@@ -259,7 +267,7 @@ async function runStep(
           ...migration.target,
           name,
           url,
-          tokenEncrypted: await encryptToken(config.dbTokenEncryptionKey, token),
+          tokenEncrypted: await encryptToken(config.dbTokenEncryptionKey, token, migration.tenantId),
         },
       });
     }
@@ -521,7 +529,7 @@ export async function cancelMigration(deps: MoveDeps, id: string, by: Actor): Pr
   const source = open(
     config,
     migration.source.url,
-    await decryptToken(config.dbTokenEncryptionKey, migration.source.tokenEncrypted),
+    await decryptToken(config.dbTokenEncryptionKey, migration.source.tokenEncrypted, migration.tenantId),
   );
   try {
     await lowerFence(source);

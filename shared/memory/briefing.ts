@@ -1,5 +1,5 @@
 import type { Database } from "../db/client";
-import { DEFAULT_PROJECT, estimateTokens, type Memory, rowToMemory } from "./model";
+import { clip, DEFAULT_PROJECT, estimateTokens, type Memory, rowToMemory } from "./model";
 import { type RecallHit, recall } from "./recall";
 import { resultAt } from "./sql";
 import { latestWorkSession, type WorkSession } from "./work-sessions";
@@ -37,17 +37,12 @@ export interface Briefing {
 
 const ITEM_CHARS = 600;
 
-function clip(text: string, chars = ITEM_CHARS): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > chars ? `${flat.slice(0, chars - 1)}…` : flat;
-}
-
 function toItem(memory: Memory): BriefingItem {
   return {
     id: memory.id,
     kind: memory.kind,
     title: memory.title,
-    text: clip(memory.content),
+    text: clip(memory.content, ITEM_CHARS),
     importance: memory.importance,
     updatedAt: memory.updatedAt,
   };

@@ -13,41 +13,43 @@ const TOKEN = /[\p{L}\p{N}\p{M}_]+/gu;
 
 const MAX_TOKENS = 24;
 
-/** Common words that match almost everything and only dilute BM25. */
-const STOPWORDS = new Set([
-  "a",
-  "an",
-  "and",
-  "are",
-  "as",
-  "at",
-  "be",
-  "by",
-  "for",
-  "from",
-  "how",
-  "i",
-  "in",
-  "is",
-  "it",
-  "of",
-  "on",
-  "or",
-  "that",
-  "the",
-  "this",
-  "to",
-  "was",
-  "we",
-  "what",
-  "when",
-  "where",
-  "which",
-  "with",
-]);
+/**
+ * Words that match almost everything and only dilute BM25: articles,
+ * pronouns, auxiliaries, prepositions, conjunctions, the question words a
+ * query is phrased with ("why did we…", "what does…", "who is…"), and the
+ * letters contractions and possessives leave behind ("don't", "Ada's").
+ */
+const STOPWORDS = new Set(
+  (
+    "a about above after again against all also am an and any are as at be because been before being below between " +
+    "both but by can could d did do does doing done down during each few for from further get got had has have " +
+    "having he her here hers herself him himself his how i if in into is it its itself just ll let m me more most my " +
+    "myself no nor not now of off on once only or other our ours ourselves out over own re s same she should so some " +
+    "such t than that the their theirs them themselves then there these they this those through to too under until " +
+    "up us ve very was we were what whatever when where whether which while who whom whose why will with would you " +
+    "your yours yourself yourselves"
+  ).split(" "),
+);
 
-/** The distinct searchable tokens of `text`, lower-cased, in order of first appearance. */
+/**
+ * Query words at least this long also match words they begin: "postgres"
+ * meets "PostgreSQL", "config" meets "configuration". Shorter words would
+ * match too much ("art" would meet "article").
+ */
+const PREFIX_MIN_CHARS = 6;
+
+/**
+ * The distinct searchable tokens of `text`, lower-cased, in order of first
+ * appearance, without stopwords. A text of nothing but stopwords ("what is
+ * it") has none: it names nothing to look for, and matching it would rank
+ * noise.
+ */
 export function searchTokens(text: string): string[] {
+  return distinctWords(text).slice(0, MAX_TOKENS);
+}
+
+/** Every distinct non-stopword token of `text`, in order of first appearance. */
+export function distinctWords(text: string): string[] {
   const tokens: string[] = [];
   const seen = new Set<string>();
   for (const match of text.normalize("NFKC").toLowerCase().matchAll(TOKEN)) {
@@ -56,18 +58,21 @@ export function searchTokens(text: string): string[] {
     seen.add(token);
     tokens.push(token);
   }
-  const meaningful = tokens.filter((token) => !STOPWORDS.has(token));
-  // A query made only of stopwords ("what is it") still searches for them.
-  return (meaningful.length > 0 ? meaningful : tokens).slice(0, MAX_TOKENS);
+  return tokens.filter((token) => !STOPWORDS.has(token));
+}
+
+/** The FTS5 term for one token: a quoted literal, and a prefix search when it is long. */
+export function ftsTerm(token: string): string {
+  return token.length >= PREFIX_MIN_CHARS ? `"${token}"*` : `"${token}"`;
 }
 
 /**
  * An FTS5 expression matching documents that contain any of the tokens
  * (BM25 then ranks documents with more and rarer tokens first), or null when
- * the text has nothing searchable (only punctuation or emoji).
+ * the text has nothing searchable (only punctuation, emoji or stopwords).
  */
 export function ftsQuery(text: string): string | null {
   const tokens = searchTokens(text);
   if (tokens.length === 0) return null;
-  return tokens.map((token) => `"${token}"`).join(" OR ");
+  return tokens.map(ftsTerm).join(" OR ");
 }

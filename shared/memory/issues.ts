@@ -1,6 +1,6 @@
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
-import { remember } from "./memories";
+import { DEFAULT_SEVERITY, remember } from "./memories";
 import { DEFAULT_PROJECT, type Memory, rowToMemory } from "./model";
 
 /**
@@ -19,7 +19,7 @@ export interface NewIssue {
 }
 
 export async function addIssue(db: Database, issue: NewIssue, now = Date.now()) {
-  const severity = issue.severity ?? 3;
+  const severity = issue.severity ?? DEFAULT_SEVERITY;
   const [saved] = await remember(
     db,
     [

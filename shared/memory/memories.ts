@@ -1,9 +1,12 @@
 import type { InStatement } from "@libsql/client/web";
+import { z } from "zod";
+import { decodeCursor, encodeCursor } from "../cursor";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
 import {
   contentHash,
   DEFAULT_PROJECT,
+  jsonArray,
   LIMITS,
   type LinkRelation,
   type Memory,
@@ -13,8 +16,9 @@ import {
   normalizeFiles,
   normalizeTags,
   rowToMemory,
+  utf8Bytes,
 } from "./model";
-import { rowToSimilar, type SimilarMemory, similarStatement } from "./recall";
+import { accessStatement, closeMatches, type SimilarMemory, similarStatement } from "./recall";
 import { placeholders, resultAt } from "./sql";
 
 export interface NewMemory {
@@ -30,9 +34,12 @@ export interface NewMemory {
   /** A client-chosen key: repeating a save with the same key returns the first save's id. */
   idempotencyKey?: string;
   source?: string;
-  /** Issue fields, for memories of kind `issue` created by `track`. */
+  /** For kind `issue`: its severity (default 3). Every memory of kind `issue` is an open tracked issue. */
   issue?: { severity: number };
 }
+
+/** The severity of an issue saved without one: 1 is cosmetic, 5 blocking. */
+export const DEFAULT_SEVERITY = 3;
 
 export interface Remembered {
   id: string;
@@ -42,10 +49,8 @@ export interface Remembered {
   similar: SimilarMemory[];
 }
 
-const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
-
 export function assertContentSize(content: string, field = "content"): void {
-  const bytes = byteLength(content);
+  const bytes = utf8Bytes(content);
   if (bytes > LIMITS.contentBytes) {
     throw new AppError(
       "invalid_request",
@@ -115,7 +120,10 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
       const at = readIndex[index];
       if (!at) throw new Error(`remember: no read lookups for item ${index}`);
       const existingId = readResults[at.existing]?.rows[0]?.id;
-      const similar = at.similar === null ? [] : (readResults[at.similar]?.rows ?? []).map(rowToSimilar);
+      const similar =
+        at.similar === null
+          ? []
+          : closeMatches(`${item.input.title ?? ""} ${item.input.content}`, readResults[at.similar]?.rows ?? []);
       if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
         throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, {
           code: "memory_not_found",
@@ -165,8 +173,8 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
           input.supersedes ?? null,
           input.source ?? null,
           input.idempotencyKey ?? null,
-          input.issue ? "open" : null,
-          input.issue?.severity ?? null,
+          input.kind === "issue" ? "open" : null,
+          input.kind === "issue" ? (input.issue?.severity ?? DEFAULT_SEVERITY) : null,
           now,
           now,
           item.project,
@@ -270,10 +278,7 @@ export async function getMemories(
   const list = placeholders(unique.length);
   const results = await db.batch(
     [
-      {
-        sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${list})`,
-        args: [now, ...unique],
-      },
+      accessStatement(unique, now),
       { sql: `SELECT * FROM memories WHERE id IN (${list})`, args: unique },
       {
         sql: `SELECT * FROM memory_versions WHERE memory_id IN (${list}) ORDER BY memory_id, version`,
@@ -303,8 +308,8 @@ export async function getMemories(
             version: Number(row.version),
             title: row.title == null ? null : String(row.title),
             content: String(row.content),
-            tags: JSON.parse(String(row.tags)) as string[],
-            files: JSON.parse(String(row.files)) as string[],
+            tags: jsonArray(row.tags),
+            files: jsonArray(row.files),
             importance: Number(row.importance),
             replacedAt: new Date(Number(row.replaced_at)).toISOString(),
           })),
@@ -394,7 +399,9 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
   }
   const bump =
     statements.push({
+      // A memory of kind issue is always a tracked issue: becoming one opens it, leaving the kind ends it.
       sql: `UPDATE memories SET content = ?, content_hash = ?, title = ?, kind = ?, tags = ?, files = ?, importance = ?,
+              ${kind === "issue" ? `issue_status = COALESCE(issue_status, 'open'), severity = COALESCE(severity, ${DEFAULT_SEVERITY})` : "issue_status = NULL, severity = NULL"},
               version = version + 1, updated_at = ?
             WHERE id = ? AND version = ?`,
       args: [
@@ -424,6 +431,10 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
     files,
     importance,
     version: memory.version + 1,
+    issue:
+      kind === "issue"
+        ? (memory.issue ?? { status: "open", severity: DEFAULT_SEVERITY, resolution: null, resolvedAt: null })
+        : null,
     updatedAt: new Date(now).toISOString(),
   };
 }
@@ -532,21 +543,8 @@ const SORT_KEY: Record<ListSort, string> = {
   use: "m.access_count",
 };
 
-function encodeCursor(key: number, seq: number): string {
-  return btoa(JSON.stringify([key, seq])).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): [number, number] {
-  try {
-    const value = JSON.parse(atob(cursor));
-    if (Array.isArray(value) && value.length === 2 && value.every((n) => Number.isFinite(n))) {
-      return [Number(value[0]), Number(value[1])];
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new AppError("invalid_request", "cursor: not a cursor returned by list", { code: "invalid_cursor" });
-}
+/** A `list` cursor: the last row's sort key and `seq`. */
+const listCursor = z.tuple([z.number(), z.number()]);
 
 export async function listMemories(db: Database, input: ListInput): Promise<ListPage> {
   const where: string[] = ["m.status = ?"];
@@ -566,7 +564,7 @@ export async function listMemories(db: Database, input: ListInput): Promise<List
   }
   const key = SORT_KEY[input.sort ?? "recent"];
   if (input.cursor) {
-    const [lastKey, lastSeq] = decodeCursor(input.cursor);
+    const [lastKey, lastSeq] = decodeCursor(listCursor, input.cursor, "list");
     where.push(`(${key} < ? OR (${key} = ? AND m.seq < ?))`);
     args.push(lastKey, lastKey, lastSeq);
   }
@@ -583,11 +581,11 @@ export async function listMemories(db: Database, input: ListInput): Promise<List
   const last = rows.at(-1);
   return {
     memories: rows.map(rowToMemory),
-    nextCursor: result.rows.length > limit && last ? encodeCursor(Number(last.sort_key), Number(last.seq)) : null,
+    nextCursor: result.rows.length > limit && last ? encodeCursor([Number(last.sort_key), Number(last.seq)]) : null,
   };
 }
 
-/** Relate two memories. Linking the same pair the same way twice is a no-op. */
+/** Relate two memories (which counts as a use of both). Linking the same pair the same way twice is a no-op. */
 export async function linkMemories(
   db: Database,
   fromId: string,
@@ -606,6 +604,9 @@ export async function linkMemories(
               SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM memories WHERE id IN (?, ?)) = 2`,
         args: [fromId, toId, relation, now, fromId, toId],
       },
+
+      // Linking a memory cites it: both ends count as used.
+      accessStatement([fromId, toId], now),
     ],
     "write",
   );

@@ -72,7 +72,8 @@ export type Row = Record<string, unknown>;
 
 const iso = (value: unknown): string | null => (value == null ? null : new Date(Number(value)).toISOString());
 
-function jsonArray(value: unknown): string[] {
+/** A JSON array column (tags, files, next steps) as strings; anything unreadable reads as empty. */
+export function jsonArray(value: unknown): string[] {
   try {
     const parsed = JSON.parse(String(value ?? "[]"));
     return Array.isArray(parsed) ? parsed.map(String) : [];
@@ -150,4 +151,15 @@ export function normalizePath(path: string): string {
 /** A rough token count (about four characters a token) for budgeting briefings. */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
+}
+
+/** Text on one line (whitespace runs collapsed), cut to `chars` with an ellipsis when longer. */
+export function clip(text: string, chars: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > chars ? `${flat.slice(0, chars - 1)}…` : flat;
+}
+
+/** The size of `text` in UTF-8 bytes, as stored and as the content limit counts it. */
+export function utf8Bytes(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
 }

@@ -1,7 +1,18 @@
+import type { InStatement } from "@libsql/client/web";
 import type { Database } from "../db/client";
-import { ftsQuery } from "./fts-query";
-import { DEFAULT_PROJECT, type MemoryKind, type MemoryStatus, normalizeFiles, normalizeTags, type Row } from "./model";
-import { placeholders } from "./sql";
+import { distinctWords, ftsTerm, searchTokens } from "./fts-query";
+import {
+  clip,
+  DEFAULT_PROJECT,
+  type Memory,
+  type MemoryKind,
+  type MemoryStatus,
+  normalizeFiles,
+  normalizeTags,
+  type Row,
+  rowToMemory,
+} from "./model";
+import { placeholders, resultAt } from "./sql";
 
 export interface RecallInput {
   query?: string;
@@ -22,45 +33,77 @@ export interface RecallInput {
 }
 
 export interface SignalBreakdown {
+  /** How much of the query the memory's own text matches, 0–1 (BM25 over the query's ideal BM25). */
   text: number;
+  /** What the memories saved just before and after it add to that (conversation context), 0–1. */
+  context: number;
   file: number;
   recency: number;
   importance: number;
   use: number;
 }
 
-export interface RecallHit {
-  id: string;
-  project: string;
-  kind: MemoryKind;
-  title: string | null;
+export type RecallHit = Pick<
+  Memory,
+  "id" | "project" | "kind" | "title" | "tags" | "files" | "importance" | "status" | "createdAt" | "updatedAt"
+> & {
+  /** 1 for the best hit. */
+  rank: number;
+  /**
+   * How well the memory answers the query, 0–1, on a scale that does not
+   * depend on the other hits: 1 means every query word (or file) matched.
+   * Hits below `RELEVANCE_FLOOR` are not returned.
+   */
+  relevance: number;
   snippet: string;
-  score: number;
-  tags: string[];
-  files: string[];
-  importance: number;
-  status: MemoryStatus;
-  createdAt: string;
-  updatedAt: string;
-  explain?: { signals: SignalBreakdown; weights: SignalBreakdown };
-}
+  explain?: { signals: SignalBreakdown; weights: typeof WEIGHTS };
+};
 
 export interface RecallResult {
   hits: RecallHit[];
-  /** Set when the query text had nothing searchable in it (only punctuation or emoji). */
+  /** Why the list is empty or partial. */
   note?: string;
+  /** When nothing in the project searched matched: the other projects where the same search finds something. */
+  otherProjects?: string[];
 }
 
 /**
- * How much each signal counts. Text relevance dominates; a file match is the
- * next strongest hint that a memory is about the code at hand; recency,
- * importance and use break ties between otherwise similar hits.
+ * How the signals combine. Relevance (text with its context, and file
+ * match) decides the order; recency, importance and use only break ties:
+ * together they add at most `tieBreak` (0.05), so they can reorder hits
+ * whose relevance is within 0.05 but never lift a weak match over a strong one.
  */
-export const WEIGHTS: SignalBreakdown = { text: 0.6, file: 0.4, recency: 0.15, importance: 0.15, use: 0.1 };
+export const WEIGHTS = {
+  /** Share of text and of file match in relevance when a query gives both. */
+  text: 0.6,
+  file: 0.4,
+  tieBreak: 0.05,
+  recency: 0.4,
+  importance: 0.4,
+  use: 0.2,
+} as const;
+
+/** Hits less relevant than this are noise: a query that matches nothing real answers an empty list. */
+export const RELEVANCE_FLOOR = 0.1;
+
+/**
+ * Conversation context: among memories of kind `event` (what happened or
+ * was said, such as the turns of a conversation saved in order), one saved
+ * right before or after a hit, in the same project and within
+ * `CONTEXT_WINDOW_MS`, lends it part of its own text score — half for the
+ * adjacent one, a fifth for the one beyond. A question about what was said is
+ * often answered by the turn after the one that repeats its words. Other
+ * kinds are standalone statements (a batch of decisions is not a dialogue),
+ * so they neither lend nor borrow.
+ */
+const CONTEXT_WEIGHTS = [0.5, 0.2] as const;
+const CONTEXT_WINDOW_MS = 60 * 60 * 1000;
 
 /** Recency halves roughly every three weeks. */
 const RECENCY_DAYS = 30;
 const DAY_MS = 86_400_000;
+/** A memory used this many times has the full use signal. */
+const USE_SATURATION = 100;
 /** How many candidates each source contributes before re-ranking. */
 const CANDIDATES = 100;
 const SNIPPET_CHARS = 240;
@@ -121,7 +164,7 @@ function buildFilters(input: RecallInput): Filters {
  * are OR-ed, so the expression grows with the number of paths (at most
  * LIMITS.files), never with their depth.
  */
-function fileCandidates(files: string[], filters: Filters) {
+function fileCandidates(files: string[], filters: Filters): InStatement {
   const exact = new Set<string>();
   const ranges: string[] = [];
   const rangeArgs: string[] = [];
@@ -145,17 +188,51 @@ function fileCandidates(files: string[], filters: Filters) {
   };
 }
 
-function textCandidates(match: string, filters: Filters) {
+/**
+ * The best text matches, and the memories saved up to two before and after
+ * each of them (their conversation context, with a NULL bm25 when they do
+ * not match themselves), in one statement.
+ */
+function textCandidates(match: string, filters: Filters): InStatement {
+  const where = filters.where.join(" AND ");
   return {
-    sql: `SELECT m.*, -fts.rank AS bm25, snippet(memories_fts, 2, '', '', '…', 24) AS snippet
-          FROM memories_fts fts JOIN memories m ON m.seq = fts.rowid
-          WHERE memories_fts MATCH ? AND ${filters.where.join(" AND ")}
-          ORDER BY fts.rank LIMIT ${CANDIDATES}`,
-    args: [match, ...filters.args],
+    sql: `WITH hits AS (
+            SELECT fts.rowid AS seq, -fts.rank AS bm25, snippet(memories_fts, 2, '', '', '…', 24) AS snippet
+            FROM memories_fts fts JOIN memories m ON m.seq = fts.rowid
+            WHERE memories_fts MATCH ? AND ${where}
+            ORDER BY fts.rank LIMIT ${CANDIDATES}
+          )
+          SELECT m.*, hits.bm25, hits.snippet FROM hits JOIN memories m ON m.seq = hits.seq
+          UNION ALL
+          SELECT m.*, NULL, NULL FROM memories m
+          WHERE m.kind = 'event' AND m.seq IN (SELECT hits.seq + d.value FROM hits, json_each('[-2,-1,1,2]') d)
+            AND m.seq NOT IN (SELECT seq FROM hits) AND ${where}`,
+    args: [match, ...filters.args, ...filters.args],
   };
 }
 
-function browseCandidates(filters: Filters) {
+/**
+ * The BM25 a memory would score if it held each query word once in a
+ * body of average length: the sum of the words' IDFs, computed as FTS5's
+ * `bm25()` computes them (over every indexed memory). A hit's BM25 over
+ * this is how much of the query it matches, whatever the other hits are.
+ */
+function idfStatement(tokens: string[]): InStatement {
+  const counts = tokens.map(() => "(SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH ?)");
+  return {
+    sql: `SELECT (SELECT COUNT(*) FROM memories) AS total, json_array(${counts.join(", ")}) AS counts`,
+    args: tokens.map(ftsTerm),
+  };
+}
+
+function idealBm25(row: Row | undefined): number {
+  const total = Number(row?.total ?? 0);
+  const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
+  // FTS5 floors an IDF at 1e-6 when a word is in more than half of the memories.
+  return counts.reduce((sum, hits) => sum + Math.max(1e-6, Math.log((total - hits + 0.5) / (hits + 0.5))), 0);
+}
+
+function browseCandidates(filters: Filters): InStatement {
   return {
     sql: `SELECT m.*, NULL AS bm25, NULL AS snippet FROM memories m WHERE ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
@@ -176,116 +253,148 @@ function fileSignal(stored: string[], queried: string[]): number {
   return best;
 }
 
-function parseList(value: unknown): string[] {
-  try {
-    const parsed = JSON.parse(String(value ?? "[]"));
-    return Array.isArray(parsed) ? parsed.map(String) : [];
-  } catch {
-    return [];
+/**
+ * What its neighbours lend each event: events of the same project saved
+ * just before or after it (by `seq`), close in time.
+ */
+function contextScores(rows: Row[]): Map<number, number> {
+  const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
+  const context = new Map<number, number>();
+  for (const row of rows) {
+    if (row.kind !== "event") continue;
+    const seq = Number(row.seq);
+    let lent = 0;
+    CONTEXT_WEIGHTS.forEach((weight, index) => {
+      for (const neighbour of [bySeq.get(seq - index - 1), bySeq.get(seq + index + 1)]) {
+        if (!neighbour || neighbour.project !== row.project || neighbour.kind !== "event") continue;
+        if (Math.abs(Number(neighbour.created_at) - Number(row.created_at)) > CONTEXT_WINDOW_MS) continue;
+        lent += weight * Number(neighbour.bm25 ?? 0);
+      }
+    });
+    context.set(seq, lent);
   }
-}
-
-function plainSnippet(content: string): string {
-  const flat = content.replace(/\s+/g, " ").trim();
-  return flat.length > SNIPPET_CHARS ? `${flat.slice(0, SNIPPET_CHARS - 1)}…` : flat;
+  return context;
 }
 
 const round = (value: number) => Math.round(value * 1000) / 1000;
 
 /**
- * Search memories: candidates from the full-text index (BM25, title > tags >
- * content) and from file paths, filtered in SQL, then re-ranked in one pass
- * combining text relevance with file match, recency, importance and use.
- * Any text is accepted: it is reduced to quoted tokens (see `fts-query`).
+ * Search memories: candidates from the full-text index (BM25 with porter
+ * stemming, title > tags > content) with their conversation context, and
+ * from file paths, filtered in SQL, then ranked by relevance with recency,
+ * importance and use breaking ties (see docs/mcp.md, "Ranking"). Any text is
+ * accepted: it is reduced to quoted tokens (see `fts-query`).
  */
 export async function recall(db: Database, input: RecallInput, now = Date.now()): Promise<RecallResult> {
   const filters = buildFilters(input);
   const files = normalizeFiles(input.files);
-  const match = input.query ? ftsQuery(input.query) : null;
-  const unsearchable = Boolean(input.query?.trim()) && match === null;
+  const tokens = input.query ? searchTokens(input.query) : [];
+  const unsearchable = Boolean(input.query?.trim()) && tokens.length === 0;
   if (unsearchable && files.length === 0) {
-    return { hits: [], note: "the query has no searchable words (only punctuation, symbols or emoji)" };
+    return {
+      hits: [],
+      note: "the query has no searchable words (only punctuation, symbols, emoji or common words like 'the' and 'what')",
+    };
   }
 
-  const statements = [];
-  if (match) statements.push(textCandidates(match, filters));
+  const statements: InStatement[] = [];
+  if (tokens.length > 0)
+    statements.push(textCandidates(tokens.map(ftsTerm).join(" OR "), filters), idfStatement(tokens));
   if (files.length > 0) statements.push(fileCandidates(files, filters));
   if (statements.length === 0) statements.push(browseCandidates(filters));
   const single = statements.length === 1 ? statements[0] : undefined;
   const results = single ? [await db.execute(single, "read")] : await db.batch(statements, "read");
+  const ideal = tokens.length > 0 ? idealBm25(resultAt(results, 1).rows[0]) : 0;
 
-  const byId = new Map<string, Row>();
-  for (const result of results) {
+  const bySeq = new Map<number, Row>();
+  for (const result of results.filter((_, index) => tokens.length === 0 || index !== 1)) {
     for (const row of result.rows) {
-      const existing = byId.get(String(row.id));
+      const existing = bySeq.get(Number(row.seq));
       // Keep the full-text row when both sources found a memory: it carries bm25 and the snippet.
-      if (!existing || (existing.bm25 == null && row.bm25 != null)) byId.set(String(row.id), row);
+      if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
     }
   }
-  const rows = [...byId.values()];
-  const maxBm25 = Math.max(0, ...rows.map((row) => Number(row.bm25 ?? 0)));
-  const maxUse = Math.max(0, ...rows.map((row) => Number(row.access_count ?? 0)));
+  const rows = [...bySeq.values()];
+  const context = contextScores(rows);
 
-  const hits = rows.map((row): RecallHit => {
-    const rowFiles = parseList(row.files);
+  const scored = rows.map((row) => {
+    const memory = rowToMemory(row);
+    const own = ideal > 0 ? Math.min(1, Number(row.bm25 ?? 0) / ideal) : 0;
+    const lent = ideal > 0 ? Math.min(1 - own, (context.get(Number(row.seq)) ?? 0) / ideal) : 0;
+    const file = files.length > 0 ? fileSignal(memory.files, files) : 0;
+    const text = own + lent;
+    const relevance =
+      tokens.length > 0 && files.length > 0
+        ? text * WEIGHTS.text + file * WEIGHTS.file
+        : tokens.length > 0
+          ? text
+          : files.length > 0
+            ? file
+            : 1;
     const signals: SignalBreakdown = {
-      text: maxBm25 > 0 ? Number(row.bm25 ?? 0) / maxBm25 : 0,
-      file: files.length > 0 ? fileSignal(rowFiles, files) : 0,
+      text: own,
+      context: lent,
+      file,
       recency: Math.exp(-Math.max(0, now - Number(row.updated_at)) / (RECENCY_DAYS * DAY_MS)),
-      importance: (Number(row.importance) - 1) / 4,
-      use: maxUse > 0 ? Math.log1p(Number(row.access_count ?? 0)) / Math.log1p(maxUse) : 0,
+      importance: (memory.importance - 1) / 4,
+      use: Math.min(1, Math.log1p(memory.accessCount) / Math.log1p(USE_SATURATION)),
     };
-    const score =
-      signals.text * WEIGHTS.text +
-      signals.file * WEIGHTS.file +
-      signals.recency * WEIGHTS.recency +
-      signals.importance * WEIGHTS.importance +
-      signals.use * WEIGHTS.use;
-    const content = String(row.content);
+    const tieBreak =
+      WEIGHTS.tieBreak *
+      (signals.recency * WEIGHTS.recency + signals.importance * WEIGHTS.importance + signals.use * WEIGHTS.use);
+    const snippet = row.snippet ? String(row.snippet) : clip(memory.content, SNIPPET_CHARS);
+    return { memory, relevance, score: relevance + tieBreak, signals, snippet };
+  });
+  const ranked = scored
+    .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
+    .sort((a, b) => b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
+    .slice(0, input.limit ?? 10);
+
+  const hits = ranked.map(({ memory, relevance, signals, snippet }, index): RecallHit => {
+    const { id, project, kind, title, tags, files: memoryFiles, importance, status, createdAt, updatedAt } = memory;
     return {
-      id: String(row.id),
-      project: String(row.project),
-      kind: row.kind as MemoryKind,
-      title: row.title == null ? null : String(row.title),
-      snippet: row.snippet ? String(row.snippet) : plainSnippet(content),
-      score: round(score),
-      tags: parseList(row.tags),
-      files: rowFiles,
-      importance: Number(row.importance),
-      status: row.status as MemoryStatus,
-      createdAt: new Date(Number(row.created_at)).toISOString(),
-      updatedAt: new Date(Number(row.updated_at)).toISOString(),
+      id,
+      project,
+      kind,
+      title,
+      tags,
+      files: memoryFiles,
+      importance,
+      status,
+      createdAt,
+      updatedAt,
+      rank: index + 1,
+      relevance: round(relevance),
+      snippet,
       ...(input.explain && {
         explain: {
-          signals: {
-            text: round(signals.text),
-            file: round(signals.file),
-            recency: round(signals.recency),
-            importance: round(signals.importance),
-            use: round(signals.use),
-          },
+          signals: Object.fromEntries(
+            Object.entries(signals).map(([name, value]) => [name, round(value)]),
+          ) as unknown as SignalBreakdown,
           weights: WEIGHTS,
         },
       }),
     };
   });
-  hits.sort((a, b) => b.score - a.score || b.updatedAt.localeCompare(a.updatedAt));
-  return {
-    hits: hits.slice(0, input.limit ?? 10),
-    ...(unsearchable && { note: "the query text has no searchable words; matched by file paths only" }),
-  };
+  if (hits.length === 0 && !input.allProjects && (tokens.length > 0 || files.length > 0)) {
+    return { hits, otherProjects: await projectsWithMatches(db, input) };
+  }
+  return { hits, ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }) };
 }
 
-/** Count a read: recall and get feed the "use" signal. */
-export async function recordAccess(db: Database, ids: string[], now = Date.now()): Promise<void> {
-  if (ids.length === 0) return;
-  await db.execute(
-    {
-      sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${placeholders(ids.length)})`,
-      args: [now, ...ids],
-    },
-    "write",
-  );
+/** Projects other than the one searched where the same search finds something relevant. */
+async function projectsWithMatches(db: Database, input: RecallInput): Promise<string[]> {
+  const project = input.project ?? DEFAULT_PROJECT;
+  const elsewhere = await recall(db, { ...input, allProjects: true, limit: 20, explain: false });
+  return [...new Set(elsewhere.hits.map((hit) => hit.project))].filter((slug) => slug !== project);
+}
+
+/** The statement counting a use of each memory: `get` and citing one do; being returned by `recall` does not. */
+export function accessStatement(ids: string[], now: number): InStatement {
+  return {
+    sql: `UPDATE memories SET access_count = access_count + 1, accessed_at = ? WHERE id IN (${placeholders(ids.length)})`,
+    args: [now, ...ids],
+  };
 }
 
 export interface SimilarMemory {
@@ -294,23 +403,44 @@ export interface SimilarMemory {
   snippet: string;
 }
 
-/** The statement finding up to three active memories in `project` most like `text`, or null when it has no words. */
-export function similarStatement(project: string, text: string) {
-  const match = ftsQuery(text);
-  if (!match) return null;
+/**
+ * Candidates for "similar" to a memory being saved: the closest text matches
+ * in its project, with their content, so `closeMatches` can keep only the
+ * really close ones. Null when the text has no words.
+ */
+export function similarStatement(project: string, text: string): InStatement | null {
+  const tokens = searchTokens(text);
+  if (tokens.length === 0) return null;
   return {
-    sql: `SELECT m.id, m.title, snippet(memories_fts, 2, '', '', '…', 16) AS snippet
-          FROM memories_fts fts JOIN memories m ON m.seq = fts.rowid
+    sql: `SELECT m.id, m.title, m.content FROM memories_fts fts JOIN memories m ON m.seq = fts.rowid
           WHERE memories_fts MATCH ? AND m.project = ? AND m.status = 'active'
-          ORDER BY fts.rank LIMIT 3`,
-    args: [match, project],
+          ORDER BY fts.rank LIMIT 5`,
+    args: [tokens.map(ftsTerm).join(" OR "), project],
   };
 }
 
-export function rowToSimilar(row: Row): SimilarMemory {
-  return {
-    id: String(row.id),
-    title: row.title == null ? null : String(row.title),
-    snippet: String(row.snippet ?? ""),
-  };
+/**
+ * Memories count as similar only when really close: they share at least
+ * half of their distinct words with the new text (Jaccard ≥ 0.5, stopwords
+ * left out). Sharing a topic word or two is not enough: agents are told to
+ * update or supersede similar memories, and a loose match invites wrong merges.
+ */
+export const SIMILARITY_MIN = 0.5;
+
+export function closeMatches(text: string, rows: Row[]): SimilarMemory[] {
+  const words = new Set(distinctWords(text));
+  return rows
+    .map((row) => {
+      const theirs = new Set(distinctWords(`${row.title ?? ""} ${row.content}`));
+      const shared = [...theirs].filter((word) => words.has(word)).length;
+      const union = words.size + theirs.size - shared;
+      return { row, jaccard: union === 0 ? 0 : shared / union };
+    })
+    .filter(({ jaccard }) => jaccard >= SIMILARITY_MIN)
+    .slice(0, 3)
+    .map(({ row }) => ({
+      id: String(row.id),
+      title: row.title == null ? null : String(row.title),
+      snippet: clip(String(row.content), 160),
+    }));
 }

@@ -1,7 +1,7 @@
 import { randomString } from "../crypto/encoding";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
-import { DEFAULT_PROJECT, type Row } from "./model";
+import { DEFAULT_PROJECT, jsonArray, type Row } from "./model";
 import { resultAt } from "./sql";
 
 /**
@@ -23,12 +23,7 @@ export interface WorkSession {
 }
 
 function rowToWorkSession(row: Row): WorkSession {
-  let nextSteps: string[] = [];
-  try {
-    nextSteps = JSON.parse(String(row.next_steps ?? "[]")) as string[];
-  } catch {
-    nextSteps = [];
-  }
+  const nextSteps = jsonArray(row.next_steps);
   return {
     id: String(row.id),
     project: String(row.project),

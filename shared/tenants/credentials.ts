@@ -16,7 +16,7 @@ export interface Credential {
 
 async function tenantToken(config: Config, tenantId: string, row: Record<string, unknown>): Promise<string> {
   try {
-    return await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted));
+    return await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted), tenantId);
   } catch (error) {
     throw new Error(
       `tenant ${tenantId}: its database token does not decrypt with DB_TOKEN_ENCRYPTION_KEY (rotated key, or a corrupted row)`,

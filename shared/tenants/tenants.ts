@@ -17,6 +17,8 @@ export interface Tenant {
   status: TenantStatus;
   rateLimitOverride: number | null;
   apiKeysCount: number;
+  /** While a payment is failing: when the paid plan's grace period ends. */
+  graceEndsAt: string | null;
   createdAt: string;
   /** Moves on every change; the tenant's Durable Object uses it to ignore stale pushes. */
   updatedAt: string;
@@ -49,23 +51,24 @@ export function rowToTenant(row: Record<string, unknown>): Tenant {
     status: row.status as TenantStatus,
     rateLimitOverride: row.rate_limit_override == null ? null : Number(row.rate_limit_override),
     apiKeysCount: Number(row.api_keys_count),
+    graceEndsAt: row.billing_grace_ends_at == null ? null : String(row.billing_grace_ends_at),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
   };
 }
 
-export async function getTenant(mgmt: Database, tenantId: string): Promise<Tenant | null> {
-  const result = await mgmt.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+export async function getTenant(mgmtDb: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
   const row = result.rows[0];
   return row ? rowToTenant(row) : null;
 }
 
 export async function getTenantDatabase(
-  mgmt: Database,
+  mgmtDb: Database,
   config: Config,
   tenantId: string,
 ): Promise<TenantDatabase | null> {
-  const result = await mgmt.execute(
+  const result = await mgmtDb.execute(
     {
       sql: "SELECT name, url, auth_token_encrypted, schema_version FROM tenant_databases WHERE tenant_id = ?",
       args: [tenantId],
@@ -80,9 +83,29 @@ export async function getTenantDatabase(
     schemaVersion: Number(row.schema_version),
     coordinates: {
       url: String(row.url),
-      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted)),
+      authToken: await decryptToken(config.dbTokenEncryptionKey, String(row.auth_token_encrypted), tenantId),
     },
   };
+}
+
+/** A tenant's database record points at a database that is not that tenant's. */
+export class MisroutedDatabaseError extends Error {
+  override name = "MisroutedDatabaseError";
+}
+
+/**
+ * Refuse a database that is not `tenantId`'s. Every tenant database records
+ * its owner in `tenant_meta` when it is provisioned; a record pointing at
+ * another tenant's database (a swapped or mistyped row in the management DB)
+ * must fail loudly rather than serve one tenant another's memories.
+ */
+export async function assertTenantDatabase(db: Database, tenantId: string): Promise<void> {
+  const result = await db.execute({ sql: "SELECT value FROM tenant_meta WHERE key = 'tenant_id'", args: [] }, "read");
+  const owner = result.rows[0]?.value;
+  if (owner !== tenantId) {
+    const whose = owner === undefined || owner === null ? "records no tenant" : `belongs to tenant ${String(owner)}`;
+    throw new MisroutedDatabaseError(`the database configured for tenant ${tenantId} ${whose}; refusing to use it`);
+  }
 }
 
 export interface CreateTenantInput {
@@ -106,7 +129,7 @@ export interface CreatedTenant {
  * transaction. If that transaction fails the new database is deleted again,
  * so a failure leaves neither a tenant without a database nor an orphan DB.
  */
-export async function createTenant(mgmt: Database, config: Config, input: CreateTenantInput): Promise<CreatedTenant> {
+export async function createTenant(mgmtDb: Database, config: Config, input: CreateTenantInput): Promise<CreatedTenant> {
   const id = newTenantId();
   const plan = input.plan ?? "free";
   const dbName = tenantDatabaseName(id);
@@ -122,7 +145,7 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
     tenantDb.close();
 
     const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName) : null;
-    await mgmt.batch(
+    await mgmtDb.batch(
       [
         {
           sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
@@ -130,7 +153,13 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
         },
         {
           sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",
-          args: [id, dbName, provisioned.url, await encryptToken(config.dbTokenEncryptionKey, token), schemaVersion],
+          args: [
+            id,
+            dbName,
+            provisioned.url,
+            await encryptToken(config.dbTokenEncryptionKey, token, id),
+            schemaVersion,
+          ],
         },
         ...(key ? [key.statement] : []),
         auditStatement({
@@ -142,7 +171,7 @@ export async function createTenant(mgmt: Database, config: Config, input: Create
       ],
       "write",
     );
-    const tenant = await getTenant(mgmt, id);
+    const tenant = await getTenant(mgmtDb, id);
     if (!tenant) throw new Error(`tenant ${id} vanished right after creation`);
     return { tenant, database: { name: dbName, url: provisioned.url, schemaVersion }, apiKey: key?.apiKey ?? null };
   } catch (error) {

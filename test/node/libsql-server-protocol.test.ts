@@ -404,6 +404,38 @@ describe("Platform API", () => {
     admin.close();
   });
 
+  it("read-only tokens cannot lift their own restriction with PRAGMA query_only", async () => {
+    await call("POST", "/databases", { name: "ro-pragma", group: "default" });
+    const admin = createClient({ url: `${secured.url}/ro-pragma/`, authToken: TOKEN });
+    await admin.execute("CREATE TABLE t(x)");
+    const { json } = await call("POST", "/databases/ro-pragma/auth/tokens?authorization=read-only&expiration=1d");
+    const reader = createClient({ url: `${secured.url}/ro-pragma/`, authToken: json.jwt });
+    for (const pragma of ["PRAGMA query_only = 0", "pragma main.query_only(false)", 'PRAGMA "query_only"=OFF']) {
+      await expect(reader.execute(pragma)).rejects.toMatchObject({ code: "SQLITE_AUTH" });
+      await expect(reader.executeMultiple(`${pragma}; INSERT INTO t VALUES (2);`)).rejects.toMatchObject({
+        code: "SQLITE_AUTH",
+      });
+    }
+    await expect(reader.batch(["PRAGMA query_only = 0", "INSERT INTO t VALUES (3)"], "write")).rejects.toThrow();
+    await expect(reader.execute("INSERT INTO t VALUES (4)")).rejects.toMatchObject({ code: "SQLITE_READONLY" });
+    expect((await admin.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(0);
+    // A token that may write may still use the pragma.
+    await admin.execute("PRAGMA query_only = 0");
+    reader.close();
+    admin.close();
+  });
+
+  it("answers CORS for loopback origins only", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${secured.url}/v2`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+    for (const origin of ["http://localhost:5173", "http://127.0.0.1:8787", "http://[::1]:3000"]) {
+      expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBe(origin);
+    }
+    for (const origin of ["https://evil.example", "http://localhost.evil.example", "null"]) {
+      expect((await preflight(origin)).headers.get("access-control-allow-origin")).toBeNull();
+    }
+  });
+
   it("requires the platform token and validates input", async () => {
     expect((await call("GET", "/databases", undefined, {})).status).toBe(401);
     expect((await call("POST", "/databases", { name: "Bad Name" })).status).toBe(400);

@@ -60,7 +60,7 @@ describe("the local stack (npm run dev)", () => {
   it("seeds a working tenant, writes dev.json, and keeps tenants, counters and MCP sessions across a restart", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "muninn-stack-"));
     dirs.push(stateDir);
-    const ports = { port: await freePort(), libsqlPort: await freePort() };
+    const ports = { port: await freePort(), libsqlPort: await freePort(), stripePort: await freePort() };
 
     const first = await startLocalStack({ ...ports, stateDir });
     let before: { usage: { requests: number } };
@@ -112,6 +112,47 @@ describe("the local stack (npm run dev)", () => {
       expect(await mcp(second.info.baseUrl, second.info.apiKey, list, "not-a-session")).toHaveProperty("status", 404);
     } finally {
       await second.stop();
+    }
+  }, 180_000);
+});
+
+describe("billing on the local stack", () => {
+  it("works offline: checkout on the fake Stripe, its page pays and delivers signed webhooks, the plan changes", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "muninn-stack-billing-"));
+    const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+    try {
+      const { info } = stack;
+      const written = JSON.parse(await readFile(join(stateDir, "dev.json"), "utf8")) as DevInfo;
+      expect(written.stripe).toEqual({
+        apiBase: stack.fakeStripe?.url,
+        webhookSecret: expect.stringMatching(/^whsec_/),
+        prices: { pro: expect.stringMatching(/^price_/), team: expect.stringMatching(/^price_/) },
+      });
+      const owner = { authorization: `Bearer ${info.ownerKey}`, "content-type": "application/json" };
+      const started = await fetch(`${info.baseUrl}/api/billing/checkout`, {
+        method: "POST",
+        headers: owner,
+        body: JSON.stringify({ plan: "team" }),
+      });
+      expect(started.status).toBe(200);
+      const { url } = (await started.json()) as { url: string };
+      expect((await fetch(url)).status).toBe(200);
+      // What the person's browser does on the fake's checkout page.
+      const paid = await fetch(`${url}/pay`, { method: "POST" });
+      const page = await paid.text();
+      expect(page).toContain("Payment complete");
+      expect(page).toContain("customer.subscription.created: 200");
+      expect(page).toContain("checkout.session.completed: 200");
+      const billing = (await (await fetch(`${info.baseUrl}/api/billing`, { headers: owner })).json()) as {
+        plan: string;
+        subscription: { status: string };
+      };
+      expect(billing).toMatchObject({ plan: "team", subscription: { status: "active" } });
+      const me = await fetch(`${info.baseUrl}/api/me`, { headers: { authorization: `Bearer ${info.apiKey}` } });
+      expect(me.headers.get("x-ratelimit-limit")).toBe("1000");
+    } finally {
+      await stack.stop();
+      await rm(stateDir, { recursive: true, force: true });
     }
   }, 180_000);
 });

@@ -7,7 +7,7 @@ import { remember } from "../../shared/memory/memories";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";
 import { connect } from "./mcp-support";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 const base = "http://muninn.test";
 
@@ -26,7 +26,7 @@ const platformStatus = async (name: string) =>
   ).status;
 
 async function mgmtCount(sql: string, tenantId: string) {
-  const result = await managementDb().execute({ sql, args: [tenantId] }, "read");
+  const result = await openMgmtDb().execute({ sql, args: [tenantId] }, "read");
   return Number(result.rows[0]?.n);
 }
 
@@ -68,7 +68,7 @@ describe("deleting an account", () => {
     ]) {
       expect(await mgmtCount(`SELECT COUNT(*) AS n FROM ${table} = ?`, tenant.id)).toBe(0);
     }
-    const audit = await managementDb().execute(
+    const audit = await openMgmtDb().execute(
       { sql: "SELECT actor, action, metadata, ip FROM audit_log WHERE tenant_id = ?", args: [tenant.id] },
       "read",
     );
@@ -94,7 +94,7 @@ describe("deleting an account", () => {
     });
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ already_deleted: true });
-    const other = await managementDb().execute(
+    const other = await openMgmtDb().execute(
       { sql: "SELECT COUNT(*) AS n FROM tenants WHERE owner_email = ?", args: [tenant.ownerEmail] },
       "read",
     );
@@ -103,12 +103,12 @@ describe("deleting an account", () => {
 
   it("an interrupted deletion is finished by the cron sweep, including databases a migration left behind", async () => {
     const { tenant } = await newTenant("team");
-    const record = await getTenantDatabase(managementDb(), config, tenant.id);
+    const record = await getTenantDatabase(openMgmtDb(), config, tenant.id);
     const db = (await import("../../shared/db/client")).openDatabase(record!.coordinates, 10_000);
     await remember(db, [{ content: "to be moved then deleted" }]);
     const stub = env.TENANT_DO.getByName(tenant.id);
     const deps = {
-      mgmt: managementDb(),
+      mgmt: openMgmtDb(),
       config,
       gate: {
         markMigrating: (id: string) => stub.markMigrating(id),
@@ -117,13 +117,13 @@ describe("deleting an account", () => {
     };
     const migration = await startMigration(deps, tenant.id, { group: "default" }, { actor: "test" });
     await advanceMigration(deps, migration.id);
-    const moved = await getTenantDatabase(managementDb(), config, tenant.id);
+    const moved = await getTenantDatabase(openMgmtDb(), config, tenant.id);
 
     // Dies after marking the tenant deleted: the object cannot be reached to erase it.
     await expect(
       deleteAccount(
         {
-          mgmt: managementDb(),
+          mgmt: openMgmtDb(),
           config,
           hooks: {
             eraseTenantObject: async () => {
@@ -138,47 +138,37 @@ describe("deleting an account", () => {
     expect(await mgmtCount("SELECT COUNT(*) AS n FROM tenants WHERE id = ? AND status = 'deleted'", tenant.id)).toBe(1);
 
     await worker.scheduled(
-      { scheduledTime: Date.now(), cron: "23 * * * *", noRetry() {} } as ScheduledController,
+      { scheduledTime: Date.now(), cron: "*/5 * * * *", noRetry() {} } as ScheduledController,
       env,
-      createExecutionContext(),
     );
     expect(await mgmtCount("SELECT COUNT(*) AS n FROM tenants WHERE id = ?", tenant.id)).toBe(0);
     expect(await platformStatus(record!.name)).toBe(404);
     expect(await platformStatus(moved!.name)).toBe(404);
   });
 
-  it("refuses, and deletes nothing, while a Stripe subscription could not be cancelled", async () => {
-    const { tenant, apiKey, database } = await newTenant("pro");
-    await managementDb().execute(
+  it("cancels the Stripe subscription, and without billing wired refuses rather than leave one charging", async () => {
+    const { tenant, database } = await newTenant("pro");
+    await openMgmtDb().execute(
       { sql: "UPDATE tenants SET stripe_subscription_id = ? WHERE id = ?", args: [`sub_${tenant.id}`, tenant.id] },
       "write",
     );
-    const refused = await call(apiKey.key, "/api/account", {
-      method: "DELETE",
-      body: JSON.stringify({ confirm: tenant.id }),
-    });
-    expect(refused.status).toBe(409);
-    expect(await refused.json()).toMatchObject({ error: { code: "subscription_not_cancellable" } });
+    const eraseTenantObject = (id: string) => env.TENANT_DO.getByName(id).eraseStorage();
+    await expect(
+      deleteAccount({ mgmt: openMgmtDb(), config, hooks: { eraseTenantObject } }, tenant.id, { actor: "admin" }),
+    ).rejects.toMatchObject({ status: 409, code: "subscription_not_cancellable" });
     expect(await platformStatus(database.name)).toBe(200);
-    expect((await call(apiKey.key, "/api/usage")).status).toBe(200);
+    expect(await mgmtCount("SELECT COUNT(*) AS n FROM tenants WHERE id = ? AND status = 'active'", tenant.id)).toBe(1);
 
-    // With billing wired, the subscription is cancelled as part of the deletion.
     const cancelled: string[] = [];
+    const cancelSubscription = async (id: string) => {
+      cancelled.push(id);
+    };
     const result = await deleteAccount(
-      {
-        mgmt: managementDb(),
-        config,
-        hooks: {
-          cancelSubscription: async (id) => {
-            cancelled.push(id);
-          },
-          eraseTenantObject: (id) => env.TENANT_DO.getByName(id).eraseStorage(),
-        },
-      },
+      { mgmt: openMgmtDb(), config, hooks: { cancelSubscription, eraseTenantObject } },
       tenant.id,
       { actor: "admin" },
     );
     expect(cancelled).toEqual([`sub_${tenant.id}`]);
-    expect(result.subscriptionCancelled).toBe(true);
+    expect(result).toMatchObject({ subscriptionCancelled: true, databasesDeleted: [database.name] });
   });
 });

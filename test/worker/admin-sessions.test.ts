@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { initializeSession, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { managementDb, newTenant } from "./support";
+import { initializeSession, sessionPost, TOOLS_LIST } from "./mcp-support";
+import { ADMIN, asTenant, newTenant, openMgmtDb, workerFetch } from "./support";
 
-const admin = { authorization: "Bearer test-admin-token" };
-const sessionsUrl = (tenantId: string, query = "") => `http://muninn.test/api/tenants/${tenantId}/sessions${query}`;
+const sessionsUrl = (tenantId: string, query = "") => `/api/tenants/${tenantId}/sessions${query}`;
 
 interface SessionList {
   tenant_id: string;
@@ -18,7 +17,7 @@ describe("admin: a tenant's MCP sessions", () => {
     const ids = [await initializeSession(apiKey.key), await initializeSession(apiKey.key)];
     await initializeSession(other.apiKey.key);
 
-    const response = await workerFetch(sessionsUrl(tenant.id), { headers: admin });
+    const response = await workerFetch(sessionsUrl(tenant.id), { headers: ADMIN });
     expect(response.status).toBe(200);
     const body = (await response.json()) as SessionList;
     expect(body.tenant_id).toBe(tenant.id);
@@ -34,15 +33,15 @@ describe("admin: a tenant's MCP sessions", () => {
     const { tenant, apiKey } = await newTenant();
     const sessionId = await initializeSession(apiKey.key);
 
-    const none = await workerFetch(sessionsUrl(tenant.id, "?idle_seconds=3600"), { method: "DELETE", headers: admin });
+    const none = await workerFetch(sessionsUrl(tenant.id, "?idle_seconds=3600"), { method: "DELETE", headers: ADMIN });
     expect(await none.json()).toEqual({ tenant_id: tenant.id, closed: 0 });
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(200);
 
-    const all = await workerFetch(sessionsUrl(tenant.id), { method: "DELETE", headers: admin });
+    const all = await workerFetch(sessionsUrl(tenant.id), { method: "DELETE", headers: ADMIN });
     expect(await all.json()).toEqual({ tenant_id: tenant.id, closed: 1 });
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(404);
 
-    const audit = await managementDb().execute(
+    const audit = await openMgmtDb().execute(
       {
         sql: "SELECT actor, metadata FROM audit_log WHERE tenant_id = ? AND action = 'sessions.close' ORDER BY id",
         args: [tenant.id],
@@ -55,15 +54,15 @@ describe("admin: a tenant's MCP sessions", () => {
 
   it("refuses bad input and unknown tenants, and anyone without the admin token", async () => {
     const { tenant, apiKey } = await newTenant();
-    const bad = await workerFetch(sessionsUrl(tenant.id, "?idle_seconds=-1"), { method: "DELETE", headers: admin });
+    const bad = await workerFetch(sessionsUrl(tenant.id, "?idle_seconds=-1"), { method: "DELETE", headers: ADMIN });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({
       error: { type: "invalid_request", message: expect.stringContaining("idle_seconds") },
     });
-    expect((await workerFetch(sessionsUrl("tnope"), { headers: admin })).status).toBe(404);
+    expect((await workerFetch(sessionsUrl("tnope"), { headers: ADMIN })).status).toBe(404);
     expect((await workerFetch(sessionsUrl(tenant.id))).status).toBe(401);
-    const asTenant = { authorization: `Bearer ${apiKey.key}` };
-    expect((await workerFetch(sessionsUrl(tenant.id), { headers: asTenant })).status).toBe(403);
-    expect((await workerFetch(sessionsUrl(tenant.id), { method: "DELETE", headers: asTenant })).status).toBe(403);
+    const tenantKey = asTenant(apiKey.key);
+    expect((await workerFetch(sessionsUrl(tenant.id), { headers: tenantKey })).status).toBe(403);
+    expect((await workerFetch(sessionsUrl(tenant.id), { method: "DELETE", headers: tenantKey })).status).toBe(403);
   });
 });

@@ -1,15 +1,13 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { managementDb, newTenant } from "./support";
+import { ADMIN, asTenant, config, newTenant, openMgmtDb, workerFetch } from "./support";
 
-const base = "http://muninn.test";
-const adminToken = "test-admin-token";
+const adminToken = config.adminToken;
 
+/** An admin API request, with another bearer token when `token` is given. */
 function adminFetch(path: string, init: RequestInit = {}, token = adminToken) {
-  const headers = new Headers(init.headers);
+  const headers = new Headers({ ...ADMIN, ...(init.headers as Record<string, string>) });
   headers.set("authorization", `Bearer ${token}`);
-  if (init.body) headers.set("content-type", "application/json");
-  return exports.default.fetch(`${base}${path}`, { ...init, headers });
+  return workerFetch(path, { ...init, headers });
 }
 
 function patch(id: string, body: unknown, headers: Record<string, string> = {}) {
@@ -49,7 +47,7 @@ describe("admin API access", () => {
     const { apiKey } = await newTenant();
     for (const [method, path, body] of routes) {
       const init = { method, body: body ? JSON.stringify(body) : undefined };
-      const anonymous = await exports.default.fetch(`${base}${path}`, init);
+      const anonymous = await workerFetch(`${path}`, init);
       expect(anonymous.status, `${method} ${path} without a token`).toBe(401);
       expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
       for (const token of [apiKey.key, `${adminToken}x`, adminToken.slice(0, -1)]) {
@@ -64,7 +62,7 @@ describe("admin API access", () => {
 describe("GET /api/tenants/:id", () => {
   it("shows plan, quotas with their source, usage, override, keys, database and creation time", async () => {
     const { tenant, database, apiKey } = await newTenant("pro");
-    await exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${apiKey.key}` } });
+    await workerFetch(`/api/usage`, { headers: asTenant(apiKey.key) });
 
     const response = await adminFetch(`/api/tenants/${tenant.id}`);
     expect(response.status).toBe(200);
@@ -178,7 +176,17 @@ describe("PATCH /api/tenants/:id", () => {
   });
 
   it("answers 404 for an unknown tenant and audits nothing", async () => {
-    expect((await patch("tnope", { plan: "pro" })).status).toBe(404);
+    const id = `tnope${crypto.randomUUID().slice(0, 8)}`;
+    const response = await patch(id, { plan: "pro" });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { type: "not_found", code: "tenant_not_found" } });
+    const listed = await adminFetch(`/api/audit-log?tenant_id=${id}`);
+    expect(((await listed.json()) as { data: unknown[] }).data).toEqual([]);
+    const rows = await openMgmtDb().execute(
+      { sql: "SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ? OR target = ?", args: [id, id] },
+      "read",
+    );
+    expect(rows.rows[0]?.n).toBe(0);
   });
 });
 
@@ -186,7 +194,7 @@ describe("GET /api/tenants/:id/rate-limit", () => {
   it("shows the live window: limit, source, used, remaining and reset time", async () => {
     const { tenant, apiKey } = await newTenant("free");
     for (let i = 0; i < 3; i++) {
-      await exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${apiKey.key}` } });
+      await workerFetch(`/api/usage`, { headers: asTenant(apiKey.key) });
     }
     const response = await adminFetch(`/api/tenants/${tenant.id}/rate-limit`);
     expect(response.status).toBe(200);
@@ -223,7 +231,7 @@ describe("GET /api/tenants", () => {
     for (let i = 0; i < 3; i++) created.push((await newTenant("free")).tenant);
     // Give the three a searchable common name through the management DB record.
     for (const tenant of created) {
-      await managementDb().execute(
+      await openMgmtDb().execute(
         {
           sql: "UPDATE tenants SET org_name = ? WHERE id = ?",
           args: [`Search_${marker} ${tenant.id}`, tenant.id],

@@ -1,12 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { encryptToken, generateEncryptionKey } from "../../shared/crypto/token-encryption";
-import { logsOf, managementDb, newTenant } from "./support";
-
-const base = "http://muninn.test";
+import { asTenant, logsOf, newTenant, openMgmtDb, workerFetch } from "./support";
 
 function me(key: string, headers: Record<string, string> = {}) {
-  return exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+  return workerFetch("/api/me", { headers: asTenant(key, headers) });
 }
 
 afterEach(() => {
@@ -75,8 +72,8 @@ describe("authentication fails closed", () => {
     const { tenant, apiKey } = await newTenant();
     expect((await me(apiKey.key)).status).toBe(200);
     // As after a DB_TOKEN_ENCRYPTION_KEY rotation that missed this row.
-    const foreign = await encryptToken(generateEncryptionKey(), "some-token");
-    await managementDb().execute(
+    const foreign = await encryptToken(generateEncryptionKey(), "some-token", tenant.id);
+    await openMgmtDb().execute(
       {
         sql: "UPDATE tenant_databases SET auth_token_encrypted = ? WHERE tenant_id = ?",
         args: [foreign, tenant.id],

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { readConfig } from "../../shared/config";
 import { CircuitBreaker, CircuitOpenError } from "../../shared/db/circuit-breaker";
 import { ConcurrencyPool, PoolExhaustedError } from "../../shared/db/pool";
 
@@ -110,6 +112,43 @@ describe("database pool", () => {
     for (const gate of gates.splice(0)) gate();
     await Promise.all([second, third]);
     expect(pool.snapshot(0).available).toBe(2);
+  });
+
+  it("keeps a second tenant's calls running at once while the first floods past its share", async () => {
+    // 8 slots, at most 2 per tenant: tenant a sends 20 calls that do not finish until released.
+    const pool = new ConcurrencyPool(8, 2);
+    const gates: (() => void)[] = [];
+    const flood = Array.from({ length: 20 }, () =>
+      pool.run(() => new Promise<void>((resolve) => gates.push(resolve)), 1000, "tenant-a"),
+    );
+    await Promise.resolve();
+    expect(pool.heldBy("tenant-a")).toBe(2);
+    expect(pool.snapshot(0)).toMatchObject({ available: 6, waiting: 18 });
+
+    // Tenant b (up to its own share) and the management DB are not queued behind a's flood: with no
+    // wait allowed at all, their calls start and finish while a's are all still held.
+    for (let round = 0; round < 3; round++) {
+      const b = await Promise.all([0, 1].map((i) => pool.run(async () => i, 0, "tenant-b")));
+      expect(b).toEqual([0, 1]);
+    }
+    await expect(pool.run(up, 0)).resolves.toBe("ok");
+    expect(gates).toHaveLength(2);
+
+    // Past its wait, a's excess fails (503 with Retry-After to the client) instead of taking more of the pool.
+    await expect(pool.run(up, 20, "tenant-a")).rejects.toThrow(/this tenant holds 2 of 2/);
+    while (gates.length > 0 || pool.heldBy("tenant-a") > 0) {
+      for (const gate of gates.splice(0)) gate();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(flood);
+    expect(pool.snapshot(0)).toMatchObject({ available: 8, waiting: 0 });
+  });
+
+  it("gives each tenant a quarter of DB_POOL_MAX unless DB_POOL_TENANT_MAX says otherwise", () => {
+    const base = { ...env, DB_POOL_MAX: "64" };
+    expect(readConfig(base).dbPoolTenantMax).toBe(16);
+    expect(readConfig({ ...base, DB_POOL_TENANT_MAX: "40" }).dbPoolTenantMax).toBe(40);
+    expect(readConfig({ ...base, DB_POOL_MAX: "2" }).dbPoolTenantMax).toBe(1);
   });
 
   it("gives up with a clear error when no slot frees in time", async () => {

@@ -1,5 +1,5 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../workers/app";
 
@@ -7,9 +7,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+import { BASE_URL, workerFetch } from "./support";
+
 describe("health and readiness", () => {
   it("reports the management database as ok when it answers", async () => {
-    const response = await exports.default.fetch("http://muninn.test/health");
+    const response = await workerFetch("/health");
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; checks: { managementDb: string } };
     expect(body.status).toBe("ok");
@@ -18,7 +20,7 @@ describe("health and readiness", () => {
   });
 
   it("is ready when the management database answers", async () => {
-    const response = await exports.default.fetch("http://muninn.test/ready");
+    const response = await workerFetch("/ready");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ready: true });
   });
@@ -29,7 +31,7 @@ describe("health and readiness", () => {
     const app = createApp();
     const get = async (path: string) => {
       const ctx = createExecutionContext();
-      const response = await app.request(`http://muninn.test${path}`, {}, cached, ctx);
+      const response = await app.request(`${BASE_URL}${path}`, {}, cached, ctx);
       await waitOnExecutionContext(ctx);
       return response;
     };
@@ -53,7 +55,7 @@ describe("health and readiness", () => {
   });
 
   it("answers unknown routes with a JSON 404", async () => {
-    const response = await exports.default.fetch("http://muninn.test/nope");
+    const response = await workerFetch("/nope");
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { type: "not_found" } });
   });

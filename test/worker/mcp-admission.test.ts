@@ -1,9 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { INITIALIZE, initializeSession, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { newTenant, sessionStats } from "./support";
-
-const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+import { INITIALIZE, initializeSession, post, sessionPost, TOOLS_LIST } from "./mcp-support";
+import { ADMIN, newTenant, sessionStats, workerFetch } from "./support";
 
 function expectRateLimitHeaders(response: Response, limit: number) {
   expect(response.headers.get("x-ratelimit-limit")).toBe(String(limit));
@@ -47,9 +45,9 @@ describe("/mcp admission as clients see it", () => {
 
   it("refuses with 429, Retry-After and the exhausted window in the headers", async () => {
     const { tenant, apiKey } = await newTenant();
-    const patched = await workerFetch(`http://muninn.test/api/tenants/${tenant.id}`, {
+    const patched = await workerFetch(`/api/tenants/${tenant.id}`, {
       method: "PATCH",
-      headers: admin,
+      headers: ADMIN,
       body: JSON.stringify({ rate_limit_override: 1 }),
     });
     expect(patched.status).toBe(200);

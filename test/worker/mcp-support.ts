@@ -1,15 +1,11 @@
-import { exports } from "cloudflare:workers";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { expect } from "vitest";
+import { asTenant, BASE_URL, workerFetch } from "./support";
 
-/** The MCP endpoint as tests reach it: a loopback host, as the local allow-list expects. */
-export const MCP_URL = "http://localhost/mcp";
+/** The MCP endpoint as tests reach it. */
+export const MCP_URL = `${BASE_URL}/mcp`;
 
 export type Era = "legacy" | "modern";
-
-/** A fetch that goes straight into the Worker under test. */
-export const workerFetch = (input: RequestInfo | URL, init?: RequestInit) =>
-  exports.default.fetch(new Request(input, init));
 
 /** An SDK v2 client on `/mcp`, in the 2025 era (initialize + session) or pinned to 2026-07-28 (stateless). */
 export async function connect(key: string, era: Era): Promise<Client> {
@@ -19,7 +15,7 @@ export async function connect(key: string, era: Era): Promise<Client> {
   );
   const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
     fetch: workerFetch,
-    requestInit: { headers: { authorization: `Bearer ${key}` } },
+    requestInit: { headers: asTenant(key) },
   });
   await client.connect(transport);
   return client;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { callOk, connect, MCP_URL, post, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { newTenant } from "./support";
+import { callOk, connect, MCP_URL, post, TOOLS_LIST } from "./mcp-support";
+import { asTenant, newTenant, workerFetch } from "./support";
 
 const TOOL_ORDER = [
   "context",
@@ -103,7 +103,7 @@ describe("/mcp protocol surface", () => {
 
   it("answers GET with 405 (no server-initiated stream)", async () => {
     const { apiKey } = await newTenant();
-    const response = await workerFetch(MCP_URL, { headers: { authorization: `Bearer ${apiKey.key}` } });
+    const response = await workerFetch(MCP_URL, { headers: asTenant(apiKey.key) });
     expect(response.status).toBe(405);
   });
 

@@ -5,7 +5,7 @@ import { updateMemory } from "../../shared/memory/memories";
 import { LIMITS } from "../../shared/memory/model";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect } from "./mcp-support";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 interface Saved {
   saved: number;
@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 /** The tenant's own database, for checking what the tools wrote and for driving the store directly. */
 async function tenantDb(): Promise<Database> {
-  const record = await getTenantDatabase(managementDb(), config, tenantId);
+  const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
   if (!record) throw new Error(`no database for tenant ${tenantId}`);
   return openDatabase(record.coordinates, config.dbTimeoutMs);
 }
@@ -123,6 +123,23 @@ describe("remember", () => {
     expect(got.memories[0]!.content).toBe(content);
     expect(await callError(client, "remember", { content: "cut\0off" })).toMatch(/content.*NUL/);
   });
+
+  it("refuses NUL in every string field, naming it, and saves nothing", async () => {
+    const project = "nul-fields";
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ title: "cut\0off" }, /title.*NUL/],
+      [{ tags: ["ok", "cut\0off"] }, /tags.*1.*NUL/],
+      [{ files: ["src/cut\0off.ts"] }, /files.*0.*NUL/],
+      [{ idempotency_key: "key\0" }, /idempotency_key.*NUL/],
+    ];
+    for (const [fields, message] of cases) {
+      expect(await callError(client, "remember", { content: "a clean body", project, ...fields })).toMatch(message);
+    }
+    const batch = [{ content: "fine" }, { content: "fine too", title: "cut\0off" }];
+    expect(await callError(client, "remember", { memories: batch })).toMatch(/memories.*1.*title.*NUL/);
+    const listed = await callOk<{ memories: unknown[] }>(client, "list", { project });
+    expect(listed.memories).toEqual([]);
+  });
 });
 
 describe("recall", () => {
@@ -155,6 +172,7 @@ describe("recall", () => {
     expect(found.results[0]!.snippet).toContain("SameSite");
     expect(found.results[0]!.explain?.signals.text).toBe(1);
     expect(Object.keys(found.results[0]!.explain!.signals).sort()).toEqual([
+      "context",
       "file",
       "importance",
       "recency",

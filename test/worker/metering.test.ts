@@ -5,7 +5,7 @@ import { UsageMeter } from "../../durable-objects/tenant/quota";
 import { openDatabase } from "../../shared/db/client";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { post } from "./mcp-support";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 const MODERN = "2026-07-28";
 
@@ -44,7 +44,7 @@ async function toolCalls(tenantId: string): Promise<number> {
 }
 
 async function memoryCount(tenantId: string): Promise<number> {
-  const record = await getTenantDatabase(managementDb(), config, tenantId);
+  const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
   if (!record) throw new Error(`no database for tenant ${tenantId}`);
   const db = openDatabase(record.coordinates, config.dbTimeoutMs);
   try {

@@ -1,15 +1,13 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seriesKey } from "../../shared/metrics/recorder";
+import { METRICS_SHARDS, shardName, shardOf, TENANT_SERIES_TOP } from "../../shared/metrics/shards";
 import { createApp } from "../../workers/app";
-import { logsOf, newTenant } from "./support";
-
-const base = "http://muninn.test";
-const metricsAuth = { authorization: "Bearer test-metrics-token" };
+import { asTenant, logsOf, METRICS_AUTH, newTenant, workerFetch } from "./support";
 
 async function scrape(): Promise<string> {
-  const response = await exports.default.fetch(`${base}/metrics`, { headers: metricsAuth });
+  const response = await workerFetch(`/metrics`, { headers: METRICS_AUTH });
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -33,7 +31,7 @@ interface HealthBody {
 
 describe("/health", () => {
   it("reports every check the runbook reads", async () => {
-    const response = await exports.default.fetch(`${base}/health`);
+    const response = await workerFetch(`/health`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as HealthBody;
     expect(body.status).toBe("ok");
@@ -51,10 +49,10 @@ describe("/health", () => {
 
 describe("/metrics", () => {
   it("refuses a scrape without a token outside local development, and a wrong token", async () => {
-    const anonymous = await exports.default.fetch(`${base}/metrics`);
+    const anonymous = await workerFetch(`/metrics`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
-    const wrong = await exports.default.fetch(`${base}/metrics`, { headers: { authorization: "Bearer nope" } });
+    const wrong = await workerFetch(`/metrics`, { headers: { authorization: "Bearer nope" } });
     expect(wrong.status).toBe(403);
   });
 
@@ -72,7 +70,7 @@ describe("/metrics", () => {
   });
 
   it("serves Prometheus text with request counters, durations and build info", async () => {
-    await exports.default.fetch(`${base}/ready`);
+    await workerFetch(`/ready`);
     const text = await scrape();
     expect(text).toContain("# TYPE http_requests_total counter");
     expect(text).toContain("# TYPE http_request_duration_seconds histogram");
@@ -110,35 +108,67 @@ describe("/metrics", () => {
   it("counts each request once and labels routes, not raw paths", async () => {
     const series = seriesKey("http_requests_total", { method: "GET", route: "/ready", status: 200 });
     const before = sampleValue(await scrape(), series) ?? 0;
-    for (let i = 0; i < 3; i++) await exports.default.fetch(`${base}/ready`);
+    for (let i = 0; i < 3; i++) await workerFetch(`/ready`);
     expect(sampleValue(await scrape(), series)).toBe(before + 3);
-    await exports.default.fetch(`${base}/no/such/path/${crypto.randomUUID()}`);
+    await workerFetch(`/no/such/path/${crypto.randomUUID()}`);
     expect(await scrape()).not.toContain("/no/such/path");
   });
 
-  it("adds up what every isolate and tenant object reports", async () => {
-    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName("global"));
+  it("adds up what every isolate and tenant object reports, across shards", async () => {
+    const shard = (index: number) => env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(index)));
     const series = seriesKey("rate_limited_total", { plan: "free" });
     const before = sampleValue(await scrape(), series) ?? 0;
-    // Two other isolates ship their batches.
-    await stub.ingest([{ op: "add", series, value: 2 }]);
-    await stub.ingest([{ op: "add", series, value: 5 }]);
-    // Two tenants report their live session counts; the total is their sum.
-    await stub.ingest([
-      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-a" }), value: 3 },
-      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-b" }), value: 4 },
-    ]);
-    const sessionsBefore = await stub.activeSessions();
-    await stub.ingest([
-      { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant: "t-metrics-a" }), value: 1 },
-    ]);
+    // Two other isolates, reporting to different shards, ship their batches.
+    await shard(0).ingest([{ op: "add", series, value: 2 }]);
+    await shard(METRICS_SHARDS - 1).ingest([{ op: "add", series, value: 5 }]);
+    // Two tenants report their live session counts to their own shards; the total is their sum.
+    const gauge = (tenant: string, value: number) =>
+      shard(shardOf(tenant)).ingest([
+        { op: "set", series: seriesKey("mcp_tenant_active_sessions", { tenant }), value },
+      ]);
+    await gauge("t-metrics-a", 3);
+    await gauge("t-metrics-b", 4);
+    const sessionsBefore = sampleValue(await scrape(), "mcp_active_sessions") ?? 0;
+    await gauge("t-metrics-a", 1);
     const text = await scrape();
     expect(sampleValue(text, series)).toBe(before + 7);
     expect(sampleValue(text, "mcp_active_sessions")).toBe(sessionsBefore - 2);
-    const health = (await (await exports.default.fetch(`${base}/health`)).json()) as {
+    const health = (await (await workerFetch(`/health`)).json()) as {
       checks: { mcpSessions: number };
     };
     expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
+  });
+
+  it("takes a gauge's most recent value when shards disagree", async () => {
+    const series = seriesKey("circuit_breaker_state", { target: "tenantDb" });
+    await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(1))).ingest([{ op: "set", series, value: 2 }]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(2))).ingest([{ op: "set", series, value: 0 }]);
+    expect(sampleValue(await scrape(), series)).toBe(0);
+  });
+
+  it("shows only the largest per-tenant series, and every series of one tenant on request", async () => {
+    const run = crypto.randomUUID().slice(0, 8);
+    const tenants = Array.from({ length: TENANT_SERIES_TOP + 10 }, (_, i) => `tbound${run}${i}`);
+    // Far above what real requests in this test file reach, so these are the largest series.
+    for (const [i, tenant] of tenants.entries()) {
+      await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(shardOf(tenant)))).ingest([
+        { op: "add", series: seriesKey("tenant_requests_total", { status: 200, tenant }), value: 1_000_000 + i },
+      ]);
+    }
+    const text = await scrape();
+    const shown = text.split("\n").filter((line) => line.startsWith("tenant_requests_total{"));
+    expect(shown).toHaveLength(TENANT_SERIES_TOP);
+    const largest = tenants.slice(-TENANT_SERIES_TOP).map((tenant) => `tenant="${tenant}"`);
+    for (const label of largest) expect(shown.some((line) => line.includes(label))).toBe(true);
+
+    const smallest = tenants[0] as string;
+    expect(text).not.toContain(`tenant="${smallest}"`);
+    const one = await workerFetch(`/metrics?tenant=${smallest}`, { headers: METRICS_AUTH });
+    expect(one.status).toBe(200);
+    const lines = (await one.text()).split("\n").filter((line) => !line.startsWith("#") && line !== "");
+    expect(lines).toEqual([`${seriesKey("tenant_requests_total", { status: 200, tenant: smallest })} 1000000`]);
+    expect((await workerFetch("/metrics?tenant=%22x", { headers: METRICS_AUTH })).status).toBe(400);
   });
 });
 
@@ -151,7 +181,7 @@ describe("request logs", () => {
         { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: huge, arguments: {} } },
         { jsonrpc: "2.0", id: 2, method: huge, params: {} },
       ]) {
-        const response = await exports.default.fetch("http://localhost/mcp", {
+        const response = await workerFetch("/mcp", {
           method: "POST",
           headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
           body: JSON.stringify(body),
@@ -171,9 +201,9 @@ describe("MCP request metrics", () => {
   it("counts MCP requests by JSON-RPC method and status, folding unknown methods into other", async () => {
     const { apiKey } = await newTenant();
     const mcp = (body: unknown) =>
-      exports.default.fetch("http://localhost/mcp", {
+      workerFetch("/mcp", {
         method: "POST",
-        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+        headers: asTenant(apiKey.key, { "content-type": "application/json" }),
         body: JSON.stringify(body),
       });
     const listSeries = seriesKey("mcp_requests_total", { method: "tools/list", status: 200 });
@@ -192,12 +222,10 @@ describe("database pool", () => {
     const { apiKey } = await newTenant("team");
     // 200 requests at once, none cached: well over DB_POOL_MAX (64) management-DB calls in flight.
     const responses = await Promise.all(
-      Array.from({ length: 200 }, () =>
-        exports.default.fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${apiKey.key}` } }),
-      ),
+      Array.from({ length: 200 }, () => workerFetch(`/api/me`, { headers: asTenant(apiKey.key) })),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
-    const health = (await (await exports.default.fetch(`${base}/health`)).json()) as HealthBody;
+    const health = (await (await workerFetch(`/health`)).json()) as HealthBody;
     expect(health.checks.pool.available).toBe(health.checks.pool.max);
   });
 });
@@ -214,7 +242,7 @@ describe("Analytics Engine", () => {
       "http://localhost/mcp",
       {
         method: "POST",
-        headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json" },
+        headers: asTenant(apiKey.key, { "content-type": "application/json" }),
         body: JSON.stringify({
           jsonrpc: "2.0",
           id: 1,

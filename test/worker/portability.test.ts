@@ -6,7 +6,7 @@ import { forgetMemories, linkMemories, remember, updateMemory } from "../../shar
 import { endWorkSession, startWorkSession } from "../../shared/memory/work-sessions";
 import type { Plan } from "../../shared/plans";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 const base = "http://muninn.test";
 
@@ -17,7 +17,7 @@ function call(key: string, path: string, init: RequestInit = {}) {
 }
 
 async function tenantDb(tenantId: string) {
-  const record = await getTenantDatabase(managementDb(), config, tenantId);
+  const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
   return openDatabase(record!.coordinates, 10_000);
 }
 

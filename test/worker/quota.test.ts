@@ -1,10 +1,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdmitResult } from "../../durable-objects/tenant/contract";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
 import { admissionError } from "../../workers/admission";
-import { admitInput, config, managementDb, newTenant } from "./support";
+import { admitInput, asTenant, config, newTenant, openMgmtDb, workerFetch } from "./support";
 
 /** Count `n` tool calls straight into the tenant's meter, as that many earlier admitted calls would have. */
 async function useToolCalls(tenantId: string, n: number, now = Date.now()) {
@@ -74,8 +74,8 @@ describe("monthly tool-call quota", () => {
     );
 
     await useToolCalls(tenant.id, 1);
-    const response = await exports.default.fetch("http://muninn.test/api/usage", {
-      headers: { authorization: `Bearer ${apiKey.key}` },
+    const response = await workerFetch("/api/usage", {
+      headers: asTenant(apiKey.key),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-quota-limit")).toBe("10000");
@@ -109,7 +109,7 @@ describe("monthly tool-call quota", () => {
 
     // Both months reach the management DB, each with its own totals.
     await runDurableObjectAlarm(stub);
-    const rows = await managementDb().execute(
+    const rows = await openMgmtDb().execute(
       {
         sql: "SELECT period, tool_calls, quota_exceeded FROM usage WHERE tenant_id = ? ORDER BY period",
         args: [tenant.id],

@@ -1,21 +1,17 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { AdmitInput } from "../../durable-objects/tenant/contract";
 import { SlidingWindowLimiter } from "../../durable-objects/tenant/rate-limit";
-import { admitInput, managementDb, newTenant } from "./support";
-
-const base = "http://muninn.test";
-const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+import { ADMIN, admitInput, asTenant, METRICS_AUTH, newTenant, openMgmtDb, workerFetch } from "./support";
 
 function usage(key: string) {
-  return exports.default.fetch(`${base}/api/usage`, { headers: { authorization: `Bearer ${key}` } });
+  return workerFetch(`/api/usage`, { headers: asTenant(key) });
 }
 
 function patchTenant(id: string, body: unknown) {
-  return exports.default.fetch(`${base}/api/tenants/${id}`, {
+  return workerFetch(`/api/tenants/${id}`, {
     method: "PATCH",
-    headers: admin,
+    headers: ADMIN,
     body: JSON.stringify(body),
   });
 }
@@ -47,8 +43,8 @@ describe("tenant rate limit", () => {
     expect(body.error).toMatchObject({ type: "rate_limited", code: "rate_limit_exceeded" });
     expect(body.error.message).toMatch(/^Rate limit exceeded: 60 requests per 60 s/);
 
-    const metrics = await exports.default.fetch(`${base}/metrics`, {
-      headers: { authorization: "Bearer test-metrics-token" },
+    const metrics = await workerFetch(`/metrics`, {
+      headers: METRICS_AUTH,
     });
     const line = (await metrics.text()).split("\n").find((l) => l.startsWith('rate_limited_total{plan="free"} '));
     expect(Number(line?.split(" ")[1])).toBeGreaterThanOrEqual(140);
@@ -126,7 +122,7 @@ describe("tenant rate limit", () => {
   it("refuses a tenant suspended by hand in the management DB as soon as its credential is re-read", async () => {
     const { tenant, apiKey } = await newTenant("pro");
     const mcpCall = () =>
-      exports.default.fetch("http://localhost/mcp", {
+      workerFetch("/mcp", {
         method: "POST",
         headers: { authorization: `Bearer ${apiKey.key}`, "content-type": "application/json", accept: "*/*" },
         body: JSON.stringify({
@@ -139,7 +135,7 @@ describe("tenant rate limit", () => {
     expect((await usage(apiKey.key)).status).toBe(200);
     expect((await mcpCall()).status).toBe(200);
     // The runbook's remedy: no admin API, no push to the object, updated_at untouched.
-    await managementDb().execute(
+    await openMgmtDb().execute(
       { sql: "UPDATE tenants SET status = 'suspended' WHERE id = ?", args: [tenant.id] },
       "write",
     );
@@ -192,8 +188,8 @@ describe("tenant rate limit", () => {
 describe("GET /api/me", () => {
   it("names the key's tenant and the plan and limit admission applied; without a key it is 401", async () => {
     const { tenant, apiKey } = await newTenant("pro");
-    const response = await exports.default.fetch(`${base}/api/me`, {
-      headers: { authorization: `Bearer ${apiKey.key}` },
+    const response = await workerFetch(`/api/me`, {
+      headers: asTenant(apiKey.key),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("x-ratelimit-limit")).toBe("300");
@@ -204,7 +200,7 @@ describe("GET /api/me", () => {
       rate_limit: { limit: 300, source: "plan", remaining: 299 },
       warnings: [],
     });
-    expect((await exports.default.fetch(`${base}/api/me`)).status).toBe(401);
+    expect((await workerFetch(`/api/me`)).status).toBe(401);
   });
 });
 
@@ -271,8 +267,8 @@ describe("usage flush", () => {
       if (i < 3) await stub.chargeToolCall(admitInput(tenant.id).tenant);
     }
 
-    const mgmt = managementDb();
-    const read = () => mgmt.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
+    const mgmtDb = openMgmtDb();
+    const read = () => mgmtDb.execute({ sql: "SELECT * FROM usage WHERE tenant_id = ?", args: [tenant.id] }, "read");
     expect((await read()).rows).toHaveLength(0);
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);

@@ -1,15 +1,15 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { initializeSession, MCP_URL, post, sessionPost, TOOLS_LIST, workerFetch } from "./mcp-support";
-import { config, newTenant, sessionStats } from "./support";
+import { initializeSession, MCP_URL, post, sessionPost, TOOLS_LIST } from "./mcp-support";
+import { asTenant, config, newTenant, sessionStats, workerFetch } from "./support";
 
 const tenantObject = (tenantId: string) => env.TENANT_DO.getByName(tenantId);
 
 function deleteMcp(key: string, sessionId?: string) {
   return workerFetch(MCP_URL, {
     method: "DELETE",
-    headers: { authorization: `Bearer ${key}`, ...(sessionId && { "mcp-session-id": sessionId }) },
+    headers: asTenant(key, sessionId ? { "mcp-session-id": sessionId } : {}),
   });
 }
 
@@ -119,6 +119,23 @@ describe("legacy MCP sessions", () => {
     expect((await sessionPost(apiKey.key, ids[0]!, TOOLS_LIST)).status).toBe(200);
     expect((await sessionPost(apiKey.key, newest, TOOLS_LIST)).status).toBe(200);
     expect(await sessionStats(tenant.id)).toMatchObject({ closed: { cap: 1 } });
+  });
+
+  it("stores a logging/setLevel level only when it is one the protocol defines", async () => {
+    const { tenant, apiKey } = await newTenant();
+    const sessionId = await initializeSession(apiKey.key);
+    const setLevel = (level: string) =>
+      sessionPost(apiKey.key, sessionId, { jsonrpc: "2.0", id: 5, method: "logging/setLevel", params: { level } });
+    const levelHeld = async () => (await tenantObject(tenant.id).listSessions()).sessions[0]?.logLevel;
+
+    const refused = await setLevel("x".repeat(3_000_000));
+    expect(await refused.json()).toMatchObject({ error: { code: expect.any(Number) } });
+    expect(await levelHeld()).toBeNull();
+
+    expect((await setLevel("warning")).status).toBe(200);
+    expect(await levelHeld()).toBe("warning");
+    await setLevel("verbose");
+    expect(await levelHeld()).toBe("warning");
   });
 
   it("serves a request without a session id statelessly, creating no session", async () => {

@@ -24,12 +24,15 @@ export function workerFetch(input: RequestInfo | URL, init?: RequestInit): Promi
 /** The operator's credential for the admin API, with a JSON content type for bodies. */
 export const ADMIN = { authorization: `Bearer ${config.adminToken}`, "content-type": "application/json" };
 
+/** The scraper's credential for `/metrics`. */
+export const METRICS_AUTH = { authorization: `Bearer ${config.metricsToken}` };
+
 /** A tenant's API key as request headers. */
 export function asTenant(key: string, headers: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${key}`, ...headers };
 }
 
-export function managementDb() {
+export function openMgmtDb() {
   return openDatabase(config.mgmtDb, config.dbTimeoutMs);
 }
 
@@ -40,7 +43,7 @@ export async function newTenant(
   plan: Plan = "free",
 ): Promise<CreatedTenant & { apiKey: NonNullable<CreatedTenant["apiKey"]> }> {
   counter += 1;
-  const created = await createTenant(managementDb(), config, {
+  const created = await createTenant(openMgmtDb(), config, {
     orgName: `Test Org ${counter}`,
     ownerEmail: `owner${counter}-${crypto.randomUUID().slice(0, 8)}@example.test`,
     plan,

@@ -8,7 +8,7 @@ import { remember } from "../../shared/memory/memories";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";
 import { connect, post } from "./mcp-support";
-import { config, managementDb, newTenant } from "./support";
+import { config, newTenant, openMgmtDb } from "./support";
 
 const base = "http://muninn.test";
 
@@ -34,7 +34,7 @@ interface MigrationBody {
 }
 
 async function tenantDb(tenantId: string) {
-  const record = await getTenantDatabase(managementDb(), config, tenantId);
+  const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
   if (!record) throw new Error("tenant has no database");
   return { record, db: openDatabase(record.coordinates, 10_000) };
 }
@@ -66,7 +66,7 @@ async function seededTenant(count: number) {
 function stubDeps(tenantId: string): MoveDeps {
   const stub = env.TENANT_DO.getByName(tenantId);
   return {
-    mgmt: managementDb(),
+    mgmt: openMgmtDb(),
     config,
     gate: {
       markMigrating: (id) => stub.markMigrating(id),
@@ -163,7 +163,7 @@ describe("moving a tenant to another database", () => {
       before.db.execute("INSERT INTO tenant_meta (key, value) VALUES ('late', 'write')", "write"),
     ).rejects.toThrow(/read-only while migration/);
 
-    const audit = await managementDb().execute(
+    const audit = await openMgmtDb().execute(
       {
         sql: "SELECT action, metadata FROM audit_log WHERE tenant_id = ? AND action LIKE 'tenant.migration.%' ORDER BY id",
         args: [tenant.id],
@@ -265,7 +265,7 @@ describe("moving a tenant to another database", () => {
   it("cannot cancel after the switch, and a failed migration lets the tenant write to its old database", async () => {
     const { tenant, apiKey } = await seededTenant(3);
     const other = await newTenant();
-    const otherDb = await getTenantDatabase(managementDb(), config, other.tenant.id);
+    const otherDb = await getTenantDatabase(openMgmtDb(), config, other.tenant.id);
     const deps = stubDeps(tenant.id);
     // A target that holds another tenant's data is refused, never overwritten.
     const migration = await startMigration(
@@ -301,18 +301,18 @@ describe("retention of the old database", () => {
         headers: { authorization: `Bearer ${config.turso.apiToken}` },
       });
 
-    const controller = { scheduledTime: Date.now(), cron: "23 * * * *", noRetry() {} } as ScheduledController;
-    await worker.scheduled(controller, env, createExecutionContext());
+    const controller = { scheduledTime: Date.now(), cron: "*/5 * * * *", noRetry() {} } as ScheduledController;
+    await worker.scheduled(controller, env);
     expect((await platform()).status).toBe(200);
 
-    await managementDb().execute(
+    await openMgmtDb().execute(
       {
         sql: "UPDATE tenant_migrations SET retain_until = '2000-01-01T00:00:00.000Z' WHERE id = ?",
         args: [migration.id],
       },
       "write",
     );
-    await worker.scheduled(controller, env, createExecutionContext());
+    await worker.scheduled(controller, env);
     expect((await platform()).status).toBe(404);
     const record = await admin(`/api/tenants/${tenant.id}/migrations/${migration.id}`);
     expect(await record.json()).toMatchObject({ status: "finalized" });

@@ -236,6 +236,20 @@ const MAX_STORED_SQL_LENGTH = 5000;
 /** How long an expired stream's id is remembered, to answer "expired" rather than "invalid baton". */
 const EXPIRED_MEMORY_MS = 5 * 60_000;
 const BEGIN_READONLY = /^\s*BEGIN\s+(?:TRANSACTION\s+)?READONLY\b/i;
+/** Anything that sets `query_only` (`PRAGMA query_only = 0`, `PRAGMA main.query_only(false)`), anywhere in the text. */
+const SETS_QUERY_ONLY = /\bPRAGMA\s+(?:["`[]?\w+["`\]]?\s*\.\s*)?["`[]?query_only["`\]]?\s*[=(]/i;
+
+/**
+ * A read-only stream is enforced with `PRAGMA query_only = 1`, so its own SQL
+ * may not set that pragma: otherwise a read-only token could lift its own
+ * restriction with `PRAGMA query_only = 0`.
+ */
+function refuseQueryOnlyChange(stream: Stream, sql: string): void {
+  if ((stream.readOnly || stream.readOnlyTxn) && SETS_QUERY_ONLY.test(sql)) {
+    const error = new Error("SQLite error: attempt to change query_only on a read-only connection");
+    throw Object.assign(error, { code: "SQLITE_AUTH" });
+  }
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -364,6 +378,7 @@ export class HranaServer {
       case "sequence": {
         const sql = this.sqlText(stream, req);
         try {
+          refuseQueryOnlyChange(stream, sql);
           // Not retried on SQLITE_BUSY: earlier statements of the sequence may already have run.
           stream.conn.exec(sql);
           this.afterStatement(stream);
@@ -467,6 +482,7 @@ export class HranaServer {
 
   private async execute(stream: Stream, stmt: Stmt): Promise<StmtResult> {
     const sql = this.sqlText(stream, stmt);
+    refuseQueryOnlyChange(stream, sql);
     const args = bindArgs(sql, stmt.args, stmt.namedArgs);
     const deadline = Date.now() + this.options.busyTimeoutMs;
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {

@@ -188,8 +188,14 @@ export async function startLibsqlServer(opts: LibsqlServerOptions): Promise<Libs
 
   const server = createServer((req, res) => {
     const started = Date.now();
-    // Browsers (the web client in a page) need CORS; sqld allows any origin too.
-    res.setHeader("access-control-allow-origin", "*");
+    // Browsers may call it only from pages served on loopback (a local
+    // dashboard, the web client in a dev page): with "*", any web page the
+    // developer visits could read the local databases with a token it got.
+    const origin = req.headers.origin;
+    if (origin && isLoopbackOrigin(origin)) {
+      res.setHeader("access-control-allow-origin", origin);
+      res.setHeader("vary", "origin");
+    }
     if (req.method === "OPTIONS") {
       res.writeHead(204, {
         "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
@@ -259,4 +265,16 @@ export async function startLibsqlServer(opts: LibsqlServerOptions): Promise<Libs
       return closing;
     },
   };
+}
+
+/** An `http(s)://` origin on a loopback host (localhost, 127.0.0.0/8, [::1]), any port. */
+export function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return false;
+    const host = url.hostname;
+    return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  } catch {
+    return false;
+  }
 }

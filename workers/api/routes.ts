@@ -2,12 +2,15 @@ import { Hono } from "hono";
 import type { AppEnv } from "../types";
 import { deletionResponse } from "./account/deletion";
 import { adminAuditLog } from "./admin/audit-log";
+import { adminBilling } from "./admin/billing";
 import { adminMigrations } from "./admin/migrations";
 import { adminPortability } from "./admin/portability";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
+import { adminWebhooks } from "./admin/webhooks";
 import { tenantAccount } from "./tenant/account";
+import { tenantBilling } from "./tenant/billing";
 import { tenantMe } from "./tenant/me";
 import { tenantExport, tenantImport } from "./tenant/portability";
 import { tenantUsage } from "./tenant/usage";
@@ -21,6 +24,7 @@ export const api = new Hono<AppEnv>();
 // "/x/*" also matches "/x" itself, so these cover the collections and everything below them.
 api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
+api.use("/admin/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
 // Also finishes a deletion that was interrupted (the tenant is already marked deleted).
 api.delete("/tenants/:id", (c) => deletionResponse(c, c.req.param("id"), c.var.adminActor));
@@ -28,9 +32,12 @@ api.route("/tenants/:id", adminMigrations);
 api.route("/tenants/:id", adminPortability);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
+api.route("/admin/webhooks", adminWebhooks);
+api.route("/admin/billing", adminBilling);
 
 api.route("/me", tenantMe);
 api.route("/usage", tenantUsage);
+api.route("/billing", tenantBilling);
 api.route("/export", tenantExport);
 api.route("/account", tenantAccount);
 api.route("/import", tenantImport);

@@ -23,16 +23,3 @@ export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T):
   }
   return parseInput(schema, body);
 }
-
-/** Opaque page cursors: base64url of JSON, so clients pass them back without interpreting them. */
-export function encodeCursor(value: unknown): string {
-  return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function decodeCursor<T extends z.ZodType>(schema: T, cursor: string): z.infer<T> {
-  try {
-    return schema.parse(JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))));
-  } catch {
-    throw new AppError("invalid_request", "cursor: not a cursor returned by this API", { code: "invalid_cursor" });
-  }
-}

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
-import { AppError } from "../../shared/errors";
+import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import type { Plan, TenantStatus } from "../../shared/plans";
 import { touchApiKey } from "../../shared/tenants/api-keys";
@@ -21,6 +21,8 @@ export interface AuthenticatedTenant {
   rateLimitOverride: number | null;
   /** `tenants.updated_at` of the record read: the tenant's Durable Object applies it unless it holds a newer one. */
   recordUpdatedAt: string;
+  /** While a payment is failing: when the paid plan's grace period ends. */
+  graceEndsAt: string | null;
   db: DatabaseCoordinates;
   /** Generation of the database pointer `db` was read from (moves when the tenant is migrated). */
   dbGeneration: number;
@@ -90,7 +92,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
         auth = cache.stale(cacheKey);
         if (!auth) {
           c.var.logger.error("Cannot connect to management database", describeError(error));
-          throw new AppError("unavailable", "database unavailable", { headers: { "Retry-After": "5" }, cause: error });
+          throw unavailable("database unavailable", { cause: error });
         }
         c.var.logger.warn("serving cached credential while the management database is unreachable", {
           tenant: auth.tenantId,
@@ -141,6 +143,7 @@ async function resolve(
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
     recordUpdatedAt: tenant.updatedAt,
+    graceEndsAt: tenant.graceEndsAt,
     db: credential.database,
     dbGeneration: credential.databaseGeneration,
   };

@@ -1,4 +1,4 @@
-import { isInitializeRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import { isInitializeRequest, type LoggingLevel, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import type { ClientInfo } from "../../durable-objects/tenant/contract";
 
 /**
@@ -16,8 +16,8 @@ export interface MessageSummary {
   tool: string | null;
   /** A well-formed 2025-era `initialize`: the protocol version it will get and the client it names. */
   initialize: { protocolVersion: string; clientInfo: ClientInfo | null } | null;
-  /** `logging/setLevel`'s level, to remember on the session. */
-  logLevel: string | null;
+  /** `logging/setLevel`'s level, to remember on the session; null unless it is one the protocol defines. */
+  logLevel: LoggingLevel | null;
   /** `_meta` client name of a 2026-era request. */
   clientName: string | null;
   /** Methods of the requests inside a JSON-RPC batch (array body) other than `ping`. */
@@ -32,6 +32,21 @@ const isObject = (value: unknown): value is JsonObject =>
 /** The version the SDK's `initialize` handler will answer with (it mirrors the request when supported). */
 export function negotiatedVersion(requested: string): string {
   return SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : (SUPPORTED_PROTOCOL_VERSIONS[0] as string);
+}
+
+const LOGGING_LEVELS: readonly LoggingLevel[] = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+];
+
+function isLoggingLevel(value: unknown): value is LoggingLevel {
+  return LOGGING_LEVELS.includes(value as LoggingLevel);
 }
 
 export function summarize(body: unknown): MessageSummary {
@@ -61,7 +76,8 @@ export function summarize(body: unknown): MessageSummary {
     id: typeof id === "string" || typeof id === "number" ? id : null,
     tool,
     initialize,
-    logLevel: method === "logging/setLevel" && typeof params.level === "string" ? params.level : null,
+    // The SDK answers an unknown level with an error inside a 200, so the level is checked here: only a valid one is stored.
+    logLevel: method === "logging/setLevel" && isLoggingLevel(params.level) ? params.level : null,
     clientName: isObject(metaClient) && typeof metaClient.name === "string" ? metaClient.name.slice(0, 100) : null,
     batchedRequests: Array.isArray(body)
       ? messages

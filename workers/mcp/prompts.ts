@@ -1,5 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { guarded } from "./failures";
+import type { ToolContext } from "./tools/definition";
 
 /** Built once per isolate: a zod object costs more to construct than the rest of a prompt's registration. */
 const START_SESSION_ARGS = z.object({
@@ -7,8 +9,10 @@ const START_SESSION_ARGS = z.object({
   task: z.string().optional().describe("What this session is about."),
 });
 
+type StartSessionArgs = z.infer<typeof START_SESSION_ARGS>;
+
 /** The `start-session` prompt: tells an assistant how to use its memory for the work ahead. */
-export function registerPrompts(server: McpServer): void {
+export function registerPrompts(server: McpServer, ctx: ToolContext): void {
   server.registerPrompt(
     "start-session",
     {
@@ -16,7 +20,7 @@ export function registerPrompts(server: McpServer): void {
       description: "Load the project's briefing and learn when to remember and recall during the session.",
       argsSchema: START_SESSION_ARGS,
     },
-    ({ project, task }) => {
+    guarded(ctx.logger, ctx.tenantId, { prompt: "start-session" }, ({ project, task }: StartSessionArgs) => {
       const slug = project?.trim() || "default";
       const text = [
         `You have a long-term memory (Muninn) for the project "${slug}".`,
@@ -32,8 +36,8 @@ export function registerPrompts(server: McpServer): void {
       ].join("\n");
       return {
         description: `Start a session on ${slug}`,
-        messages: [{ role: "user", content: { type: "text", text } }],
+        messages: [{ role: "user" as const, content: { type: "text" as const, text } }],
       };
-    },
+    }),
   );
 }

@@ -1,8 +1,9 @@
-import { type McpServer, ResourceNotFoundError, ResourceTemplate } from "@modelcontextprotocol/server";
+import { type McpServer, ResourceNotFoundError, ResourceTemplate, type Variables } from "@modelcontextprotocol/server";
 import { buildBriefing } from "../../shared/memory/briefing";
 import { getMemories } from "../../shared/memory/memories";
 import { PROJECT_SLUG } from "../../shared/memory/model";
 import { listProjects } from "../../shared/memory/projects";
+import { guarded } from "./failures";
 import type { ToolContext } from "./tools/definition";
 import { toWire } from "./tools/wire-case";
 
@@ -15,37 +16,37 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     "memory",
     new ResourceTemplate("muninn://memories/{id}", { list: undefined }),
     { title: "Memory", description: "One memory with its versions and links, as JSON.", mimeType: "application/json" },
-    async (uri, variables) => {
+    guarded(ctx.logger, ctx.tenantId, { resource: "memory" }, async (uri: URL, variables: Variables) => {
       const id = String(variables.id);
       const { memories } = await getMemories(ctx.db, [id]);
       const memory = memories[0];
       if (!memory) throw new ResourceNotFoundError(uri.href);
       return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(toWire(memory)) }] };
-    },
+    }),
   );
 
   server.registerResource(
     "project-briefing",
     new ResourceTemplate("muninn://projects/{project}/briefing", {
-      list: async () => ({
+      list: guarded(ctx.logger, ctx.tenantId, { resource: "project-briefing" }, async () => ({
         resources: (await listProjects(ctx.db)).map((project) => ({
           uri: `muninn://projects/${project.slug}/briefing`,
           name: `${project.slug} briefing`,
           title: `Briefing: ${project.name}`,
           mimeType: "text/markdown",
         })),
-      }),
+      })),
     }),
     {
       title: "Project briefing",
       description: "Where work on a project stands: last session, open issues, key memories (Markdown).",
       mimeType: "text/markdown",
     },
-    async (uri, variables) => {
+    guarded(ctx.logger, ctx.tenantId, { resource: "project-briefing" }, async (uri: URL, variables: Variables) => {
       const project = String(variables.project);
       if (!PROJECT_SLUG.test(project)) throw new ResourceNotFoundError(uri.href);
       const briefing = await buildBriefing(ctx.db, { project });
       return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: briefing.markdown }] };
-    },
+    }),
   );
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   createMcpHandler,
   isJsonContentType,
@@ -9,7 +10,7 @@ import {
 import { type Context, Hono } from "hono";
 import type { AdmittedSession, SessionClosure } from "../../durable-objects/tenant/contract";
 import type { Config } from "../../shared/config";
-import { describeError } from "../../shared/logging";
+import { createLogger, describeError, type Logger } from "../../shared/logging";
 import { admit, chargeToolCall } from "../admission";
 import { authenticate } from "../auth/authenticate";
 import type { AppEnv } from "../types";
@@ -38,6 +39,12 @@ export const mcp = new Hono<AppEnv>();
 
 /** Per-request tool contexts handed to the SDK's server factory by the exact `Request` it serves. */
 const contexts = new WeakMap<Request, ToolContext>();
+/**
+ * The handler is built once per isolate, so its `onerror` cannot close over a
+ * request; the request's logger (which carries its id) reaches it through
+ * the async context of the `fetch` that reported the error.
+ */
+const requestLogger = new AsyncLocalStorage<Logger>();
 let modern: McpHttpHandler | null = null;
 
 function modernHandler(config: Config): McpHttpHandler {
@@ -48,7 +55,14 @@ function modernHandler(config: Config): McpHttpHandler {
       if (!ctx) throw new Error("no tool context for this request");
       return createMemoryServer(ctx, version);
     },
-    { legacy: "reject", maxRequestBodySize: config.mcp.maxBodyBytes },
+    {
+      legacy: "reject",
+      maxRequestBodySize: config.mcp.maxBodyBytes,
+      onerror: (error) => {
+        const logger = requestLogger.getStore() ?? createLogger({ component: "mcp" });
+        logger.warn("mcp request refused or failed", describeError(error));
+      },
+    },
   );
   return modern;
 }
@@ -133,7 +147,8 @@ mcp.post("/mcp", async (c) => {
   const result = await admit(c, { kind: "mcp", toolCall: summary.tool !== null, write: isWriteTool(summary.tool) });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   contexts.set(request, toolContext(c, summary.clientName));
-  return reply(c, await modernHandler(config).fetch(request, { parsedBody: body }));
+  const handler = modernHandler(config);
+  return reply(c, await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body })));
 });
 
 async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {

@@ -1,13 +1,11 @@
 import { McpServer } from "@modelcontextprotocol/server";
-import { DatabaseUnavailableError } from "../../shared/db/guarded";
-import { AppError } from "../../shared/errors";
-import { isFencedWrite } from "../../shared/lifecycle/write-fence";
 import { describeError } from "../../shared/logging";
-import { tenantMigratingError } from "../admission";
+import { failureMessage } from "./failures";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
 import { type ToolContext, toolError, toolResult, withCachedJsonSchema } from "./tools/definition";
 import { TOOLS } from "./tools/registry";
+import { refusingNul } from "./tools/schemas";
 
 const INSTRUCTIONS = [
   "Muninn is your long-term memory across sessions and tools.",
@@ -21,26 +19,9 @@ const INSTRUCTIONS = [
 const SCHEMAS = new Map(
   TOOLS.map((tool) => [
     tool.name,
-    { input: withCachedJsonSchema(tool.input), output: withCachedJsonSchema(tool.output) },
+    { input: withCachedJsonSchema(refusingNul(tool.input)), output: withCachedJsonSchema(tool.output) },
   ]),
 );
-
-/** A tool failure as the calling model should read it: what went wrong and whether anything was written. */
-function failureMessage(error: unknown, ctx: ToolContext, tool: string): string {
-  if (error instanceof AppError) return error.message;
-  // A write that raced the start of a migration and met the old database's fence.
-  if (isFencedWrite(error)) return tenantMigratingError().message;
-  if (error instanceof DatabaseUnavailableError) {
-    ctx.logger.error("database unavailable", { tenant: ctx.tenantId, tool, ...describeError(error.cause) });
-    // A timeout can hide a commit that happened, so promise atomicity, not absence.
-    return (
-      "database unavailable: the memory store did not answer. Writes are applied whole or not at all; " +
-      "retry shortly (remember with the same idempotency_key is safe to repeat)"
-    );
-  }
-  ctx.logger.error("tool failed", { tenant: ctx.tenantId, tool, ...describeError(error) });
-  return "internal error: the tool failed and nothing was changed";
-}
 
 /**
  * The one server definition both protocol eras are served from: a fresh
@@ -83,12 +64,16 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
           const result = (await tool.run(ctx, args as never)) as Record<string, unknown>;
           return toolResult(result, tool.text ? tool.text(result) : JSON.stringify(result));
         } catch (error) {
-          return toolError(failureMessage(error, ctx, tool.name));
+          return toolError(failureMessage(error, ctx.logger, ctx.tenantId, { tool: tool.name }));
         }
       },
     );
   }
   registerResources(server, ctx);
-  registerPrompts(server);
+  registerPrompts(server, ctx);
+  // Protocol-level failures (a refused message, a transport error) are logged
+  // with the request id; without this the SDK drops them silently.
+  server.server.onerror = (error) =>
+    ctx.logger.warn("mcp protocol error", { tenant: ctx.tenantId, ...describeError(error) });
   return server;
 }

@@ -3,7 +3,7 @@ import type { BreakerSnapshot } from "../../shared/db/circuit-breaker";
 import { describeError, type Logger } from "../../shared/logging";
 import type { Services } from "../services";
 import type { AppEnv } from "../types";
-import { metricsStub } from "./telemetry";
+import { activeSessions } from "./telemetry";
 
 /**
  * `/health` and `/ready`. Both really ask the management DB (`SELECT 1` on
@@ -47,8 +47,7 @@ async function runChecks(services: Services, env: Env, logger: Logger): Promise<
         return { ok: false, latencyMs: Date.now() - started };
       },
     ),
-    metricsStub(env)
-      .activeSessions()
+    activeSessions(env)
       .then((count) => count as number | null)
       .catch((error: unknown) => {
         logger.warn("session count unavailable", describeError(error));

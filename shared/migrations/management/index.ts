@@ -1,7 +1,8 @@
 import type { Migration } from "../../db/migrate";
 import initial from "./0001-initial";
 import usageRefusals from "./0002-usage-refusals";
-import tenantMigrations from "./0003-tenant-migrations";
+import billing from "./0003-billing";
+import tenantMigrations from "./0004-tenant-migrations";
 
 /** Management DB migrations, in order. Add a file per change; never edit an applied one. */
-export const managementMigrations: readonly Migration[] = [initial, usageRefusals, tenantMigrations];
+export const managementMigrations: readonly Migration[] = [initial, usageRefusals, billing, tenantMigrations];

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { newTenant } from "../support";
-import { call, database, eventually } from "./support";
+import { asTenant, newTenant, workerFetch } from "../support";
+import { database, eventually } from "./support";
 
-const usage = (key: string) => call("/api/usage", { headers: { authorization: `Bearer ${key}` } });
+const usage = (key: string) => workerFetch("/api/usage", { headers: asTenant(key) });
 
 describe("management database outage", () => {
   afterAll(() => database("mgmt", "start"));
@@ -17,10 +17,10 @@ describe("management database outage", () => {
 
     await database("mgmt", "stop");
 
-    const health = await call("/health");
+    const health = await workerFetch("/health");
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: "error", checks: { managementDb: "error" } });
-    const ready = await call("/ready");
+    const ready = await workerFetch("/ready");
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ ready: false, reason: "management database unreachable" });
 
@@ -45,8 +45,8 @@ describe("management database outage", () => {
 
     // The breaker opened during the outage; after its open period one probe closes it.
     await eventually(async () => (await usage(unseen.apiKey.key)).status === 200);
-    await eventually(async () => (await call("/ready")).status === 200);
-    const recovered = (await (await call("/health")).json()) as {
+    await eventually(async () => (await workerFetch("/ready")).status === 200);
+    const recovered = (await (await workerFetch("/health")).json()) as {
       status: string;
       checks: { circuitBreakers: { managementDb: { state: string } } };
     };

@@ -1,4 +1,4 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 
 const controlUrl = (env as unknown as { TEST_CONTROL_URL: string }).TEST_CONTROL_URL;
@@ -7,10 +7,6 @@ const controlUrl = (env as unknown as { TEST_CONTROL_URL: string }).TEST_CONTROL
 export async function database(server: "mgmt" | "tenants", action: "stop" | "start"): Promise<void> {
   const response = await fetch(`${controlUrl}/${server}/${action}`, { method: "POST" });
   expect(response.status).toBe(204);
-}
-
-export function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(`http://muninn.test${path}`, init);
 }
 
 /** Poll `check` until it holds, for at most `timeoutMs`: recovery is driven by real breaker timers. */

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../shared/db/client";
 import { getTenantDatabase } from "../../../shared/tenants/tenants";
 import { post } from "../mcp-support";
-import { config, managementDb, newTenant } from "../support";
-import { call, database, eventually } from "./support";
+import { config, newTenant, openMgmtDb, workerFetch } from "../support";
+import { database, eventually } from "./support";
 
 interface ToolResponse {
   result?: { isError?: boolean; structuredContent?: { id: string }; content?: { text: string }[] };
@@ -50,7 +50,10 @@ describe("tenant database outage under load", () => {
     const during = await send(notes.slice(10, 20));
     expect(during.some((outcome) => outcome.saved)).toBe(false);
     // Management DB is up: health is fine, the tenant's breaker shows the trouble.
-    const health = (await (await call("/health")).json()) as { status: string; checks: { managementDb: string } };
+    const health = (await (await workerFetch("/health")).json()) as {
+      status: string;
+      checks: { managementDb: string };
+    };
     expect(health.checks.managementDb).toBe("ok");
     await database("tenants", "start");
     await send(notes.slice(20));
@@ -69,7 +72,7 @@ describe("tenant database outage under load", () => {
     expect([...statuses].every((status) => status === 200 || status === 503)).toBe(true);
     for (const error of errors) expect(error).toMatch(/database unavailable|Circuit breaker|retry/i);
 
-    const record = await getTenantDatabase(managementDb(), config, tenant.id);
+    const record = await getTenantDatabase(openMgmtDb(), config, tenant.id);
     const db = openDatabase(record!.coordinates, 10_000);
     const rows = await db.execute(
       "SELECT content, COUNT(*) AS copies FROM memories WHERE content LIKE 'outage note %' GROUP BY content",

@@ -24,7 +24,14 @@ function guard(db: Database, failureThreshold = 10) {
   const breaker = new CircuitBreaker("test", { failureThreshold, openMs: 60_000, maxOpenMs: 60_000 });
   return {
     breaker,
-    guarded: guardDatabase(db, { breaker, pool: new ConcurrencyPool(4), waitMs: 100, readRetries: 2, retryBaseMs: 1 }),
+    guarded: guardDatabase(db, {
+      target: "tenantDb",
+      breaker,
+      pool: new ConcurrencyPool(4),
+      waitMs: 100,
+      readRetries: 2,
+      retryBaseMs: 1,
+    }),
   };
 }
 

@@ -1,8 +1,14 @@
 import type { Context } from "hono";
 import { z } from "zod";
+import { callStripe } from "../../../shared/billing/stripe-client";
 import { AppError } from "../../../shared/errors";
-import { type DeletionResult, deleteAccount } from "../../../shared/lifecycle/delete-account";
+import {
+  type AccountDeletionHooks,
+  type DeletionResult,
+  deleteAccount,
+} from "../../../shared/lifecycle/delete-account";
 import { forgetCredentials } from "../../auth/authenticate";
+import { getServices } from "../../services";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
 
@@ -27,12 +33,35 @@ export async function deletionResponse(c: Context<AppEnv>, tenantId: string, act
     { sql: "SELECT key_hash FROM api_keys WHERE tenant_id = ?", args: [tenantId] },
     "read",
   );
-  const hooks = { eraseTenantObject: (id: string) => c.env.TENANT_DO.getByName(id).eraseStorage() };
-  const result = await deleteAccount({ mgmt: mgmtDb, config, hooks }, tenantId, { actor });
+  const result = await deleteAccount({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
   // This isolate forgets the keys now; the others within the credential cache's 60 s.
   forgetCredentials(hashes.rows.map((row) => String(row.key_hash)));
   c.var.logger.info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
   return c.json(view(result));
+}
+
+/**
+ * What account deletion undoes outside the management DB: the tenant's
+ * Durable Object storage, and (when billing is configured) its Stripe
+ * subscription, cancelled at once. OAuth grants have no store in this build
+ * yet (`revokeOAuthGrants` stays unset until they do).
+ */
+export function deletionHooks(env: Env): AccountDeletionHooks {
+  const { stripe } = getServices(env);
+  return {
+    eraseTenantObject: (id) => env.TENANT_DO.getByName(id).eraseStorage(),
+    ...(stripe && {
+      cancelSubscription: async (subscriptionId: string) => {
+        try {
+          await stripe.subscriptions.cancel(subscriptionId);
+        } catch (error) {
+          // Already cancelled or gone (an earlier, interrupted deletion): done.
+          if ((error as { code?: string }).code === "resource_missing") return;
+          await callStripe("cancel the subscription", () => Promise.reject(error));
+        }
+      },
+    }),
+  };
 }
 
 function view(result: DeletionResult) {

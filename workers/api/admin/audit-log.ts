@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { listAudit } from "../../../shared/audit";
+import { decodeCursor, encodeCursor } from "../../../shared/cursor";
 import type { AppEnv } from "../../types";
-import { decodeCursor, encodeCursor, parseInput } from "../validation";
+import { parseInput } from "../validation";
 
 /** `GET /api/audit-log`: newest first, filtered by tenant, action and time, paginated. Behind `requireAdmin`. */
 export const adminAuditLog = new Hono<AppEnv>();
@@ -26,7 +27,7 @@ adminAuditLog.get("/", async (c) => {
     action: query.action,
     since: query.since,
     until: query.until,
-    beforeId: query.cursor ? decodeCursor(auditCursor, query.cursor).beforeId : undefined,
+    beforeId: query.cursor ? decodeCursor(auditCursor, query.cursor, "this API").beforeId : undefined,
     limit: query.limit,
   });
   const last = entries.at(-1);

@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "../../../shared/crypto/encoding";
 import { AppError } from "../../../shared/errors";
 import type { AppEnv } from "../../types";
@@ -13,28 +14,36 @@ declare module "hono" {
 const ACTOR_NAME = /^[A-Za-z0-9@._+-]{1,100}$/;
 
 /**
- * Guard for the operator API: `Authorization: Bearer $ADMIN_TOKEN`, compared
- * in constant time so response timing reveals nothing about the token. No
- * credential is 401; any other credential (a tenant's API key included) is
- * 403, since the caller may well be authenticated — just not as the operator.
+ * Guard for the operator API: `Authorization: Bearer $ADMIN_TOKEN` (Hono's
+ * `bearerAuth`), compared in constant time so response timing reveals nothing
+ * about the token. No credential is 401; any other credential (a tenant's API
+ * key included) is 403, since the caller may well be authenticated — just not
+ * as the operator. Refusals are thrown as `AppError`s so `app.onError` shapes
+ * them like every other error.
  *
  * The token is shared, so operators may name themselves in `X-Admin-Actor`
  * for the audit log ("admin:alice"); the name is attribution, not identity.
  */
-export function requireAdmin(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    if (!token) {
-      throw new AppError("unauthorized", "admin token required", {
-        headers: { "WWW-Authenticate": 'Bearer realm="muninn-admin"' },
-      });
-    }
-    if (!(await timingSafeEqual(token, c.var.services.config.adminToken))) {
-      c.var.logger.warn("admin API refused a credential", { route: c.req.path });
-      throw new AppError("forbidden", "this credential cannot use the admin API", { code: "admin_token_required" });
-    }
-    const name = c.req.header("x-admin-actor");
-    c.set("adminActor", name && ACTOR_NAME.test(name) ? `admin:${name}` : "admin");
-    await next();
+export function requireAdmin() {
+  const missing = (): never => {
+    throw new AppError("unauthorized", "admin token required", {
+      headers: { "WWW-Authenticate": 'Bearer realm="muninn-admin"' },
+    });
   };
+  const refuse = (c: Context<AppEnv>): never => {
+    c.var.logger.warn("admin API refused a credential", { route: c.req.path });
+    throw new AppError("forbidden", "this credential cannot use the admin API", { code: "admin_token_required" });
+  };
+  return bearerAuth<AppEnv>({
+    verifyToken: async (token, c) => {
+      if (!(await timingSafeEqual(token, c.var.services.config.adminToken))) return false;
+      const name = c.req.header("x-admin-actor");
+      c.set("adminActor", name && ACTOR_NAME.test(name) ? `admin:${name}` : "admin");
+      return true;
+    },
+    // A header that carries no bearer token is as good as none.
+    noAuthenticationHeader: { message: missing },
+    invalidAuthenticationHeader: { message: missing },
+    invalidToken: { message: refuse },
+  });
 }

@@ -1,13 +1,13 @@
 import type { Context } from "hono";
 import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
-import { getTenantRecord, type TenantRecord } from "../../../shared/admin/tenant-records";
 import { AppError } from "../../../shared/errors";
+import { getTenant, type Tenant } from "../../../shared/tenants/tenants";
 import type { AppEnv } from "../../types";
 
 /** The tenant named by the route's `:id`, or a 404 (deleted tenants are gone for operators too). */
-export async function requireTenant(c: Context<AppEnv>): Promise<TenantRecord> {
+export async function requireTenant(c: Context<AppEnv>): Promise<Tenant> {
   const id = c.req.param("id") ?? "";
-  const record = await getTenantRecord(c.var.services.mgmtDb, id);
+  const record = await getTenant(c.var.services.mgmtDb, id);
   if (!record || record.status === "deleted") throw tenantNotFound(id);
   return record;
 }
@@ -21,12 +21,13 @@ export function tenantObject(c: Context<AppEnv>, tenantId: string) {
 }
 
 /** What the tenant's Durable Object needs from a record to admit requests. */
-export function settingsOf(record: TenantRecord): VersionedSettings {
+export function settingsOf(record: Tenant): VersionedSettings {
   return {
     tenantId: record.id,
     plan: record.plan,
     status: record.status,
     rateLimitOverride: record.rateLimitOverride,
+    graceEndsAt: record.graceEndsAt,
     recordUpdatedAt: record.updatedAt,
   };
 }

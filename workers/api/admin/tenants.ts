@@ -1,14 +1,15 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/contract";
-import { changeTenant, searchTenants, type TenantRecord } from "../../../shared/admin/tenant-records";
-import { AppError } from "../../../shared/errors";
+import { changeTenant, searchTenants } from "../../../shared/admin/tenant-records";
+import { decodeCursor, encodeCursor } from "../../../shared/cursor";
+import { AppError, unavailable } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
 import { effectiveRateLimit, PLANS, type PlanLimitTable, TENANT_STATUSES } from "../../../shared/plans";
-import { getTenantDatabase } from "../../../shared/tenants/tenants";
+import { getTenantDatabase, type Tenant } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
-import { decodeCursor, encodeCursor, parseInput, parseJsonBody } from "../validation";
+import { parseInput, parseJsonBody } from "../validation";
 import { requireTenant, settingsOf, tenantNotFound, tenantObject } from "./tenant-lookup";
 
 /** The operator's tenant routes, mounted at `/api/tenants` behind `requireAdmin`. See docs/admin-api.md. */
@@ -40,7 +41,7 @@ adminTenants.get("/", async (c) => {
     query: query.q,
     plan: query.plan,
     status: query.status,
-    after: query.cursor ? decodeCursor(tenantCursor, query.cursor) : undefined,
+    after: query.cursor ? decodeCursor(tenantCursor, query.cursor, "this API") : undefined,
     limit: query.limit,
   });
   const last = tenants.at(-1);
@@ -114,23 +115,20 @@ adminTenants.get("/:id/rate-limit", async (c) => {
  * be reached, the operator is told to repeat the (idempotent) request, and
  * any admin read of the tenant re-applies it too.
  */
-async function applyToTenantObject(c: Context<AppEnv>, record: TenantRecord): Promise<void> {
+async function applyToTenantObject(c: Context<AppEnv>, record: Tenant): Promise<void> {
   try {
     await tenantObject(c, record.id).updateSettings(settingsOf(record));
   } catch (error) {
     c.var.logger.error("tenant change saved but not applied", { tenant: record.id, ...describeError(error) });
-    throw new AppError("unavailable", "the change is saved but not yet in force; repeat the request", {
-      headers: { "Retry-After": "1" },
-      cause: error,
-    });
+    throw unavailable("the change is saved but not yet in force; repeat the request", { cause: error });
   }
 }
 
-function pick(record: TenantRecord) {
+function pick(record: Tenant) {
   return { plan: record.plan, status: record.status, rateLimitOverride: record.rateLimitOverride };
 }
 
-function quotasView(record: TenantRecord, limits: PlanLimitTable) {
+function quotasView(record: Tenant, limits: PlanLimitTable) {
   const rate = effectiveRateLimit(limits, record.plan, record.rateLimitOverride);
   const plan = limits[record.plan];
   return {
@@ -140,7 +138,7 @@ function quotasView(record: TenantRecord, limits: PlanLimitTable) {
   };
 }
 
-function summaryView(record: TenantRecord, limits: PlanLimitTable) {
+function summaryView(record: Tenant, limits: PlanLimitTable) {
   return {
     id: record.id,
     org_name: record.orgName,
@@ -155,7 +153,7 @@ function summaryView(record: TenantRecord, limits: PlanLimitTable) {
 }
 
 function detailView(
-  record: TenantRecord,
+  record: Tenant,
   database: { name: string; url: string; schemaVersion: number } | null,
   status: UsageStatus | null,
   limits: PlanLimitTable,

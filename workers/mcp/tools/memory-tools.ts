@@ -9,7 +9,7 @@ import {
   updateMemory,
 } from "../../../shared/memory/memories";
 import { LIMITS } from "../../../shared/memory/model";
-import { recall, recordAccess } from "../../../shared/memory/recall";
+import { recall } from "../../../shared/memory/recall";
 import { defineTool } from "./definition";
 import {
   content,
@@ -25,6 +25,7 @@ import {
   similarOut,
   tags,
   title,
+  toolArgs,
 } from "./schemas";
 import { toWire } from "./wire-case";
 
@@ -69,20 +70,19 @@ export const rememberTool = defineTool({
     "is not duplicated (its id comes back with deduplicated: true). The answer lists up to 3 similar memories: " +
     "update or supersede them instead of piling up near-duplicates.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input: z
-    .object({
-      ...memoryFields,
-      content: content.optional(),
-      memories: z
-        .array(z.object(memoryFields))
-        .min(1)
-        .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
-        .optional()
-        .describe(
-          "A batch of memories to save together, all or none. Every field (project, tags, idempotency_key, …) " +
-            "goes on each item; none may be given at the top level with a batch.",
-        ),
-    })
+  input: toolArgs({
+    ...memoryFields,
+    content: content.optional(),
+    memories: z
+      .array(toolArgs(memoryFields))
+      .min(1)
+      .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
+      .optional()
+      .describe(
+        "A batch of memories to save together, all or none. Every field (project, tags, idempotency_key, …) " +
+          "goes on each item; none may be given at the top level with a batch.",
+      ),
+  })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
       error: "give either content (one memory) or memories (a batch), not both and not neither",
       path: ["content"],
@@ -135,7 +135,8 @@ const hitOut = z.object({
   kind: z.string(),
   title: z.string().nullable(),
   snippet: z.string(),
-  score: z.number(),
+  rank: z.number(),
+  relevance: z.number(),
   tags: z.array(z.string()),
   files: z.array(z.string()),
   importance: z.number(),
@@ -156,7 +157,7 @@ export const recallTool = defineTool({
     "importance and use, with snippets and scores. Any text is safe to pass as is. Superseded and forgotten " +
     "memories are left out unless asked for. Use `explain` to see why each result ranked where it did.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     query: z
       .string()
       .max(LIMITS.queryChars, { error: `must be at most ${LIMITS.queryChars} characters` })
@@ -192,13 +193,15 @@ export const recallTool = defineTool({
       limit: args.limit,
       explain: args.explain,
     });
-    ctx.defer(
-      recordAccess(
-        ctx.db,
-        result.hits.map((hit) => hit.id),
-      ),
-    );
-    return { results: toWire(result.hits) as z.input<typeof hitOut>[], ...(result.note && { note: result.note }) };
+    const searched = args.project ?? "default";
+    const note =
+      result.otherProjects === undefined
+        ? result.note
+        : result.otherProjects.length > 0
+          ? `nothing in project ${searched} matches well enough; ${result.otherProjects.join(", ")} ` +
+            `${result.otherProjects.length === 1 ? "has" : "have"} matches: pass all_projects: true (or that project) to search there`
+          : `nothing in project ${searched} (nor in any other project) matches well enough`;
+    return { results: toWire(result.hits) as z.input<typeof hitOut>[], ...(note && { note }) };
   },
 });
 
@@ -218,7 +221,7 @@ export const getTool = defineTool({
   title: "Get memories",
   description: "Fetch full memories by id (up to 20), with their version history and links.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: z.object({ ids: memoryIds(LIMITS.getIds) }),
+  input: toolArgs({ ids: memoryIds(LIMITS.getIds) }),
   output: z.object({
     memories: z.array(memoryOut.extend({ versions: z.array(versionOut), links: z.array(linkOut) })),
     not_found: z.array(z.string()),
@@ -236,7 +239,7 @@ export const updateTool = defineTool({
     "Change a memory: replace its content (default) or append to it, and/or change title, kind, tags, files or " +
     "importance. The previous state is kept as a version (see `get`).",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     id: memoryId,
     mode: z.enum(["replace", "append"]).optional().describe("How `content` applies; default replace."),
     content: content.optional(),
@@ -269,7 +272,7 @@ export const forgetTool = defineTool({
     "Forget memories by id. By default a soft delete: hidden from recall and list, restorable for 30 days with " +
     "`restore`. With hard: true the memory, its search entry and its history are purged for good.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     ids: memoryIds(LIMITS.batch),
     hard: z.boolean().optional().describe("Purge permanently instead of a restorable soft delete."),
   }),
@@ -286,7 +289,7 @@ export const restoreTool = defineTool({
   title: "Restore memories",
   description: "Undo a soft `forget` (within 30 days).",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: z.object({ ids: memoryIds(LIMITS.batch) }),
+  input: toolArgs({ ids: memoryIds(LIMITS.batch) }),
   output: z.object({ restored: z.array(z.string()), not_restorable: z.array(z.string()) }),
   async run(ctx, args) {
     const { restored, notRestorable } = await restoreMemories(ctx.db, args.ids);
@@ -301,7 +304,7 @@ export const listTool = defineTool({
     "Browse memories of a project (or all projects), optionally by kind, tag or status, sorted by most recent, " +
     "most important or most used. Pass the returned next_cursor to get the next page.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     project: project.optional(),
     all_projects: z.boolean().optional(),
     kind: kind.optional(),
@@ -333,7 +336,7 @@ export const linkTool = defineTool({
   description:
     "Relate two memories: relates_to, depends_on, contradicts, supersedes or part_of. Links show up in `get`.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: z.object({ from_id: memoryId, to_id: memoryId, relation }),
+  input: toolArgs({ from_id: memoryId, to_id: memoryId, relation }),
   output: z.object({ from_id: z.string(), to_id: z.string(), relation, created: z.boolean() }),
   async run(ctx, args) {
     const { created } = await linkMemories(ctx.db, args.from_id, args.to_id, args.relation);

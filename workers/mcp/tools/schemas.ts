@@ -1,11 +1,32 @@
 import { z } from "zod";
-import { LIMITS, LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES, PROJECT_SLUG } from "../../../shared/memory/model";
+import {
+  LIMITS,
+  LINK_RELATIONS,
+  MEMORY_KINDS,
+  MEMORY_STATUSES,
+  PROJECT_SLUG,
+  utf8Bytes,
+} from "../../../shared/memory/model";
 
 /**
  * Argument and result pieces shared by the tools. Messages name the field's
  * limit, because the model reading a tool error has to fix its call from it.
  */
-const utf8Bytes = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/**
+ * A tool's arguments: an object that refuses keys it does not define,
+ * naming them and the ones it takes. A misspelt argument (`querry`) silently
+ * dropped would turn a search into an unfiltered listing.
+ */
+export function toolArgs<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown argument${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((key) => `"${key}"`).join(", ")}; this takes ${known}`
+        : undefined,
+  });
+}
 
 export const content = z
   .string()
@@ -13,9 +34,31 @@ export const content = z
   .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
     error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
   })
-  // SQLite text functions (and so search snippets) stop at NUL: refuse it rather than store a cut-off memory.
-  .refine((text) => !text.includes("\0"), { error: "must not contain NUL (U+0000) characters" })
   .describe("The memory itself: any text, including code. At most 32 KiB.");
+
+/**
+ * Refuse NUL (U+0000) in every string anywhere in a tool's arguments —
+ * content, title, tags, files, idempotency keys, queries — naming the field.
+ * SQLite text functions stop at NUL, so a value containing one would be
+ * stored or compared cut off, silently. One check over the whole input, so
+ * a field added later cannot forget it.
+ */
+export function refusingNul<S extends z.ZodType>(schema: S): S {
+  return schema.superRefine((value, ctx) => {
+    for (const path of nulPaths(value, [])) {
+      ctx.addIssue({ code: "custom", path, message: "must not contain NUL (U+0000) characters" });
+    }
+  }) as unknown as S;
+}
+
+function nulPaths(value: unknown, path: (string | number)[]): (string | number)[][] {
+  if (typeof value === "string") return value.includes("\0") ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, index) => nulPaths(item, [...path, index]));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([key, item]) => nulPaths(item, [...path, key]));
+  }
+  return [];
+}
 
 export const title = z
   .string()

@@ -5,7 +5,7 @@ import { addIssue, listIssues, resolveIssue } from "../../../shared/memory/issue
 import { createProject, listProjects, renameProject } from "../../../shared/memory/projects";
 import { endWorkSession, startWorkSession } from "../../../shared/memory/work-sessions";
 import { defineTool } from "./definition";
-import { files, memoryId, memoryOut, project, similarOut, tags, title, workSessionOut } from "./schemas";
+import { files, memoryId, memoryOut, project, similarOut, tags, title, toolArgs, workSessionOut } from "./schemas";
 import { toWire } from "./wire-case";
 
 /** A required field for one action of a multi-action tool, named in the error like a schema failure would. */
@@ -28,7 +28,7 @@ export const trackTool = defineTool({
     "Track open problems: `add` an issue (title, description, severity 1–5, files), `resolve` one with its " +
     "resolution, or `list` open, resolved or all issues. Open issues appear in `context` briefings.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     action: z.enum(["add", "resolve", "list"]),
     project: project.optional(),
     title: title.optional().describe("add: what is wrong, in a line."),
@@ -104,7 +104,7 @@ export const contextTool = defineTool({
     "off (next steps), memories relevant to the task at hand, open issues, the most important memories, and " +
     "recent decisions and learnings.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     project: project.optional(),
     task: z.string().max(2000).optional().describe("What you are about to work on; adds the most relevant memories."),
     files: files.optional(),
@@ -147,7 +147,7 @@ export const sessionTool = defineTool({
     "Mark a stretch of work: `start` with its goal, `end` with the outcome, next steps and whether it succeeded. " +
     "The next `context` briefing starts from the latest session's next steps.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     action: z.enum(["start", "end"]),
     project: project.optional(),
     goal: z.string().max(2000).optional().describe("start: what this session is for."),
@@ -177,7 +177,7 @@ export const projectsTool = defineTool({
   title: "Projects",
   description: "List projects with memory and open-issue counts, `create` one, or `rename` one (moving its memories).",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input: z.object({
+  input: toolArgs({
     action: z.enum(["list", "create", "rename"]).optional().describe("Default list."),
     project: project.optional().describe("create/rename: the project's slug."),
     name: z.string().max(200).optional().describe("create/rename: a display name."),

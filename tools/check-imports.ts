@@ -1,6 +1,8 @@
 /**
  * Fails (exit 1) when the project's own TypeScript modules import each other
- * in a cycle, printing each cycle. Run by `npm run lint`.
+ * in a cycle, or against the layering of docs/architecture.md (`shared/`
+ * imports neither `workers/` nor `durable-objects/`; `durable-objects/` does
+ * not import `workers/`), printing each offence. Run by `npm run lint`.
  *
  * Type-only imports count: a cycle of types is still two modules that cannot
  * be understood (or moved) one without the other, and it is usually the first
@@ -84,12 +86,29 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
   return cycles;
 }
 
+/** Which top-level folders each layer may not import from. */
+const FORBIDDEN: Record<string, string[]> = {
+  shared: ["workers", "durable-objects"],
+  "durable-objects": ["workers"],
+};
+
+const layerOf = (file: string) => relative(ROOT, file).split("/")[0] ?? "";
+
 const graph = new Map<string, string[]>();
 for (const file of SCANNED.flatMap((dir) => sourceFiles(join(ROOT, dir)))) graph.set(file, importsOf(file));
 const cycles = findCycles(graph);
+const violations = [...graph].flatMap(([file, targets]) =>
+  targets
+    .filter((target) => FORBIDDEN[layerOf(file)]?.includes(layerOf(target)))
+    .map((target) => `${relative(ROOT, file)} → ${relative(ROOT, target)}`),
+);
 if (cycles.length > 0) {
   console.error(`import cycles (${cycles.length}); make the shared part a module both can import:`);
   for (const cycle of cycles) console.error(`  ${cycle.map((file) => relative(ROOT, file)).join(" ↔ ")}`);
-  process.exit(1);
 }
-console.log(`no import cycles among ${graph.size} modules`);
+if (violations.length > 0) {
+  console.error(`imports against the layering (${violations.length}); see docs/architecture.md:`);
+  for (const violation of violations) console.error(`  ${violation}`);
+}
+if (cycles.length > 0 || violations.length > 0) process.exit(1);
+console.log(`no import cycles or layering violations among ${graph.size} modules`);

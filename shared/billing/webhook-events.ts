@@ -1,0 +1,517 @@
+import { LibsqlError } from "@libsql/client/web";
+import type Stripe from "stripe";
+import type { BillingConfig } from "../config";
+import type { Database, Statement } from "../db/client";
+import { rowToTenant, type Tenant } from "../tenants/tenants";
+import {
+  idOf,
+  isoFromSeconds,
+  planEffect,
+  planForPrice,
+  stateVersion,
+  subscriptionPrice,
+  terminalVersion,
+} from "./subscription-state";
+import { subscriptionUpsert } from "./subscriptions";
+
+/**
+ * Stripe events: each event id is recorded once (`stripe_events.event_id` is
+ * the primary key) in the same management-DB transaction as the state change
+ * it makes and its audit entry, so an event is applied exactly once or not at
+ * all. A duplicate delivery fails that transaction on the key and changes
+ * nothing; a failed attempt leaves only its error behind, and the retry
+ * applies the event whole.
+ */
+
+/** The event types that change billing state; everything else is recorded as `ignored`. */
+export const HANDLED_EVENT_TYPES = [
+  "checkout.session.completed",
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "invoice.paid",
+  "invoice.payment_failed",
+  "charge.refunded",
+  "customer.deleted",
+] as const;
+export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
+
+export function isHandled(type: string): type is HandledEventType {
+  return (HANDLED_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+/**
+ * What processing did:
+ * - `applied`: the state change was made (the plan may or may not have moved);
+ * - `stale`: not newer than the state already applied for the subscription or payment: recorded, nothing changed;
+ * - `unchanged`: recorded, nothing to change (e.g. a refund, or no tenant owns the customer);
+ * - `ignored`: a type Muninn does not act on;
+ * - `duplicate`: this event id was already processed; nothing was done.
+ */
+export type EventOutcome = "applied" | "stale" | "unchanged" | "ignored" | "duplicate";
+
+export interface ProcessedEvent {
+  outcome: EventOutcome;
+  /** The tenant the event concerned, as it is now (for pushing to its Durable Object). */
+  tenant: Tenant | null;
+  planBefore: string | null;
+  planAfter: string | null;
+}
+
+export interface EventContext {
+  mgmtDb: Database;
+  billing: BillingConfig;
+  stripe: Stripe;
+}
+
+export interface ProcessOptions {
+  /** Reprocess an event already processed (operator replay with `force=true`). */
+  force?: boolean;
+}
+
+const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/** Apply `event` exactly once. Throws on a processing failure (after which nothing of it is applied). */
+export async function processStripeEvent(
+  context: EventContext,
+  event: Stripe.Event,
+  options: ProcessOptions = {},
+): Promise<ProcessedEvent> {
+  const { mgmtDb } = context;
+  const previous = await readEventRow(mgmtDb, event.id);
+  if (previous && previous.status !== "failed" && !options.force) return duplicate(mgmtDb, previous.tenantId);
+
+  const change = await planChange(context, event, options.force === true);
+  const statements: Statement[] = [
+    // A failed attempt left a row with its error; a forced replay replaces a processed one.
+    {
+      sql: `DELETE FROM stripe_events WHERE event_id = ? AND ${options.force ? "1" : "status = 'failed'"}`,
+      args: [event.id],
+    },
+    {
+      sql: `INSERT INTO stripe_events
+              (event_id, type, created, status, tenant_id, plan_before, attempts, received_at, processed_at)
+            VALUES (?, ?, ?, ?, ?, (SELECT plan FROM tenants WHERE id = ?), ?, COALESCE(?, ${NOW}), ${NOW})`,
+      args: [
+        event.id,
+        event.type,
+        event.created,
+        change.kind === "ignored" ? "ignored" : "processed",
+        change.tenantId,
+        change.tenantId,
+        (previous?.attempts ?? 0) + 1,
+        previous?.receivedAt ?? null,
+      ],
+    },
+    ...change.statements,
+    {
+      sql: `UPDATE stripe_events SET outcome = ${change.outcomeSql},
+              plan_after = (SELECT plan FROM tenants WHERE id = stripe_events.tenant_id)
+            WHERE event_id = ?`,
+      args: [...change.outcomeArgs, event.id],
+    },
+    // The runbook's trail: one `webhook` entry per event that concerned a tenant, with the plan before and after.
+    {
+      sql: `INSERT INTO audit_log (tenant_id, actor, action, target, metadata)
+            SELECT tenant_id, 'stripe', 'webhook', tenant_id, json_object(
+              'eventId', event_id, 'type', type, 'outcome', outcome, 'replay', json(?),
+              'before', json_object('plan', plan_before), 'after', json_object('plan', plan_after))
+            FROM stripe_events WHERE event_id = ? AND tenant_id IS NOT NULL`,
+      args: [options.force ? "true" : "false", event.id],
+    },
+    { sql: "SELECT outcome, plan_before, plan_after FROM stripe_events WHERE event_id = ?", args: [event.id] },
+    { sql: "SELECT * FROM tenants WHERE id = ?", args: [change.tenantId] },
+  ];
+
+  let results: Awaited<ReturnType<Database["batch"]>>;
+  try {
+    results = await mgmtDb.batch(statements, "write");
+  } catch (error) {
+    // Another delivery of the same event committed first (the insert hit the primary key): a duplicate.
+    if (isUniqueViolation(error)) {
+      const row = await readEventRow(mgmtDb, event.id);
+      if (row && row.status !== "failed") return duplicate(mgmtDb, row.tenantId);
+    }
+    throw error;
+  }
+  const summary = results.at(-2)?.rows[0];
+  const tenantRow = results.at(-1)?.rows[0];
+  return {
+    outcome: (change.kind === "ignored" ? "ignored" : String(summary?.outcome ?? "unchanged")) as EventOutcome,
+    tenant: tenantRow ? rowToTenant(tenantRow) : null,
+    planBefore: summary?.plan_before == null ? null : String(summary.plan_before),
+    planAfter: summary?.plan_after == null ? null : String(summary.plan_after),
+  };
+}
+
+/**
+ * Keep the error of a failed attempt on the event's row, so an operator can
+ * list failed events and replay them. Never overwrites a processed row.
+ */
+export async function recordEventFailure(mgmtDb: Database, event: Stripe.Event, error: unknown): Promise<void> {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  await mgmtDb.execute(
+    {
+      sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
+          VALUES (?, ?, ?, 'failed', ?, 1)
+          ON CONFLICT (event_id) DO UPDATE SET status = 'failed', error = excluded.error, attempts = attempts + 1
+          WHERE stripe_events.status = 'failed'`,
+      args: [event.id, event.type, event.created, message.slice(0, 2000)],
+    },
+    "write",
+  );
+}
+
+interface EventRow {
+  status: string;
+  tenantId: string | null;
+  attempts: number;
+  receivedAt: string;
+}
+
+async function readEventRow(mgmtDb: Database, eventId: string): Promise<EventRow | null> {
+  const result = await mgmtDb.execute(
+    {
+      sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
+      args: [eventId],
+    },
+    "read",
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    status: String(row.status),
+    tenantId: row.tenant_id == null ? null : String(row.tenant_id),
+    attempts: Number(row.attempts),
+    receivedAt: String(row.received_at),
+  };
+}
+
+async function duplicate(mgmtDb: Database, tenantId: string | null): Promise<ProcessedEvent> {
+  const tenant = tenantId ? await readTenant(mgmtDb, tenantId) : null;
+  return { outcome: "duplicate", tenant, planBefore: tenant?.plan ?? null, planAfter: tenant?.plan ?? null };
+}
+
+async function readTenant(mgmtDb: Database, tenantId: string): Promise<Tenant | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] }, "read");
+  const row = result.rows[0];
+  return row ? rowToTenant(row) : null;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof LibsqlError && error.code.startsWith("SQLITE_CONSTRAINT");
+}
+
+/** The statements one event adds to its transaction, and how its outcome is decided inside it. */
+interface PlannedChange {
+  kind: "state" | "ignored";
+  tenantId: string | null;
+  statements: Statement[];
+  /** SQL evaluated after `statements` (same transaction) giving the outcome word. */
+  outcomeSql: string;
+  outcomeArgs: (string | number | null)[];
+}
+
+function nothingToChange(tenantId: string | null, kind: PlannedChange["kind"] = "state"): PlannedChange {
+  return {
+    kind,
+    tenantId,
+    statements: [],
+    outcomeSql: "?",
+    outcomeArgs: [kind === "ignored" ? "ignored" : "unchanged"],
+  };
+}
+
+async function planChange(context: EventContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
+  const { mgmtDb } = context;
+  switch (event.type) {
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted": {
+      const subscription = event.data.object;
+      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer), subscription.metadata?.tenant_id);
+      return subscriptionChange(context.billing, event, subscription, tenantId, force);
+    }
+    case "checkout.session.completed": {
+      const session = event.data.object;
+      const customerId = idOf(session.customer);
+      const tenantId = await tenantFor(
+        mgmtDb,
+        customerId,
+        session.client_reference_id ?? session.metadata?.tenant_id ?? undefined,
+      );
+      const subscriptionId = idOf(session.subscription);
+      if (session.mode !== "subscription" || !subscriptionId) return nothingToChange(tenantId);
+      // The session names the subscription but not its state: fetch it, so the
+      // paid plan starts even if the subscription's own events are late or lost.
+      const subscription = await context.stripe.subscriptions.retrieve(subscriptionId);
+      return subscriptionChange(context.billing, event, subscription, tenantId, force);
+    }
+    case "invoice.paid":
+    case "invoice.payment_failed": {
+      const invoice = event.data.object;
+      const details = invoice.parent?.subscription_details;
+      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer), details?.metadata?.tenant_id);
+      return paymentChange(context.billing, event, tenantId, idOf(details?.subscription));
+    }
+    case "charge.refunded": {
+      // A refund alone changes no plan (a cancellation arrives as its own
+      // subscription event); it is recorded and audited for the trail.
+      const charge = event.data.object;
+      return nothingToChange(await tenantFor(mgmtDb, idOf(charge.customer), charge.metadata?.tenant_id));
+    }
+    case "customer.deleted": {
+      const customer = event.data.object;
+      const tenantId = await tenantFor(mgmtDb, customer.id, undefined);
+      return customerDeleted(event, customer.id, tenantId);
+    }
+    default:
+      return nothingToChange(null, "ignored");
+  }
+}
+
+/**
+ * The tenant an object belongs to. The customer id is authoritative (Muninn
+ * created the customer for that tenant); `metadata.tenant_id` (set at
+ * checkout) is used only for a tenant that has no customer yet or the same
+ * one, so metadata cannot move a subscription onto another tenant.
+ */
+async function tenantFor(mgmtDb: Database, customerId: string | null, metadataTenant: string | undefined) {
+  const result = await mgmtDb.execute(
+    {
+      sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
+          UNION ALL
+          SELECT id FROM tenants WHERE id = ? AND (stripe_customer_id IS NULL OR stripe_customer_id = ?)
+          LIMIT 1`,
+      args: [customerId, metadataTenant ?? null, customerId],
+    },
+    "read",
+  );
+  const row = result.rows[0];
+  return row ? String(row.id) : null;
+}
+
+function subscriptionChange(
+  billing: BillingConfig,
+  event: Stripe.Event,
+  subscription: Stripe.Subscription,
+  tenantId: string | null,
+  force: boolean,
+): PlannedChange {
+  const subscriptionId = subscription.id;
+  const customerId = idOf(subscription.customer) ?? "";
+  const plan = planForPrice(billing.prices, subscriptionPrice(subscription));
+  const statements: Statement[] = [
+    // The ordering guard: a state is kept only if it is newer than the one held
+    // (or, for an operator's forced replay, as new: the same event again).
+    subscriptionUpsert(billing.prices, {
+      subscription,
+      tenantId,
+      version: stateVersion(event.created, subscription),
+      source: event.id,
+      when: force ? "not_older" : "newer",
+      previousStatus: previousStatus(event),
+    }),
+  ];
+  const applied = "EXISTS (SELECT 1 FROM billing_subscriptions WHERE subscription_id = ? AND event_id = ?)";
+  const appliedArgs = [subscriptionId, event.id];
+  // The tenant's plan follows this subscription only if it is the tenant's
+  // subscription (or the tenant has none); a paid state also takes over.
+  const own = "(stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
+  const effect = planEffect(subscription.status);
+  const paymentNewer = "billing_payment_version <= ?";
+  const graceEnds = new Date(event.created * 1000 + billing.gracePeriodMs).toISOString();
+  const failedAt = isoFromSeconds(event.created);
+  if (tenantId && effect === "grant" && plan) {
+    statements.push({
+      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = ?, stripe_customer_id = COALESCE(stripe_customer_id, ?),
+              billing_grace_ends_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_grace_ends_at END,
+              billing_payment_failed_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_payment_failed_at END,
+              billing_payment_version = MAX(billing_payment_version, ?), updated_at = ${NOW}
+            WHERE id = ? AND ${applied}`,
+      args: [plan, subscriptionId, customerId, event.created, event.created, event.created, tenantId, ...appliedArgs],
+    });
+  } else if (tenantId && effect === "grace") {
+    // Payment is failing: the plan is kept (never raised) and the grace period starts once.
+    statements.push({
+      sql: `UPDATE tenants SET stripe_subscription_id = ?, stripe_customer_id = COALESCE(stripe_customer_id, ?),
+              billing_grace_ends_at = CASE WHEN ${paymentNewer} AND plan != 'free'
+                THEN COALESCE(billing_grace_ends_at, ?) ELSE billing_grace_ends_at END,
+              billing_payment_failed_at = CASE WHEN ${paymentNewer} AND plan != 'free'
+                THEN COALESCE(billing_payment_failed_at, ?) ELSE billing_payment_failed_at END,
+              billing_payment_version = MAX(billing_payment_version, ?), updated_at = ${NOW}
+            WHERE id = ? AND ${applied} AND ${own}`,
+      args: [
+        subscriptionId,
+        customerId,
+        event.created,
+        graceEnds,
+        event.created,
+        failedAt,
+        event.created,
+        tenantId,
+        ...appliedArgs,
+        subscriptionId,
+      ],
+    });
+  } else if (tenantId && effect === "revoke") {
+    statements.push({
+      sql: `UPDATE tenants SET plan = 'free', stripe_subscription_id = ?,
+              billing_grace_ends_at = NULL, billing_payment_failed_at = NULL, updated_at = ${NOW}
+            WHERE id = ? AND ${applied} AND ${own}`,
+      args: [subscriptionId, tenantId, ...appliedArgs, subscriptionId],
+    });
+  } else if (tenantId) {
+    // `incomplete`, or a price this deployment does not sell: link, change no plan.
+    statements.push({
+      sql: `UPDATE tenants SET stripe_subscription_id = COALESCE(stripe_subscription_id, ?),
+              stripe_customer_id = COALESCE(stripe_customer_id, ?), updated_at = ${NOW}
+            WHERE id = ? AND ${applied}`,
+      args: [subscriptionId, customerId, tenantId, ...appliedArgs],
+    });
+  }
+  return {
+    kind: "state",
+    tenantId,
+    statements,
+    outcomeSql: `CASE WHEN ${applied} THEN 'applied' ELSE 'stale' END`,
+    outcomeArgs: appliedArgs,
+  };
+}
+
+/**
+ * The status an update moved the subscription from (`previous_attributes`).
+ * Two updates in the same second with the same timestamps are ordered by it:
+ * the one that starts from the status held is the later one.
+ */
+function previousStatus(event: Stripe.Event): string | null {
+  const previous = (event.data as { previous_attributes?: { status?: unknown } }).previous_attributes;
+  return typeof previous?.status === "string" ? previous.status : null;
+}
+
+function paymentChange(
+  billing: BillingConfig,
+  event: Stripe.Event,
+  tenantId: string | null,
+  subscriptionId: string | null,
+): PlannedChange {
+  if (!tenantId) return nothingToChange(null);
+  // Payment events have their own order: the newest paid / failed decides whether payment is failing.
+  const newer = "billing_payment_version <= ?";
+  const own = "(? IS NULL OR stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
+  const statement: Statement =
+    event.type === "invoice.payment_failed"
+      ? {
+          sql: `UPDATE tenants SET
+                  billing_grace_ends_at = CASE WHEN plan != 'free' THEN COALESCE(billing_grace_ends_at, ?) END,
+                  billing_payment_failed_at = COALESCE(billing_payment_failed_at, ?),
+                  billing_payment_version = ?, updated_at = ${NOW}
+                WHERE id = ? AND ${newer} AND ${own}`,
+          args: [
+            new Date(event.created * 1000 + billing.gracePeriodMs).toISOString(),
+            isoFromSeconds(event.created),
+            event.created,
+            tenantId,
+            event.created,
+            subscriptionId,
+            subscriptionId,
+          ],
+        }
+      : {
+          sql: `UPDATE tenants SET billing_grace_ends_at = NULL, billing_payment_failed_at = NULL,
+                  billing_payment_version = ?, updated_at = ${NOW}
+                WHERE id = ? AND ${newer} AND ${own}`,
+          args: [event.created, tenantId, event.created, subscriptionId, subscriptionId],
+        };
+  return {
+    kind: "state",
+    tenantId,
+    statements: [statement],
+    // changes() is the row count of the statement just before (same connection, same transaction).
+    outcomeSql: "CASE WHEN changes() > 0 THEN 'applied' ELSE 'stale' END",
+    outcomeArgs: [],
+  };
+}
+
+function customerDeleted(event: Stripe.Event, customerId: string, tenantId: string | null): PlannedChange {
+  return {
+    kind: "state",
+    tenantId,
+    statements: [
+      // Every subscription of the customer ends with it; older events about them become stale.
+      {
+        sql: `UPDATE billing_subscriptions SET status = 'canceled', state_version = ?, event_id = ?, updated_at = ${NOW}
+              WHERE customer_id = ? AND state_version < ?`,
+        args: [terminalVersion(event.created), event.id, customerId, terminalVersion(event.created)],
+      },
+      {
+        sql: `UPDATE tenants SET plan = 'free', stripe_customer_id = NULL, stripe_subscription_id = NULL,
+                billing_grace_ends_at = NULL, billing_payment_failed_at = NULL, updated_at = ${NOW}
+              WHERE id = ? AND stripe_customer_id = ?`,
+        args: [tenantId, customerId],
+      },
+    ],
+    outcomeSql: "CASE WHEN changes() > 0 THEN 'applied' ELSE 'unchanged' END",
+    outcomeArgs: [],
+  };
+}
+
+export const EVENT_STATUSES = ["received", "processed", "failed", "ignored"] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+export interface StripeEventRecord {
+  eventId: string;
+  type: string;
+  /** Stripe's creation time of the event (ISO). */
+  created: string;
+  status: EventStatus;
+  outcome: string | null;
+  tenantId: string | null;
+  planBefore: string | null;
+  planAfter: string | null;
+  attempts: number;
+  error: string | null;
+  receivedAt: string;
+  processedAt: string | null;
+}
+
+/** Events newest first, optionally by status, keyset-paginated on (received_at, event_id). */
+export async function listStripeEvents(
+  mgmtDb: Database,
+  filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
+): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (filter.status) {
+    where.push("status = ?");
+    args.push(filter.status);
+  }
+  if (filter.before) {
+    where.push("(received_at < ? OR (received_at = ? AND event_id < ?))");
+    args.push(filter.before.receivedAt, filter.before.receivedAt, filter.before.eventId);
+  }
+  const result = await mgmtDb.execute(
+    {
+      sql: `SELECT * FROM stripe_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+          ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+      args: [...args, filter.limit + 1],
+    },
+    "read",
+  );
+  const text = (value: unknown) => (value == null ? null : String(value));
+  const events = result.rows.slice(0, filter.limit).map((row) => ({
+    eventId: String(row.event_id),
+    type: String(row.type),
+    created: isoFromSeconds(Number(row.created)),
+    status: row.status as EventStatus,
+    outcome: text(row.outcome),
+    tenantId: text(row.tenant_id),
+    planBefore: text(row.plan_before),
+    planAfter: text(row.plan_after),
+    attempts: Number(row.attempts),
+    error: text(row.error),
+    receivedAt: String(row.received_at),
+    processedAt: text(row.processed_at),
+  }));
+  return { events, hasMore: result.rows.length > filter.limit };
+}

@@ -1,0 +1,159 @@
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import { describe, expect, it } from "vitest";
+import { ftsQuery } from "../../../shared/memory/fts-query";
+import { CredentialCache } from "../../../workers/auth/credential-cache";
+import { summarize } from "../../../workers/mcp/messages";
+import { toWire } from "../../../workers/mcp/tools/wire-case";
+
+describe("ftsQuery", () => {
+  it("quotes every token, so FTS5 operators and quotes in the text are plain words", () => {
+    expect(ftsQuery('"NEAR(foo" -bar* AND:baz^')).toBe('"near" OR "foo" OR "bar" OR "baz"');
+  });
+
+  it("lower-cases, drops repeats and common words, and keeps the order of first appearance", () => {
+    expect(ftsQuery("What is the Cache key? cache KEY, the cache")).toBe('"cache" OR "key"');
+  });
+
+  it("keeps letters and marks of any script as word characters", () => {
+    expect(ftsQuery("café über — naïve")).toBe('"café" OR "über" OR "naïve"');
+  });
+
+  it("is null when the text has nothing searchable", () => {
+    for (const text of ["", "   ", "?!*()", "🙂🚀", "-- ^ :"]) expect(ftsQuery(text)).toBeNull();
+  });
+
+  it("searches for at most 24 distinct words", () => {
+    const words = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    expect(ftsQuery(words.join(" "))?.split(" OR ")).toEqual(words.slice(0, 24).map((word) => `"${word}"`));
+  });
+});
+
+describe("summarize (an MCP request body before the SDK sees it)", () => {
+  const call = (name: string, id: unknown = 7) => ({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name, arguments: {} },
+  });
+
+  it("names a single tool call with its id", () => {
+    expect(summarize(call("recall"))).toMatchObject({
+      methods: "tools/call",
+      id: 7,
+      tool: "recall",
+      initialize: null,
+      batchedRequests: [],
+    });
+    expect(summarize(call("recall", "abc")).id).toBe("abc");
+    expect(summarize(call("recall", { not: "an id" })).id).toBeNull();
+  });
+
+  it("lists a batch's methods in order, and the requests in it other than ping", () => {
+    const summary = summarize([
+      { jsonrpc: "2.0", id: 1, method: "ping" },
+      call("remember", 2),
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      "junk",
+    ]);
+    expect(summary).toMatchObject({ methods: "ping,tools/call,notifications/initialized", id: null, tool: null });
+    expect(summary.batchedRequests).toEqual(["tools/call"]);
+  });
+
+  it("reads a 2025-era initialize: the version it will get and the client, cut to size", () => {
+    const summary = summarize({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "1999-01-01",
+        capabilities: {},
+        clientInfo: { name: "x".repeat(500), version: "1.0" },
+      },
+    });
+    expect(summary.initialize).toEqual({
+      protocolVersion: SUPPORTED_PROTOCOL_VERSIONS[0],
+      clientInfo: { name: "x".repeat(100), version: "1.0" },
+    });
+    const supported = SUPPORTED_PROTOCOL_VERSIONS.at(-1) as string;
+    const mirrored = summarize({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: supported, capabilities: {}, clientInfo: { name: "c", version: "1" } },
+    });
+    expect(mirrored.initialize?.protocolVersion).toBe(supported);
+  });
+
+  it("picks up a log level and a 2026-era client name, and nothing from bodies that are not JSON-RPC", () => {
+    expect(summarize({ jsonrpc: "2.0", id: 1, method: "logging/setLevel", params: { level: "debug" } }).logLevel).toBe(
+      "debug",
+    );
+    const modern = summarize({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/list",
+      params: { _meta: { "io.modelcontextprotocol/clientInfo": { name: "claude-code", version: "2" } } },
+    });
+    expect(modern.clientName).toBe("claude-code");
+    for (const body of [null, 42, "text", {}, []]) {
+      expect(summarize(body)).toMatchObject({ methods: "", id: null, tool: null, initialize: null, logLevel: null });
+    }
+  });
+});
+
+describe("toWire (results in snake_case)", () => {
+  it("renames keys at every depth, leaves values alone and drops undefined", () => {
+    expect(
+      toWire({
+        supersededBy: "m_1",
+        nested: [{ createdAt: "t", tagList: ["camelCase stays"] }],
+        skipped: undefined,
+        nothing: null,
+        count: 0,
+      }),
+    ).toEqual({
+      superseded_by: "m_1",
+      nested: [{ created_at: "t", tag_list: ["camelCase stays"] }],
+      nothing: null,
+      count: 0,
+    });
+  });
+
+  it("passes primitives and arrays of primitives through", () => {
+    expect(toWire("idempotencyKey")).toBe("idempotencyKey");
+    expect(toWire([1, "a", null])).toEqual([1, "a", null]);
+  });
+});
+
+describe("CredentialCache", () => {
+  const cache = () => new CredentialCache<string>(60_000, 15 * 60_000, 3);
+
+  it("serves an entry as fresh for the fresh period and as stale until the stale period ends", () => {
+    const c = cache();
+    c.set("k", "tenant", 1_000);
+    expect(c.fresh("k", 1_000 + 59_999)).toBe("tenant");
+    expect(c.fresh("k", 1_000 + 60_000)).toBeUndefined();
+    expect(c.stale("k", 1_000 + 15 * 60_000 - 1)).toBe("tenant");
+    expect(c.stale("k", 1_000 + 15 * 60_000)).toBeUndefined();
+  });
+
+  it("restarts both periods when an entry is verified again, and forgets deleted entries", () => {
+    const c = cache();
+    c.set("k", "old", 0);
+    c.set("k", "new", 50_000);
+    expect(c.fresh("k", 100_000)).toBe("new");
+    c.delete("k");
+    expect(c.stale("k", 100_000)).toBeUndefined();
+  });
+
+  it("drops the least recently verified entry beyond its size", () => {
+    const c = cache();
+    c.set("a", "A", 0);
+    c.set("b", "B", 0);
+    c.set("c", "C", 0);
+    c.set("a", "A again", 1);
+    c.set("d", "D", 2);
+    expect(c.fresh("b", 3)).toBeUndefined();
+    expect([c.fresh("a", 3), c.fresh("c", 3), c.fresh("d", 3)]).toEqual(["A again", "C", "D"]);
+  });
+});

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { reconcileBilling } from "../../../shared/billing/reconcile";
+import { billingContext, logStripeFailures, pushAll } from "../../billing/context";
+import type { AppEnv } from "../../types";
+import { parseInput } from "../validation";
+
+/** `/api/admin/billing`: reconciliation with Stripe. Behind `requireAdmin`. */
+export const adminBilling = new Hono<AppEnv>();
+
+adminBilling.use("*", logStripeFailures());
+
+const reconcileQuery = z.object({
+  apply: z.enum(["true", "false"]).default("false"),
+  tenant_id: z.string().min(1).max(100).optional(),
+});
+
+adminBilling.post("/reconcile", async (c) => {
+  const query = parseInput(reconcileQuery, c.req.query());
+  const apply = query.apply === "true";
+  const { report, changed } = await reconcileBilling(billingContext(c.var.services), {
+    apply,
+    actor: c.var.adminActor,
+    tenantId: query.tenant_id,
+  });
+  const unpushed = await pushAll(c.env, c.var.logger, changed);
+  c.var.logger.info("billing reconciliation", {
+    apply,
+    tenant: query.tenant_id,
+    checked: report.checked,
+    drift: report.drift.length,
+    errors: report.errors.length,
+  });
+  return c.json({
+    object: "billing_reconciliation",
+    applied: report.applied,
+    checked: report.checked,
+    drift: report.drift.map((drift) => ({
+      tenant_id: drift.tenantId,
+      customer_id: drift.customerId,
+      local: { plan: drift.local.plan, subscription_id: drift.local.subscriptionId, status: drift.local.status },
+      stripe: { plan: drift.stripe.plan, subscription_id: drift.stripe.subscriptionId, status: drift.stripe.status },
+      fixed: drift.fixed,
+    })),
+    errors: report.errors.map((error) => ({ tenant_id: error.tenantId, message: error.message })),
+    not_yet_in_force: unpushed,
+  });
+});

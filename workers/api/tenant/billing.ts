@@ -1,0 +1,52 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { getBillingAccount, openPortal, startCheckout } from "../../../shared/billing/accounts";
+import { AppError } from "../../../shared/errors";
+import { authenticate } from "../../auth/authenticate";
+import { requireScope } from "../../auth/require-scope";
+import { billingContext, logStripeFailures } from "../../billing/context";
+import type { AppEnv } from "../../types";
+import { parseJsonBody } from "../validation";
+
+/**
+ * `/api/billing`: the tenant's own subscription — read it, buy a plan
+ * (Checkout), manage it (portal). The account owner's credential only.
+ * See docs/billing.md.
+ */
+export const tenantBilling = new Hono<AppEnv>();
+
+tenantBilling.use("*", logStripeFailures(), authenticate(), requireScope("keys:manage"));
+
+tenantBilling.get("/", async (c) => {
+  const account = await getBillingAccount(c.var.services.mgmtDb, c.var.auth.tenantId);
+  if (!account) throw new AppError("not_found", "tenant not found", { code: "tenant_not_found" });
+  return c.json({
+    object: "billing",
+    tenant_id: account.tenantId,
+    plan: account.plan,
+    stripe_customer_id: account.customerId,
+    subscription: account.subscription && {
+      id: account.subscription.id,
+      status: account.subscription.status,
+      current_period_end: account.subscription.currentPeriodEnd,
+      cancel_at_period_end: account.subscription.cancelAtPeriodEnd,
+    },
+    payment_failing: account.paymentFailedAt !== null,
+    payment_failed_at: account.paymentFailedAt,
+    grace_period_ends_at: account.graceEndsAt,
+  });
+});
+
+const checkoutBody = z.object({ plan: z.enum(["pro", "team"]) }).strict();
+
+tenantBilling.post("/checkout", async (c) => {
+  const body = await parseJsonBody(c, checkoutBody);
+  const start = await startCheckout(billingContext(c.var.services), c.var.auth.tenantId, body.plan);
+  c.var.logger.info("billing checkout started", { tenant: c.var.auth.tenantId, plan: body.plan, kind: start.kind });
+  return c.json({ object: start.kind === "checkout" ? "checkout_session" : "billing_portal_session", url: start.url });
+});
+
+tenantBilling.post("/portal", async (c) => {
+  const portal = await openPortal(billingContext(c.var.services), c.var.auth.tenantId);
+  return c.json({ object: "billing_portal_session", url: portal.url });
+});

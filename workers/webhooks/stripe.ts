@@ -1,0 +1,104 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import type Stripe from "stripe";
+import type { BillingContext } from "../../shared/billing/accounts";
+import { webhookCrypto } from "../../shared/billing/stripe-client";
+import {
+  type EventOutcome,
+  isHandled,
+  type ProcessedEvent,
+  processStripeEvent,
+  recordEventFailure,
+} from "../../shared/billing/webhook-events";
+import { AppError, unavailable } from "../../shared/errors";
+import { describeError } from "../../shared/logging";
+import { billingContext, pushTenantSettings } from "../billing/context";
+import { recorder } from "../ops/telemetry";
+import type { AppEnv } from "../types";
+
+/** `POST /webhooks/stripe`: Stripe's deliveries, verified, applied exactly once. See docs/billing.md. */
+export const stripeWebhooks = new Hono<AppEnv>();
+
+/** Stripe's events are a few KiB; anything far bigger is not from Stripe. */
+const MAX_WEBHOOK_BYTES = 512 * 1024;
+
+stripeWebhooks.post("/webhooks/stripe", async (c) => {
+  const context = billingContext(c.var.services);
+  const tooLarge = () => new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
+  if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
+  // The signature covers the exact bytes Stripe sent: verify the raw text, never re-serialised JSON.
+  const body = await c.req.text();
+  if (body.length > MAX_WEBHOOK_BYTES) throw tooLarge();
+  let event: Stripe.Event;
+  try {
+    event = await context.stripe.webhooks.constructEventAsync(
+      body,
+      c.req.header("stripe-signature") ?? "",
+      context.billing.webhookSecret,
+      context.billing.webhookToleranceSeconds,
+      webhookCrypto,
+    );
+  } catch (error) {
+    // Only a bad signature answers 400: Stripe does not retry 4xx, and an unsigned request must not be retried into us.
+    c.var.logger.warn("Invalid signature: Stripe webhook refused", describeError(error));
+    countWebhook("unknown", "invalid_signature");
+    throw new AppError("invalid_request", "Invalid signature", { code: "invalid_signature" });
+  }
+  const result = await handleEvent(c, context, event, {});
+  return c.json({ received: true, event_id: event.id, outcome: result.outcome });
+});
+
+/**
+ * Process one verified (or re-fetched) event, count it and log it, and put a
+ * plan change in force on the tenant's Durable Object. A failure records its
+ * error on the event's row and answers 500 so Stripe retries.
+ */
+export async function handleEvent(
+  c: Context<AppEnv>,
+  context: BillingContext,
+  event: Stripe.Event,
+  options: { force?: boolean },
+): Promise<ProcessedEvent> {
+  const logger = c.var.logger.child({ eventId: event.id, eventType: event.type });
+  let result: ProcessedEvent;
+  try {
+    result = await processStripeEvent(context, event, options);
+  } catch (error) {
+    logger.error("Webhook processing failed", describeError(error));
+    countWebhook(event.type, "failed");
+    await recordEventFailure(context.mgmtDb, event, error).catch((recordError: unknown) =>
+      logger.error("webhook failure not recorded", describeError(recordError)),
+    );
+    throw new AppError("internal", `Webhook processing failed for ${event.id}; nothing was applied. Retry.`, {
+      code: "webhook_processing_failed",
+      cause: error,
+    });
+  }
+  // Pushed on duplicates too: a delivery retried because the push failed puts the change in force.
+  if (result.tenant) {
+    try {
+      await pushTenantSettings(c.env, result.tenant);
+    } catch (error) {
+      logger.error("Webhook processing failed: change saved but not yet in force", {
+        tenant: result.tenant.id,
+        ...describeError(error),
+      });
+      countWebhook(event.type, "failed");
+      throw unavailable("the billing change is saved but not yet in force; retry", { cause: error });
+    }
+  }
+  countWebhook(event.type, result.outcome);
+  logger.info("stripe webhook processed", {
+    outcome: result.outcome,
+    tenant: result.tenant?.id,
+    planBefore: result.planBefore,
+    planAfter: result.planAfter,
+    replay: options.force === true || undefined,
+  });
+  return result;
+}
+
+/** `stripe_webhooks_total{event,outcome}`; types Muninn does not handle share one label so Stripe cannot mint series. */
+function countWebhook(type: string, outcome: EventOutcome | "failed" | "invalid_signature"): void {
+  recorder.inc("stripe_webhooks_total", { event: isHandled(type) ? type : "other", outcome });
+}
