@@ -11,7 +11,7 @@ import { deleteDatabase, PlatformApiError } from "../tenants/turso-platform";
  *
  * The steps are ordered so an interruption anywhere can be finished by
  * repeating the call (the operator's `DELETE /api/tenants/:id`, or the
- * hourly cron sweep): the first transaction marks the tenant deleted and
+ * cron sweep every 5 minutes): the first transaction marks the tenant deleted and
  * revokes its keys (so nothing else can happen to it), each external delete
  * treats "already gone" as done, and the last transaction removes the rows.
  */
