@@ -28,6 +28,8 @@ export default defineConfig({
           bindings: {
             ...secrets,
             ENVIRONMENT: "test",
+            // Tests reach the Worker as http://localhost (see test/worker/mcp-support.ts).
+            PUBLIC_URL: "http://localhost",
             MGMT_DB_URL: `${stack.mgmtUrl}/management/`,
             TURSO_API_URL: stack.tenantsUrl,
             TURSO_ORG: "local",
@@ -68,6 +70,9 @@ export default defineConfig({
       },
     ],
     testTimeout: 30_000,
+    // Hooks provision real tenants (a database created and migrated each); on a loaded machine
+    // that outlasts the 10 s default, so they get the same budget as a test.
+    hookTimeout: 30_000,
     // Structured request logs only matter when a test fails.
     silent: "passed-only",
   },

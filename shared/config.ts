@@ -12,6 +12,12 @@ export interface Config {
    * serves `/metrics` without its token (that stack listens on loopback only).
    */
   environment: string;
+  /**
+   * The origin clients reach this service at (`https://api.muninn.pro`): the
+   * OAuth issuer, and with `/mcp` the protected resource every token is
+   * bound to. Fixed by configuration, never taken from a request's Host.
+   */
+  publicUrl: string;
   mgmtDb: { url: string; authToken: string };
   turso: { apiUrl: string; apiToken: string; org: string; group: string; dbUrlScheme: "https" | "http" };
   /** Base64 of a 32-byte AES-256-GCM key for tenant DB tokens at rest. */
@@ -156,6 +162,26 @@ function allowedHosts(source: ConfigSource): string[] {
   return [...new Set(names.map((name) => name.trim().toLowerCase()).filter(Boolean))];
 }
 
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** `PUBLIC_URL` as a bare origin: https, or http on a loopback host (local development). */
+function publicUrl(source: ConfigSource): string {
+  const raw = optional(source, "PUBLIC_URL", "http://127.0.0.1:8787");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an origin like https://api.example.com, got ${JSON.stringify(raw)}`);
+  }
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+  if (!secure || url.pathname !== "/" || url.search || url.hash || url.username) {
+    throw new ConfigError(
+      `PUBLIC_URL must be an https origin (http only on a loopback host) without a path, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return url.origin;
+}
+
 function billing(source: ConfigSource): BillingConfig | null {
   if (optional(source, "STRIPE_SECRET_KEY", "") === "") return null;
   const apiBase = optional(source, "STRIPE_API_BASE", "");
@@ -192,6 +218,7 @@ export function readConfig(env: object): Config {
   return {
     // Production behaviour unless an environment opts out: a forgotten variable must not open anything.
     environment: optional(source, "ENVIRONMENT", "production"),
+    publicUrl: publicUrl(source),
     mgmtDb: { url: required(source, "MGMT_DB_URL"), authToken: optional(source, "MGMT_DB_TOKEN", "") },
     turso: {
       apiUrl: optional(source, "TURSO_API_URL", "https://api.turso.tech"),

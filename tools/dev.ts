@@ -34,6 +34,10 @@ Muninn Cloud is running (management DB schema v${stack.migration.to}).
   Connect Claude Code:
   claude mcp add --transport http muninn ${info.baseUrl}/mcp --header "Authorization: Bearer ${info.apiKey}"
 
+  OAuth clients (MCP Inspector…): create an account, then connect ${info.baseUrl}/mcp and sign in with it:
+  curl -s -X POST ${info.baseUrl}/api/signup -H 'content-type: application/json' \\
+    -d '{"email":"you@example.com","password":"a long passphrase","org_name":"Me"}'
+
 ${billing}
 Written to .muninn/dev.json. Ctrl-C stops everything; data is kept in .muninn/.
 `);

@@ -98,7 +98,7 @@ async function seedDemoTenant(stateDir: string, vars: Record<string, string>) {
 }
 
 async function ownerKeyFor(mgmtDb: ReturnType<typeof openDatabase>, tenantId: string): Promise<string> {
-  return (await createApiKey(mgmtDb, tenantId, "dev owner", ["mcp", "keys:manage"])).key;
+  return (await createApiKey(mgmtDb, tenantId, { name: "dev owner", scopes: ["mcp:tools", "keys:manage"] })).key;
 }
 
 const FAKE_PRICES = { pro: "price_local_pro_monthly", team: "price_local_team_monthly" };
@@ -181,7 +181,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   const baseUrl = `http://127.0.0.1:${options.port}`;
   const { stripe, fake: fakeStripe } = await startStripe(secrets, baseUrl, options);
-  const vars = { ...workerVars(libsql.url, secrets), ...stripeVars(stripe), ...options.vars };
+  // The Worker's public origin is where this stack listens: OAuth metadata and tokens name it.
+  const vars = { ...workerVars(libsql.url, secrets), PUBLIC_URL: baseUrl, ...stripeVars(stripe), ...options.vars };
   const config = readConfig(vars);
   const migration = await migrateManagementDb(openDatabase(config.mgmtDb, config.dbTimeoutMs));
   // A .muninn/ from an earlier build may hold tokens in the unbound form.

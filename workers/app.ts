@@ -5,6 +5,7 @@ import { isFencedWrite } from "../shared/lifecycle/write-fence";
 import { describeError } from "../shared/logging";
 import { tenantMigratingError } from "./admission";
 import { api } from "./api/routes";
+import { oauthRoutes } from "./auth/oauth-routes";
 import { mcp } from "./mcp/routes";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
@@ -18,6 +19,7 @@ export function createApp() {
   app.route("/", health);
   app.route("/", metrics);
   app.route("/api", api);
+  app.route("/", oauthRoutes);
   app.route("/", stripeWebhooks);
   app.route("/", mcp);
 

@@ -5,6 +5,7 @@ import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-a
 import { finalizeExpiredMigrations } from "../shared/lifecycle/move-tenant";
 import { createLogger, describeError, type Logger } from "../shared/logging";
 import { deletionHooks } from "./api/account/deletion";
+import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";
 import { pushAll } from "./billing/context";
 import { flushMetrics, recorder } from "./ops/telemetry";
 import { getServices } from "./services";
@@ -17,11 +18,13 @@ export const DAILY_RECONCILE_CRON = "17 6 * * *";
  * retention after a tenant migration ran out and finish interrupted account
  * deletions (every few minutes), and
  * once a day compare every tenant with Stripe in report mode, so drift shows
- * in `billing_drift_tenants` and the logs without anything being changed.
+ * in `billing_drift_tenants` and the logs without anything being changed,
+ * and every hour purge expired OAuth data.
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
   const logger = createLogger({ component: "scheduled", cron: controller.cron });
   const services = getServices(env);
+  if (controller.cron === OAUTH_PURGE_CRON) return purgeOAuthData(services.config, env);
   try {
     if (controller.cron === DAILY_RECONCILE_CRON) {
       if (!services.config.billing || !services.stripe) return;

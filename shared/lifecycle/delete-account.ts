@@ -135,6 +135,8 @@ export async function deleteAccount(
       { sql: "DELETE FROM api_keys WHERE tenant_id = ?", args: [tenantId] },
       { sql: "DELETE FROM tenant_migrations WHERE tenant_id = ?", args: [tenantId] },
       { sql: "DELETE FROM tenant_databases WHERE tenant_id = ?", args: [tenantId] },
+      // The owner's account (email, password hash): the email can sign up again.
+      { sql: "DELETE FROM users WHERE tenant_id = ?", args: [tenantId] },
       { sql: "DELETE FROM tenants WHERE id = ?", args: [tenantId] },
       { sql: "DELETE FROM audit_log WHERE tenant_id = ?", args: [tenantId] },
       auditStatement({

@@ -1,5 +1,7 @@
+import { type AuditEntry, auditStatement } from "../audit";
 import { randomString, sha256Hex } from "../crypto/encoding";
 import type { Database } from "../db/client";
+import { MCP_BASELINE_SCOPE } from "./scopes";
 
 /**
  * API keys are `mk_` + 40 random alphanumerics (~238 bits). Only a SHA-256 of
@@ -21,29 +23,137 @@ export function looksLikeApiKey(value: string): boolean {
   return value.startsWith(API_KEY_PREFIX) && /^mk_[A-Za-z0-9]{40}$/.test(value);
 }
 
-/** Build the key and the statement that stores it, so callers can batch it with other writes. */
-export async function prepareApiKey(tenantId: string, name: string, scopes: string[] = ["mcp"]) {
+/**
+ * Build the key and the statement that stores it, so callers can batch it
+ * with other writes. Without scopes a key may use the MCP tools and nothing
+ * else: managing keys, grants or billing must be asked for by name.
+ */
+export async function prepareApiKey(
+  tenantId: string,
+  name: string,
+  scopes: string[] = [MCP_BASELINE_SCOPE],
+  expiresAt: string | null = null,
+) {
   const key = API_KEY_PREFIX + randomString(KEY_BODY_LENGTH);
   const id = `key_${randomString(16)}`;
   const prefix = key.slice(0, DISPLAY_PREFIX_LENGTH);
   return {
     apiKey: { id, key, prefix } satisfies NewApiKey,
     statement: {
-      sql: "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, scopes) VALUES (?, ?, ?, ?, ?, ?)",
-      args: [id, tenantId, prefix, await sha256Hex(key), name, JSON.stringify(scopes)],
+      sql: "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, scopes, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      args: [id, tenantId, prefix, await sha256Hex(key), name, JSON.stringify(scopes), expiresAt],
     },
   };
 }
 
+/** A key as its owner sees it: never the key itself, which is shown once at creation. */
+export interface ApiKeyRecord {
+  id: string;
+  prefix: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
+function rowToApiKey(row: Record<string, unknown>): ApiKeyRecord {
+  return {
+    id: String(row.id),
+    prefix: String(row.prefix),
+    name: String(row.name),
+    scopes: JSON.parse(String(row.scopes)) as string[],
+    createdAt: String(row.created_at),
+    lastUsedAt: row.last_used_at == null ? null : String(row.last_used_at),
+    expiresAt: row.expires_at == null ? null : String(row.expires_at),
+  };
+}
+
+/** Who a key change is audited as. */
+export type KeyChangeActor = Pick<AuditEntry, "actor" | "ip">;
+
+/** Create a key and its audit entry in one transaction; the result carries the key, shown once. */
 export async function createApiKey(
   db: Database,
   tenantId: string,
-  name: string,
-  scopes?: string[],
-): Promise<NewApiKey> {
-  const { apiKey, statement } = await prepareApiKey(tenantId, name, scopes);
-  await db.execute(statement, "write");
-  return apiKey;
+  input: { name: string; scopes?: string[]; expiresAt?: string | null },
+  by: KeyChangeActor = { actor: "system" },
+): Promise<NewApiKey & ApiKeyRecord> {
+  const { apiKey, statement } = await prepareApiKey(tenantId, input.name, input.scopes, input.expiresAt ?? null);
+  await db.batch(
+    [
+      statement,
+      auditStatement({
+        tenantId,
+        ...by,
+        action: "api_key.create",
+        details: { keyId: apiKey.id },
+        after: { name: input.name, scopes: input.scopes ?? [MCP_BASELINE_SCOPE], expiresAt: input.expiresAt ?? null },
+      }),
+    ],
+    "write",
+  );
+  const record = await getApiKey(db, tenantId, apiKey.id);
+  if (!record) throw new Error(`api key ${apiKey.id} vanished right after creation`);
+  return { ...record, key: apiKey.key };
+}
+
+/** One unrevoked key of this tenant, or null (another tenant's key is null too). */
+export async function getApiKey(db: Database, tenantId: string, keyId: string): Promise<ApiKeyRecord | null> {
+  const result = await db.execute(
+    { sql: "SELECT * FROM api_keys WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL", args: [keyId, tenantId] },
+    "read",
+  );
+  const row = result.rows[0];
+  return row ? rowToApiKey(row) : null;
+}
+
+/** The tenant's unrevoked keys (expired ones included, so their owner sees why they stopped), newest first. */
+export async function listApiKeys(db: Database, tenantId: string): Promise<ApiKeyRecord[]> {
+  const result = await db.execute(
+    {
+      sql: "SELECT * FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+      args: [tenantId],
+    },
+    "read",
+  );
+  return result.rows.map(rowToApiKey);
+}
+
+/** Revoke one of the tenant's keys with its audit entry; false when it has no such unrevoked key. */
+export async function revokeApiKey(
+  db: Database,
+  tenantId: string,
+  keyId: string,
+  by: KeyChangeActor = { actor: "system" },
+): Promise<boolean> {
+  const key = await getApiKey(db, tenantId, keyId);
+  if (!key) return false;
+  await db.batch(
+    [
+      {
+        sql: `UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+              WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL`,
+        args: [keyId, tenantId],
+      },
+      auditStatement({ tenantId, ...by, action: "api_key.revoke", details: { keyId }, before: { name: key.name } }),
+    ],
+    "write",
+  );
+  return true;
+}
+
+/** Revoke every key of a tenant (account deletion); returns how many were revoked. */
+export async function revokeAllApiKeys(db: Database, tenantId: string): Promise<number> {
+  const result = await db.execute(
+    {
+      sql: `UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+            WHERE tenant_id = ? AND revoked_at IS NULL`,
+      args: [tenantId],
+    },
+    "write",
+  );
+  return result.rowsAffected;
 }
 
 /**

@@ -1,13 +1,15 @@
+import { ownerStatement } from "../accounts/accounts";
 import { auditStatement } from "../audit";
 import type { Config } from "../config";
 import { randomString } from "../crypto/encoding";
 import { decryptToken, encryptToken } from "../crypto/token-encryption";
 import { type Database, type DatabaseCoordinates, openDatabase } from "../db/client";
 import { migrate } from "../db/migrate";
+import { createLogger, describeError } from "../logging";
 import { tenantMigrations } from "../migrations/tenant";
 import type { Plan, TenantStatus } from "../plans";
 import { type NewApiKey, prepareApiKey } from "./api-keys";
-import { createDatabase, createDatabaseToken, deleteDatabase } from "./turso-platform";
+import { createDatabase, createDatabaseToken, deleteDatabase, PlatformApiError } from "./turso-platform";
 
 export interface Tenant {
   id: string;
@@ -114,7 +116,19 @@ export interface CreateTenantInput {
   plan?: Plan;
   /** Name of the first API key; omit to create the tenant without one. */
   firstKeyName?: string;
+  /** Scopes of the first key (default: `mcp:tools` only). */
+  firstKeyScopes?: string[];
+  /** The owner's account, created in the same transaction as the tenant. */
+  owner?: { id: string; passwordHash: string | null };
   actor: string;
+  ip?: string | null;
+}
+
+/** The steps of provisioning, in order; `beforeStep` sees each (tests inject failures there). */
+export type ProvisioningStep = "create_database" | "create_token" | "migrate" | "record_tenant_id" | "commit";
+
+export interface ProvisioningHooks {
+  beforeStep?(step: ProvisioningStep, tenant: { id: string; databaseName: string }): void | Promise<void>;
 }
 
 export interface CreatedTenant {
@@ -125,32 +139,51 @@ export interface CreatedTenant {
 
 /**
  * Provision a tenant: its own database (created, migrated), then the tenant,
- * its database record, its first key and the audit entry in one management-DB
- * transaction. If that transaction fails the new database is deleted again,
- * so a failure leaves neither a tenant without a database nor an orphan DB.
+ * its owner account, its database record, its first key and the audit entry
+ * in one management-DB transaction. If any step fails the new database is
+ * deleted again (also when its creation itself failed: a timeout can hide a
+ * database that was made), so a failure leaves neither a tenant without a
+ * database, nor an orphan database, account or key, and the same owner can
+ * retry at once.
  */
-export async function createTenant(mgmtDb: Database, config: Config, input: CreateTenantInput): Promise<CreatedTenant> {
+export async function createTenant(
+  mgmtDb: Database,
+  config: Config,
+  input: CreateTenantInput,
+  hooks: ProvisioningHooks = {},
+): Promise<CreatedTenant> {
   const id = newTenantId();
   const plan = input.plan ?? "free";
   const dbName = tenantDatabaseName(id);
-  const provisioned = await createDatabase(config.turso, config.dbTimeoutMs, dbName);
+  const step = async (name: ProvisioningStep) => hooks.beforeStep?.(name, { id, databaseName: dbName });
   try {
+    await step("create_database");
+    const provisioned = await createDatabase(config.turso, config.dbTimeoutMs, dbName);
+    await step("create_token");
     const token = await createDatabaseToken(config.turso, config.dbTimeoutMs, dbName);
     const tenantDb = openDatabase({ url: provisioned.url, authToken: token }, config.dbTimeoutMs);
-    const { to: schemaVersion } = await migrate(tenantDb, tenantMigrations);
-    await tenantDb.execute(
-      { sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] },
-      "write",
-    );
-    tenantDb.close();
+    let schemaVersion: number;
+    try {
+      await step("migrate");
+      schemaVersion = (await migrate(tenantDb, tenantMigrations)).to;
+      await step("record_tenant_id");
+      await tenantDb.execute(
+        { sql: "INSERT INTO tenant_meta (key, value) VALUES ('tenant_id', ?)", args: [id] },
+        "write",
+      );
+    } finally {
+      tenantDb.close();
+    }
 
-    const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName) : null;
+    const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName, input.firstKeyScopes) : null;
+    await step("commit");
     await mgmtDb.batch(
       [
         {
           sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
           args: [id, input.orgName, input.ownerEmail, plan],
         },
+        ...(input.owner ? [ownerStatement({ ...input.owner, email: input.ownerEmail }, id)] : []),
         {
           sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",
           args: [
@@ -167,6 +200,7 @@ export async function createTenant(mgmtDb: Database, config: Config, input: Crea
           actor: input.actor,
           action: "tenant.create",
           after: { orgName: input.orgName, plan, database: dbName },
+          ip: input.ip ?? null,
         }),
       ],
       "write",
@@ -175,7 +209,14 @@ export async function createTenant(mgmtDb: Database, config: Config, input: Crea
     if (!tenant) throw new Error(`tenant ${id} vanished right after creation`);
     return { tenant, database: { name: dbName, url: provisioned.url, schemaVersion }, apiKey: key?.apiKey ?? null };
   } catch (error) {
-    await deleteDatabase(config.turso, config.dbTimeoutMs, dbName).catch(() => {});
+    await deleteDatabase(config.turso, config.dbTimeoutMs, dbName).catch((cleanup: unknown) => {
+      // 404: the database was never made. Anything else leaves an orphan the operator must remove.
+      if (cleanup instanceof PlatformApiError && cleanup.status === 404) return;
+      createLogger({ component: "provisioning" }).error("tenant database not removed after a failed signup", {
+        database: dbName,
+        ...describeError(cleanup),
+      });
+    });
     throw error;
   }
 }

@@ -65,6 +65,7 @@ describe("deleting an account", () => {
       "api_keys WHERE tenant_id",
       "tenant_databases WHERE tenant_id",
       "usage WHERE tenant_id",
+      "users WHERE tenant_id",
     ]) {
       expect(await mgmtCount(`SELECT COUNT(*) AS n FROM ${table} = ?`, tenant.id)).toBe(0);
     }

@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { describe, expect, it, vi } from "vitest";
-import { apiFetch, customerTenant, deliver, fakeStripe, ownerTenant, tenantRow } from "./billing-support";
+import { cancelTenantSubscriptions } from "../../shared/billing/accounts";
+import { stripeClient } from "../../shared/billing/stripe-client";
+import { apiFetch, customerTenant, deliver, event, fakeStripe, ownerTenant, tenantRow } from "./billing-support";
 import { post } from "./mcp-support";
+import { config, openMgmtDb } from "./support";
 
 const vars = env as unknown as { STRIPE_API_BASE: string; STRIPE_SECRET_KEY: string };
 const fakeBase = new URL(vars.STRIPE_API_BASE);
@@ -182,5 +185,28 @@ describe("POST /api/billing/checkout", () => {
     expect(billing).toMatchObject({ plan: "team", payment_failing: true });
     expect(billing.subscription?.status).toBe("past_due");
     expect(Date.parse(billing.grace_period_ends_at ?? "")).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+  });
+});
+
+describe("cancelling a tenant's subscriptions (account deletion)", () => {
+  it("cancels the live subscription at Stripe, whose deletion webhook then returns the tenant to free", async () => {
+    const billing = config.billing;
+    if (!billing) throw new Error("the test Worker has billing configured");
+    const context = { mgmtDb: openMgmtDb(), billing, stripe: stripeClient(billing) };
+    const t = await ownerTenant();
+    expect(await cancelTenantSubscriptions(context, t.tenant.id)).toEqual([]);
+
+    const started = (await (await checkout(t.ownerKey, "pro")).json()) as { url: string };
+    await pay(started.url);
+    const subscriptionId = String((await tenantRow(t.tenant.id)).stripe_subscription_id);
+    expect(await cancelTenantSubscriptions(context, t.tenant.id)).toEqual([subscriptionId]);
+    const cancelled = await stripe.subscriptions.retrieve(subscriptionId);
+    expect(cancelled.status).toBe("canceled");
+    expect(await cancelTenantSubscriptions(context, t.tenant.id)).toEqual([]);
+
+    // Stripe then sends customer.subscription.deleted carrying the cancelled subscription.
+    const deleted = await deliver(event("customer.subscription.deleted", cancelled));
+    expect(await deleted.json()).toMatchObject({ outcome: "applied" });
+    expect((await tenantRow(t.tenant.id)).plan).toBe("free");
   });
 });

@@ -18,7 +18,10 @@ const crypto = Stripe.createSubtleCryptoProvider();
 /** A tenant and an owner key (`keys:manage`) for its billing routes. */
 export async function ownerTenant(plan: "free" | "pro" | "team" = "free") {
   const created = await newTenant(plan);
-  const owner = await createApiKey(openMgmtDb(), created.tenant.id, "owner", ["mcp", "keys:manage"]);
+  const owner = await createApiKey(openMgmtDb(), created.tenant.id, {
+    name: "owner",
+    scopes: ["mcp:tools", "keys:manage"],
+  });
   return { ...created, ownerKey: owner.key };
 }
 

@@ -89,6 +89,15 @@ describe("Stripe webhook signature", () => {
   });
 });
 
+describe("Stripe webhook size", () => {
+  it("refuses a body far bigger than any Stripe event with 413, before verifying it", async () => {
+    const huge = JSON.stringify({ id: "evt_huge", padding: "x".repeat(600 * 1024) });
+    const response = await deliver(JSON.parse(huge), { signature: await signatureFor(huge) });
+    expect(response.status).toBe(413);
+    expect(await eventRow("evt_huge")).toBeUndefined();
+  });
+});
+
 describe("Stripe webhook idempotency", () => {
   it("answers a duplicate delivery 200 and changes nothing the second time", async () => {
     const t = await customerTenant();

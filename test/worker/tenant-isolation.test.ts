@@ -1,11 +1,10 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromBase64, toBase64 } from "../../shared/crypto/encoding";
 import { decryptToken, encryptToken } from "../../shared/crypto/token-encryption";
 import { bindTenantTokens } from "../../shared/migrations/migrate-databases";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callOk, connect, post } from "./mcp-support";
-import { config, logsOf, newTenant, openMgmtDb } from "./support";
+import { asTenant, config, logsOf, newTenant, openMgmtDb, workerFetch } from "./support";
 
 async function record(tenantId: string) {
   const found = await getTenantDatabase(openMgmtDb(), config, tenantId);
@@ -96,9 +95,7 @@ describe("tenant database isolation", () => {
       }),
     );
     // Requests that need no tenant database are unaffected.
-    const me = await exports.default.fetch("http://muninn.test/api/me", {
-      headers: { authorization: `Bearer ${other.apiKey.key}` },
-    });
+    const me = await workerFetch("/api/me", { headers: asTenant(other.apiKey.key) });
     expect(me.status).toBe(200);
   });
 

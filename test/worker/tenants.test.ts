@@ -53,7 +53,7 @@ describe("tenant provisioning", () => {
     );
     expect(JSON.stringify(stored.rows)).not.toContain(apiKey.key);
 
-    await createApiKey(openMgmtDb(), tenant.id, "second");
+    await createApiKey(openMgmtDb(), tenant.id, { name: "second" });
     expect((await getTenant(openMgmtDb(), tenant.id))?.apiKeysCount).toBe(2);
     await openMgmtDb().execute(
       {

@@ -8,6 +8,12 @@
  * passes everything else through untouched — including the Host and Origin
  * headers the DNS-rebinding scenario forges.
  *
+ * The suite's `authorization` scenarios then run against the same stack's
+ * OAuth server: issuer metadata, and a full authorization-code grant with
+ * PKCE for a client registered here. That scenario prints an authorization
+ * URL and waits for a person; the harness is that person, signing a fresh
+ * account in and allowing access in Debian's chromium.
+ *
  * Failures that only the suite's own fixture tools (test_simple_text,
  * test_image_content, …) would fix are listed, each with its reason, in
  * conformance/expected-failures.yml; anything else failing fails the run.
@@ -19,7 +25,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../free-port";
-import { repoRoot, startLocalStack } from "../local-stack";
+import { type LocalStack, repoRoot, startLocalStack } from "../local-stack";
+import { launchChromium, registerPublicClient, signInAndDecide } from "../oauth-test-client";
 
 /**
  * 2026-07-28 scenarios are still tagged as the draft suite in this release of
@@ -84,6 +91,69 @@ function runSuite(url: string, run: (typeof RUNS)[number], outputDir: string): P
   return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
 }
 
+/** `conformance authorization` against the stack's issuer, with the browser step driven here. */
+async function runAuthorization(stack: LocalStack, outputDir: string): Promise<number> {
+  const base = stack.info.baseUrl;
+  const email = `conformance-${Date.now()}@example.test`;
+  const password = "conformance passphrase";
+  const signup = await fetch(`${base}/api/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, org_name: "Conformance" }),
+  });
+  if (signup.status !== 201) throw new Error(`signup for the authorization suite failed: ${signup.status}`);
+  const port = await freePort();
+  const client_id = await registerPublicClient(base, "MCP conformance suite", `http://127.0.0.1:${port}/callback`);
+
+  const browser = await launchChromium();
+  try {
+    const args = [
+      "conformance",
+      "authorization",
+      "--url",
+      base,
+      "--client-id",
+      client_id,
+      "--resource",
+      `${base}/mcp`,
+      "--port",
+      String(port),
+      "--output-dir",
+      outputDir,
+    ];
+    const child = spawn("npx", args, { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+    let pending = "";
+    const browserSteps: Promise<void>[] = [];
+    child.stdout.on("data", (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      pending += chunk.toString();
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.startsWith(`${base}/authorize?`)) continue;
+        browserSteps.push(
+          (async () => {
+            const page = await browser.newPage();
+            try {
+              await signInAndDecide(page, line.trim(), { email, password, decision: "Allow" });
+              await page.waitForURL(/127\.0\.0\.1:\d+\/callback/);
+            } finally {
+              await page.close();
+            }
+          })(),
+        );
+      }
+    });
+    const code = await new Promise<number>((resolve) => child.on("exit", (exit) => resolve(exit ?? 1)));
+    const outcomes = await Promise.allSettled(browserSteps);
+    for (const outcome of outcomes)
+      if (outcome.status === "rejected") console.error("browser step failed:", outcome.reason);
+    return code;
+  } finally {
+    await browser.close();
+  }
+}
+
 async function main() {
   const stateDir = await mkdtemp(join(tmpdir(), "muninn-conformance-"));
   const stack = await startLocalStack({
@@ -96,10 +166,16 @@ async function main() {
   const proxy = await startAuthProxy(stack.info.baseUrl, stack.info.apiKey);
   let failed = 0;
   try {
-    for (const run of RUNS) {
+    // CONFORMANCE_ONLY=server or =authorization runs one part (CI runs both).
+    const only = process.env.CONFORMANCE_ONLY;
+    for (const run of only === "authorization" ? [] : RUNS) {
       console.log(`\n=== MCP conformance ${run.specVersion} against ${proxy.url} ===`);
       const code = await runSuite(proxy.url, run, join(stateDir, `results-${run.specVersion}`));
       if (code !== 0) failed += 1;
+    }
+    if (only !== "server") {
+      console.log(`\n=== MCP conformance: authorization server at ${stack.info.baseUrl} ===`);
+      if ((await runAuthorization(stack, join(stateDir, "results-authorization"))) !== 0) failed += 1;
     }
   } finally {
     await proxy.close();
@@ -109,7 +185,9 @@ async function main() {
     else console.log(`results kept in ${stateDir}`);
   }
   console.log(
-    failed === 0 ? "\nconformance: all spec versions passed" : `\nconformance: ${failed} spec version(s) failed`,
+    failed === 0
+      ? `\nconformance: every run passed (${process.env.CONFORMANCE_ONLY ?? "server and authorization"})`
+      : `\nconformance: ${failed} run(s) failed`,
   );
   process.exit(failed === 0 ? 0 : 1);
 }

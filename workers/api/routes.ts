@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
 import { deletionResponse } from "./account/deletion";
+import { signup } from "./accounts/signup";
 import { adminAuditLog } from "./admin/audit-log";
 import { adminBilling } from "./admin/billing";
 import { adminMigrations } from "./admin/migrations";
@@ -11,6 +12,8 @@ import { adminTenants } from "./admin/tenants";
 import { adminWebhooks } from "./admin/webhooks";
 import { tenantAccount } from "./tenant/account";
 import { tenantBilling } from "./tenant/billing";
+import { tenantGrants } from "./tenant/grants";
+import { tenantKeys } from "./tenant/keys";
 import { tenantMe } from "./tenant/me";
 import { tenantExport, tenantImport } from "./tenant/portability";
 import { tenantUsage } from "./tenant/usage";
@@ -35,7 +38,10 @@ api.route("/audit-log", adminAuditLog);
 api.route("/admin/webhooks", adminWebhooks);
 api.route("/admin/billing", adminBilling);
 
+api.route("/signup", signup);
 api.route("/me", tenantMe);
+api.route("/keys", tenantKeys);
+api.route("/oauth/grants", tenantGrants);
 api.route("/usage", tenantUsage);
 api.route("/billing", tenantBilling);
 api.route("/export", tenantExport);

@@ -1,20 +1,24 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { sha256Hex } from "../../shared/crypto/encoding";
 import type { DatabaseCoordinates } from "../../shared/db/client";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import type { Plan, TenantStatus } from "../../shared/plans";
-import { touchApiKey } from "../../shared/tenants/api-keys";
-import { resolveCredential } from "../../shared/tenants/credentials";
+import { API_KEY_PREFIX, touchApiKey } from "../../shared/tenants/api-keys";
+import { lookupApiKey, resolveTenantAccess } from "../../shared/tenants/credentials";
+import { MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
+import type { Tenant } from "../../shared/tenants/tenants";
 import { FailedAttemptLimit } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import { CredentialCache } from "./credential-cache";
+import { authorizationServer, type GrantProps, mcpResource, resourceMetadataUrl } from "./oauth-server";
 
 /** Who is calling, resolved from the credential. */
 export interface AuthenticatedTenant {
   tenantId: string;
-  keyId: string;
+  /** The API key used, or null for an OAuth access token. */
+  keyId: string | null;
   scopes: string[];
   plan: Plan;
   status: TenantStatus;
@@ -26,6 +30,10 @@ export interface AuthenticatedTenant {
   db: DatabaseCoordinates;
   /** Generation of the database pointer `db` was read from (moves when the tenant is migrated). */
   dbGeneration: number;
+  /** When the credential stops working (ms since the epoch), checked on cache hits too; null: never. */
+  expiresAt: number | null;
+  /** Present when the credential is an OAuth access token: the account and the client it was issued to. */
+  oauth?: { userId: string; clientId: string };
 }
 
 declare module "hono" {
@@ -45,7 +53,7 @@ const cache = new CredentialCache<AuthenticatedTenant>(FRESH_MS, STALE_MS);
  */
 const UNKNOWN_MS = 10_000;
 const unknownKeys = new CredentialCache<true>(UNKNOWN_MS, UNKNOWN_MS);
-/** Bad keys per client address: past the per-IP limit an address gets 429 instead of 401 (and costs nothing). */
+/** Bad credentials per client address: past the per-IP limit an address gets 429 instead of 401 (and costs nothing). */
 const failedAttempts = new FailedAttemptLimit("auth-failure");
 
 function bearer(header: string | undefined): string | null {
@@ -53,52 +61,41 @@ function bearer(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-function unauthorized(c: Parameters<MiddlewareHandler<AppEnv>>[0], message: string): AppError {
-  const metadata = new URL("/.well-known/oauth-protected-resource", c.req.url).toString();
+/**
+ * 401 with the challenge MCP clients follow (RFC 9728 + RFC 6750): where the
+ * resource's metadata is — an absolute URL from configuration that answers
+ * 200 — and the scope to ask for. A presented credential that failed adds
+ * `error="invalid_token"`, so a client knows to sign in again rather than retry.
+ */
+function unauthorized(c: Context<AppEnv>, message: string, presented: boolean): AppError {
+  const parts = [`resource_metadata="${resourceMetadataUrl(c.var.services.config)}"`, `scope="${MCP_BASELINE_SCOPE}"`];
+  if (presented) parts.push('error="invalid_token"', `error_description="${message}"`);
   return new AppError("unauthorized", message, {
-    headers: { "WWW-Authenticate": `Bearer realm="muninn", resource_metadata="${metadata}"` },
+    code: presented ? "invalid_token" : "unauthorized",
+    headers: { "WWW-Authenticate": `Bearer ${parts.join(", ")}` },
   });
 }
 
+const REFUSED: Record<"unknown" | "revoked" | "expired", string> = {
+  unknown: "invalid API key: no such key; check it was copied whole, or create one with POST /api/keys",
+  revoked: "API key revoked: create a new key with POST /api/keys",
+  expired: "API key expired: create a new key with POST /api/keys",
+};
+
 /**
- * Resolve `Authorization: Bearer mk_…` to a tenant. Missing or wrong
- * credentials are 401 with `WWW-Authenticate`; a management DB that cannot be
- * reached is 503 "database unavailable" — never a misleading 401 — unless the
- * credential was verified recently enough to be served from the cache.
+ * Resolve `Authorization: Bearer …` — an API key (`mk_…`) or an OAuth access
+ * token — to a tenant. Missing or wrong credentials are 401 with
+ * `WWW-Authenticate`; a management DB that cannot be reached is 503
+ * "database unavailable" — never a misleading 401 — unless the credential
+ * was verified recently enough to be served from the cache.
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const key = bearer(c.req.header("authorization"));
-    if (!key) throw unauthorized(c, "missing bearer token");
-    const cacheKey = await sha256Hex(key);
-
-    let auth = cache.fresh(cacheKey);
-    if (!auth) {
-      if (unknownKeys.fresh(cacheKey)) throw (await failedAttempts.failed(c)) ?? unauthorized(c, "invalid API key");
-      const blocked = failedAttempts.blocked(c);
-      if (blocked) throw blocked;
-      try {
-        auth = await resolve(c, key, cacheKey);
-        cache.set(cacheKey, auth);
-      } catch (error) {
-        if (error instanceof AppError) throw error;
-        // Only an outage degrades to the cache. Anything else (a token that
-        // no longer decrypts after a key rotation, a bug) is a 500 with its
-        // real cause in the log: serving the stale cache or a 503 would hide
-        // it behind "database unavailable".
-        if (!(error instanceof DatabaseUnavailableError)) throw error;
-        // Served as last verified, and not re-cached: the stale window runs
-        // from the last real verification, however long the outage lasts.
-        auth = cache.stale(cacheKey);
-        if (!auth) {
-          c.var.logger.error("Cannot connect to management database", describeError(error));
-          throw unavailable("database unavailable", { cause: error });
-        }
-        c.var.logger.warn("serving cached credential while the management database is unreachable", {
-          tenant: auth.tenantId,
-        });
-      }
+    const token = bearer(c.req.header("authorization"));
+    if (!token) {
+      throw unauthorized(c, "missing credential: send Authorization: Bearer <API key or OAuth access token>", false);
     }
+    const auth = token.startsWith(API_KEY_PREFIX) ? await apiKeyAuth(c, token) : await oauthAuth(c, token);
     c.set("auth", auth);
     await next();
   };
@@ -109,51 +106,155 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
  * that the tenant's database moved since it was cached. This costs one
  * management-DB round trip, once per isolate and migration.
  */
-export async function refreshCredential(c: Parameters<MiddlewareHandler<AppEnv>>[0]): Promise<void> {
-  const key = bearer(c.req.header("authorization"));
-  if (!key) return;
-  const cacheKey = await sha256Hex(key);
-  const auth = await resolve(c, key, cacheKey);
-  cache.set(cacheKey, auth);
-  c.set("auth", auth);
+export async function refreshCredential(c: Context<AppEnv>): Promise<void> {
+  const token = bearer(c.req.header("authorization"));
+  if (!token) return;
+  if (token.startsWith(API_KEY_PREFIX)) {
+    const cacheKey = await sha256Hex(token);
+    const auth = await resolveApiKey(c, token, cacheKey);
+    cache.set(cacheKey, auth);
+    c.set("auth", auth);
+  } else {
+    tenants.delete(c.var.auth.tenantId);
+    c.set("auth", await oauthAuth(c, token));
+  }
 }
 
-async function resolve(
-  c: Parameters<MiddlewareHandler<AppEnv>>[0],
-  key: string,
-  cacheKey: string,
-): Promise<AuthenticatedTenant> {
-  const { mgmtDb, config } = c.var.services;
-  const credential = await resolveCredential(mgmtDb, config, key);
-  if (!credential) {
-    unknownKeys.set(cacheKey, true);
-    throw (await failedAttempts.failed(c)) ?? unauthorized(c, "invalid API key");
+// ---- API keys --------------------------------------------------------------
+
+async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<AuthenticatedTenant> {
+  const cacheKey = await sha256Hex(key);
+  let auth = cache.fresh(cacheKey);
+  if (auth && auth.expiresAt !== null && auth.expiresAt <= Date.now()) {
+    // Expiry is exact on every isolate: the cached entry knows when its key ends.
+    cache.delete(cacheKey);
+    throw unauthorized(c, REFUSED.expired, true);
   }
+  if (auth) return auth;
+  if (unknownKeys.fresh(cacheKey)) throw (await failedAttempts.failed(c)) ?? unauthorized(c, REFUSED.unknown, true);
+  const blocked = failedAttempts.blocked(c);
+  if (blocked) throw blocked;
+  try {
+    auth = await resolveApiKey(c, key, cacheKey);
+    cache.set(cacheKey, auth);
+    return auth;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    // Only an outage degrades to the cache. Anything else (a token that
+    // no longer decrypts after a key rotation, a bug) is a 500 with its
+    // real cause in the log: serving the stale cache or a 503 would hide
+    // it behind "database unavailable".
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
+    // Served as last verified, and not re-cached: the stale window runs
+    // from the last real verification, however long the outage lasts.
+    auth = cache.stale(cacheKey);
+    if (!auth || (auth.expiresAt !== null && auth.expiresAt <= Date.now())) {
+      c.var.logger.error("Cannot connect to management database", describeError(error));
+      throw unavailable("database unavailable", { cause: error });
+    }
+    c.var.logger.warn("serving cached credential while the management database is unreachable", {
+      tenant: auth.tenantId,
+    });
+    return auth;
+  }
+}
+
+async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string): Promise<AuthenticatedTenant> {
+  const { mgmtDb, config } = c.var.services;
+  const lookup = await lookupApiKey(mgmtDb, config, key);
+  if (lookup.status !== "valid") {
+    if (lookup.status === "unknown") unknownKeys.set(cacheKey, true);
+    throw (await failedAttempts.failed(c)) ?? unauthorized(c, REFUSED[lookup.status], true);
+  }
+  const expiresAt = lookup.expiresAt === null ? null : Date.parse(lookup.expiresAt);
+  if (expiresAt !== null && expiresAt <= Date.now()) {
+    throw (await failedAttempts.failed(c)) ?? unauthorized(c, REFUSED.expired, true);
+  }
+  const { credential } = lookup;
   c.executionCtx.waitUntil(
     touchApiKey(mgmtDb, credential.keyId).catch((error: unknown) =>
       c.var.logger.warn("api key last_used_at not recorded", describeError(error)),
     ),
   );
-  const { tenant } = credential;
   return {
-    tenantId: tenant.id,
+    ...tenantFields(credential.tenant, credential.database, credential.databaseGeneration),
     keyId: credential.keyId,
     scopes: credential.scopes,
+    expiresAt,
+  };
+}
+
+/**
+ * Forget a revoked key on this isolate, so it stops working here at once;
+ * other isolates drop it when their cached verification turns 60 s old.
+ */
+export function forgetApiKey(keyId: string): void {
+  cache.deleteWhere((auth) => auth.keyId === keyId);
+}
+
+// ---- OAuth access tokens ---------------------------------------------------
+
+/**
+ * An OAuth access token is checked against `OAUTH_KV` on every request (so a
+ * revoked grant stops at once), bound to this service's `/mcp` resource
+ * (RFC 8707). Its tenant's plan and database come from the management DB,
+ * cached like an API key's and served stale during a management-DB outage.
+ */
+async function oauthAuth(c: Context<AppEnv>, token: string): Promise<AuthenticatedTenant> {
+  const { config } = c.var.services;
+  const blocked = failedAttempts.blocked(c);
+  if (blocked) throw blocked;
+  const validated = await authorizationServer(config).validateToken<GrantProps>(mcpResource(config), token, c.env);
+  if (!validated) {
+    throw (
+      (await failedAttempts.failed(c)) ??
+      unauthorized(c, "invalid or expired access token: sign in again to get a new one", true)
+    );
+  }
+  const { tenantId, userId } = validated.props;
+  const tenant = await tenantAccess(c, tenantId);
+  if (!tenant) throw unauthorized(c, "this access token's account no longer exists", true);
+  return {
+    ...tenant,
+    keyId: null,
+    scopes: validated.scope,
+    expiresAt: validated.expiresAt * 1000,
+    oauth: { userId, clientId: validated.clientId },
+  };
+}
+
+type TenantFields = Omit<AuthenticatedTenant, "keyId" | "scopes" | "expiresAt" | "oauth">;
+const tenants = new CredentialCache<TenantFields | null>(FRESH_MS, STALE_MS);
+
+async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<TenantFields | null> {
+  const fresh = tenants.fresh(tenantId);
+  if (fresh !== undefined) return fresh;
+  const { mgmtDb, config } = c.var.services;
+  try {
+    const access = await resolveTenantAccess(mgmtDb, config, tenantId);
+    const fields = access ? tenantFields(access.tenant, access.database, access.databaseGeneration) : null;
+    tenants.set(tenantId, fields);
+    return fields;
+  } catch (error) {
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
+    const stale = tenants.stale(tenantId);
+    if (stale === undefined) {
+      c.var.logger.error("Cannot connect to management database", describeError(error));
+      throw unavailable("database unavailable", { cause: error });
+    }
+    return stale;
+  }
+}
+
+function tenantFields(tenant: Tenant, db: DatabaseCoordinates, dbGeneration: number): TenantFields {
+  return {
+    tenantId: tenant.id,
     plan: tenant.plan,
     status: tenant.status,
     rateLimitOverride: tenant.rateLimitOverride,
     recordUpdatedAt: tenant.updatedAt,
     graceEndsAt: tenant.graceEndsAt,
-    db: credential.database,
-    dbGeneration: credential.databaseGeneration,
+    db,
+    dbGeneration,
   };
-}
-
-/**
- * Forget the given keys (by their SHA-256, as `api_keys.key_hash` stores
- * them) in this isolate at once; other isolates stop serving them within
- * the cache's fresh period (60 s).
- */
-export function forgetCredentials(keyHashes: string[]): void {
-  for (const hash of keyHashes) cache.delete(hash);
 }

@@ -44,4 +44,9 @@ export class CredentialCache<T> {
   delete(key: string): void {
     this.#entries.delete(key);
   }
+
+  /** Drop every entry whose value matches (revocation, when only the credential's id is known). */
+  deleteWhere(matches: (value: T) => boolean): void {
+    for (const [key, entry] of this.#entries) if (matches(entry.value)) this.#entries.delete(key);
+  }
 }

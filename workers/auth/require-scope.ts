@@ -1,22 +1,36 @@
 import type { MiddlewareHandler } from "hono";
+import type { Config } from "../../shared/config";
 import { AppError } from "../../shared/errors";
+import { hasScope, type Scope } from "../../shared/tenants/scopes";
 import type { AppEnv } from "../types";
+import { resourceMetadataUrl } from "./oauth-server";
 
 /**
- * Refuse a tenant credential that lacks `scope` (403). Runs after
- * `authenticate()`. The owner's account-management routes (billing) need
- * `keys:manage`, the scope an owner's own key carries, so an MCP-only key
- * handed to an agent cannot start or change a subscription.
- *
- * This is the one place billing checks scopes: when account-wide scope
- * enforcement and OAuth sessions land, swap this for that middleware.
+ * 403 for a valid credential that lacks a scope (RFC 6750 §3.1, MCP's scope
+ * challenge): `WWW-Authenticate` names the scope to ask for and the
+ * resource's metadata, so an OAuth client can step up in one round trip.
  */
-export function requireScope(scope: string): MiddlewareHandler<AppEnv> {
+export function insufficientScope(config: Config, scope: Scope, message: string): AppError {
+  return new AppError("forbidden", message, {
+    code: "insufficient_scope",
+    headers: {
+      "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${resourceMetadataUrl(config)}"`,
+    },
+  });
+}
+
+/**
+ * Let the request through only if its credential (API key or OAuth token,
+ * after `authenticate()`) carries `scope`, counting broader scopes that imply it.
+ */
+export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!c.var.auth.scopes.includes(scope)) {
-      throw new AppError("forbidden", `this credential lacks the ${scope} scope; use the account owner's key`, {
-        code: "insufficient_scope",
-      });
+    if (!hasScope(c.var.auth.scopes, scope)) {
+      throw insufficientScope(
+        c.var.services.config,
+        scope,
+        `this credential lacks the ${scope} scope; use an API key or sign-in that carries it`,
+      );
     }
     await next();
   };

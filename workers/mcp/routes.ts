@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
+  type AuthInfo,
   createMcpHandler,
   isJsonContentType,
   isLegacyRequest,
@@ -7,12 +8,15 @@ import {
   readRequestBody,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { AdmittedSession, SessionClosure } from "../../durable-objects/tenant/contract";
 import type { Config } from "../../shared/config";
+import { AppError } from "../../shared/errors";
 import { createLogger, describeError, type Logger } from "../../shared/logging";
+import { hasScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
 import { admit, chargeToolCall } from "../admission";
 import { authenticate } from "../auth/authenticate";
+import { insufficientScope } from "../auth/require-scope";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
 import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
@@ -37,8 +41,6 @@ import { isWriteTool } from "./tools/registry";
  */
 export const mcp = new Hono<AppEnv>();
 
-/** Per-request tool contexts handed to the SDK's server factory by the exact `Request` it serves. */
-const contexts = new WeakMap<Request, ToolContext>();
 /**
  * The handler is built once per isolate, so its `onerror` cannot close over a
  * request; the request's logger (which carries its id) reaches it through
@@ -47,27 +49,74 @@ const contexts = new WeakMap<Request, ToolContext>();
 const requestLogger = new AsyncLocalStorage<Logger>();
 let modern: McpHttpHandler | null = null;
 
+/**
+ * Who is calling and with what, handed to the SDK's server factory through
+ * its own request context (`authInfo` on `handler.fetch`), so nothing about
+ * one request lives in module state another could read. The credential's
+ * secret is deliberately not passed: tools need the tenant, not the key.
+ */
+function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
+  const { auth } = c.var;
+  return {
+    token: auth.keyId ? `api_key:${auth.keyId}` : "oauth_access_token",
+    clientId: auth.oauth?.clientId ?? `api_key:${auth.keyId}`,
+    scopes: auth.scopes,
+    ...(auth.expiresAt !== null && { expiresAt: Math.floor(auth.expiresAt / 1000) }),
+    extra: { toolContext: ctx },
+  };
+}
+
+function toolContextOf(authInfo: AuthInfo | undefined): ToolContext {
+  const ctx = authInfo?.extra?.toolContext as ToolContext | undefined;
+  if (!ctx) throw new Error("no tool context for this request");
+  return ctx;
+}
+
 function modernHandler(config: Config): McpHttpHandler {
   const { version } = config;
-  modern ??= createMcpHandler(
-    ({ requestInfo }) => {
-      const ctx = requestInfo && contexts.get(requestInfo);
-      if (!ctx) throw new Error("no tool context for this request");
-      return createMemoryServer(ctx, version);
+  modern ??= createMcpHandler(({ authInfo }) => createMemoryServer(toolContextOf(authInfo), version), {
+    legacy: "reject",
+    maxRequestBodySize: config.mcp.maxBodyBytes,
+    onerror: (error) => {
+      const logger = requestLogger.getStore() ?? createLogger({ component: "mcp" });
+      logger.warn("mcp request refused or failed", describeError(error));
     },
-    {
-      legacy: "reject",
-      maxRequestBodySize: config.mcp.maxBodyBytes,
-      onerror: (error) => {
-        const logger = requestLogger.getStore() ?? createLogger({ component: "mcp" });
-        logger.warn("mcp request refused or failed", describeError(error));
-      },
-    },
-  );
+  });
   return modern;
 }
 
-mcp.use("/mcp", hostGuard(), authenticate());
+/**
+ * Authentication and scope refusals on `/mcp` answer as MCP clients expect:
+ * the HTTP status and `WWW-Authenticate` challenge of the REST API, with a
+ * JSON-RPC error body whose message says what is wrong.
+ */
+function asJsonRpc(guard: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    try {
+      await guard(c, next);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return jsonRpcError(error.status, JSON_RPC.serverError, error.message, {
+        data: { type: error.kind, code: error.code },
+        headers: error.options.headers,
+      });
+    }
+  };
+}
+
+/** Any MCP use needs `mcp:read` (which `mcp:tools` implies); the challenge asks for the baseline, `mcp:tools`. */
+const mcpAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!hasScope(c.var.auth.scopes, "mcp:read")) {
+    throw insufficientScope(
+      c.var.services.config,
+      MCP_BASELINE_SCOPE,
+      "this credential has no MCP scope (mcp:tools or mcp:read)",
+    );
+  }
+  await next();
+};
+
+mcp.use("/mcp", hostGuard(), asJsonRpc(authenticate()), asJsonRpc(mcpAccess));
 
 /**
  * Send a Response built outside Hono (by the SDK, or a JSON-RPC error)
@@ -139,16 +188,35 @@ mcp.post("/mcp", async (c) => {
     );
   }
 
+  // A read-only credential may call only tools annotated read-only: a write
+  // is refused before it runs, with the challenge naming the scope to ask for.
+  if (summary.tool && isWriteTool(summary.tool) && !hasScope(c.var.auth.scopes, "mcp:tools")) {
+    const refusal = insufficientScope(
+      config,
+      "mcp:tools",
+      `Forbidden: the tool ${summary.tool} writes memory and this credential has only mcp:read; it needs mcp:tools`,
+    );
+    return jsonRpcError(403, JSON_RPC.serverError, refusal.message, {
+      id: summary.id,
+      data: { type: refusal.kind, code: refusal.code },
+      headers: refusal.options.headers,
+    });
+  }
+
   const request = normalizedRequest(c, read.text);
   if (await isLegacyRequest(request, body, { maxRequestBodySize: config.mcp.maxBodyBytes })) {
     return serveLegacy(c, request, body, summary);
   }
 
-  const result = await admit(c, { kind: "mcp", toolCall: summary.tool !== null, write: isWriteTool(summary.tool) });
+  const result = await admit(c, {
+    kind: "mcp",
+    toolCall: summary.tool !== null,
+    write: summary.tool !== null && isWriteTool(summary.tool),
+  });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
-  contexts.set(request, toolContext(c, summary.clientName));
+  const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
   const handler = modernHandler(config);
-  return reply(c, await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body })));
+  return reply(c, await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body, authInfo })));
 });
 
 async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {
@@ -158,7 +226,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
     kind: "mcp",
     sessionId,
     toolCall: summary.tool !== null,
-    write: isWriteTool(summary.tool),
+    write: summary.tool !== null && isWriteTool(summary.tool),
     ...(summary.initialize && { initialize: summary.initialize }),
   });
   if (!result.admitted) {
@@ -187,7 +255,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   let response: Response;
   try {
     await server.connect(transport);
-    response = await transport.handleRequest(request, { parsedBody: body });
+    response = await transport.handleRequest(request, { parsedBody: body, authInfo: authInfoFor(c, ctx) });
   } finally {
     await server.close().catch(() => {});
   }

@@ -32,7 +32,16 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
   const server = new McpServer(
     { name: "muninn", title: "Muninn memory", version },
     {
-      capabilities: { logging: {} },
+      // Tool, prompt and resource lists change only with a deploy, and this
+      // server sends no notifications (2026-era `subscriptions/listen` is
+      // refused), so it must not advertise list_changed: a client would wait
+      // for notifications that never come.
+      capabilities: {
+        logging: {},
+        tools: { listChanged: false },
+        prompts: { listChanged: false },
+        resources: { listChanged: false },
+      },
       instructions: INSTRUCTIONS,
       // Definitions change only with a deploy; per-tenant data is never shared.
       cacheHints: {

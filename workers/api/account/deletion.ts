@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { z } from "zod";
+import { ownerOf } from "../../../shared/accounts/accounts";
 import { callStripe } from "../../../shared/billing/stripe-client";
 import { AppError } from "../../../shared/errors";
 import {
@@ -7,7 +8,9 @@ import {
   type DeletionResult,
   deleteAccount,
 } from "../../../shared/lifecycle/delete-account";
-import { forgetCredentials } from "../../auth/authenticate";
+import { revokeAllConnectedClients } from "../../../shared/oauth/grants";
+import { forgetApiKey } from "../../auth/authenticate";
+import { authorizationServer } from "../../auth/oauth-server";
 import { getServices } from "../../services";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
@@ -29,27 +32,28 @@ export async function deletionResponse(c: Context<AppEnv>, tenantId: string, act
     );
   }
   const { mgmtDb, config } = c.var.services;
-  const hashes = await mgmtDb.execute(
-    { sql: "SELECT key_hash FROM api_keys WHERE tenant_id = ?", args: [tenantId] },
-    "read",
-  );
+  const keys = await mgmtDb.execute({ sql: "SELECT id FROM api_keys WHERE tenant_id = ?", args: [tenantId] }, "read");
   const result = await deleteAccount({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
   // This isolate forgets the keys now; the others within the credential cache's 60 s.
-  forgetCredentials(hashes.rows.map((row) => String(row.key_hash)));
+  for (const row of keys.rows) forgetApiKey(String(row.id));
   c.var.logger.info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
   return c.json(view(result));
 }
 
 /**
  * What account deletion undoes outside the management DB: the tenant's
- * Durable Object storage, and (when billing is configured) its Stripe
- * subscription, cancelled at once. OAuth grants have no store in this build
- * yet (`revokeOAuthGrants` stays unset until they do).
+ * Durable Object storage, every OAuth grant of its owner, and (when billing
+ * is configured) its Stripe subscription, cancelled at once.
  */
 export function deletionHooks(env: Env): AccountDeletionHooks {
-  const { stripe } = getServices(env);
+  const { stripe, mgmtDb, config } = getServices(env);
   return {
     eraseTenantObject: (id) => env.TENANT_DO.getByName(id).eraseStorage(),
+    // Grants are kept per owner account in the OAuth provider's store; revoking them ends every token.
+    revokeOAuthGrants: async (tenantId) => {
+      const owner = await ownerOf(mgmtDb, tenantId);
+      return owner ? revokeAllConnectedClients(authorizationServer(config).getOAuthApi(env), owner.id) : 0;
+    },
     ...(stripe && {
       cancelSubscription: async (subscriptionId: string) => {
         try {

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/contract";
+import { signUp } from "../../../shared/accounts/signup";
 import { changeTenant, searchTenants } from "../../../shared/admin/tenant-records";
 import { decodeCursor, encodeCursor } from "../../../shared/cursor";
 import { AppError, unavailable } from "../../../shared/errors";
@@ -9,6 +10,7 @@ import { effectiveRateLimit, PLANS, type PlanLimitTable, TENANT_STATUSES } from 
 import { getTenantDatabase, type Tenant } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
+import { signupView } from "../accounts/signup";
 import { parseInput, parseJsonBody } from "../validation";
 import { requireTenant, settingsOf, tenantNotFound, tenantObject } from "./tenant-lookup";
 
@@ -51,6 +53,32 @@ adminTenants.get("/", async (c) => {
     has_more: hasMore,
     next_cursor: hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
   });
+});
+
+const createBody = z
+  .object({
+    org_name: z.string().trim().min(1).max(200),
+    email: z.email().max(254),
+    plan: z.enum(PLANS).default("free"),
+    // Without one the owner cannot sign in (OAuth) until a password is set; the key still works.
+    password: z.string().max(1024).optional(),
+  })
+  .strict();
+
+/** `POST /api/tenants`: the operator creates a tenant exactly as signup does, with its owner and first key. */
+adminTenants.post("/", async (c) => {
+  const body = await parseJsonBody(c, createBody);
+  const { mgmtDb, config } = c.var.services;
+  const created = await signUp(mgmtDb, config, {
+    email: body.email,
+    password: body.password ?? null,
+    orgName: body.org_name,
+    plan: body.plan,
+    actor: c.var.adminActor,
+    ip: clientIp(c),
+  });
+  c.var.logger.info("tenant created by admin", { tenant: created.tenant.id, actor: c.var.adminActor });
+  return c.json(signupView(created, config), 201);
 });
 
 adminTenants.get("/:id", async (c) => {

@@ -31,10 +31,9 @@ export const TOOLS: readonly ToolDefinition[] = [
   projectsTool,
 ] as unknown as ToolDefinition[];
 
-const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
+const writers = new Set(TOOLS.filter((tool) => tool.annotations.readOnlyHint !== true).map((tool) => tool.name));
 
-/** Whether a tool may write to the tenant's database (its `readOnlyHint` is not set): paused while it is migrated. */
-export function isWriteTool(name: string | null): boolean {
-  const tool = name === null ? undefined : byName.get(name);
-  return tool !== undefined && tool.annotations.readOnlyHint !== true;
+/** Whether calling `name` can change memory: every tool not annotated read-only. Unknown names change nothing. */
+export function isWriteTool(name: string): boolean {
+  return writers.has(name);
 }

@@ -3,7 +3,7 @@ import type { Migration } from "../../db/migrate";
 const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /**
- * Management DB v4: moving a tenant to another database.
+ * Management DB v5: moving a tenant to another database.
  *
  * - `tenant_databases.generation` moves each time the tenant's database
  *   pointer is switched; the tenant's Durable Object hands it out with every
@@ -15,7 +15,7 @@ const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
  *   At most one unfinished migration per tenant.
  */
 export default {
-  version: 4,
+  version: 5,
   name: "tenant-migrations",
   statements: [
     "ALTER TABLE tenant_databases ADD COLUMN generation INTEGER NOT NULL DEFAULT 1",

@@ -1,0 +1,89 @@
+import { randomString } from "../crypto/encoding";
+import type { Database, Statement } from "../db/client";
+
+/** A person who signs in: today, the owner of one tenant. */
+export interface Account {
+  /** Opaque (`usr_…`): OAuth tokens and grants embed it, so it reveals nothing about the person. */
+  id: string;
+  tenantId: string;
+  email: string;
+  /** Null for an owner the operator created without a password: such an account cannot sign in. */
+  passwordHash: string | null;
+  createdAt: string;
+}
+
+/** Emails are compared case-insensitively: stored trimmed and lowercased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function newUserId(): string {
+  return `usr_${randomString(24)}`;
+}
+
+function rowToAccount(row: Record<string, unknown>): Account {
+  return {
+    id: String(row.id),
+    tenantId: String(row.tenant_id),
+    email: String(row.email),
+    passwordHash: row.password_hash == null ? null : String(row.password_hash),
+    createdAt: String(row.created_at),
+  };
+}
+
+/** The insert for a tenant's owner, to batch with the tenant's creation. */
+export function ownerStatement(owner: { id: string; email: string; passwordHash: string | null }, tenantId: string) {
+  return {
+    sql: "INSERT INTO users (id, tenant_id, email, password_hash) VALUES (?, ?, ?, ?)",
+    args: [owner.id, tenantId, normalizeEmail(owner.email), owner.passwordHash],
+  } satisfies Statement;
+}
+
+/** The account with this email (any case), or null. Only accounts of tenants that are not deleted. */
+export async function findAccountByEmail(mgmtDb: Database, email: string): Promise<Account | null> {
+  const result = await mgmtDb.execute(
+    {
+      sql: `SELECT u.* FROM users u JOIN tenants t ON t.id = u.tenant_id
+            WHERE u.email = ? AND t.status != 'deleted'`,
+      args: [normalizeEmail(email)],
+    },
+    "read",
+  );
+  const row = result.rows[0];
+  return row ? rowToAccount(row) : null;
+}
+
+export async function getAccount(mgmtDb: Database, userId: string): Promise<Account | null> {
+  const result = await mgmtDb.execute({ sql: "SELECT * FROM users WHERE id = ?", args: [userId] }, "read");
+  const row = result.rows[0];
+  return row ? rowToAccount(row) : null;
+}
+
+/** The tenant's owner account, or null (tenants created before accounts existed have none). */
+export async function ownerOf(mgmtDb: Database, tenantId: string): Promise<Account | null> {
+  const result = await mgmtDb.execute(
+    { sql: "SELECT * FROM users WHERE tenant_id = ? AND role = 'owner' LIMIT 1", args: [tenantId] },
+    "read",
+  );
+  const row = result.rows[0];
+  return row ? rowToAccount(row) : null;
+}
+
+/** Whether an email is already taken (any case), whatever the state of its tenant. */
+export async function emailTaken(mgmtDb: Database, email: string): Promise<boolean> {
+  const result = await mgmtDb.execute(
+    { sql: "SELECT 1 FROM users WHERE email = ? LIMIT 1", args: [normalizeEmail(email)] },
+    "read",
+  );
+  return result.rows.length > 0;
+}
+
+export async function updatePasswordHash(mgmtDb: Database, userId: string, passwordHash: string): Promise<void> {
+  await mgmtDb.execute(
+    {
+      sql: "UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+      args: [passwordHash, userId],
+    },
+    "write",
+  );
+}

@@ -1,0 +1,217 @@
+import {
+  AuthorizationError,
+  type AuthRequest,
+  CimdFetchError,
+  type OAuthHelpers,
+} from "@cloudflare/workers-oauth-provider";
+import { type Context, Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { getAccount, normalizeEmail } from "../../shared/accounts/accounts";
+import { verifySignIn } from "../../shared/accounts/sign-in";
+import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
+import { AppError } from "../../shared/errors";
+import { isScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
+import { ipRateLimit } from "../middleware/ip-rate-limit";
+import type { AppEnv } from "../types";
+import { AUTHORIZE_PATH, authorizationServer, type GrantProps } from "./oauth-server";
+import { consentPage, errorPage, signInPage } from "./pages";
+import { signInProof, verifySignInProof } from "./sign-in-proof";
+
+/**
+ * `/authorize`: the OAuth authorization endpoint, as two server-rendered
+ * forms. GET validates the client's request (client, exact redirect URI,
+ * PKCE, resource) and shows the sign-in form; POST step=signin checks the
+ * password and shows the consent page; POST step=consent records Allow or
+ * Deny and sends the browser back to the client.
+ *
+ * The client's query string stays on the form's action URL, and every POST
+ * validates it again, so nothing the browser sends back is trusted more
+ * than the original request.
+ */
+export const authorize = new Hono<AppEnv>();
+
+const CSRF_COOKIE = "__Host-muninn-signin";
+/** Sign-in attempts per account per minute, from anywhere: slows guessing one person's password. */
+const ACCOUNT_ATTEMPTS_PER_MINUTE = 10;
+
+function oauth(c: Context<AppEnv>): OAuthHelpers {
+  return authorizationServer(c.var.services.config).getOAuthApi(c.env);
+}
+
+function html(c: Context<AppEnv>, body: string, status = 200, headers?: Headers): Response {
+  const response = c.html(body, status as 200);
+  response.headers.set("Cache-Control", "no-store");
+  // Never framed (clickjacking), and the page loads nothing from anywhere.
+  response.headers.set(
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+  );
+  response.headers.set("X-Frame-Options", "DENY");
+  for (const [name, value] of headers ?? []) {
+    if (name.toLowerCase() === "set-cookie") response.headers.append(name, value);
+    else response.headers.set(name, value);
+  }
+  return response;
+}
+
+/** The client's request, validated. Failures either go back to the client (when safe) or render here. */
+async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response> {
+  // The library reads the OAuth parameters from the URL; a POST carries them on its action URL.
+  const asGet = new Request(c.req.url, { method: "GET", headers: c.req.raw.headers });
+  try {
+    return await oauth(c).parseAuthRequest(asGet);
+  } catch (error) {
+    if (error instanceof AuthorizationError && error.redirectTo) return c.redirect(error.redirectTo, 302);
+    if (error instanceof AuthorizationError) {
+      return html(c, errorPage("This connection request is not valid", error.description), 400);
+    }
+    if (error instanceof CimdFetchError) {
+      c.var.logger.warn("client metadata document could not be fetched", { reason: error.reason });
+      return html(
+        c,
+        errorPage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."),
+        400,
+      );
+    }
+    throw error;
+  }
+}
+
+async function clientName(c: Context<AppEnv>, request: AuthRequest): Promise<string> {
+  const client = await oauth(c).lookupClient(request.clientId);
+  return client?.clientName || request.clientId;
+}
+
+/** Scopes to grant: what the client asked for that this server knows, or the MCP baseline when it asked for none. */
+function grantedScopes(request: AuthRequest): string[] {
+  const known = request.scope.filter(isScope);
+  return known.length > 0 ? [...new Set(known)] : [MCP_BASELINE_SCOPE];
+}
+
+function renderSignIn(
+  c: Context<AppEnv>,
+  name: string,
+  options: { email?: string; error?: string; status?: number } = {},
+) {
+  // Double-submit token: a page on another site cannot read the cookie, so it cannot sign a victim in.
+  const csrf = randomString(32);
+  // __Host- cookies must be Secure; browsers accept those from http://localhost and 127.0.0.1 too.
+  setCookie(c, CSRF_COOKIE, csrf, { path: "/", secure: true, httpOnly: true, sameSite: "Lax", maxAge: 600 });
+  const action = `${AUTHORIZE_PATH}${new URL(c.req.url).search}`;
+  return html(
+    c,
+    signInPage({ action, csrf, clientName: name, email: options.email, error: options.error }),
+    options.status,
+  );
+}
+
+authorize.get("/", async (c) => {
+  const request = await parseRequest(c);
+  if (request instanceof Response) return request;
+  return renderSignIn(c, await clientName(c, request));
+});
+
+authorize.post("/", async (c) => {
+  const request = await parseRequest(c);
+  if (request instanceof Response) return request;
+  const form = await c.req.formData();
+  const step = String(form.get("step") ?? "");
+  if (step === "signin") return signIn(c, request, form);
+  if (step === "consent") return consent(c, request, form);
+  return html(c, errorPage("Something went wrong", "The form was not recognised; start again."), 400);
+});
+
+async function signIn(c: Context<AppEnv>, request: AuthRequest, form: FormData): Promise<Response> {
+  const name = await clientName(c, request);
+  const email = String(form.get("email") ?? "").slice(0, 254);
+  const password = String(form.get("password") ?? "").slice(0, 1024);
+  const csrf = String(form.get("csrf") ?? "");
+  const cookie = getCookie(c, CSRF_COOKIE) ?? "";
+  if (!csrf || !cookie || !(await timingSafeEqual(csrf, cookie))) {
+    return renderSignIn(c, name, { email, error: "This form expired. Sign in again.", status: 403 });
+  }
+
+  const limited = await signInLimited(c, email);
+  if (limited) return renderSignIn(c, name, { email, error: limited, status: 429 });
+
+  const account = await verifySignIn(c.var.services.mgmtDb, email, password);
+  if (!account) {
+    c.var.logger.warn("sign-in failed", { route: AUTHORIZE_PATH });
+    return renderSignIn(c, name, { email, error: "Wrong email or password.", status: 401 });
+  }
+
+  const helpers = oauth(c);
+  const details = await helpers.describeConsent(request);
+  const transaction = await helpers.beginConsent(request);
+  const proof = await signInProof(c.var.services.config.dbTokenEncryptionKey, transaction.handle, account.id);
+  const action = `${AUTHORIZE_PATH}${new URL(c.req.url).search}`;
+  return html(
+    c,
+    consentPage({
+      action,
+      details,
+      scopes: grantedScopes(request),
+      handle: transaction.handle,
+      proof,
+      email: account.email,
+    }),
+    200,
+    transaction.headers,
+  );
+}
+
+/** A refusal message when this address or this account has tried too often, else null. */
+async function signInLimited(c: Context<AppEnv>, email: string): Promise<string | null> {
+  try {
+    await ipRateLimit("signin")(c, async () => {});
+    const account = await c.env.IP_LIMITER_DO.getByName(`signin-account:${normalizeEmail(email)}`).take(
+      ACCOUNT_ATTEMPTS_PER_MINUTE,
+      60,
+    );
+    if (!account.allowed) {
+      return `Too many sign-in attempts for this account. Try again in ${account.retryAfterSeconds} seconds.`;
+    }
+    return null;
+  } catch (error) {
+    if (error instanceof AppError && error.kind === "rate_limited") {
+      return "Too many sign-in attempts from this address. Wait a minute and try again.";
+    }
+    throw error;
+  }
+}
+
+async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData): Promise<Response> {
+  const handle = String(form.get("handle") ?? "");
+  const proof = String(form.get("proof") ?? "");
+  const helpers = oauth(c);
+  const userId =
+    handle && proof ? await verifySignInProof(c.var.services.config.dbTokenEncryptionKey, handle, proof) : null;
+  if (!userId) return html(c, errorPage("Sign-in expired", "Your sign-in for this request expired. Start again."), 400);
+  try {
+    if (form.get("decision") !== "allow") {
+      const denied = await helpers.denyConsent(c.req.raw, handle);
+      return new Response(null, { status: 302, headers: denied.headers });
+    }
+    const account = await getAccount(c.var.services.mgmtDb, userId);
+    if (!account) return html(c, errorPage("Account not found", "This account no longer exists."), 400);
+    const scope = grantedScopes(request);
+    const approved = await helpers.approveConsent(c.req.raw, handle, { scope });
+    const props: GrantProps = { userId: account.id, tenantId: account.tenantId };
+    const client = await helpers.lookupClient(approved.request.clientId);
+    const { redirectTo } = await helpers.completeAuthorization({
+      request: approved.request,
+      userId: account.id,
+      metadata: { clientName: client?.clientName ?? null },
+      scope,
+      props,
+    });
+    c.var.logger.info("oauth grant created", { tenant: account.tenantId, client: approved.request.clientId, scope });
+    approved.headers.set("Location", redirectTo);
+    return new Response(null, { status: 302, headers: approved.headers });
+  } catch (error) {
+    if (error instanceof AuthorizationError) {
+      return html(c, errorPage("This page expired", `${error.description}. Start again from the app.`), 400);
+    }
+    throw error;
+  }
+}
