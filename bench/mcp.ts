@@ -70,7 +70,7 @@ function seededRandom(seed: number) {
 }
 
 /** Insert `count` memories straight into the tenant DB (the FTS triggers index them as the app's writes do). */
-async function seed(target: BenchTarget, tenantId: string, count: number) {
+export async function seed(target: BenchTarget, tenantId: string, count: number, options: { unique?: boolean } = {}) {
   const config = readConfig(target.vars);
   const record = await getTenantDatabase(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, tenantId);
   if (!record) throw new Error("benchmark tenant has no database");
@@ -90,7 +90,7 @@ async function seed(target: BenchTarget, tenantId: string, count: number) {
           `m_seed${i}`,
           kinds[i % kinds.length] as string,
           words.slice(0, 5).join(" "),
-          words.join(" "),
+          options.unique ? `${words.join(" ")} (${i})` : words.join(" "),
           `seed-${i}`,
           JSON.stringify([COMMON[(i * 7) % COMMON.length]]),
           1 + (i % 5),

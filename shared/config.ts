@@ -48,6 +48,8 @@ export interface Config {
   billing: BillingConfig | null;
   /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
   healthCacheMs: number;
+  /** Moving a tenant to another database: rows per copy batch, and how long the old database is kept. */
+  tenantMigration: { batchRows: number; retentionMs: number };
   version: string;
 }
 
@@ -257,6 +259,10 @@ export function readConfig(env: object): Config {
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
     billing: billing(source),
     healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
+    tenantMigration: {
+      batchRows: positiveInt(source, "MIGRATION_BATCH_ROWS", 1000),
+      retentionMs: nonNegativeInt(source, "MIGRATION_RETENTION_HOURS", 168) * 60 * 60 * 1000,
+    },
     version: optional(source, "VERSION", "dev"),
   };
 }

@@ -11,6 +11,7 @@ import { AppError, unavailable } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
 import type { AuthenticatedTenant } from "./auth/authenticate";
+import { refreshCredential } from "./auth/authenticate";
 import { recorder } from "./ops/telemetry";
 import type { AppEnv } from "./types";
 
@@ -38,6 +39,10 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   }
   setAdmissionHeaders(c, result);
   recordAdmission(c, result);
+  // The object's pointer generation is newer than the credential's: the
+  // tenant was moved to another database since this isolate resolved it.
+  const generation = result.admitted ? result.database?.generation : null;
+  if (generation != null && generation > auth.dbGeneration) await refreshCredential(c);
   return result;
 }
 
@@ -86,9 +91,9 @@ declare module "hono" {
 }
 
 /** Middleware for tenant `/api` routes: admit, or answer the refusal as an HTTP error. */
-export function admitted(): MiddlewareHandler<AppEnv> {
+export function admitted(options: { write?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const result = await admit(c, { kind: "api" });
+    const result = await admit(c, { kind: "api", write: options.write });
     if (!result.admitted) throw admissionError(result, c.var.services.config.planLimits);
     c.set("admission", result);
     await next();
@@ -171,6 +176,12 @@ function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): 
     case "suspended":
       c.var.logger.warn("tenant suspended: request refused", { tenant });
       return;
+    case "migrating":
+      c.var.logger.info("write refused while the tenant database is migrated", {
+        tenant,
+        migration: refusal.migrationId,
+      });
+      return;
     case "session_not_found":
       return;
   }
@@ -199,7 +210,22 @@ export function admissionError(refusal: AdmitRefusal, limits: PlanLimitTable): A
       });
     case "session_not_found":
       return new AppError("not_found", "Session not found: initialize a new session.", { code: "session_not_found" });
+    case "migrating":
+      return tenantMigratingError(refusal.retryAfterSeconds);
   }
+}
+
+/**
+ * A write while the tenant's memories are being moved to another database.
+ * Nothing was written; reads keep working; the move takes seconds to minutes.
+ */
+export function tenantMigratingError(retryAfterSeconds = 30): AppError {
+  return new AppError(
+    "unavailable",
+    "Tenant migrating: this tenant's memories are being moved to another database, so writes are paused " +
+      `(reads keep working). Nothing was written; retry after ${retryAfterSeconds} s.`,
+    { code: "tenant_migrating", headers: { "Retry-After": String(retryAfterSeconds) } },
+  );
 }
 
 export function rateLimitMessage(rateLimit: RateLimitState, plan: Plan, retryAfterSeconds: number): string {

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError, unavailable } from "../shared/errors";
+import { isFencedWrite } from "../shared/lifecycle/write-fence";
 import { describeError } from "../shared/logging";
+import { tenantMigratingError } from "./admission";
 import { api } from "./api/routes";
 import { oauthRoutes } from "./auth/oauth-routes";
 import { mcp } from "./mcp/routes";
@@ -30,6 +32,7 @@ export function createApp() {
       c.var.logger?.error(message, { target: error.target, database: error.database, ...describeError(error.cause) });
       error = unavailable("database unavailable", { retryAfterSeconds: error.retryAfterSeconds });
     }
+    if (isFencedWrite(error)) error = tenantMigratingError();
     if (error instanceof AppError) {
       for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
       return c.json(error.toBody(), error.status as 400);

@@ -1,7 +1,10 @@
 import type { BillingContext } from "../shared/billing/accounts";
 import { endExpiredGracePeriods } from "../shared/billing/grace";
 import { reconcileBilling } from "../shared/billing/reconcile";
-import { createLogger, describeError } from "../shared/logging";
+import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-account";
+import { finalizeExpiredMigrations } from "../shared/lifecycle/move-tenant";
+import { createLogger, describeError, type Logger } from "../shared/logging";
+import { deletionHooks } from "./api/account/deletion";
 import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";
 import { pushAll } from "./billing/context";
 import { flushMetrics, recorder } from "./ops/telemetry";
@@ -11,7 +14,9 @@ import { getServices } from "./services";
 export const DAILY_RECONCILE_CRON = "17 6 * * *";
 
 /**
- * Cron work: end payment grace periods that ran out (every few minutes),
+ * Cron work: end payment grace periods that ran out, delete databases whose
+ * retention after a tenant migration ran out and finish interrupted account
+ * deletions (every few minutes), and
  * once a day compare every tenant with Stripe in report mode, so drift shows
  * in `billing_drift_tenants` and the logs without anything being changed,
  * and every hour purge expired OAuth data.
@@ -39,6 +44,7 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
       });
       return;
     }
+    await tenantLifecycle(env, logger);
     const ended = await endExpiredGracePeriods(services.mgmtDb);
     for (const tenant of ended) {
       recorder.inc("billing_grace_expired_total", {});
@@ -50,5 +56,20 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
     throw error;
   } finally {
     await flushMetrics(env);
+  }
+}
+
+/** docs/lifecycle.md: old databases past their retention, and deletions that were interrupted. */
+async function tenantLifecycle(env: Env, logger: Logger): Promise<void> {
+  const { mgmtDb, config } = getServices(env);
+  const finalized = await finalizeExpiredMigrations({ mgmt: mgmtDb, config }, Date.now(), (id, error) =>
+    logger.error("old database not finalized", { migration: id, ...describeError(error) }),
+  );
+  if (finalized.length > 0) logger.info("old databases finalized after retention", { migrations: finalized });
+  for (const tenantId of await unfinishedDeletions(mgmtDb)) {
+    await deleteAccount({ mgmt: mgmtDb, config, hooks: deletionHooks(env) }, tenantId, { actor: "system" }).then(
+      () => logger.info("interrupted account deletion finished", { tenant: tenantId }),
+      (error: unknown) => logger.error("account deletion not finished", { tenant: tenantId, ...describeError(error) }),
+    );
   }
 }

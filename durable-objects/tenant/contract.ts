@@ -21,6 +21,8 @@ export interface AdmitInput {
    * so only calls that run are counted.
    */
   toolCall?: boolean;
+  /** The request writes to the tenant's database: refused while the tenant is being migrated. */
+  write?: boolean;
   /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
   initialize?: { protocolVersion: string; clientInfo: ClientInfo | null };
   /**
@@ -82,6 +84,7 @@ export interface AdmittedSession {
 export type AdmitRefusal =
   | { reason: "session_not_found"; closed?: SessionClosure | null }
   | { reason: "suspended" }
+  | { reason: "migrating"; retryAfterSeconds: number; migrationId: string }
   | { reason: "rate_limited"; retryAfterSeconds: number; rateLimit: RateLimitState; plan: Plan }
   | { reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
 
@@ -94,8 +97,26 @@ export type AdmitResult =
       warnings: string[];
       session?: AdmittedSession;
       closedSessions?: SessionClosure[];
+      /** The tenant database's pointer generation and any migration under way. */
+      database?: DatabaseState;
     }
   | ({ admitted: false } & AdmitRefusal);
+
+/**
+ * What the object knows of the tenant's database: the generation of its
+ * pointer (moves each time a migration switches it) and whether a migration
+ * is under way. Admission hands both out with every decision, which is how
+ * every isolate learns of a switch on its very next request, and how writes
+ * are refused while the data is being copied.
+ */
+export interface DatabaseState {
+  /** null until the first migration of this tenant: the credential's pointer is current. */
+  generation: number | null;
+  migration: { id: string; since: number } | null;
+}
+
+/** `TenantDO.reserveToolCalls`: all of them counted, or none and the quota as it stands. */
+export type ReserveResult = { ok: true } | ({ ok: false } & QuotaState);
 
 /** `TenantDO.chargeToolCall`: the call is counted and may run, or refused (quota spent, tenant suspended). */
 export type ChargeResult =

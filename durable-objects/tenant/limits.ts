@@ -5,6 +5,7 @@ import type {
   QuotaState,
   RateLimitState,
   RateLimitStatus,
+  ReserveResult,
   TenantSettings,
   UsageStatus,
 } from "./contract";
@@ -82,6 +83,24 @@ export class TenantLimits {
     const quota = this.#meter.quota(quotaLimit, now);
     const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(quota.resetsAt) - now) / 1000));
     return { reason: "quota_exceeded", retryAfterSeconds, quota, plan } as const;
+  }
+
+  /**
+   * Count `count` tool calls at once (an import: one per memory it creates)
+   * if they all fit in the month's quota; otherwise count nothing and say
+   * where the quota stands.
+   */
+  reserve(settings: TenantSettings, count: number, now: number): ReserveResult {
+    const limit = this.#limits[settings.plan].toolCallsPerMonth;
+    const quota = this.#meter.quota(limit, now);
+    if (limit !== null && quota.used + count > limit) return { ok: false, ...quota };
+    this.#meter.addToolCalls(count, now);
+    return { ok: true };
+  }
+
+  /** Give back tool calls reserved but not used. */
+  release(count: number, now: number): void {
+    this.#meter.addToolCalls(-count, now);
   }
 
   /** The rate limit as it stands, without counting a request. */

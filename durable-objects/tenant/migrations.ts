@@ -48,4 +48,17 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
       sql.exec("ALTER TABLE tenant_settings ADD COLUMN grace_ends_at TEXT");
     },
   },
+  {
+    version: 3,
+    name: "tenant database pointer generation and migration state",
+    up(sql) {
+      sql.exec(`CREATE TABLE tenant_database (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER,
+        migration_id TEXT,
+        migrating_since INTEGER,
+        drive_migration TEXT
+      )`);
+    },
+  },
 ];

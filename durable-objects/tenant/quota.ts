@@ -70,6 +70,17 @@ export class UsageMeter {
     );
   }
 
+  /** Add `amount` (negative to give back) to this month's tool calls, never below zero. */
+  addToolCalls(amount: number, now: number): void {
+    this.#sql.exec(
+      `INSERT INTO usage_counters (period, tool_calls, version) VALUES (?, MAX(0, ?), 1)
+       ON CONFLICT (period) DO UPDATE SET tool_calls = MAX(0, tool_calls + ?), version = version + 1`,
+      periodOf(now),
+      amount,
+      amount,
+    );
+  }
+
   /** True when some count has not reached the management DB yet. */
   hasUnflushed(): boolean {
     return this.#sql.exec("SELECT 1 FROM usage_counters WHERE version > flushed_version LIMIT 1").toArray().length > 0;

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
+import { advanceMigration } from "../../shared/lifecycle/move-tenant";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import { shardName, shardOf } from "../../shared/metrics/shards";
@@ -11,12 +12,14 @@ import type {
   AdmitResult,
   ChargeResult,
   RateLimitStatus,
+  ReserveResult,
   SessionClosure,
   SessionList,
   SessionRecord,
   UsageStatus,
   VersionedSettings,
 } from "./contract";
+import { DatabaseStateStore } from "./database-state";
 import { TenantLimits } from "./limits";
 import { tenantStorageMigrations } from "./migrations";
 import { SessionStore } from "./sessions";
@@ -36,9 +39,10 @@ export function nextAlarm(...deadlines: (number | null)[]): number | null {
  */
 export class TenantDO extends DurableObject<Env> {
   readonly #config: Config;
-  readonly #settings: SettingsStore;
-  readonly #limits: TenantLimits;
-  readonly #sessions: SessionStore;
+  #settings!: SettingsStore;
+  #limits!: TenantLimits;
+  #sessions!: SessionStore;
+  #database!: DatabaseStateStore;
   /** Session metrics waiting to be shipped to the MetricsDO. */
   readonly #metrics = new MetricsRecorder();
   /**
@@ -47,18 +51,39 @@ export class TenantDO extends DurableObject<Env> {
    * after an eviction the first request recomputes it.
    */
   #flushDueAt: number | null = null;
+  /** When to retry driving a migration whose slice could not start; in memory like `#flushDueAt`. */
+  #migrationRetryAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = readConfig(env);
-    // Synchronous, so the object serves nothing until its storage is at the current version.
-    migrateStorage(ctx.storage, tenantStorageMigrations);
-    this.#settings = new SettingsStore(ctx.storage.sql);
-    this.#limits = new TenantLimits(ctx.storage.sql, this.#config.planLimits);
-    this.#sessions = new SessionStore(ctx.storage.sql, {
+    this.#openStorage();
+  }
+
+  /** Synchronous, so the object serves nothing until its storage is at the current version. */
+  #openStorage(): void {
+    const { storage } = this.ctx;
+    migrateStorage(storage, tenantStorageMigrations);
+    this.#settings = new SettingsStore(storage.sql);
+    this.#limits = new TenantLimits(storage.sql, this.#config.planLimits);
+    this.#sessions = new SessionStore(storage.sql, {
       idleMs: this.#config.mcp.sessionIdleTimeoutMs,
       maxLifetimeMs: this.#config.mcp.sessionMaxLifetimeMs,
     });
+    this.#database = new DatabaseStateStore(storage.sql);
+  }
+
+  /**
+   * Account deletion: erase everything this object stores (sessions, counters,
+   * settings, migration state) and its alarm, and start again from empty
+   * storage, as a brand-new object would. Safe to repeat.
+   */
+  async eraseStorage(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#flushDueAt = null;
+    this.#migrationRetryAt = null;
+    this.#openStorage();
   }
 
   /** See `AdmitInput`: one call per request decides whether it may run. */
@@ -66,6 +91,11 @@ export class TenantDO extends DurableObject<Env> {
     const now = Date.now();
     const settings = this.#settingsFrom(input.tenant);
     if (!settings) return { admitted: false, reason: "suspended" };
+    const database = this.#database.get();
+    // Refused before anything is counted: a write that cannot run is not a request the tenant spent.
+    if (input.write && database.migration) {
+      return { admitted: false, reason: "migrating", retryAfterSeconds: 30, migrationId: database.migration.id };
+    }
     let session: SessionRecord | null = null;
     if (input.sessionId) {
       const used = this.#sessions.use(input.sessionId, now);
@@ -94,6 +124,7 @@ export class TenantDO extends DurableObject<Env> {
         created: Boolean(input.initialize),
       };
     }
+    if (result.admitted) result.database = database;
     if (this.#flushDueAt === null || input.initialize) {
       this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
@@ -182,6 +213,48 @@ export class TenantDO extends DurableObject<Env> {
     return this.#settings.apply(record);
   }
 
+  /** Reserve `count` tool calls of this month's quota in one step (an import); refused whole if they do not fit. */
+  async reserveToolCalls(count: number, record?: VersionedSettings) {
+    const settings = record ? this.#settings.apply(record) : this.#settings.get();
+    if (!settings) throw new Error("tenant settings unknown: admit a request first");
+    const result = this.#limits.reserve(settings, count, Date.now());
+    await this.#scheduleFlush();
+    return result;
+  }
+
+  async releaseToolCalls(count: number): Promise<void> {
+    this.#limits.release(count, Date.now());
+    await this.#scheduleFlush();
+  }
+
+  async #scheduleFlush(): Promise<void> {
+    if (this.#flushDueAt !== null) return;
+    this.#flushDueAt = Date.now() + this.#config.usageFlushIntervalMs;
+    await this.#scheduleAlarm();
+  }
+
+  // --- Tenant database migration (shared/lifecycle/move-tenant.ts drives it; docs/lifecycle.md) ---
+
+  /** Refuse writes from now on: a migration is copying the tenant's database. */
+  markMigrating(migrationId: string): void {
+    this.#database.mark(migrationId, Date.now());
+  }
+
+  /** Accept writes again; `generation` (when the pointer was switched) sends every isolate to the new database. */
+  releaseMigrating(migrationId: string, generation: number | null): void {
+    this.#database.release(migrationId, generation);
+  }
+
+  databaseState() {
+    return this.#database.get();
+  }
+
+  /** Drive `migrationId` from this object's alarm until it completes, fails or is cancelled. */
+  async driveMigration(migrationId: string): Promise<void> {
+    this.#database.drive(migrationId);
+    await this.#scheduleAlarm();
+  }
+
   /** The live rate-limit window, without counting a request. `record` (if given) is applied first. */
   rateLimitStatus(record?: VersionedSettings): RateLimitStatus | null {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
@@ -206,6 +279,7 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    await this.#driveMigration();
     const now = Date.now();
     const reaped = this.#sessions.reap(now);
     if (reaped.length > 0) {
@@ -269,9 +343,46 @@ export class TenantDO extends DurableObject<Env> {
     }
   }
 
+  /**
+   * One slice of the migration this object drives. An alarm may run for 15
+   * minutes; the slice stops well before and the alarm is set again. If the
+   * object dies mid-slice the runtime retries the alarm, and every step is
+   * safe to repeat. A migration that stopped running (completed, failed,
+   * cancelled) is no longer driven.
+   */
+  async #driveMigration(): Promise<void> {
+    const migrationId = this.#database.driving();
+    if (!migrationId) return;
+    const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
+    try {
+      const { done } = await advanceMigration(
+        {
+          mgmt,
+          config: this.#config,
+          gate: {
+            markMigrating: (id) => this.markMigrating(id),
+            releaseMigrating: (id, generation) => this.releaseMigrating(id, generation),
+          },
+        },
+        migrationId,
+        { deadline: Date.now() + 10 * 60_000 },
+      );
+      if (done && this.#database.driving() === migrationId) this.#database.drive(null);
+    } catch (error) {
+      // The record could not even be read (management DB down): try again in a minute.
+      createLogger({ tenant: this.#settings.get()?.tenantId }).error("migration not driven", describeError(error));
+      this.#migrationRetryAt = Date.now() + 60_000;
+      return;
+    } finally {
+      mgmt.close();
+    }
+    this.#migrationRetryAt = null;
+  }
+
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
-    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry());
+    const driving = this.#database.driving() ? (this.#migrationRetryAt ?? Date.now()) : null;
+    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving);
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();

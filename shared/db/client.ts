@@ -63,12 +63,18 @@ export function fetchWithTimeout(timeoutMs: number): typeof fetch {
  * server in development). Integers come back as JavaScript numbers; every id
  * we store fits in 53 bits, and `bigint` would leak into JSON serialisation.
  */
-export function openDatabase(coordinates: DatabaseCoordinates, timeoutMs: number): DatabaseClient {
+export function openDatabase(
+  coordinates: DatabaseCoordinates,
+  timeoutMs: number,
+  options: { exactIntegers?: boolean } = {},
+): DatabaseClient {
   const client = createClient({
     url: coordinates.url,
     authToken: coordinates.authToken || undefined,
     fetch: fetchWithTimeout(timeoutMs),
-    intMode: "number",
+    // `exactIntegers` (bigint) is for code that copies values back verbatim: a
+    // number would be sent back as a float.
+    intMode: options.exactIntegers ? "bigint" : "number",
     // The client's own limiter (default 20) queues calls and starts them from
     // whichever request freed a slot; in Workers that fetch then belongs to the
     // wrong request and fails ("Cannot perform I/O on behalf of a different

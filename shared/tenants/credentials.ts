@@ -11,6 +11,7 @@ export interface Credential {
   scopes: string[];
   tenant: Tenant;
   database: DatabaseCoordinates;
+  databaseGeneration: number;
 }
 
 async function tenantToken(config: Config, tenantId: string, row: Record<string, unknown>): Promise<string> {
@@ -42,7 +43,7 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
       sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, k.revoked_at AS key_revoked_at,
                    k.expires_at AS key_expires_at,
                    k.expires_at IS NOT NULL AND k.expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS key_expired,
-                   d.url AS db_url, d.auth_token_encrypted, t.*
+                   d.url AS db_url, d.auth_token_encrypted, d.generation AS db_generation, t.*
           FROM api_keys k
           JOIN tenants t ON t.id = k.tenant_id
           JOIN tenant_databases d ON d.tenant_id = k.tenant_id
@@ -66,6 +67,7 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
         url: String(row.db_url),
         authToken: await tenantToken(config, String(row.id), row),
       },
+      databaseGeneration: Number(row.db_generation),
     },
   };
 }
@@ -84,10 +86,10 @@ export async function resolveTenantAccess(
   db: Database,
   config: Config,
   tenantId: string,
-): Promise<{ tenant: Tenant; database: DatabaseCoordinates } | null> {
+): Promise<{ tenant: Tenant; database: DatabaseCoordinates; databaseGeneration: number } | null> {
   const result = await db.execute(
     {
-      sql: `SELECT d.url AS db_url, d.auth_token_encrypted, t.*
+      sql: `SELECT d.url AS db_url, d.auth_token_encrypted, d.generation AS db_generation, t.*
           FROM tenants t JOIN tenant_databases d ON d.tenant_id = t.id
           WHERE t.id = ? AND t.status != 'deleted'`,
       args: [tenantId],
@@ -99,5 +101,6 @@ export async function resolveTenantAccess(
   return {
     tenant: rowToTenant(row),
     database: { url: String(row.db_url), authToken: await tenantToken(config, String(row.id), row) },
+    databaseGeneration: Number(row.db_generation),
   };
 }

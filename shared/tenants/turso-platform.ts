@@ -66,10 +66,11 @@ export async function createDatabase(
   turso: TursoConfig,
   timeoutMs: number,
   name: string,
+  group: string = turso.group,
 ): Promise<ProvisionedDatabase> {
   const body = await call<{ database: { Name: string; Hostname: string } }>(turso, timeoutMs, "POST", "/databases", {
     name,
-    group: turso.group,
+    group,
   });
   return {
     name: body.database.Name,

@@ -48,7 +48,10 @@ describe("Durable Object storage migrations", () => {
     expect(await stub.chargeToolCall(call.tenant)).toMatchObject({ charged: true });
     expect(await recorded(stub)).toEqual(all(tenantStorageMigrations));
 
-    await forgetVersion(stub, (sql) => sql.exec("ALTER TABLE tenant_settings DROP COLUMN grace_ends_at"));
+    await forgetVersion(stub, (sql) => {
+      sql.exec("ALTER TABLE tenant_settings DROP COLUMN grace_ends_at");
+      sql.exec("DROP TABLE tenant_database");
+    });
     // Waking runs version 1 again over the existing tables: it must keep everything they hold.
     const usage = await stub.usageStatus();
     expect(usage?.usage).toMatchObject({ requests: 2, toolCalls: 1 });

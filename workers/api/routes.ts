@@ -1,16 +1,21 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
+import { deletionResponse } from "./account/deletion";
 import { signup } from "./accounts/signup";
 import { adminAuditLog } from "./admin/audit-log";
 import { adminBilling } from "./admin/billing";
+import { adminMigrations } from "./admin/migrations";
+import { adminPortability } from "./admin/portability";
 import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
 import { adminWebhooks } from "./admin/webhooks";
+import { tenantAccount } from "./tenant/account";
 import { tenantBilling } from "./tenant/billing";
 import { tenantGrants } from "./tenant/grants";
 import { tenantKeys } from "./tenant/keys";
 import { tenantMe } from "./tenant/me";
+import { tenantExport, tenantImport } from "./tenant/portability";
 import { tenantUsage } from "./tenant/usage";
 
 /**
@@ -24,6 +29,10 @@ api.use("/tenants/*", requireAdmin());
 api.use("/audit-log/*", requireAdmin());
 api.use("/admin/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
+// Also finishes a deletion that was interrupted (the tenant is already marked deleted).
+api.delete("/tenants/:id", (c) => deletionResponse(c, c.req.param("id"), c.var.adminActor));
+api.route("/tenants/:id", adminMigrations);
+api.route("/tenants/:id", adminPortability);
 api.route("/tenants", adminTenants);
 api.route("/audit-log", adminAuditLog);
 api.route("/admin/webhooks", adminWebhooks);
@@ -35,3 +44,6 @@ api.route("/keys", tenantKeys);
 api.route("/oauth/grants", tenantGrants);
 api.route("/usage", tenantUsage);
 api.route("/billing", tenantBilling);
+api.route("/export", tenantExport);
+api.route("/account", tenantAccount);
+api.route("/import", tenantImport);

@@ -28,6 +28,8 @@ export interface AuthenticatedTenant {
   /** While a payment is failing: when the paid plan's grace period ends. */
   graceEndsAt: string | null;
   db: DatabaseCoordinates;
+  /** Generation of the database pointer `db` was read from (moves when the tenant is migrated). */
+  dbGeneration: number;
   /** When the credential stops working (ms since the epoch), checked on cache hits too; null: never. */
   expiresAt: number | null;
   /** Present when the credential is an OAuth access token: the account and the client it was issued to. */
@@ -99,6 +101,25 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Resolve the request's credential again, past the cache: admission found
+ * that the tenant's database moved since it was cached. This costs one
+ * management-DB round trip, once per isolate and migration.
+ */
+export async function refreshCredential(c: Context<AppEnv>): Promise<void> {
+  const token = bearer(c.req.header("authorization"));
+  if (!token) return;
+  if (token.startsWith(API_KEY_PREFIX)) {
+    const cacheKey = await sha256Hex(token);
+    const auth = await resolveApiKey(c, token, cacheKey);
+    cache.set(cacheKey, auth);
+    c.set("auth", auth);
+  } else {
+    tenants.delete(c.var.auth.tenantId);
+    c.set("auth", await oauthAuth(c, token));
+  }
+}
+
 // ---- API keys --------------------------------------------------------------
 
 async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<AuthenticatedTenant> {
@@ -156,7 +177,7 @@ async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string):
     ),
   );
   return {
-    ...tenantFields(credential.tenant, credential.database),
+    ...tenantFields(credential.tenant, credential.database, credential.databaseGeneration),
     keyId: credential.keyId,
     scopes: credential.scopes,
     expiresAt,
@@ -211,7 +232,7 @@ async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<Tenan
   const { mgmtDb, config } = c.var.services;
   try {
     const access = await resolveTenantAccess(mgmtDb, config, tenantId);
-    const fields = access ? tenantFields(access.tenant, access.database) : null;
+    const fields = access ? tenantFields(access.tenant, access.database, access.databaseGeneration) : null;
     tenants.set(tenantId, fields);
     return fields;
   } catch (error) {
@@ -225,7 +246,7 @@ async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<Tenan
   }
 }
 
-function tenantFields(tenant: Tenant, db: DatabaseCoordinates): TenantFields {
+function tenantFields(tenant: Tenant, db: DatabaseCoordinates, dbGeneration: number): TenantFields {
   return {
     tenantId: tenant.id,
     plan: tenant.plan,
@@ -234,5 +255,6 @@ function tenantFields(tenant: Tenant, db: DatabaseCoordinates): TenantFields {
     recordUpdatedAt: tenant.updatedAt,
     graceEndsAt: tenant.graceEndsAt,
     db,
+    dbGeneration,
   };
 }

@@ -1,8 +1,10 @@
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
+import { isFencedWrite } from "../../shared/lifecycle/write-fence";
 import { describeError, type Logger } from "../../shared/logging";
 import { FieldError } from "../../shared/memory/errors";
+import { tenantMigratingError } from "../admission";
 import { wireName } from "./tools/wire-case";
 
 /** What failed: a tool, a resource or a prompt, by name — for the log line. */
@@ -20,6 +22,8 @@ export function failureMessage(error: unknown, logger: Logger, tenantId: string,
   // The store names a field in its own terms; the client reads it as it spelt it.
   if (error instanceof FieldError) return `${wireName(error.field)}: ${error.message}`;
   if (error instanceof AppError) return error.message;
+  // A write that raced the start of a tenant migration and met the old database's fence.
+  if (isFencedWrite(error)) return tenantMigratingError().message;
   if (error instanceof DatabaseUnavailableError) {
     logger.error("database unavailable", { tenant: tenantId, ...handler, ...describeError(error.cause) });
     return (

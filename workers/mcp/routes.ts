@@ -208,7 +208,11 @@ mcp.post("/mcp", async (c) => {
     return serveLegacy(c, request, body, summary);
   }
 
-  const result = await admit(c, { kind: "mcp", toolCall: summary.tool !== null });
+  const result = await admit(c, {
+    kind: "mcp",
+    toolCall: summary.tool !== null,
+    write: summary.tool !== null && isWriteTool(summary.tool),
+  });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
   const handler = modernHandler(config);
@@ -222,6 +226,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
     kind: "mcp",
     sessionId,
     toolCall: summary.tool !== null,
+    write: summary.tool !== null && isWriteTool(summary.tool),
     ...(summary.initialize && { initialize: summary.initialize }),
   });
   if (!result.admitted) {

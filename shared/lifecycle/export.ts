@@ -1,0 +1,295 @@
+import type { Row } from "@libsql/client/web";
+import type { Database } from "../db/client";
+
+/**
+ * Export of a tenant's memories, streamed page by page so memory use does
+ * not grow with the tenant's size. JSONL (one typed record a line, the
+ * format `POST /api/import` reads back) or Markdown (for people).
+ * docs/lifecycle.md shows both.
+ */
+export const EXPORT_FORMAT = "muninn-export";
+export const EXPORT_VERSION = 1;
+
+const iso = (value: unknown): string | null => (value == null ? null : new Date(Number(value)).toISOString());
+const text = (value: unknown): string | null => (value == null ? null : String(value));
+const list = (value: unknown): string[] => JSON.parse(String(value ?? "[]")) as string[];
+
+export interface MemoryRecord {
+  type: "memory";
+  id: string;
+  project: string;
+  kind: string;
+  title: string | null;
+  content: string;
+  tags: string[];
+  files: string[];
+  importance: number;
+  status: string;
+  supersedes: string | null;
+  superseded_by: string | null;
+  source: string | null;
+  idempotency_key: string | null;
+  version: number;
+  issue: { status: string; severity: number | null; resolution: string | null; resolved_at: string | null } | null;
+  created_at: string;
+  updated_at: string;
+  accessed_at: string | null;
+  access_count: number;
+  forgotten_at: string | null;
+  versions: {
+    version: number;
+    title: string | null;
+    content: string;
+    tags: string[];
+    files: string[];
+    importance: number;
+    replaced_at: string;
+  }[];
+  links: { to_id: string; relation: string; created_at: string }[];
+}
+
+export interface ProjectRecord {
+  type: "project";
+  slug: string;
+  name: string;
+  created_at: string;
+}
+
+export interface WorkSessionRecord {
+  type: "work_session";
+  id: string;
+  project: string;
+  goal: string | null;
+  outcome: string | null;
+  next_steps: string[];
+  success: boolean | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
+export interface HeaderRecord {
+  type: "header";
+  format: typeof EXPORT_FORMAT;
+  version: number;
+  tenant_id: string;
+  exported_at: string;
+}
+
+export interface FooterRecord {
+  type: "footer";
+  projects: number;
+  memories: number;
+  work_sessions: number;
+}
+
+export type ExportRecord = HeaderRecord | ProjectRecord | MemoryRecord | WorkSessionRecord | FooterRecord;
+
+function memoryRecord(row: Row, versions: Row[], links: Row[]): MemoryRecord {
+  return {
+    type: "memory",
+    id: String(row.id),
+    project: String(row.project),
+    kind: String(row.kind),
+    title: text(row.title),
+    content: String(row.content),
+    tags: list(row.tags),
+    files: list(row.files),
+    importance: Number(row.importance),
+    status: String(row.status),
+    supersedes: text(row.supersedes),
+    superseded_by: text(row.superseded_by),
+    source: text(row.source),
+    idempotency_key: text(row.idempotency_key),
+    version: Number(row.version),
+    issue:
+      row.issue_status == null
+        ? null
+        : {
+            status: String(row.issue_status),
+            severity: row.severity == null ? null : Number(row.severity),
+            resolution: text(row.resolution),
+            resolved_at: iso(row.resolved_at),
+          },
+    created_at: iso(row.created_at) as string,
+    updated_at: iso(row.updated_at) as string,
+    accessed_at: iso(row.accessed_at),
+    access_count: Number(row.access_count ?? 0),
+    forgotten_at: iso(row.forgotten_at),
+    versions: versions.map((version) => ({
+      version: Number(version.version),
+      title: text(version.title),
+      content: String(version.content),
+      tags: list(version.tags),
+      files: list(version.files),
+      importance: Number(version.importance),
+      replaced_at: iso(version.replaced_at) as string,
+    })),
+    links: links.map((link) => ({
+      to_id: String(link.to_id),
+      relation: String(link.relation),
+      created_at: iso(link.created_at) as string,
+    })),
+  };
+}
+
+function groupBy(rows: Row[], key: string): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const value = String(row[key]);
+    const group = groups.get(value);
+    if (group) group.push(row);
+    else groups.set(value, [row]);
+  }
+  return groups;
+}
+
+/**
+ * Every record of the tenant, in a stable order: header, projects, memories
+ * (by creation order, each with its versions and outgoing links), work
+ * sessions, footer. One read round trip per page.
+ */
+export async function* exportRecords(db: Database, tenantId: string, pageSize = 500): AsyncGenerator<ExportRecord> {
+  yield {
+    type: "header",
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    tenant_id: tenantId,
+    exported_at: new Date().toISOString(),
+  };
+  const counts = { projects: 0, memories: 0, work_sessions: 0 };
+  const projects = await db.execute("SELECT slug, name, created_at FROM projects ORDER BY slug", "read");
+  for (const row of projects.rows) {
+    counts.projects += 1;
+    yield {
+      type: "project",
+      slug: String(row.slug),
+      name: String(row.name),
+      created_at: iso(row.created_at) as string,
+    };
+  }
+
+  let after = 0;
+  for (;;) {
+    const page = "SELECT id FROM memories WHERE seq > ? ORDER BY seq LIMIT ?";
+    const [memories, versions, links] = (await db.batch(
+      [
+        { sql: "SELECT * FROM memories WHERE seq > ? ORDER BY seq LIMIT ?", args: [after, pageSize] },
+        {
+          sql: `SELECT * FROM memory_versions WHERE memory_id IN (${page}) ORDER BY memory_id, version`,
+          args: [after, pageSize],
+        },
+        {
+          sql: `SELECT * FROM memory_links WHERE from_id IN (${page}) ORDER BY from_id, to_id, relation`,
+          args: [after, pageSize],
+        },
+      ],
+      "read",
+    )) as { rows: Row[] }[];
+    const rows = memories?.rows ?? [];
+    const versionsOf = groupBy(versions?.rows ?? [], "memory_id");
+    const linksOf = groupBy(links?.rows ?? [], "from_id");
+    for (const row of rows) {
+      counts.memories += 1;
+      yield memoryRecord(row, versionsOf.get(String(row.id)) ?? [], linksOf.get(String(row.id)) ?? []);
+    }
+    if (rows.length < pageSize) break;
+    after = Number(rows[rows.length - 1]?.seq);
+  }
+
+  let startedAfter = "";
+  for (;;) {
+    const sessions = await db.execute(
+      {
+        sql: "SELECT * FROM work_sessions WHERE id > ? ORDER BY id LIMIT ?",
+        args: [startedAfter, pageSize],
+      },
+      "read",
+    );
+    for (const row of sessions.rows) {
+      counts.work_sessions += 1;
+      yield {
+        type: "work_session",
+        id: String(row.id),
+        project: String(row.project),
+        goal: text(row.goal),
+        outcome: text(row.outcome),
+        next_steps: list(row.next_steps),
+        success: row.success == null ? null : Number(row.success) === 1,
+        started_at: iso(row.started_at) as string,
+        ended_at: iso(row.ended_at),
+      };
+    }
+    if (sessions.rows.length < pageSize) break;
+    startedAfter = String(sessions.rows[sessions.rows.length - 1]?.id);
+  }
+  yield { type: "footer", ...counts };
+}
+
+/** One record as Markdown: a heading per memory, its metadata on one line, then the text. */
+export function markdownOf(record: ExportRecord): string {
+  switch (record.type) {
+    case "header":
+      return `# Muninn export\n\nTenant \`${record.tenant_id}\`, exported ${record.exported_at} (format ${record.format} v${record.version}).\n\n`;
+    case "project":
+      return "";
+    case "memory": {
+      const meta = [
+        `id \`${record.id}\``,
+        `project ${record.project}`,
+        record.kind,
+        record.status,
+        `importance ${record.importance}`,
+        `created ${record.created_at}`,
+        ...(record.tags.length ? [`tags: ${record.tags.join(", ")}`] : []),
+        ...(record.files.length ? [`files: ${record.files.join(", ")}`] : []),
+        ...(record.issue ? [`issue ${record.issue.status}, severity ${record.issue.severity ?? "-"}`] : []),
+      ].join(" · ");
+      const links = record.links.map((link) => `- ${link.relation} \`${link.to_id}\``).join("\n");
+      const history = record.versions.length
+        ? `\n_${record.versions.length} earlier version(s) in the JSONL export._\n`
+        : "";
+      return `## ${record.title ?? record.content.split("\n")[0]?.slice(0, 80) ?? record.id}\n\n${meta}\n\n${record.content}\n${links ? `\n${links}\n` : ""}${history}\n`;
+    }
+    case "work_session":
+      return `## Work session ${record.started_at} (${record.project})\n\n${[
+        record.goal && `Goal: ${record.goal}`,
+        record.outcome && `Outcome: ${record.outcome}`,
+        ...record.next_steps.map((step) => `- next: ${step}`),
+      ]
+        .filter(Boolean)
+        .join("\n")}\n\n`;
+    case "footer":
+      return `---\n\n${record.memories} memories, ${record.work_sessions} work sessions, ${record.projects} projects.\n`;
+  }
+}
+
+/**
+ * The export as a byte stream: each record is produced when the reader
+ * pulls, so at most one page of memories is held at a time.
+ */
+export function exportStream(db: Database, tenantId: string, format: "jsonl" | "markdown"): ReadableStream<Uint8Array> {
+  const records = exportRecords(db, tenantId);
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        // Pull whole pages' worth of lines per chunk rather than one line per pull.
+        let chunk = "";
+        while (chunk.length < 64 * 1024) {
+          const next = await records.next();
+          if (next.done) {
+            if (chunk) controller.enqueue(encoder.encode(chunk));
+            controller.close();
+            return;
+          }
+          chunk += format === "jsonl" ? `${JSON.stringify(next.value)}\n` : markdownOf(next.value);
+        }
+        controller.enqueue(encoder.encode(chunk));
+      },
+      async cancel() {
+        await records.return(undefined);
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}

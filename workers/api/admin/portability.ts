@@ -1,0 +1,26 @@
+import { type Context, Hono } from "hono";
+import { AppError } from "../../../shared/errors";
+import { getTenantDatabase } from "../../../shared/tenants/tenants";
+import type { AppEnv } from "../../types";
+import { exportResponse, importResponse } from "../portability/transfer";
+import { requireTenant, settingsOf } from "./tenant-lookup";
+
+/** `GET /api/tenants/:id/export`, `POST /api/tenants/:id/import`: the same, for the operator. Behind `requireAdmin`. */
+export const adminPortability = new Hono<AppEnv>();
+
+async function tenantDatabase(c: Context<AppEnv>, tenantId: string) {
+  const { mgmtDb, config } = c.var.services;
+  const database = await getTenantDatabase(mgmtDb, config, tenantId);
+  if (!database) throw new AppError("not_found", `tenant ${tenantId} has no database`, { code: "tenant_not_found" });
+  return c.var.services.tenantDb(tenantId, database.coordinates);
+}
+
+adminPortability.get("/export", async (c) => {
+  const record = await requireTenant(c);
+  return exportResponse(c, await tenantDatabase(c, record.id), record.id);
+});
+
+adminPortability.post("/import", async (c) => {
+  const record = await requireTenant(c);
+  return importResponse(c, await tenantDatabase(c, record.id), record.id, settingsOf(record));
+});

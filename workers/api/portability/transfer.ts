@@ -1,0 +1,121 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
+import type { Database } from "../../../shared/db/client";
+import { AppError } from "../../../shared/errors";
+import { exportStream } from "../../../shared/lifecycle/export";
+import { applyImport } from "../../../shared/lifecycle/import";
+import {
+  detectFormat,
+  type ImportPlan,
+  type MarkdownNote,
+  parseKnowledgeGraph,
+  parseMarkdown,
+  parseMuninn,
+} from "../../../shared/lifecycle/import-formats";
+import { tenantMigratingError } from "../../admission";
+import type { AppEnv } from "../../types";
+import { parseInput } from "../validation";
+
+/**
+ * Export and import, shared by the tenant's own routes (`/api/export`,
+ * `/api/import`) and the operator's (`/api/tenants/:id/export|import`).
+ * docs/lifecycle.md describes the formats.
+ */
+
+/** About 40,000 memories of ordinary size; larger files are sent in parts (a re-run skips what is in). Kept well under a Worker's 128 MB of memory. */
+export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+
+const exportQuery = z.object({ format: z.enum(["jsonl", "markdown"]).default("jsonl") });
+const importQuery = z.object({
+  format: z.enum(["muninn", "knowledge-graph", "markdown"]).optional(),
+  split: z.enum(["note", "heading"]).default("note"),
+});
+
+export function exportResponse(c: Context<AppEnv>, db: Database, tenantId: string): Response {
+  const { format } = parseInput(exportQuery, c.req.query());
+  const date = new Date().toISOString().slice(0, 10);
+  const extension = format === "jsonl" ? "jsonl" : "md";
+  return new Response(exportStream(db, tenantId, format), {
+    headers: {
+      "content-type": format === "jsonl" ? "application/x-ndjson; charset=utf-8" : "text/markdown; charset=utf-8",
+      "content-disposition": `attachment; filename="muninn-${tenantId}-${date}.${extension}"`,
+      "cache-control": "no-store",
+    },
+  });
+}
+
+/** Read the body (JSONL, Markdown, or a multipart folder of notes) into an import plan. */
+async function readPlan(c: Context<AppEnv>): Promise<ImportPlan> {
+  const query = parseInput(importQuery, c.req.query());
+  const declared = Number(c.req.header("content-length") ?? 0);
+  if (declared > MAX_IMPORT_BYTES) {
+    throw new AppError("payload_too_large", `the import is ${declared} bytes; the limit is ${MAX_IMPORT_BYTES}`);
+  }
+  const contentType = c.req.header("content-type");
+  if (contentType?.toLowerCase().startsWith("multipart/form-data")) {
+    const form = await c.req.formData();
+    const notes: MarkdownNote[] = [];
+    for (const [, value] of form.entries()) {
+      if (typeof value === "string") continue;
+      notes.push({ name: value.name || `note-${notes.length + 1}.md`, text: await value.text() });
+    }
+    if (notes.length === 0)
+      throw new AppError("invalid_request", "multipart import: attach the notes as files", { code: "empty_import" });
+    return parseMarkdown(notes, query.split);
+  }
+  const text = await c.req.text();
+  if (text.length > MAX_IMPORT_BYTES)
+    throw new AppError("payload_too_large", `the import is larger than ${MAX_IMPORT_BYTES} bytes`);
+  const firstLine = text.slice(0, text.indexOf("\n") === -1 ? undefined : text.indexOf("\n")).trim();
+  if (!text.trim()) throw new AppError("invalid_request", "the import is empty", { code: "empty_import" });
+  const format = query.format ?? detectFormat(firstLine, contentType);
+  switch (format) {
+    case "muninn":
+      return parseMuninn(text);
+    case "knowledge-graph":
+      return parseKnowledgeGraph(text);
+    case "markdown":
+      return parseMarkdown([{ name: "import.md", text }], query.split);
+    default:
+      throw new AppError(
+        "invalid_request",
+        "unrecognised import format: send our JSONL export, the knowledge-graph JSONL of @modelcontextprotocol/server-memory, " +
+          "or Markdown (or name it with ?format=muninn|knowledge-graph|markdown)",
+        { code: "unknown_format" },
+      );
+  }
+}
+
+/**
+ * Run an import for `tenantId`. The tenant's Durable Object reserves the
+ * quota for every memory the import would create before anything is
+ * written, and gets back what was not created.
+ */
+export async function importResponse(
+  c: Context<AppEnv>,
+  db: Database,
+  tenantId: string,
+  settings?: VersionedSettings,
+): Promise<Response> {
+  const plan = await readPlan(c);
+  const tenant = c.env.TENANT_DO.getByName(tenantId);
+  if (settings && (await tenant.databaseState()).migration) throw tenantMigratingError();
+  const summary = await applyImport(db, plan, {
+    reserve: async (count) => {
+      const reserved = await tenant.reserveToolCalls(count, settings);
+      return reserved.ok
+        ? { ok: true }
+        : { ok: false, limit: reserved.limit ?? 0, used: reserved.used, resetsAt: reserved.resetsAt };
+    },
+    release: (count) => tenant.releaseToolCalls(count),
+  });
+  c.var.logger.info("import finished", {
+    tenant: tenantId,
+    format: summary.format,
+    created: summary.created,
+    skipped: summary.skipped,
+    failed: summary.failed,
+  });
+  return c.json({ object: "import", ...summary });
+}

@@ -1,0 +1,23 @@
+import { Hono } from "hono";
+import { admitted } from "../../admission";
+import { authenticate } from "../../auth/authenticate";
+import type { AppEnv } from "../../types";
+import { exportResponse, importResponse } from "../portability/transfer";
+
+/**
+ * `GET /api/export` and `POST /api/import` with the tenant's own API key:
+ * take the memories along, or bring them from elsewhere. An import is a
+ * write: refused (503) while the tenant's database is being migrated.
+ */
+export const tenantExport = new Hono<AppEnv>();
+export const tenantImport = new Hono<AppEnv>();
+
+tenantExport.get("/", authenticate(), admitted(), (c) => {
+  const { tenantId, db } = c.var.auth;
+  return exportResponse(c, c.var.services.tenantDb(tenantId, db), tenantId);
+});
+
+tenantImport.post("/", authenticate(), admitted({ write: true }), (c) => {
+  const { tenantId, db } = c.var.auth;
+  return importResponse(c, c.var.services.tenantDb(tenantId, db), tenantId);
+});
