@@ -29,9 +29,9 @@ export interface BenchRow {
   ratio: number;
 }
 
-const REQUESTS = 2000;
-const CONCURRENCY = 8;
-const WARMUP = 100;
+const DEFAULT_REQUESTS = 2000;
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_WARMUP = 100;
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -41,6 +41,12 @@ export async function measure(
   name: string,
   send: () => Promise<Response>,
   expectStatus: number,
+  /** Fewer requests for cases that write a lot per request (a batch of 50 memories). */
+  {
+    requests: REQUESTS = DEFAULT_REQUESTS,
+    concurrency: CONCURRENCY = DEFAULT_CONCURRENCY,
+    warmup: WARMUP = DEFAULT_WARMUP,
+  } = {},
 ): Promise<Omit<BenchRow, "ratio">> {
   for (let i = 0; i < WARMUP; i++) await (await send()).arrayBuffer();
   const latencies: number[] = [];

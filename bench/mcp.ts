@@ -155,6 +155,23 @@ export async function benchMcp(target: BenchTarget, options: { listOnly?: boolea
     };
     await verify(`recall ${size}`, recallOne);
     rows.push(await measure(`recall over ${size.toLocaleString("en")} memories`, recallOne, 200));
+    // A batch of 50 memories like the seeded ones (40 words, one topic word), so the duplicate and
+    // similar-memory lookups of every item meet a corpus of this size.
+    const random = seededRandom(size + 1);
+    const rememberBatch = () => {
+      const memories = Array.from({ length: 50 }, (_, i) => ({
+        content: [COMMON[i % COMMON.length], ...Array.from({ length: 39 }, () => pick(random))].join(" "),
+      }));
+      return modernCall(owner.key, "tools/call", { name: "remember", arguments: { memories } }, "remember")(url);
+    };
+    await verify(`remember x50 ${size}`, rememberBatch);
+    rows.push(
+      await measure(`remember ×50 over ${size.toLocaleString("en")} memories`, rememberBatch, 200, {
+        requests: 40,
+        concurrency: 2,
+        warmup: 2,
+      }),
+    );
   }
   return withRatios(rows, baseline);
 }

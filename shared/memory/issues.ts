@@ -1,5 +1,5 @@
 import type { Database } from "../db/client";
-import { AppError } from "../errors";
+import { FieldError } from "./errors";
 import { DEFAULT_SEVERITY, remember } from "./memories";
 import { DEFAULT_PROJECT, type Memory, rowToMemory } from "./model";
 
@@ -53,7 +53,7 @@ export async function resolveIssue(db: Database, id: string, resolution: string,
     "write",
   );
   const row = result.rows[0];
-  if (!row) throw new AppError("not_found", `id: no open or resolved issue with id ${id}`, { code: "issue_not_found" });
+  if (!row) throw new FieldError("not_found", "id", `no open or resolved issue with id ${id}`, "issue_not_found");
   return rowToMemory(row);
 }
 

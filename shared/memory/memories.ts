@@ -3,6 +3,7 @@ import { z } from "zod";
 import { decodeCursor, encodeCursor } from "../cursor";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
+import { FieldError } from "./errors";
 import {
   contentHash,
   DEFAULT_PROJECT,
@@ -125,9 +126,12 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
           ? []
           : closeMatches(`${item.input.title ?? ""} ${item.input.content}`, readResults[at.similar]?.rows ?? []);
       if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
-        throw new AppError("not_found", `supersedes: no memory with id ${item.input.supersedes}`, {
-          code: "memory_not_found",
-        });
+        throw new FieldError(
+          "not_found",
+          "supersedes",
+          `no memory with id ${item.input.supersedes}`,
+          "memory_not_found",
+        );
       }
       if (existingId != null) {
         return {
@@ -594,7 +598,7 @@ export async function linkMemories(
   now = Date.now(),
 ): Promise<{ created: boolean }> {
   if (fromId === toId) {
-    throw new AppError("invalid_request", "to_id: a memory cannot be linked to itself", { code: "self_link" });
+    throw new FieldError("invalid_request", "toId", "a memory cannot be linked to itself", "self_link");
   }
   const results = await db.batch(
     [
@@ -614,11 +618,10 @@ export async function linkMemories(
   const inserted = resultAt(results, 1);
   const present = new Set(found.rows.map((row) => String(row.id)));
   for (const [field, id] of [
-    ["from_id", fromId],
-    ["to_id", toId],
+    ["fromId", fromId],
+    ["toId", toId],
   ] as const) {
-    if (!present.has(id))
-      throw new AppError("not_found", `${field}: no memory with id ${id}`, { code: "memory_not_found" });
+    if (!present.has(id)) throw new FieldError("not_found", field, `no memory with id ${id}`, "memory_not_found");
   }
   return { created: inserted.rowsAffected === 1 };
 }

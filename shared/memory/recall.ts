@@ -368,9 +368,14 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
       snippet,
       ...(input.explain && {
         explain: {
-          signals: Object.fromEntries(
-            Object.entries(signals).map(([name, value]) => [name, round(value)]),
-          ) as unknown as SignalBreakdown,
+          signals: {
+            text: round(signals.text),
+            context: round(signals.context),
+            file: round(signals.file),
+            recency: round(signals.recency),
+            importance: round(signals.importance),
+            use: round(signals.use),
+          },
           weights: WEIGHTS,
         },
       }),

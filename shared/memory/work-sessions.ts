@@ -1,6 +1,7 @@
 import { randomString } from "../crypto/encoding";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
+import { FieldError } from "./errors";
 import { DEFAULT_PROJECT, jsonArray, type Row } from "./model";
 import { resultAt } from "./sql";
 
@@ -89,11 +90,11 @@ export async function endWorkSession(
   );
   const row = result.rows[0];
   if (!row) {
-    throw new AppError(
-      "not_found",
-      input.id ? `id: no work session with id ${input.id}` : "no open work session in this project; start one first",
-      { code: "work_session_not_found" },
-    );
+    throw input.id
+      ? new FieldError("not_found", "id", `no work session with id ${input.id}`, "work_session_not_found")
+      : new AppError("not_found", "no open work session in this project; start one first", {
+          code: "work_session_not_found",
+        });
   }
   return rowToWorkSession(row);
 }

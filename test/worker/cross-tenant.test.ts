@@ -119,7 +119,7 @@ describe("cross-tenant isolation", () => {
       expect(grants.data.map((grant) => grant.id)).not.toContain(bGrantId);
       expect((await api(credential, `/api/oauth/grants/${bGrantId}`, { method: "DELETE" })).status).toBe(404);
 
-      // The operator API is not a tenant's.
+      // The operator API is not a tenant's: a key and an OAuth token alike are 403.
       expect((await api(credential, `/api/tenants/${b.tenantId}`)).status).toBe(403);
 
       await bStillIntact();

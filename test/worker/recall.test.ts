@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
-import { callError, callOk, connect } from "./mcp-support";
+import { callError, callOk, connect, post } from "./mcp-support";
 import { config, newTenant, openMgmtDb } from "./support";
 
 interface Hit {
@@ -167,6 +167,14 @@ describe("tools an agent can use without guessing", () => {
     expect(typo).toContain("query");
     const nested = await callError(client, "remember", { memories: [{ content: "x", project: "app", tagz: ["a"] }] });
     expect(nested).toContain('unknown argument "tagz"');
+    // The store names fields in its own terms; the tools name them as the caller spelt them.
+    const self = ids.get("db");
+    expect(await callError(client, "link", { from_id: self, to_id: self, relation: "relates_to" })).toBe(
+      "to_id: a memory cannot be linked to itself",
+    );
+    expect(await callError(client, "list", { project: "app", cursor: "nonsense" })).toBe(
+      "cursor: not a cursor returned by list",
+    );
     const two = await callError(client, "list", { projekt: "app", srot: "use" });
     expect(two).toContain('unknown arguments "projekt", "srot"');
   });
@@ -210,5 +218,17 @@ describe("tools an agent can use without guessing", () => {
     expect(briefing.open_issues.map((item) => item.id).sort()).toEqual(
       [viaRemember.results[0]?.id, viaTrack.id].sort(),
     );
+  });
+
+  it("lists its tools in under 20 KB, with no null type arrays, and every result described", async () => {
+    const response = await post((await newTenant("pro")).apiKey.key, { jsonrpc: "2.0", id: 1, method: "tools/list" });
+    const text = await response.text();
+    expect(new TextEncoder().encode(text).byteLength).toBeLessThan(20 * 1024);
+    expect(text).not.toMatch(/"type":\s*\[/);
+    const { result } = JSON.parse(text) as {
+      result: { tools: { name: string; description: string; outputSchema: { type: string } }[] };
+    };
+    expect(result.tools).toHaveLength(12);
+    for (const tool of result.tools) expect(tool.outputSchema.type).toBe("object");
   });
 });

@@ -2,6 +2,8 @@ import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
 import { describeError, type Logger } from "../../shared/logging";
+import { FieldError } from "../../shared/memory/errors";
+import { wireName } from "./tools/wire-case";
 
 /** What failed: a tool, a resource or a prompt, by name — for the log line. */
 export type Handler = { tool: string } | { resource: string } | { prompt: string };
@@ -15,6 +17,8 @@ export type Handler = { tool: string } | { resource: string } | { prompt: string
  * request id; no raw exception message reaches the client.
  */
 export function failureMessage(error: unknown, logger: Logger, tenantId: string, handler: Handler): string {
+  // The store names a field in its own terms; the client reads it as it spelt it.
+  if (error instanceof FieldError) return `${wireName(error.field)}: ${error.message}`;
   if (error instanceof AppError) return error.message;
   if (error instanceof DatabaseUnavailableError) {
     logger.error("database unavailable", { tenant: tenantId, ...handler, ...describeError(error.cause) });

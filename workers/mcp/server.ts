@@ -3,7 +3,7 @@ import { describeError } from "../../shared/logging";
 import { failureMessage } from "./failures";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
-import { type ToolContext, toolError, toolResult, withCachedJsonSchema } from "./tools/definition";
+import { type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
 import { TOOLS } from "./tools/registry";
 import { refusingNul } from "./tools/schemas";
 
@@ -19,7 +19,10 @@ const INSTRUCTIONS = [
 const SCHEMAS = new Map(
   TOOLS.map((tool) => [
     tool.name,
-    { input: withCachedJsonSchema(refusingNul(tool.input)), output: withCachedJsonSchema(tool.output) },
+    {
+      input: withCachedJsonSchema(refusingNul(tool.input), "arguments"),
+      output: withCachedJsonSchema(tool.output, "result"),
+    },
   ]),
 );
 
@@ -70,8 +73,7 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
         try {
           // Charged here, where the SDK has accepted the call, so what is counted is what runs.
           await ctx.chargeToolCall();
-          const result = (await tool.run(ctx, args as never)) as Record<string, unknown>;
-          return toolResult(result, tool.text ? tool.text(result) : JSON.stringify(result));
+          return await tool.call(ctx, args);
         } catch (error) {
           return toolError(failureMessage(error, ctx.logger, ctx.tenantId, { tool: tool.name }));
         }

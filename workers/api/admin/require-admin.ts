@@ -41,9 +41,15 @@ export function requireAdmin() {
       c.set("adminActor", name && ACTOR_NAME.test(name) ? `admin:${name}` : "admin");
       return true;
     },
-    // A header that carries no bearer token is as good as none.
     noAuthenticationHeader: { message: missing },
-    invalidAuthenticationHeader: { message: missing },
+    // Hono refuses a token outside RFC 6750's b64token syntax as a malformed
+    // header, but a tenant's OAuth access token (`user:grant:secret`) is such a
+    // token: a credential, just not the operator's, so 403 like any other.
+    // Only a header that carries no token at all is as good as none.
+    invalidAuthenticationHeader: {
+      message: (c: Context<AppEnv>) =>
+        /^Bearer\s+\S/i.test(c.req.header("authorization") ?? "") ? refuse(c) : missing(),
+    },
     invalidToken: { message: refuse },
   });
 }

@@ -19,7 +19,7 @@ export interface ToolContext {
   defer(work: Promise<unknown>): void;
 }
 
-export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodObject = z.ZodObject> {
   name: string;
   title: string;
   description: string;
@@ -31,17 +31,68 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   text?(result: z.input<O>): string;
 }
 
-/** Keeps each tool's argument and result types tied to its schemas. */
-export function defineTool<I extends z.ZodType, O extends z.ZodType>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
-  return tool;
+/** A tool as the server lists and calls it, whatever its argument and result types. */
+export interface Tool {
+  name: string;
+  title: string;
+  description: string;
+  annotations: ToolAnnotations;
+  input: z.ZodType;
+  output: z.ZodObject;
+  /** Run the tool on arguments the SDK has validated against `input`. */
+  call(ctx: ToolContext, args: unknown): Promise<CallToolResult>;
 }
 
 /**
- * A schema whose JSON Schema is computed once per isolate. The SDK converts
- * schemas for every `tools/list`, and a server instance lives for one
- * request, so without this every listing would pay for the conversion again.
+ * Ties a tool's argument and result types to its schemas, and erases them
+ * behind `call` so every tool fits one list. The SDK has validated the
+ * arguments already; parsing them again here yields the typed value without
+ * a cast, for microseconds.
  */
-export function withCachedJsonSchema<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+export function defineTool<I extends z.ZodType, O extends z.ZodObject>(tool: ToolDefinition<I, O>): Tool {
+  const { run, text, ...meta } = tool;
+  return {
+    ...meta,
+    async call(ctx, args) {
+      const result = await run(ctx, tool.input.parse(args));
+      return toolResult(result, text ? text(result) : JSON.stringify(result));
+    },
+  };
+}
+
+/**
+ * A JSON Schema as `tools/list` sends it, kept small (the whole list is read
+ * into every client's context): no `$schema` (2020-12 is MCP's default
+ * dialect), no `pattern` beside `format: date-time` (zod spells the format
+ * out as a 400-character regex; the server validates it either way), and for
+ * results neither `additionalProperties` nor `required` (they constrain what
+ * the server sends, which clients need not be told: a result field that is
+ * absent means "none", see `wire-case`).
+ */
+function compact(json: unknown, role: "arguments" | "result", root = true): unknown {
+  if (Array.isArray(json)) return json.map((item) => compact(item, role, false));
+  if (json === null || typeof json !== "object") return json;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (root && key === "$schema") continue;
+    if (role === "result" && (key === "additionalProperties" || key === "required")) continue;
+    if (key === "pattern" && (json as Record<string, unknown>).format === "date-time") continue;
+    out[key] = compact(value, role, false);
+  }
+  return out;
+}
+
+/**
+ * A schema whose JSON Schema is computed once per isolate (and compacted).
+ * The SDK converts schemas for every `tools/list`, and a server instance
+ * lives for one request, so without this every listing would pay for the
+ * conversion again.
+ */
+export function withCachedJsonSchema<S extends z.ZodType>(
+  schema: S,
+  /** Compact the JSON Schema for a tool's arguments or result (see `compact`); as zod answers when omitted. */
+  role?: "arguments" | "result",
+): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
   const standard = schema["~standard"] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>["~standard"];
   const memo = new Map<string, Record<string, unknown>>();
   const convert =
@@ -50,7 +101,8 @@ export function withCachedJsonSchema<S extends z.ZodType>(schema: S): StandardSc
       const key = `${io}:${options.target}`;
       let json = memo.get(key);
       if (!json) {
-        json = standard.jsonSchema[io](options);
+        const converted = standard.jsonSchema[io](options);
+        json = role ? (compact(converted, role) as Record<string, unknown>) : converted;
         memo.set(key, json);
       }
       return json;

@@ -20,6 +20,8 @@ import {
   memoryId,
   memoryIds,
   memoryOut,
+  memorySummary,
+  plain,
   project,
   relation,
   similarOut,
@@ -27,24 +29,32 @@ import {
   title,
   toolArgs,
 } from "./schemas";
-import { toWire } from "./wire-case";
+import { fromWire, toResult } from "./wire-case";
 
+const idempotencyKey = z.string().min(1).max(128);
 const memoryFields = {
   content,
   title: title.optional(),
-  kind: kind.optional(),
+  kind: kind.optional().describe("`event`: what happened or was said, saved in order."),
   project: project.optional(),
   tags: tags.optional(),
   files: files.optional(),
   importance: importance.optional(),
-  supersedes: memoryId.optional().describe("Id of a memory this one replaces; the old one is kept, marked superseded."),
-  idempotency_key: z
-    .string()
-    .min(1)
-    .max(128)
-    .optional()
-    .describe("Any string unique to this save: repeating the call with the same key returns the first result."),
+  supersedes: memoryId.optional().describe("Id of a memory this replaces (kept, marked superseded)."),
+  idempotency_key: idempotencyKey.optional().describe("Repeating a save with the same key returns the first result."),
 };
+/** One memory of a batch: the same fields, described once at the top level. */
+const batchItem = toolArgs({
+  content: plain.content,
+  title: plain.title.optional(),
+  kind: plain.kind.optional(),
+  project: plain.project.optional(),
+  tags: plain.tags.optional(),
+  files: plain.files.optional(),
+  importance: plain.importance.optional(),
+  supersedes: plain.memoryId.optional(),
+  idempotency_key: idempotencyKey.optional(),
+});
 
 /**
  * Memory fields that may not sit at the top level next to `memories`. Taking
@@ -57,7 +67,7 @@ const perItemFields = (Object.keys(memoryFields) as (keyof typeof memoryFields)[
 const rememberResult = z.object({
   id: z.string(),
   deduplicated: z.boolean(),
-  superseded_id: z.string().nullable(),
+  superseded_id: z.string().optional(),
   similar: z.array(similarOut),
 });
 
@@ -65,22 +75,25 @@ export const rememberTool = defineTool({
   name: "remember",
   title: "Remember",
   description:
-    "Save a memory (or a batch of up to 50 in `memories`): a decision, learning, fact, preference, procedure, " +
-    "note, issue or event worth recalling in a later session. An identical memory already saved in the project " +
-    "is not duplicated (its id comes back with deduplicated: true). The answer lists up to 3 similar memories: " +
-    "update or supersede them instead of piling up near-duplicates.",
+    "Save a memory, or up to 50 in `memories` (all or none): a decision, learning, fact, preference, " +
+    "procedure, note, issue (opened as a tracked issue) or event. Save conversation turns as kind event, in order. " +
+    "Returns per memory its id, deduplicated (true: an identical memory or idempotency_key already existed; its id " +
+    "comes back), superseded_id, and similar: memories sharing at least half their words, to check before saving more.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     ...memoryFields,
     content: content.optional(),
     memories: z
-      .array(toolArgs(memoryFields))
+      .array(z.looseObject({ content: z.string() }))
       .min(1)
       .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
+      // Listed as objects with content; each is then checked against every field of a single save.
+      .pipe(z.array(batchItem))
       .optional()
       .describe(
-        "A batch of memories to save together, all or none. Every field (project, tags, idempotency_key, …) " +
-          "goes on each item; none may be given at the top level with a batch.",
+        "A batch of up to 50 memories saved together, all or none; each item takes the fields of a single save " +
+          "(content, title, kind, project, tags, files, importance, supersedes, idempotency_key), and none of " +
+          "those may be given at the top level with a batch.",
       ),
   })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
@@ -105,26 +118,17 @@ export const rememberTool = defineTool({
     results: z.array(rememberResult),
   }),
   async run(ctx, args) {
-    const items = args.memories ?? [args as z.output<typeof rememberTool.input> & { content: string }];
+    const { memories, ...single } = fromWire(args);
+    const source = ctx.clientName ?? undefined;
+    const items = memories ?? (single.content === undefined ? [] : [{ ...single, content: single.content }]);
     const results = await remember(
       ctx.db,
-      items.map((item) => ({
-        content: item.content,
-        title: item.title,
-        kind: item.kind,
-        project: item.project,
-        tags: item.tags,
-        files: item.files,
-        importance: item.importance,
-        supersedes: item.supersedes,
-        idempotencyKey: item.idempotency_key,
-        source: ctx.clientName ?? undefined,
-      })),
+      items.map((item) => ({ ...item, source })),
     );
     return {
       saved: results.filter((result) => !result.deduplicated).length,
       deduplicated: results.filter((result) => result.deduplicated).length,
-      results: toWire(results) as z.input<typeof rememberResult>[],
+      results: toResult(results),
     };
   },
 });
@@ -133,7 +137,7 @@ const hitOut = z.object({
   id: z.string(),
   project: z.string(),
   kind: z.string(),
-  title: z.string().nullable(),
+  title: z.string().optional(),
   snippet: z.string(),
   rank: z.number(),
   relevance: z.number(),
@@ -143,19 +147,17 @@ const hitOut = z.object({
   status: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
-  explain: z
-    .object({ signals: z.record(z.string(), z.number()), weights: z.record(z.string(), z.number()) })
-    .optional(),
+  explain: z.looseObject({}).optional().describe("Signals and weights."),
 });
 
 export const recallTool = defineTool({
   name: "recall",
   title: "Recall",
   description:
-    "Search memories by free text and/or file paths, optionally filtered by kinds, tags, project and time. " +
-    "Results are ranked by text relevance (title, then tags, then content) combined with file match, recency, " +
-    "importance and use, with snippets and scores. Any text is safe to pass as is. Superseded and forgotten " +
-    "memories are left out unless asked for. Use `explain` to see why each result ranked where it did.",
+    "Search memories by text and/or file paths, filtered by kinds, tags, project (or all_projects) and time. " +
+    "Returns results best first, each with rank, relevance (0-1, absolute: how much of the query it matches; weak " +
+    "matches are left out) and a snippet. An empty list comes with a note, naming other projects that match. " +
+    "Results are not counted as used; `get` them to read in full.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({
     query: z
@@ -163,7 +165,7 @@ export const recallTool = defineTool({
       .max(LIMITS.queryChars, { error: `must be at most ${LIMITS.queryChars} characters` })
       .optional()
       .describe("Free text; any characters."),
-    files: files.optional().describe("Paths the work touches; memories about them (or their directories) rank higher."),
+    files: files.optional().describe("Paths the work touches; memories about them rank higher."),
     kinds: z.array(kind).max(8).optional(),
     tags: tags.optional(),
     tag_mode: z.enum(["any", "all"]).optional().describe("Whether memories need any (default) or all of the tags."),
@@ -174,25 +176,11 @@ export const recallTool = defineTool({
     include_superseded: z.boolean().optional(),
     include_forgotten: z.boolean().optional(),
     limit: z.number().int().min(1).max(50, { error: "must be at most 50" }).optional().describe("Default 10."),
-    explain: z.boolean().optional().describe("Include each result's per-signal score breakdown."),
+    explain: z.boolean().optional().describe("Add each result's score breakdown."),
   }),
   output: z.object({ results: z.array(hitOut), note: z.string().optional() }),
   async run(ctx, args) {
-    const result = await recall(ctx.db, {
-      query: args.query,
-      files: args.files,
-      kinds: args.kinds,
-      tags: args.tags,
-      tagMode: args.tag_mode,
-      project: args.project,
-      allProjects: args.all_projects,
-      since: args.since,
-      until: args.until,
-      includeSuperseded: args.include_superseded,
-      includeForgotten: args.include_forgotten,
-      limit: args.limit,
-      explain: args.explain,
-    });
+    const result = await recall(ctx.db, fromWire(args));
     const searched = args.project ?? "default";
     const note =
       result.otherProjects === undefined
@@ -201,34 +189,34 @@ export const recallTool = defineTool({
           ? `nothing in project ${searched} matches well enough; ${result.otherProjects.join(", ")} ` +
             `${result.otherProjects.length === 1 ? "has" : "have"} matches: pass all_projects: true (or that project) to search there`
           : `nothing in project ${searched} (nor in any other project) matches well enough`;
-    return { results: toWire(result.hits) as z.input<typeof hitOut>[], ...(note && { note }) };
+    return { results: toResult(result.hits), ...(note && { note }) };
   },
 });
 
-const versionOut = z.object({
-  version: z.number(),
-  title: z.string().nullable(),
-  content: z.string(),
-  tags: z.array(z.string()),
-  files: z.array(z.string()),
-  importance: z.number(),
-  replaced_at: z.string(),
-});
-const linkOut = z.object({ from_id: z.string(), to_id: z.string(), relation, created_at: z.string() });
+/** Earlier states of a memory and its links, named by their core fields to keep `tools/list` short. */
+const versionOut = z.looseObject({ version: z.number(), content: z.string() });
+const linkOut = z.looseObject({ from_id: z.string(), to_id: z.string(), relation: z.string() });
 
 export const getTool = defineTool({
   name: "get",
   title: "Get memories",
-  description: "Fetch full memories by id (up to 20), with their version history and links.",
+  description:
+    "Fetch up to 20 memories by id. Returns each in full (content, tags, files, status, issue state, " +
+    "use count) with its versions and links, and not_found ids. Counts as a use of each memory.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({ ids: memoryIds(LIMITS.getIds) }),
   output: z.object({
-    memories: z.array(memoryOut.extend({ versions: z.array(versionOut), links: z.array(linkOut) })),
+    memories: z.array(
+      memoryOut.extend({
+        versions: z.array(versionOut).describe("version, title, content, tags, files, importance, replaced_at."),
+        links: z.array(linkOut).describe("from_id, to_id, relation, created_at."),
+      }),
+    ),
     not_found: z.array(z.string()),
   }),
   async run(ctx, args) {
     const { memories, notFound } = await getMemories(ctx.db, args.ids);
-    return toWire({ memories, notFound }) as never;
+    return toResult({ memories, notFound });
   },
 });
 
@@ -236,8 +224,8 @@ export const updateTool = defineTool({
   name: "update",
   title: "Update memory",
   description:
-    "Change a memory: replace its content (default) or append to it, and/or change title, kind, tags, files or " +
-    "importance. The previous state is kept as a version (see `get`).",
+    "Change a memory: replace (default) or append to its content, and/or its title, kind, tags, files or " +
+    "importance. The previous state is kept as a version. Returns the memory as changed.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     id: memoryId,
@@ -249,19 +237,10 @@ export const updateTool = defineTool({
     files: files.optional(),
     importance: importance.optional(),
   }),
-  output: z.object({ memory: memoryOut }),
+  output: z.object({ memory: memorySummary }),
   async run(ctx, args) {
-    const memory = await updateMemory(ctx.db, {
-      id: args.id,
-      mode: args.mode,
-      content: args.content,
-      title: args.title,
-      kind: args.kind,
-      tags: args.tags,
-      files: args.files,
-      importance: args.importance,
-    });
-    return { memory: toWire(memory) as z.input<typeof memoryOut> };
+    const memory = await updateMemory(ctx.db, fromWire(args));
+    return { memory: toResult(memory) };
   },
 });
 
@@ -269,8 +248,8 @@ export const forgetTool = defineTool({
   name: "forget",
   title: "Forget memories",
   description:
-    "Forget memories by id. By default a soft delete: hidden from recall and list, restorable for 30 days with " +
-    "`restore`. With hard: true the memory, its search entry and its history are purged for good.",
+    "Forget memories by id: hidden from recall and list, restorable with `restore` for 30 days; hard: true " +
+    "purges them for good. Returns forgotten and not_found ids.",
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   input: toolArgs({
     ids: memoryIds(LIMITS.batch),
@@ -287,7 +266,7 @@ export const forgetTool = defineTool({
 export const restoreTool = defineTool({
   name: "restore",
   title: "Restore memories",
-  description: "Undo a soft `forget` (within 30 days).",
+  description: "Undo a soft `forget` within 30 days. Returns restored and not_restorable ids.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({ ids: memoryIds(LIMITS.batch) }),
   output: z.object({ restored: z.array(z.string()), not_restorable: z.array(z.string()) }),
@@ -301,8 +280,8 @@ export const listTool = defineTool({
   name: "list",
   title: "List memories",
   description:
-    "Browse memories of a project (or all projects), optionally by kind, tag or status, sorted by most recent, " +
-    "most important or most used. Pass the returned next_cursor to get the next page.",
+    "Browse a project's memories (or all projects'), by kind, tag or status, sorted recent, importance or " +
+    "use. Returns a page of memories and next_cursor (absent on the last page).",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({
     project: project.optional(),
@@ -314,19 +293,10 @@ export const listTool = defineTool({
     limit: z.number().int().min(1).max(100, { error: "must be at most 100" }).optional().describe("Default 20."),
     cursor: z.string().max(200).optional(),
   }),
-  output: z.object({ memories: z.array(memoryOut), next_cursor: z.string().nullable() }),
+  output: z.object({ memories: z.array(memorySummary), next_cursor: z.string().optional() }),
   async run(ctx, args) {
-    const page = await listMemories(ctx.db, {
-      project: args.project,
-      allProjects: args.all_projects,
-      kind: args.kind,
-      tag: args.tag,
-      status: args.status,
-      sort: args.sort,
-      limit: args.limit,
-      cursor: args.cursor,
-    });
-    return toWire(page) as never;
+    const page = await listMemories(ctx.db, fromWire(args));
+    return toResult(page);
   },
 });
 
@@ -334,7 +304,8 @@ export const linkTool = defineTool({
   name: "link",
   title: "Link memories",
   description:
-    "Relate two memories: relates_to, depends_on, contradicts, supersedes or part_of. Links show up in `get`.",
+    "Relate two memories (relates_to, depends_on, contradicts, supersedes, part_of); cites both, counting " +
+    "a use of each. Returns created (false if the link existed). Links show in `get`.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({ from_id: memoryId, to_id: memoryId, relation }),
   output: z.object({ from_id: z.string(), to_id: z.string(), relation, created: z.boolean() }),

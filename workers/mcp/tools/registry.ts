@@ -1,4 +1,4 @@
-import type { ToolDefinition } from "./definition";
+import type { Tool } from "./definition";
 import {
   forgetTool,
   getTool,
@@ -16,7 +16,7 @@ import { contextTool, projectsTool, sessionTool, trackTool } from "./workflow-to
  * interface (clients and prompt caches see it), so it is fixed here rather
  * than left to registration side effects. Names stay within [A-Za-z0-9_.-].
  */
-export const TOOLS: readonly ToolDefinition[] = [
+export const TOOLS: readonly Tool[] = [
   contextTool,
   rememberTool,
   recallTool,
@@ -29,7 +29,7 @@ export const TOOLS: readonly ToolDefinition[] = [
   sessionTool,
   linkTool,
   projectsTool,
-] as unknown as ToolDefinition[];
+];
 
 const writers = new Set(TOOLS.filter((tool) => tool.annotations.readOnlyHint !== true).map((tool) => tool.name));
 

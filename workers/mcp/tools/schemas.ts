@@ -1,12 +1,5 @@
 import { z } from "zod";
-import {
-  LIMITS,
-  LINK_RELATIONS,
-  MEMORY_KINDS,
-  MEMORY_STATUSES,
-  PROJECT_SLUG,
-  utf8Bytes,
-} from "../../../shared/memory/model";
+import { LIMITS, LINK_RELATIONS, MEMORY_KINDS, PROJECT_SLUG, utf8Bytes } from "../../../shared/memory/model";
 
 /**
  * Argument and result pieces shared by the tools. Messages name the field's
@@ -28,13 +21,46 @@ export function toolArgs<S extends z.ZodRawShape>(shape: S) {
   });
 }
 
-export const content = z
-  .string()
-  .min(1, { error: "must not be empty" })
-  .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
-    error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
-  })
-  .describe("The memory itself: any text, including code. At most 32 KiB.");
+/** A list of non-empty strings, with both limits named in its errors. */
+function stringList(itemChars: number, maxItems: number, item: string, items: string) {
+  return z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(itemChars, { error: `each ${item} must be at most ${itemChars} characters` }),
+    )
+    .max(maxItems, { error: `at most ${maxItems} ${items}` });
+}
+
+/**
+ * The memory fields without descriptions, for the items of a `remember`
+ * batch: the top-level fields describe them once, and repeating every
+ * description per item would only make `tools/list` longer.
+ */
+export const plain = {
+  content: z
+    .string()
+    .min(1, { error: "must not be empty" })
+    .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
+      error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
+    }),
+  title: z.string().max(LIMITS.titleChars, { error: `must be at most ${LIMITS.titleChars} characters` }),
+  project: z.string().regex(PROJECT_SLUG, {
+    error: "must be a slug: lowercase letters, digits, '.', '_' or '-', at most 64 characters",
+  }),
+  kind: z.enum(MEMORY_KINDS),
+  tags: stringList(LIMITS.tagChars, LIMITS.tags, "tag", "tags"),
+  files: stringList(LIMITS.fileChars, LIMITS.files, "path", "paths"),
+  importance: z
+    .number()
+    .int({ error: "must be a whole number from 1 to 5" })
+    .min(1, { error: "must be from 1 to 5" })
+    .max(5, { error: "must be from 1 to 5" }),
+  memoryId: z.string().min(1).max(64),
+};
+
+export const content = plain.content.describe("The memory itself: any text, including code. At most 32 KiB.");
 
 /**
  * Refuse NUL (U+0000) in every string anywhere in a tool's arguments —
@@ -60,46 +86,19 @@ function nulPaths(value: unknown, path: (string | number)[]): (string | number)[
   return [];
 }
 
-export const title = z
-  .string()
-  .max(LIMITS.titleChars, { error: `must be at most ${LIMITS.titleChars} characters` })
-  .describe("A short headline; weighs most in search.");
+export const title = plain.title.describe("A short headline; weighs most in search.");
 
-export const project = z
-  .string()
-  .regex(PROJECT_SLUG, { error: "must be a slug: lowercase letters, digits, '.', '_' or '-', at most 64 characters" })
-  .describe("Project slug; `default` when omitted.");
+export const project = plain.project.describe("Project slug; default `default`.");
 
-export const kind = z.enum(MEMORY_KINDS).describe("What sort of memory this is.");
+export const kind = plain.kind.describe("What sort of memory this is.");
 
-export const tags = z
-  .array(
-    z
-      .string()
-      .min(1)
-      .max(LIMITS.tagChars, { error: `each tag must be at most ${LIMITS.tagChars} characters` }),
-  )
-  .max(LIMITS.tags, { error: `at most ${LIMITS.tags} tags` })
-  .describe("Labels for filtering; compared case-insensitively.");
+export const tags = plain.tags.describe("Labels (case-insensitive).");
 
-export const files = z
-  .array(
-    z
-      .string()
-      .min(1)
-      .max(LIMITS.fileChars, { error: `each path must be at most ${LIMITS.fileChars} characters` }),
-  )
-  .max(LIMITS.files, { error: `at most ${LIMITS.files} paths` })
-  .describe("File or directory paths this memory is about, relative to the repository root.");
+export const files = plain.files.describe("Paths (files or directories) relative to the repository root.");
 
-export const importance = z
-  .number()
-  .int({ error: "must be a whole number from 1 to 5" })
-  .min(1, { error: "must be from 1 to 5" })
-  .max(5, { error: "must be from 1 to 5" })
-  .describe("1 (trivia) to 5 (must never be forgotten); default 3.");
+export const importance = plain.importance.describe("1 (trivia) to 5 (must never be forgotten); default 3.");
 
-export const memoryId = z.string().min(1).max(64).describe("A memory id (`m_…`).");
+export const memoryId = plain.memoryId.describe("A memory id (`m_…`).");
 
 export const memoryIds = (max: number) =>
   z
@@ -111,47 +110,63 @@ export const relation = z.enum(LINK_RELATIONS);
 
 const timestamp = z.string();
 
-/** A memory as results show it (snake_case on the wire). */
+/** A memory as results show it (snake_case on the wire; fields that are null are left out, see `wire-case`). */
 export const memoryOut = z.object({
   id: z.string(),
   project: z.string(),
-  kind: z.enum(MEMORY_KINDS),
-  title: z.string().nullable(),
+  kind: z.string(),
+  title: z.string().optional(),
   content: z.string(),
   tags: z.array(z.string()),
   files: z.array(z.string()),
   importance: z.number(),
-  status: z.enum(MEMORY_STATUSES),
-  supersedes: z.string().nullable(),
-  superseded_by: z.string().nullable(),
-  source: z.string().nullable(),
+  status: z.string(),
+  supersedes: z.string().optional(),
+  superseded_by: z.string().optional(),
+  source: z.string().optional(),
   version: z.number(),
   issue: z
     .object({
-      status: z.enum(["open", "resolved"]),
-      severity: z.number().nullable(),
-      resolution: z.string().nullable(),
-      resolved_at: timestamp.nullable(),
+      status: z.string(),
+      severity: z.number().optional(),
+      resolution: z.string().optional(),
+      resolved_at: timestamp.optional(),
     })
-    .nullable(),
+    .optional(),
   created_at: timestamp,
   updated_at: timestamp,
-  last_accessed_at: timestamp.nullable(),
+  last_accessed_at: timestamp.optional(),
   access_count: z.number(),
-  forgotten_at: timestamp.nullable(),
+  forgotten_at: timestamp.optional(),
 });
 
-export const similarOut = z.object({ id: z.string(), title: z.string().nullable(), snippet: z.string() });
+/**
+ * A memory in results that list or return memories (`list`, `update`,
+ * `track`): the fields `get` shows minus versions and links. The schema
+ * names the core fields only, to keep `tools/list` short; the rest are
+ * described in `get`'s result.
+ */
+export const memorySummary = z
+  .looseObject({
+    id: z.string(),
+    project: z.string(),
+    kind: z.string(),
+    title: z.string().optional(),
+    content: z.string(),
+  })
+  .describe("Fields as in `get`, without versions and links.");
+
+export const similarOut = z.object({ id: z.string(), title: z.string().optional(), snippet: z.string() });
 
 export const workSessionOut = z.object({
   id: z.string(),
   project: z.string(),
-  goal: z.string().nullable(),
-  outcome: z.string().nullable(),
+  goal: z.string().optional(),
+  outcome: z.string().optional(),
   next_steps: z.array(z.string()),
-  success: z.boolean().nullable(),
+  success: z.boolean().optional(),
   started_at: timestamp,
-  ended_at: timestamp.nullable(),
+  ended_at: timestamp.optional(),
 });
 
 export const isoTime = z.iso.datetime({

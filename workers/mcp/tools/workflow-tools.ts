@@ -5,8 +5,8 @@ import { addIssue, listIssues, resolveIssue } from "../../../shared/memory/issue
 import { createProject, listProjects, renameProject } from "../../../shared/memory/projects";
 import { endWorkSession, startWorkSession } from "../../../shared/memory/work-sessions";
 import { defineTool } from "./definition";
-import { files, memoryId, memoryOut, project, similarOut, tags, title, toolArgs, workSessionOut } from "./schemas";
-import { toWire } from "./wire-case";
+import { files, memoryId, memorySummary, project, similarOut, tags, title, toolArgs, workSessionOut } from "./schemas";
+import { toResult } from "./wire-case";
 
 /** A required field for one action of a multi-action tool, named in the error like a schema failure would. */
 function need<T>(value: T | undefined, field: string, action: string): T {
@@ -25,8 +25,9 @@ export const trackTool = defineTool({
   name: "track",
   title: "Track issues",
   description:
-    "Track open problems: `add` an issue (title, description, severity 1–5, files), `resolve` one with its " +
-    "resolution, or `list` open, resolved or all issues. Open issues appear in `context` briefings.",
+    "Tracked issues: `add` one (title, description, severity 1-5, files; returns id and similar), " +
+    "`resolve` one with its resolution (returns the issue), or `list` open, resolved or all (returns issues). " +
+    "Open issues show in `context`.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     action: z.enum(["add", "resolve", "list"]),
@@ -54,8 +55,8 @@ export const trackTool = defineTool({
     id: z.string().optional(),
     deduplicated: z.boolean().optional(),
     similar: z.array(similarOut).optional(),
-    issue: memoryOut.optional(),
-    issues: z.array(memoryOut).optional(),
+    issue: memorySummary.optional(),
+    issues: z.array(memorySummary).optional(),
   }),
   async run(ctx, args) {
     switch (args.action) {
@@ -69,7 +70,12 @@ export const trackTool = defineTool({
           tags: args.tags,
           source: ctx.clientName ?? undefined,
         });
-        return { action: "add" as const, id: saved.id, deduplicated: saved.deduplicated, similar: saved.similar };
+        return {
+          action: "add" as const,
+          id: saved.id,
+          deduplicated: saved.deduplicated,
+          similar: toResult(saved.similar),
+        };
       }
       case "resolve": {
         const issue = await resolveIssue(
@@ -77,32 +83,26 @@ export const trackTool = defineTool({
           need(args.id, "id", "resolve"),
           need(args.resolution, "resolution", "resolve"),
         );
-        return { action: "resolve" as const, id: issue.id, issue: toWire(issue) as z.input<typeof memoryOut> };
+        return { action: "resolve" as const, id: issue.id, issue: toResult(issue) };
       }
       case "list": {
         const issues = await listIssues(ctx.db, { project: args.project, state: args.state });
-        return { action: "list" as const, issues: toWire(issues) as z.input<typeof memoryOut>[] };
+        return { action: "list" as const, issues: toResult(issues) };
       }
     }
   },
 });
 
-const briefingItem = z.object({
-  id: z.string(),
-  kind: z.string(),
-  title: z.string().nullable(),
-  text: z.string(),
-  importance: z.number(),
-  updated_at: z.string(),
-});
+/** A memory in a briefing: id, kind, title, clipped text, importance, updated_at (and severity for issues). */
+const briefingItem = z.looseObject({ id: z.string(), text: z.string() });
 
 export const contextTool = defineTool({
   name: "context",
   title: "Session briefing",
   description:
-    "Call at the start of a session: a briefing within a token budget with where the last work session left " +
-    "off (next steps), memories relevant to the task at hand, open issues, the most important memories, and " +
-    "recent decisions and learnings.",
+    "Call at the start of a session. Returns a briefing within max_tokens: the last work session (next " +
+    "steps), memories relevant to the task, open issues, important memories, recent decisions and learnings, each " +
+    "item with id, kind, title, text, importance, updated_at; also as Markdown.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({
     project: project.optional(),
@@ -118,9 +118,12 @@ export const contextTool = defineTool({
   }),
   output: z.object({
     project: z.string(),
-    last_session: workSessionOut.nullable(),
+    last_session: z
+      .looseObject({ id: z.string(), next_steps: z.array(z.string()) })
+      .optional()
+      .describe("id, goal, outcome, next_steps, success, started_at, ended_at."),
     relevant: z.array(briefingItem),
-    open_issues: z.array(briefingItem.extend({ severity: z.number().nullable() })),
+    open_issues: z.array(briefingItem),
     important: z.array(briefingItem),
     recent_decisions: z.array(briefingItem),
     recent_learnings: z.array(briefingItem),
@@ -135,7 +138,7 @@ export const contextTool = defineTool({
       files: args.files,
       maxTokens: args.max_tokens,
     });
-    return toWire(briefing) as never;
+    return toResult(briefing);
   },
   text: (briefing) => briefing.markdown,
 });
@@ -144,14 +147,14 @@ export const sessionTool = defineTool({
   name: "session",
   title: "Work session",
   description:
-    "Mark a stretch of work: `start` with its goal, `end` with the outcome, next steps and whether it succeeded. " +
-    "The next `context` briefing starts from the latest session's next steps.",
+    "Mark a stretch of work: `start` with its goal, `end` with outcome, next steps and success. Returns " +
+    "the session. The next `context` starts from its next steps.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     action: z.enum(["start", "end"]),
     project: project.optional(),
     goal: z.string().max(2000).optional().describe("start: what this session is for."),
-    id: z.string().max(64).optional().describe("end: the session to end; default the project's latest open one."),
+    id: z.string().max(64).optional().describe("end: which session; default the latest open one."),
     outcome: z.string().max(8000).optional().describe("end: what was done."),
     next_steps: z.array(z.string().max(1000)).max(20, { error: "at most 20 next steps" }).optional(),
     success: z.boolean().optional(),
@@ -168,14 +171,16 @@ export const sessionTool = defineTool({
             nextSteps: args.next_steps,
             success: args.success,
           });
-    return { action: args.action, session: toWire(session) as z.input<typeof workSessionOut> };
+    return { action: args.action, session: toResult(session) };
   },
 });
 
 export const projectsTool = defineTool({
   name: "projects",
   title: "Projects",
-  description: "List projects with memory and open-issue counts, `create` one, or `rename` one (moving its memories).",
+  description:
+    "`list` projects (default) with memory and open-issue counts and last update, `create` one, or " +
+    "`rename` one, moving its memories. Returns projects, created or moved.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     action: z.enum(["list", "create", "rename"]).optional().describe("Default list."),
@@ -192,7 +197,7 @@ export const projectsTool = defineTool({
           name: z.string(),
           memories: z.number(),
           open_issues: z.number(),
-          last_updated_at: z.string().nullable(),
+          last_updated_at: z.string().optional(),
         }),
       )
       .optional(),
@@ -214,6 +219,6 @@ export const projectsTool = defineTool({
       );
       return { action, moved };
     }
-    return { action, projects: toWire(await listProjects(ctx.db)) as never };
+    return { action, projects: toResult(await listProjects(ctx.db)) };
   },
 });
