@@ -33,7 +33,7 @@ const DEFAULT_REQUESTS = 2000;
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_WARMUP = 100;
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 

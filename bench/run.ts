@@ -11,19 +11,23 @@ import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatTable } from "./admission";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
+import { benchMetrics, formatMetricsTable, metricsGoals } from "./metrics";
 import { soak } from "./soak";
 
 /**
  * `BENCH_ONLY=mcp-list` runs just the admission rows and `tools/list` (no
  * remember, no recall seeding): a quick check of the protocol overhead.
  * `BENCH_ONLY=mcp` runs admission and MCP with its goals, without the soak.
- * `BENCH_ONLY=soak` runs just the soak, `BENCH_ONLY=lifecycle` just the
- * tenant migration, export and import rows. The default is the full run, soak
- * last. `SOAK_DURATION_MS` shortens (or lengthens) the soak; default 5 min.
+ * `BENCH_ONLY=metrics` runs just the metrics aggregator under 10 to 1,000
+ * simulated isolates (about a minute). `BENCH_ONLY=lifecycle` runs just the
+ * tenant migration, export and import rows. `BENCH_ONLY=soak` runs just the
+ * soak. The default is the full run, soak last. `SOAK_DURATION_MS` shortens
+ * (or lengthens) the soak; default 5 min.
  */
 const only = process.env.BENCH_ONLY;
-if (only !== undefined && only !== "mcp-list" && only !== "mcp" && only !== "soak" && only !== "lifecycle") {
-  throw new Error(`unknown BENCH_ONLY=${only} (known: mcp-list, mcp, soak, lifecycle)`);
+const known = ["mcp-list", "mcp", "metrics", "lifecycle", "soak"];
+if (only !== undefined && !known.includes(only)) {
+  throw new Error(`unknown BENCH_ONLY=${only} (known: ${known.join(", ")})`);
 }
 const soakMs = Number(process.env.SOAK_DURATION_MS ?? 300_000);
 if (!Number.isInteger(soakMs) || soakMs <= 0) throw new Error("SOAK_DURATION_MS must be a positive integer");
@@ -33,13 +37,17 @@ const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
-  if (only !== "soak" && only !== "lifecycle") {
+  if (only === undefined || only === "mcp-list" || only === "mcp") {
     console.log(formatTable("Admission", await benchAdmission(target)));
     const mcp = await benchMcp(target, { listOnly: only === "mcp-list" });
     console.log(`\n${formatTable("MCP", mcp)}`);
     if (!only || only === "mcp") console.log(`\n${goals(mcp)}`);
   }
   if (!only || only === "lifecycle") console.log(`\n${formatLifecycle(await benchLifecycle(target))}`);
+  if (only === undefined || only === "metrics") {
+    const rows = await benchMetrics({ baseUrl: stack.info.baseUrl, metricsToken: stack.info.metricsToken });
+    console.log(`\n${formatMetricsTable(rows)}\n\n${metricsGoals(rows).table}`);
+  }
   if (!only || only === "soak") {
     const result = await soak({ ...target, log: stack.log }, soakMs);
     console.log(`\n${result.table}`);

@@ -172,6 +172,78 @@ describe("/metrics", () => {
   });
 });
 
+describe("POST /dev/metrics/flush (local stack only)", () => {
+  const development = { ...env, ENVIRONMENT: "development" } as unknown as Env;
+  async function flush(body: unknown, headers: Record<string, string>, on: Env = development): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await createApp().request(
+      "http://127.0.0.1/dev/metrics/flush",
+      { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) },
+      on,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+  const tenant = `tflush${crypto.randomUUID().slice(0, 8)}`;
+  const series = seriesKey("tenant_requests_total", { status: 200, tenant });
+  const shardThree = () => env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(3)));
+  const one = { shard: 3, deltas: [{ op: "add", series, value: 7 }] };
+  const valid = { flushes: [one] };
+
+  it("does not exist outside development, even with the metrics token", async () => {
+    const { ENVIRONMENT: _omitted, ...unset } = env as Env & { ENVIRONMENT?: string };
+    for (const on of [env, unset as Env, { ...env, ENVIRONMENT: "production" } as unknown as Env]) {
+      const response = await flush(valid, METRICS_AUTH, on);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ error: { type: "not_found" } });
+    }
+    expect(await shardThree().tenantSeries(tenant)).toEqual([]);
+  });
+
+  it("needs the metrics token in development too", async () => {
+    expect((await flush(valid, {})).status).toBe(401);
+    expect((await flush(valid, { authorization: "Bearer nope" })).status).toBe(403);
+    expect(await shardThree().tenantSeries(tenant)).toEqual([]);
+  });
+
+  it("refuses deltas that are not a flush of declared metrics, and ships nothing", async () => {
+    for (const body of [
+      { flushes: [] },
+      { flushes: [{ ...one, shard: METRICS_SHARDS }] },
+      { flushes: [one, { shard: 0, deltas: [] }] },
+      { flushes: [{ shard: 0, deltas: [{ op: "add", series: "made_up_total", value: 1 }] }] },
+      { flushes: [{ shard: 0, deltas: [{ op: "mul", series, value: 1 }] }] },
+      { flushes: [{ shard: 0, deltas: [{ op: "add", series, value: "1" }] }] },
+      { flushes: Array.from({ length: 201 }, () => ({ ...one, shard: 0 })) },
+      { ...valid, extra: true },
+    ]) {
+      const response = await flush(body, METRICS_AUTH);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { type: "invalid_request", code: "invalid_parameter" } });
+    }
+    expect(await scrape()).not.toContain("made_up_total");
+    expect(await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(0))).tenantSeries(tenant)).toEqual([]);
+    expect(await shardThree().tenantSeries(tenant)).toEqual([]);
+  });
+
+  it("lands each flush in the shard it names, as an isolate's flush does, and times each", async () => {
+    const other = seriesKey("tenant_requests_total", { status: 429, tenant });
+    const response = await flush(
+      { flushes: [one, { shard: 5, deltas: [{ op: "add", series: other, value: 2 }] }, one] },
+      METRICS_AUTH,
+    );
+    expect(response.status).toBe(200);
+    const { latencyMs } = (await response.json()) as { latencyMs: number[] };
+    expect(latencyMs).toHaveLength(3);
+    for (const ms of latencyMs) expect(ms).toBeGreaterThanOrEqual(0);
+    const held = await shardThree().tenantSeries(tenant);
+    expect(held.map((row) => [row.series, row.value])).toEqual([[series, 14]]);
+    const shardFive = await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(5))).tenantSeries(tenant);
+    expect(shardFive.map((row) => [row.series, row.value])).toEqual([[other, 2]]);
+  });
+});
+
 describe("request logs", () => {
   it("cut client-supplied tool and method names, however long", async () => {
     const { apiKey } = await newTenant();

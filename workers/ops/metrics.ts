@@ -1,11 +1,15 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
+import { z } from "zod";
 import { timingSafeEqual } from "../../shared/crypto/encoding";
 import { AppError } from "../../shared/errors";
+import { METRICS } from "../../shared/metrics/definitions";
 import { seriesKey } from "../../shared/metrics/recorder";
+import { METRICS_SHARDS } from "../../shared/metrics/shards";
+import { parseJsonBody } from "../api/validation";
 import { BREAKER_STATE_VALUE } from "../services";
 import type { AppEnv } from "../types";
-import { readMetrics, recorder } from "./telemetry";
+import { metricsShard, readMetrics, recorder } from "./telemetry";
 
 /**
  * `/metrics`: Prometheus text aggregated across isolates by the sharded
@@ -67,3 +71,74 @@ metrics.get("/metrics", localScrape, async (c) => {
   const text = await readMetrics(c.env, pending, tenantQuery(c.req.query("tenant")));
   return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
 });
+
+/** A series key of a declared metric (a histogram's `_bucket`/`_sum`/`_count` included), labels or none. */
+function isDeclaredSeries(series: string): boolean {
+  const match = /^([a-z_]+)(\{.*\})?$/.exec(series);
+  if (!match) return false;
+  const name = match[1] as string;
+  const family = name.replace(/_(bucket|sum|count)$/, "");
+  return name in METRICS || (family in METRICS && METRICS[family as keyof typeof METRICS].type === "histogram");
+}
+
+/** One isolate's flush as `flushMetrics` sends it: its shard and its drained deltas. */
+const isolateFlush = z.strictObject({
+  shard: z
+    .number()
+    .int()
+    .min(0)
+    .max(METRICS_SHARDS - 1),
+  deltas: z
+    .array(
+      z.strictObject({
+        op: z.enum(["add", "set"]),
+        series: z.string().max(512).refine(isDeclaredSeries, "must be a series of a declared metric"),
+        value: z.number().finite(),
+      }),
+    )
+    .min(1)
+    .max(200),
+});
+
+/** Up to `FLUSHES_PER_REQUEST` isolates' flushes, delivered at once. */
+const FLUSHES_PER_REQUEST = 200;
+const flushBatch = z.strictObject({ flushes: z.array(isolateFlush).min(1).max(FLUSHES_PER_REQUEST) });
+
+/**
+ * `POST /dev/metrics/flush`: deliver the flushes of several simulated
+ * isolates at once, each as its own `ingest` call to the shard it names,
+ * exactly as an isolate's `flushMetrics` does, and answer how long each call
+ * took (`{ "latencyMs": [...] }`, in order). It exists so `npm run bench` can
+ * simulate a thousand isolates flushing within one interval: under `wrangler
+ * dev` the Durable Objects are reachable only through the Worker, one local
+ * process holds one isolate, and a thousand HTTP requests a second would
+ * measure the local Worker's HTTP handling (which production spreads over
+ * many machines), not the shards. Why it is safe: it exists only where
+ * configuration says `ENVIRONMENT=development` (the local stack, listening on
+ * 127.0.0.1) and answers the ordinary 404 everywhere else, before looking at
+ * any credential, so production, staging and an environment that forgot the
+ * variable do not even reveal it; even locally it always needs the metrics
+ * token (no loopback exception for a write); and it takes only declared
+ * metrics in bounded batches, so it cannot mint series nobody documented.
+ */
+metrics.post(
+  "/dev/metrics/flush",
+  async (c, next) => {
+    if (c.var.services.config.environment !== "development") {
+      throw new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`);
+    }
+    return next();
+  },
+  requireMetricsToken,
+  async (c) => {
+    const { flushes } = await parseJsonBody(c, flushBatch);
+    const latencyMs = await Promise.all(
+      flushes.map(async ({ shard, deltas }) => {
+        const started = performance.now();
+        await metricsShard(c.env, shard).ingest(deltas);
+        return performance.now() - started;
+      }),
+    );
+    return c.json({ latencyMs });
+  },
+);
