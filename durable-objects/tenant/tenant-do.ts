@@ -12,7 +12,6 @@ import type {
   AdmitResult,
   ChargeResult,
   RateLimitStatus,
-  ReserveResult,
   SessionClosure,
   SessionList,
   SessionRecord,

@@ -1,4 +1,4 @@
-import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
