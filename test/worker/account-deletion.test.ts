@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { deleteAccount } from "../../shared/lifecycle/delete-account";
 import { advanceMigration, startMigration } from "../../shared/lifecycle/move-tenant";
 import { remember } from "../../shared/memory/memories";
+import { createApiKey } from "../../shared/tenants/api-keys";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";
 import { connect } from "./mcp-support";
@@ -37,7 +38,16 @@ describe("deleting an account", () => {
     await client.callTool({ name: "remember", arguments: { content: "something personal", kind: "fact" } });
     await client.close();
 
-    const wrong = await call(apiKey.key, "/api/account", {
+    // An agent's key (mcp:tools only) cannot delete the account; the owner's can.
+    const agentRefused = await call(apiKey.key, "/api/account", {
+      method: "DELETE",
+      body: JSON.stringify({ confirm: tenant.id }),
+    });
+    expect(agentRefused.status).toBe(403);
+    expect(await platformStatus(database.name)).toBe(200);
+    const owner = await createApiKey(openMgmtDb(), tenant.id, { name: "owner", scopes: ["mcp:tools", "keys:manage"] });
+
+    const wrong = await call(owner.key, "/api/account", {
       method: "DELETE",
       body: JSON.stringify({ confirm: "nope" }),
     });
@@ -45,7 +55,7 @@ describe("deleting an account", () => {
     expect(await wrong.json()).toMatchObject({ error: { code: "confirmation_mismatch" } });
     expect(await platformStatus(database.name)).toBe(200);
 
-    const deleted = await call(apiKey.key, "/api/account", {
+    const deleted = await call(owner.key, "/api/account", {
       method: "DELETE",
       body: JSON.stringify({ confirm: tenant.id }),
     });
@@ -56,7 +66,7 @@ describe("deleting an account", () => {
       deleted: true,
       already_deleted: false,
       databases_deleted: [database.name],
-      keys_revoked: 1,
+      keys_revoked: 2,
     });
 
     expect(await platformStatus(database.name)).toBe(404);

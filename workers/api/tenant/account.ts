@@ -1,12 +1,18 @@
 import { Hono } from "hono";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
+import { requireScope } from "../../auth/require-scope";
 import type { AppEnv } from "../../types";
 import { deletionResponse } from "../account/deletion";
 
-/** `DELETE /api/account`: the tenant deletes itself, with its own key. */
+/**
+ * `DELETE /api/account`: the owner deletes the tenant. Deleting everything is
+ * the owner's act, so it takes the owner's scope (`keys:manage`, as signup's
+ * first key and an owner's OAuth grant carry); an agent's `mcp:tools` key
+ * that leaked must not be able to erase the account.
+ */
 export const tenantAccount = new Hono<AppEnv>();
 
-tenantAccount.delete("/", authenticate(), admitted(), (c) =>
+tenantAccount.delete("/", authenticate(), admitted(), requireScope("keys:manage"), (c) =>
   deletionResponse(c, c.var.auth.tenantId, `tenant:${c.var.auth.keyId}`),
 );
