@@ -12,6 +12,16 @@ import {
   type Row,
   rowToMemory,
 } from "./model";
+import {
+  contextScores,
+  fileSignal,
+  idealBm25,
+  RELEVANCE_FLOOR,
+  type SignalBreakdown,
+  standingSignals,
+  tieBreak,
+  WEIGHTS,
+} from "./recall-scoring";
 import { placeholders, resultAt } from "./sql";
 
 export interface RecallInput {
@@ -30,17 +40,6 @@ export interface RecallInput {
   includeForgotten?: boolean;
   limit?: number;
   explain?: boolean;
-}
-
-export interface SignalBreakdown {
-  /** How much of the query the memory's own text matches, 0–1 (BM25 over the query's ideal BM25). */
-  text: number;
-  /** What the memories saved just before and after it add to that (conversation context), 0–1. */
-  context: number;
-  file: number;
-  recency: number;
-  importance: number;
-  use: number;
 }
 
 export type RecallHit = Pick<
@@ -67,43 +66,6 @@ export interface RecallResult {
   otherProjects?: string[];
 }
 
-/**
- * How the signals combine. Relevance (text with its context, and file
- * match) decides the order; recency, importance and use only break ties:
- * together they add at most `tieBreak` (0.05), so they can reorder hits
- * whose relevance is within 0.05 but never lift a weak match over a strong one.
- */
-export const WEIGHTS = {
-  /** Share of text and of file match in relevance when a query gives both. */
-  text: 0.6,
-  file: 0.4,
-  tieBreak: 0.05,
-  recency: 0.4,
-  importance: 0.4,
-  use: 0.2,
-} as const;
-
-/** Hits less relevant than this are noise: a query that matches nothing real answers an empty list. */
-export const RELEVANCE_FLOOR = 0.1;
-
-/**
- * Conversation context: among memories of kind `event` (what happened or
- * was said, such as the turns of a conversation saved in order), one saved
- * right before or after a hit, in the same project and within
- * `CONTEXT_WINDOW_MS`, lends it part of its own text score — half for the
- * adjacent one, a fifth for the one beyond. A question about what was said is
- * often answered by the turn after the one that repeats its words. Other
- * kinds are standalone statements (a batch of decisions is not a dialogue),
- * so they neither lend nor borrow.
- */
-const CONTEXT_WEIGHTS = [0.5, 0.2] as const;
-const CONTEXT_WINDOW_MS = 60 * 60 * 1000;
-
-/** Recency halves roughly every three weeks. */
-const RECENCY_DAYS = 30;
-const DAY_MS = 86_400_000;
-/** A memory used this many times has the full use signal. */
-const USE_SATURATION = 100;
 /** How many candidates each source contributes before re-ranking. */
 const CANDIDATES = 100;
 const SNIPPET_CHARS = 240;
@@ -225,55 +187,12 @@ function idfStatement(tokens: string[]): InStatement {
   };
 }
 
-function idealBm25(row: Row | undefined): number {
-  const total = Number(row?.total ?? 0);
-  const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
-  // FTS5 floors an IDF at 1e-6 when a word is in more than half of the memories.
-  return counts.reduce((sum, hits) => sum + Math.max(1e-6, Math.log((total - hits + 0.5) / (hits + 0.5))), 0);
-}
-
 function browseCandidates(filters: Filters): InStatement {
   return {
     sql: `SELECT m.*, NULL AS bm25, NULL AS snippet FROM memories m WHERE ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: filters.args,
   };
-}
-
-function fileSignal(stored: string[], queried: string[]): number {
-  let best = 0;
-  for (const q of queried) {
-    for (const s of stored) {
-      if (s === q) return 1;
-      const sDir = s.replace(/\/+$/, "");
-      const qDir = q.replace(/\/+$/, "");
-      if (q.startsWith(`${sDir}/`) || s.startsWith(`${qDir}/`)) best = Math.max(best, 0.6);
-    }
-  }
-  return best;
-}
-
-/**
- * What its neighbours lend each event: events of the same project saved
- * just before or after it (by `seq`), close in time.
- */
-function contextScores(rows: Row[]): Map<number, number> {
-  const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
-  const context = new Map<number, number>();
-  for (const row of rows) {
-    if (row.kind !== "event") continue;
-    const seq = Number(row.seq);
-    let lent = 0;
-    CONTEXT_WEIGHTS.forEach((weight, index) => {
-      for (const neighbour of [bySeq.get(seq - index - 1), bySeq.get(seq + index + 1)]) {
-        if (!neighbour || neighbour.project !== row.project || neighbour.kind !== "event") continue;
-        if (Math.abs(Number(neighbour.created_at) - Number(row.created_at)) > CONTEXT_WINDOW_MS) continue;
-        lent += weight * Number(neighbour.bm25 ?? 0);
-      }
-    });
-    context.set(seq, lent);
-  }
-  return context;
 }
 
 const round = (value: number) => Math.round(value * 1000) / 1000;
@@ -335,15 +254,13 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
       text: own,
       context: lent,
       file,
-      recency: Math.exp(-Math.max(0, now - Number(row.updated_at)) / (RECENCY_DAYS * DAY_MS)),
-      importance: (memory.importance - 1) / 4,
-      use: Math.min(1, Math.log1p(memory.accessCount) / Math.log1p(USE_SATURATION)),
+      ...standingSignals(
+        { importance: memory.importance, accessCount: memory.accessCount, updatedAt: Number(row.updated_at) },
+        now,
+      ),
     };
-    const tieBreak =
-      WEIGHTS.tieBreak *
-      (signals.recency * WEIGHTS.recency + signals.importance * WEIGHTS.importance + signals.use * WEIGHTS.use);
     const snippet = row.snippet ? String(row.snippet) : clip(memory.content, SNIPPET_CHARS);
-    return { memory, relevance, score: relevance + tieBreak, signals, snippet };
+    return { memory, relevance, score: relevance + tieBreak(signals), signals, snippet };
   });
   const ranked = scored
     .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
