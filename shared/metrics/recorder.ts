@@ -80,3 +80,28 @@ export class MetricsRecorder {
     this.#adds.set(series, (this.#adds.get(series) ?? 0) + value);
   }
 }
+
+/** A batch of deltas folded so each series appears once: what to add, and what to set. */
+export interface FoldedDeltas {
+  adds: Record<string, number>;
+  sets: Record<string, number>;
+}
+
+/**
+ * Fold deltas, in order, into at most one change per series with the same
+ * result as applying them one by one: adds sum, a set replaces whatever came
+ * before it, and an add after a set moves the set. A series ends in `adds` or
+ * `sets`, never both, so the two can be applied in either order.
+ */
+export function foldDeltas(deltas: readonly MetricDelta[]): FoldedDeltas {
+  const adds = new Map<string, number>();
+  const sets = new Map<string, number>();
+  for (const { op, series, value } of deltas) {
+    if (op === "set") {
+      adds.delete(series);
+      sets.set(series, value);
+    } else if (sets.has(series)) sets.set(series, (sets.get(series) as number) + value);
+    else adds.set(series, (adds.get(series) ?? 0) + value);
+  }
+  return { adds: Object.fromEntries(adds), sets: Object.fromEntries(sets) };
+}

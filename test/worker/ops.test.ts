@@ -139,6 +139,29 @@ describe("/metrics", () => {
     expect(health.checks.mcpSessions).toBe(sessionsBefore - 2);
   });
 
+  it("applies one flush's repeated and mixed deltas exactly as if one by one", async () => {
+    const shard = env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(3)));
+    const counter = seriesKey("rate_limited_total", { plan: `fold-${crypto.randomUUID().slice(0, 8)}` });
+    const gauge = seriesKey("circuit_breaker_state", { target: `fold-${crypto.randomUUID().slice(0, 8)}` });
+    await shard.ingest([{ op: "add", series: counter, value: 10 }]);
+    // A restored batch can carry a series twice; a set then an add moves the set.
+    await shard.ingest([
+      { op: "add", series: counter, value: 2 },
+      { op: "add", series: counter, value: 0.5 },
+      { op: "set", series: gauge, value: 1 },
+      { op: "add", series: gauge, value: 1 },
+      { op: "add", series: counter, value: 3 },
+    ]);
+    const text = await scrape();
+    expect(sampleValue(text, counter)).toBe(15.5);
+    expect(sampleValue(text, gauge)).toBe(2);
+    await shard.ingest([
+      { op: "add", series: gauge, value: 5 },
+      { op: "set", series: gauge, value: 0 },
+    ]);
+    expect(sampleValue(await scrape(), gauge)).toBe(0);
+  });
+
   it("takes a gauge's most recent value when shards disagree", async () => {
     const series = seriesKey("circuit_breaker_state", { target: "tenantDb" });
     await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(1))).ingest([{ op: "set", series, value: 2 }]);
