@@ -23,13 +23,45 @@ export class MetricsDO extends DurableObject<Env> {
     migrateStorage(ctx.storage, metricsStorageMigrations);
   }
 
+  /** The flushes waiting for the commit in progress to finish; written together after it. */
+  #batch: { deltas: MetricDelta[]; committed: Promise<void> } | undefined;
+  /** The latest batch's commit (settled either way): the next batch starts after it. */
+  #committing: Promise<unknown> = Promise.resolve();
+
   /**
-   * Apply one flush. Its deltas are folded first (one change per series) and
-   * then written as at most two statements, each upserting the whole batch
-   * from a JSON object through `json_each`: one statement per flush instead of
-   * one per delta, which is what kept a shard busy at a thousand isolates.
+   * Apply one flush, durably, before answering. Profiling the benchmark
+   * showed the cost is the commit, not the statements: with writes removed a
+   * shard answered 1,000 isolates' flushes in 30 ms at the median, with them
+   * in 270–690 ms, because every call committed its own transaction. So
+   * commits are grouped: the flushes that arrive while one commit is in
+   * progress are written together in the next transaction, and each call
+   * answers once the commit holding its deltas is durable. A failed write
+   * fails every call of its batch (the transaction applies all or nothing), and
+   * the isolate puts its deltas back to send again: nothing is counted twice
+   * or lost.
    */
-  ingest(deltas: MetricDelta[]): void {
+  ingest(deltas: MetricDelta[]): Promise<void> {
+    if (!this.#batch) {
+      const batch: { deltas: MetricDelta[]; committed?: Promise<void> } = { deltas: [] };
+      batch.committed = this.#committing.then(() => {
+        // Flushes arriving from here on belong to the next batch.
+        this.#batch = undefined;
+        this.#write(batch.deltas);
+        return this.ctx.storage.sync();
+      });
+      this.#committing = batch.committed.catch(() => undefined);
+      this.#batch = batch as { deltas: MetricDelta[]; committed: Promise<void> };
+    }
+    this.#batch.deltas.push(...deltas);
+    return this.#batch.committed;
+  }
+
+  /**
+   * Write a batch in one transaction: its deltas folded (one change per
+   * series), then at most two statements, each upserting the whole batch from
+   * a JSON object through `json_each`.
+   */
+  #write(deltas: MetricDelta[]): void {
     const { adds, sets } = foldDeltas(deltas);
     const now = Date.now();
     const upsert = (assign: string, batch: Record<string, number>) => {

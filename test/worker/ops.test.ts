@@ -162,6 +162,14 @@ describe("/metrics", () => {
     expect(sampleValue(await scrape(), gauge)).toBe(0);
   });
 
+  it("counts every one of many concurrent flushes to one shard exactly once", async () => {
+    const shard = env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(4)));
+    const series = seriesKey("rate_limited_total", { plan: `group-${crypto.randomUUID().slice(0, 8)}` });
+    // Arriving together, these are committed in groups; each call answers only once its group is durable.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => shard.ingest([{ op: "add", series, value: i + 1 }])));
+    expect(sampleValue(await scrape(), series)).toBe((60 * 61) / 2);
+  });
+
   it("takes a gauge's most recent value when shards disagree", async () => {
     const series = seriesKey("circuit_breaker_state", { target: "tenantDb" });
     await env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(1))).ingest([{ op: "set", series, value: 2 }]);
