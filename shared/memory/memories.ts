@@ -93,7 +93,10 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
     }),
   );
 
-  // Read phase: one round trip for every item's lookups.
+  // Read phase: one round trip for every item's lookups. `+status` in the
+  // duplicate checks keeps them on the (project, content_hash) index: on
+  // `status = 'active'` the planner picked (project, status, updated_at) and
+  // visited every active memory of the project for each item.
   const reads: InStatement[] = [];
   const readIndex: { existing: number; supersedes: number | null; similar: number | null }[] = [];
   for (const item of prepared) {
@@ -101,7 +104,7 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
       reads.push({
         sql: `SELECT id FROM memories
             WHERE (idempotency_key IS NOT NULL AND idempotency_key = ?)
-               OR (project = ? AND content_hash = ? AND status = 'active')
+               OR (project = ? AND content_hash = ? AND +status = 'active')
             ORDER BY seq LIMIT 1`,
         args: [item.input.idempotencyKey ?? null, item.project, item.hash],
       }) - 1;
@@ -162,7 +165,7 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
         sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, files, importance, supersedes,
               source, idempotency_key, issue_status, severity, created_at, updated_at)
             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-            WHERE NOT EXISTS (SELECT 1 FROM memories WHERE project = ? AND content_hash = ? AND status = 'active')
+            WHERE NOT EXISTS (SELECT 1 FROM memories WHERE project = ? AND content_hash = ? AND +status = 'active')
               AND NOT EXISTS (SELECT 1 FROM memories WHERE idempotency_key IS NOT NULL AND idempotency_key = ?)`,
         args: [
           item.id,
@@ -199,7 +202,7 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
       writes.push({
         sql: `SELECT id FROM memories
             WHERE id = ? OR (idempotency_key IS NOT NULL AND idempotency_key = ?)
-               OR (project = ? AND content_hash = ? AND status = 'active')
+               OR (project = ? AND content_hash = ? AND +status = 'active')
             ORDER BY (id = ?) DESC, seq LIMIT 1`,
         args: [item.id, input.idempotencyKey ?? null, item.project, item.hash, item.id],
       }) - 1;

@@ -20,6 +20,7 @@ import { insufficientScope } from "../auth/require-scope";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
 import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
+import { cachedToolsList, keepToolsList, toolsListRequest } from "./list-cache";
 import { type MessageSummary, summarize } from "./messages";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
@@ -214,9 +215,13 @@ mcp.post("/mcp", async (c) => {
     write: summary.tool !== null && isWriteTool(summary.tool),
   });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
+  const list = toolsListRequest("modern", config.version, request, body);
+  const cached = list && cachedToolsList(list);
+  if (cached) return reply(c, cached);
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
   const handler = modernHandler(config);
-  return reply(c, await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body, authInfo })));
+  const response = await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body, authInfo }));
+  return reply(c, list ? await keepToolsList(list, response) : response);
 });
 
 async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {
@@ -235,6 +240,13 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   }
   for (const closed of result.closedSessions ?? []) logSessionClosed(c, closed);
   const session = result.session;
+  // Admitted (and, in a session, the session checked) like any request; only the SDK's work is skipped.
+  const list = toolsListRequest("legacy", config.version, request, body);
+  const cached = list && cachedToolsList(list);
+  if (cached) {
+    if (session) c.header("mcp-session-id", session.id);
+    return reply(c, cached);
+  }
   if (session?.created) {
     c.var.logger.info("mcp session created", {
       tenant: c.var.auth.tenantId,
@@ -271,7 +283,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   }
   if (session && summary.logLevel && response.ok) await rememberLogLevel(c, session, summary.logLevel);
   if (session) c.header("mcp-session-id", session.id);
-  return reply(c, response);
+  return reply(c, list ? await keepToolsList(list, response) : response);
 }
 
 async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, level: string) {
