@@ -232,7 +232,8 @@ describe("OAuth in a real browser", () => {
         iss: redirected.searchParams.get("iss") ?? undefined,
       });
       expect(result).toBe("AUTHORIZED");
-      expect(store.tokens?.access_token).toBeTruthy();
+      // The provider's own token shape (user:grant:secret), never one of our `mk_` keys.
+      expect(store.tokens?.access_token).toMatch(/^[^:]+:[^:]+:[^:]+$/);
       expect(store.tokens?.scope).toBe("mcp:tools");
 
       const client = new Client({ name: "sdk-oauth-test", version: "1.0.0" });
