@@ -23,6 +23,14 @@ export default defineConfig({
       // wrangler checks `[secrets] required` against process.env; these are the test run's values.
       Object.assign(process.env, secrets);
       return {
+        // The plugin runs workerd verbose by default, which prints workerd's own internal
+        // exceptions: every outbound fetch that meets a refused or dropped connection logs an
+        // "Uncaught (in promise) Network connection lost" trace even when our code caught and
+        // handled the rejection (a bare `await fetch(refusedPort).catch(...)` shows it). That
+        // buried real faults under outage-suite noise. Quiet mode loses nothing we rely on: an
+        // unhandled rejection in a test, the Worker or a Durable Object still reaches vitest,
+        // which reports it and fails the run. test/node/test-output.test.ts keeps it that way.
+        verbose: false,
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {

@@ -1,0 +1,44 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+/** Run one project of the Workers test suite in a child process and return its exit code and whole output. */
+function runWorkerProject(project: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--project", project],
+      {
+        cwd: ROOT,
+        env: { ...process.env, NO_COLOR: "1", CI: "true" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes
+    child.on("close", (code) => resolve({ code, output: output.replace(/\x1b\[[0-9;]*m/g, "") }));
+  });
+}
+
+describe("the test suite's own output", () => {
+  it("shows no uncaught-error traces while the outage suite stops and restarts the databases", async () => {
+    // The outage suite is where every expected failure happens (refused and dropped connections,
+    // an open breaker). Each one is caught and asserted there, so its output must be free of
+    // uncaught-error traces: a real one then stands out, and vitest fails the run on it.
+    const { code, output } = await runWorkerProject("outage");
+    expect(output).toMatch(/Tests\s+\d+ passed/);
+    expect(code).toBe(0);
+    for (const noise of [/Uncaught/, /Network connection lost/, /Connection refused/, /uncaught exception/]) {
+      expect(output).not.toMatch(noise);
+    }
+  }, 180_000);
+});
