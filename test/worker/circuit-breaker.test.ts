@@ -116,10 +116,12 @@ describe("database pool", () => {
 
   it("keeps a second tenant's calls running at once while the first floods past its share", async () => {
     // 8 slots, at most 2 per tenant: tenant a sends 20 calls that do not finish until released.
+    // They may wait as long as the test runs (a short wait made it flaky on a loaded machine:
+    // queued calls gave up before the end released them).
     const pool = new ConcurrencyPool(8, 2);
     const gates: (() => void)[] = [];
     const flood = Array.from({ length: 20 }, () =>
-      pool.run(() => new Promise<void>((resolve) => gates.push(resolve)), 1000, "tenant-a"),
+      pool.run(() => new Promise<void>((resolve) => gates.push(resolve)), 25_000, "tenant-a"),
     );
     await Promise.resolve();
     expect(pool.heldBy("tenant-a")).toBe(2);
