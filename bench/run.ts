@@ -49,7 +49,7 @@ try {
     console.log(`\n${formatMetricsTable(rows)}\n\n${metricsGoals(rows).table}`);
   }
   if (!only || only === "soak") {
-    const result = await soak({ ...target, log: stack.log }, soakMs);
+    const result = await soak({ ...target, watchLog: stack.watchLog }, soakMs);
     console.log(`\n${result.table}`);
     failed = !result.ok;
   }

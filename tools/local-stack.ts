@@ -26,6 +26,7 @@ import {
   stripeVars,
   workerVars,
 } from "./local-secrets";
+import { type LogWatch, OutputLog } from "./output-log";
 
 export const repoRoot = resolve(import.meta.dirname, "..");
 
@@ -63,8 +64,10 @@ export interface LocalStack {
   vars: Record<string, string>;
   migration: MigrationResult;
   wrangler: ChildProcess;
-  /** Everything `wrangler dev` printed since it started (the Worker's logs and runtime errors), up to 2 MB. */
+  /** The last 2 MB `wrangler dev` printed (the Worker's logs and runtime errors). */
   log(): string;
+  /** Watch every line `wrangler dev` prints from now on, however much it prints. */
+  watchLog(patterns: RegExp[]): LogWatch;
   stop(): Promise<void>;
 }
 
@@ -219,12 +222,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
   // Keep wrangler's output for errors only (and for the reliability checks that read it).
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-2_000_000);
-  };
-  wrangler.stdout?.on("data", keep);
-  wrangler.stderr?.on("data", keep);
+  const outputLog = new OutputLog();
+  const output = () => outputLog.text();
+  const keep = (chunk: string) => outputLog.append(chunk);
+  // Decoded as UTF-8 by the streams, so a character split across two chunks stays whole.
+  wrangler.stdout?.setEncoding("utf8").on("data", keep);
+  wrangler.stderr?.setEncoding("utf8").on("data", keep);
 
   let stopped = false;
   const stop = async () => {
@@ -241,14 +244,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
-    await waitForHealthy(baseUrl, wrangler, () => output.slice(-20_000));
+    await waitForHealthy(baseUrl, wrangler, () => output().slice(-20_000));
   } catch (error) {
     await stop();
     throw error;
   }
   if (options.passthrough) {
-    wrangler.stdout?.on("data", (chunk: Buffer) => process.stdout.write(chunk));
-    wrangler.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    wrangler.stdout?.on("data", (chunk: string) => process.stdout.write(chunk));
+    wrangler.stderr?.on("data", (chunk: string) => process.stderr.write(chunk));
   }
 
   const info: DevInfo = {
@@ -261,5 +264,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stripe: { apiBase: stripe.apiBase, webhookSecret: stripe.webhookSecret, prices: stripe.prices },
   };
   await writeFile(join(stateDir, "dev.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  return { info, libsql, fakeStripe, secrets, vars, migration, wrangler, log: () => output, stop };
+  return {
+    info,
+    libsql,
+    fakeStripe,
+    secrets,
+    vars,
+    migration,
+    wrangler,
+    log: output,
+    watchLog: (patterns) => outputLog.watch(patterns),
+    stop,
+  };
 }
