@@ -20,9 +20,9 @@ const MAX_ENTRIES = 64;
 interface Entry {
   status: number;
   headers: [string, string][];
-  /** The answer's text split where its id goes. */
-  before: string;
-  after: string;
+  /** The answer's UTF-8 bytes split where its id goes, encoded once so a replay only copies them. */
+  before: Uint8Array;
+  after: Uint8Array;
 }
 
 const entries = new Map<string, Entry>();
@@ -30,35 +30,53 @@ const entries = new Map<string, Entry>();
 /** A placeholder no JSON-RPC id serialises to, marking where the id sits in the kept answer. */
 const ID_MARK = "\u0000muninn-id\u0000";
 
+const encoder = new TextEncoder();
+
 export interface ListRequest {
   key: string;
   id: string | number;
 }
 
-/** The cache key of a single `tools/list` request, or null when it is not one (then the SDK serves it uncached). */
+/** A kept answer ready to send: the SDK's status, headers and bytes with this request's id. */
+export interface CachedAnswer {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * The cache key of a single `tools/list` request, or null when it is not one
+ * (then the SDK serves it uncached). `accept` is the Accept header as the SDK
+ * will see it (after the route's default for clients that state none).
+ */
 export function toolsListRequest(
   era: "legacy" | "modern",
   version: string,
-  request: Request,
+  headers: Headers,
+  accept: string,
   body: unknown,
 ): ListRequest | null {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return null;
   const { id, ...rest } = body as Record<string, unknown>;
   if (rest.method !== "tools/list" || (typeof id !== "string" && typeof id !== "number")) return null;
-  const headers = [...request.headers]
-    .filter(([name]) => name === "accept" || (name.startsWith("mcp-") && name !== "mcp-session-id"))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { key: JSON.stringify([era, version, headers, rest]), id };
+  const mcpHeaders: [string, string][] = [];
+  // Headers iterate lower-cased and sorted by name, so the key does not depend on the client's order.
+  for (const [name, value] of headers) {
+    if (name.startsWith("mcp-") && name !== "mcp-session-id") mcpHeaders.push([name, value]);
+  }
+  return { key: JSON.stringify([era, version, accept, mcpHeaders, rest]), id };
 }
 
 /** The kept answer for this request, or null on a miss. */
-export function cachedToolsList(list: ListRequest): Response | null {
+export function cachedToolsList(list: ListRequest): CachedAnswer | null {
   const entry = entries.get(list.key);
   if (!entry) return null;
-  return new Response(entry.before + JSON.stringify(list.id) + entry.after, {
-    status: entry.status,
-    headers: entry.headers,
-  });
+  const id = encoder.encode(JSON.stringify(list.id));
+  const body = new Uint8Array(entry.before.length + id.length + entry.after.length);
+  body.set(entry.before, 0);
+  body.set(id, entry.before.length);
+  body.set(entry.after, entry.before.length + id.length);
+  return { status: entry.status, headers: entry.headers, body };
 }
 
 /** Keep the SDK's answer when it is a plain JSON result; returns a response with the same status, headers and body. */
@@ -91,5 +109,5 @@ function entryFrom(list: ListRequest, response: Response, text: string): Entry |
   if (before + JSON.stringify(list.id) + after !== text) return null;
   // The length differs with the id; the runtime sets it for each replay.
   const headers = [...response.headers].filter(([name]) => name !== "content-length");
-  return { status: response.status, headers, before, after };
+  return { status: response.status, headers, before: encoder.encode(before), after: encoder.encode(after) };
 }

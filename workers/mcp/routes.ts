@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   type AuthInfo,
+  classifyInboundRequest,
   createMcpHandler,
   isJsonContentType,
-  isLegacyRequest,
   type McpHttpHandler,
   readRequestBody,
   WebStandardStreamableHTTPServerTransport,
@@ -20,7 +20,7 @@ import { insufficientScope } from "../auth/require-scope";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
 import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
-import { cachedToolsList, keepToolsList, toolsListRequest } from "./list-cache";
+import { type CachedAnswer, cachedToolsList, keepToolsList, toolsListRequest } from "./list-cache";
 import { type MessageSummary, summarize } from "./messages";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
@@ -129,12 +129,39 @@ function reply(c: Context<AppEnv>, response: Response): Response {
 }
 
 /** Clients without a stated preference (curl sends `*\/*` or nothing) get what every MCP client accepts. */
+function acceptFor(c: Context<AppEnv>): string {
+  const accept = c.req.header("accept");
+  return !accept || accept.trim() === "*/*" ? "application/json, text/event-stream" : accept;
+}
+
+/** The request as the SDK serves it: the body already read, JSON content type, and the `accept` default. */
 function normalizedRequest(c: Context<AppEnv>, text: string): Request {
   const headers = new Headers(c.req.raw.headers);
   headers.set("content-type", "application/json");
-  const accept = headers.get("accept");
-  if (!accept || accept.trim() === "*/*") headers.set("accept", "application/json, text/event-stream");
+  headers.set("accept", acceptFor(c));
   return new Request(c.req.raw.url, { method: "POST", headers, body: text });
+}
+
+/**
+ * Which era serves this message: the SDK's own classification (the one its
+ * `isLegacyRequest` and `createMcpHandler` use), run on the body already
+ * parsed and the headers it reads, so no request copy is made to ask.
+ */
+function isLegacy(c: Context<AppEnv>, body: unknown): boolean {
+  const outcome = classifyInboundRequest({
+    httpMethod: "POST",
+    protocolVersionHeader: c.req.header("mcp-protocol-version"),
+    mcpMethodHeader: c.req.header("mcp-method"),
+    mcpNameHeader: c.req.header("mcp-name"),
+    body,
+  });
+  return outcome.kind === "legacy";
+}
+
+/** Send a kept `tools/list` answer with the headers admission set on the context. */
+function replyCached(c: Context<AppEnv>, answer: CachedAnswer): Response {
+  for (const [name, value] of answer.headers) c.header(name, value);
+  return c.body(answer.body, answer.status as 200);
 }
 
 /** Form-encoded is curl's default for `-d`; a JSON body sent that way is still JSON. Anything else is refused. */
@@ -204,10 +231,7 @@ mcp.post("/mcp", async (c) => {
     });
   }
 
-  const request = normalizedRequest(c, read.text);
-  if (await isLegacyRequest(request, body, { maxRequestBodySize: config.mcp.maxBodyBytes })) {
-    return serveLegacy(c, request, body, summary);
-  }
+  if (isLegacy(c, body)) return serveLegacy(c, read.text, body, summary);
 
   const result = await admit(c, {
     kind: "mcp",
@@ -215,16 +239,17 @@ mcp.post("/mcp", async (c) => {
     write: summary.tool !== null && isWriteTool(summary.tool),
   });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
-  const list = toolsListRequest("modern", config.version, request, body);
+  const list = toolsListRequest("modern", config.version, c.req.raw.headers, acceptFor(c), body);
   const cached = list && cachedToolsList(list);
-  if (cached) return reply(c, cached);
+  if (cached) return replyCached(c, cached);
+  const request = normalizedRequest(c, read.text);
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
   const handler = modernHandler(config);
   const response = await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body, authInfo }));
   return reply(c, list ? await keepToolsList(list, response) : response);
 });
 
-async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, summary: MessageSummary) {
+async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summary: MessageSummary) {
   const { config } = c.var.services;
   const sessionId = summary.initialize ? null : (c.req.header("mcp-session-id") ?? null);
   const result = await admit(c, {
@@ -241,11 +266,11 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
   for (const closed of result.closedSessions ?? []) logSessionClosed(c, closed);
   const session = result.session;
   // Admitted (and, in a session, the session checked) like any request; only the SDK's work is skipped.
-  const list = toolsListRequest("legacy", config.version, request, body);
+  const list = toolsListRequest("legacy", config.version, c.req.raw.headers, acceptFor(c), body);
   const cached = list && cachedToolsList(list);
   if (cached) {
     if (session) c.header("mcp-session-id", session.id);
-    return reply(c, cached);
+    return replyCached(c, cached);
   }
   if (session?.created) {
     c.var.logger.info("mcp session created", {
@@ -256,6 +281,7 @@ async function serveLegacy(c: Context<AppEnv>, request: Request, body: unknown, 
     });
   }
 
+  const request = normalizedRequest(c, text);
   const ctx = toolContext(c, session?.clientInfo?.name ?? summary.initialize?.clientInfo?.name ?? null);
   const server = createMemoryServer(ctx, config.version);
   const transport = new WebStandardStreamableHTTPServerTransport({
