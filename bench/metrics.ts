@@ -8,10 +8,14 @@
  * "At once": all N isolates flush within the same one-second interval, each
  * at its own moment of it (an isolate's flush follows its own traffic), so
  * the shards take N flushes a second, which is the load the design is sized
- * for. The moments are grouped into ten 100 ms slots; each slot's flushes go
- * in one request to the local stack's `POST /dev/metrics/flush`
- * (development only), which makes every flush its own concurrent `ingest`
- * call and times each one in the Worker: the flush latency an isolate sees.
+ * for. The moments are grouped into twenty 50 ms slots; each slot's flushes
+ * go in one request to the local stack's `POST /dev/metrics/flush`
+ * (development only), which starts every flush at its own moment (`afterMs`
+ * into the slot) as its own `ingest` call and times each one in the Worker:
+ * the flush latency an isolate sees. (Until 2026-11-29 a slot's flushes all
+ * started together: a burst of a hundred simultaneous calls at 1,000
+ * isolates, where each queued behind the others on the one local thread, so
+ * the p50 measured half a burst's work, not the design.)
  * One HTTP request per flush would measure the one local Worker process
  * parsing a thousand requests a second, which production spreads over many
  * machines. Per-tenant series grow with the isolates (3,000 tenants at the
@@ -44,8 +48,8 @@ const ISOLATES = [10, 100, 1000];
 /** The default `METRICS_FLUSH_MS`: a busy isolate ships once per interval. */
 const INTERVAL_MS = 1000;
 const ROUNDS = 5;
-/** An interval's flush moments, grouped: one request per slot. 1,000 isolates make about 100 flushes a slot (≤ 200 a request). */
-const SLOTS = 10;
+/** An interval's flush moments, grouped: one request per slot. 1,000 isolates make about 50 flushes a slot (≤ 200 a request). */
+const SLOTS = 20;
 const TENANTS_PER_ISOLATE = 3;
 /** One scrape after another, this far apart: a tight Prometheus scraping far more often than the usual 15 s. */
 const SCRAPE_GAP_MS = 200;
@@ -57,7 +61,7 @@ interface Isolate {
 }
 
 /** What a busy isolate has recorded in one interval: a few routes, their durations, MCP calls, and its tenants' requests. */
-function flushOf(isolate: Isolate, round: number) {
+function flushOf(isolate: Isolate, round: number, afterMs = 0) {
   const recorder = new MetricsRecorder();
   for (const [i, tenant] of isolate.tenants.entries()) {
     const requests = 2 + i + round;
@@ -68,7 +72,7 @@ function flushOf(isolate: Isolate, round: number) {
   }
   recorder.inc("http_requests_total", { method: "GET", route: "/health", status: 200 });
   recorder.observe("http_request_duration_seconds", { method: "GET", route: "/health" }, 0.002);
-  return { shard: isolate.shard, deltas: recorder.drain() };
+  return { shard: isolate.shard, deltas: recorder.drain(), afterMs };
 }
 
 /** The requests one tenant of isolate `i` was credited with over all rounds (see `flushOf`). */
@@ -121,13 +125,19 @@ export async function benchMetrics(target: MetricsBenchTarget): Promise<MetricsB
       }
     })();
     for (let round = 0; round < ROUNDS; round++) {
-      // Each isolate flushes once in this interval, in the slot its moment falls in.
-      const slots: Isolate[][] = Array.from({ length: SLOTS }, () => []);
-      for (const isolate of isolates) slots[Math.floor(Math.random() * SLOTS)]?.push(isolate);
+      // Each isolate flushes once in this interval, at its own moment, sent with the slot that moment falls in.
+      const slotMs = INTERVAL_MS / SLOTS;
+      const slots: { isolate: Isolate; afterMs: number }[][] = Array.from({ length: SLOTS }, () => []);
+      for (const isolate of isolates) {
+        const moment = Math.random() * INTERVAL_MS;
+        const slot = Math.floor(moment / slotMs);
+        slots[slot]?.push({ isolate, afterMs: Math.floor(moment - slot * slotMs) });
+      }
       await Promise.all(
         slots.map(async (slot, index) => {
-          await sleep((index * INTERVAL_MS) / SLOTS);
-          if (slot.length > 0) flushMs.push(...(await flush(slot.map((isolate) => flushOf(isolate, round)))));
+          await sleep(index * slotMs);
+          if (slot.length === 0) return;
+          flushMs.push(...(await flush(slot.map(({ isolate, afterMs }) => flushOf(isolate, round, afterMs)))));
         }),
       );
       await sleep(INTERVAL_MS / SLOTS);

@@ -248,6 +248,7 @@ describe("POST /dev/metrics/flush (local stack only)", () => {
       { flushes: [{ shard: 0, deltas: [{ op: "add", series, value: "1" }] }] },
       { flushes: Array.from({ length: 201 }, () => ({ ...one, shard: 0 })) },
       { ...valid, extra: true },
+      ...[-1, 1.5, 1001, "10"].map((afterMs) => ({ flushes: [{ ...one, shard: 0, afterMs }] })),
     ]) {
       const response = await flush(body, METRICS_AUTH);
       expect(response.status).toBe(400);
@@ -258,13 +259,16 @@ describe("POST /dev/metrics/flush (local stack only)", () => {
     expect(await shardThree().tenantSeries(tenant)).toEqual([]);
   });
 
-  it("lands each flush in the shard it names, as an isolate's flush does, and times each", async () => {
+  it("lands each flush in the shard it names at its own moment, as an isolate's flush does, and times each", async () => {
     const other = seriesKey("tenant_requests_total", { status: 429, tenant });
+    const started = Date.now();
     const response = await flush(
-      { flushes: [one, { shard: 5, deltas: [{ op: "add", series: other, value: 2 }] }, one] },
+      { flushes: [one, { shard: 5, deltas: [{ op: "add", series: other, value: 2 }], afterMs: 200 }, one] },
       METRICS_AUTH,
     );
     expect(response.status).toBe(200);
+    // The batch answers once its last flush, 200 ms in, has been applied.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
     const { latencyMs } = (await response.json()) as { latencyMs: number[] };
     expect(latencyMs).toHaveLength(3);
     for (const ms of latencyMs) expect(ms).toBeGreaterThanOrEqual(0);

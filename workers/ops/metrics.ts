@@ -98,6 +98,8 @@ const isolateFlush = z.strictObject({
     )
     .min(1)
     .max(200),
+  /** When, after the batch arrives, this isolate flushes: its own moment within the interval (at most 1 s later). */
+  afterMs: z.number().int().min(0).max(1000).default(0),
 });
 
 /** Up to `FLUSHES_PER_REQUEST` isolates' flushes, delivered at once. */
@@ -106,9 +108,11 @@ const flushBatch = z.strictObject({ flushes: z.array(isolateFlush).min(1).max(FL
 
 /**
  * `POST /dev/metrics/flush`: deliver the flushes of several simulated
- * isolates at once, each as its own `ingest` call to the shard it names,
- * exactly as an isolate's `flushMetrics` does, and answer how long each call
- * took (`{ "latencyMs": [...] }`, in order). It exists so `npm run bench` can
+ * isolates, each as its own `ingest` call to the shard it names, exactly as
+ * an isolate's `flushMetrics` does, each at its own moment (`afterMs` after
+ * the batch arrived, so a batch stands for a stretch of time rather than a
+ * burst), and answer how long each call took (`{ "latencyMs": [...] }`, in
+ * order). It exists so `npm run bench` can
  * simulate a thousand isolates flushing within one interval: under `wrangler
  * dev` the Durable Objects are reachable only through the Worker, one local
  * process holds one isolate, and a thousand HTTP requests a second would
@@ -133,7 +137,8 @@ metrics.post(
   async (c) => {
     const { flushes } = await parseJsonBody(c, flushBatch);
     const latencyMs = await Promise.all(
-      flushes.map(async ({ shard, deltas }) => {
+      flushes.map(async ({ shard, deltas, afterMs }) => {
+        if (afterMs > 0) await new Promise((resolve) => setTimeout(resolve, afterMs));
         const started = performance.now();
         await metricsShard(c.env, shard).ingest(deltas);
         return performance.now() - started;
