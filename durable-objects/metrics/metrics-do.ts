@@ -23,37 +23,24 @@ export class MetricsDO extends DurableObject<Env> {
     migrateStorage(ctx.storage, metricsStorageMigrations);
   }
 
-  /** The flushes waiting for the commit in progress to finish; written together after it. */
-  #batch: { deltas: MetricDelta[]; committed: Promise<void> } | undefined;
-  /** The latest batch's commit (settled either way): the next batch starts after it. */
-  #committing: Promise<unknown> = Promise.resolve();
-
   /**
-   * Apply one flush, durably, before answering. Profiling the benchmark
-   * showed the cost is the commit, not the statements: with writes removed a
-   * shard answered 1,000 isolates' flushes in 30 ms at the median, with them
-   * in 270–690 ms, because every call committed its own transaction. So
-   * commits are grouped: the flushes that arrive while one commit is in
-   * progress are written together in the next transaction, and each call
-   * answers once the commit holding its deltas is durable. A failed write
-   * fails every call of its batch (the transaction applies all or nothing), and
-   * the isolate puts its deltas back to send again: nothing is counted twice
-   * or lost.
+   * Apply one flush, durably, before answering: its deltas are written in
+   * one synchronous transaction, and the object's output gate holds the
+   * answer until that write is on disk (workerd coalesces the commits of
+   * writes made while another commit is in flight, so a busy shard does not
+   * commit once per flush). A failed write throws, nothing of the flush is
+   * applied, and the isolate puts its deltas back to send again: nothing is
+   * counted twice or lost.
+   *
+   * Nothing here is shared between calls: an earlier version grouped flushes
+   * behind one promise made by the first caller of a group, so every other
+   * caller's answer (and the group's write itself) ran as queued actions of
+   * that caller's request, and when that request ended first workerd dropped
+   * them ("IoContext dropped queued cross-context actions", seen once in a
+   * five-minute soak): the group's flushes were never written.
    */
-  ingest(deltas: MetricDelta[]): Promise<void> {
-    if (!this.#batch) {
-      const batch: { deltas: MetricDelta[]; committed?: Promise<void> } = { deltas: [] };
-      batch.committed = this.#committing.then(() => {
-        // Flushes arriving from here on belong to the next batch.
-        this.#batch = undefined;
-        this.#write(batch.deltas);
-        return this.ctx.storage.sync();
-      });
-      this.#committing = batch.committed.catch(() => undefined);
-      this.#batch = batch as { deltas: MetricDelta[]; committed: Promise<void> };
-    }
-    this.#batch.deltas.push(...deltas);
-    return this.#batch.committed;
+  ingest(deltas: MetricDelta[]): void {
+    this.#write(deltas);
   }
 
   /**
