@@ -11,28 +11,32 @@ import { fromBase64, toBase64 } from "../../shared/crypto/encoding";
  * own label: one secret to manage, and a key that can serve nothing else.
  */
 const PROOF_TTL_MS = 10 * 60_000;
-const keys = new Map<string, Promise<CryptoKey>>();
+/**
+ * Derived keys, kept per isolate once derived. The key is kept, not the
+ * promise of it: in workerd a promise made by one request and awaited by
+ * another ties the second to the first's lifetime (its reactions run as the
+ * first request's queued actions, dropped when it ends), so concurrent first
+ * sign-ins each derive their own.
+ */
+const keys = new Map<string, CryptoKey>();
 
-function macKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", fromBase64(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        {
-          name: "HKDF",
-          hash: "SHA-256",
-          salt: new Uint8Array(32),
-          info: new TextEncoder().encode("muninn oauth sign-in proof v1"),
-        },
-        base,
-        { name: "HMAC", hash: "SHA-256", length: 256 },
-        false,
-        ["sign", "verify"],
-      );
-    })();
-    keys.set(secret, key);
-  }
+async function macKey(secret: string): Promise<CryptoKey> {
+  const kept = keys.get(secret);
+  if (kept) return kept;
+  const base = await crypto.subtle.importKey("raw", fromBase64(secret), "HKDF", false, ["deriveKey"]);
+  const key = await crypto.subtle.deriveKey(
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(32),
+      info: new TextEncoder().encode("muninn oauth sign-in proof v1"),
+    },
+    base,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
+  keys.set(secret, key);
   return key;
 }
 
