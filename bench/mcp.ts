@@ -111,6 +111,15 @@ export async function benchMcp(target: BenchTarget, options: { listOnly?: boolea
   rows.push(baseline);
 
   const tenant = await benchTenant(target);
+  // The floor under every MCP row: authentication from the isolate's cache and the one
+  // admission round trip to the tenant's Durable Object, with a small answer and no MCP.
+  rows.push(
+    await measure(
+      "authenticated + admitted, no MCP (GET /api/me)",
+      () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
+      200,
+    ),
+  );
   const legacyList = rpc(tenant.key, { jsonrpc: "2.0", id: 1, method: "tools/list" });
   const modernList = modernCall(tenant.key, "tools/list", {});
   await verify("tools/list 2025", () => legacyList(url));

@@ -41,7 +41,7 @@ try {
     console.log(formatTable("Admission", await benchAdmission(target)));
     const mcp = await benchMcp(target, { listOnly: only === "mcp-list" });
     console.log(`\n${formatTable("MCP", mcp)}`);
-    if (!only || only === "mcp") console.log(`\n${goals(mcp)}`);
+    console.log(`\n${goals(mcp)}`);
   }
   if (!only || only === "lifecycle") console.log(`\n${formatLifecycle(await benchLifecycle(target))}`);
   if (only === undefined || only === "metrics") {
@@ -66,19 +66,25 @@ if (failed) {
 function goals(rows: BenchRow[]): string {
   const p50 = (prefix: string) => rows.find((row) => row.name.startsWith(prefix))?.p50Ms ?? Number.NaN;
   const listRatio = Math.max(...rows.filter((row) => row.name.startsWith("tools/list")).map((row) => row.ratio));
+  const admittedRatio = rows.find((row) => row.name.startsWith("authenticated + admitted"))?.ratio ?? Number.NaN;
   const recallGrowth = p50("recall over 100,000") / p50("recall over 1,000");
   const rememberGrowth = p50("remember ×50 over 100,000") / p50("remember ×50 over 1,000");
   const baseline = p50("no-op");
   const rememberVsNoop = Math.max(p50("remember ×50 over 1,000"), p50("remember ×50 over 100,000")) / baseline;
   const mark = (ok: boolean) => (ok ? "met" : "MISSED");
+  // `BENCH_ONLY=mcp-list` has no remember or recall rows: their goals are left out, not reported as missed.
+  const measured = (line: string) => !line.includes("NaN");
   return [
     "### Goals",
     "",
     "| goal | this run | |",
     "|---|---:|---|",
-    `| tools/list (both eras) p50 ≤ 1.3× baseline | ${listRatio.toFixed(2)}× | ${mark(listRatio <= 1.3)} |`,
-    `| recall p50 at 100k ≤ 2× recall p50 at 1k | ${recallGrowth.toFixed(2)}× | ${mark(recallGrowth <= 2)} |`,
-    `| remember ×50 p50 at 100k ≤ 1.5× at 1k | ${rememberGrowth.toFixed(2)}× | ${mark(rememberGrowth <= 1.5)} |`,
-    `| remember ×50 p50 ≤ 15× baseline at 1k and 100k | ${rememberVsNoop.toFixed(2)}× | ${mark(rememberVsNoop <= 15)} |`,
+    ...[
+      `| tools/list (both eras) p50 ≤ 1.3× baseline | ${listRatio.toFixed(2)}× | ${mark(listRatio <= 1.3)} |`,
+      `| (for reference: an admitted request without MCP, GET /api/me) | ${admittedRatio.toFixed(2)}× | |`,
+      `| recall p50 at 100k ≤ 2× recall p50 at 1k | ${recallGrowth.toFixed(2)}× | ${mark(recallGrowth <= 2)} |`,
+      `| remember ×50 p50 at 100k ≤ 1.5× at 1k | ${rememberGrowth.toFixed(2)}× | ${mark(rememberGrowth <= 1.5)} |`,
+      `| remember ×50 p50 ≤ 15× baseline at 1k and 100k | ${rememberVsNoop.toFixed(2)}× | ${mark(rememberVsNoop <= 15)} |`,
+    ].filter(measured),
   ].join("\n");
 }
