@@ -9,7 +9,9 @@ import {
 import { migrateStorage } from "../storage-migrations";
 import { metricsStorageMigrations } from "./migrations";
 
-const TENANT_LABEL = '%tenant="%';
+/** One per-tenant metric's largest series (metric, limit), answered from the `series_tenant_top` index. */
+export const TENANT_TOP_SQL = `SELECT series, value, updated_at FROM series
+  WHERE metric = ? AND instr(series, 'tenant="') > 0 ORDER BY value DESC LIMIT ?`;
 
 /**
  * One shard of the metrics aggregator (see `shared/metrics/shards.ts`): the
@@ -69,9 +71,12 @@ export class MetricsDO extends DurableObject<Env> {
 
   /** Active legacy MCP sessions of this shard's tenants: the sum of the per-tenant gauges the tenant objects keep current. */
   activeSessions(): number {
+    // Series keys sort by name first: `name{` up to `name|` is exactly one metric's series (a primary-key range).
     const row = this.ctx.storage.sql
       .exec<{ total: number }>(
-        "SELECT COALESCE(SUM(value), 0) AS total FROM series WHERE series LIKE 'mcp_tenant_active_sessions{%'",
+        "SELECT COALESCE(SUM(value), 0) AS total FROM series WHERE series >= ? AND series < ?",
+        "mcp_tenant_active_sessions{",
+        "mcp_tenant_active_sessions|",
       )
       .one();
     return row.total;
@@ -80,23 +85,17 @@ export class MetricsDO extends DurableObject<Env> {
   /**
    * Every series, except that each per-tenant metric is cut to its
    * `TENANT_SERIES_TOP` largest values here already, so what a scrape moves
-   * and merges does not grow with the number of tenants.
+   * and merges does not grow with the number of tenants. The top values are
+   * read from the `series_tenant_top` index (its condition repeated so the
+   * planner uses it), not sorted from every tenant's series.
    */
   snapshot(): ShardSnapshot {
     const sql = this.ctx.storage.sql;
     const series = this.#rows(
-      sql.exec("SELECT series, value, updated_at FROM series WHERE series NOT LIKE ?", TENANT_LABEL),
+      sql.exec(`SELECT series, value, updated_at FROM series WHERE instr(series, 'tenant="') = 0`),
     );
     for (const name of PER_TENANT_METRICS) {
-      // Series keys sort by name first: `name{` up to `name|` is exactly this metric's series.
-      const top = sql.exec(
-        `SELECT series, value, updated_at FROM series WHERE series >= ? AND series < ? AND series LIKE ?
-         ORDER BY value DESC LIMIT ?`,
-        `${name}{`,
-        `${name}|`,
-        TENANT_LABEL,
-        TENANT_SERIES_TOP,
-      );
+      const top = sql.exec(TENANT_TOP_SQL, name, TENANT_SERIES_TOP);
       series.push(...this.#rows(top));
     }
     return { series, activeSessions: this.activeSessions() };

@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ipLimiterStorageMigrations } from "../../durable-objects/ip-limiter/migrations";
+import { TENANT_TOP_SQL } from "../../durable-objects/metrics/metrics-do";
 import { metricsStorageMigrations } from "../../durable-objects/metrics/migrations";
 import { migrateStorage, type StorageMigration, storageVersion } from "../../durable-objects/storage-migrations";
 import { tenantStorageMigrations } from "../../durable-objects/tenant/migrations";
@@ -63,10 +64,41 @@ describe("Durable Object storage migrations", () => {
   it("wakes a metrics object whose storage predates versioning with its series intact", async () => {
     const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName(`storage-${crypto.randomUUID()}`));
     const series = seriesKey("rate_limited_total", { plan: "pro" });
-    await stub.ingest([{ op: "add", series, value: 4 }]);
-    await forgetVersion(stub);
-    expect((await stub.snapshot()).series).toContainEqual(expect.objectContaining({ series, value: 4 }));
-    expect(await recorded(stub)).toEqual([{ version: 1, name: metricsStorageMigrations[0]?.name }]);
+    const tenantSeries = seriesKey("tenant_requests_total", { status: 200, tenant: "t-old" });
+    await stub.ingest([
+      { op: "add", series, value: 4 },
+      { op: "add", series: tenantSeries, value: 9 },
+    ]);
+    expect(await recorded(stub)).toEqual(all(metricsStorageMigrations));
+    await forgetVersion(stub, (sql) => {
+      sql.exec("DROP INDEX series_tenant_top");
+      sql.exec("ALTER TABLE series DROP COLUMN metric");
+    });
+    const { series: held } = await stub.snapshot();
+    expect(held).toContainEqual(expect.objectContaining({ series, value: 4 }));
+    expect(held).toContainEqual(expect.objectContaining({ series: tenantSeries, value: 9 }));
+    expect(await recorded(stub)).toEqual(all(metricsStorageMigrations));
+  });
+
+  it("reads a metrics shard's largest per-tenant series from an index, not by sorting every tenant", async () => {
+    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName(`storage-${crypto.randomUUID()}`));
+    await stub.ingest(
+      Array.from({ length: 50 }, (_, i) => ({
+        op: "add" as const,
+        series: seriesKey("tenant_requests_total", { status: 200, tenant: `t${i}` }),
+        value: i,
+      })),
+    );
+    const top = (await stub.snapshot()).series.filter((row) => row.series.startsWith("tenant_requests_total{"));
+    expect(top.map((row) => row.value)).toEqual(Array.from({ length: 20 }, (_, i) => 49 - i));
+    const plan = await runInDurableObject(stub, (_instance, state) =>
+      state.storage.sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${TENANT_TOP_SQL}`, "tenant_requests_total", 20)
+        .toArray()
+        .map((row) => row.detail),
+    );
+    expect(plan.join("\n")).toMatch(/USING INDEX series_tenant_top/);
+    expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
   });
 
   it("wakes an IP limiter whose storage predates versioning still counting its window", async () => {
