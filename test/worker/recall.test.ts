@@ -1,6 +1,7 @@
 import type { Client } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
+import { textCandidatesStatement } from "../../shared/memory/recall";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect, post } from "./mcp-support";
 import { config, newTenant, openMgmtDb } from "./support";
@@ -138,6 +139,21 @@ describe("recall ranking", () => {
         expect(found.results.map((hit) => hit.id)).not.toContain(answer);
       }
     }
+  });
+
+  it("finds text candidates through the full-text index alone, whatever the size of the project", async () => {
+    const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
+    if (!record) throw new Error("no tenant database");
+    const db = openDatabase(record.coordinates, config.dbTimeoutMs);
+    const statement = textCandidatesStatement({ query: "why did we pick postgres", project: "app" });
+    if (!statement || typeof statement === "string") throw new Error("no statement");
+    const plan = (
+      await db.execute({ sql: `EXPLAIN QUERY PLAN ${statement.sql}`, args: statement.args ?? [] }, "read")
+    ).rows.map((row) => String(row.detail));
+    // One pass over the index's matches, and no walk over the project's memories
+    // (the (project, status) index), which would make a recall cost grow with the project.
+    expect(plan.filter((line) => /^SCAN fts VIRTUAL TABLE/.test(line))).toHaveLength(1);
+    expect(plan.join("\n")).not.toMatch(/memories_project_status|SCAN m\b/);
   });
 
   it("does not count being returned by recall as a use; get and link do", async () => {
