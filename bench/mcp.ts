@@ -14,7 +14,8 @@ import { type BenchRow, type BenchTarget, benchTenant, measure } from "./admissi
 const MODERN = "2026-07-28";
 const LEGACY = "2025-11-25";
 
-function rpc(key: string, body: object, headers: Record<string, string> = {}) {
+/** A JSON-RPC POST to `/mcp` with a tenant's key, as an MCP client sends it; call the result with the URL. */
+export function rpc(key: string, body: object, headers: Record<string, string> = {}) {
   return (url: string) =>
     fetch(url, {
       method: "POST",

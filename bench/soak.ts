@@ -16,6 +16,7 @@ import type { Plan } from "../shared/plans";
 import { createTenant, getTenantDatabase } from "../shared/tenants/tenants";
 import type { LogWatch } from "../tools/output-log";
 import type { BenchTarget } from "./admission";
+import { rpc } from "./mcp";
 
 export interface SoakTarget extends BenchTarget {
   /** Watch every line `wrangler dev` prints from now on. */
@@ -86,16 +87,7 @@ async function newTenant(target: BenchTarget, plan: Plan): Promise<Tenant> {
 }
 
 function mcpPost(target: BenchTarget, key: string, body: object, headers: Record<string, string> = {}) {
-  return fetch(`${target.baseUrl}/mcp`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${key}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      ...headers,
-    },
-    body: JSON.stringify(body),
-  });
+  return rpc(key, body, headers)(`${target.baseUrl}/mcp`);
 }
 
 function toolCall(target: BenchTarget, key: string, tool: string, args: object, modern: boolean) {
