@@ -1,5 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import type { Database } from "./db/client";
+import { readPage } from "./db/page";
 
 /**
  * The audit log: who changed what, with the state before and after. Entries
@@ -69,36 +70,19 @@ export async function listAudit(
   mgmtDb: Database,
   filter: AuditFilter,
 ): Promise<{ entries: AuditRecord[]; hasMore: boolean }> {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (filter.tenantId) {
-    where.push("tenant_id = ?");
-    args.push(filter.tenantId);
-  }
-  if (filter.action) {
-    where.push("action = ?");
-    args.push(filter.action);
-  }
-  if (filter.since) {
-    where.push("created_at >= ?");
-    args.push(filter.since);
-  }
-  if (filter.until) {
-    where.push("created_at < ?");
-    args.push(filter.until);
-  }
-  if (filter.beforeId !== undefined) {
-    where.push("id < ?");
-    args.push(filter.beforeId);
-  }
-  const result = await mgmtDb.execute(
-    {
-      sql: `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
-      args: [...args, filter.limit + 1],
-    },
-    "read",
-  );
-  const entries = result.rows.slice(0, filter.limit).map((row) => {
+  const { rows, hasMore } = await readPage(mgmtDb, {
+    select: "SELECT * FROM audit_log",
+    conditions: [
+      filter.tenantId ? ["tenant_id = ?", filter.tenantId] : null,
+      filter.action ? ["action = ?", filter.action] : null,
+      filter.since ? ["created_at >= ?", filter.since] : null,
+      filter.until ? ["created_at < ?", filter.until] : null,
+      filter.beforeId !== undefined ? ["id < ?", filter.beforeId] : null,
+    ],
+    orderBy: "id DESC",
+    limit: filter.limit,
+  });
+  const entries = rows.map((row) => {
     const { before, after, ...details } = JSON.parse(String(row.metadata ?? "{}")) as Record<string, unknown>;
     return {
       id: Number(row.id),
@@ -113,5 +97,5 @@ export async function listAudit(
       createdAt: String(row.created_at),
     };
   });
-  return { entries, hasMore: result.rows.length > filter.limit };
+  return { entries, hasMore };
 }

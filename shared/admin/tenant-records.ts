@@ -1,4 +1,5 @@
 import type { Database } from "../db/client";
+import { readPage } from "../db/page";
 import type { Plan, TenantStatus } from "../plans";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 
@@ -32,35 +33,29 @@ export async function searchTenants(
   mgmtDb: Database,
   search: TenantSearch,
 ): Promise<{ tenants: Tenant[]; hasMore: boolean }> {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (search.query) {
-    // LIKE wildcards in the user's text are escaped so "a_b" means "a_b".
-    const pattern = `%${search.query.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-    where.push("(lower(owner_email) LIKE ? ESCAPE '\\' OR lower(org_name) LIKE ? ESCAPE '\\')");
-    args.push(pattern, pattern);
-  }
-  if (search.plan) {
-    where.push("plan = ?");
-    args.push(search.plan);
-  }
-  if (search.status) {
-    where.push("status = ?");
-    args.push(search.status);
-  }
-  if (search.after) {
-    where.push("(created_at < ? OR (created_at = ? AND id < ?))");
-    args.push(search.after.createdAt, search.after.createdAt, search.after.id);
-  }
-  const result = await mgmtDb.execute(
-    {
-      sql: `SELECT * FROM tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-          ORDER BY created_at DESC, id DESC LIMIT ?`,
-      args: [...args, search.limit + 1],
-    },
-    "read",
-  );
-  return { tenants: result.rows.slice(0, search.limit).map(rowToTenant), hasMore: result.rows.length > search.limit };
+  // LIKE wildcards in the user's text are escaped so "a_b" means "a_b".
+  const pattern = search.query && `%${search.query.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+  const { rows, hasMore } = await readPage(mgmtDb, {
+    select: "SELECT * FROM tenants",
+    conditions: [
+      pattern
+        ? ["(lower(owner_email) LIKE ? ESCAPE '\\' OR lower(org_name) LIKE ? ESCAPE '\\')", pattern, pattern]
+        : null,
+      search.plan ? ["plan = ?", search.plan] : null,
+      search.status ? ["status = ?", search.status] : null,
+      search.after
+        ? [
+            "(created_at < ? OR (created_at = ? AND id < ?))",
+            search.after.createdAt,
+            search.after.createdAt,
+            search.after.id,
+          ]
+        : null,
+    ],
+    orderBy: "created_at DESC, id DESC",
+    limit: search.limit,
+  });
+  return { tenants: rows.map(rowToTenant), hasMore };
 }
 
 export type ChangeOutcome =

@@ -2,6 +2,7 @@ import { LibsqlError } from "@libsql/client/web";
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Database, Statement } from "../db/client";
+import { readPage } from "../db/page";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import {
   idOf,
@@ -480,26 +481,24 @@ export async function listStripeEvents(
   mgmtDb: Database,
   filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
 ): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (filter.status) {
-    where.push("status = ?");
-    args.push(filter.status);
-  }
-  if (filter.before) {
-    where.push("(received_at < ? OR (received_at = ? AND event_id < ?))");
-    args.push(filter.before.receivedAt, filter.before.receivedAt, filter.before.eventId);
-  }
-  const result = await mgmtDb.execute(
-    {
-      sql: `SELECT * FROM stripe_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-          ORDER BY received_at DESC, event_id DESC LIMIT ?`,
-      args: [...args, filter.limit + 1],
-    },
-    "read",
-  );
+  const { rows, hasMore } = await readPage(mgmtDb, {
+    select: "SELECT * FROM stripe_events",
+    conditions: [
+      filter.status ? ["status = ?", filter.status] : null,
+      filter.before
+        ? [
+            "(received_at < ? OR (received_at = ? AND event_id < ?))",
+            filter.before.receivedAt,
+            filter.before.receivedAt,
+            filter.before.eventId,
+          ]
+        : null,
+    ],
+    orderBy: "received_at DESC, event_id DESC",
+    limit: filter.limit,
+  });
   const text = (value: unknown) => (value == null ? null : String(value));
-  const events = result.rows.slice(0, filter.limit).map((row) => ({
+  const events = rows.map((row) => ({
     eventId: String(row.event_id),
     type: String(row.type),
     created: isoFromSeconds(Number(row.created)),
@@ -513,5 +512,5 @@ export async function listStripeEvents(
     receivedAt: String(row.received_at),
     processedAt: text(row.processed_at),
   }));
-  return { events, hasMore: result.rows.length > filter.limit };
+  return { events, hasMore };
 }

@@ -2,6 +2,7 @@ import type { InStatement } from "@libsql/client/web";
 import { z } from "zod";
 import { decodeCursor, encodeCursor } from "../cursor";
 import type { Database } from "../db/client";
+import { readPage } from "../db/page";
 import { AppError } from "../errors";
 import { FieldError } from "./errors";
 import {
@@ -554,41 +555,25 @@ const SORT_KEY: Record<ListSort, string> = {
 const listCursor = z.tuple([z.number(), z.number()]);
 
 export async function listMemories(db: Database, input: ListInput): Promise<ListPage> {
-  const where: string[] = ["m.status = ?"];
-  const args: (string | number)[] = [input.status ?? "active"];
-  if (!input.allProjects) {
-    where.push("m.project = ?");
-    args.push(input.project ?? DEFAULT_PROJECT);
-  }
-  if (input.kind) {
-    where.push("m.kind = ?");
-    args.push(input.kind);
-  }
   const tag = input.tag ? normalizeTags([input.tag])[0] : undefined;
-  if (tag) {
-    where.push("m.seq IN (SELECT memory_seq FROM memory_tags WHERE tag = ?)");
-    args.push(tag);
-  }
   const key = SORT_KEY[input.sort ?? "recent"];
-  if (input.cursor) {
-    const [lastKey, lastSeq] = decodeCursor(listCursor, input.cursor, "list");
-    where.push(`(${key} < ? OR (${key} = ? AND m.seq < ?))`);
-    args.push(lastKey, lastKey, lastSeq);
-  }
-  const limit = input.limit ?? 20;
-  const result = await db.execute(
-    {
-      sql: `SELECT m.*, ${key} AS sort_key FROM memories m WHERE ${where.join(" AND ")}
-          ORDER BY sort_key DESC, m.seq DESC LIMIT ?`,
-      args: [...args, limit + 1],
-    },
-    "read",
-  );
-  const rows = result.rows.slice(0, limit);
+  const after = input.cursor ? decodeCursor(listCursor, input.cursor, "list") : null;
+  const { rows, hasMore } = await readPage(db, {
+    select: `SELECT m.*, ${key} AS sort_key FROM memories m`,
+    conditions: [
+      ["m.status = ?", input.status ?? "active"],
+      input.allProjects ? null : ["m.project = ?", input.project ?? DEFAULT_PROJECT],
+      input.kind ? ["m.kind = ?", input.kind] : null,
+      tag ? ["m.seq IN (SELECT memory_seq FROM memory_tags WHERE tag = ?)", tag] : null,
+      after ? [`(${key} < ? OR (${key} = ? AND m.seq < ?))`, after[0], after[0], after[1]] : null,
+    ],
+    orderBy: "sort_key DESC, m.seq DESC",
+    limit: input.limit ?? 20,
+  });
   const last = rows.at(-1);
   return {
     memories: rows.map(rowToMemory),
-    nextCursor: result.rows.length > limit && last ? encodeCursor([Number(last.sort_key), Number(last.seq)]) : null,
+    nextCursor: hasMore && last ? encodeCursor([Number(last.sort_key), Number(last.seq)]) : null,
   };
 }
 
