@@ -23,3 +23,22 @@ export function decodeCursor<T extends z.ZodType>(schema: T, cursor: string, iss
     throw new AppError("invalid_request", `cursor: not a cursor returned by ${issuer}`, { code: "invalid_cursor" });
   }
 }
+
+/**
+ * The body of one page of a REST list: `{ object: "list", data, has_more,
+ * next_cursor }`, the cursor made from the page's last item when more follow.
+ */
+export function listPage<T>(
+  items: T[],
+  hasMore: boolean,
+  view: (item: T) => unknown,
+  cursorOf: (last: T) => unknown,
+): { object: "list"; data: unknown[]; has_more: boolean; next_cursor: string | null } {
+  const last = items.at(-1);
+  return {
+    object: "list",
+    data: items.map(view),
+    has_more: hasMore,
+    next_cursor: hasMore && last !== undefined ? encodeCursor(cursorOf(last)) : null,
+  };
+}

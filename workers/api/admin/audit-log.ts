@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { listAudit } from "../../../shared/audit";
-import { decodeCursor, encodeCursor } from "../../../shared/cursor";
+import { decodeCursor, listPage } from "../../../shared/cursor";
 import type { AppEnv } from "../../types";
 import { parseInput } from "../validation";
 
@@ -30,22 +30,23 @@ adminAuditLog.get("/", async (c) => {
     beforeId: query.cursor ? decodeCursor(auditCursor, query.cursor, "this API").beforeId : undefined,
     limit: query.limit,
   });
-  const last = entries.at(-1);
-  return c.json({
-    object: "list",
-    data: entries.map((entry) => ({
-      id: entry.id,
-      tenant_id: entry.tenantId,
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
-      before: entry.before,
-      after: entry.after,
-      details: entry.details,
-      ip: entry.ip,
-      created_at: entry.createdAt,
-    })),
-    has_more: hasMore,
-    next_cursor: hasMore && last ? encodeCursor({ beforeId: last.id }) : null,
-  });
+  return c.json(
+    listPage(
+      entries,
+      hasMore,
+      (entry) => ({
+        id: entry.id,
+        tenant_id: entry.tenantId,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        before: entry.before,
+        after: entry.after,
+        details: entry.details,
+        ip: entry.ip,
+        created_at: entry.createdAt,
+      }),
+      (last) => ({ beforeId: last.id }),
+    ),
+  );
 });

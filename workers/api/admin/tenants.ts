@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/contract";
 import { signUp } from "../../../shared/accounts/signup";
 import { changeTenant, searchTenants } from "../../../shared/admin/tenant-records";
-import { decodeCursor, encodeCursor } from "../../../shared/cursor";
+import { decodeCursor, listPage } from "../../../shared/cursor";
 import { AppError, unavailable } from "../../../shared/errors";
 import { describeError } from "../../../shared/logging";
 import { effectiveRateLimit, PLANS, type PlanLimitTable, TENANT_STATUSES } from "../../../shared/plans";
@@ -46,13 +46,14 @@ adminTenants.get("/", async (c) => {
     after: query.cursor ? decodeCursor(tenantCursor, query.cursor, "this API") : undefined,
     limit: query.limit,
   });
-  const last = tenants.at(-1);
-  return c.json({
-    object: "list",
-    data: tenants.map((tenant) => summaryView(tenant, c.var.services.config.planLimits)),
-    has_more: hasMore,
-    next_cursor: hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-  });
+  return c.json(
+    listPage(
+      tenants,
+      hasMore,
+      (tenant) => summaryView(tenant, c.var.services.config.planLimits),
+      (last) => ({ createdAt: last.createdAt, id: last.id }),
+    ),
+  );
 });
 
 const createBody = z

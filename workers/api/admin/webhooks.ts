@@ -4,7 +4,7 @@ import { z } from "zod";
 import { writeAudit } from "../../../shared/audit";
 import { callStripe } from "../../../shared/billing/stripe-client";
 import { EVENT_STATUSES, listStripeEvents } from "../../../shared/billing/webhook-events";
-import { decodeCursor, encodeCursor } from "../../../shared/cursor";
+import { decodeCursor, listPage } from "../../../shared/cursor";
 import { AppError } from "../../../shared/errors";
 import { billingContext, logStripeFailures } from "../../billing/context";
 import { clientIp } from "../../middleware/ip-rate-limit";
@@ -39,26 +39,27 @@ adminWebhooks.get("/", async (c) => {
     details: { status: query.status ?? null, count: events.length },
     ip: clientIp(c),
   });
-  const last = events.at(-1);
-  return c.json({
-    object: "list",
-    data: events.map((event) => ({
-      id: event.eventId,
-      type: event.type,
-      created: event.created,
-      status: event.status,
-      outcome: event.outcome,
-      tenant_id: event.tenantId,
-      plan_before: event.planBefore,
-      plan_after: event.planAfter,
-      attempts: event.attempts,
-      error: event.error,
-      received_at: event.receivedAt,
-      processed_at: event.processedAt,
-    })),
-    has_more: hasMore,
-    next_cursor: hasMore && last ? encodeCursor({ receivedAt: last.receivedAt, eventId: last.eventId }) : null,
-  });
+  return c.json(
+    listPage(
+      events,
+      hasMore,
+      (event) => ({
+        id: event.eventId,
+        type: event.type,
+        created: event.created,
+        status: event.status,
+        outcome: event.outcome,
+        tenant_id: event.tenantId,
+        plan_before: event.planBefore,
+        plan_after: event.planAfter,
+        attempts: event.attempts,
+        error: event.error,
+        received_at: event.receivedAt,
+        processed_at: event.processedAt,
+      }),
+      (last) => ({ receivedAt: last.receivedAt, eventId: last.eventId }),
+    ),
+  );
 });
 
 const replayQuery = z.object({ force: z.enum(["true", "false"]).default("false") });
