@@ -81,27 +81,54 @@ export class MetricsRecorder {
   }
 }
 
-/** A batch of deltas folded so each series appears once: what to add, and what to set. */
-export interface FoldedDeltas {
-  adds: Record<string, number>;
-  sets: Record<string, number>;
+/** One series' folded change: an amount to add, or a value to set, and when it last changed (epoch ms). */
+export interface FoldedChange {
+  op: "add" | "set";
+  value: number;
+  at: number;
 }
 
 /**
- * Fold deltas, in order, into at most one change per series with the same
- * result as applying them one by one: adds sum, a set replaces whatever came
- * before it, and an add after a set moves the set. A series ends in `adds` or
- * `sets`, never both, so the two can be applied in either order.
+ * Deltas folded, in arrival order and across batches, into one change per
+ * series with the same result as applying them one by one: adds sum, a set
+ * replaces whatever came before it, and an add after a set moves the set.
+ * A series ends as an add or as a set, never both, so the two kinds can be
+ * written in either order.
  */
-export function foldDeltas(deltas: readonly MetricDelta[]): FoldedDeltas {
-  const adds = new Map<string, number>();
-  const sets = new Map<string, number>();
-  for (const { op, series, value } of deltas) {
-    if (op === "set") {
-      adds.delete(series);
-      sets.set(series, value);
-    } else if (sets.has(series)) sets.set(series, (sets.get(series) as number) + value);
-    else adds.set(series, (adds.get(series) ?? 0) + value);
+export class DeltaFold {
+  readonly #changes = new Map<string, FoldedChange>();
+
+  apply(deltas: readonly MetricDelta[], at: number): void {
+    for (const { op, series, value } of deltas) {
+      const held = this.#changes.get(series);
+      if (op === "set" || !held) this.#changes.set(series, { op, value, at });
+      else {
+        held.value += value;
+        held.at = at;
+      }
+    }
   }
-  return { adds: Object.fromEntries(adds), sets: Object.fromEntries(sets) };
+
+  /** How many series have a change waiting. */
+  get size(): number {
+    return this.#changes.size;
+  }
+
+  /** The folded changes of one kind, as `[series, value, at]` rows. */
+  rows(op: FoldedChange["op"]): [string, number, number][] {
+    const rows: [string, number, number][] = [];
+    for (const [series, change] of this.#changes) if (change.op === op) rows.push([series, change.value, change.at]);
+    return rows;
+  }
+
+  /** The changes to the series `include` accepts. */
+  entries(include: (series: string) => boolean): [string, FoldedChange][] {
+    const entries: [string, FoldedChange][] = [];
+    for (const [series, change] of this.#changes) if (include(series)) entries.push([series, { ...change }]);
+    return entries;
+  }
+
+  clear(): void {
+    this.#changes.clear();
+  }
 }

@@ -1,6 +1,13 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { PERSIST_FLUSHES } from "../../durable-objects/metrics/metrics-do";
 import { seriesKey } from "../../shared/metrics/recorder";
 import { METRICS_SHARDS, shardName, shardOf, TENANT_SERIES_TOP } from "../../shared/metrics/shards";
 import { createApp } from "../../workers/app";
@@ -165,9 +172,93 @@ describe("/metrics", () => {
   it("counts every one of many concurrent flushes to one shard exactly once", async () => {
     const shard = env.METRICS_DO.get(env.METRICS_DO.idFromName(shardName(4)));
     const series = seriesKey("rate_limited_total", { plan: `group-${crypto.randomUUID().slice(0, 8)}` });
-    // Arriving together, these are committed in groups; each call answers only once its group is durable.
+    // Arriving together, they fold into the shard's memory one by one; the scrape writes the fold before reading.
     await Promise.all(Array.from({ length: 60 }, (_, i) => shard.ingest([{ op: "add", series, value: i + 1 }])));
     expect(sampleValue(await scrape(), series)).toBe((60 * 61) / 2);
+  });
+
+  it("writes a shard's acknowledged flushes together on its alarm, where a restart no longer loses them", async () => {
+    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName(`persist-${crypto.randomUUID()}`));
+    const counter = seriesKey("rate_limited_total", { plan: "pro" });
+    const gauge = seriesKey("mcp_tenant_active_sessions", { tenant: "t-persist" });
+    const stored = () =>
+      runInDurableObject(stub, (_instance, state) =>
+        state.storage.sql
+          .exec<{ series: string; value: number }>("SELECT series, value FROM series ORDER BY series")
+          .toArray()
+          .map((row) => ({ ...row })),
+      );
+    for (let i = 1; i <= 3; i++) {
+      await stub.ingest([
+        { op: "add", series: counter, value: i },
+        { op: "set", series: gauge, value: i },
+      ]);
+    }
+    // Acknowledged and held in memory, with the write already scheduled.
+    expect(await stored()).toEqual([]);
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const written = [
+      { series: gauge, value: 3 },
+      { series: counter, value: 6 },
+    ];
+    expect(await stored()).toEqual(written);
+    await evictDurableObject(stub);
+    expect(await stored()).toEqual(written);
+    expect(await stub.activeSessions()).toBe(3);
+  });
+
+  it("answers reads from storage and the unwritten fold together, as if the fold were written", async () => {
+    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName(`overlay-${crypto.randomUUID()}`));
+    const gauge = (tenant: string) => seriesKey("mcp_tenant_active_sessions", { tenant });
+    const tenants = Array.from({ length: TENANT_SERIES_TOP + 5 }, (_, i) => `tov${i}`);
+    // Written: tenant i holds 100 + i sessions, so the top 20 are tov5…tov24.
+    await stub.ingest(tenants.map((tenant, i) => ({ op: "set", series: gauge(tenant), value: 100 + i })));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // Unwritten: the three largest fall to 1, tov0 climbs to 500, one new tenant appears, a counter grows.
+    await stub.ingest([
+      ...tenants.slice(-3).map((tenant) => ({ op: "set" as const, series: gauge(tenant), value: 1 })),
+      { op: "add", series: gauge("tov0"), value: 400 },
+      { op: "set", series: gauge("tovnew"), value: 2 },
+      { op: "add", series: seriesKey("rate_limited_total", { plan: "free" }), value: 3 },
+    ]);
+    const expected = [
+      ["tov0", 500],
+      ...tenants.slice(4, 22).map((tenant, i) => [tenant, 104 + i] as const),
+      ["tov3", 103],
+    ].sort((a, b) => Number(b[1]) - Number(a[1]));
+    const read = async () => {
+      const { series, activeSessions } = await stub.snapshot();
+      const top = series
+        .filter((row) => row.series.startsWith("mcp_tenant_active_sessions{"))
+        .map((row) => [/tenant="([^"]+)"/.exec(row.series)?.[1], row.value]);
+      const counter = series.find((row) => row.series.startsWith("rate_limited_total{"))?.value;
+      return { top, counter, activeSessions, one: await stub.tenantSeries("tov0") };
+    };
+    const allSessions = tenants.reduce((sum, _, i) => sum + 100 + i, 0) + 400 - (122 + 123 + 124) + 3 + 2;
+    const beforeWrite = await read();
+    expect(beforeWrite.top).toEqual(expected);
+    expect(beforeWrite.counter).toBe(3);
+    expect(beforeWrite.activeSessions).toBe(allSessions);
+    expect(beforeWrite.one).toEqual([expect.objectContaining({ series: gauge("tov0"), value: 500 })]);
+    // Reading wrote nothing; once the fold is written, every read answers the same.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await read()).toEqual(beforeWrite);
+  });
+
+  it("writes at once when a shard holds its maximum of unwritten flushes, without waiting for the alarm", async () => {
+    const stub = env.METRICS_DO.get(env.METRICS_DO.idFromName(`persist-${crypto.randomUUID()}`));
+    const series = seriesKey("rate_limited_total", { plan: "free" });
+    const stored = await runInDurableObject(stub, (instance, state) => {
+      const value = () =>
+        state.storage.sql.exec<{ value: number }>("SELECT value FROM series WHERE series = ?", series).toArray()[0]
+          ?.value;
+      for (let i = 0; i < PERSIST_FLUSHES - 1; i++) instance.ingest([{ op: "add", series, value: 1 }]);
+      const before = value();
+      instance.ingest([{ op: "add", series, value: 1 }]);
+      return { before, after: value() };
+    });
+    expect(stored).toEqual({ before: undefined, after: PERSIST_FLUSHES });
   });
 
   it("takes a gauge's most recent value when shards disagree", async () => {

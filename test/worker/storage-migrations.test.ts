@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ipLimiterStorageMigrations } from "../../durable-objects/ip-limiter/migrations";
@@ -69,6 +69,8 @@ describe("Durable Object storage migrations", () => {
       { op: "add", series, value: 4 },
       { op: "add", series: tenantSeries, value: 9 },
     ]);
+    // A shard writes its flushes on its alarm (or before a read); the old storage must hold them.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await recorded(stub)).toEqual(all(metricsStorageMigrations));
     await forgetVersion(stub, (sql) => {
       sql.exec("DROP INDEX series_tenant_top");

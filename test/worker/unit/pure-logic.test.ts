@@ -1,6 +1,7 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { ftsQuery } from "../../../shared/memory/fts-query";
+import { DeltaFold } from "../../../shared/metrics/recorder";
 import { CredentialCache } from "../../../workers/auth/credential-cache";
 import { summarize } from "../../../workers/mcp/messages";
 import { toWire } from "../../../workers/mcp/tools/wire-case";
@@ -155,5 +156,44 @@ describe("CredentialCache", () => {
     c.set("d", "D", 2);
     expect(c.fresh("b", 3)).toBeUndefined();
     expect([c.fresh("a", 3), c.fresh("c", 3), c.fresh("d", 3)]).toEqual(["A again", "C", "D"]);
+  });
+});
+
+describe("DeltaFold (a metrics shard's unwritten flushes)", () => {
+  it("folds flushes into one change per series with the result of applying them one by one", () => {
+    const fold = new DeltaFold();
+    fold.apply(
+      [
+        { op: "add", series: "a", value: 2 },
+        { op: "set", series: "g", value: 1 },
+      ],
+      100,
+    );
+    // Later flushes: an add after a set moves the set; a set after adds replaces them.
+    fold.apply(
+      [
+        { op: "add", series: "a", value: 0.5 },
+        { op: "add", series: "g", value: 3 },
+        { op: "add", series: "b", value: 1 },
+        { op: "set", series: "b", value: 7 },
+      ],
+      200,
+    );
+    expect(fold.size).toBe(3);
+    expect(fold.rows("add")).toEqual([["a", 2.5, 200]]);
+    expect(fold.rows("set")).toEqual([
+      ["g", 4, 200],
+      ["b", 7, 200],
+    ]);
+    fold.clear();
+    expect(fold.size).toBe(0);
+    expect(fold.rows("add")).toEqual([]);
+  });
+
+  it("keeps a gauge's time as the time it was last changed, not when the fold is written", () => {
+    const fold = new DeltaFold();
+    fold.apply([{ op: "set", series: "g", value: 1 }], 100);
+    fold.apply([{ op: "add", series: "c", value: 1 }], 300);
+    expect(fold.rows("set")).toEqual([["g", 1, 100]]);
   });
 });
