@@ -9,7 +9,7 @@
  */
 
 /** Word characters for unicode61: letters, numbers and marks; everything else separates tokens. */
-const TOKEN = /[\p{L}\p{N}\p{M}_]+/gu;
+export const TOKEN = /[\p{L}\p{N}\p{M}_]+/gu;
 
 const MAX_TOKENS = 24;
 
@@ -36,7 +36,7 @@ const STOPWORDS = new Set(
  * meets "PostgreSQL", "config" meets "configuration". Shorter words would
  * match too much ("art" would meet "article").
  */
-const PREFIX_MIN_CHARS = 6;
+export const PREFIX_MIN_CHARS = 6;
 
 /**
  * The distinct searchable tokens of `text`, lower-cased, in order of first

@@ -55,15 +55,37 @@ const DAY_MS = 86_400_000;
 const USE_SATURATION = 100;
 /**
  * The BM25 a memory would score if it matched every word of the query once:
- * the sum of the words' IDFs over the project (from `idfStatement`'s row).
+ * the sum of the words' IDFs over the project (from the `total` and `counts`
+ * columns of the text candidates).
  * Dividing by it makes a hit's text score absolute — independent of the other
  * hits — so a floor can drop noise.
  */
 export function idealBm25(row: Row | undefined): number {
+  return termIdfs(row).reduce((sum, idf) => sum + idf, 0);
+}
+
+/** Each query word's IDF as FTS5's `bm25()` computes it, from a row's `total` and `counts` (JSON, in word order). */
+export function termIdfs(row: Row | undefined): number[] {
   const total = Number(row?.total ?? 0);
   const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
   // FTS5 floors an IDF at 1e-6 when a word is in more than half of the memories.
-  return counts.reduce((sum, hits) => sum + Math.max(1e-6, Math.log((total - hits + 0.5) / (hits + 0.5))), 0);
+  return counts.map((hits) => Math.max(1e-6, Math.log((total - hits + 0.5) / (hits + 0.5))));
+}
+
+/** FTS5's fixed BM25 `k1`: a word's part of a score approaches IDF × (k1 + 1) however often it occurs. */
+const BM25_K1 = 1.2;
+
+/**
+ * Whether text candidates found by skipping the common words are exactly
+ * the best ones (see `recall`'s `textCandidates`): a memory holding none of
+ * the rare words scores less than the common words' IDF × (k1 + 1) summed,
+ * so if the weakest candidate kept scores at least that, nothing skipped
+ * could have taken its place. `common` flags the skipped words, in word
+ * order; the margin absorbs floating-point rounding.
+ */
+export function skippedCannotCompete(row: Row | undefined, common: boolean[], weakestKept: number): boolean {
+  const bound = termIdfs(row).reduce((sum, idf, i) => (common[i] ? sum + idf * (BM25_K1 + 1) : sum), 0);
+  return weakestKept > bound * (1 + 1e-9);
 }
 
 /** File match: 1 for the same path, 0.6 when one contains the other, else 0. */

@@ -18,10 +18,12 @@ import {
   idealBm25,
   RELEVANCE_FLOOR,
   type SignalBreakdown,
+  skippedCannotCompete,
   standingSignals,
   tieBreak,
   WEIGHTS,
 } from "./recall-scoring";
+import { snippetOf } from "./snippet";
 import { placeholders, resultAt } from "./sql";
 
 export interface RecallInput {
@@ -143,7 +145,7 @@ function fileCandidates(files: string[], filters: Filters): InStatement {
     }
   }
   return {
-    sql: `SELECT DISTINCT m.*, NULL AS bm25, NULL AS snippet FROM memory_files f JOIN memories m ON m.seq = f.memory_seq
+    sql: `SELECT DISTINCT m.*, NULL AS bm25 FROM memory_files f JOIN memories m ON m.seq = f.memory_seq
           WHERE (f.path IN (SELECT value FROM json_each(?)) OR ${ranges.join(" OR ")}) AND ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: [JSON.stringify([...exact]), ...rangeArgs, ...filters.args],
@@ -151,66 +153,133 @@ function fileCandidates(files: string[], filters: Filters): InStatement {
 }
 
 /**
+ * A query word in at least this many memories, and in at least
+ * `COMMON_WORD_SHARE` of them, is common: `textCandidates` finds candidates
+ * without scoring the memories that hold only common words, when that is
+ * provably exact. Below these sizes scoring every match is cheap and one
+ * statement is always enough.
+ */
+export const COMMON_WORD_MEMORIES = 2000;
+export const COMMON_WORD_SHARE = 0.05;
+
+/** The weights of `memories_fts`'s configured rank (title, tags, content); `bm25()` must be given them explicitly. */
+const BM25 = "bm25(memories_fts, 10.0, 4.0, 1.0)";
+
+/**
  * The best text matches, and the memories saved up to two before and after
  * each of them (their conversation context, with a NULL bm25 when they do
- * not match themselves), in one statement. Every step is driven by the
- * matches, so its cost follows the number of matches, never the size of the
- * project:
+ * not match themselves), in one statement, with every row also carrying the
+ * memory count and each word's match count (`total`, `counts`: the IDFs).
+ *
+ * BM25 scores every memory holding any query word, so the cost follows the
+ * most common word's matches: "deploy" in a tenth of 100,000 memories is
+ * 10,000 scores for the 100 kept. When some words are common (see
+ * `COMMON_WORD_MEMORIES`) and others are not, the statement scores only the
+ * memories holding a rare word, each with its full BM25: FTS5 scores the
+ * words of its expression, so `(rare) AND (common)` scores the memories with
+ * both exactly, and `rare` alone those without a common word; the larger of
+ * the two is the memory's score. That is exact only if no memory holding
+ * common words alone could rank among the kept ones; `recall` checks it
+ * (`skippedCannotCompete`) and asks again without skipping when not. When
+ * fewer than `CANDIDATES` rare-word memories pass the filters the statement
+ * itself falls back to scoring everything (the second branch of `hits`).
+ *
+ * Every step is driven by the matches, so the cost never follows the size of
+ * the project:
  * - `CROSS JOIN` keeps the full-text index as the outer loop. Without it,
  *   SQLite 3.51 drives the join from the (project, status) index and runs
  *   the match once per memory of the project (44 s at 100,000 memories, where
  *   libSQL 3.45 picked the index and took 19 ms): the plan must not depend on
  *   the engine's version.
- * - `hits` is `MATERIALIZED`, so the match runs once and not again for the
- *   neighbours' `NOT IN`.
+ * - A branch not taken is given the MATCH expression `""`, which matches
+ *   nothing at the cost of one index lookup: a condition beside the MATCH
+ *   would be checked row by row, after FTS5 had scored every match.
  * - The neighbours are looked up by their sequence numbers; the earlier form
  *   (`m.seq IN (…)` over the filtered memories) visited every active memory
  *   of the project: 56 ms against 23 ms for the whole statement at 100,000.
+ *
+ * `commonFrom` overrides the common-word threshold (Infinity: never skip).
  */
-function textCandidates(match: string, filters: Filters): InStatement {
+function textCandidates(tokens: string[], filters: Filters, commonFrom = COMMON_WORD_MEMORIES): InStatement {
   const where = filters.where.join(" AND ");
+  const terms = tokens.map(ftsTerm);
   return {
-    sql: `WITH hits AS MATERIALIZED (
-            SELECT fts.rowid AS seq, -fts.rank AS bm25, snippet(memories_fts, 2, '', '', '…', 24) AS snippet
-            FROM memories_fts fts CROSS JOIN memories m ON m.seq = fts.rowid
-            WHERE memories_fts MATCH ? AND ${where}
-            ORDER BY fts.rank LIMIT ${CANDIDATES}
+    sql: `WITH terms AS MATERIALIZED (
+            SELECT j.key AS pos, j.value AS term,
+                   (SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH j.value) AS docs
+            FROM json_each(?) j
+          ),
+          stats AS MATERIALIZED (
+            SELECT (SELECT COUNT(*) FROM memories) AS total,
+                   (SELECT json_group_array(docs) FROM (SELECT docs FROM terms ORDER BY pos)) AS counts
+          ),
+          split AS MATERIALIZED (
+            SELECT (SELECT group_concat(term, ' OR ') FROM terms WHERE docs < threshold) AS rare,
+                   (SELECT group_concat(term, ' OR ') FROM terms WHERE docs >= threshold) AS common,
+                   (SELECT group_concat(term, ' OR ') FROM terms) AS every
+            FROM (SELECT max(?, total * ?) AS threshold FROM stats)
+          ),
+          scored AS (
+            SELECT rowid AS seq, ${BM25} AS b FROM memories_fts
+            WHERE memories_fts MATCH (SELECT coalesce('(' || rare || ') AND (' || common || ')', '""') FROM split)
+            UNION ALL
+            SELECT rowid, ${BM25} FROM memories_fts
+            WHERE memories_fts MATCH (SELECT CASE WHEN common IS NULL THEN '""' ELSE coalesce(rare, '""') END FROM split)
+          ),
+          pruned AS MATERIALIZED (
+            SELECT best.seq, -best.b AS bm25 FROM (SELECT seq, min(b) AS b FROM scored GROUP BY seq) best
+            CROSS JOIN memories m ON m.seq = best.seq
+            WHERE ${where} ORDER BY best.b LIMIT ${CANDIDATES}
+          ),
+          hits AS MATERIALIZED (
+            SELECT seq, bm25, 1 AS pruned FROM pruned WHERE (SELECT COUNT(*) FROM pruned) = ${CANDIDATES}
+            UNION ALL
+            SELECT * FROM (
+              SELECT fts.rowid AS seq, -fts.rank AS bm25, 0 AS pruned
+              FROM memories_fts fts CROSS JOIN memories m ON m.seq = fts.rowid
+              WHERE memories_fts MATCH (
+                  SELECT CASE WHEN (SELECT COUNT(*) FROM pruned) < ${CANDIDATES} THEN every ELSE '""' END FROM split
+                ) AND ${where}
+              ORDER BY fts.rank LIMIT ${CANDIDATES}
+            )
           ),
           near AS (
             SELECT DISTINCT hits.seq + d.value AS seq FROM hits, json_each('[-2,-1,1,2]') d
             WHERE hits.seq + d.value NOT IN (SELECT seq FROM hits)
           )
-          SELECT m.*, hits.bm25, hits.snippet FROM hits CROSS JOIN memories m ON m.seq = hits.seq
+          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts
+          FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats
           UNION ALL
-          SELECT m.*, NULL, NULL FROM near CROSS JOIN memories m ON m.seq = near.seq
+          SELECT m.*, NULL, NULL, stats.total, stats.counts
+          FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats
           WHERE m.kind = 'event' AND ${where}`,
-    args: [match, ...filters.args, ...filters.args],
+    args: [
+      JSON.stringify(terms),
+      Number.isFinite(commonFrom) ? commonFrom : Number.MAX_SAFE_INTEGER,
+      COMMON_WORD_SHARE,
+      ...filters.args,
+      ...filters.args,
+      ...filters.args,
+    ],
   };
+}
+
+/** Which query words `textCandidates` counted as common, from a row's `total` and `counts`. */
+export function commonWords(row: Row | undefined, commonFrom: number): boolean[] {
+  const total = Number(row?.total ?? 0);
+  const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
+  return counts.map((docs) => docs >= Math.max(commonFrom, total * COMMON_WORD_SHARE));
 }
 
 /** The full-text candidates statement `recall` sends for this input (its query plan is pinned by a test). */
-export function textCandidatesStatement(input: RecallInput): InStatement | null {
+export function textCandidatesStatement(input: RecallInput, commonFrom?: number): InStatement | null {
   const tokens = input.query ? searchTokens(input.query) : [];
-  return tokens.length > 0 ? textCandidates(tokens.map(ftsTerm).join(" OR "), buildFilters(input)) : null;
-}
-
-/**
- * The BM25 a memory would score if it held each query word once in a
- * body of average length: the sum of the words' IDFs, computed as FTS5's
- * `bm25()` computes them (over every indexed memory). A hit's BM25 over
- * this is how much of the query it matches, whatever the other hits are.
- */
-function idfStatement(tokens: string[]): InStatement {
-  const counts = tokens.map(() => "(SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH ?)");
-  return {
-    sql: `SELECT (SELECT COUNT(*) FROM memories) AS total, json_array(${counts.join(", ")}) AS counts`,
-    args: tokens.map(ftsTerm),
-  };
+  return tokens.length > 0 ? textCandidates(tokens, buildFilters(input), commonFrom) : null;
 }
 
 function browseCandidates(filters: Filters): InStatement {
   return {
-    sql: `SELECT m.*, NULL AS bm25, NULL AS snippet FROM memories m WHERE ${filters.where.join(" AND ")}
+    sql: `SELECT m.*, NULL AS bm25 FROM memories m WHERE ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: filters.args,
   };
@@ -225,7 +294,13 @@ const round = (value: number) => Math.round(value * 1000) / 1000;
  * importance and use breaking ties (see docs/mcp.md, "Ranking"). Any text is
  * accepted: it is reduced to quoted tokens (see `fts-query`).
  */
-export async function recall(db: Database, input: RecallInput, now = Date.now()): Promise<RecallResult> {
+export async function recall(
+  db: Database,
+  input: RecallInput,
+  now = Date.now(),
+  /** The common-word threshold of `textCandidates`; tests lower it to exercise skipping on a small corpus. */
+  commonFrom = COMMON_WORD_MEMORIES,
+): Promise<RecallResult> {
   const filters = buildFilters(input);
   const files = normalizeFiles(input.files);
   const tokens = input.query ? searchTokens(input.query) : [];
@@ -238,21 +313,25 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
   }
 
   const statements: InStatement[] = [];
-  if (tokens.length > 0)
-    statements.push(textCandidates(tokens.map(ftsTerm).join(" OR "), filters), idfStatement(tokens));
+  if (tokens.length > 0) statements.push(textCandidates(tokens, filters, commonFrom));
   if (files.length > 0) statements.push(fileCandidates(files, filters));
   if (statements.length === 0) statements.push(browseCandidates(filters));
   const single = statements.length === 1 ? statements[0] : undefined;
   const results = single ? [await db.execute(single, "read")] : await db.batch(statements, "read");
-  const ideal = tokens.length > 0 ? idealBm25(resultAt(results, 1).rows[0]) : 0;
+  let textRows = tokens.length > 0 ? [...resultAt(results, 0).rows] : [];
+  const otherRows = results.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows);
+  // Candidates found by skipping common words are kept only when that was provably exact (see `textCandidates`).
+  const kept = textRows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
+  if (kept.length > 0 && !skippedCannotCompete(textRows[0], commonWords(textRows[0], commonFrom), Math.min(...kept))) {
+    textRows = [...(await db.execute(textCandidates(tokens, filters, Number.POSITIVE_INFINITY), "read")).rows];
+  }
+  const ideal = textRows.length > 0 ? idealBm25(textRows[0]) : 0;
 
   const bySeq = new Map<number, Row>();
-  for (const result of results.filter((_, index) => tokens.length === 0 || index !== 1)) {
-    for (const row of result.rows) {
-      const existing = bySeq.get(Number(row.seq));
-      // Keep the full-text row when both sources found a memory: it carries bm25 and the snippet.
-      if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
-    }
+  for (const row of [...textRows, ...otherRows]) {
+    const existing = bySeq.get(Number(row.seq));
+    // Keep the full-text row when both sources found a memory: it carries bm25.
+    if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
   }
   const rows = [...bySeq.values()];
   const context = contextScores(rows);
@@ -280,15 +359,17 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
         now,
       ),
     };
-    const snippet = row.snippet ? String(row.snippet) : clip(memory.content, SNIPPET_CHARS);
-    return { memory, relevance, score: relevance + tieBreak(signals), signals, snippet };
+    return { memory, relevance, score: relevance + tieBreak(signals), signals };
   });
   const ranked = scored
     .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
     .sort((a, b) => b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
     .slice(0, input.limit ?? 10);
 
-  const hits = ranked.map(({ memory, relevance, signals, snippet }, index): RecallHit => {
+  const hits = ranked.map(({ memory, relevance, signals }, index): RecallHit => {
+    // Only the hits returned get a snippet, so its cost does not grow with the matches.
+    const snippet =
+      tokens.length > 0 ? snippetOf(memory.content, tokens, SNIPPET_CHARS) : clip(memory.content, SNIPPET_CHARS);
     const { id, project, kind, title, tags, files: memoryFiles, importance, status, createdAt, updatedAt } = memory;
     return {
       id,
@@ -320,15 +401,20 @@ export async function recall(db: Database, input: RecallInput, now = Date.now())
     };
   });
   if (hits.length === 0 && !input.allProjects && (tokens.length > 0 || files.length > 0)) {
-    return { hits, otherProjects: await projectsWithMatches(db, input) };
+    return { hits, otherProjects: await projectsWithMatches(db, input, commonFrom) };
   }
   return { hits, ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }) };
 }
 
 /** Projects other than the one searched where the same search finds something relevant. */
-async function projectsWithMatches(db: Database, input: RecallInput): Promise<string[]> {
+async function projectsWithMatches(db: Database, input: RecallInput, commonFrom: number): Promise<string[]> {
   const project = input.project ?? DEFAULT_PROJECT;
-  const elsewhere = await recall(db, { ...input, allProjects: true, limit: 20, explain: false });
+  const elsewhere = await recall(
+    db,
+    { ...input, allProjects: true, limit: 20, explain: false },
+    Date.now(),
+    commonFrom,
+  );
   return [...new Set(elsewhere.hits.map((hit) => hit.project))].filter((slug) => slug !== project);
 }
 

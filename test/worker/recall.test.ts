@@ -1,7 +1,8 @@
 import type { Client } from "@modelcontextprotocol/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
-import { textCandidatesStatement } from "../../shared/memory/recall";
+import { commonWords, recall as recallDirect, textCandidatesStatement } from "../../shared/memory/recall";
+import { skippedCannotCompete } from "../../shared/memory/recall-scoring";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { callError, callOk, connect, post } from "./mcp-support";
 import { config, newTenant, openMgmtDb } from "./support";
@@ -150,10 +151,92 @@ describe("recall ranking", () => {
     const plan = (
       await db.execute({ sql: `EXPLAIN QUERY PLAN ${statement.sql}`, args: statement.args ?? [] }, "read")
     ).rows.map((row) => String(row.detail));
-    // One pass over the index's matches, and no walk over the project's memories
+    // Every pass over the index is a match (the words' counts, the two skipping
+    // branches, the full branch), and nothing walks the project's memories
     // (the (project, status) index), which would make a recall cost grow with the project.
-    expect(plan.filter((line) => /^SCAN fts VIRTUAL TABLE/.test(line))).toHaveLength(1);
-    expect(plan.join("\n")).not.toMatch(/memories_project_status|SCAN m\b/);
+    const scans = plan.filter((line) => /^SCAN (fts|memories_fts) VIRTUAL TABLE/.test(line));
+    expect(scans).toHaveLength(4);
+    for (const scan of scans) expect(scan).toMatch(/VIRTUAL TABLE INDEX \d+:M/);
+    expect(plan.join("\n")).not.toMatch(/memories_project_status|SCAN m\b|SCAN memories\b(?! USING COVERING)/);
+  });
+
+  it("finds the same candidates, scores and answers when it skips scoring memories with only common words", async () => {
+    const record = await getTenantDatabase(openMgmtDb(), config, tenantId);
+    if (!record) throw new Error("no tenant database");
+    const db = openDatabase(record.coordinates, 60_000);
+    const project = "skipping";
+    // 3,000 memories of 40 words from 1,000, each word in about 120 of them, and "deploy" in a fifth of them.
+    let state = 7;
+    const random = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    const word = () => `v${Math.floor(random() * 1000)}q`;
+    for (let start = 0; start < 3000; start += 500) {
+      await db.batch(
+        Array.from({ length: 500 }, (_, k) => {
+          const i = start + k;
+          const words = Array.from({ length: 40 }, word);
+          if (i % 5 === 0) words[i % 40] = "deploy";
+          return {
+            sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, importance, created_at, updated_at)
+                  VALUES (?, ?, 'note', ?, ?, ?, '[]', 3, ?, ?)`,
+            args: [`m_skip${i}`, project, words.slice(0, 4).join(" "), words.join(" "), `skip-${i}`, i, i],
+          };
+        }),
+        "write",
+      );
+    }
+    // One memory made to beat rare-word matches on the common word alone: "deploy" over and over in its title.
+    await db.execute(
+      {
+        sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, importance, created_at, updated_at)
+              VALUES ('m_skipdeploy', ?, 'note', 'deploy deploy deploy deploy deploy', 'deploy', 'skip-deploy', '[]', 3, 1, 1)`,
+        args: [project],
+      },
+      "write",
+    );
+    const commonFrom = 300;
+    const outcomes = { exact: 0, askedAgain: 0, tooFewRare: 0 };
+    for (let n = 0; n < 16; n++) {
+      // Half the queries name one rare word, half two; every one also names the common word.
+      const rare = n % 2 === 0 ? [`v${(n * 83) % 1000}q`] : [`v${(n * 83) % 1000}q`, `v${(n * 37 + 5) % 1000}q`];
+      const input = { query: `deploy ${rare.join(" ")}`, project };
+      const candidates = async (from: number) => {
+        const statement = textCandidatesStatement(input, from);
+        if (!statement || typeof statement === "string") throw new Error("no statement");
+        const rows = (await db.execute(statement, "read")).rows;
+        const hits = rows.filter((row) => row.bm25 !== null);
+        return {
+          rows,
+          skipped: hits.some((row) => Number(row.pruned) === 1),
+          bm25: hits.map((row) => Number(row.bm25)),
+        };
+      };
+      const [skipping, full] = [await candidates(commonFrom), await candidates(Number.POSITIVE_INFINITY)];
+      expect(full.skipped).toBe(false);
+      const sorted = (values: number[]) => [...values].sort((a, b) => b - a).map((value) => value.toFixed(9));
+      if (!skipping.skipped) {
+        // Fewer than 100 memories hold a rare word: the statement itself scored everything.
+        expect(sorted(skipping.bm25)).toEqual(sorted(full.bm25));
+        outcomes.tooFewRare += 1;
+      } else if (
+        skippedCannotCompete(skipping.rows[0], commonWords(skipping.rows[0], commonFrom), Math.min(...skipping.bm25))
+      ) {
+        // Provably nothing skipped could rank: the candidates and their scores are those of scoring everything.
+        expect(sorted(skipping.bm25)).toEqual(sorted(full.bm25));
+        outcomes.exact += 1;
+      } else outcomes.askedAgain += 1;
+      // Either way `recall` answers exactly what it answers without skipping.
+      const answer = async (from: number) =>
+        (await recallDirect(db, { ...input, limit: 20 }, 0, from)).hits.map((hit) => [hit.id, hit.relevance]);
+      expect(await answer(commonFrom)).toEqual(await answer(Number.POSITIVE_INFINITY));
+    }
+    // All three ways were met (16 queries on this seeded corpus: 8, 5 and 3).
+    expect(outcomes.exact).toBeGreaterThan(0);
+    expect(outcomes.askedAgain).toBeGreaterThan(0);
+    expect(outcomes.tooFewRare).toBeGreaterThan(0);
+    db.close();
   });
 
   it("does not count being returned by recall as a use; get and link do", async () => {

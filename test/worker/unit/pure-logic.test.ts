@@ -1,6 +1,8 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { ftsQuery } from "../../../shared/memory/fts-query";
+import { skippedCannotCompete } from "../../../shared/memory/recall-scoring";
+import { SNIPPET_WORDS, snippetOf } from "../../../shared/memory/snippet";
 import { DeltaFold } from "../../../shared/metrics/recorder";
 import { CredentialCache } from "../../../workers/auth/credential-cache";
 import { summarize } from "../../../workers/mcp/messages";
@@ -195,5 +197,49 @@ describe("DeltaFold (a metrics shard's unwritten flushes)", () => {
     fold.apply([{ op: "set", series: "g", value: 1 }], 100);
     fold.apply([{ op: "add", series: "c", value: 1 }], 300);
     expect(fold.rows("set")).toEqual([["g", 1, 100]]);
+  });
+});
+
+describe("skippedCannotCompete (recall's check that skipping common words was exact)", () => {
+  // 1,000 memories; "deploy" in 500 of them (IDF floored to 1e-6), "cache" in 100 (IDF ln(900.5/100.5) ≈ 2.193).
+  const row = { total: 1000, counts: JSON.stringify([500, 100, 3]) };
+  const cacheBound = Math.log(900.5 / 100.5) * 2.2;
+
+  it("holds when the weakest kept candidate beats every skipped word at its strongest", () => {
+    expect(skippedCannotCompete(row, [false, true, false], cacheBound + 0.01)).toBe(true);
+    expect(skippedCannotCompete(row, [false, true, false], cacheBound - 0.01)).toBe(false);
+  });
+
+  it("adds up the skipped words and counts a word in half the memories as worth nothing", () => {
+    expect(skippedCannotCompete(row, [true, false, false], 0.001)).toBe(true);
+    expect(skippedCannotCompete(row, [true, true, false], cacheBound + 0.01)).toBe(true);
+    expect(skippedCannotCompete(row, [false, true, true], cacheBound + 0.01)).toBe(false);
+  });
+});
+
+describe("snippetOf", () => {
+  const text =
+    "Intro words that say nothing much at all here before the point. " +
+    "Later we deployed the billing service to staging and it failed twice, so deploys now wait for approval. " +
+    "Then more text follows about other things entirely and it goes on for a while longer still.";
+
+  it("shows the window with the most query words, cut between words with an ellipsis", () => {
+    const snippet = snippetOf(text, ["deploy", "billing"], 240);
+    expect(snippet.startsWith("…")).toBe(true);
+    expect(snippet.endsWith("…")).toBe(true);
+    expect(snippet).toContain("deployed the billing service");
+    expect(snippet.split(" ").length).toBeLessThanOrEqual(SNIPPET_WORDS);
+  });
+
+  it("keeps a short text whole, with its own punctuation, and falls back to the beginning when nothing matches", () => {
+    expect(snippetOf("OAuth callback must verify state.", ["oauth"], 240)).toBe("OAuth callback must verify state.");
+    expect(snippetOf(text, ["kubernetes"], 20)).toBe("Intro words that sa…");
+  });
+
+  it("matches long query words as prefixes and common English endings", () => {
+    expect(snippetOf("We run PostgreSQL in production.", ["postgres"], 240)).toBe("We run PostgreSQL in production.");
+    const long = `${"filler ".repeat(40)}the cities grew ${"filler ".repeat(40)}`;
+    expect(snippetOf(long, ["cities"], 240)).toContain("cities");
+    expect(snippetOf(long, ["city"], 240)).not.toContain("cities");
   });
 });
