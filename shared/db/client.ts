@@ -83,8 +83,18 @@ export function openDatabase(
     concurrency: Number.MAX_SAFE_INTEGER,
   });
   return {
-    // A single statement runs in autocommit, so the intent only matters to a guard.
-    execute: (statement) => client.execute(statement),
+    // A single statement is sent as a batch of one (a deferred transaction, which for one statement is what
+    // autocommit does), not with the client's `execute`. `execute` sends from a microtask that, on a client
+    // an isolate has just created, chains onto the client's version probe: a promise of the request that
+    // created the client. When that request ended first, workerd dropped the other request's continuation
+    // ("IoContext dropped queued cross-context actions", once in every soak run while `recall` used
+    // `execute`; docs/rate-limits.md). `batch` awaits `getVersion()` in the caller's own request first.
+    // The intent only matters to a guard; "deferred" rather than "read" keeps a statement's own effect.
+    execute: async (statement) => {
+      const [result] = await client.batch([statement], "deferred");
+      if (!result) throw new Error("database answered a one-statement batch with no result");
+      return result;
+    },
     batch: (statements, intent) => client.batch(statements, intent),
     close: () => client.close(),
   };

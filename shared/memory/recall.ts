@@ -316,14 +316,14 @@ export async function recall(
   if (tokens.length > 0) statements.push(textCandidates(tokens, filters, commonFrom));
   if (files.length > 0) statements.push(fileCandidates(files, filters));
   if (statements.length === 0) statements.push(browseCandidates(filters));
-  const single = statements.length === 1 ? statements[0] : undefined;
-  const results = single ? [await db.execute(single, "read")] : await db.batch(statements, "read");
+  const results = await db.batch(statements, "read");
   let textRows = tokens.length > 0 ? [...resultAt(results, 0).rows] : [];
   const otherRows = results.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows);
   // Candidates found by skipping common words are kept only when that was provably exact (see `textCandidates`).
   const kept = textRows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
   if (kept.length > 0 && !skippedCannotCompete(textRows[0], commonWords(textRows[0], commonFrom), Math.min(...kept))) {
-    textRows = [...(await db.execute(textCandidates(tokens, filters, Number.POSITIVE_INFINITY), "read")).rows];
+    const [again] = await db.batch([textCandidates(tokens, filters, Number.POSITIVE_INFINITY)], "read");
+    textRows = [...(again?.rows ?? [])];
   }
   const ideal = textRows.length > 0 ? idealBm25(textRows[0]) : 0;
 
