@@ -96,10 +96,11 @@ export class TenantDO extends DurableObject<Env> {
       return { admitted: false, reason: "migrating", retryAfterSeconds: 30, migrationId: database.migration.id };
     }
     let session: SessionRecord | null = null;
+    let created: ReturnType<SessionStore["create"]> | null = null;
     if (input.sessionId) {
       const used = this.#sessions.use(input.sessionId, now);
       if (!used.session) {
-        if (used.closed) this.#sessionsChanged(settings.tenantId, [used.closed], 0);
+        if (used.closed) await this.#sessionsChanged(settings.tenantId, [used.closed], 0);
         return { admitted: false, reason: "session_not_found", closed: used.closed };
       }
       session = used.session;
@@ -109,9 +110,8 @@ export class TenantDO extends DurableObject<Env> {
     const result = this.#limits.admit(settings, input.toolCall === true, now);
     if (result.admitted && input.initialize) {
       const cap = this.#config.planLimits[settings.plan].sessions;
-      const created = this.#sessions.create({ ...input.initialize, cap }, now);
+      created = this.#sessions.create({ ...input.initialize, cap }, now);
       session = created.session;
-      this.#sessionsChanged(settings.tenantId, created.closed, 1);
       result.closedSessions = created.closed;
     }
     if (result.admitted && session) {
@@ -128,6 +128,7 @@ export class TenantDO extends DurableObject<Env> {
       this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
     }
+    if (created) await this.#sessionsChanged(settings.tenantId, created.closed, 1);
     return result;
   }
 
@@ -181,9 +182,9 @@ export class TenantDO extends DurableObject<Env> {
    * initialize the protocol layer refused after admission created it.
    * False when there was none.
    */
-  closeSession(sessionId: string, reason: "delete" | "rejected" = "delete"): boolean {
+  async closeSession(sessionId: string, reason: "delete" | "rejected" = "delete"): Promise<boolean> {
     const closed = this.#sessions.close(sessionId, reason);
-    if (closed) this.#sessionsChanged(this.#settings.get()?.tenantId, [{ id: sessionId, reason }], 0);
+    if (closed) await this.#sessionsChanged(this.#settings.get()?.tenantId, [{ id: sessionId, reason }], 0);
     return closed;
   }
 
@@ -192,9 +193,9 @@ export class TenantDO extends DurableObject<Env> {
    * `delete`), or as an operator (`admin`) optionally only those idle for
    * `idleForMs`. Returns how many were closed.
    */
-  closeSessions(options: { reason: "delete" | "admin"; idleForMs?: number }): number {
+  async closeSessions(options: { reason: "delete" | "admin"; idleForMs?: number }): Promise<number> {
     const ids = this.#sessions.closeAll(options.reason, Date.now(), options.idleForMs);
-    this.#sessionsChanged(
+    await this.#sessionsChanged(
       this.#settings.get()?.tenantId,
       ids.map((id) => ({ id, reason: options.reason })),
       0,
@@ -285,7 +286,7 @@ export class TenantDO extends DurableObject<Env> {
       const tenant = this.#settings.get()?.tenantId;
       const logger = createLogger({ tenant, component: "mcp-sessions" });
       for (const { id, reason } of reaped) logger.info("mcp session closed", { sessionId: id, reason });
-      this.#sessionsChanged(tenant, reaped, 0);
+      await this.#sessionsChanged(tenant, reaped, 0);
     }
     // Whatever woke the object, pending usage goes out with it: an early
     // flush costs one batched write and saves a wake-up later.
@@ -304,10 +305,17 @@ export class TenantDO extends DurableObject<Env> {
 
   /**
    * Count session creations and closes and publish the tenant's active-session
-   * gauge, shipped to the MetricsDO after the response (a failed shipment is
-   * kept and sent with the next change).
+   * gauge, shipped to its MetricsDO shard before the call that changed them
+   * answers (a failed shipment is kept and sent with the next change).
+   *
+   * Awaited by every caller, never left to `waitUntil`: in a Durable Object
+   * `waitUntil` does not keep the call's context alive, so a shipment
+   * finishing after the call had answered would run its continuation (the
+   * restore on failure) in a context workerd may already have dropped. A
+   * shard takes a flush into memory without a commit, so the wait is one
+   * round trip, and only on session changes.
    */
-  #sessionsChanged(tenant: string | undefined, closed: SessionClosure[], created: number): void {
+  async #sessionsChanged(tenant: string | undefined, closed: SessionClosure[], created: number): Promise<void> {
     if (created > 0) this.#metrics.inc("mcp_sessions_created_total", {}, created);
     for (const { reason } of closed) this.#metrics.inc("mcp_sessions_closed_total", { reason });
     if (tenant) this.#metrics.set("mcp_tenant_active_sessions", { tenant }, this.#sessions.count());
@@ -315,12 +323,12 @@ export class TenantDO extends DurableObject<Env> {
     if (deltas.length === 0) return;
     // A tenant always reports to the same shard, so its gauge lives in one place.
     const aggregator = this.env.METRICS_DO.get(this.env.METRICS_DO.idFromName(shardName(shardOf(tenant ?? ""))));
-    this.ctx.waitUntil(
-      aggregator.ingest(deltas).catch((error: unknown) => {
-        this.#metrics.restore(deltas);
-        createLogger({ tenant, component: "mcp-sessions" }).warn("session metrics not shipped", describeError(error));
-      }),
-    );
+    try {
+      await aggregator.ingest(deltas);
+    } catch (error) {
+      this.#metrics.restore(deltas);
+      createLogger({ tenant, component: "mcp-sessions" }).warn("session metrics not shipped", describeError(error));
+    }
   }
 
   async #flush(now: number): Promise<number> {
