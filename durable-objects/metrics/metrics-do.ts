@@ -79,8 +79,8 @@ export class MetricsDO extends DurableObject<Env> {
     if (this.#alarmSet) return;
     this.#alarmSet = true;
     // The alarm is stored, so it fires even if nothing else reaches this shard. `allowUnconfirmed`: this flush's
-    // answer need not wait for the alarm's commit (which would put a commit back on one flush a second); if the
-    // alarm is not stored, the fold is still written by the next full batch, and the next flush asks again.
+    // answer need not wait for the alarm's commit, which would put a commit back on one flush a second per shard.
+    // If the alarm is not stored, the fold is still written by the next full batch, and the next flush asks again.
     this.ctx.storage.setAlarm(Date.now() + PERSIST_MS, { allowUnconfirmed: true }).catch(() => {
       this.#alarmSet = false;
     });
