@@ -17,6 +17,17 @@ const isTenantSeries = (series: string) => series.includes('tenant="');
 /** A series' metric name, as the `metric` column derives it. */
 const metricOf = (series: string) => series.split("{", 1)[0];
 
+/** `held` (stored rows by series) with the fold's changes applied: what storage will hold once the fold is written. */
+function applyFold(held: Map<string, ShardSeries>, pending: [string, FoldedChange][]): ShardSeries[] {
+  const after = new Map(held);
+  for (const [series, change] of pending) {
+    const row = held.get(series);
+    const value = change.op === "set" || !row ? change.value : row.value + change.value;
+    after.set(series, { series, value, updatedAt: change.at });
+  }
+  return [...after.values()];
+}
+
 /** How long a shard holds acknowledged flushes in memory before writing them together. */
 export const PERSIST_MS = 1000;
 /** A shard writes at once when this many flushes are waiting, so its memory and what a crash could lose stay bounded. */
@@ -131,7 +142,7 @@ export class MetricsDO extends DurableObject<Env> {
     const pending = this.#pending.entries((series) => series >= from && series < to);
     const before = this.#stored(pending.map(([series]) => series));
     let total = stored;
-    for (const row of this.#withPending([], pending)) total += row.value - (before.get(row.series)?.value ?? 0);
+    for (const row of applyFold(before, pending)) total += row.value - (before.get(row.series)?.value ?? 0);
     return total;
   }
 
@@ -177,17 +188,13 @@ export class MetricsDO extends DurableObject<Env> {
     );
   }
 
-  /** `rows` with the unwritten fold's changes to `pending`'s series applied: what storage will hold once it is written. */
+  /** `rows`, plus the stored rows of `pending`'s other series, with the fold's changes applied. */
   #withPending(rows: ShardSeries[], pending: [string, FoldedChange][]): ShardSeries[] {
     if (pending.length === 0) return rows;
-    const bySeries = new Map(rows.map((row) => [row.series, row]));
-    const stored = this.#stored(pending.map(([series]) => series).filter((series) => !bySeries.has(series)));
-    for (const [series, change] of pending) {
-      const held = bySeries.get(series) ?? stored.get(series);
-      const value = change.op === "set" || !held ? change.value : held.value + change.value;
-      bySeries.set(series, { series, value, updatedAt: change.at });
-    }
-    return [...bySeries.values()];
+    const held = new Map(rows.map((row) => [row.series, row]));
+    const missing = pending.map(([series]) => series).filter((series) => !held.has(series));
+    for (const [series, row] of this.#stored(missing)) held.set(series, row);
+    return applyFold(held, pending);
   }
 
   /** The stored rows of these series (those that exist), by series. */
