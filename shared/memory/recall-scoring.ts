@@ -76,14 +76,15 @@ export function termIdfs(row: Row | undefined): number[] {
 const BM25_K1 = 1.2;
 
 /**
- * Whether text candidates found by skipping the common words are exactly
+ * Whether text candidates found by skipping common words are exactly
  * the best ones (see `recall`'s `textCandidates`): a memory holding none of
  * the rare words scores less than the common words' IDF × (k1 + 1) summed,
  * so if the weakest candidate kept scores at least that, nothing skipped
- * could have taken its place. `common` flags the skipped words, in word
- * order; the margin absorbs floating-point rounding.
+ * could have taken its place. The row's `common_words` flags the skipped
+ * words, in word order; the margin absorbs floating-point rounding.
  */
-export function skippedCannotCompete(row: Row | undefined, common: boolean[], weakestKept: number): boolean {
+export function skippedCannotCompete(row: Row | undefined, weakestKept: number): boolean {
+  const common = JSON.parse(String(row?.common_words ?? "[]")) as number[];
   const bound = termIdfs(row).reduce((sum, idf, i) => (common[i] ? sum + idf * (BM25_K1 + 1) : sum), 0);
   return weakestKept > bound * (1 + 1e-9);
 }

@@ -169,7 +169,8 @@ const BM25 = "bm25(memories_fts, 10.0, 4.0, 1.0)";
  * The best text matches, and the memories saved up to two before and after
  * each of them (their conversation context, with a NULL bm25 when they do
  * not match themselves), in one statement, with every row also carrying the
- * memory count and each word's match count (`total`, `counts`: the IDFs).
+ * memory count, each word's match count (`total`, `counts`: the IDFs) and
+ * which words counted as common (`common_words`, 0 or 1 per word).
  *
  * BM25 scores every memory holding any query word, so the cost follows the
  * most common word's matches: "deploy" in a tenth of 100,000 memories is
@@ -216,7 +217,8 @@ function textCandidates(tokens: string[], filters: Filters, commonFrom = COMMON_
           split AS MATERIALIZED (
             SELECT (SELECT group_concat(term, ' OR ') FROM terms WHERE docs < threshold) AS rare,
                    (SELECT group_concat(term, ' OR ') FROM terms WHERE docs >= threshold) AS common,
-                   (SELECT group_concat(term, ' OR ') FROM terms) AS every
+                   (SELECT group_concat(term, ' OR ') FROM terms) AS every,
+                   (SELECT json_group_array(docs >= threshold) FROM (SELECT docs FROM terms ORDER BY pos)) AS common_words
             FROM (SELECT max(?, total * ?) AS threshold FROM stats)
           ),
           scored AS (
@@ -247,11 +249,11 @@ function textCandidates(tokens: string[], filters: Filters, commonFrom = COMMON_
             SELECT DISTINCT hits.seq + d.value AS seq FROM hits, json_each('[-2,-1,1,2]') d
             WHERE hits.seq + d.value NOT IN (SELECT seq FROM hits)
           )
-          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts
-          FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats
+          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words
+          FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats CROSS JOIN split
           UNION ALL
-          SELECT m.*, NULL, NULL, stats.total, stats.counts
-          FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats
+          SELECT m.*, NULL, NULL, stats.total, stats.counts, split.common_words
+          FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats CROSS JOIN split
           WHERE m.kind = 'event' AND ${where}`,
     args: [
       JSON.stringify(terms),
@@ -262,13 +264,6 @@ function textCandidates(tokens: string[], filters: Filters, commonFrom = COMMON_
       ...filters.args,
     ],
   };
-}
-
-/** Which query words `textCandidates` counted as common, from a row's `total` and `counts`. */
-export function commonWords(row: Row | undefined, commonFrom: number): boolean[] {
-  const total = Number(row?.total ?? 0);
-  const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
-  return counts.map((docs) => docs >= Math.max(commonFrom, total * COMMON_WORD_SHARE));
 }
 
 /** The full-text candidates statement `recall` sends for this input (its query plan is pinned by a test). */
@@ -321,7 +316,7 @@ export async function recall(
   const otherRows = results.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows);
   // Candidates found by skipping common words are kept only when that was provably exact (see `textCandidates`).
   const kept = textRows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
-  if (kept.length > 0 && !skippedCannotCompete(textRows[0], commonWords(textRows[0], commonFrom), Math.min(...kept))) {
+  if (kept.length > 0 && !skippedCannotCompete(textRows[0], Math.min(...kept))) {
     const [again] = await db.batch([textCandidates(tokens, filters, Number.POSITIVE_INFINITY)], "read");
     textRows = [...(again?.rows ?? [])];
   }

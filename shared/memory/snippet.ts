@@ -28,8 +28,8 @@ function roughStem(word: string): string {
   return word;
 }
 
-function matcher(queryWords: string[]): (word: string) => number {
-  const words = queryWords.map((word) => word.normalize("NFKC").toLowerCase());
+/** `words` are search tokens, already NFKC and lower case (`searchTokens`). */
+function matcher(words: string[]): (word: string) => number {
   const stems = words.map(roughStem);
   return (word) => {
     const lower = word.normalize("NFKC").toLowerCase();

@@ -202,18 +202,22 @@ describe("DeltaFold (a metrics shard's unwritten flushes)", () => {
 
 describe("skippedCannotCompete (recall's check that skipping common words was exact)", () => {
   // 1,000 memories; "deploy" in 500 of them (IDF floored to 1e-6), "cache" in 100 (IDF ln(900.5/100.5) ≈ 2.193).
-  const row = { total: 1000, counts: JSON.stringify([500, 100, 3]) };
+  const row = (common: number[]) => ({
+    total: 1000,
+    counts: JSON.stringify([500, 100, 3]),
+    common_words: JSON.stringify(common),
+  });
   const cacheBound = Math.log(900.5 / 100.5) * 2.2;
 
   it("holds when the weakest kept candidate beats every skipped word at its strongest", () => {
-    expect(skippedCannotCompete(row, [false, true, false], cacheBound + 0.01)).toBe(true);
-    expect(skippedCannotCompete(row, [false, true, false], cacheBound - 0.01)).toBe(false);
+    expect(skippedCannotCompete(row([0, 1, 0]), cacheBound + 0.01)).toBe(true);
+    expect(skippedCannotCompete(row([0, 1, 0]), cacheBound - 0.01)).toBe(false);
   });
 
   it("adds up the skipped words and counts a word in half the memories as worth nothing", () => {
-    expect(skippedCannotCompete(row, [true, false, false], 0.001)).toBe(true);
-    expect(skippedCannotCompete(row, [true, true, false], cacheBound + 0.01)).toBe(true);
-    expect(skippedCannotCompete(row, [false, true, true], cacheBound + 0.01)).toBe(false);
+    expect(skippedCannotCompete(row([1, 0, 0]), 0.001)).toBe(true);
+    expect(skippedCannotCompete(row([1, 1, 0]), cacheBound + 0.01)).toBe(true);
+    expect(skippedCannotCompete(row([0, 1, 1]), cacheBound + 0.01)).toBe(false);
   });
 });
 
