@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../tools/free-port";
 import { type DevInfo, startLocalStack } from "../../tools/local-stack";
@@ -17,6 +19,26 @@ function mcp(baseUrl: string, key: string, body: unknown, sessionId?: string) {
       ...(sessionId && { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" }),
     },
     body: JSON.stringify(body),
+  });
+}
+
+/** The same POST over plain `node:http`, which (unlike fetch) hands back the body bytes exactly as sent. */
+function mcpBytes(baseUrl: string, key: string, body: unknown, acceptEncoding: string) {
+  return new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+    const headers = {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "accept-encoding": acceptEncoding,
+    };
+    const sent = request(`${baseUrl}/mcp`, { method: "POST", headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on("error", reject);
+    });
+    sent.on("error", reject);
+    sent.end(JSON.stringify(body));
   });
 }
 
@@ -110,6 +132,21 @@ describe("the local stack (npm run dev)", () => {
       const listed = await mcp(second.info.baseUrl, second.info.apiKey, list, sessionId ?? undefined);
       expect(listed.status).toBe(200);
       expect(await mcp(second.info.baseUrl, second.info.apiKey, list, "not-a-session")).toHaveProperty("status", 404);
+      // A replayed tools/list reaches the client through wrangler dev as one valid gzip member with
+      // the request's id (not compressed a second time), and the plain answer is the same JSON.
+      const { baseUrl, apiKey } = second.info;
+      await mcpBytes(baseUrl, apiKey, { ...list, id: 1 }, "gzip");
+      const wire = await mcpBytes(baseUrl, apiKey, { ...list, id: "wire-é" }, "gzip");
+      const plain = await mcpBytes(baseUrl, apiKey, { ...list, id: "wire-é" }, "identity");
+      expect(wire.headers["content-encoding"]).toBe("gzip");
+      expect(plain.headers["content-encoding"]).toBeUndefined();
+      const decoded = gunzipSync(wire.body);
+      expect(decoded.equals(plain.body)).toBe(true);
+      expect(JSON.parse(decoded.toString("utf8"))).toMatchObject({
+        id: "wire-é",
+        result: { tools: expect.any(Array) },
+      });
+      expect(wire.body.length).toBeLessThan(decoded.length / 3);
     } finally {
       await second.stop();
     }

@@ -63,6 +63,29 @@ describe("tools/list answered from the isolate's cache", () => {
     });
   }
 
+  it("replays gzip-compressed, with the request's id, to a client that takes gzip", async () => {
+    const { apiKey } = await newTenant();
+    const shape = crypto.randomUUID();
+    expect((await post(apiKey.key, listRequest(1, shape))).status).toBe(200); // kept
+    for (const id of [2, 'list-é"2', -5, "x".repeat(2000)]) {
+      const plain = await post(apiKey.key, listRequest(id, shape), { "accept-encoding": "identity" });
+      const compressed = await post(apiKey.key, listRequest(id, shape), { "accept-encoding": "br;q=1, gzip;q=0.8" });
+      expect(plain.headers.get("content-encoding")).toBeNull();
+      expect(compressed.headers.get("content-encoding")).toBe("gzip");
+      expect(compressed.headers.get("vary")).toMatch(/accept-encoding/i);
+      expect(compressed.headers.get("x-ratelimit-remaining")).not.toBeNull();
+      // The runtime's fetch decodes what it is sent as gzip, checking the CRC-32 and length, so a
+      // malformed member fails here; test/node/local-stack.test.ts checks the bytes on the wire.
+      const text = await plain.text();
+      expect(await compressed.text()).toBe(text);
+      expect(JSON.parse(text)).toMatchObject({ jsonrpc: "2.0", id, result: { tools: expect.any(Array) } });
+    }
+    // gzip refused with q=0 gets the plain answer.
+    const refused = await post(apiKey.key, listRequest(3, shape), { "accept-encoding": "gzip;q=0, identity" });
+    expect(refused.headers.get("content-encoding")).toBeNull();
+    expect(JSON.parse(await refused.text())).toMatchObject({ id: 3 });
+  });
+
   it("still admits and rate-limits a cached answer, and never meters it as a tool call", async () => {
     const { apiKey } = await newTenant();
     const shape = crypto.randomUUID();

@@ -12,7 +12,16 @@
  * message minus its id (so `_meta`, a cursor or a stray field makes its own
  * entry, or its own error, never a wrong hit). Only a plain 200 JSON answer
  * carrying a result is kept; errors always go through the SDK.
+ *
+ * A client that accepts gzip (every MCP client's HTTP stack does; behind
+ * Cloudflare the Worker always sees `gzip` offered, and the edge decodes for
+ * a client that does not take it) gets the replay already compressed: the
+ * kept answer is deflated once, and each replay only splices its id into the
+ * compressed bytes (see `gzipReplay`). Otherwise the runtime would compress
+ * the same 20 KB again for every request, which measured as much as admission
+ * itself (docs/mcp.md).
  */
+import { constants, crc32, deflateRawSync } from "node:zlib";
 
 /** Clients of one isolate send a handful of shapes; the cap bounds what a caller sending odd shapes can make us hold. */
 const MAX_ENTRIES = 64;
@@ -23,7 +32,27 @@ interface Entry {
   /** The answer's UTF-8 bytes split where its id goes, encoded once so a replay only copies them. */
   before: Uint8Array;
   after: Uint8Array;
+  gzip: GzipTemplate;
 }
+
+/**
+ * A gzip member of `before + id + after` with the id left open. `head` is the
+ * gzip header and `before` deflated up to a sync flush (no final block, byte
+ * aligned), `tail` is `after` deflated on its own as the final block, so
+ * neither refers back into bytes it was not compressed with; the id goes
+ * between them as a stored block. The CRC-32 of `before` is kept so a replay
+ * only runs the checksum over the id and `after`.
+ */
+interface GzipTemplate {
+  head: Uint8Array;
+  tail: Uint8Array;
+  crcBefore: number;
+}
+
+/** RFC 1952 header: magic, deflate, no flags, no mtime, no extra flags, OS unknown. */
+const GZIP_HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff);
+/** A stored block holds at most this many bytes (RFC 1951 §3.2.4). */
+const STORED_BLOCK_MAX = 0xffff;
 
 const entries = new Map<string, Entry>();
 
@@ -42,6 +71,26 @@ export interface CachedAnswer {
   status: number;
   headers: [string, string][];
   body: Uint8Array<ArrayBuffer>;
+  /** The body is already gzip-encoded: send it with `Content-Encoding: gzip`, untouched by the runtime. */
+  gzip: boolean;
+}
+
+/**
+ * Whether an `Accept-Encoding` value takes gzip (RFC 9110 §12.5.3): named
+ * (or as `x-gzip`) or covered by `*`, with a weight above zero.
+ */
+export function acceptsGzip(header: string | null | undefined): boolean {
+  if (!header) return false;
+  let wildcard = false;
+  for (const part of header.split(",")) {
+    const [coding = "", ...params] = part.split(";").map((item) => item.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith("q="));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    const accepted = Number.isFinite(weight) && weight > 0;
+    if (coding === "gzip" || coding === "x-gzip") return accepted;
+    if (coding === "*") wildcard = accepted;
+  }
+  return wildcard;
 }
 
 /**
@@ -67,16 +116,41 @@ export function toolsListRequest(
   return { key: JSON.stringify([era, version, accept, mcpHeaders, rest]), id };
 }
 
-/** The kept answer for this request, or null on a miss. */
-export function cachedToolsList(list: ListRequest): CachedAnswer | null {
+/** The kept answer for this request, or null on a miss; gzip-encoded when `gzip` says the client takes it. */
+export function cachedToolsList(list: ListRequest, gzip: boolean): CachedAnswer | null {
   const entry = entries.get(list.key);
   if (!entry) return null;
   const id = encoder.encode(JSON.stringify(list.id));
-  const body = new Uint8Array(entry.before.length + id.length + entry.after.length);
-  body.set(entry.before, 0);
-  body.set(id, entry.before.length);
-  body.set(entry.after, entry.before.length + id.length);
-  return { status: entry.status, headers: entry.headers, body };
+  if (gzip && id.length <= STORED_BLOCK_MAX) {
+    return { status: entry.status, headers: entry.headers, body: gzipReplay(entry, id), gzip: true };
+  }
+  const body = concat(entry.before, id, entry.after);
+  return { status: entry.status, headers: entry.headers, body, gzip: false };
+}
+
+/**
+ * The gzip member of `before + id + after` from the kept template: the
+ * deflated `before`, a non-final stored block with the id, the deflated
+ * `after`, then the CRC-32 and length of the whole (RFC 1952 §2.3).
+ */
+function gzipReplay(entry: Entry, id: Uint8Array): Uint8Array<ArrayBuffer> {
+  const { head, tail, crcBefore } = entry.gzip;
+  const stored = Uint8Array.of(0, id.length & 0xff, id.length >>> 8, ~id.length & 0xff, (~id.length >>> 8) & 0xff);
+  const trailer = new Uint8Array(8);
+  const view = new DataView(trailer.buffer);
+  view.setUint32(0, crc32(entry.after, crc32(id, crcBefore)), true);
+  view.setUint32(4, (entry.before.length + id.length + entry.after.length) >>> 0, true);
+  return concat(head, stored, id, tail, trailer);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /** Keep the SDK's answer when it is a plain JSON result; returns a response with the same status, headers and body. */
@@ -109,5 +183,12 @@ function entryFrom(list: ListRequest, response: Response, text: string): Entry |
   if (before + JSON.stringify(list.id) + after !== text) return null;
   // The length differs with the id; the runtime sets it for each replay.
   const headers = [...response.headers].filter(([name]) => name !== "content-length");
-  return { status: response.status, headers, before: encoder.encode(before), after: encoder.encode(after) };
+  const beforeBytes = encoder.encode(before);
+  const afterBytes = encoder.encode(after);
+  const gzip: GzipTemplate = {
+    head: concat(GZIP_HEADER, deflateRawSync(beforeBytes, { level: 9, finishFlush: constants.Z_SYNC_FLUSH })),
+    tail: deflateRawSync(afterBytes, { level: 9 }),
+    crcBefore: crc32(beforeBytes),
+  };
+  return { status: response.status, headers, before: beforeBytes, after: afterBytes, gzip };
 }

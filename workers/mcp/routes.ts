@@ -20,7 +20,7 @@ import { insufficientScope } from "../auth/require-scope";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
 import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
-import { type CachedAnswer, cachedToolsList, keepToolsList, toolsListRequest } from "./list-cache";
+import { acceptsGzip, type CachedAnswer, cachedToolsList, keepToolsList, toolsListRequest } from "./list-cache";
 import { type MessageSummary, summarize } from "./messages";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
@@ -161,7 +161,12 @@ function isLegacy(c: Context<AppEnv>, body: unknown): boolean {
 /** Send a kept `tools/list` answer with the headers admission set on the context. */
 function replyCached(c: Context<AppEnv>, answer: CachedAnswer): Response {
   for (const [name, value] of answer.headers) c.header(name, value);
-  return c.body(answer.body, answer.status as 200);
+  if (!answer.gzip) return c.body(answer.body, answer.status as 200);
+  c.header("content-encoding", "gzip");
+  c.header("vary", "accept-encoding", { append: true });
+  const response = c.body(answer.body, answer.status as 200);
+  // "manual": the bytes are already gzip; the runtime must send them as they are, not compress them again.
+  return new Response(response.body, { status: response.status, headers: response.headers, encodeBody: "manual" });
 }
 
 /** Form-encoded is curl's default for `-d`; a JSON body sent that way is still JSON. Anything else is refused. */
@@ -240,7 +245,7 @@ mcp.post("/mcp", async (c) => {
   });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   const list = toolsListRequest("modern", config.version, c.req.raw.headers, acceptFor(c), body);
-  const cached = list && cachedToolsList(list);
+  const cached = list && cachedToolsList(list, acceptsGzip(c.req.header("accept-encoding")));
   if (cached) return replyCached(c, cached);
   const request = normalizedRequest(c, read.text);
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
@@ -267,7 +272,7 @@ async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summ
   const session = result.session;
   // Admitted (and, in a session, the session checked) like any request; only the SDK's work is skipped.
   const list = toolsListRequest("legacy", config.version, c.req.raw.headers, acceptFor(c), body);
-  const cached = list && cachedToolsList(list);
+  const cached = list && cachedToolsList(list, acceptsGzip(c.req.header("accept-encoding")));
   if (cached) {
     if (session) c.header("mcp-session-id", session.id);
     return replyCached(c, cached);

@@ -5,6 +5,7 @@ import { skippedCannotCompete } from "../../../shared/memory/recall-scoring";
 import { SNIPPET_WORDS, snippetOf } from "../../../shared/memory/snippet";
 import { DeltaFold } from "../../../shared/metrics/recorder";
 import { CredentialCache } from "../../../workers/auth/credential-cache";
+import { acceptsGzip } from "../../../workers/mcp/list-cache";
 import { summarize } from "../../../workers/mcp/messages";
 import { toWire } from "../../../workers/mcp/tools/wire-case";
 
@@ -245,5 +246,34 @@ describe("snippetOf", () => {
     const long = `${"filler ".repeat(40)}the cities grew ${"filler ".repeat(40)}`;
     expect(snippetOf(long, ["cities"], 240)).toContain("cities");
     expect(snippetOf(long, ["city"], 240)).not.toContain("cities");
+  });
+});
+
+describe("acceptsGzip", () => {
+  it("reads Accept-Encoding as RFC 9110 does: named or wildcard, weight above zero", () => {
+    for (const accepted of [
+      "gzip",
+      "br, gzip",
+      "gzip, deflate, br, zstd",
+      "GZIP;q=0.5",
+      "x-gzip",
+      "*",
+      "br;q=1, *;q=0.1",
+    ]) {
+      expect(acceptsGzip(accepted), accepted).toBe(true);
+    }
+    for (const refused of [
+      undefined,
+      null,
+      "",
+      "identity",
+      "br",
+      "gzip;q=0",
+      "gzip;q=0.000, *",
+      "*;q=0",
+      "deflate, br",
+    ]) {
+      expect(acceptsGzip(refused), String(refused)).toBe(false);
+    }
   });
 });
