@@ -29,12 +29,12 @@ export type AdmitRequest = Omit<AdmitInput, "tenant">;
  * limit that silently stopped applying would be the worse failure.
  */
 export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<AdmitResult> {
-  const auth = c.var.auth;
+  const auth = c.get("auth");
   let result: AdmitResult;
   try {
     result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
-    c.var.logger.error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
+    c.get("logger").error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
     throw unavailable("admission temporarily unavailable", { cause: error });
   }
   setAdmissionHeaders(c, result);
@@ -67,18 +67,18 @@ function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
  * not run.
  */
 export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
-  const tenant = tenantOf(c.var.auth);
+  const tenant = tenantOf(c.get("auth"));
   let result: ChargeResult;
   try {
     result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant);
   } catch (error) {
-    c.var.logger.error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
+    c.get("logger").error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
     throw unavailable("admission temporarily unavailable: the tool did not run; retry shortly", { cause: error });
   }
   recordQuota(tenant.id, result.charged || result.reason === "quota_exceeded" ? result.quota : null);
   if (result.charged) return;
   logRefusal(c, tenant.id, result);
-  throw admissionError(result, c.var.services.config.planLimits);
+  throw admissionError(result, c.get("services").config.planLimits);
 }
 
 export type Admitted = Extract<AdmitResult, { admitted: true }>;
@@ -94,7 +94,7 @@ declare module "hono" {
 export function admitted(options: { write?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const result = await admit(c, { kind: "api", write: options.write });
-    if (!result.admitted) throw admissionError(result, c.var.services.config.planLimits);
+    if (!result.admitted) throw admissionError(result, c.get("services").config.planLimits);
     c.set("admission", result);
     await next();
   };
@@ -139,7 +139,7 @@ function setQuotaHeaders(c: Context<AppEnv>, quota: QuotaState): void {
  * exact per-month refusal counts, flushed to the management `usage` table.
  */
 function recordAdmission(c: Context<AppEnv>, result: AdmitResult): void {
-  const tenant = c.var.auth.tenantId;
+  const tenant = c.get("auth").tenantId;
   recordQuota(tenant, result.admitted || result.reason === "quota_exceeded" ? result.quota : null);
   if (!result.admitted) logRefusal(c, tenant, result);
 }
@@ -154,7 +154,7 @@ function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): 
   switch (refusal.reason) {
     case "rate_limited":
       recorder.inc("rate_limited_total", { plan: refusal.plan });
-      c.var.logger.warn("Rate limit exceeded", {
+      c.get("logger").warn("Rate limit exceeded", {
         tenant,
         plan: refusal.plan,
         limit: refusal.rateLimit.limit,
@@ -165,7 +165,7 @@ function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): 
       return;
     case "quota_exceeded":
       recorder.inc("quota_exceeded_total", { plan: refusal.plan });
-      c.var.logger.warn("Plan quota exceeded", {
+      c.get("logger").warn("Plan quota exceeded", {
         tenant,
         plan: refusal.plan,
         limit: refusal.quota.limit,
@@ -174,10 +174,10 @@ function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): 
       });
       return;
     case "suspended":
-      c.var.logger.warn("tenant suspended: request refused", { tenant });
+      c.get("logger").warn("tenant suspended: request refused", { tenant });
       return;
     case "migrating":
-      c.var.logger.info("write refused while the tenant database is migrated", {
+      c.get("logger").info("write refused while the tenant database is migrated", {
         tenant,
         migration: refusal.migrationId,
       });

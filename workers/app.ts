@@ -29,7 +29,11 @@ export function createApp() {
     if (error instanceof DatabaseUnavailableError) {
       const message =
         error.target === "managementDb" ? "Cannot connect to management database" : "database unavailable";
-      c.var.logger?.error(message, { target: error.target, database: error.database, ...describeError(error.cause) });
+      c.get("logger")?.error(message, {
+        target: error.target,
+        database: error.database,
+        ...describeError(error.cause),
+      });
       error = unavailable("database unavailable", { retryAfterSeconds: error.retryAfterSeconds });
     }
     if (isFencedWrite(error)) error = tenantMigratingError();
@@ -37,7 +41,7 @@ export function createApp() {
       for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
       return c.json(error.toBody(), error.status as 400);
     }
-    c.var.logger?.error("unhandled error", describeError(error));
+    c.get("logger")?.error("unhandled error", describeError(error));
     return c.json(new AppError("internal", "internal error").toBody(), 500);
   });
   return app;

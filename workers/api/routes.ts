@@ -30,7 +30,7 @@ api.use("/audit-log/*", requireAdmin());
 api.use("/admin/*", requireAdmin());
 api.route("/tenants/:id/sessions", adminSessions);
 // Also finishes a deletion that was interrupted (the tenant is already marked deleted).
-api.delete("/tenants/:id", (c) => deletionResponse(c, c.req.param("id"), c.var.adminActor));
+api.delete("/tenants/:id", (c) => deletionResponse(c, c.req.param("id"), c.get("adminActor")));
 api.route("/tenants/:id", adminMigrations);
 api.route("/tenants/:id", adminPortability);
 api.route("/tenants", adminTenants);

@@ -68,7 +68,10 @@ function bearer(header: string | undefined): string | null {
  * `error="invalid_token"`, so a client knows to sign in again rather than retry.
  */
 function unauthorized(c: Context<AppEnv>, message: string, presented: boolean): AppError {
-  const parts = [`resource_metadata="${resourceMetadataUrl(c.var.services.config)}"`, `scope="${MCP_BASELINE_SCOPE}"`];
+  const parts = [
+    `resource_metadata="${resourceMetadataUrl(c.get("services").config)}"`,
+    `scope="${MCP_BASELINE_SCOPE}"`,
+  ];
   if (presented) parts.push('error="invalid_token"', `error_description="${message}"`);
   return new AppError("unauthorized", message, {
     code: presented ? "invalid_token" : "unauthorized",
@@ -115,7 +118,7 @@ export async function refreshCredential(c: Context<AppEnv>): Promise<void> {
     cache.set(cacheKey, auth);
     c.set("auth", auth);
   } else {
-    tenants.delete(c.var.auth.tenantId);
+    tenants.delete(c.get("auth").tenantId);
     c.set("auth", await oauthAuth(c, token));
   }
 }
@@ -149,10 +152,10 @@ async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<Authenticate
     // from the last real verification, however long the outage lasts.
     auth = cache.stale(cacheKey);
     if (!auth || (auth.expiresAt !== null && auth.expiresAt <= Date.now())) {
-      c.var.logger.error("Cannot connect to management database", describeError(error));
+      c.get("logger").error("Cannot connect to management database", describeError(error));
       throw unavailable("database unavailable", { cause: error });
     }
-    c.var.logger.warn("serving cached credential while the management database is unreachable", {
+    c.get("logger").warn("serving cached credential while the management database is unreachable", {
       tenant: auth.tenantId,
     });
     return auth;
@@ -160,7 +163,7 @@ async function apiKeyAuth(c: Context<AppEnv>, key: string): Promise<Authenticate
 }
 
 async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string): Promise<AuthenticatedTenant> {
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   const lookup = await lookupApiKey(mgmtDb, config, key);
   if (lookup.status !== "valid") {
     if (lookup.status === "unknown") unknownKeys.set(cacheKey, true);
@@ -173,7 +176,7 @@ async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string):
   const { credential } = lookup;
   c.executionCtx.waitUntil(
     touchApiKey(mgmtDb, credential.keyId).catch((error: unknown) =>
-      c.var.logger.warn("api key last_used_at not recorded", describeError(error)),
+      c.get("logger").warn("api key last_used_at not recorded", describeError(error)),
     ),
   );
   return {
@@ -201,7 +204,7 @@ export function forgetApiKey(keyId: string): void {
  * cached like an API key's and served stale during a management-DB outage.
  */
 async function oauthAuth(c: Context<AppEnv>, token: string): Promise<AuthenticatedTenant> {
-  const { config } = c.var.services;
+  const { config } = c.get("services");
   const blocked = failedAttempts.blocked(c);
   if (blocked) throw blocked;
   const validated = await authorizationServer(config).validateToken<GrantProps>(mcpResource(config), token, c.env);
@@ -229,7 +232,7 @@ const tenants = new CredentialCache<TenantFields | null>(FRESH_MS, STALE_MS);
 async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<TenantFields | null> {
   const fresh = tenants.fresh(tenantId);
   if (fresh !== undefined) return fresh;
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   try {
     const access = await resolveTenantAccess(mgmtDb, config, tenantId);
     const fields = access ? tenantFields(access.tenant, access.database, access.databaseGeneration) : null;
@@ -239,7 +242,7 @@ async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<Tenan
     if (!(error instanceof DatabaseUnavailableError)) throw error;
     const stale = tenants.stale(tenantId);
     if (stale === undefined) {
-      c.var.logger.error("Cannot connect to management database", describeError(error));
+      c.get("logger").error("Cannot connect to management database", describeError(error));
       throw unavailable("database unavailable", { cause: error });
     }
     return stale;

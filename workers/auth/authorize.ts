@@ -35,7 +35,7 @@ const CSRF_COOKIE = "__Host-muninn-signin";
 const ACCOUNT_ATTEMPTS_PER_MINUTE = 10;
 
 function oauth(c: Context<AppEnv>): OAuthHelpers {
-  return authorizationServer(c.var.services.config).getOAuthApi(c.env);
+  return authorizationServer(c.get("services").config).getOAuthApi(c.env);
 }
 
 function html(c: Context<AppEnv>, body: string, status = 200, headers?: Headers): Response {
@@ -66,7 +66,7 @@ async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response>
       return html(c, errorPage("This connection request is not valid", error.description), 400);
     }
     if (error instanceof CimdFetchError) {
-      c.var.logger.warn("client metadata document could not be fetched", { reason: error.reason });
+      c.get("logger").warn("client metadata document could not be fetched", { reason: error.reason });
       return html(
         c,
         errorPage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."),
@@ -134,16 +134,16 @@ async function signIn(c: Context<AppEnv>, request: AuthRequest, form: FormData):
   const limited = await signInLimited(c, email);
   if (limited) return renderSignIn(c, name, { email, error: limited, status: 429 });
 
-  const account = await verifySignIn(c.var.services.mgmtDb, email, password);
+  const account = await verifySignIn(c.get("services").mgmtDb, email, password);
   if (!account) {
-    c.var.logger.warn("sign-in failed", { route: AUTHORIZE_PATH });
+    c.get("logger").warn("sign-in failed", { route: AUTHORIZE_PATH });
     return renderSignIn(c, name, { email, error: "Wrong email or password.", status: 401 });
   }
 
   const helpers = oauth(c);
   const details = await helpers.describeConsent(request);
   const transaction = await helpers.beginConsent(request);
-  const proof = await signInProof(c.var.services.config.dbTokenEncryptionKey, transaction.handle, account.id);
+  const proof = await signInProof(c.get("services").config.dbTokenEncryptionKey, transaction.handle, account.id);
   const action = `${AUTHORIZE_PATH}${new URL(c.req.url).search}`;
   return html(
     c,
@@ -185,14 +185,14 @@ async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData)
   const proof = String(form.get("proof") ?? "");
   const helpers = oauth(c);
   const userId =
-    handle && proof ? await verifySignInProof(c.var.services.config.dbTokenEncryptionKey, handle, proof) : null;
+    handle && proof ? await verifySignInProof(c.get("services").config.dbTokenEncryptionKey, handle, proof) : null;
   if (!userId) return html(c, errorPage("Sign-in expired", "Your sign-in for this request expired. Start again."), 400);
   try {
     if (form.get("decision") !== "allow") {
       const denied = await helpers.denyConsent(c.req.raw, handle);
       return new Response(null, { status: 302, headers: denied.headers });
     }
-    const account = await getAccount(c.var.services.mgmtDb, userId);
+    const account = await getAccount(c.get("services").mgmtDb, userId);
     if (!account) return html(c, errorPage("Account not found", "This account no longer exists."), 400);
     const scope = grantedScopes(request);
     const approved = await helpers.approveConsent(c.req.raw, handle, { scope });
@@ -205,7 +205,7 @@ async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData)
       scope,
       props,
     });
-    c.var.logger.info("oauth grant created", { tenant: account.tenantId, client: approved.request.clientId, scope });
+    c.get("logger").info("oauth grant created", { tenant: account.tenantId, client: approved.request.clientId, scope });
     approved.headers.set("Location", redirectTo);
     return new Response(null, { status: 302, headers: approved.headers });
   } catch (error) {

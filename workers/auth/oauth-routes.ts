@@ -20,7 +20,7 @@ export const oauthRoutes = new Hono<AppEnv>();
  * a client asks for first (MCP); the full catalogue is in the issuer's metadata.
  */
 function protectedResourceMetadata(c: Context<AppEnv>) {
-  const { config } = c.var.services;
+  const { config } = c.get("services");
   return c.json(
     {
       resource: mcpResource(config),
@@ -45,6 +45,10 @@ oauthRoutes.use(REGISTER_PATH, ipRateLimit("oauth-register"));
 const served = ["/.well-known/oauth-authorization-server", TOKEN_PATH, REGISTER_PATH];
 for (const path of served) {
   oauthRoutes.all(path, (c) =>
-    authorizationServer(c.var.services.config).fetch(c.req.raw, c.env, c.executionCtx as unknown as ExecutionContext),
+    authorizationServer(c.get("services").config).fetch(
+      c.req.raw,
+      c.env,
+      c.executionCtx as unknown as ExecutionContext,
+    ),
   );
 }

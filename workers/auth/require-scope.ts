@@ -25,9 +25,9 @@ export function insufficientScope(config: Config, scope: Scope, message: string)
  */
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!hasScope(c.var.auth.scopes, scope)) {
+    if (!hasScope(c.get("auth").scopes, scope)) {
       throw insufficientScope(
-        c.var.services.config,
+        c.get("services").config,
         scope,
         `this credential lacks the ${scope} scope; use an API key or sign-in that carries it`,
       );

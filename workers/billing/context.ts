@@ -56,7 +56,7 @@ export function logStripeFailures(): MiddlewareHandler<AppEnv> {
     await next();
     const error = c.error;
     if (error instanceof AppError && STRIPE_FAILURE_CODES.has(error.code)) {
-      c.var.logger.error("Stripe call failed", { code: error.code, ...describeError(error.cause) });
+      c.get("logger").error("Stripe call failed", { code: error.code, ...describeError(error.cause) });
     }
   };
 }

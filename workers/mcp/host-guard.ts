@@ -11,7 +11,7 @@ import { JSON_RPC, jsonRpcError } from "./json-rpc-errors";
  */
 export function hostGuard(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { allowedOrigins, mcp } = c.var.services.config;
+    const { allowedOrigins, mcp } = c.get("services").config;
     const url = new URL(c.req.url);
     const host = (c.req.header("host") ?? url.host).toLowerCase();
     let hostname: string;
@@ -21,7 +21,7 @@ export function hostGuard(): MiddlewareHandler<AppEnv> {
       return jsonRpcError(403, JSON_RPC.serverError, `Invalid Host header: ${host}`);
     }
     if (!mcp.allowedHosts.includes(hostname)) {
-      c.var.logger.warn("mcp request refused: host not allowed", { host });
+      c.get("logger").warn("mcp request refused: host not allowed", { host });
       return jsonRpcError(403, JSON_RPC.serverError, `Invalid Host: ${hostname}`);
     }
     const origin = c.req.header("origin");
@@ -33,7 +33,7 @@ export function hostGuard(): MiddlewareHandler<AppEnv> {
         originHost = null;
       }
       if (originHost !== host && !allowedOrigins.includes(origin)) {
-        c.var.logger.warn("mcp request refused: origin not allowed", { origin });
+        c.get("logger").warn("mcp request refused: origin not allowed", { origin });
         return jsonRpcError(403, JSON_RPC.serverError, `Invalid Origin: ${origin}`);
       }
     }

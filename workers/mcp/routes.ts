@@ -57,7 +57,7 @@ let modern: McpHttpHandler | null = null;
  * secret is deliberately not passed: tools need the tenant, not the key.
  */
 function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
-  const { auth } = c.var;
+  const auth = c.get("auth");
   return {
     token: auth.keyId ? `api_key:${auth.keyId}` : "oauth_access_token",
     clientId: auth.oauth?.clientId ?? `api_key:${auth.keyId}`,
@@ -107,9 +107,9 @@ function asJsonRpc(guard: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> 
 
 /** Any MCP use needs `mcp:read` (which `mcp:tools` implies); the challenge asks for the baseline, `mcp:tools`. */
 const mcpAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!hasScope(c.var.auth.scopes, "mcp:read")) {
+  if (!hasScope(c.get("auth").scopes, "mcp:read")) {
     throw insufficientScope(
-      c.var.services.config,
+      c.get("services").config,
       MCP_BASELINE_SCOPE,
       "this credential has no MCP scope (mcp:tools or mcp:read)",
     );
@@ -176,7 +176,7 @@ function acceptableContentType(contentType: string | undefined): boolean {
 }
 
 mcp.post("/mcp", async (c) => {
-  const { config } = c.var.services;
+  const { config } = c.get("services");
   if (!acceptableContentType(c.req.header("content-type"))) {
     return jsonRpcError(415, JSON_RPC.serverError, "Unsupported Media Type: Content-Type must be application/json");
   }
@@ -195,8 +195,8 @@ mcp.post("/mcp", async (c) => {
     return jsonRpcError(400, JSON_RPC.parseError, "Parse error: the body is not valid JSON");
   }
   const summary = summarize(body);
-  c.var.telemetry.mcpMethod = summary.methods || undefined;
-  if (summary.tool) c.var.telemetry.tool = summary.tool;
+  c.get("telemetry").mcpMethod = summary.methods || undefined;
+  if (summary.tool) c.get("telemetry").tool = summary.tool;
   // A batch is admitted as one request, so it may carry only what costs
   // nothing: every request that does work (a tool call, a resource read, a
   // prompt) is admitted, rate-limited and metered on its own. Otherwise one
@@ -223,7 +223,7 @@ mcp.post("/mcp", async (c) => {
 
   // A read-only credential may call only tools annotated read-only: a write
   // is refused before it runs, with the challenge naming the scope to ask for.
-  if (summary.tool && isWriteTool(summary.tool) && !hasScope(c.var.auth.scopes, "mcp:tools")) {
+  if (summary.tool && isWriteTool(summary.tool) && !hasScope(c.get("auth").scopes, "mcp:tools")) {
     const refusal = insufficientScope(
       config,
       "mcp:tools",
@@ -250,12 +250,14 @@ mcp.post("/mcp", async (c) => {
   const request = normalizedRequest(c, read.text);
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
   const handler = modernHandler(config);
-  const response = await requestLogger.run(c.var.logger, () => handler.fetch(request, { parsedBody: body, authInfo }));
+  const response = await requestLogger.run(c.get("logger"), () =>
+    handler.fetch(request, { parsedBody: body, authInfo }),
+  );
   return reply(c, list ? await keepToolsList(list, response) : response);
 });
 
 async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summary: MessageSummary) {
-  const { config } = c.var.services;
+  const { config } = c.get("services");
   const sessionId = summary.initialize ? null : (c.req.header("mcp-session-id") ?? null);
   const result = await admit(c, {
     kind: "mcp",
@@ -278,8 +280,8 @@ async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summ
     return replyCached(c, cached);
   }
   if (session?.created) {
-    c.var.logger.info("mcp session created", {
-      tenant: c.var.auth.tenantId,
+    c.get("logger").info("mcp session created", {
+      tenant: c.get("auth").tenantId,
       session: session.id.slice(0, 8),
       protocolVersion: session.protocolVersion,
       client: session.clientInfo?.name,
@@ -308,7 +310,7 @@ async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summ
     // (e.g. a 406 for a bad Accept header): a refused initialize must not
     // hold a session slot. (At the plan's cap its creation has already
     // evicted the least recently used session; that one stays closed.)
-    await c.env.TENANT_DO.getByName(c.var.auth.tenantId).closeSession(session.id, "rejected");
+    await c.env.TENANT_DO.getByName(c.get("auth").tenantId).closeSession(session.id, "rejected");
     logSessionClosed(c, { id: session.id, reason: "rejected" });
     return reply(c, response);
   }
@@ -319,26 +321,26 @@ async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summ
 
 async function rememberLogLevel(c: Context<AppEnv>, session: AdmittedSession, level: string) {
   try {
-    await c.env.TENANT_DO.getByName(c.var.auth.tenantId).setSessionLogLevel(session.id, level);
+    await c.env.TENANT_DO.getByName(c.get("auth").tenantId).setSessionLogLevel(session.id, level);
   } catch (error) {
     // The level only shapes notifications this server does not send unprompted; the request itself succeeded.
-    c.var.logger.warn("session log level not stored", describeError(error));
+    c.get("logger").warn("session log level not stored", describeError(error));
   }
 }
 
 function logSessionClosed(c: Context<AppEnv>, closed: SessionClosure) {
-  c.var.logger.info("mcp session closed", {
-    tenant: c.var.auth.tenantId,
+  c.get("logger").info("mcp session closed", {
+    tenant: c.get("auth").tenantId,
     session: closed.id.slice(0, 8),
     reason: closed.reason,
   });
 }
 
 function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext {
-  const { tenantId, db } = c.var.auth;
-  const logger = c.var.logger;
+  const { tenantId, db } = c.get("auth");
+  const logger = c.get("logger");
   return {
-    db: c.var.services.tenantDb(tenantId, db),
+    db: c.get("services").tenantDb(tenantId, db),
     tenantId,
     logger,
     clientName,
@@ -358,18 +360,18 @@ function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext
  * force-close — and says how many.
  */
 mcp.delete("/mcp", async (c) => {
-  const { config } = c.var.services;
+  const { config } = c.get("services");
   const sessionId = c.req.header("mcp-session-id") ?? null;
   const result = await admit(c, { kind: "mcp", sessionId });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, null));
-  const tenant = c.env.TENANT_DO.getByName(c.var.auth.tenantId);
+  const tenant = c.env.TENANT_DO.getByName(c.get("auth").tenantId);
   let closed: number;
   if (sessionId) {
     closed = (await tenant.closeSession(sessionId)) ? 1 : 0;
     if (closed === 1) logSessionClosed(c, { id: sessionId, reason: "delete" });
   } else {
     closed = await tenant.closeSessions({ reason: "delete" });
-    c.var.logger.info("mcp sessions force-closed", { tenant: c.var.auth.tenantId, closed, reason: "delete" });
+    c.get("logger").info("mcp sessions force-closed", { tenant: c.get("auth").tenantId, closed, reason: "delete" });
   }
   return c.json({ closed });
 });

@@ -28,12 +28,12 @@ export async function spendIpBudget(c: Context<AppEnv>, group: string, limit: nu
   try {
     result = await c.env.IP_LIMITER_DO.getByName(`${group}:${ip}`).take(limit, WINDOW_SECONDS);
   } catch (error) {
-    c.var.logger.error("IP rate limiter unavailable; request allowed", { group, ...describeError(error) });
+    c.get("logger").error("IP rate limiter unavailable; request allowed", { group, ...describeError(error) });
     return null;
   }
   c.header("RateLimit-Policy", `"ip";q=${limit};w=${WINDOW_SECONDS}`);
   c.header("RateLimit", `"ip";r=${result.state.remaining};t=${result.state.resetSeconds}`);
-  if (!result.allowed) c.var.logger.warn("Rate limit exceeded", { limitedBy: "ip", group, ip, limit });
+  if (!result.allowed) c.get("logger").warn("Rate limit exceeded", { limitedBy: "ip", group, ip, limit });
   return result;
 }
 
@@ -56,7 +56,7 @@ export function ipRateLimited(limit: number, retryAfterSeconds: number): AppErro
  */
 export function ipRateLimit(group: string, limitPerMinute?: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const limit = limitPerMinute ?? c.var.services.config.ipRateLimitPerMinute;
+    const limit = limitPerMinute ?? c.get("services").config.ipRateLimitPerMinute;
     const result = await spendIpBudget(c, group, limit);
     if (result && !result.allowed) throw ipRateLimited(limit, result.retryAfterSeconds);
     await next();
@@ -89,7 +89,7 @@ export class FailedAttemptLimit {
       this.#blockedUntil.delete(ip as string);
       return null;
     }
-    return ipRateLimited(c.var.services.config.ipRateLimitPerMinute, Math.ceil((until - now) / 1000));
+    return ipRateLimited(c.get("services").config.ipRateLimitPerMinute, Math.ceil((until - now) / 1000));
   }
 
   /**
@@ -101,7 +101,7 @@ export class FailedAttemptLimit {
   async failed(c: Context<AppEnv>): Promise<AppError | null> {
     const ip = clientIp(c);
     if (ip === null) return null;
-    const limit = c.var.services.config.ipRateLimitPerMinute;
+    const limit = c.get("services").config.ipRateLimitPerMinute;
     const result = await spendIpBudget(c, this.group, limit);
     if (!result || result.allowed) return null;
     this.#blockedUntil.delete(ip);

@@ -32,8 +32,8 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const tenant = c.get("auth")?.tenantId;
     // Tool and method names come from the client: cut them (as Analytics Engine's blob limits
     // require anyway) so a request cannot write megabytes into the logs.
-    const tool = c.var.telemetry.tool?.slice(0, MAX_TOOL_CHARS);
-    const mcpMethod = c.var.telemetry.mcpMethod?.slice(0, MAX_METHODS_CHARS);
+    const tool = c.get("telemetry").tool?.slice(0, MAX_TOOL_CHARS);
+    const mcpMethod = c.get("telemetry").mcpMethod?.slice(0, MAX_METHODS_CHARS);
     const level = status >= 500 ? "error" : "info";
     logger.log(level, "request", { method: c.req.method, route, status, durationMs, tenant, tool, mcpMethod });
 

@@ -95,9 +95,9 @@ function tenantBreakerSummary(services: Services) {
 }
 
 health.get("/health", async (c) => {
-  const services = c.var.services;
+  const services = c.get("services");
   const started = Date.now();
-  const { managementDb: mgmt, sessions } = await checks(services, c.env, c.var.logger);
+  const { managementDb: mgmt, sessions } = await checks(services, c.env, c.get("logger"));
   const managementBreaker: BreakerSnapshot = services.mgmtBreaker.snapshot();
   const tenantBreakers = tenantBreakerSummary(services);
   const pool = services.pool.snapshot(services.clientCount());
@@ -121,8 +121,8 @@ health.get("/health", async (c) => {
 });
 
 health.get("/ready", async (c) => {
-  const services = c.var.services;
-  const { managementDb: mgmt } = await checks(services, c.env, c.var.logger);
+  const services = c.get("services");
+  const { managementDb: mgmt } = await checks(services, c.env, c.get("logger"));
   if (!mgmt.ok) return c.json({ ready: false, reason: "management database unreachable" }, 503);
   if (services.mgmtBreaker.state === "open") {
     return c.json({ ready: false, reason: "management database circuit breaker is open" }, 503);

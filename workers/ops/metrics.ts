@@ -38,7 +38,7 @@ function tenantQuery(value: string | undefined): string | undefined {
  * no usable credential is 401, a wrong one 403.
  */
 const requireMetricsToken = bearerAuth<AppEnv>({
-  verifyToken: (token, c) => timingSafeEqual(token, c.var.services.config.metricsToken),
+  verifyToken: (token, c) => timingSafeEqual(token, c.get("services").config.metricsToken),
   noAuthenticationHeader: { message: missingToken },
   invalidAuthenticationHeader: { message: wrongToken },
   invalidToken: { message: wrongToken },
@@ -56,17 +56,17 @@ function wrongToken(): never {
 
 /** A scrape without any credential, on the local stack only; a credential sent is always checked. */
 const localScrape: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.req.header("authorization") && c.var.services.config.environment === "development") return next();
+  if (!c.req.header("authorization") && c.get("services").config.environment === "development") return next();
   return requireMetricsToken(c, next);
 };
 
 metrics.get("/metrics", localScrape, async (c) => {
-  const { config } = c.var.services;
+  const { config } = c.get("services");
   // This isolate's unshipped changes ride along, so what it just served is counted.
   const pending = recorder.drain();
   pending.push({ op: "set", series: seriesKey("muninn_build_info", { version: config.version }), value: 1 });
   // The answering isolate's own view of the management DB is the freshest one.
-  const state = BREAKER_STATE_VALUE[c.var.services.mgmtBreaker.state];
+  const state = BREAKER_STATE_VALUE[c.get("services").mgmtBreaker.state];
   pending.push({ op: "set", series: seriesKey("circuit_breaker_state", { target: "managementDb" }), value: state });
   const text = await readMetrics(c.env, pending, tenantQuery(c.req.query("tenant")));
   return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
@@ -128,7 +128,7 @@ const flushBatch = z.strictObject({ flushes: z.array(isolateFlush).min(1).max(FL
 metrics.post(
   "/dev/metrics/flush",
   async (c, next) => {
-    if (c.var.services.config.environment !== "development") {
+    if (c.get("services").config.environment !== "development") {
       throw new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`);
     }
     return next();

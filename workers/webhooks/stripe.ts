@@ -23,7 +23,7 @@ export const stripeWebhooks = new Hono<AppEnv>();
 const MAX_WEBHOOK_BYTES = 512 * 1024;
 
 stripeWebhooks.post("/webhooks/stripe", async (c) => {
-  const context = billingContext(c.var.services);
+  const context = billingContext(c.get("services"));
   const tooLarge = () => new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
   if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
   // The signature covers the exact bytes Stripe sent: verify the raw text, never re-serialised JSON.
@@ -40,7 +40,7 @@ stripeWebhooks.post("/webhooks/stripe", async (c) => {
     );
   } catch (error) {
     // Only a bad signature answers 400: Stripe does not retry 4xx, and an unsigned request must not be retried into us.
-    c.var.logger.warn("Invalid signature: Stripe webhook refused", describeError(error));
+    c.get("logger").warn("Invalid signature: Stripe webhook refused", describeError(error));
     countWebhook("unknown", "invalid_signature");
     throw new AppError("invalid_request", "Invalid signature", { code: "invalid_signature" });
   }
@@ -59,7 +59,7 @@ export async function handleEvent(
   event: Stripe.Event,
   options: { force?: boolean },
 ): Promise<ProcessedEvent> {
-  const logger = c.var.logger.child({ eventId: event.id, eventType: event.type });
+  const logger = c.get("logger").child({ eventId: event.id, eventType: event.type });
   let result: ProcessedEvent;
   try {
     result = await processStripeEvent(context, event, options);

@@ -31,12 +31,12 @@ export async function deletionResponse(c: Context<AppEnv>, tenantId: string, act
       { code: "confirmation_mismatch" },
     );
   }
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   const keys = await mgmtDb.execute({ sql: "SELECT id FROM api_keys WHERE tenant_id = ?", args: [tenantId] }, "read");
   const result = await deleteAccount({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
   // This isolate forgets the keys now; the others within the credential cache's 60 s.
   for (const row of keys.rows) forgetApiKey(String(row.id));
-  c.var.logger.info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
+  c.get("logger").info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
   return c.json(view(result));
 }
 

@@ -22,14 +22,14 @@ const signupBody = z
 
 signup.post("/", ipRateLimit("signup"), async (c) => {
   const body = await parseJsonBody(c, signupBody);
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   const created = await signUp(mgmtDb, config, {
     email: body.email,
     password: body.password,
     orgName: body.org_name,
     ip: clientIp(c),
   });
-  c.var.logger.info("account created", { tenant: created.tenant.id, user: created.userId });
+  c.get("logger").info("account created", { tenant: created.tenant.id, user: created.userId });
   return c.json(signupView(created, config), 201);
 });
 

@@ -22,7 +22,7 @@ const auditCursor = z.object({ beforeId: z.number().int().positive() });
 
 adminAuditLog.get("/", async (c) => {
   const query = parseInput(auditQuery, c.req.query());
-  const { entries, hasMore } = await listAudit(c.var.services.mgmtDb, {
+  const { entries, hasMore } = await listAudit(c.get("services").mgmtDb, {
     tenantId: query.tenant_id,
     action: query.action,
     since: query.since,

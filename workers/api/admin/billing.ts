@@ -18,13 +18,13 @@ const reconcileQuery = z.object({
 adminBilling.post("/reconcile", async (c) => {
   const query = parseInput(reconcileQuery, c.req.query());
   const apply = query.apply === "true";
-  const { report, changed } = await reconcileBilling(billingContext(c.var.services), {
+  const { report, changed } = await reconcileBilling(billingContext(c.get("services")), {
     apply,
-    actor: c.var.adminActor,
+    actor: c.get("adminActor"),
     tenantId: query.tenant_id,
   });
-  const unpushed = await pushAll(c.env, c.var.logger, changed);
-  c.var.logger.info("billing reconciliation", {
+  const unpushed = await pushAll(c.env, c.get("logger"), changed);
+  c.get("logger").info("billing reconciliation", {
     apply,
     tenant: query.tenant_id,
     checked: report.checked,

@@ -39,8 +39,8 @@ const migrateBody = z
 function deps(c: Context<AppEnv>, tenantId: string): MoveDeps {
   const stub = tenantObject(c, tenantId);
   return {
-    mgmt: c.var.services.mgmtDb,
-    config: c.var.services.config,
+    mgmt: c.get("services").mgmtDb,
+    config: c.get("services").config,
     gate: {
       markMigrating: (id) => stub.markMigrating(id),
       releaseMigrating: (id, generation) => stub.releaseMigrating(id, generation),
@@ -49,12 +49,12 @@ function deps(c: Context<AppEnv>, tenantId: string): MoveDeps {
 }
 
 function actor(c: Context<AppEnv>) {
-  return { actor: c.var.adminActor, ip: clientIp(c) };
+  return { actor: c.get("adminActor"), ip: clientIp(c) };
 }
 
 async function requireMigration(c: Context<AppEnv>, tenantId: string): Promise<TenantMigration> {
   const id = c.req.param("mid") ?? "";
-  const migration = await getMigration(c.var.services.mgmtDb, id);
+  const migration = await getMigration(c.get("services").mgmtDb, id);
   if (!migration || migration.tenantId !== tenantId) {
     throw new AppError("not_found", `no migration ${JSON.stringify(id)} for this tenant`, {
       code: "migration_not_found",
@@ -74,7 +74,7 @@ adminMigrations.post("/migrate", async (c) => {
 
 adminMigrations.get("/migrations", async (c) => {
   const tenant = await requireTenant(c);
-  const migrations = await listMigrations(c.var.services.mgmtDb, tenant.id);
+  const migrations = await listMigrations(c.get("services").mgmtDb, tenant.id);
   return c.json({ object: "list", data: migrations.map(migrationView), has_more: false });
 });
 

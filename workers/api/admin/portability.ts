@@ -9,10 +9,10 @@ import { requireTenant, settingsOf } from "./tenant-lookup";
 export const adminPortability = new Hono<AppEnv>();
 
 async function tenantDatabase(c: Context<AppEnv>, tenantId: string) {
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   const database = await getTenantDatabase(mgmtDb, config, tenantId);
   if (!database) throw new AppError("not_found", `tenant ${tenantId} has no database`, { code: "tenant_not_found" });
-  return c.var.services.tenantDb(tenantId, database.coordinates);
+  return c.get("services").tenantDb(tenantId, database.coordinates);
 }
 
 adminPortability.get("/export", async (c) => {

@@ -31,12 +31,12 @@ export function requireAdmin() {
     });
   };
   const refuse = (c: Context<AppEnv>): never => {
-    c.var.logger.warn("admin API refused a credential", { route: c.req.path });
+    c.get("logger").warn("admin API refused a credential", { route: c.req.path });
     throw new AppError("forbidden", "this credential cannot use the admin API", { code: "admin_token_required" });
   };
   return bearerAuth<AppEnv>({
     verifyToken: async (token, c) => {
-      if (!(await timingSafeEqual(token, c.var.services.config.adminToken))) return false;
+      if (!(await timingSafeEqual(token, c.get("services").config.adminToken))) return false;
       const name = c.req.header("x-admin-actor");
       c.set("adminActor", name && ACTOR_NAME.test(name) ? `admin:${name}` : "admin");
       return true;

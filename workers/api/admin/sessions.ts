@@ -50,13 +50,13 @@ adminSessions.delete("/", async (c) => {
     reason: "admin",
     idleForMs: query.idle_seconds === undefined ? undefined : query.idle_seconds * 1000,
   });
-  await writeAudit(c.var.services.mgmtDb, {
+  await writeAudit(c.get("services").mgmtDb, {
     tenantId: record.id,
-    actor: c.var.adminActor,
+    actor: c.get("adminActor"),
     action: "sessions.close",
     details: { closed, idleSeconds: query.idle_seconds ?? null },
     ip: clientIp(c),
   });
-  c.var.logger.info("mcp sessions closed by admin", { tenant: record.id, closed, actor: c.var.adminActor });
+  c.get("logger").info("mcp sessions closed by admin", { tenant: record.id, closed, actor: c.get("adminActor") });
   return c.json({ tenant_id: record.id, closed });
 });

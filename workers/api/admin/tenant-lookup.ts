@@ -7,7 +7,7 @@ import type { AppEnv } from "../../types";
 /** The tenant named by the route's `:id`, or a 404 (deleted tenants are gone for operators too). */
 export async function requireTenant(c: Context<AppEnv>): Promise<Tenant> {
   const id = c.req.param("id") ?? "";
-  const record = await getTenant(c.var.services.mgmtDb, id);
+  const record = await getTenant(c.get("services").mgmtDb, id);
   if (!record || record.status === "deleted") throw tenantNotFound(id);
   return record;
 }

@@ -39,7 +39,7 @@ const patchBody = z
 
 adminTenants.get("/", async (c) => {
   const query = parseInput(listQuery, c.req.query());
-  const { tenants, hasMore } = await searchTenants(c.var.services.mgmtDb, {
+  const { tenants, hasMore } = await searchTenants(c.get("services").mgmtDb, {
     query: query.q,
     plan: query.plan,
     status: query.status,
@@ -50,7 +50,7 @@ adminTenants.get("/", async (c) => {
     listPage(
       tenants,
       hasMore,
-      (tenant) => summaryView(tenant, c.var.services.config.planLimits),
+      (tenant) => summaryView(tenant, c.get("services").config.planLimits),
       (last) => ({ createdAt: last.createdAt, id: last.id }),
     ),
   );
@@ -69,22 +69,22 @@ const createBody = z
 /** `POST /api/tenants`: the operator creates a tenant exactly as signup does, with its owner and first key. */
 adminTenants.post("/", async (c) => {
   const body = await parseJsonBody(c, createBody);
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   const created = await signUp(mgmtDb, config, {
     email: body.email,
     password: body.password ?? null,
     orgName: body.org_name,
     plan: body.plan,
-    actor: c.var.adminActor,
+    actor: c.get("adminActor"),
     ip: clientIp(c),
   });
-  c.var.logger.info("tenant created by admin", { tenant: created.tenant.id, actor: c.var.adminActor });
+  c.get("logger").info("tenant created by admin", { tenant: created.tenant.id, actor: c.get("adminActor") });
   return c.json(signupView(created, config), 201);
 });
 
 adminTenants.get("/:id", async (c) => {
   const record = await requireTenant(c);
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   // Reading the record re-applies it to the Durable Object (an older record
   // never overwrites a newer one), which heals a push that failed earlier.
   const [database, status] = await Promise.all([
@@ -98,22 +98,22 @@ adminTenants.patch("/:id", async (c) => {
   const body = await parseJsonBody(c, patchBody);
   const id = c.req.param("id");
   const outcome = await changeTenant(
-    c.var.services.mgmtDb,
+    c.get("services").mgmtDb,
     id,
     { plan: body.plan, status: body.status, rateLimitOverride: body.rate_limit_override },
-    { actor: c.var.adminActor, ip: clientIp(c) },
+    { actor: c.get("adminActor"), ip: clientIp(c) },
   );
   if (outcome.outcome === "not_found") throw tenantNotFound(id);
   await applyToTenantObject(c, outcome.record);
   if (outcome.outcome === "changed") {
-    c.var.logger.info("tenant changed by admin", {
+    c.get("logger").info("tenant changed by admin", {
       tenant: id,
-      actor: c.var.adminActor,
+      actor: c.get("adminActor"),
       before: pick(outcome.before),
       after: pick(outcome.record),
     });
   }
-  const { mgmtDb, config } = c.var.services;
+  const { mgmtDb, config } = c.get("services");
   const [database, status] = await Promise.all([
     getTenantDatabase(mgmtDb, config, id),
     tenantObject(c, id).usageStatus(),
@@ -148,7 +148,7 @@ async function applyToTenantObject(c: Context<AppEnv>, record: Tenant): Promise<
   try {
     await tenantObject(c, record.id).updateSettings(settingsOf(record));
   } catch (error) {
-    c.var.logger.error("tenant change saved but not applied", { tenant: record.id, ...describeError(error) });
+    c.get("logger").error("tenant change saved but not applied", { tenant: record.id, ...describeError(error) });
     throw unavailable("the change is saved but not yet in force; repeat the request", { cause: error });
   }
 }

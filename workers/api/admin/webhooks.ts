@@ -26,7 +26,7 @@ const eventCursor = z.object({ receivedAt: z.string(), eventId: z.string() });
 
 adminWebhooks.get("/", async (c) => {
   const query = parseInput(listQuery, c.req.query());
-  const { mgmtDb } = c.var.services;
+  const { mgmtDb } = c.get("services");
   const { events, hasMore } = await listStripeEvents(mgmtDb, {
     status: query.status,
     before: query.cursor ? decodeCursor(eventCursor, query.cursor, "this API") : undefined,
@@ -34,7 +34,7 @@ adminWebhooks.get("/", async (c) => {
   });
   await writeAudit(mgmtDb, {
     tenantId: null,
-    actor: c.var.adminActor,
+    actor: c.get("adminActor"),
     action: "webhooks.list",
     details: { status: query.status ?? null, count: events.length },
     ip: clientIp(c),
@@ -71,7 +71,7 @@ adminWebhooks.post("/:eventId/replay", async (c) => {
     throw new AppError("invalid_request", "eventId: must be a Stripe event id (evt_…)", { code: "invalid_parameter" });
   }
   const force = parseInput(replayQuery, c.req.query()).force === "true";
-  const context = billingContext(c.var.services);
+  const context = billingContext(c.get("services"));
   // Re-fetched from Stripe rather than trusted from storage: what Stripe says now is what gets applied.
   let event: Stripe.Event;
   try {
@@ -85,7 +85,7 @@ adminWebhooks.post("/:eventId/replay", async (c) => {
   const result = await handleEvent(c, context, event, { force });
   await writeAudit(context.mgmtDb, {
     tenantId: result.tenant?.id ?? null,
-    actor: c.var.adminActor,
+    actor: c.get("adminActor"),
     action: "webhooks.replay",
     before: { plan: result.planBefore },
     after: { plan: result.planAfter },

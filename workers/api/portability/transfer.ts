@@ -110,7 +110,7 @@ export async function importResponse(
     },
     release: (count) => tenant.releaseToolCalls(count),
   });
-  c.var.logger.info("import finished", {
+  c.get("logger").info("import finished", {
     tenant: tenantId,
     format: summary.format,
     created: summary.created,

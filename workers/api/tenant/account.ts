@@ -14,5 +14,5 @@ import { deletionResponse } from "../account/deletion";
 export const tenantAccount = new Hono<AppEnv>();
 
 tenantAccount.delete("/", authenticate(), admitted(), requireScope("keys:manage"), (c) =>
-  deletionResponse(c, c.var.auth.tenantId, `tenant:${c.var.auth.keyId}`),
+  deletionResponse(c, c.get("auth").tenantId, `tenant:${c.get("auth").keyId}`),
 );

@@ -18,7 +18,7 @@ export const tenantBilling = new Hono<AppEnv>();
 tenantBilling.use("*", logStripeFailures(), authenticate(), requireScope("keys:manage"));
 
 tenantBilling.get("/", async (c) => {
-  const account = await getBillingAccount(c.var.services.mgmtDb, c.var.auth.tenantId);
+  const account = await getBillingAccount(c.get("services").mgmtDb, c.get("auth").tenantId);
   if (!account) throw new AppError("not_found", "tenant not found", { code: "tenant_not_found" });
   return c.json({
     object: "billing",
@@ -41,12 +41,16 @@ const checkoutBody = z.object({ plan: z.enum(["pro", "team"]) }).strict();
 
 tenantBilling.post("/checkout", async (c) => {
   const body = await parseJsonBody(c, checkoutBody);
-  const start = await startCheckout(billingContext(c.var.services), c.var.auth.tenantId, body.plan);
-  c.var.logger.info("billing checkout started", { tenant: c.var.auth.tenantId, plan: body.plan, kind: start.kind });
+  const start = await startCheckout(billingContext(c.get("services")), c.get("auth").tenantId, body.plan);
+  c.get("logger").info("billing checkout started", {
+    tenant: c.get("auth").tenantId,
+    plan: body.plan,
+    kind: start.kind,
+  });
   return c.json({ object: start.kind === "checkout" ? "checkout_session" : "billing_portal_session", url: start.url });
 });
 
 tenantBilling.post("/portal", async (c) => {
-  const portal = await openPortal(billingContext(c.var.services), c.var.auth.tenantId);
+  const portal = await openPortal(billingContext(c.get("services")), c.get("auth").tenantId);
   return c.json({ object: "billing_portal_session", url: portal.url });
 });

@@ -21,12 +21,12 @@ tenantGrants.use(authenticate(), admitted(), requireScope("keys:manage"));
 
 /** The account whose grants these are: the token's own, or the owner of the key's tenant. */
 async function ownerId(c: Context<AppEnv>): Promise<string | null> {
-  const { auth } = c.var;
+  const auth = c.get("auth");
   if (auth.oauth) return auth.oauth.userId;
-  return (await ownerOf(c.var.services.mgmtDb, auth.tenantId))?.id ?? null;
+  return (await ownerOf(c.get("services").mgmtDb, auth.tenantId))?.id ?? null;
 }
 
-const helpers = (c: Context<AppEnv>) => authorizationServer(c.var.services.config).getOAuthApi(c.env);
+const helpers = (c: Context<AppEnv>) => authorizationServer(c.get("services").config).getOAuthApi(c.env);
 
 tenantGrants.get("/", async (c) => {
   const userId = await ownerId(c);
@@ -51,8 +51,8 @@ tenantGrants.delete("/:id", async (c) => {
   if (!userId || !(await revokeConnectedClient(helpers(c), userId, id))) {
     throw new AppError("not_found", `no OAuth grant ${JSON.stringify(id)}`, { code: "grant_not_found" });
   }
-  const { auth } = c.var;
-  await writeAudit(c.var.services.mgmtDb, {
+  const auth = c.get("auth");
+  await writeAudit(c.get("services").mgmtDb, {
     tenantId: auth.tenantId,
     actor: auth.keyId ? `tenant:${auth.keyId}` : `user:${userId}`,
     action: "oauth_grant.revoke",

@@ -50,28 +50,28 @@ function actor(auth: AuthenticatedTenant): string {
 }
 
 tenantKeys.get("/", async (c) => {
-  const keys = await listApiKeys(c.var.services.mgmtDb, c.var.auth.tenantId);
+  const keys = await listApiKeys(c.get("services").mgmtDb, c.get("auth").tenantId);
   return c.json({ object: "list", data: keys.map(keyView) });
 });
 
 tenantKeys.post("/", async (c) => {
   const body = await parseJsonBody(c, createBody);
-  const { mgmtDb } = c.var.services;
+  const { mgmtDb } = c.get("services");
   const expiresAt = body.expires_at ? new Date(body.expires_at).toISOString() : null;
   const created = await createApiKey(
     mgmtDb,
-    c.var.auth.tenantId,
+    c.get("auth").tenantId,
     { name: body.name, scopes: [...new Set(body.scopes)], expiresAt },
-    { actor: actor(c.var.auth), ip: clientIp(c) },
+    { actor: actor(c.get("auth")), ip: clientIp(c) },
   );
   return c.json({ ...keyView(created), key: created.key }, 201);
 });
 
 tenantKeys.delete("/:id", async (c) => {
   const id = c.req.param("id");
-  const { mgmtDb } = c.var.services;
-  const by = { actor: actor(c.var.auth), ip: clientIp(c) };
-  if (!(await revokeApiKey(mgmtDb, c.var.auth.tenantId, id, by))) {
+  const { mgmtDb } = c.get("services");
+  const by = { actor: actor(c.get("auth")), ip: clientIp(c) };
+  if (!(await revokeApiKey(mgmtDb, c.get("auth").tenantId, id, by))) {
     throw new AppError("not_found", `no API key ${JSON.stringify(id)}`, { code: "api_key_not_found" });
   }
   forgetApiKey(id);

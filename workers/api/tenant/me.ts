@@ -12,7 +12,8 @@ import type { AppEnv } from "../../types";
 export const tenantMe = new Hono<AppEnv>();
 
 tenantMe.get("/", authenticate(), admitted(), (c) => {
-  const { auth, admission } = c.var;
+  const auth = c.get("auth");
+  const admission = c.get("admission");
   return c.json({
     tenant_id: auth.tenantId,
     key_id: auth.keyId,

@@ -13,11 +13,11 @@ export const tenantExport = new Hono<AppEnv>();
 export const tenantImport = new Hono<AppEnv>();
 
 tenantExport.get("/", authenticate(), admitted(), (c) => {
-  const { tenantId, db } = c.var.auth;
-  return exportResponse(c, c.var.services.tenantDb(tenantId, db), tenantId);
+  const { tenantId, db } = c.get("auth");
+  return exportResponse(c, c.get("services").tenantDb(tenantId, db), tenantId);
 });
 
 tenantImport.post("/", authenticate(), admitted({ write: true }), (c) => {
-  const { tenantId, db } = c.var.auth;
-  return importResponse(c, c.var.services.tenantDb(tenantId, db), tenantId);
+  const { tenantId, db } = c.get("auth");
+  return importResponse(c, c.get("services").tenantDb(tenantId, db), tenantId);
 });

@@ -12,12 +12,12 @@ import type { AppEnv } from "../../types";
 export const tenantUsage = new Hono<AppEnv>();
 
 tenantUsage.get("/", authenticate(), admitted(), async (c) => {
-  const status = await c.env.TENANT_DO.getByName(c.var.auth.tenantId).status();
+  const status = await c.env.TENANT_DO.getByName(c.get("auth").tenantId).status();
   if (!status) throw new AppError("internal", "the tenant's usage counters did not answer");
   const { usage, rateLimit } = status;
-  const limits = c.var.services.config.planLimits[rateLimit.plan];
+  const limits = c.get("services").config.planLimits[rateLimit.plan];
   return c.json({
-    tenant_id: c.var.auth.tenantId,
+    tenant_id: c.get("auth").tenantId,
     plan: rateLimit.plan,
     rate_limit: {
       limit: rateLimit.limit,
