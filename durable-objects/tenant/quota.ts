@@ -36,6 +36,12 @@ export function nextPeriodStart(now: number): Date {
  */
 export class UsageMeter {
   readonly #sql: SqlStorage;
+  /**
+   * The row of the month last read or written, as storage holds it (every
+   * write returns the row it left), so admission reads the quota without a
+   * query. Storage stays the only copy that counts; this is never written to.
+   */
+  #row: { period: string; row: Row | null } | null = null;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -44,7 +50,11 @@ export class UsageMeter {
   /** Usage of the month containing `now`. */
   current(now: number): UsageTotals {
     const period = periodOf(now);
-    const row = this.#sql.exec<Row>("SELECT * FROM usage_counters WHERE period = ?", period).toArray()[0];
+    if (this.#row?.period !== period) {
+      const row = this.#sql.exec<Row>("SELECT * FROM usage_counters WHERE period = ?", period).toArray()[0] ?? null;
+      this.#row = { period, row };
+    }
+    const { row } = this.#row;
     return row ? toUsage(row) : { period, requests: 0, toolCalls: 0, rateLimited: 0, quotaExceeded: 0 };
   }
 
@@ -63,22 +73,31 @@ export class UsageMeter {
     const increments = counters.map((counter) => `${counter} = ${counter} + 1`).join(", ");
     const columns = counters.join(", ");
     const ones = counters.map(() => "1").join(", ");
-    this.#sql.exec(
-      `INSERT INTO usage_counters (period, ${columns}, version) VALUES (?, ${ones}, 1)
-       ON CONFLICT (period) DO UPDATE SET ${increments}, version = version + 1`,
-      periodOf(now),
+    this.#remember(
+      this.#sql.exec<Row>(
+        `INSERT INTO usage_counters (period, ${columns}, version) VALUES (?, ${ones}, 1)
+         ON CONFLICT (period) DO UPDATE SET ${increments}, version = version + 1 RETURNING *`,
+        periodOf(now),
+      ),
     );
   }
 
   /** Add `amount` (negative to give back) to this month's tool calls, never below zero. */
   addToolCalls(amount: number, now: number): void {
-    this.#sql.exec(
-      `INSERT INTO usage_counters (period, tool_calls, version) VALUES (?, MAX(0, ?), 1)
-       ON CONFLICT (period) DO UPDATE SET tool_calls = MAX(0, tool_calls + ?), version = version + 1`,
-      periodOf(now),
-      amount,
-      amount,
+    this.#remember(
+      this.#sql.exec<Row>(
+        `INSERT INTO usage_counters (period, tool_calls, version) VALUES (?, MAX(0, ?), 1)
+         ON CONFLICT (period) DO UPDATE SET tool_calls = MAX(0, tool_calls + ?), version = version + 1 RETURNING *`,
+        periodOf(now),
+        amount,
+        amount,
+      ),
     );
+  }
+
+  #remember(written: SqlStorageCursor<Row>): void {
+    const row = written.one();
+    this.#row = { period: row.period, row };
   }
 
   /** True when some count has not reached the management DB yet. */
@@ -102,6 +121,7 @@ export class UsageMeter {
         row.period,
       );
     }
+    this.#row = null;
     // Past months are final once flushed; the management DB keeps their history.
     this.#sql.exec("DELETE FROM usage_counters WHERE period < ? AND version = flushed_version", periodOf(now));
     return rows.length;
