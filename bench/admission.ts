@@ -25,35 +25,52 @@ export interface BenchRow {
   requestsPerSecond: number;
   p50Ms: number;
   p95Ms: number;
-  /** p50 over the baseline's p50. */
+  /** Median over the rounds of this case's p50 over the baseline's p50 in the same round. */
   ratio: number;
+  /** This case's p50 in each round, for ratios between cases (round by round, like `ratio`). */
+  roundP50s: number[];
+}
+
+export interface BenchCase {
+  name: string;
+  send: () => Promise<Response>;
+  expectStatus: number;
+  /** Requests over all rounds; fewer for cases that write a lot per request (a batch of 50 memories). */
+  requests?: number;
+  concurrency?: number;
+  /** Requests sent before the first round's block, not counted. */
+  warmup?: number;
 }
 
 const DEFAULT_REQUESTS = 2000;
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_WARMUP = 100;
+export const DEFAULT_ROUNDS = 5;
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-export async function measure(
+export function median(values: number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+}
+
+/** `requests` requests at `concurrency`: each one's latency (ms) and the block's wall time (s). */
+async function block(
   name: string,
   send: () => Promise<Response>,
   expectStatus: number,
-  /** Fewer requests for cases that write a lot per request (a batch of 50 memories). */
-  {
-    requests: REQUESTS = DEFAULT_REQUESTS,
-    concurrency: CONCURRENCY = DEFAULT_CONCURRENCY,
-    warmup: WARMUP = DEFAULT_WARMUP,
-  } = {},
-): Promise<Omit<BenchRow, "ratio">> {
-  for (let i = 0; i < WARMUP; i++) await (await send()).arrayBuffer();
+  requests: number,
+  concurrency: number,
+): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   const worker = async () => {
-    while (next < REQUESTS) {
+    while (next < requests) {
       next += 1;
       const t0 = performance.now();
       const response = await send();
@@ -63,17 +80,64 @@ export async function measure(
         throw new Error(`${name}: expected ${expectStatus}, got ${response.status}`);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    name,
-    requests: latencies.length,
-    concurrency: CONCURRENCY,
-    requestsPerSecond: Math.round(latencies.length / elapsed),
-    p50Ms: Number(percentile(latencies, 50).toFixed(2)),
-    p95Ms: Number(percentile(latencies, 95).toFixed(2)),
-  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Measure every case against the first (the baseline) in interleaved rounds:
+ * each round runs a block of every case, in an order rotated from round to
+ * round, and a case's ratio is the median over rounds of its p50 over the
+ * baseline's p50 in the same round. On a shared machine the speed drifts by
+ * tens of percent over minutes; cases measured one after another (as this
+ * bench did before) put that drift into their ratios, while blocks a few
+ * seconds apart see nearly the same machine. p50, p95 and req/s pool every
+ * round.
+ */
+export async function measureRounds(cases: BenchCase[], rounds = DEFAULT_ROUNDS): Promise<BenchRow[]> {
+  const results = cases.map(() => ({ latencies: [] as number[], seconds: 0, roundP50s: [] as number[] }));
+  for (const item of cases) {
+    for (let w = 0; w < (item.warmup ?? DEFAULT_WARMUP); w++) await (await item.send()).arrayBuffer();
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const index = (k + round) % cases.length;
+      const item = cases[index] as BenchCase;
+      const total = item.requests ?? DEFAULT_REQUESTS;
+      const count = Math.ceil(total / rounds);
+      const measured = await block(
+        item.name,
+        item.send,
+        item.expectStatus,
+        count,
+        item.concurrency ?? DEFAULT_CONCURRENCY,
+      );
+      const result = results[index] as (typeof results)[number];
+      result.latencies.push(...measured.latencies);
+      result.seconds += measured.seconds;
+      result.roundP50s.push(median(measured.latencies));
+    }
+  }
+  const baseline = results[0]?.roundP50s ?? [];
+  return cases.map((item, index) => {
+    const { latencies, seconds, roundP50s } = results[index] as (typeof results)[number];
+    latencies.sort((a, b) => a - b);
+    return {
+      name: item.name,
+      requests: latencies.length,
+      concurrency: item.concurrency ?? DEFAULT_CONCURRENCY,
+      requestsPerSecond: Math.round(latencies.length / seconds),
+      p50Ms: Number(percentile(latencies, 50).toFixed(2)),
+      p95Ms: Number(percentile(latencies, 95).toFixed(2)),
+      ratio: Number(roundRatio(roundP50s, baseline).toFixed(2)),
+      roundP50s,
+    };
+  });
+}
+
+/** Median over rounds of `a`'s p50 over `b`'s p50 in the same round. */
+export function roundRatio(a: number[], b: number[]): number {
+  return median(a.map((value, round) => value / (b[round] ?? Number.NaN)));
 }
 
 /** A tenant of the benchmark's own, with a limit high enough that nothing it sends is refused. */
@@ -98,13 +162,14 @@ export async function benchTenant(target: BenchTarget): Promise<{ id: string; ke
 
 export async function benchAdmission(target: BenchTarget): Promise<BenchRow[]> {
   const tenant = await benchTenant(target);
-  const baseline = await measure("no-op request (baseline)", () => fetch(`${target.baseUrl}/bench/no-op`), 404);
-  const admitted = await measure(
-    "authenticated + admitted (GET /api/me)",
-    () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
-    200,
-  );
-  return [baseline, admitted].map((row) => ({ ...row, ratio: Number((row.p50Ms / baseline.p50Ms).toFixed(2)) }));
+  return measureRounds([
+    { name: "no-op request (baseline)", send: () => fetch(`${target.baseUrl}/bench/no-op`), expectStatus: 404 },
+    {
+      name: "authenticated + admitted (GET /api/me)",
+      send: () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
+      expectStatus: 200,
+    },
+  ]);
 }
 
 export function formatTable(title: string, rows: BenchRow[]): string {
@@ -114,5 +179,6 @@ export function formatTable(title: string, rows: BenchRow[]): string {
     (row) =>
       `| ${row.name} | ${row.requests} | ${row.concurrency} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p95Ms} | ${row.ratio}× |`,
   );
-  return [`### ${title}`, "", header, rule, ...lines].join("\n");
+  const note = `p50 vs baseline: the median over ${DEFAULT_ROUNDS} interleaved rounds of the case's p50 over the baseline's p50 in the same round.`;
+  return [`### ${title}`, "", header, rule, ...lines, "", note].join("\n");
 }

@@ -9,7 +9,7 @@
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
 import { getTenantDatabase } from "../shared/tenants/tenants";
-import { type BenchRow, type BenchTarget, benchTenant, measure } from "./admission";
+import { type BenchCase, type BenchRow, type BenchTarget, benchTenant, measureRounds } from "./admission";
 
 const MODERN = "2026-07-28";
 const LEGACY = "2025-11-25";
@@ -107,26 +107,11 @@ export async function seed(target: BenchTarget, tenantId: string, count: number,
 
 export async function benchMcp(target: BenchTarget, options: { listOnly?: boolean } = {}): Promise<BenchRow[]> {
   const url = `${target.baseUrl}/mcp`;
-  const rows: Omit<BenchRow, "ratio">[] = [];
-  const baseline = await measure("no-op request (baseline)", () => fetch(`${target.baseUrl}/bench/no-op`), 404);
-  rows.push(baseline);
-
   const tenant = await benchTenant(target);
-  // The floor under every MCP row: authentication from the isolate's cache and the one
-  // admission round trip to the tenant's Durable Object, with a small answer and no MCP.
-  rows.push(
-    await measure(
-      "authenticated + admitted, no MCP (GET /api/me)",
-      () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
-      200,
-    ),
-  );
   const legacyList = rpc(tenant.key, { jsonrpc: "2.0", id: 1, method: "tools/list" });
   const modernList = modernCall(tenant.key, "tools/list", {});
   await verify("tools/list 2025", () => legacyList(url));
   await verify("tools/list 2026", () => modernList(url));
-  rows.push(await measure(`tools/list, ${LEGACY} (no session)`, () => legacyList(url), 200));
-
   const init = await rpc(tenant.key, {
     jsonrpc: "2.0",
     id: 1,
@@ -141,9 +126,21 @@ export async function benchMcp(target: BenchTarget, options: { listOnly?: boolea
     { "mcp-session-id": sessionId, "mcp-protocol-version": LEGACY },
   );
   await verify("tools/list 2025 session", () => sessionList(url));
-  rows.push(await measure(`tools/list, ${LEGACY} (in a session)`, () => sessionList(url), 200));
-  rows.push(await measure(`tools/list, ${MODERN}`, () => modernList(url), 200));
-  if (options.listOnly) return withRatios(rows, baseline);
+
+  const cases: BenchCase[] = [
+    { name: "no-op request (baseline)", send: () => fetch(`${target.baseUrl}/bench/no-op`), expectStatus: 404 },
+    // The floor under every MCP row: authentication from the isolate's cache and the one
+    // admission round trip to the tenant's Durable Object, with a small answer and no MCP.
+    {
+      name: "authenticated + admitted, no MCP (GET /api/me)",
+      send: () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
+      expectStatus: 200,
+    },
+    { name: `tools/list, ${LEGACY} (no session)`, send: () => legacyList(url), expectStatus: 200 },
+    { name: `tools/list, ${LEGACY} (in a session)`, send: () => sessionList(url), expectStatus: 200 },
+    { name: `tools/list, ${MODERN}`, send: () => modernList(url), expectStatus: 200 },
+  ];
+  if (options.listOnly) return measureRounds(cases);
 
   let counter = 0;
   const rememberOne = () => {
@@ -152,19 +149,22 @@ export async function benchMcp(target: BenchTarget, options: { listOnly?: boolea
     return modernCall(tenant.key, "tools/call", { name: "remember", arguments: args }, "remember")(url);
   };
   await verify("remember", rememberOne);
-  rows.push(await measure("remember (one memory)", rememberOne, 200));
+  cases.push({ name: "remember (one memory)", send: rememberOne, expectStatus: 200 });
 
   for (const size of [1_000, 10_000, 100_000]) {
-    const owner = await benchTenant(target);
-    await seed(target, owner.id, size);
+    // Recall and the batches have a tenant each, seeded alike, so the memories the batches add
+    // during the run do not grow the corpus recall is measured over.
+    const reader = await benchTenant(target);
+    await seed(target, reader.id, size);
+    const writer = await benchTenant(target);
+    await seed(target, writer.id, size);
     let n = 0;
     const recallOne = () => {
       n += 1;
       const query = `${COMMON[n % COMMON.length]} ${WORDS[(n * 13) % 200]}`;
-      return modernCall(owner.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
+      return modernCall(reader.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
     };
     await verify(`recall ${size}`, recallOne);
-    rows.push(await measure(`recall over ${size.toLocaleString("en")} memories`, recallOne, 200));
     // A batch of 50 memories like the seeded ones (40 words, one topic word), so the duplicate and
     // similar-memory lookups of every item meet a corpus of this size.
     const random = seededRandom(size + 1);
@@ -172,20 +172,19 @@ export async function benchMcp(target: BenchTarget, options: { listOnly?: boolea
       const memories = Array.from({ length: 50 }, (_, i) => ({
         content: [COMMON[i % COMMON.length], ...Array.from({ length: 39 }, () => pick(random))].join(" "),
       }));
-      return modernCall(owner.key, "tools/call", { name: "remember", arguments: { memories } }, "remember")(url);
+      return modernCall(writer.key, "tools/call", { name: "remember", arguments: { memories } }, "remember")(url);
     };
     await verify(`remember x50 ${size}`, rememberBatch);
-    rows.push(
-      await measure(`remember ×50 over ${size.toLocaleString("en")} memories`, rememberBatch, 200, {
-        requests: 40,
-        concurrency: 2,
-        warmup: 2,
-      }),
-    );
+    const label = size.toLocaleString("en");
+    cases.push({ name: `recall over ${label} memories`, send: recallOne, expectStatus: 200 });
+    cases.push({
+      name: `remember ×50 over ${label} memories`,
+      send: rememberBatch,
+      expectStatus: 200,
+      requests: 40,
+      concurrency: 2,
+      warmup: 2,
+    });
   }
-  return withRatios(rows, baseline);
-}
-
-function withRatios(rows: Omit<BenchRow, "ratio">[], baseline: Omit<BenchRow, "ratio">): BenchRow[] {
-  return rows.map((row) => ({ ...row, ratio: Number((row.p50Ms / baseline.p50Ms).toFixed(2)) }));
+  return measureRounds(cases);
 }
