@@ -23,13 +23,13 @@ function mcp(baseUrl: string, key: string, body: unknown, sessionId?: string) {
 }
 
 /** The same POST over plain `node:http`, which (unlike fetch) hands back the body bytes exactly as sent. */
-function mcpBytes(baseUrl: string, key: string, body: unknown, acceptEncoding: string) {
+function mcpBytes(baseUrl: string, key: string, body: unknown, acceptEncoding: string | null) {
   return new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
     const headers = {
       authorization: `Bearer ${key}`,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
-      "accept-encoding": acceptEncoding,
+      ...(acceptEncoding !== null && { "accept-encoding": acceptEncoding }),
     };
     const sent = request(`${baseUrl}/mcp`, { method: "POST", headers }, (response) => {
       const chunks: Buffer[] = [];
@@ -138,6 +138,10 @@ describe("the local stack (npm run dev)", () => {
       await mcpBytes(baseUrl, apiKey, { ...list, id: 1 }, "gzip");
       const wire = await mcpBytes(baseUrl, apiKey, { ...list, id: "wire-é" }, "gzip");
       const plain = await mcpBytes(baseUrl, apiKey, { ...list, id: "wire-é" }, "identity");
+      // curl without --compressed offers nothing, and gets the same plain JSON.
+      const bare = await mcpBytes(baseUrl, apiKey, { ...list, id: "wire-é" }, null);
+      expect(bare.headers["content-encoding"]).toBeUndefined();
+      expect(bare.body.equals(plain.body)).toBe(true);
       expect(wire.headers["content-encoding"]).toBe("gzip");
       expect(plain.headers["content-encoding"]).toBeUndefined();
       const decoded = gunzipSync(wire.body);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { initializeSession, post } from "./mcp-support";
-import { newTenant } from "./support";
+import { initializeSession, MCP_URL, post } from "./mcp-support";
+import { newTenant, workerFetch } from "./support";
 
 /** Headers that differ between any two requests (rate-limit counters, request ids) are not part of the answer. */
 function answerHeaders(response: Response): [string, string][] {
@@ -84,6 +84,31 @@ describe("tools/list answered from the isolate's cache", () => {
     const refused = await post(apiKey.key, listRequest(3, shape), { "accept-encoding": "gzip;q=0, identity" });
     expect(refused.headers.get("content-encoding")).toBeNull();
     expect(JSON.parse(await refused.text())).toMatchObject({ id: 3 });
+  });
+
+  it("goes by what the client offered, not by the Accept-Encoding the platform rewrites", async () => {
+    const { apiKey } = await newTenant();
+    const shape = crypto.randomUUID();
+    expect((await post(apiKey.key, listRequest(1, shape))).status).toBe(200); // kept
+    // Cloudflare sends every request on as `br, gzip` and keeps the client's own value in `cf`.
+    const asRewritten = (clientAcceptEncoding: string) =>
+      workerFetch(MCP_URL, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${apiKey.key}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "accept-encoding": "br, gzip",
+        },
+        body: JSON.stringify(listRequest(2, shape)),
+        cf: { clientAcceptEncoding },
+      });
+    for (const offered of ["", "identity", "deflate"]) {
+      const answer = await asRewritten(offered);
+      expect(answer.headers.get("content-encoding"), offered).toBeNull();
+      expect(JSON.parse(await answer.text())).toMatchObject({ id: 2 });
+    }
+    expect((await asRewritten("gzip, deflate")).headers.get("content-encoding")).toBe("gzip");
   });
 
   it("still admits and rate-limits a cached answer, and never meters it as a tool call", async () => {

@@ -13,9 +13,9 @@
  * entry, or its own error, never a wrong hit). Only a plain 200 JSON answer
  * carrying a result is kept; errors always go through the SDK.
  *
- * A client that accepts gzip (every MCP client's HTTP stack does; behind
- * Cloudflare the Worker always sees `gzip` offered, and the edge decodes for
- * a client that does not take it) gets the replay already compressed: the
+ * A client that offers gzip (every MCP client's HTTP stack does; the route
+ * reads what the client itself sent, not the header the platform rewrites)
+ * gets the replay already compressed: the
  * kept answer is deflated once, and each replay only splices its id into the
  * compressed bytes (see `gzipReplay`). Otherwise the runtime would compress
  * the same 20 KB again for every request, which measured as much as admission

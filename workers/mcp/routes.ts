@@ -169,6 +169,19 @@ function replyCached(c: Context<AppEnv>, answer: CachedAnswer): Response {
   return new Response(response.body, { status: response.status, headers: response.headers, encodeBody: "manual" });
 }
 
+/**
+ * The encodings the client itself offered. Cloudflare rewrites every request's
+ * `Accept-Encoding` to `br, gzip` and keeps the client's own value in
+ * `cf.clientAcceptEncoding` (empty when it sent none), and wrangler dev does
+ * the same; the header is the answer only where no platform rewrote it. Bytes
+ * that are already gzip go only to a client that asked for gzip: curl with no
+ * `--compressed`, as the runbook uses it, must get plain JSON.
+ */
+function offeredEncodings(c: Context<AppEnv>): string | undefined {
+  const cf = c.req.raw.cf as { clientAcceptEncoding?: string } | undefined;
+  return cf?.clientAcceptEncoding ?? c.req.header("accept-encoding");
+}
+
 /** Form-encoded is curl's default for `-d`; a JSON body sent that way is still JSON. Anything else is refused. */
 function acceptableContentType(contentType: string | undefined): boolean {
   if (!contentType || isJsonContentType(contentType)) return true;
@@ -245,7 +258,7 @@ mcp.post("/mcp", async (c) => {
   });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   const list = toolsListRequest("modern", config.version, c.req.raw.headers, acceptFor(c), body);
-  const cached = list && cachedToolsList(list, acceptsGzip(c.req.header("accept-encoding")));
+  const cached = list && cachedToolsList(list, acceptsGzip(offeredEncodings(c)));
   if (cached) return replyCached(c, cached);
   const request = normalizedRequest(c, read.text);
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
@@ -274,7 +287,7 @@ async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summ
   const session = result.session;
   // Admitted (and, in a session, the session checked) like any request; only the SDK's work is skipped.
   const list = toolsListRequest("legacy", config.version, c.req.raw.headers, acceptFor(c), body);
-  const cached = list && cachedToolsList(list, acceptsGzip(c.req.header("accept-encoding")));
+  const cached = list && cachedToolsList(list, acceptsGzip(offeredEncodings(c)));
   if (cached) {
     if (session) c.header("mcp-session-id", session.id);
     return replyCached(c, cached);
