@@ -15,13 +15,13 @@
  *
  * A client that offers gzip (every MCP client's HTTP stack does; the route
  * reads what the client itself sent, not the header the platform rewrites)
- * gets the replay already compressed: the
- * kept answer is deflated once, and each replay only splices its id into the
- * compressed bytes (see `gzipReplay`). Otherwise the runtime would compress
- * the same 20 KB again for every request, which measured as much as admission
- * itself (docs/mcp.md). The answer holds no secret, so compressing it next
- * to an id the client chose reveals nothing (a BREACH-style length attack
- * needs both), and the id goes in a stored block, not through the compressor.
+ * gets the replay already compressed: the kept answer is deflated once, and
+ * each replay only splices its id into the compressed bytes (`gzipReplay`).
+ * Otherwise the runtime would compress the same 20 KB again for every
+ * request, which measured as much as admission itself (docs/mcp.md). The
+ * answer holds no secret, so compressing it next to an id the client chose
+ * reveals nothing (a BREACH-style length attack needs both), and the id goes
+ * in a stored block, not through the compressor.
  */
 import { constants, crc32, deflateRawSync } from "node:zlib";
 
