@@ -45,13 +45,13 @@ export interface BenchCase {
 const DEFAULT_REQUESTS = 2000;
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_WARMUP = 100;
-export const DEFAULT_ROUNDS = 5;
+const ROUNDS = 5;
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-export function median(values: number[]): number {
+function median(values: number[]): number {
   return percentile(
     [...values].sort((a, b) => a - b),
     50,
@@ -94,17 +94,17 @@ async function block(
  * seconds apart see nearly the same machine. p50, p95 and req/s pool every
  * round.
  */
-export async function measureRounds(cases: BenchCase[], rounds = DEFAULT_ROUNDS): Promise<BenchRow[]> {
+export async function measureRounds(cases: BenchCase[]): Promise<BenchRow[]> {
   const results = cases.map(() => ({ latencies: [] as number[], seconds: 0, roundP50s: [] as number[] }));
   for (const item of cases) {
     for (let w = 0; w < (item.warmup ?? DEFAULT_WARMUP); w++) await (await item.send()).arrayBuffer();
   }
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < cases.length; k++) {
       const index = (k + round) % cases.length;
       const item = cases[index] as BenchCase;
       const total = item.requests ?? DEFAULT_REQUESTS;
-      const count = Math.ceil(total / rounds);
+      const count = Math.ceil(total / ROUNDS);
       const measured = await block(
         item.name,
         item.send,
@@ -179,6 +179,6 @@ export function formatTable(title: string, rows: BenchRow[]): string {
     (row) =>
       `| ${row.name} | ${row.requests} | ${row.concurrency} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p95Ms} | ${row.ratio}× |`,
   );
-  const note = `p50 vs baseline: the median over ${DEFAULT_ROUNDS} interleaved rounds of the case's p50 over the baseline's p50 in the same round.`;
+  const note = `p50 vs baseline: the median over ${ROUNDS} interleaved rounds of the case's p50 over the baseline's p50 in the same round.`;
   return [`### ${title}`, "", header, rule, ...lines, "", note].join("\n");
 }

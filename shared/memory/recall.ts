@@ -396,20 +396,20 @@ export async function recall(
     };
   });
   if (hits.length === 0 && !input.allProjects && (tokens.length > 0 || files.length > 0)) {
-    return { hits, otherProjects: await projectsWithMatches(db, input, commonFrom) };
+    return { hits, otherProjects: await projectsWithMatches(db, input, now, commonFrom) };
   }
   return { hits, ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }) };
 }
 
 /** Projects other than the one searched where the same search finds something relevant. */
-async function projectsWithMatches(db: Database, input: RecallInput, commonFrom: number): Promise<string[]> {
+async function projectsWithMatches(
+  db: Database,
+  input: RecallInput,
+  now: number,
+  commonFrom: number,
+): Promise<string[]> {
   const project = input.project ?? DEFAULT_PROJECT;
-  const elsewhere = await recall(
-    db,
-    { ...input, allProjects: true, limit: 20, explain: false },
-    Date.now(),
-    commonFrom,
-  );
+  const elsewhere = await recall(db, { ...input, allProjects: true, limit: 20, explain: false }, now, commonFrom);
   return [...new Set(elsewhere.hits.map((hit) => hit.project))].filter((slug) => slug !== project);
 }
 
