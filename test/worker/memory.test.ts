@@ -50,6 +50,47 @@ describe("remember", () => {
     expect(similar.results[0]!.similar.map((memory) => memory.id)).toContain(first.results[0]!.id);
   });
 
+  it("finds a close memory behind newer ones that share a word with it, closest first", async () => {
+    const project = "similar-order";
+    const original = await remember({
+      project,
+      content:
+        "Checkout latency regression traced to synchronous inventory reservation inside the payment transaction; " +
+        "moved reservation into an outbox worker with idempotent retries and paging alerts.",
+    });
+    // Holds every searched word of the new text too, and is newer, but is less close than the original.
+    const looser = await remember({
+      project,
+      content:
+        "Checkout latency regression: synchronous inventory reservation inside the payment transaction, " +
+        "idempotent outbox worker plus paging.",
+    });
+    // Newer still, each sharing one specific word: more of them than the lookup measures exactly.
+    const noise = [
+      "The inventory service exports a nightly CSV for finance.",
+      "Checkout page copy was reviewed by legal.",
+      "Every payment transaction carries a trace id.",
+      "Synchronous calls to the tax API are cached for an hour.",
+      "The regression suite runs on every merge to main.",
+      "Reservation emails go out from the notifications queue.",
+      "Idempotent handlers dedupe webhook deliveries by event id.",
+      "Latency dashboards live in Grafana under the edge folder.",
+      "Inventory counts reconcile with the warehouse at midnight.",
+      "Checkout supports Apple Pay since March.",
+    ];
+    await remember({ memories: noise.map((content) => ({ content, project })) });
+    const saved = await remember({
+      project,
+      content:
+        "Checkout latency regression traced to synchronous inventory reservation inside the payment transaction; " +
+        "moved reservation to an outbox worker with idempotent retries.",
+    });
+    expect(saved.results[0]!.similar.map((memory) => memory.id)).toEqual([
+      original.results[0]!.id,
+      looser.results[0]!.id,
+    ]);
+  });
+
   it("makes retries safe with an idempotency key", async () => {
     const args = { content: `Retry-safe ${crypto.randomUUID()}`, idempotency_key: crypto.randomUUID() };
     const first = await remember(args);
