@@ -34,7 +34,16 @@ if (!Number.isInteger(soakMs) || soakMs <= 0) throw new Error("SOAK_DURATION_MS 
 let failed = false;
 
 const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
-const stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+// Without wrangler dev's local explorer tracing: it runs inside the same workerd process and
+// costs CPU for every invocation (an admitted request is two: the Worker and the tenant's
+// object), which a deployed Worker does not pay. docs/mcp.md has the measurement.
+const stack = await startLocalStack({
+  port: await freePort(),
+  libsqlPort: await freePort(),
+  stateDir,
+  localTracing: false,
+});
+console.log("Local stack: wrangler dev with its local explorer tracing off (X_LOCAL_OBSERVABILITY=false).\n");
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
   if (only === undefined || only === "mcp-list" || only === "mcp") {

@@ -53,6 +53,13 @@ export interface LocalStackOptions {
   vars?: Record<string, string>;
   /** Pass wrangler's own output through once the Worker is up. */
   passthrough?: boolean;
+  /**
+   * Wrangler dev's local explorer tracing (on unless false): it records every
+   * invocation's spans and console lines from inside the same workerd
+   * process. Useful while developing; the benchmark turns it off, because it
+   * costs CPU per invocation that no deployed Worker pays (see docs/mcp.md).
+   */
+  localTracing?: boolean;
 }
 
 export interface LocalStack {
@@ -219,7 +226,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const wrangler = spawn(process.execPath, [wranglerBin, ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      ...(options.localTracing === false && { X_LOCAL_OBSERVABILITY: "false" }),
+    },
   });
   // Keep wrangler's output for errors only (and for the reliability checks that read it).
   const outputLog = new OutputLog();
