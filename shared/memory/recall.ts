@@ -515,6 +515,7 @@ export const SIMILARITY_MIN = 0.5;
 
 export function closeMatches(text: string, rows: Row[]): SimilarMemory[] {
   const words = new Set(distinctWords(text));
+  // Closest first; among equals, the order the lookup gave (more searched words, then newer).
   return rows
     .map((row) => {
       const theirs = new Set(distinctWords(`${row.title ?? ""} ${row.content}`));
@@ -523,7 +524,6 @@ export function closeMatches(text: string, rows: Row[]): SimilarMemory[] {
       return { row, jaccard: union === 0 ? 0 : shared / union };
     })
     .filter(({ jaccard }) => jaccard >= SIMILARITY_MIN)
-    // Closest first; among equals, the order the lookup gave (more searched words, then newer).
     .sort((a, b) => b.jaccard - a.jaccard)
     .slice(0, 3)
     .map(({ row }) => ({
