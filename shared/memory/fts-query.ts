@@ -63,7 +63,12 @@ export function distinctWords(text: string): string[] {
 
 /** The FTS5 term for one token: a quoted literal, and a prefix search when it is long. */
 export function ftsTerm(token: string): string {
-  return token.length >= PREFIX_MIN_CHARS ? `"${token}"*` : `"${token}"`;
+  return token.length >= PREFIX_MIN_CHARS ? `${ftsWord(token)}*` : ftsWord(token);
+}
+
+/** The FTS5 term for exactly this token (as the index stems it), never a prefix search. */
+export function ftsWord(token: string): string {
+  return `"${token}"`;
 }
 
 /**
