@@ -27,6 +27,8 @@ export interface BenchRow {
   p95Ms: number;
   /** Median over the rounds of this case's p50 over the baseline's p50 in the same round. */
   ratio: number;
+  /** The lowest and highest of those per-round ratios: how far one round can land from the median. */
+  ratioRange: [number, number];
   /** This case's p50 in each round, for ratios between cases (round by round, like `ratio`). */
   roundP50s: number[];
 }
@@ -130,14 +132,26 @@ export async function measureRounds(cases: BenchCase[]): Promise<BenchRow[]> {
       p50Ms: Number(percentile(latencies, 50).toFixed(2)),
       p95Ms: Number(percentile(latencies, 95).toFixed(2)),
       ratio: Number(roundRatio(roundP50s, baseline).toFixed(2)),
+      ratioRange: ratioRange(roundP50s, baseline),
       roundP50s,
     };
   });
 }
 
+/** `a`'s p50 over `b`'s p50, round by round. */
+function roundRatios(a: number[], b: number[]): number[] {
+  return a.map((value, round) => value / (b[round] ?? Number.NaN));
+}
+
 /** Median over rounds of `a`'s p50 over `b`'s p50 in the same round. */
 export function roundRatio(a: number[], b: number[]): number {
-  return median(a.map((value, round) => value / (b[round] ?? Number.NaN)));
+  return median(roundRatios(a, b));
+}
+
+/** The lowest and highest per-round ratio of `a` over `b`, to two decimals. */
+export function ratioRange(a: number[], b: number[]): [number, number] {
+  const ratios = roundRatios(a, b);
+  return [Number(Math.min(...ratios).toFixed(2)), Number(Math.max(...ratios).toFixed(2))];
 }
 
 /** A tenant of the benchmark's own, with a limit high enough that nothing it sends is refused. */
@@ -173,12 +187,15 @@ export async function benchAdmission(target: BenchTarget): Promise<BenchRow[]> {
 }
 
 export function formatTable(title: string, rows: BenchRow[]): string {
-  const header = "| case | requests | concurrency | req/s | p50 ms | p95 ms | p50 vs baseline |";
-  const rule = "|---|---:|---:|---:|---:|---:|---:|";
+  const header = "| case | requests | concurrency | req/s | p50 ms | p95 ms | p50 vs baseline | rounds |";
+  const rule = "|---|---:|---:|---:|---:|---:|---:|---:|";
   const lines = rows.map(
     (row) =>
-      `| ${row.name} | ${row.requests} | ${row.concurrency} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p95Ms} | ${row.ratio}× |`,
+      `| ${row.name} | ${row.requests} | ${row.concurrency} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p95Ms} | ` +
+      `${row.ratio}× | ${row.ratioRange[0]}–${row.ratioRange[1]}× |`,
   );
-  const note = `p50 vs baseline: the median over ${ROUNDS} interleaved rounds of the case's p50 over the baseline's p50 in the same round.`;
+  const note =
+    `p50 vs baseline: the median over ${ROUNDS} interleaved rounds of the case's p50 over the baseline's p50 ` +
+    "in the same round; rounds: the lowest and highest of those per-round ratios.";
   return [`### ${title}`, "", header, rule, ...lines, "", note].join("\n");
 }
