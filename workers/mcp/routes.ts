@@ -20,7 +20,14 @@ import { insufficientScope } from "../auth/require-scope";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
 import { JSON_RPC, jsonRpcError, refusalResponse } from "./json-rpc-errors";
-import { acceptsGzip, type CachedAnswer, cachedToolsList, keepToolsList, toolsListRequest } from "./list-cache";
+import {
+  acceptsGzip,
+  type CachedAnswer,
+  cachedToolsList,
+  keepToolsList,
+  type ListRequest,
+  toolsListRequest,
+} from "./list-cache";
 import { type MessageSummary, summarize } from "./messages";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
@@ -158,6 +165,11 @@ function isLegacy(c: Context<AppEnv>, body: unknown): boolean {
   return outcome.kind === "legacy";
 }
 
+/** The kept `tools/list` answer for this request, compressed when the client itself offered gzip; null on a miss. */
+function cachedFor(c: Context<AppEnv>, list: ListRequest): CachedAnswer | null {
+  return cachedToolsList(list, acceptsGzip(offeredEncodings(c)));
+}
+
 /** Send a kept `tools/list` answer with the headers admission set on the context. */
 function replyCached(c: Context<AppEnv>, answer: CachedAnswer): Response {
   for (const [name, value] of answer.headers) c.header(name, value);
@@ -258,7 +270,7 @@ mcp.post("/mcp", async (c) => {
   });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
   const list = toolsListRequest("modern", config.version, c.req.raw.headers, acceptFor(c), body);
-  const cached = list && cachedToolsList(list, acceptsGzip(offeredEncodings(c)));
+  const cached = list && cachedFor(c, list);
   if (cached) return replyCached(c, cached);
   const request = normalizedRequest(c, read.text);
   const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
@@ -287,7 +299,7 @@ async function serveLegacy(c: Context<AppEnv>, text: string, body: unknown, summ
   const session = result.session;
   // Admitted (and, in a session, the session checked) like any request; only the SDK's work is skipped.
   const list = toolsListRequest("legacy", config.version, c.req.raw.headers, acceptFor(c), body);
-  const cached = list && cachedToolsList(list, acceptsGzip(offeredEncodings(c)));
+  const cached = list && cachedFor(c, list);
   if (cached) {
     if (session) c.header("mcp-session-id", session.id);
     return replyCached(c, cached);
