@@ -79,16 +79,17 @@ function goals(rows: BenchRow[]): string {
     found.reduce<BenchRow | undefined>((a, b) => (!a || (b && b.ratio > a.ratio) ? b : a), undefined);
   const list = worst(rows.filter((candidate) => candidate.name.startsWith("tools/list")));
   const admitted = row("authenticated + admitted");
-  // Growth between sizes, round by round like every ratio to the baseline (see measureRounds).
-  const growth = (large: string, small: string) => {
-    const a = row(large)?.roundP50s ?? [Number.NaN];
-    const b = row(small)?.roundP50s ?? [Number.NaN];
+  // One row over another (a larger size over a smaller, tools/list over the admitted floor),
+  // round by round like every ratio to the baseline (see measureRounds).
+  const between = (over: string, under: string) => {
+    const a = row(over)?.roundP50s ?? [Number.NaN];
+    const b = row(under)?.roundP50s ?? [Number.NaN];
     return { ratio: roundRatio(a, b), range: ratioRange(a, b) };
   };
-  // What MCP adds over admission: the worst tools/list row against GET /api/me, round by round.
-  const overFloor = growth(list?.name ?? "(no tools/list row)", "authenticated + admitted");
-  const recallGrowth = growth("recall over 100,000", "recall over 1,000");
-  const rememberGrowth = growth("remember ×50 over 100,000", "remember ×50 over 1,000");
+  // What MCP adds over admission: the worst tools/list row against GET /api/me.
+  const overFloor = between(list?.name ?? "(no tools/list row)", "authenticated + admitted");
+  const recallGrowth = between("recall over 100,000", "recall over 1,000");
+  const rememberGrowth = between("remember ×50 over 100,000", "remember ×50 over 1,000");
   const batches = [row("remember ×50 over 1,000"), row("remember ×50 over 100,000")];
   // Both sizes or no line: the goal is "at 1k and 100k".
   const rememberVsNoop = batches.every(Boolean) ? worst(batches) : undefined;
