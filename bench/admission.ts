@@ -174,16 +174,28 @@ export async function benchTenant(target: BenchTarget): Promise<{ id: string; ke
   return { id: created.tenant.id, key: created.apiKey.key };
 }
 
+/** The baseline every table is measured against: an unmatched path, answered with the JSON 404. */
+export function noopCase(target: BenchTarget): BenchCase {
+  return { name: "no-op request (baseline)", send: () => fetch(`${target.baseUrl}/bench/no-op`), expectStatus: 404 };
+}
+
+/** `GET /api/me` with a tenant's key: authenticated from the isolate's cache, admitted, a small answer. */
+export function admittedCase(target: BenchTarget, key: string, name: string): BenchCase {
+  return {
+    name,
+    send: () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${key}` } }),
+    expectStatus: 200,
+  };
+}
+
 export async function benchAdmission(target: BenchTarget): Promise<BenchRow[]> {
   const tenant = await benchTenant(target);
-  return measureRounds([
-    { name: "no-op request (baseline)", send: () => fetch(`${target.baseUrl}/bench/no-op`), expectStatus: 404 },
-    {
-      name: "authenticated + admitted (GET /api/me)",
-      send: () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
-      expectStatus: 200,
-    },
-  ]);
+  return measureRounds([noopCase(target), admittedCase(target, tenant.key, "authenticated + admitted (GET /api/me)")]);
+}
+
+/** A per-round range as the tables print it. */
+export function formatRange([low, high]: [number, number]): string {
+  return `${low.toFixed(2)}–${high.toFixed(2)}×`;
 }
 
 export function formatTable(title: string, rows: BenchRow[]): string {
@@ -192,7 +204,7 @@ export function formatTable(title: string, rows: BenchRow[]): string {
   const lines = rows.map(
     (row) =>
       `| ${row.name} | ${row.requests} | ${row.concurrency} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p95Ms} | ` +
-      `${row.ratio}× | ${row.ratioRange[0]}–${row.ratioRange[1]}× |`,
+      `${row.ratio}× | ${formatRange(row.ratioRange)} |`,
   );
   const note =
     `p50 vs baseline: the median over ${ROUNDS} interleaved rounds of the case's p50 over the baseline's p50 ` +

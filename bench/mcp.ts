@@ -9,7 +9,15 @@
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
 import { getTenantDatabase } from "../shared/tenants/tenants";
-import { type BenchCase, type BenchRow, type BenchTarget, benchTenant, measureRounds } from "./admission";
+import {
+  admittedCase,
+  type BenchCase,
+  type BenchRow,
+  type BenchTarget,
+  benchTenant,
+  measureRounds,
+  noopCase,
+} from "./admission";
 
 const MODERN = "2026-07-28";
 const LEGACY = "2025-11-25";
@@ -128,14 +136,10 @@ export async function benchMcp(target: BenchTarget, options: { listOnly?: boolea
   await verify("tools/list 2025 session", () => sessionList(url));
 
   const cases: BenchCase[] = [
-    { name: "no-op request (baseline)", send: () => fetch(`${target.baseUrl}/bench/no-op`), expectStatus: 404 },
+    noopCase(target),
     // The floor under every MCP row: authentication from the isolate's cache and the one
     // admission round trip to the tenant's Durable Object, with a small answer and no MCP.
-    {
-      name: "authenticated + admitted, no MCP (GET /api/me)",
-      send: () => fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${tenant.key}` } }),
-      expectStatus: 200,
-    },
+    admittedCase(target, tenant.key, "authenticated + admitted, no MCP (GET /api/me)"),
     { name: `tools/list, ${LEGACY} (no session)`, send: () => legacyList(url), expectStatus: 200 },
     { name: `tools/list, ${LEGACY} (in a session)`, send: () => sessionList(url), expectStatus: 200 },
     { name: `tools/list, ${MODERN}`, send: () => modernList(url), expectStatus: 200 },

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
-import { type BenchRow, benchAdmission, formatTable, ratioRange, roundRatio } from "./admission";
+import { type BenchRow, benchAdmission, formatRange, formatTable, ratioRange, roundRatio } from "./admission";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
 import { benchMetrics, formatMetricsTable, metricsGoals } from "./metrics";
@@ -74,28 +74,27 @@ if (failed) {
 /** The performance goals of the MCP issue, checked against this run's own figures. */
 function goals(rows: BenchRow[]): string {
   const row = (prefix: string) => rows.find((candidate) => candidate.name.startsWith(prefix));
-  const spread = ([low, high]: [number, number]) => `${low.toFixed(2)}–${high.toFixed(2)}×`;
   const worst = (found: (BenchRow | undefined)[]) =>
     found.reduce<BenchRow | undefined>((a, b) => (!a || (b && b.ratio > a.ratio) ? b : a), undefined);
   const list = worst(rows.filter((candidate) => candidate.name.startsWith("tools/list")));
   const admitted = row("authenticated + admitted");
   // One row over another (a larger size over a smaller, tools/list over the admitted floor),
   // round by round like every ratio to the baseline (see measureRounds).
-  const between = (over: string, under: string) => {
-    const a = row(over)?.roundP50s ?? [Number.NaN];
-    const b = row(under)?.roundP50s ?? [Number.NaN];
+  const between = (over: BenchRow | undefined, under: BenchRow | undefined) => {
+    const a = over?.roundP50s ?? [Number.NaN];
+    const b = under?.roundP50s ?? [Number.NaN];
     return { ratio: roundRatio(a, b), range: ratioRange(a, b) };
   };
   // What MCP adds over admission: the worst tools/list row against GET /api/me.
-  const overFloor = between(list?.name ?? "(no tools/list row)", "authenticated + admitted");
-  const recallGrowth = between("recall over 100,000", "recall over 1,000");
-  const rememberGrowth = between("remember ×50 over 100,000", "remember ×50 over 1,000");
+  const overFloor = between(list, admitted);
+  const recallGrowth = between(row("recall over 100,000"), row("recall over 1,000"));
+  const rememberGrowth = between(row("remember ×50 over 100,000"), row("remember ×50 over 1,000"));
   const batches = [row("remember ×50 over 1,000"), row("remember ×50 over 100,000")];
   // Both sizes or no line: the goal is "at 1k and 100k".
   const rememberVsNoop = batches.every(Boolean) ? worst(batches) : undefined;
   const mark = (ok: boolean) => (ok ? "met" : "MISSED");
   const cells = (ratio: number | undefined, range: [number, number] | undefined) =>
-    `${(ratio ?? Number.NaN).toFixed(2)}× | ${range ? spread(range) : "NaN"}`;
+    `${(ratio ?? Number.NaN).toFixed(2)}× | ${range ? formatRange(range) : "NaN"}`;
   // `BENCH_ONLY=mcp-list` has no remember or recall rows: their goals are left out, not reported as missed.
   const measured = (line: string) => !line.includes("NaN");
   return [
