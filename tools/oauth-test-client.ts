@@ -1,18 +1,12 @@
 /**
  * What the OAuth tests and the conformance harness do as a client and as a
- * person. The person's part of an authorization is done by Debian's chromium
- * through playwright-core: open the authorization URL, sign in, then Allow
- * or Deny on the consent page. Used by the browser tests and by the
+ * person. The person's part of an authorization is done in a real browser
+ * (tools/browser.ts): open the authorization URL, sign in, then Allow or
+ * Deny on the consent page. Used by the browser tests and by the
  * conformance harness, whose authorization-code scenario waits for exactly
- * this step. Never `npx playwright install`: CI installs Debian's chromium.
+ * this step.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
-
-export const CHROMIUM_PATH = "/usr/bin/chromium";
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ["--no-sandbox"] });
-}
+import type { Page } from "playwright-core";
 
 export interface SignInOptions {
   email: string;

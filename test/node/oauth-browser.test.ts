@@ -12,12 +12,13 @@ import {
 } from "@modelcontextprotocol/client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "../../tools/browser";
 import { freePort } from "../../tools/free-port";
 import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
-import { launchChromium, registerPublicClient, signInAndDecide as signInAs } from "../../tools/oauth-test-client";
+import { registerPublicClient, signInAndDecide as signInAs } from "../../tools/oauth-test-client";
 
 /**
- * The OAuth flow as people meet it: Debian's chromium (driven by
+ * The OAuth flow as people meet it: Chromium (tools/browser.ts, driven by
  * playwright-core) on the real sign-in and consent pages of a local stack
  * (wrangler dev + local libSQL), and the MCP SDK's own OAuth client doing
  * discovery, registration, PKCE and the token exchange. One screenshot of
@@ -84,7 +85,7 @@ beforeAll(async () => {
   });
   expect(signup.status).toBe(201);
   account = { email, apiKey: ((await signup.json()) as { api_key: { key: string } }).api_key.key };
-  browser = await launchChromium();
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {

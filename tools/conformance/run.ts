@@ -12,7 +12,7 @@
  * OAuth server: issuer metadata, and a full authorization-code grant with
  * PKCE for a client registered here. That scenario prints an authorization
  * URL and waits for a person; the harness is that person, signing a fresh
- * account in and allowing access in Debian's chromium.
+ * account in and allowing access in the npm-shipped Chromium (tools/browser.ts).
  *
  * Failures that only the suite's own fixture tools (test_simple_text,
  * test_image_content, …) would fix are listed, each with its reason, in
@@ -24,9 +24,10 @@ import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launchBrowser } from "../browser";
 import { freePort } from "../free-port";
 import { type LocalStack, repoRoot, startLocalStack } from "../local-stack";
-import { launchChromium, registerPublicClient, signInAndDecide } from "../oauth-test-client";
+import { registerPublicClient, signInAndDecide } from "../oauth-test-client";
 
 /**
  * 2026-07-28 scenarios are still tagged as the draft suite in this release of
@@ -105,7 +106,7 @@ async function runAuthorization(stack: LocalStack, outputDir: string): Promise<n
   const port = await freePort();
   const client_id = await registerPublicClient(base, "MCP conformance suite", `http://127.0.0.1:${port}/callback`);
 
-  const browser = await launchChromium();
+  const browser = await launchBrowser();
   try {
     const args = [
       "conformance",
