@@ -11,8 +11,9 @@ import { verifySignIn } from "../../shared/accounts/sign-in";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
 import { AppError } from "../../shared/errors";
 import { isScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
-import { ipRateLimit } from "../middleware/ip-rate-limit";
+import { ipRateLimit, spendIpBudget } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
+import { BUSY_MESSAGE } from "./oauth-outbound";
 import { AUTHORIZE_PATH, authorizationServer, type GrantProps } from "./oauth-server";
 import { consentPage, errorPage, signInPage } from "./pages";
 import { signInProof, verifySignInProof } from "./sign-in-proof";
@@ -54,6 +55,22 @@ function html(c: Context<AppEnv>, body: string, status = 200, headers?: Headers)
   return response;
 }
 
+/**
+ * Every `/authorize` request spends the caller's per-address budget first:
+ * the page is unauthenticated, and a `client_id` that is a URL makes this
+ * server fetch it (oauth-outbound.ts fences that fetch; this bounds how
+ * often one address can ask). The refusal is a page, as the rest of the flow.
+ */
+authorize.use("*", async (c, next) => {
+  const limit = c.get("services").config.ipRateLimitPerMinute;
+  const result = await spendIpBudget(c, "oauth-authorize", limit);
+  if (result && !result.allowed) {
+    const page = errorPage("Too many requests", "Too many requests from this address. Wait a minute and try again.");
+    return html(c, page, 429, new Headers({ "Retry-After": String(result.retryAfterSeconds) }));
+  }
+  await next();
+});
+
 /** The client's request, validated. Failures either go back to the client (when safe) or render here. */
 async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response> {
   // The library reads the OAuth parameters from the URL; a POST carries them on its action URL.
@@ -66,7 +83,11 @@ async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response>
       return html(c, errorPage("This connection request is not valid", error.description), 400);
     }
     if (error instanceof CimdFetchError) {
-      c.get("logger").warn("client metadata document could not be fetched", { reason: error.reason });
+      c.get("logger").warn("client metadata document could not be fetched", { reason: error.detail });
+      if (error.detail === BUSY_MESSAGE) {
+        const page = errorPage("Busy verifying apps", "Too many apps are being verified right now. Try again shortly.");
+        return html(c, page, 503, new Headers({ "Retry-After": "5" }));
+      }
       return html(
         c,
         errorPage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."),

@@ -2,6 +2,10 @@ import { OAuthAuthorizationServer } from "@cloudflare/workers-oauth-provider";
 import type { Config } from "../../shared/config";
 import { createLogger } from "../../shared/logging";
 import { SCOPES } from "../../shared/tenants/scopes";
+import { fenceLibraryFetches } from "./oauth-outbound";
+
+// Before the library can fetch anything: its outbound requests go through the fence (oauth-outbound.ts).
+fenceLibraryFetches();
 
 /** What an OAuth grant carries to every request made with its tokens (stored encrypted by the library). */
 export interface GrantProps {
