@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { MAX_CLIENT_NAME_CHARS, MAX_REDIRECT_URIS } from "../../shared/oauth/client-metadata";
+import { BASE } from "./oauth-support";
+import { workerFetch } from "./support";
+
+const REDIRECT_URI = "http://127.0.0.1:7777/callback";
+
+describe("dynamic registration", () => {
+  async function register(body: Record<string, unknown>): Promise<Response> {
+    return workerFetch(`${BASE}/oauth/register`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}`,
+      },
+      body: JSON.stringify({
+        client_name: "Test Client",
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: "none",
+        ...body,
+      }),
+    });
+  }
+
+  async function expectRefused(body: Record<string, unknown>, mentions: string) {
+    const response = await register(body);
+    expect(response.status, JSON.stringify(body)).toBe(400);
+    const answer = (await response.json()) as { error: string; error_description: string };
+    expect(answer.error).toBe("invalid_client_metadata");
+    expect(answer.error_description).toContain(mentions);
+  }
+
+  it(`caps client_name at ${MAX_CLIENT_NAME_CHARS} characters and redirect_uris at ${MAX_REDIRECT_URIS}`, async () => {
+    expect((await register({ client_name: "n".repeat(MAX_CLIENT_NAME_CHARS) })).status).toBe(201);
+    await expectRefused({ client_name: "n".repeat(MAX_CLIENT_NAME_CHARS + 1) }, "client_name");
+    const uris = (count: number) => Array.from({ length: count }, (_, i) => `http://127.0.0.1/callback${i}`);
+    expect((await register({ redirect_uris: uris(MAX_REDIRECT_URIS) })).status).toBe(201);
+    await expectRefused({ redirect_uris: uris(MAX_REDIRECT_URIS + 1) }, "redirect_uris");
+  });
+
+  it("refuses control and bidirectional formatting characters in any field", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ client_name: "evil\u0000client" }, "client_name"],
+      [{ client_name: "line\nbreak" }, "client_name"],
+      [{ client_name: "Evil \u202eppA" }, "client_name"],
+      [{ client_name: "\u2067Bank\u2069" }, "client_name"],
+      [{ client_name: "mark\u200fhere" }, "client_name"],
+      [{ client_uri: "https://example.com/\u202eabout" }, "client_uri"],
+      [{ contacts: ["ok@example.com", "bad\u0085@example.com"] }, "contacts[1]"],
+    ];
+    for (const [body, field] of cases) await expectRefused(body, field);
+    // Ordinary non-ASCII names are fine.
+    expect((await register({ client_name: "Café Ünïcødé 日本語 🙂" })).status).toBe(201);
+  });
+});
