@@ -1,9 +1,40 @@
 import { describe, expect, it } from "vitest";
 import { MAX_CLIENT_NAME_CHARS, MAX_REDIRECT_URIS } from "../../shared/oauth/client-metadata";
-import { BASE } from "./oauth-support";
+import { BASE, Browser, pkce, RESOURCE, registerClient } from "./oauth-support";
 import { workerFetch } from "./support";
 
 const REDIRECT_URI = "http://127.0.0.1:7777/callback";
+
+describe("PKCE", () => {
+  it("is required of confidential clients too: no code_challenge goes back to the client as invalid_request", async () => {
+    const registered = await registerClient({
+      token_endpoint_auth_method: "client_secret_basic",
+      redirect_uris: [REDIRECT_URI],
+    });
+    expect(registered).toHaveProperty("client_secret");
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: registered.client_id,
+      redirect_uri: REDIRECT_URI,
+      state: "no-pkce",
+      resource: RESOURCE,
+    });
+    const refused = await new Browser().fetch(`${BASE}/authorize?${query}`);
+    expect(refused.status).toBe(302);
+    const location = new URL(refused.headers.get("location") ?? "");
+    expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
+    expect(location.searchParams.get("error")).toBe("invalid_request");
+    expect(location.searchParams.get("error_description")).toContain("S256");
+    expect(location.searchParams.get("state")).toBe("no-pkce");
+    expect(location.searchParams.get("iss")).toBe(BASE);
+
+    // The same client with S256 gets the sign-in page.
+    const { challenge } = await pkce();
+    query.set("code_challenge", challenge);
+    query.set("code_challenge_method", "S256");
+    expect((await new Browser().fetch(`${BASE}/authorize?${query}`)).status).toBe(200);
+  });
+});
 
 describe("dynamic registration", () => {
   async function register(body: Record<string, unknown>): Promise<Response> {

@@ -71,12 +71,32 @@ authorize.use("*", async (c, next) => {
   await next();
 });
 
+/**
+ * PKCE with S256 for every client, confidential ones included (the library
+ * requires it only of public clients): a client secret does not stop a
+ * stolen code being redeemed by whoever holds the secret, and OAuth 2.1 and
+ * the MCP authorization spec both expect PKCE. The library has already
+ * refused `plain` and checked the redirect URI, so the refusal goes back to
+ * the client like any other.
+ */
+function withoutPkce(request: AuthRequest): string | null {
+  if (request.codeChallenge) return null;
+  const to = new URL(request.redirectUri);
+  to.searchParams.set("error", "invalid_request");
+  to.searchParams.set("error_description", "PKCE is required: send code_challenge with code_challenge_method=S256");
+  if (request.state) to.searchParams.set("state", request.state);
+  if (request.issuer) to.searchParams.set("iss", request.issuer);
+  return to.toString();
+}
+
 /** The client's request, validated. Failures either go back to the client (when safe) or render here. */
 async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response> {
   // The library reads the OAuth parameters from the URL; a POST carries them on its action URL.
   const asGet = new Request(c.req.url, { method: "GET", headers: c.req.raw.headers });
   try {
-    return await oauth(c).parseAuthRequest(asGet);
+    const request = await oauth(c).parseAuthRequest(asGet);
+    const refused = withoutPkce(request);
+    return refused ? c.redirect(refused, 302) : request;
   } catch (error) {
     if (error instanceof AuthorizationError && error.redirectTo) return c.redirect(error.redirectTo, 302);
     if (error instanceof AuthorizationError) {
