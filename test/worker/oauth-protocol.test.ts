@@ -1,9 +1,41 @@
 import { describe, expect, it } from "vitest";
 import { MAX_CLIENT_NAME_CHARS, MAX_REDIRECT_URIS } from "../../shared/oauth/client-metadata";
-import { BASE, Browser, pkce, RESOURCE, registerClient } from "./oauth-support";
+import { post, TOOLS_LIST } from "./mcp-support";
+import { BASE, Browser, connect, newAccount, pkce, RESOURCE, registerClient } from "./oauth-support";
 import { workerFetch } from "./support";
 
 const REDIRECT_URI = "http://127.0.0.1:7777/callback";
+
+function refresh(clientId: string, refreshToken: string): Promise<Response> {
+  return workerFetch(`${BASE}/oauth/token`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "cf-connecting-ip": `192.0.2.${Math.floor(Math.random() * 200)}`,
+    },
+    body: new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      client_id: clientId,
+      resource: RESOURCE,
+    }).toString(),
+  });
+}
+
+type Tokens = { access_token: string; refresh_token: string };
+
+async function refreshed(clientId: string, refreshToken: string): Promise<Tokens> {
+  const response = await refresh(clientId, refreshToken);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Tokens;
+}
+
+async function expectReuseRefused(response: Response) {
+  expect(response.status).toBe(400);
+  const body = (await response.json()) as { error: string; error_description: string };
+  expect(body.error).toBe("invalid_grant");
+  expect(body.error_description).toContain("revoked");
+}
 
 describe("PKCE", () => {
   it("is required of confidential clients too: no code_challenge goes back to the client as invalid_request", async () => {
@@ -33,6 +65,45 @@ describe("PKCE", () => {
     query.set("code_challenge", challenge);
     query.set("code_challenge_method", "S256");
     expect((await new Browser().fetch(`${BASE}/authorize?${query}`)).status).toBe(200);
+  });
+});
+
+describe("refresh-token reuse", () => {
+  it("the token just rotated out, used again, revokes the grant: every token of it stops", async () => {
+    const account = await newAccount();
+    const { clientId, tokens } = await connect(account);
+    const second = await refreshed(clientId, tokens.refresh_token);
+    expect((await post(second.access_token, TOOLS_LIST)).status).toBe(200);
+
+    await expectReuseRefused(await refresh(clientId, tokens.refresh_token));
+    expect((await refresh(clientId, second.refresh_token)).status).toBe(400);
+    expect((await post(second.access_token, TOOLS_LIST)).status).toBe(401);
+    const grants = (await (
+      await workerFetch(`${BASE}/api/oauth/grants`, { headers: { authorization: `Bearer ${account.apiKey}` } })
+    ).json()) as { data: { client_id: string }[] };
+    expect(grants.data.filter((grant) => grant.client_id === clientId)).toEqual([]);
+  });
+
+  it("an older rotated-out token revokes the grant too", async () => {
+    const account = await newAccount();
+    const { clientId, tokens } = await connect(account);
+    const second = await refreshed(clientId, tokens.refresh_token);
+    const third = await refreshed(clientId, second.refresh_token);
+
+    await expectReuseRefused(await refresh(clientId, tokens.refresh_token));
+    expect((await refresh(clientId, third.refresh_token)).status).toBe(400);
+    expect((await post(third.access_token, TOOLS_LIST)).status).toBe(401);
+  });
+
+  it("a refresh token that was never valid is refused without touching the grant", async () => {
+    const account = await newAccount();
+    const { clientId, tokens } = await connect(account);
+    const [userId, grantId] = tokens.refresh_token.split(":");
+    const forged = await refresh(clientId, `${userId}:${grantId}:not-the-secret`);
+    expect(forged.status).toBe(400);
+    expect((await forged.json()) as { error: string }).toMatchObject({ error: "invalid_grant" });
+    const next = await refreshed(clientId, tokens.refresh_token);
+    expect((await post(next.access_token, TOOLS_LIST)).status).toBe(200);
   });
 });
 

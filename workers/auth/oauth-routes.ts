@@ -3,6 +3,7 @@ import { ipRateLimit } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import { authorize } from "./authorize";
 import { AUTHORIZE_PATH, authorizationServer, mcpResource, REGISTER_PATH, TOKEN_PATH } from "./oauth-server";
+import { refreshTokenReuse } from "./refresh-reuse";
 import { registrationLimits } from "./registration-limits";
 
 /**
@@ -41,10 +42,10 @@ oauthRoutes.route(AUTHORIZE_PATH, authorize);
 
 /**
  * Token and registration endpoints face anyone: the per-IP limiter goes
- * first, then what the library does not do itself: the caps on what a
- * client may register.
+ * first, then what the library does not do itself — refresh-token reuse
+ * detection and the caps on what a client may register.
  */
-oauthRoutes.use(TOKEN_PATH, ipRateLimit("oauth-token"));
+oauthRoutes.use(TOKEN_PATH, ipRateLimit("oauth-token"), refreshTokenReuse());
 oauthRoutes.use(REGISTER_PATH, ipRateLimit("oauth-register"), registrationLimits());
 
 const served = ["/.well-known/oauth-authorization-server", TOKEN_PATH, REGISTER_PATH];
