@@ -1,6 +1,7 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { network } from "../../workers/auth/oauth-outbound";
 import { OAUTH_PURGE_CRON } from "../../workers/auth/oauth-purge";
 import worker from "../../workers/index";
 import { post, TOOLS_LIST } from "./mcp-support";
@@ -224,9 +225,8 @@ describe("Client ID Metadata Documents", () => {
     const account = await newAccount();
     const clientId = "https://client.example.test/oauth/metadata.json";
     const redirectUri = "http://127.0.0.1:7788/callback";
-    const realFetch = globalThis.fetch;
-    // The test origin serving the document: the provider fetches it like any client's.
-    const served = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    // The test origin serving the document, beneath the fence every library fetch goes through.
+    const served = vi.spyOn(network, "fetch").mockImplementation(async (input) => {
       const url = urlOf(input);
       if (url === clientId) {
         return Response.json(
@@ -241,7 +241,7 @@ describe("Client ID Metadata Documents", () => {
           { headers: { "cache-control": "no-store" } },
         );
       }
-      return realFetch(input, init);
+      return new Response("not found", { status: 404 });
     });
     const browser = new Browser();
     const { verifier, challenge } = await pkce();

@@ -11,8 +11,9 @@ import { verifySignIn } from "../../shared/accounts/sign-in";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
 import { AppError } from "../../shared/errors";
 import { isScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
-import { ipRateLimit } from "../middleware/ip-rate-limit";
+import { ipRateLimit, spendIpBudget } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
+import { BUSY_MESSAGE } from "./oauth-outbound";
 import { AUTHORIZE_PATH, authorizationServer, type GrantProps } from "./oauth-server";
 import { consentPage, errorPage, signInPage } from "./pages";
 import { signInProof, verifySignInProof } from "./sign-in-proof";
@@ -54,19 +55,59 @@ function html(c: Context<AppEnv>, body: string, status = 200, headers?: Headers)
   return response;
 }
 
+/**
+ * Every `/authorize` request spends the caller's per-address budget first:
+ * the page is unauthenticated, and a `client_id` that is a URL makes this
+ * server fetch it (oauth-outbound.ts fences that fetch; this bounds how
+ * often one address can ask). The refusal is a page, as the rest of the flow.
+ */
+authorize.use("*", async (c, next) => {
+  const limit = c.get("services").config.ipRateLimitPerMinute;
+  const result = await spendIpBudget(c, "oauth-authorize", limit);
+  if (result && !result.allowed) {
+    const page = errorPage("Too many requests", "Too many requests from this address. Wait a minute and try again.");
+    return html(c, page, 429, new Headers({ "Retry-After": String(result.retryAfterSeconds) }));
+  }
+  await next();
+});
+
+/**
+ * PKCE with S256 for every client, confidential ones included (the library
+ * requires it only of public clients): a client secret does not stop a
+ * stolen code being redeemed by whoever holds the secret, and OAuth 2.1 and
+ * the MCP authorization spec both expect PKCE. The library has already
+ * refused `plain` and checked the redirect URI, so the refusal goes back to
+ * the client like any other.
+ */
+function withoutPkce(request: AuthRequest): string | null {
+  if (request.codeChallenge) return null;
+  const to = new URL(request.redirectUri);
+  to.searchParams.set("error", "invalid_request");
+  to.searchParams.set("error_description", "PKCE is required: send code_challenge with code_challenge_method=S256");
+  if (request.state) to.searchParams.set("state", request.state);
+  if (request.issuer) to.searchParams.set("iss", request.issuer);
+  return to.toString();
+}
+
 /** The client's request, validated. Failures either go back to the client (when safe) or render here. */
 async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response> {
   // The library reads the OAuth parameters from the URL; a POST carries them on its action URL.
   const asGet = new Request(c.req.url, { method: "GET", headers: c.req.raw.headers });
   try {
-    return await oauth(c).parseAuthRequest(asGet);
+    const request = await oauth(c).parseAuthRequest(asGet);
+    const refused = withoutPkce(request);
+    return refused ? c.redirect(refused, 302) : request;
   } catch (error) {
     if (error instanceof AuthorizationError && error.redirectTo) return c.redirect(error.redirectTo, 302);
     if (error instanceof AuthorizationError) {
       return html(c, errorPage("This connection request is not valid", error.description), 400);
     }
     if (error instanceof CimdFetchError) {
-      c.get("logger").warn("client metadata document could not be fetched", { reason: error.reason });
+      c.get("logger").warn("client metadata document could not be fetched", { reason: error.detail });
+      if (error.detail === BUSY_MESSAGE) {
+        const page = errorPage("Busy verifying apps", "Too many apps are being verified right now. Try again shortly.");
+        return html(c, page, 503, new Headers({ "Retry-After": "5" }));
+      }
       return html(
         c,
         errorPage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."),

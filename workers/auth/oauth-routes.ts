@@ -3,6 +3,8 @@ import { ipRateLimit } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import { authorize } from "./authorize";
 import { AUTHORIZE_PATH, authorizationServer, mcpResource, REGISTER_PATH, TOKEN_PATH } from "./oauth-server";
+import { refreshTokenReuse } from "./refresh-reuse";
+import { registrationLimits } from "./registration-limits";
 
 /**
  * OAuth 2.1 for MCP clients: protected-resource metadata (RFC 9728), the
@@ -38,9 +40,13 @@ oauthRoutes.get("/.well-known/oauth-protected-resource", protectedResourceMetada
 
 oauthRoutes.route(AUTHORIZE_PATH, authorize);
 
-/** Token and registration endpoints face anyone: the per-IP limiter goes first. */
-oauthRoutes.use(TOKEN_PATH, ipRateLimit("oauth-token"));
-oauthRoutes.use(REGISTER_PATH, ipRateLimit("oauth-register"));
+/**
+ * Token and registration endpoints face anyone: the per-IP limiter goes
+ * first, then what the library does not do itself — refresh-token reuse
+ * detection and the caps on what a client may register.
+ */
+oauthRoutes.use(TOKEN_PATH, ipRateLimit("oauth-token"), refreshTokenReuse());
+oauthRoutes.use(REGISTER_PATH, ipRateLimit("oauth-register"), registrationLimits());
 
 const served = ["/.well-known/oauth-authorization-server", TOKEN_PATH, REGISTER_PATH];
 for (const path of served) {

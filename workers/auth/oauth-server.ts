@@ -2,6 +2,10 @@ import { OAuthAuthorizationServer } from "@cloudflare/workers-oauth-provider";
 import type { Config } from "../../shared/config";
 import { createLogger } from "../../shared/logging";
 import { SCOPES } from "../../shared/tenants/scopes";
+import { fenceLibraryFetches } from "./oauth-outbound";
+
+// Before the library can fetch anything: its outbound requests go through the fence (oauth-outbound.ts).
+fenceLibraryFetches();
 
 /** What an OAuth grant carries to every request made with its tokens (stored encrypted by the library). */
 export interface GrantProps {
@@ -24,7 +28,7 @@ export function resourceMetadataUrl(config: Config): string {
 }
 
 const ACCESS_TOKEN_TTL_SECONDS = 60 * 60;
-const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 
 const servers = new Map<string, OAuthAuthorizationServer<Env>>();
 
@@ -35,7 +39,8 @@ const servers = new Map<string, OAuthAuthorizationServer<Env>>();
  * client's to choose, and metadata built from it could point a client at
  * another origin.
  *
- * - Access tokens live an hour; refresh tokens rotate on every use and the
+ * - Access tokens live an hour; refresh tokens rotate on every use (a
+ *   rotated-out one used again revokes the grant: refresh-reuse.ts) and the
  *   grant ends 30 days after sign-in, so a lost laptop's connector stops.
  * - Client ID Metadata Documents are on (Claude.ai and ChatGPT register that
  *   way); dynamic registration stays for clients that do not (Inspector,
