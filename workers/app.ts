@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { DatabaseUnavailableError } from "../shared/db/guarded";
 import { AppError, unavailable } from "../shared/errors";
-import { isFencedWrite } from "../shared/lifecycle/write-fence";
+import { isFencedWrite } from "../shared/lifecycle/move/write-fence";
 import { describeError } from "../shared/logging";
 import { tenantMigratingError } from "./admission";
 import { api } from "./api/routes";

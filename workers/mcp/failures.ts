@@ -1,7 +1,7 @@
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server";
 import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError } from "../../shared/errors";
-import { isFencedWrite } from "../../shared/lifecycle/write-fence";
+import { isFencedWrite } from "../../shared/lifecycle/move/write-fence";
 import { describeError, type Logger } from "../../shared/logging";
 import { FieldError } from "../../shared/memory/errors";
 import { tenantMigratingError } from "../admission";
