@@ -140,6 +140,12 @@ const UNUSED_ALLOWED = new Set([
   "workers/middleware/ip-rate-limit.ts: ipRateLimited",
   "shared/accounts/passwords.ts: MIN_PASSWORD_LENGTH",
   "test/worker/oauth-support.ts: PASSWORD",
+  // Merged from the OAuth hardening branch while this check was written.
+  "workers/auth/oauth-outbound.ts: TIMEOUT_MS",
+  "workers/auth/oauth-outbound.ts: OutboundRefused",
+  "workers/auth/oauth-outbound.ts: refusedHost",
+  "workers/auth/oauth-outbound.ts: fencedFetch",
+  "shared/oauth/client-metadata.ts: MAX_STRING_CHARS",
   // Operators' tools (their own branch: sql, migrate and the local libSQL server).
   "shared/config.ts: ConfigError",
   "shared/migrations/migrate-databases.ts: migrateTenantDb",
