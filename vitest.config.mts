@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import type { TestStack } from "./test/global-setup";
+import { stripDependencySourceMaps } from "./tools/vitest/strip-dependency-source-maps.ts";
 
 /**
  * Worker and Durable Object tests, inside the Workers runtime. The global
@@ -9,6 +10,7 @@ import type { TestStack } from "./test/global-setup";
  */
 export default defineConfig({
   plugins: [
+    stripDependencySourceMaps(),
     cloudflareTest(({ inject }) => {
       const stack = inject<TestStack>("stack");
       const secrets = {

@@ -10,7 +10,7 @@
  */
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
-import { listTables, summarizeTable } from "../shared/lifecycle/table-copy";
+import { listTables, summarizeTable } from "../shared/lifecycle/move/table-copy";
 import { getTenantDatabase } from "../shared/tenants/tenants";
 import { type BenchTarget, benchTenant } from "./admission";
 import { seed } from "./mcp";

@@ -210,7 +210,7 @@ export function formatMetricsTable(rows: MetricsBenchRow[]): string {
 }
 
 /** Flat: at 1,000 isolates, flush and `/metrics` p50 within `FLAT_RATIO` of 10 isolates'. */
-export const FLAT_RATIO = 2;
+const FLAT_RATIO = 2;
 
 export function metricsGoals(rows: MetricsBenchRow[]): { table: string; ok: boolean } {
   const first = rows[0] as MetricsBenchRow;

@@ -31,7 +31,7 @@ export interface QualityReport {
 }
 
 /** A project slug for a conversation (lowercase letters, digits, '-'). */
-export function projectFor(conversation: Conversation): string {
+function projectFor(conversation: Conversation): string {
   return `locomo-${conversation.name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`.slice(0, 64);
 }
 
@@ -111,7 +111,7 @@ export async function flatBm25Client(): Promise<MemoryClient & { close(): void }
 }
 
 /** JSON-RPC `tools/call` against a running Worker's `/mcp` (2026 era, no session), answering structured content. */
-export function mcpToolCaller(baseUrl: string, key: string) {
+function mcpToolCaller(baseUrl: string, key: string) {
   const meta = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
     "io.modelcontextprotocol/clientInfo": { name: "recall-bench", version: "1" },

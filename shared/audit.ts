@@ -1,4 +1,4 @@
-import type { InStatement } from "@libsql/client/web";
+import type { InStatement, InValue } from "@libsql/client/web";
 import type { Database } from "./db/client";
 import { readPage } from "./db/page";
 
@@ -34,19 +34,38 @@ export interface AuditRecord {
   createdAt: string;
 }
 
+const AUDIT_COLUMNS = "tenant_id, actor, action, target, metadata, ip";
+
+function auditValues(entry: AuditEntry): InValue[] {
+  const { before, after, details = {} } = entry;
+  return [
+    entry.tenantId,
+    entry.actor,
+    entry.action,
+    entry.target ?? entry.tenantId,
+    JSON.stringify({ ...details, before, after }),
+    entry.ip ?? null,
+  ];
+}
+
 /** The insert for `entry`, to put in the batch that makes the change it describes. */
 export function auditStatement(entry: AuditEntry): InStatement {
-  const { before, after, details = {} } = entry;
+  return { sql: `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`, args: auditValues(entry) };
+}
+
+/**
+ * The insert for `entry`, written only if `condition` holds when the batch
+ * reaches it — typically `changes() = 1`, so the entry exists exactly when
+ * the guarded statement before it changed a row. `condition` is SQL from our
+ * own code, never from input; `args` are its bound values.
+ */
+export function conditionalAuditStatement(
+  entry: AuditEntry,
+  condition: { sql: string; args?: InValue[] },
+): InStatement {
   return {
-    sql: "INSERT INTO audit_log (tenant_id, actor, action, target, metadata, ip) VALUES (?, ?, ?, ?, ?, ?)",
-    args: [
-      entry.tenantId,
-      entry.actor,
-      entry.action,
-      entry.target ?? entry.tenantId,
-      JSON.stringify({ ...details, before, after }),
-      entry.ip ?? null,
-    ],
+    sql: `INSERT INTO audit_log (${AUDIT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ? WHERE ${condition.sql}`,
+    args: [...auditValues(entry), ...(condition.args ?? [])],
   };
 }
 

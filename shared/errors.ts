@@ -14,7 +14,10 @@ export type ErrorKind =
   | "unavailable"
   | "internal";
 
-const STATUS: Record<ErrorKind, number> = {
+/** Every status an error answers with; a literal union, so renderers need no cast to hand it on. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+
+const STATUS = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -24,11 +27,11 @@ const STATUS: Record<ErrorKind, number> = {
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
-};
+} as const satisfies Record<ErrorKind, ErrorStatus>;
 
 export class AppError extends Error {
   override name = "AppError";
-  readonly status: number;
+  readonly status: ErrorStatus;
   constructor(
     readonly kind: ErrorKind,
     message: string,

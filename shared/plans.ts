@@ -22,7 +22,7 @@ export interface PlanLimits {
 export type PlanLimitTable = Record<Plan, PlanLimits>;
 
 /** The rate-limit window. Plans are sold "per minute", so it is fixed rather than per plan. */
-export const RATE_LIMIT_WINDOW_SECONDS = 60;
+const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /**
  * The limits every plan is sold with. This is the only place they are

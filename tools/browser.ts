@@ -29,7 +29,7 @@ const QUIET_FLAGS = [
 let executable: Promise<string> | undefined;
 
 /** Unpacks the browser once per process (about 1.7 s the first time; later calls reuse the file). */
-export function browserExecutablePath(): Promise<string> {
+function browserExecutablePath(): Promise<string> {
   executable ??= sparticuz.executablePath().catch(async () => {
     // Two processes unpacking at once can see each other's half-written file: one retry,
     // after the other has finished, finds the complete binary.
@@ -39,7 +39,7 @@ export function browserExecutablePath(): Promise<string> {
   return executable;
 }
 
-export function browserArgs(): string[] {
+function browserArgs(): string[] {
   return [...sparticuz.args.filter((flag) => !DROPPED_FLAGS.has(flag)), ...QUIET_FLAGS];
 }
 

@@ -228,7 +228,7 @@ export function tenantMigratingError(retryAfterSeconds = 30): AppError {
   );
 }
 
-export function rateLimitMessage(rateLimit: RateLimitState, plan: Plan, retryAfterSeconds: number): string {
+function rateLimitMessage(rateLimit: RateLimitState, plan: Plan, retryAfterSeconds: number): string {
   const source = rateLimit.source === "override" ? "this tenant's rate limit" : `the ${plan} plan's rate limit`;
   return (
     `Rate limit exceeded: ${rateLimit.limit} requests per ${rateLimit.windowSeconds} s (${source}). ` +
@@ -236,7 +236,7 @@ export function rateLimitMessage(rateLimit: RateLimitState, plan: Plan, retryAft
   );
 }
 
-export function quotaMessage(quota: QuotaState, plan: Plan, limits: PlanLimitTable): string {
+function quotaMessage(quota: QuotaState, plan: Plan, limits: PlanLimitTable): string {
   const upgrade = upgradeFrom(plan);
   const more = upgrade ? limits[upgrade].toolCallsPerMonth : null;
   const hint = upgrade

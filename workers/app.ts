@@ -1,11 +1,8 @@
 import { Hono } from "hono";
-import { DatabaseUnavailableError } from "../shared/db/guarded";
-import { AppError, unavailable } from "../shared/errors";
-import { isFencedWrite } from "../shared/lifecycle/write-fence";
-import { describeError } from "../shared/logging";
-import { tenantMigratingError } from "./admission";
+import { AppError } from "../shared/errors";
 import { api } from "./api/routes";
 import { oauthRoutes } from "./auth/oauth-routes";
+import { errorAnswer, errorBody } from "./error-answer";
 import { mcp } from "./mcp/routes";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
@@ -24,25 +21,11 @@ export function createApp() {
   app.route("/", mcp);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
-  app.onError((caught, c) => {
-    let error = caught;
-    if (error instanceof DatabaseUnavailableError) {
-      const message =
-        error.target === "managementDb" ? "Cannot connect to management database" : "database unavailable";
-      c.get("logger")?.error(message, {
-        target: error.target,
-        database: error.database,
-        ...describeError(error.cause),
-      });
-      error = unavailable("database unavailable", { retryAfterSeconds: error.retryAfterSeconds });
-    }
-    if (isFencedWrite(error)) error = tenantMigratingError();
-    if (error instanceof AppError) {
-      for (const [name, value] of Object.entries(error.options.headers ?? {})) c.header(name, value);
-      return c.json(error.toBody(), error.status as 400);
-    }
-    c.get("logger")?.error("unhandled error", describeError(error));
-    return c.json(new AppError("internal", "internal error").toBody(), 500);
+  // The one HTTP rendering of workers/error-answer.ts's translation.
+  app.onError((error, c) => {
+    const answer = errorAnswer(error, c.get("logger"), { surface: "http" });
+    for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+    return c.json(errorBody(answer), answer.status);
   });
   return app;
 }

@@ -2,7 +2,7 @@ import type { BillingContext } from "../shared/billing/accounts";
 import { endExpiredGracePeriods } from "../shared/billing/grace";
 import { reconcileBilling } from "../shared/billing/reconcile";
 import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-account";
-import { finalizeExpiredMigrations } from "../shared/lifecycle/move-tenant";
+import { finalizeExpiredMoves } from "../shared/lifecycle/move/commands";
 import { createLogger, describeError, type Logger } from "../shared/logging";
 import { deletionHooks } from "./api/account/deletion";
 import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";
@@ -62,7 +62,7 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
 /** docs/lifecycle.md: old databases past their retention, and deletions that were interrupted. */
 async function tenantLifecycle(env: Env, logger: Logger): Promise<void> {
   const { mgmtDb, config } = getServices(env);
-  const finalized = await finalizeExpiredMigrations({ mgmt: mgmtDb, config }, Date.now(), (id, error) =>
+  const finalized = await finalizeExpiredMoves({ mgmt: mgmtDb, config }, Date.now(), (id, error) =>
     logger.error("old database not finalized", { migration: id, ...describeError(error) }),
   );
   if (finalized.length > 0) logger.info("old databases finalized after retention", { migrations: finalized });

@@ -29,7 +29,7 @@ function applyFold(held: Map<string, ShardSeries>, pending: [string, FoldedChang
 }
 
 /** How long a shard holds acknowledged flushes in memory before writing them together. */
-export const PERSIST_MS = 1000;
+const PERSIST_MS = 1000;
 /** A shard writes at once when this many flushes are waiting, so its memory and what a crash could lose stay bounded. */
 export const PERSIST_FLUSHES = 1000;
 

@@ -13,7 +13,7 @@ import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
 
 /** From this share of a limit on, admitted responses carry a warning. */
-export const WARNING_THRESHOLD = 0.9;
+const WARNING_THRESHOLD = 0.9;
 
 /**
  * The limit part of admission: the request rate (sliding window) and the

@@ -14,12 +14,12 @@ type Row = {
 };
 
 /** The UTC calendar month containing `now`. */
-export function periodOf(now: number): string {
+function periodOf(now: number): string {
   return new Date(now).toISOString().slice(0, 7);
 }
 
 /** Start of the UTC month after the one containing `now`. */
-export function nextPeriodStart(now: number): Date {
+function nextPeriodStart(now: number): Date {
   const date = new Date(now);
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1));
 }

@@ -22,7 +22,7 @@ export interface SessionLimits {
 }
 
 /** Visible ASCII, 256 bits of randomness: unguessable, and valid in a header as the spec requires. */
-export function newSessionId(): string {
+function newSessionId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, "-")

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
-import { advanceMigration } from "../../shared/lifecycle/move-tenant";
+import { advanceMove } from "../../shared/lifecycle/move/drive";
 import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import { shardName, shardOf } from "../../shared/metrics/shards";
@@ -25,7 +25,7 @@ import { SessionStore } from "./sessions";
 import { SettingsStore } from "./settings";
 
 /** The earliest of the deadlines some module needs waking for, or null when none does. */
-export function nextAlarm(...deadlines: (number | null)[]): number | null {
+function nextAlarm(...deadlines: (number | null)[]): number | null {
   const pending = deadlines.filter((deadline): deadline is number => deadline !== null);
   return pending.length === 0 ? null : Math.min(...pending);
 }
@@ -233,7 +233,7 @@ export class TenantDO extends DurableObject<Env> {
     await this.#scheduleAlarm();
   }
 
-  // --- Tenant database migration (shared/lifecycle/move-tenant.ts drives it; docs/lifecycle.md) ---
+  // --- Tenant database migration (shared/lifecycle/move/drive.ts drives it; docs/lifecycle.md) ---
 
   /** Refuse writes from now on: a migration is copying the tenant's database. */
   markMigrating(migrationId: string): void {
@@ -362,7 +362,7 @@ export class TenantDO extends DurableObject<Env> {
     if (!migrationId) return;
     const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
     try {
-      const { done } = await advanceMigration(
+      const { done } = await advanceMove(
         {
           mgmt,
           config: this.#config,

@@ -15,7 +15,7 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
 
 const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
-export function toHex(bytes: Uint8Array): string {
+function toHex(bytes: Uint8Array): string {
   // A table lookup per byte: this runs for every authenticated request (the credential cache is keyed by hash).
   let hex = "";
   for (const byte of bytes) hex += HEX_PAIRS[byte] as string;

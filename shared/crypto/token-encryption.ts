@@ -51,7 +51,7 @@ export async function encryptToken(secret: string, token: string, tenantId: stri
 }
 
 /** True when `stored` is in the unbound `v1` form that `bindTenantToken` rewrites. */
-export function isUnboundToken(stored: string): boolean {
+function isUnboundToken(stored: string): boolean {
   return stored.startsWith(`${LEGACY}.`);
 }
 

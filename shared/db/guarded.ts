@@ -8,7 +8,7 @@ import type { ConcurrencyPool } from "./pool";
  * answer (timeout, refused connection, HTTP 5xx, auth), as opposed to a
  * statement SQLite rejected: only the former counts against a breaker.
  */
-export function isConnectionFailure(error: unknown): boolean {
+function isConnectionFailure(error: unknown): boolean {
   if (error instanceof CircuitOpenError) return false;
   if (error instanceof LibsqlError) return !error.code.startsWith("SQLITE_");
   return true;

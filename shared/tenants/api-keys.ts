@@ -99,7 +99,7 @@ export async function createApiKey(
 }
 
 /** One unrevoked key of this tenant, or null (another tenant's key is null too). */
-export async function getApiKey(db: Database, tenantId: string, keyId: string): Promise<ApiKeyRecord | null> {
+async function getApiKey(db: Database, tenantId: string, keyId: string): Promise<ApiKeyRecord | null> {
   const result = await db.execute(
     { sql: "SELECT * FROM api_keys WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL", args: [keyId, tenantId] },
     "read",
@@ -141,19 +141,6 @@ export async function revokeApiKey(
     "write",
   );
   return true;
-}
-
-/** Revoke every key of a tenant (account deletion); returns how many were revoked. */
-export async function revokeAllApiKeys(db: Database, tenantId: string): Promise<number> {
-  const result = await db.execute(
-    {
-      sql: `UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-            WHERE tenant_id = ? AND revoked_at IS NULL`,
-      args: [tenantId],
-    },
-    "write",
-  );
-  return result.rowsAffected;
 }
 
 /**

@@ -36,11 +36,11 @@ export interface TenantDatabase {
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /** Tenant ids are lowercase so the tenant's database name can be derived from them. */
-export function newTenantId(): string {
+function newTenantId(): string {
   return `t${randomString(19, ID_ALPHABET)}`;
 }
 
-export function tenantDatabaseName(tenantId: string): string {
+function tenantDatabaseName(tenantId: string): string {
   return `tenant-${tenantId}`;
 }
 
@@ -91,7 +91,7 @@ export async function getTenantDatabase(
 }
 
 /** A tenant's database record points at a database that is not that tenant's. */
-export class MisroutedDatabaseError extends Error {
+class MisroutedDatabaseError extends Error {
   override name = "MisroutedDatabaseError";
 }
 

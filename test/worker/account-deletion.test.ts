@@ -2,7 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deleteAccount } from "../../shared/lifecycle/delete-account";
-import { advanceMigration, startMigration } from "../../shared/lifecycle/move-tenant";
+import { startMove } from "../../shared/lifecycle/move/commands";
+import { advanceMove } from "../../shared/lifecycle/move/drive";
 import { remember } from "../../shared/memory/memories";
 import { createApiKey } from "../../shared/tenants/api-keys";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
@@ -126,8 +127,8 @@ describe("deleting an account", () => {
         releaseMigrating: (id: string, generation: number | null) => stub.releaseMigrating(id, generation),
       },
     };
-    const migration = await startMigration(deps, tenant.id, { group: "default" }, { actor: "test" });
-    await advanceMigration(deps, migration.id);
+    const migration = await startMove(deps, tenant.id, { group: "default" }, { actor: "test" });
+    await advanceMove(deps, migration.id);
     const moved = await getTenantDatabase(openMgmtDb(), config, tenant.id);
 
     // Dies after marking the tenant deleted: the object cannot be reached to erase it.

@@ -2,8 +2,10 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
-import { advanceMigration, type MoveDeps, startMigration } from "../../shared/lifecycle/move-tenant";
-import { MIGRATION_STEPS, type MigrationStep } from "../../shared/lifecycle/tenant-migrations";
+import { startMove } from "../../shared/lifecycle/move/commands";
+import type { MoveDeps } from "../../shared/lifecycle/move/context";
+import { advanceMove } from "../../shared/lifecycle/move/drive";
+import { MOVE_STEPS } from "../../shared/lifecycle/move/record";
 import { remember } from "../../shared/memory/memories";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";
@@ -176,7 +178,7 @@ describe("moving a tenant to another database", () => {
     );
     expect(actions).toEqual([
       "tenant.migration.start",
-      ...MIGRATION_STEPS.slice(1, 6).map((step) => `tenant.migration.step:${step}`),
+      ...MOVE_STEPS.slice(1, 6).map((step) => `tenant.migration.step:${step}`),
       "tenant.migration.switch",
       "tenant.migration.step:switched",
       "tenant.migration.complete",
@@ -198,8 +200,8 @@ describe("moving a tenant to another database", () => {
   it("refuses writes with 503 and Retry-After while the copy runs, and keeps reads working", async () => {
     const { tenant, apiKey } = await seededTenant(5);
     const deps = stubDeps(tenant.id);
-    const migration = await startMigration(deps, tenant.id, { group: "default" }, { actor: "test" });
-    await advanceMigration(deps, migration.id, { stopAfter: "copied" });
+    const migration = await startMove(deps, tenant.id, { group: "default" }, { actor: "test" });
+    await advanceMove(deps, migration.id, { stopAfter: "copied" });
 
     const refused = await rememberOverMcp(apiKey.key, "a write during the move");
     expect(refused.status).toBe(503);
@@ -217,16 +219,16 @@ describe("moving a tenant to another database", () => {
     expect(await start.json()).toMatchObject({ error: { code: "migration_in_progress" } });
   });
 
-  const interrupted = MIGRATION_STEPS.slice(1, -1) as MigrationStep[];
+  const interrupted = MOVE_STEPS.slice(1, -1);
   for (const [index, step] of interrupted.entries()) {
     const action = step === "switched" || index % 2 === 0 ? "resume" : "cancel";
     it(`killed after "${step}": the tenant keeps its memories and reads, and ${action} finishes the job`, async () => {
       const { tenant, apiKey } = await seededTenant(30);
       const deps = stubDeps(tenant.id);
       const before = await tenantDb(tenant.id);
-      const migration = await startMigration(deps, tenant.id, { group: "default" }, { actor: "test" });
-      const stopped = await advanceMigration(deps, migration.id, { stopAfter: step });
-      expect(stopped).toMatchObject({ done: false, migration: { status: "running", step } });
+      const migration = await startMove(deps, tenant.id, { group: "default" }, { actor: "test" });
+      const stopped = await advanceMove(deps, migration.id, { stopAfter: step });
+      expect(stopped).toMatchObject({ done: false, move: { status: "running", step } });
 
       // Nothing lost, reads work, from whichever database the pointer names.
       expect(await recallCount(apiKey.key, "migrated memory")).toBe(30);
@@ -268,21 +270,21 @@ describe("moving a tenant to another database", () => {
     const otherDb = await getTenantDatabase(openMgmtDb(), config, other.tenant.id);
     const deps = stubDeps(tenant.id);
     // A target that holds another tenant's data is refused, never overwritten.
-    const migration = await startMigration(
+    const migration = await startMove(
       deps,
       tenant.id,
       { url: otherDb!.coordinates.url, token: otherDb!.coordinates.authToken },
       { actor: "test" },
     );
-    const result = await advanceMigration(deps, migration.id);
-    expect(result.migration).toMatchObject({ status: "failed", step: "provisioned" });
-    expect(result.migration.error).toMatch(/does not belong to this tenant/);
+    const result = await advanceMove(deps, migration.id);
+    expect(result.move).toMatchObject({ status: "failed", step: "provisioned" });
+    expect(result.move.error).toMatch(/does not belong to this tenant/);
     expect((await rememberOverMcp(apiKey.key, "written after the failure")).status).toBe(200);
     const cancelled = await admin(`/api/tenants/${tenant.id}/migrations/${migration.id}/cancel`, { method: "POST" });
     expect(cancelled.status).toBe(200);
 
-    const second = await startMigration(deps, tenant.id, { group: "default" }, { actor: "test" });
-    await advanceMigration(deps, second.id, { stopAfter: "switched" });
+    const second = await startMove(deps, tenant.id, { group: "default" }, { actor: "test" });
+    await advanceMove(deps, second.id, { stopAfter: "switched" });
     const refused = await admin(`/api/tenants/${tenant.id}/migrations/${second.id}/cancel`, { method: "POST" });
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ error: { code: "migration_not_cancellable" } });
@@ -294,8 +296,8 @@ describe("retention of the old database", () => {
     const { tenant } = await seededTenant(2);
     const deps = stubDeps(tenant.id);
     const old = await tenantDb(tenant.id);
-    const migration = await startMigration(deps, tenant.id, { group: "default" }, { actor: "test" });
-    expect((await advanceMigration(deps, migration.id)).migration.status).toBe("completed");
+    const migration = await startMove(deps, tenant.id, { group: "default" }, { actor: "test" });
+    expect((await advanceMove(deps, migration.id)).move.status).toBe("completed");
     const platform = () =>
       fetch(`${config.turso.apiUrl}/v1/organizations/local/databases/${old.record.name}`, {
         headers: { authorization: `Bearer ${config.turso.apiToken}` },

@@ -28,8 +28,8 @@ import { constants, crc32, deflateRawSync } from "node:zlib";
 /** Clients of one isolate send a handful of shapes; the cap bounds what a caller sending odd shapes can make us hold. */
 const MAX_ENTRIES = 64;
 
+/** Only 200 answers are kept (see `keepToolsList`), so an entry has no status of its own. */
 interface Entry {
-  status: number;
   headers: [string, string][];
   /** The answer's UTF-8 bytes split where its id goes, encoded once so a replay only copies them. */
   before: Uint8Array;
@@ -68,9 +68,8 @@ export interface ListRequest {
   id: string | number;
 }
 
-/** A kept answer ready to send: the SDK's status, headers and bytes with this request's id. */
+/** A kept answer ready to send with status 200: the SDK's headers and bytes with this request's id. */
 export interface CachedAnswer {
-  status: number;
   headers: [string, string][];
   body: Uint8Array<ArrayBuffer>;
   /** The body is already gzip-encoded: send it with `Content-Encoding: gzip`, untouched by the runtime. */
@@ -124,10 +123,10 @@ export function cachedToolsList(list: ListRequest, gzip: boolean): CachedAnswer 
   if (!entry) return null;
   const id = encoder.encode(JSON.stringify(list.id));
   if (gzip && id.length <= STORED_BLOCK_MAX) {
-    return { status: entry.status, headers: entry.headers, body: gzipReplay(entry, id), gzip: true };
+    return { headers: entry.headers, body: gzipReplay(entry, id), gzip: true };
   }
   const body = concat(entry.before, id, entry.after);
-  return { status: entry.status, headers: entry.headers, body, gzip: false };
+  return { headers: entry.headers, body, gzip: false };
 }
 
 /**
@@ -192,5 +191,5 @@ function entryFrom(list: ListRequest, response: Response, text: string): Entry |
     tail: deflateRawSync(afterBytes, { level: 9 }),
     crcBefore: crc32(beforeBytes),
   };
-  return { status: response.status, headers, before: beforeBytes, after: afterBytes, gzip };
+  return { headers, before: beforeBytes, after: afterBytes, gzip };
 }

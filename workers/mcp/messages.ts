@@ -30,7 +30,7 @@ const isObject = (value: unknown): value is JsonObject =>
   value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The version the SDK's `initialize` handler will answer with (it mirrors the request when supported). */
-export function negotiatedVersion(requested: string): string {
+function negotiatedVersion(requested: string): string {
   return SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : (SUPPORTED_PROTOCOL_VERSIONS[0] as string);
 }
 

@@ -1,19 +1,9 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../../../shared/errors";
-import {
-  cancelMigration,
-  finalizeMigration,
-  type MoveDeps,
-  resumeMigration,
-  startMigration,
-} from "../../../shared/lifecycle/move-tenant";
-import {
-  getMigration,
-  listMigrations,
-  MIGRATION_STEPS,
-  type TenantMigration,
-} from "../../../shared/lifecycle/tenant-migrations";
+import { cancelMove, finalizeMove, resumeMove, startMove } from "../../../shared/lifecycle/move/commands";
+import type { MoveDeps } from "../../../shared/lifecycle/move/context";
+import { getMove, listMoves, MOVE_STEPS, type TenantMove } from "../../../shared/lifecycle/move/record";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
@@ -52,67 +42,67 @@ function actor(c: Context<AppEnv>) {
   return { actor: c.get("adminActor"), ip: clientIp(c) };
 }
 
-async function requireMigration(c: Context<AppEnv>, tenantId: string): Promise<TenantMigration> {
+async function requireTenantMove(c: Context<AppEnv>, tenantId: string): Promise<TenantMove> {
   const id = c.req.param("mid") ?? "";
-  const migration = await getMigration(c.get("services").mgmtDb, id);
-  if (!migration || migration.tenantId !== tenantId) {
+  const move = await getMove(c.get("services").mgmtDb, id);
+  if (!move || move.tenantId !== tenantId) {
     throw new AppError("not_found", `no migration ${JSON.stringify(id)} for this tenant`, {
       code: "migration_not_found",
     });
   }
-  return migration;
+  return move;
 }
 
 adminMigrations.post("/migrate", async (c) => {
   const tenant = await requireTenant(c);
   const body = await parseJsonBody(c, migrateBody);
-  const migration = await startMigration(deps(c, tenant.id), tenant.id, body.target, actor(c));
-  await tenantObject(c, tenant.id).driveMigration(migration.id);
-  c.header("Location", `/api/tenants/${tenant.id}/migrations/${migration.id}`);
-  return c.json(migrationView(migration), 202);
+  const move = await startMove(deps(c, tenant.id), tenant.id, body.target, actor(c));
+  await tenantObject(c, tenant.id).driveMigration(move.id);
+  c.header("Location", `/api/tenants/${tenant.id}/migrations/${move.id}`);
+  return c.json(moveView(move), 202);
 });
 
 adminMigrations.get("/migrations", async (c) => {
   const tenant = await requireTenant(c);
-  const migrations = await listMigrations(c.get("services").mgmtDb, tenant.id);
-  return c.json({ object: "list", data: migrations.map(migrationView), has_more: false });
+  const moves = await listMoves(c.get("services").mgmtDb, tenant.id);
+  return c.json({ object: "list", data: moves.map(moveView), has_more: false });
 });
 
 adminMigrations.get("/migrations/:mid", async (c) => {
   const tenant = await requireTenant(c);
-  return c.json(migrationView(await requireMigration(c, tenant.id)));
+  return c.json(moveView(await requireTenantMove(c, tenant.id)));
 });
 
 adminMigrations.post("/migrations/:mid/resume", async (c) => {
   const tenant = await requireTenant(c);
-  const { id } = await requireMigration(c, tenant.id);
-  const migration = await resumeMigration(deps(c, tenant.id), id, actor(c));
+  const { id } = await requireTenantMove(c, tenant.id);
+  const move = await resumeMove(deps(c, tenant.id), id, actor(c));
   await tenantObject(c, tenant.id).driveMigration(id);
-  return c.json(migrationView(migration), 202);
+  return c.json(moveView(move), 202);
 });
 
 adminMigrations.post("/migrations/:mid/cancel", async (c) => {
   const tenant = await requireTenant(c);
-  const { id } = await requireMigration(c, tenant.id);
-  return c.json(migrationView(await cancelMigration(deps(c, tenant.id), id, actor(c))));
+  const { id } = await requireTenantMove(c, tenant.id);
+  return c.json(moveView(await cancelMove(deps(c, tenant.id), id, actor(c))));
 });
 
 adminMigrations.post("/migrations/:mid/finalize", async (c) => {
   const tenant = await requireTenant(c);
-  const { id } = await requireMigration(c, tenant.id);
-  const { migration, oldDatabaseDeleted } = await finalizeMigration(deps(c, tenant.id), id, actor(c));
-  return c.json({ ...migrationView(migration), old_database_deleted: oldDatabaseDeleted });
+  const { id } = await requireTenantMove(c, tenant.id);
+  const { move, oldDatabaseDeleted } = await finalizeMove(deps(c, tenant.id), id, actor(c));
+  return c.json({ ...moveView(move), old_database_deleted: oldDatabaseDeleted });
 });
 
-/** The record as the operator sees it: never a token. */
-export function migrationView(migration: TenantMigration) {
+/** The record as the operator sees it (object "tenant_migration", the API's name since the start): never a token. */
+function moveView(migration: TenantMove) {
   return {
     id: migration.id,
     object: "tenant_migration",
     tenant_id: migration.tenantId,
     status: migration.status,
     step: migration.step,
-    steps: MIGRATION_STEPS,
+    steps: MOVE_STEPS,
     source: { name: migration.source.name, url: migration.source.url, generation: migration.source.generation },
     target: {
       kind: migration.target.kind,

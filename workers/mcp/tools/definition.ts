@@ -110,7 +110,7 @@ export function withCachedJsonSchema<S extends z.ZodType>(
   return { "~standard": { ...standard, jsonSchema: { input: convert("input"), output: convert("output") } } };
 }
 
-export function toolResult(structured: Record<string, unknown>, text: string): CallToolResult {
+function toolResult(structured: Record<string, unknown>, text: string): CallToolResult {
   return { content: [{ type: "text", text }], structuredContent: structured };
 }
 

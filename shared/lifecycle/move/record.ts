@@ -1,15 +1,17 @@
 import type { InStatement } from "@libsql/client/web";
-import { randomString } from "../crypto/encoding";
-import type { Database } from "../db/client";
+import { randomString } from "../../crypto/encoding";
+import type { Database } from "../../db/client";
+import { AppError } from "../../errors";
 import type { TableSummary } from "./table-copy";
 
 /**
- * The durable record of one tenant migration (table `tenant_migrations`).
- * Everything the driver needs to carry on after a crash is here, so any
- * process can resume it: the step reached, both databases, per-table counts
- * and checksums.
+ * The durable record of one tenant move (table `tenant_migrations`, named
+ * before "move" and "migration" got one meaning each; the table keeps its
+ * name). Everything the driver needs to carry on after a crash is here, so
+ * any process can resume it: the step reached, both databases, per-table
+ * counts and checksums. Every statement on that table lives in this module.
  */
-export const MIGRATION_STEPS = [
+export const MOVE_STEPS = [
   "requested",
   /** Tenant's Durable Object refuses writes; the old database is fenced. */
   "marked",
@@ -26,8 +28,8 @@ export const MIGRATION_STEPS = [
   /** Writes are accepted again, on the new database. */
   "resumed",
 ] as const;
-export type MigrationStep = (typeof MIGRATION_STEPS)[number];
-export type MigrationStatus = "running" | "failed" | "completed" | "cancelled" | "finalized";
+export type MoveStep = (typeof MOVE_STEPS)[number];
+export type MoveStatus = "running" | "failed" | "completed" | "cancelled" | "finalized";
 
 export interface TableProgress {
   copied?: number;
@@ -35,11 +37,11 @@ export interface TableProgress {
   target?: TableSummary;
 }
 
-export interface TenantMigration {
+export interface TenantMove {
   id: string;
   tenantId: string;
-  status: MigrationStatus;
-  step: MigrationStep;
+  status: MoveStatus;
+  step: MoveStep;
   actor: string;
   source: { name: string; url: string; tokenEncrypted: string; generation: number };
   target: {
@@ -60,21 +62,27 @@ export interface TenantMigration {
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-export function newMigrationId(): string {
+export function newMoveId(): string {
   return `mig_${randomString(20, "0123456789abcdefghijklmnopqrstuvwxyz")}`;
 }
 
-export function stepIndex(step: MigrationStep): number {
-  return MIGRATION_STEPS.indexOf(step);
+export function stepIndex(step: MoveStep): number {
+  return MOVE_STEPS.indexOf(step);
 }
 
-function rowToMigration(row: Record<string, unknown>): TenantMigration {
-  const text = (value: unknown) => (value == null ? null : String(value));
+/** The step after `step`; null after the last. */
+export function nextStep(step: MoveStep): MoveStep | null {
+  return MOVE_STEPS[stepIndex(step) + 1] ?? null;
+}
+
+const text = (value: unknown) => (value == null ? null : String(value));
+
+function rowToMove(row: Record<string, unknown>): TenantMove {
   return {
     id: String(row.id),
     tenantId: String(row.tenant_id),
-    status: row.status as MigrationStatus,
-    step: row.step as MigrationStep,
+    status: row.status as MoveStatus,
+    step: row.step as MoveStep,
     actor: String(row.actor),
     source: {
       name: String(row.source_name),
@@ -83,7 +91,7 @@ function rowToMigration(row: Record<string, unknown>): TenantMigration {
       generation: Number(row.source_generation),
     },
     target: {
-      kind: row.target_kind as "group" | "url",
+      kind: row.target_kind === "url" ? "url" : "group",
       group: text(row.target_group),
       name: text(row.target_name),
       url: text(row.target_url),
@@ -99,13 +107,20 @@ function rowToMigration(row: Record<string, unknown>): TenantMigration {
   };
 }
 
-export async function getMigration(mgmt: Database, id: string): Promise<TenantMigration | null> {
+export async function getMove(mgmt: Database, id: string): Promise<TenantMove | null> {
   const result = await mgmt.execute({ sql: "SELECT * FROM tenant_migrations WHERE id = ?", args: [id] }, "read");
   const row = result.rows[0];
-  return row ? rowToMigration(row) : null;
+  return row ? rowToMove(row) : null;
 }
 
-export async function listMigrations(mgmt: Database, tenantId: string): Promise<TenantMigration[]> {
+/** The record, or a 404 naming the id. */
+export async function requireMove(mgmt: Database, id: string): Promise<TenantMove> {
+  const move = await getMove(mgmt, id);
+  if (!move) throw new AppError("not_found", `no migration ${id}`, { code: "migration_not_found" });
+  return move;
+}
+
+export async function listMoves(mgmt: Database, tenantId: string): Promise<TenantMove[]> {
   const result = await mgmt.execute(
     {
       sql: "SELECT * FROM tenant_migrations WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT 50",
@@ -113,25 +128,25 @@ export async function listMigrations(mgmt: Database, tenantId: string): Promise<
     },
     "read",
   );
-  return result.rows.map(rowToMigration);
+  return result.rows.map(rowToMove);
 }
 
-export function insertMigrationStatement(migration: {
+export function insertMoveStatement(move: {
   id: string;
   tenantId: string;
   actor: string;
-  source: TenantMigration["source"];
-  target: TenantMigration["target"];
+  source: TenantMove["source"];
+  target: TenantMove["target"];
 }): InStatement {
-  const { source, target } = migration;
+  const { source, target } = move;
   return {
     sql: `INSERT INTO tenant_migrations (id, tenant_id, actor, source_name, source_url, source_token_encrypted,
             source_generation, target_kind, target_group, target_name, target_url, target_token_encrypted)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     args: [
-      migration.id,
-      migration.tenantId,
-      migration.actor,
+      move.id,
+      move.tenantId,
+      move.actor,
       source.name,
       source.url,
       source.tokenEncrypted,
@@ -146,14 +161,14 @@ export function insertMigrationStatement(migration: {
 }
 
 /**
- * Record progress while the migration is still running: a cancelled or
- * failed record is never moved on by a driver that did not notice. Returns
- * false when the record was no longer running.
+ * Record progress while the move is still running: a cancelled or failed
+ * record is never moved on by a driver that did not notice. Returns false
+ * when the record was no longer running.
  */
 export async function recordProgress(
   mgmt: Database,
   id: string,
-  change: { step?: MigrationStep; tables?: Record<string, TableProgress>; target?: TenantMigration["target"] },
+  change: { step?: MoveStep; tables?: Record<string, TableProgress>; target?: TenantMove["target"] },
 ): Promise<boolean> {
   const sets: string[] = [`updated_at = ${NOW}`];
   const args: (string | null)[] = [];
@@ -176,13 +191,13 @@ export async function recordProgress(
     },
     "write",
   );
-  return (result as { rowsAffected?: number }).rowsAffected !== 0;
+  return result.rowsAffected !== 0;
 }
 
 export function statusStatement(
   id: string,
-  status: MigrationStatus,
-  extra: { error?: string | null; retainUntil?: string | null; from: MigrationStatus[] },
+  status: MoveStatus,
+  extra: { error?: string | null; retainUntil?: string | null; from: MoveStatus[] },
 ): InStatement {
   const sets = ["status = ?", `updated_at = ${NOW}`];
   const args: (string | null)[] = [status];
@@ -202,8 +217,42 @@ export function statusStatement(
   };
 }
 
-/** Completed migrations whose old database is past its retention period. */
-export async function migrationsDueForFinalize(mgmt: Database, nowIso: string): Promise<string[]> {
+/** The last step, in the batch that marks the record completed. */
+export function resumedStatement(id: string): InStatement {
+  return { sql: "UPDATE tenant_migrations SET step = 'resumed' WHERE id = ? AND status = 'running'", args: [id] };
+}
+
+/** Put a failed record back to running at `step`. */
+export function restartStatement(id: string, step: MoveStep): InStatement {
+  return {
+    sql: "UPDATE tenant_migrations SET status = 'running', error = NULL, step = ? WHERE id = ? AND status = 'failed'",
+    args: [step, id],
+  };
+}
+
+/** Cancel a running or failed record that has not switched; affects no row otherwise. */
+export function cancelStatement(id: string): InStatement {
+  return {
+    sql: `UPDATE tenant_migrations SET status = 'cancelled', updated_at = ${NOW}
+          WHERE id = ? AND status IN ('running', 'failed') AND step NOT IN ('switched', 'resumed')`,
+    args: [id],
+  };
+}
+
+/** A condition on the record, for another table's statement to be guarded by (no arguments of its own but `id`). */
+export const VERIFIED_AND_RUNNING =
+  "EXISTS (SELECT 1 FROM tenant_migrations WHERE id = ? AND status = 'running' AND step = 'verified')";
+
+/** Mark the record switched, only if the statement before it in the batch changed exactly one row. */
+export function switchedStatement(id: string): InStatement {
+  return {
+    sql: `UPDATE tenant_migrations SET step = 'switched', updated_at = ${NOW} WHERE id = ? AND changes() = 1`,
+    args: [id],
+  };
+}
+
+/** Completed moves whose old database is past its retention period. */
+export async function movesDueForFinalize(mgmt: Database, nowIso: string): Promise<string[]> {
   const result = await mgmt.execute(
     {
       sql: "SELECT id FROM tenant_migrations WHERE status = 'completed' AND retain_until <= ? ORDER BY retain_until LIMIT 50",

@@ -1,5 +1,5 @@
 import { LibsqlError } from "@libsql/client/web";
-import type { Database } from "../db/client";
+import type { Database } from "../../db/client";
 import type { TableShape } from "./table-copy";
 
 /**

@@ -1,7 +1,7 @@
 import type { InStatement, InValue, Row } from "@libsql/client/web";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import type { Database } from "../db/client";
+import type { Database } from "../../db/client";
 
 /**
  * Table-generic copying and checksumming of a tenant database, for moving a
