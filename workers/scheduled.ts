@@ -4,9 +4,9 @@ import { reconcileBilling } from "../shared/billing/reconcile";
 import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-account";
 import { finalizeExpiredMoves } from "../shared/lifecycle/move/commands";
 import { createLogger, describeError, type Logger } from "../shared/logging";
-import { deletionHooks } from "./api/account/deletion";
 import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";
 import { pushAll } from "./billing/context";
+import { deletionHooks } from "./lifecycle/deletion-hooks";
 import { flushMetrics, recorder } from "./ops/telemetry";
 import { getServices } from "./services";
 

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Config } from "../config";
 
 /**
@@ -24,13 +25,23 @@ export interface ProvisionedDatabase {
 
 type TursoConfig = Config["turso"];
 
-async function call<T>(
+/**
+ * Answers are checked, not cast: a changed or truncated answer from the API
+ * (or a proxy's HTML error page with a 200) becomes a clear PlatformApiError
+ * here instead of an `undefined` hostname stored in a tenant's record.
+ */
+const databaseAnswer = z.object({ database: z.object({ Name: z.string().min(1), Hostname: z.string().min(1) }) });
+const tokenAnswer = z.object({ jwt: z.string().min(1) });
+const errorAnswer = z.object({ error: z.string() });
+
+/** One request; the answer's text when it succeeded, a PlatformApiError otherwise. */
+async function call(
   turso: TursoConfig,
   timeoutMs: number,
   method: string,
   path: string,
   body?: unknown,
-): Promise<T> {
+): Promise<string> {
   const url = `${turso.apiUrl.replace(/\/$/, "")}/v1/organizations/${encodeURIComponent(turso.org)}${path}`;
   let response: Response;
   try {
@@ -46,20 +57,41 @@ async function call<T>(
   const text = await response.text();
   if (!response.ok) {
     // Turso answers `{ "error": "..." }`; never echo our request (it may carry tokens).
-    let detail = text.slice(0, 200);
-    try {
-      detail = (JSON.parse(text) as { error?: string }).error ?? detail;
-    } catch {}
+    const detail = errorAnswer.safeParse(parseJson(text)).data?.error ?? text.slice(0, 200);
     throw new PlatformApiError(
       `Turso Platform API ${method} ${path} failed (${response.status}): ${detail}`,
       response.status,
     );
   }
-  return JSON.parse(text) as T;
+  return text;
 }
 
-function databaseUrl(turso: TursoConfig, hostname: string): string {
-  return `${turso.dbUrlScheme}://${hostname}/`;
+async function callFor<T>(
+  answer: z.ZodType<T>,
+  turso: TursoConfig,
+  timeoutMs: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const parsed = answer.safeParse(parseJson(await call(turso, timeoutMs, method, path, body)));
+  if (!parsed.success) {
+    throw new PlatformApiError(`Turso Platform API ${method} ${path} answered an unexpected shape`, 502);
+  }
+  return parsed.data;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function provisioned(turso: TursoConfig, { database }: z.infer<typeof databaseAnswer>): ProvisionedDatabase {
+  const { Name, Hostname } = database;
+  return { name: Name, hostname: Hostname, url: `${turso.dbUrlScheme}://${Hostname}/` };
 }
 
 export async function createDatabase(
@@ -68,29 +100,13 @@ export async function createDatabase(
   name: string,
   group: string = turso.group,
 ): Promise<ProvisionedDatabase> {
-  const body = await call<{ database: { Name: string; Hostname: string } }>(turso, timeoutMs, "POST", "/databases", {
-    name,
-    group,
-  });
-  return {
-    name: body.database.Name,
-    hostname: body.database.Hostname,
-    url: databaseUrl(turso, body.database.Hostname),
-  };
+  const body = await callFor(databaseAnswer, turso, timeoutMs, "POST", "/databases", { name, group });
+  return provisioned(turso, body);
 }
 
 export async function getDatabase(turso: TursoConfig, timeoutMs: number, name: string): Promise<ProvisionedDatabase> {
-  const body = await call<{ database: { Name: string; Hostname: string } }>(
-    turso,
-    timeoutMs,
-    "GET",
-    `/databases/${encodeURIComponent(name)}`,
-  );
-  return {
-    name: body.database.Name,
-    hostname: body.database.Hostname,
-    url: databaseUrl(turso, body.database.Hostname),
-  };
+  const body = await callFor(databaseAnswer, turso, timeoutMs, "GET", `/databases/${encodeURIComponent(name)}`);
+  return provisioned(turso, body);
 }
 
 export async function deleteDatabase(turso: TursoConfig, timeoutMs: number, name: string): Promise<void> {
@@ -99,11 +115,6 @@ export async function deleteDatabase(turso: TursoConfig, timeoutMs: number, name
 
 /** A full-access token for one database, without expiry (rotated by re-minting). */
 export async function createDatabaseToken(turso: TursoConfig, timeoutMs: number, name: string): Promise<string> {
-  const body = await call<{ jwt: string }>(
-    turso,
-    timeoutMs,
-    "POST",
-    `/databases/${encodeURIComponent(name)}/auth/tokens?expiration=never&authorization=full-access`,
-  );
-  return body.jwt;
+  const path = `/databases/${encodeURIComponent(name)}/auth/tokens?expiration=never&authorization=full-access`;
+  return (await callFor(tokenAnswer, turso, timeoutMs, "POST", path)).jwt;
 }

@@ -1,17 +1,9 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { ownerOf } from "../../../shared/accounts/accounts";
-import { callStripe } from "../../../shared/billing/stripe-client";
 import { AppError } from "../../../shared/errors";
-import {
-  type AccountDeletionHooks,
-  type DeletionResult,
-  deleteAccount,
-} from "../../../shared/lifecycle/delete-account";
-import { revokeAllConnectedClients } from "../../../shared/oauth/grants";
+import { type DeletionResult, deleteAccount } from "../../../shared/lifecycle/delete-account";
 import { forgetApiKey } from "../../auth/authenticate";
-import { authorizationServer } from "../../auth/oauth-server";
-import { getServices } from "../../services";
+import { deletionHooks } from "../../lifecycle/deletion-hooks";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
 
@@ -38,34 +30,6 @@ export async function deletionResponse(c: Context<AppEnv>, tenantId: string, act
   for (const row of keys.rows) forgetApiKey(String(row.id));
   c.get("logger").info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
   return c.json(view(result));
-}
-
-/**
- * What account deletion undoes outside the management DB: the tenant's
- * Durable Object storage, every OAuth grant of its owner, and (when billing
- * is configured) its Stripe subscription, cancelled at once.
- */
-export function deletionHooks(env: Env): AccountDeletionHooks {
-  const { stripe, mgmtDb, config } = getServices(env);
-  return {
-    eraseTenantObject: (id) => env.TENANT_DO.getByName(id).eraseStorage(),
-    // Grants are kept per owner account in the OAuth provider's store; revoking them ends every token.
-    revokeOAuthGrants: async (tenantId) => {
-      const owner = await ownerOf(mgmtDb, tenantId);
-      return owner ? revokeAllConnectedClients(authorizationServer(config).getOAuthApi(env), owner.id) : 0;
-    },
-    ...(stripe && {
-      cancelSubscription: async (subscriptionId: string) => {
-        try {
-          await stripe.subscriptions.cancel(subscriptionId);
-        } catch (error) {
-          // Already cancelled or gone (an earlier, interrupted deletion): done.
-          if ((error as { code?: string }).code === "resource_missing") return;
-          await callStripe("cancel the subscription", () => Promise.reject(error));
-        }
-      },
-    }),
-  };
 }
 
 function view(result: DeletionResult) {
