@@ -182,7 +182,10 @@ async function writeEnvFile(file: string, vars: Record<string, string>): Promise
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { stateDir } = options;
-  await mkdir(stateDir, { recursive: true });
+  // Secrets, tokens and every tenant's data live here: owner only, whatever
+  // creates files inside it (wrangler's own state included).
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700);
   const secrets = await loadOrCreateSecrets(join(stateDir, "secrets.json"));
   const libsql = await startLibsqlServer({
     port: options.libsqlPort,
