@@ -3,15 +3,15 @@
  * then how to connect, printed and written to .muninn/dev.json. Ctrl-C stops
  * everything; data stays in .muninn/ for the next run.
  */
-import { join } from "node:path";
-import { repoRoot, startLocalStack } from "./local-stack";
+import { startLocalStack } from "./local-stack";
+import { stateDir } from "./operator-env";
 
 const stack = await startLocalStack({
   port: Number(process.env.PORT ?? 8787),
   libsqlPort: Number(process.env.LIBSQL_PORT ?? 8080),
   // stripe-mock's customary port, kept stable so checkout URLs survive a restart.
   stripePort: Number(process.env.STRIPE_PORT ?? 12111),
-  stateDir: join(repoRoot, ".muninn"),
+  stateDir: stateDir(),
   passthrough: true,
 }).catch((error: Error) => {
   console.error(error.message);

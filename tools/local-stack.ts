@@ -32,6 +32,8 @@ export const repoRoot = resolve(import.meta.dirname, "..");
 
 export interface DevInfo {
   baseUrl: string;
+  /** The local libSQL server (management DB at `${libsqlUrl}/management/`); absent in files from older builds. */
+  libsqlUrl?: string;
   tenantId: string;
   /** The demo tenant's MCP key (scope `mcp`). */
   apiKey: string;
@@ -270,6 +272,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const info: DevInfo = {
     baseUrl,
+    libsqlUrl: libsql.url,
     tenantId: demo.tenantId,
     apiKey: demo.apiKey,
     ownerKey: demo.ownerKey,
