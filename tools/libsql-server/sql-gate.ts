@@ -132,8 +132,15 @@ export function tokenize(sql: string): Token[] {
     } else if ((c === "x" || c === "X") && sql[i + 1] === "'") {
       i = skipQuoted(sql, i + 1, "'", false);
       tokens.push({ kind: "other", text: "blob" });
-    } else if (c === "?" || c === ":" || c === "@" || c === "$") {
-      // A parameter: its name is never an identifier the engine resolves.
+    } else if (c === "?") {
+      // A numbered parameter is `?` and digits only: `?1readfile` is `?1` then a name, as SQLite reads it.
+      let j = i + 1;
+      while (j < sql.length && /[0-9]/.test(sql[j] as string)) j += 1;
+      tokens.push({ kind: "other", text: sql.slice(i, j) });
+      i = j;
+    } else if (c === ":" || c === "@" || c === "$") {
+      // A named parameter: its name is never an identifier the engine resolves. (SQLite's
+      // `#name` and `$name(…)` forms are read as punctuation and names here: stricter, never looser.)
       let j = i + 1;
       while (j < sql.length && (isIdChar(sql[j] as string) || sql[j] === ":")) j += 1;
       tokens.push({ kind: "other", text: sql.slice(i, j) });
