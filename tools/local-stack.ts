@@ -2,7 +2,7 @@
  * The whole local stack as a library: local libSQL server, migrated
  * management DB, a demo tenant (seeded once, then reused) and `wrangler dev`
  * with Durable Objects persisted under the state folder. `npm run dev`,
- * `npm run runbook:check`, the conformance harness and the benchmarks all
+ * `npm run docs:check`, the conformance harness and the benchmarks all
  * start it the same way.
  */
 import { type ChildProcess, spawn } from "node:child_process";
