@@ -93,6 +93,17 @@ export function fail(script: string, line: string, code = 1): never {
   process.exit(code);
 }
 
+/** A port from the environment, or one line naming the variable and exit. */
+export function portFromEnv(script: string, name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(script, `${name} must be a port number (0-65535), got ${JSON.stringify(raw)}: unset it for ${fallback}`, 2);
+  }
+  return port;
+}
+
 const HOW_TO_SET =
   "export it (docs/deploy.md lists every variable), or start the local stack with `npm run dev` and run this from a second shell";
 
