@@ -124,7 +124,8 @@ export class DatabaseRegistry {
   release(name: string, conn: Connection, readOnly = false): void {
     try {
       if (conn.inTransaction) conn.exec("ROLLBACK");
-      conn.exec("PRAGMA query_only = 0");
+      // Back to the defaults, so no setting a stream made reaches the next one (sql-gate.ts SETTABLE_PRAGMAS).
+      conn.exec("PRAGMA query_only = 0; PRAGMA foreign_keys = OFF");
     } catch {
       conn.close();
       return;

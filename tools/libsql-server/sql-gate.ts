@@ -3,7 +3,7 @@
  * statements that reach outside the caller's own database (ATTACH, DETACH,
  * VACUUM INTO), the engine's file and SQL-running functions (`readfile`,
  * `writefile`, `fsdir`, `sha3_query`, `load_extension`, …), and any PRAGMA
- * but the read-only ones Turso also answers.
+ * but the read-only ones Turso also answers and `foreign_keys`.
  *
  * Why lexical, and why this is not the regex it replaces: the `libsql`
  * binding (0.5.x) exposes SQLite's authorizer only as a table allowlist that
@@ -82,6 +82,13 @@ const READ_PRAGMAS_WITH_ARGUMENT = new Set([
   "table_list",
   "table_xinfo",
 ]);
+
+/**
+ * Pragmas a client may set: per-connection behaviour Turso accepts too
+ * (`@libsql/client`'s `migrate()` turns foreign keys off and on around a
+ * script). The pool puts each back to its default when a stream ends.
+ */
+export const SETTABLE_PRAGMAS = new Set(["foreign_keys"]);
 
 export class RefusedSql extends Error {
   /** SQLite's own code for an authorizer refusal, so clients see what Turso would send. */
@@ -181,10 +188,11 @@ function refusePragma(statement: Token[], at: number): void {
   const pragma = isName(name) || name?.kind === "string" ? lower(name) : undefined;
   const rest = statement.slice(i + 1);
   const withArgument = rest.length > 0;
-  const readOnly = withArgument
-    ? pragma !== undefined && READ_PRAGMAS_WITH_ARGUMENT.has(pragma) && rest[0]?.text === "("
+  const allowed = withArgument
+    ? pragma !== undefined &&
+      (SETTABLE_PRAGMAS.has(pragma) || (READ_PRAGMAS_WITH_ARGUMENT.has(pragma) && rest[0]?.text === "("))
     : pragma !== undefined && READ_PRAGMAS.has(pragma);
-  if (!readOnly) {
+  if (!allowed) {
     throw new RefusedSql(
       `not authorized: PRAGMA ${pragma ?? "?"}${withArgument ? " with a value" : ""} is refused by this server ` +
         "(only pragmas that report, such as table_info or user_version, are answered)",
