@@ -1,9 +1,11 @@
 /**
  * `npm run build:check`: bundle the Worker exactly as `wrangler deploy` would
  * (`--dry-run`, nothing is uploaded) and fail if it does not build or if its
- * gzipped size exceeds the Workers limit we hold ourselves to.
+ * gzipped size exceeds the Workers limit we hold ourselves to, or if
+ * wrangler warns about the configuration (a var an environment lacks, say):
+ * the deploy would print the same warning, where nobody reads it.
  */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -18,11 +20,20 @@ const outdir = mkdtempSync(join(tmpdir(), "muninn-bundle-"));
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 const env = process.argv[2];
 try {
-  execFileSync(
+  const build = spawnSync(
     process.execPath,
     [wrangler, "deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : [])],
-    { stdio: ["ignore", "inherit", "inherit"] },
+    { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
+  process.stdout.write(build.stdout);
+  process.stderr.write(build.stderr);
+  if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${build.status})`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: wrangler colours its output
+  const warnings = `${build.stdout}${build.stderr}`.replace(/\x1b\[[0-9;]*m/g, "").match(/\[WARNING\].*/g) ?? [];
+  if (warnings.length > 0) {
+    console.error(`build:check: wrangler printed ${warnings.length} warning(s); fix them:\n  ${warnings.join("\n  ")}`);
+    process.exitCode = 1;
+  }
   let raw = 0;
   let gzipped = 0;
   const walk = (dir: string) => {

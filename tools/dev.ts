@@ -3,18 +3,19 @@
  * then how to connect, printed and written to .muninn/dev.json. Ctrl-C stops
  * everything; data stays in .muninn/ for the next run.
  */
-import { join } from "node:path";
-import { repoRoot, startLocalStack } from "./local-stack";
+import { startLocalStack } from "./local-stack";
+import { portFromEnv, stateDir } from "./operator-env";
 
 const stack = await startLocalStack({
-  port: Number(process.env.PORT ?? 8787),
-  libsqlPort: Number(process.env.LIBSQL_PORT ?? 8080),
+  port: portFromEnv("dev", "PORT", 8787),
+  libsqlPort: portFromEnv("dev", "LIBSQL_PORT", 8080),
   // stripe-mock's customary port, kept stable so checkout URLs survive a restart.
-  stripePort: Number(process.env.STRIPE_PORT ?? 12111),
-  stateDir: join(repoRoot, ".muninn"),
+  stripePort: portFromEnv("dev", "STRIPE_PORT", 12111),
+  stateDir: stateDir(),
   passthrough: true,
 }).catch((error: Error) => {
-  console.error(error.message);
+  // A port in use is the usual cause; wrangler's own output follows its first line.
+  console.error(`dev: ${error.message}`);
   process.exit(1);
 });
 

@@ -2,7 +2,7 @@
  * The whole local stack as a library: local libSQL server, migrated
  * management DB, a demo tenant (seeded once, then reused) and `wrangler dev`
  * with Durable Objects persisted under the state folder. `npm run dev`,
- * `npm run runbook:check`, the conformance harness and the benchmarks all
+ * `npm run docs:check`, the conformance harness and the benchmarks all
  * start it the same way.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -32,6 +32,8 @@ export const repoRoot = resolve(import.meta.dirname, "..");
 
 export interface DevInfo {
   baseUrl: string;
+  /** The local libSQL server (management DB at `${libsqlUrl}/management/`); absent in files from older builds. */
+  libsqlUrl?: string;
   tenantId: string;
   /** The demo tenant's MCP key (scope `mcp`). */
   apiKey: string;
@@ -182,7 +184,10 @@ async function writeEnvFile(file: string, vars: Record<string, string>): Promise
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { stateDir } = options;
-  await mkdir(stateDir, { recursive: true });
+  // Secrets, tokens and every tenant's data live here: owner only, whatever
+  // creates files inside it (wrangler's own state included).
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700);
   const secrets = await loadOrCreateSecrets(join(stateDir, "secrets.json"));
   const libsql = await startLibsqlServer({
     port: options.libsqlPort,
@@ -267,6 +272,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const info: DevInfo = {
     baseUrl,
+    libsqlUrl: libsql.url,
     tenantId: demo.tenantId,
     apiKey: demo.apiKey,
     ownerKey: demo.ownerKey,

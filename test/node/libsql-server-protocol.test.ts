@@ -419,8 +419,8 @@ describe("Platform API", () => {
     await expect(reader.batch(["PRAGMA query_only = 0", "INSERT INTO t VALUES (3)"], "write")).rejects.toThrow();
     await expect(reader.execute("INSERT INTO t VALUES (4)")).rejects.toMatchObject({ code: "SQLITE_READONLY" });
     expect((await admin.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(0);
-    // A token that may write may still use the pragma.
-    await admin.execute("PRAGMA query_only = 0");
+    // No token may set it: the server refuses every pragma that changes state.
+    await expect(admin.execute("PRAGMA query_only = 0")).rejects.toMatchObject({ code: "SQLITE_AUTH" });
     reader.close();
     admin.close();
   });

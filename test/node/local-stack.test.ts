@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { request } from "node:http";
@@ -5,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { docFiles, parseShellBlocks } from "../../tools/docs-check";
 import { freePort } from "../../tools/free-port";
-import { type DevInfo, startLocalStack } from "../../tools/local-stack";
-import { parseChecks } from "../../tools/runbook-check";
+import { type DevInfo, repoRoot, startLocalStack } from "../../tools/local-stack";
 
 function mcp(baseUrl: string, key: string, body: unknown, sessionId?: string) {
   return fetch(`${baseUrl}/mcp`, {
@@ -39,6 +40,21 @@ function mcpBytes(baseUrl: string, key: string, body: unknown, acceptEncoding: s
     });
     sent.on("error", reject);
     sent.end(JSON.stringify(body));
+  });
+}
+
+/** An operator script as a second shell runs it: no deployment variables, the stack found through its state folder. */
+function operatorScript(script: string, args: string[], stateDir: string) {
+  const env: NodeJS.ProcessEnv = { ...process.env, MUNINN_STATE_DIR: stateDir };
+  for (const name of Object.keys(env))
+    if (/^(MGMT_DB_|TURSO_|DB_TOKEN_|BASE_URL$|ADMIN_TOKEN$)/.test(name)) delete env[name];
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      join(repoRoot, "node_modules/.bin/tsx"),
+      [join(repoRoot, "tools", script), ...args],
+      { cwd: repoRoot, env, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -95,6 +111,12 @@ describe("the local stack (npm run dev)", () => {
       secrets.push(first.secrets.metricsToken);
       for (const { cmdline } of processes) for (const secret of secrets) expect(cmdline).not.toContain(secret);
       expect((await stat(join(stateDir, "worker.env"))).mode & 0o777).toBe(0o600);
+      expect((await stat(stateDir)).mode & 0o777).toBe(0o700);
+      // Operator scripts find the running stack by themselves, whatever its ports.
+      const sql = await operatorScript("sql.ts", ["SELECT COUNT(*) AS n FROM tenants"], stateDir);
+      expect(sql).toMatchObject({ code: 0, stdout: expect.stringMatching(/"n": 1/) });
+      const reconcile = await operatorScript("billing-reconcile.ts", [], stateDir);
+      expect(reconcile).toMatchObject({ code: 0, stdout: expect.stringMatching(/^billing reconciliation/) });
       // The local stack opts in to /metrics without a token (it listens on loopback only).
       expect((await fetch(`${first.info.baseUrl}/metrics`)).status).toBe(200);
 
@@ -115,6 +137,14 @@ describe("the local stack (npm run dev)", () => {
       await first.stop();
     }
     await expect(fetch(`${first.info.baseUrl}/health`)).rejects.toThrow();
+    // A stopped stack, or none at all, is one line saying what to do: no stack trace.
+    const stopped = await operatorScript("sql.ts", ["SELECT 1"], stateDir);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(/^sql: the local stack recorded in .* is not running .*npm run dev/);
+    const none = await operatorScript("migrate.ts", [], join(stateDir, "nothing-here"));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^migrate: missing configuration: MGMT_DB_URL .*export it/);
+    for (const failure of [stopped, none]) expect(failure.stderr.trim().split("\n")).toHaveLength(1);
 
     const second = await startLocalStack({ ...ports, stateDir });
     try {
@@ -198,9 +228,9 @@ describe("billing on the local stack", () => {
   }, 180_000);
 });
 
-describe("runbook checks", () => {
-  it("pairs each check marker with the bash block under it, indented or not", () => {
-    const checks = parseChecks(
+describe("docs check", () => {
+  it("pairs each check marker with the shell block under it, indented or not, and skips examples", () => {
+    const blocks = parseShellBlocks(
       [
         "<!-- check: ^ok$ -->",
         "```bash",
@@ -212,16 +242,32 @@ describe("runbook checks", () => {
         "   echo one",
         "   echo two",
         "   ```",
-        "```bash",
-        "echo unchecked",
+        "```sh example",
+        "npm run dev",
+        "```",
+        "```json",
+        "{}",
         "```",
       ].join("\n"),
     );
-    expect(checks.map((c) => c.script)).toEqual(["echo ok", "echo one\necho two"]);
-    expect(checks[0]?.expect.test("ok")).toBe(true);
+    expect(blocks.map((b) => [b.kind, b.script])).toEqual([
+      ["check", "echo ok"],
+      ["check", "echo one\necho two"],
+      ["example", "npm run dev"],
+    ]);
+    expect(blocks[0]?.expect?.test("ok")).toBe(true);
   });
 
-  it("refuses a marker that is not followed by a bash block", () => {
-    expect(() => parseChecks("<!-- check: x -->\nplain text")).toThrow(/must be followed by a bash block/);
+  it("refuses a shell block that is neither checked nor an example, and a marker without a block", () => {
+    expect(() => parseShellBlocks("text\n```sh\nnpm run sql\n```", "README.md")).toThrow(
+      /README\.md: shell block\(s\) at line 2 are neither checked/,
+    );
+    expect(() => parseShellBlocks("<!-- check: x -->\nplain text")).toThrow(/must be followed by a bash block/);
+  });
+
+  it("finds every block of the repository's docs marked one way or the other", async () => {
+    for (const file of await docFiles()) {
+      expect(() => parseShellBlocks(readFileSync(join(repoRoot, file), "utf8"), file)).not.toThrow();
+    }
   });
 });

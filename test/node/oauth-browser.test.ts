@@ -74,7 +74,7 @@ function signInAndDecide(page: Page, url: string, decision: "Allow" | "Deny", sh
 }
 
 beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
+  await mkdir(SCREENSHOTS, { recursive: true, mode: 0o700 }); // .muninn/ is owner-only
   stateDir = await mkdtemp(join(tmpdir(), "muninn-oauth-"));
   stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
   const email = `browser-${Date.now()}@example.test`;

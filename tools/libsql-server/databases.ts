@@ -4,8 +4,20 @@
  * Platform API needs (ids, groups, minted tokens) in one JSON file.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import Database from "libsql";
 
 export type Connection = Database.Database;
@@ -49,7 +61,10 @@ export class DatabaseRegistry {
   private meta: Metadata;
 
   constructor(readonly dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
+    // The files hold every tenant's data: owner only. SQLite gives a
+    // database's -wal and -shm the mode of the database file itself.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
     const file = join(dataDir, METADATA_FILE);
     this.meta = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Metadata) : { databases: {}, tokens: {} };
   }
@@ -93,28 +108,31 @@ export class DatabaseRegistry {
     return true;
   }
 
-  /** Take a connection in autocommit mode: a pooled one if available. Creates the database on first use. */
-  acquire(name: string): Connection {
-    const pooled = this.pools.get(name)?.pop();
+  /**
+   * Take a connection in autocommit mode: a pooled one if available. Creates
+   * the database on first use. A read-only one is opened read-only by the
+   * engine (`mode=ro`), and pooled apart from the others.
+   */
+  acquire(name: string, readOnly = false): Connection {
+    const pooled = this.pools.get(poolKey(name, readOnly))?.pop();
     if (pooled) return pooled;
-    if (!this.exists(name)) {
-      this.create(name);
-      return this.acquire(name);
-    }
-    return this.open(name);
+    if (!this.exists(name)) this.create(name);
+    return this.open(name, readOnly);
   }
 
   /** Give a connection back. Anything a stream left open is rolled back first, so pooled connections are clean. */
-  release(name: string, conn: Connection): void {
+  release(name: string, conn: Connection, readOnly = false): void {
     try {
       if (conn.inTransaction) conn.exec("ROLLBACK");
-      conn.exec("PRAGMA query_only = 0");
+      // Back to the defaults, so no setting a stream made reaches the next one (sql-gate.ts SETTABLE_PRAGMAS).
+      conn.exec("PRAGMA query_only = 0; PRAGMA foreign_keys = OFF");
     } catch {
       conn.close();
       return;
     }
-    const pool = this.pools.get(name) ?? [];
-    this.pools.set(name, pool);
+    const key = poolKey(name, readOnly);
+    const pool = this.pools.get(key) ?? [];
+    this.pools.set(key, pool);
     if (pool.length < POOL_SIZE && this.exists(name)) pool.push(conn);
     else conn.close();
   }
@@ -150,19 +168,32 @@ export class DatabaseRegistry {
   }
 
   closeAll(): void {
-    for (const name of this.pools.keys()) this.closePool(name);
+    for (const pool of this.pools.values()) for (const conn of pool) conn.close();
+    this.pools.clear();
   }
 
   private closePool(name: string): void {
-    for (const conn of this.pools.get(name) ?? []) conn.close();
-    this.pools.delete(name);
+    for (const readOnly of [false, true]) {
+      const key = poolKey(name, readOnly);
+      for (const conn of this.pools.get(key) ?? []) conn.close();
+      this.pools.delete(key);
+    }
   }
 
-  private open(name: string): Connection {
+  private open(name: string, readOnly = false): Connection {
+    const path = this.filePath(name);
+    // Created here, not by SQLite, so it never exists with wider permissions.
+    if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
     // timeout 0: lock waits happen asynchronously in hrana.ts. A SQLite busy
     // timeout would block the event loop, and with it the very request that
     // would release the lock.
-    const conn = new Database(this.filePath(name), { timeout: 0 });
+    if (readOnly) {
+      // The database is already in WAL mode (set by its first read-write connection).
+      const conn = new Database(`${pathToFileURL(path).href}?mode=ro`, { timeout: 0 });
+      conn.exec("PRAGMA busy_timeout = 0");
+      return conn;
+    }
+    const conn = new Database(path, { timeout: 0 });
     conn.exec("PRAGMA journal_mode = WAL");
     conn.exec("PRAGMA synchronous = NORMAL");
     conn.exec("PRAGMA busy_timeout = 0");
@@ -171,9 +202,14 @@ export class DatabaseRegistry {
 
   private save(): void {
     const file = join(this.dataDir, METADATA_FILE);
-    writeFileSync(`${file}.tmp`, JSON.stringify(this.meta, null, 2));
+    writeFileSync(`${file}.tmp`, JSON.stringify(this.meta, null, 2), { mode: 0o600 });
+    chmodSync(`${file}.tmp`, 0o600); // `mode` applies only to a new file
     renameSync(`${file}.tmp`, file);
   }
+}
+
+function poolKey(name: string, readOnly: boolean): string {
+  return readOnly ? `${name} read-only` : name;
 }
 
 /** Constant-time comparison for the configured server token. */

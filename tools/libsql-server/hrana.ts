@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import type { Connection, DatabaseRegistry } from "./databases.js";
 import { HttpError, isBusyError, ProtocolError, type ProtoError, toProtoError } from "./errors.js";
 import { bindArgs, type NamedArg, parameterNames } from "./params.js";
+import { checkSql } from "./sql-gate.js";
 import { decodeValue, encodeValue, type ProtoValue, type SqlValue } from "./values.js";
 
 export type HranaVersion = 2 | 3;
@@ -226,7 +227,11 @@ interface Stream {
   doomed: boolean;
   lastUsed: number;
   readOnly: boolean;
-  /** Inside `BEGIN TRANSACTION READONLY`, which the embedded engine parses but does not enforce. */
+  /**
+   * Inside `BEGIN TRANSACTION READONLY`, which the embedded engine parses but
+   * does not enforce; `query_only` stands in for it (a convenience for the
+   * client, not a boundary: the gate refuses setting that pragma anyway).
+   */
   readOnlyTxn: boolean;
 }
 
@@ -236,20 +241,6 @@ const MAX_STORED_SQL_LENGTH = 5000;
 /** How long an expired stream's id is remembered, to answer "expired" rather than "invalid baton". */
 const EXPIRED_MEMORY_MS = 5 * 60_000;
 const BEGIN_READONLY = /^\s*BEGIN\s+(?:TRANSACTION\s+)?READONLY\b/i;
-/** Anything that sets `query_only` (`PRAGMA query_only = 0`, `PRAGMA main.query_only(false)`), anywhere in the text. */
-const SETS_QUERY_ONLY = /\bPRAGMA\s+(?:["`[]?\w+["`\]]?\s*\.\s*)?["`[]?query_only["`\]]?\s*[=(]/i;
-
-/**
- * A read-only stream is enforced with `PRAGMA query_only = 1`, so its own SQL
- * may not set that pragma: otherwise a read-only token could lift its own
- * restriction with `PRAGMA query_only = 0`.
- */
-function refuseQueryOnlyChange(stream: Stream, sql: string): void {
-  if ((stream.readOnly || stream.readOnlyTxn) && SETS_QUERY_ONLY.test(sql)) {
-    const error = new Error("SQLite error: attempt to change query_only on a read-only connection");
-    throw Object.assign(error, { code: "SQLITE_AUTH" });
-  }
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -304,8 +295,9 @@ export class HranaServer {
   }
 
   private open(db: string, access: Access): Stream {
-    const conn = this.registry.acquire(db);
-    if (access.readOnly) conn.exec("PRAGMA query_only = 1");
+    // A read-only token gets a connection the engine opened read-only: no
+    // statement it sends can turn that off (query_only could be).
+    const conn = this.registry.acquire(db, access.readOnly);
     const stream: Stream = {
       id: randomBytes(16).toString("base64url"),
       db,
@@ -344,7 +336,7 @@ export class HranaServer {
   private destroy(stream: Stream): void {
     if (!this.streams.delete(stream.id)) return;
     if (stream.doomed) stream.conn.close();
-    else this.registry.release(stream.db, stream.conn);
+    else this.registry.release(stream.db, stream.conn, stream.readOnly);
   }
 
   private sweep(): void {
@@ -378,7 +370,7 @@ export class HranaServer {
       case "sequence": {
         const sql = this.sqlText(stream, req);
         try {
-          refuseQueryOnlyChange(stream, sql);
+          checkSql(sql);
           // Not retried on SQLITE_BUSY: earlier statements of the sequence may already have run.
           stream.conn.exec(sql);
           this.afterStatement(stream);
@@ -482,7 +474,7 @@ export class HranaServer {
 
   private async execute(stream: Stream, stmt: Stmt): Promise<StmtResult> {
     const sql = this.sqlText(stream, stmt);
-    refuseQueryOnlyChange(stream, sql);
+    checkSql(sql);
     const args = bindArgs(sql, stmt.args, stmt.namedArgs);
     const deadline = Date.now() + this.options.busyTimeoutMs;
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
@@ -551,11 +543,12 @@ export class HranaServer {
   private afterStatement(stream: Stream): void {
     if (stream.readOnlyTxn && !stream.conn.inTransaction) {
       stream.readOnlyTxn = false;
-      stream.conn.exec(`PRAGMA query_only = ${stream.readOnly ? 1 : 0}`);
+      stream.conn.exec("PRAGMA query_only = 0");
     }
   }
 
   private describe(stream: Stream, sql: string) {
+    checkSql(sql);
     const stmt = stream.conn.prepare(sql);
     const keyword = /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "";
     const writes = /\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i.test(sql);

@@ -5,10 +5,11 @@
  *   LIBSQL_DATA_DIR    default .muninn/libsql
  *   LIBSQL_AUTH_TOKEN  optional; when set, clients and the Platform API need it
  */
+import { fail, portFromEnv } from "../operator-env.js";
 import { startLibsqlServer } from "./server.js";
 
 const server = await startLibsqlServer({
-  port: Number(process.env.LIBSQL_PORT ?? 8080),
+  port: portFromEnv("libsql", "LIBSQL_PORT", 8080),
   dataDir: process.env.LIBSQL_DATA_DIR ?? ".muninn/libsql",
   authToken: process.env.LIBSQL_AUTH_TOKEN || undefined,
   log: process.env.LIBSQL_LOG_REQUESTS
@@ -17,7 +18,7 @@ const server = await startLibsqlServer({
         // Request lines are noise by default; internal errors are always worth seeing.
         if (line.startsWith("libsql-server:")) console.error(line);
       },
-});
+}).catch((error: Error) => fail("libsql", `${error.message} (LIBSQL_PORT chooses another port)`));
 console.log(`libSQL server listening on ${server.url} (database URL: ${server.url}/<name>/)`);
 
 let stopping = false;
