@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type Stripe from "stripe";
 import type { BillingContext } from "../../shared/billing/accounts";
-import { webhookCrypto } from "../../shared/billing/stripe-client";
 import {
   type EventOutcome,
   isHandled,
@@ -10,6 +9,7 @@ import {
   processStripeEvent,
   recordEventFailure,
 } from "../../shared/billing/webhook-events";
+import { verifyWebhook } from "../../shared/billing/webhook-signature";
 import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import { billingContext, pushTenantSettings } from "../billing/context";
@@ -31,13 +31,7 @@ stripeWebhooks.post("/webhooks/stripe", async (c) => {
   if (body.length > MAX_WEBHOOK_BYTES) throw tooLarge();
   let event: Stripe.Event;
   try {
-    event = await context.stripe.webhooks.constructEventAsync(
-      body,
-      c.req.header("stripe-signature") ?? "",
-      context.billing.webhookSecret,
-      context.billing.webhookToleranceSeconds,
-      webhookCrypto,
-    );
+    event = await verifyWebhook(context.stripe, context.billing, body, c.req.header("stripe-signature") ?? "");
   } catch (error) {
     // Only a bad signature answers 400: Stripe does not retry 4xx, and an unsigned request must not be retried into us.
     c.get("logger").warn("Invalid signature: Stripe webhook refused", describeError(error));
