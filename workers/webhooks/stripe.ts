@@ -19,16 +19,16 @@ import type { AppEnv } from "../types";
 /** `POST /webhooks/stripe`: Stripe's deliveries, verified, applied exactly once. See docs/billing.md. */
 export const stripeWebhooks = new Hono<AppEnv>();
 
-/** Stripe's events are a few KiB; anything far bigger is not from Stripe. */
-const MAX_WEBHOOK_BYTES = 512 * 1024;
+/**
+ * Stripe's events are a few KiB; anything far bigger is not from Stripe.
+ * Enforced while the body streams, before verification (`bodyLimits` in app.ts).
+ */
+export const MAX_WEBHOOK_BYTES = 512 * 1024;
 
 stripeWebhooks.post("/webhooks/stripe", async (c) => {
   const context = billingContext(c.get("services"));
-  const tooLarge = () => new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
-  if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
   // The signature covers the exact bytes Stripe sent: verify the raw text, never re-serialised JSON.
   const body = await c.req.text();
-  if (body.length > MAX_WEBHOOK_BYTES) throw tooLarge();
   let event: Stripe.Event;
   try {
     event = await verifyWebhook(context.stripe, context.billing, body, c.req.header("stripe-signature") ?? "");
