@@ -142,7 +142,7 @@ function nonNegativeInt(source: ConfigSource, key: string, fallback: number): nu
 }
 
 /**
- * Host names `/mcp` answers to (DNS-rebinding protection): `ALLOWED_HOSTS`,
+ * Host names `/mcp`, `/api/*` and `/metrics` answer to (DNS-rebinding protection): `ALLOWED_HOSTS`,
  * or else the hosts of `ALLOWED_ORIGINS` — locally both are loopback names.
  */
 function allowedHosts(source: ConfigSource): string[] {

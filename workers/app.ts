@@ -5,6 +5,7 @@ import { oauthRoutes } from "./auth/oauth-routes";
 import { errorAnswer, errorBody } from "./error-answer";
 import { mcp } from "./mcp/routes";
 import { bodyLimits } from "./middleware/body-limit";
+import { hostGuard } from "./middleware/host-guard";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
 import { metrics } from "./ops/metrics";
@@ -14,6 +15,10 @@ import { MAX_WEBHOOK_BYTES, stripeWebhooks } from "./webhooks/stripe";
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
+  // DNS rebinding: the API, the metrics and the local stack's metrics flush answer only this deployment's hosts.
+  app.use("/api/*", hostGuard());
+  app.use("/metrics", hostGuard());
+  app.use("/dev/*", hostGuard());
   // Every body is limited while it streams, before anything parses it; unlisted paths get 64 KiB.
   app.use(
     bodyLimits([
