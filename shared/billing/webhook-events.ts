@@ -230,40 +230,39 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
     case "customer.subscription.updated":
     case "customer.subscription.deleted": {
       const subscription = event.data.object;
-      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer), subscription.metadata?.tenant_id);
+      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer));
+      if (!tenantId) return unknownCustomer();
       return subscriptionChange(context.billing, event, subscription, tenantId, force);
     }
     case "checkout.session.completed": {
       const session = event.data.object;
-      const customerId = idOf(session.customer);
-      const tenantId = await tenantFor(
-        mgmtDb,
-        customerId,
-        session.client_reference_id ?? session.metadata?.tenant_id ?? undefined,
-      );
+      const tenantId = await tenantFor(mgmtDb, idOf(session.customer));
+      if (!tenantId) return unknownCustomer();
       const subscriptionId = idOf(session.subscription);
       if (session.mode !== "subscription" || !subscriptionId) return nothingToChange(tenantId);
       // The session names the subscription but not its state: fetch it, so the
       // paid plan starts even if the subscription's own events are late or lost.
       const subscription = await context.stripe.subscriptions.retrieve(subscriptionId);
+      if (idOf(subscription.customer) !== idOf(session.customer)) return unknownCustomer();
       return subscriptionChange(context.billing, event, subscription, tenantId, force);
     }
     case "invoice.paid":
     case "invoice.payment_failed": {
       const invoice = event.data.object;
-      const details = invoice.parent?.subscription_details;
-      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer), details?.metadata?.tenant_id);
-      return paymentChange(context.billing, event, tenantId, idOf(details?.subscription));
+      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer));
+      if (!tenantId) return unknownCustomer();
+      return paymentChange(context.billing, event, tenantId, idOf(invoice.parent?.subscription_details?.subscription));
     }
     case "charge.refunded": {
       // A refund alone changes no plan (a cancellation arrives as its own
       // subscription event); it is recorded and audited for the trail.
-      const charge = event.data.object;
-      return nothingToChange(await tenantFor(mgmtDb, idOf(charge.customer), charge.metadata?.tenant_id));
+      const tenantId = await tenantFor(mgmtDb, idOf(event.data.object.customer));
+      return tenantId ? nothingToChange(tenantId) : unknownCustomer();
     }
     case "customer.deleted": {
       const customer = event.data.object;
-      const tenantId = await tenantFor(mgmtDb, customer.id, undefined);
+      const tenantId = await tenantFor(mgmtDb, customer.id);
+      if (!tenantId) return unknownCustomer();
       return customerDeleted(event, customer.id, tenantId);
     }
     default:
@@ -272,24 +271,28 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
 }
 
 /**
- * The tenant an object belongs to. The customer id is authoritative (Muninn
- * created the customer for that tenant); `metadata.tenant_id` (set at
- * checkout) is used only for a tenant that has no customer yet or the same
- * one, so metadata cannot move a subscription onto another tenant.
+ * The tenant an object belongs to: the one whose Stripe customer it names,
+ * and nothing else. Checkout stores the tenant's customer before any
+ * subscription can exist, so every genuine event names a known customer.
+ * `metadata.tenant_id` and `client_reference_id` are never consulted: anyone
+ * who can get a subscription created in the account (another tenant's
+ * checkout, the dashboard, a support action) controls them, and trusting
+ * them let a signed event upgrade a victim tenant and take over its
+ * customer link.
  */
-async function tenantFor(mgmtDb: Database, customerId: string | null, metadataTenant: string | undefined) {
+async function tenantFor(mgmtDb: Database, customerId: string | null): Promise<string | null> {
+  if (!customerId) return null;
   const result = await mgmtDb.execute(
-    {
-      sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
-          UNION ALL
-          SELECT id FROM tenants WHERE id = ? AND (stripe_customer_id IS NULL OR stripe_customer_id = ?)
-          LIMIT 1`,
-      args: [customerId, metadataTenant ?? null, customerId],
-    },
+    { sql: "SELECT id FROM tenants WHERE stripe_customer_id = ? LIMIT 1", args: [customerId] },
     "read",
   );
   const row = result.rows[0];
   return row ? String(row.id) : null;
+}
+
+/** An event about a customer no tenant owns: recorded (status and outcome `ignored`), nothing else. */
+function unknownCustomer(): PlannedChange {
+  return nothingToChange(null, "ignored");
 }
 
 function subscriptionChange(
@@ -300,7 +303,6 @@ function subscriptionChange(
   force: boolean,
 ): PlannedChange {
   const subscriptionId = subscription.id;
-  const customerId = idOf(subscription.customer) ?? "";
   const plan = planForPrice(billing.prices, subscriptionPrice(subscription));
   const statements: Statement[] = [
     // The ordering guard: a state is kept only if it is newer than the one held
@@ -325,17 +327,17 @@ function subscriptionChange(
   const failedAt = isoFromSeconds(event.created);
   if (tenantId && effect === "grant" && plan) {
     statements.push({
-      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = ?, stripe_customer_id = COALESCE(stripe_customer_id, ?),
+      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = ?,
               billing_grace_ends_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_grace_ends_at END,
               billing_payment_failed_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_payment_failed_at END,
               billing_payment_version = MAX(billing_payment_version, ?), updated_at = ${NOW}
             WHERE id = ? AND ${applied}`,
-      args: [plan, subscriptionId, customerId, event.created, event.created, event.created, tenantId, ...appliedArgs],
+      args: [plan, subscriptionId, event.created, event.created, event.created, tenantId, ...appliedArgs],
     });
   } else if (tenantId && effect === "grace") {
     // Payment is failing: the plan is kept (never raised) and the grace period starts once.
     statements.push({
-      sql: `UPDATE tenants SET stripe_subscription_id = ?, stripe_customer_id = COALESCE(stripe_customer_id, ?),
+      sql: `UPDATE tenants SET stripe_subscription_id = ?,
               billing_grace_ends_at = CASE WHEN ${paymentNewer} AND plan != 'free'
                 THEN COALESCE(billing_grace_ends_at, ?) ELSE billing_grace_ends_at END,
               billing_payment_failed_at = CASE WHEN ${paymentNewer} AND plan != 'free'
@@ -344,7 +346,6 @@ function subscriptionChange(
             WHERE id = ? AND ${applied} AND ${own}`,
       args: [
         subscriptionId,
-        customerId,
         event.created,
         graceEnds,
         event.created,
@@ -365,10 +366,9 @@ function subscriptionChange(
   } else if (tenantId) {
     // `incomplete`, or a price this deployment does not sell: link, change no plan.
     statements.push({
-      sql: `UPDATE tenants SET stripe_subscription_id = COALESCE(stripe_subscription_id, ?),
-              stripe_customer_id = COALESCE(stripe_customer_id, ?), updated_at = ${NOW}
+      sql: `UPDATE tenants SET stripe_subscription_id = COALESCE(stripe_subscription_id, ?), updated_at = ${NOW}
             WHERE id = ? AND ${applied}`,
-      args: [subscriptionId, customerId, tenantId, ...appliedArgs],
+      args: [subscriptionId, tenantId, ...appliedArgs],
     });
   }
   return {
