@@ -2,17 +2,11 @@ import { LibsqlError } from "@libsql/client/web";
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Database, Statement } from "../db/client";
-import { readPage } from "../db/page";
+import { isoFromSeconds } from "../db/row-values";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
-import {
-  idOf,
-  isoFromSeconds,
-  planEffect,
-  planForPrice,
-  stateVersion,
-  subscriptionPrice,
-  terminalVersion,
-} from "./subscription-state";
+import type { BillingContext } from "./accounts";
+import { readEventRow } from "./stripe-event-store";
+import { idOf, planEffect, planForPrice, stateVersion, subscriptionPrice, terminalVersion } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";
 
 /**
@@ -59,12 +53,6 @@ export interface ProcessedEvent {
   planAfter: string | null;
 }
 
-export interface EventContext {
-  mgmtDb: Database;
-  billing: BillingConfig;
-  stripe: Stripe;
-}
-
 export interface ProcessOptions {
   /** Reprocess an event already processed (operator replay with `force=true`). */
   force?: boolean;
@@ -74,7 +62,7 @@ const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /** Apply `event` exactly once. Throws on a processing failure (after which nothing of it is applied). */
 export async function processStripeEvent(
-  context: EventContext,
+  context: BillingContext,
   event: Stripe.Event,
   options: ProcessOptions = {},
 ): Promise<ProcessedEvent> {
@@ -145,49 +133,6 @@ export async function processStripeEvent(
   };
 }
 
-/**
- * Keep the error of a failed attempt on the event's row, so an operator can
- * list failed events and replay them. Never overwrites a processed row.
- */
-export async function recordEventFailure(mgmtDb: Database, event: Stripe.Event, error: unknown): Promise<void> {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await mgmtDb.execute(
-    {
-      sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
-          VALUES (?, ?, ?, 'failed', ?, 1)
-          ON CONFLICT (event_id) DO UPDATE SET status = 'failed', error = excluded.error, attempts = attempts + 1
-          WHERE stripe_events.status = 'failed'`,
-      args: [event.id, event.type, event.created, message.slice(0, 2000)],
-    },
-    "write",
-  );
-}
-
-interface EventRow {
-  status: string;
-  tenantId: string | null;
-  attempts: number;
-  receivedAt: string;
-}
-
-async function readEventRow(mgmtDb: Database, eventId: string): Promise<EventRow | null> {
-  const result = await mgmtDb.execute(
-    {
-      sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
-      args: [eventId],
-    },
-    "read",
-  );
-  const row = result.rows[0];
-  if (!row) return null;
-  return {
-    status: String(row.status),
-    tenantId: row.tenant_id == null ? null : String(row.tenant_id),
-    attempts: Number(row.attempts),
-    receivedAt: String(row.received_at),
-  };
-}
-
 async function duplicate(mgmtDb: Database, tenantId: string | null): Promise<ProcessedEvent> {
   const tenant = tenantId ? await readTenant(mgmtDb, tenantId) : null;
   return { outcome: "duplicate", tenant, planBefore: tenant?.plan ?? null, planAfter: tenant?.plan ?? null };
@@ -223,7 +168,7 @@ function nothingToChange(tenantId: string | null, kind: PlannedChange["kind"] = 
   };
 }
 
-async function planChange(context: EventContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
+async function planChange(context: BillingContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
   const { mgmtDb } = context;
   switch (event.type) {
     case "customer.subscription.created":
@@ -455,62 +400,4 @@ function customerDeleted(event: Stripe.Event, customerId: string, tenantId: stri
     outcomeSql: "CASE WHEN changes() > 0 THEN 'applied' ELSE 'unchanged' END",
     outcomeArgs: [],
   };
-}
-
-export const EVENT_STATUSES = ["received", "processed", "failed", "ignored"] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
-
-export interface StripeEventRecord {
-  eventId: string;
-  type: string;
-  /** Stripe's creation time of the event (ISO). */
-  created: string;
-  status: EventStatus;
-  outcome: string | null;
-  tenantId: string | null;
-  planBefore: string | null;
-  planAfter: string | null;
-  attempts: number;
-  error: string | null;
-  receivedAt: string;
-  processedAt: string | null;
-}
-
-/** Events newest first, optionally by status, keyset-paginated on (received_at, event_id). */
-export async function listStripeEvents(
-  mgmtDb: Database,
-  filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
-): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
-  const { rows, hasMore } = await readPage(mgmtDb, {
-    select: "SELECT * FROM stripe_events",
-    conditions: [
-      filter.status ? ["status = ?", filter.status] : null,
-      filter.before
-        ? [
-            "(received_at < ? OR (received_at = ? AND event_id < ?))",
-            filter.before.receivedAt,
-            filter.before.receivedAt,
-            filter.before.eventId,
-          ]
-        : null,
-    ],
-    orderBy: "received_at DESC, event_id DESC",
-    limit: filter.limit,
-  });
-  const text = (value: unknown) => (value == null ? null : String(value));
-  const events = rows.map((row) => ({
-    eventId: String(row.event_id),
-    type: String(row.type),
-    created: isoFromSeconds(Number(row.created)),
-    status: row.status as EventStatus,
-    outcome: text(row.outcome),
-    tenantId: text(row.tenant_id),
-    planBefore: text(row.plan_before),
-    planAfter: text(row.plan_after),
-    attempts: Number(row.attempts),
-    error: text(row.error),
-    receivedAt: String(row.received_at),
-    processedAt: text(row.processed_at),
-  }));
-  return { events, hasMore };
 }

@@ -48,7 +48,7 @@ export async function spendIpBudget(c: Context<AppEnv>, group: string, limit: nu
   return result;
 }
 
-export function ipRateLimited(limit: number, retryAfterSeconds: number): AppError {
+function ipRateLimited(limit: number, retryAfterSeconds: number): AppError {
   return new AppError("rate_limited", `Rate limit exceeded: ${limit} requests per minute from one address.`, {
     code: "rate_limit_exceeded",
     headers: { "Retry-After": String(retryAfterSeconds) },

@@ -2,12 +2,12 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type Stripe from "stripe";
 import type { BillingContext } from "../../shared/billing/accounts";
+import { recordEventFailure } from "../../shared/billing/stripe-event-store";
 import {
   type EventOutcome,
   isHandled,
   type ProcessedEvent,
   processStripeEvent,
-  recordEventFailure,
 } from "../../shared/billing/webhook-events";
 import { verifyWebhook } from "../../shared/billing/webhook-signature";
 import { AppError, unavailable } from "../../shared/errors";
