@@ -131,7 +131,11 @@ export interface Readiness {
 export async function readiness(services: Services, env: Env, logger: Logger): Promise<Readiness> {
   const { managementDb: mgmt } = await checks(services, env, logger);
   if (!mgmt.ok) return { managementDb: false, ready: false, reason: "management database unreachable" };
-  if (services.mgmtBreaker.state === "open") {
+  // Open counts only while its open period lasts: past it, the next call through the breaker is
+  // its probe. Otherwise an isolate that sees no traffic after an outage would stay unready (and
+  // ReadinessFailing would page) with a database that answers, until some request came by.
+  const breaker = services.mgmtBreaker.snapshot();
+  if (breaker.state === "open" && breaker.retryAfterMs > 0) {
     return { managementDb: true, ready: false, reason: "management database circuit breaker is open" };
   }
   return { managementDb: true, ready: true };

@@ -66,6 +66,24 @@ describe("management database outage", () => {
     expect(await gauges()).toEqual({ management_db_up: 1, muninn_ready: 1 });
   });
 
+  it("is ready again once the database answers and the breaker's open period is over, with no traffic needed", async () => {
+    const { apiKey } = await newTenant();
+    await database("mgmt", "stop");
+    try {
+      // Unverified credentials go to the management DB through its breaker, which opens.
+      for (let i = 0; i < 6; i++) expect((await usage(apiKey.key)).status).toBe(503);
+      const health = (await (await workerFetch("/health")).json()) as {
+        checks: { circuitBreakers: { managementDb: { state: string } } };
+      };
+      expect(health.checks.circuitBreakers.managementDb.state).toBe("open");
+    } finally {
+      await database("mgmt", "start");
+    }
+    // Only /ready and scrapes from here on: nothing passes through the breaker to close it.
+    await eventually(async () => (await workerFetch("/ready")).status === 200, 5000);
+    expect(await gauges()).toEqual({ management_db_up: 1, muninn_ready: 1 });
+  });
+
   it("serves a cached credential for at most 15 minutes after it was last verified, however long the outage", async () => {
     const { apiKey } = await newTenant();
     expect((await usage(apiKey.key)).status).toBe(200);
