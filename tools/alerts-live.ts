@@ -140,6 +140,8 @@ class AlertWatch {
     readonly alertname: string,
     readonly prometheus: string,
     readonly alertmanager: string,
+    /** The receivers the production routing must send it to (severity critical: pagerduty and slack). */
+    readonly receivers: string[],
   ) {}
 
   notify(notification: Notification): void {
@@ -193,6 +195,12 @@ class AlertWatch {
 
   /** The steps must have happened in this order. */
   assertOrder(): void {
+    const notified = [...new Set(this.#notifications.map((n) => n.receiver))].sort();
+    if (notified.join(",") !== [...this.receivers].sort().join(",")) {
+      throw new Error(
+        `${this.alertname}: notified ${notified.join(" + ")}, routing says ${this.receivers.join(" + ")}`,
+      );
+    }
     const at = (prefix: string) => [...this.seen].find(([name]) => name.startsWith(prefix))?.[1];
     const order = ["pending", "firing", "active in Alertmanager", "notified", "resolved in Prometheus"];
     const times = order.map((prefix) => at(prefix));
@@ -279,11 +287,14 @@ async function main(): Promise<void> {
     await writeFile(amConfig, liveAlertmanagerConfig(productionAm, `http://127.0.0.1:${receiverPort}`));
 
     const watches = [
-      new AlertWatch("ManagementDatabaseUnreachable", promUrl, amUrl),
-      new AlertWatch("StripeWebhookInvalidSignatures", promUrl, amUrl),
+      new AlertWatch("ManagementDatabaseUnreachable", promUrl, amUrl, ["pagerduty", "slack"]),
+      new AlertWatch("StripeWebhookInvalidSignatures", promUrl, amUrl, ["slack"]),
     ];
     const suppressed = new Set<string>();
+    /** Every alert name any receiver was notified of. */
+    const notifiedNames = new Set<string>();
     receiver = await startReceiver(receiverPort, (notification) => {
+      for (const name of notification.alertnames) notifiedNames.add(name);
       for (const watch of watches) watch.notify(notification);
     });
 
@@ -348,6 +359,7 @@ async function main(): Promise<void> {
     await mgmt.untilResolved(STEP_TIMEOUT_MS);
     clearInterval(watchInhibited);
     mgmt.assertOrder();
+    if (notifiedNames.has("ReadinessFailing")) throw new Error("ReadinessFailing reached a receiver: not inhibited");
 
     // Fault 2: the Worker's webhook secret differs from Stripe's.
     say("FAULT 2: Stripe webhooks signed with another secret, one a second");

@@ -5,7 +5,7 @@ import { PoolExhaustedError } from "../../shared/db/pool";
 import { seriesKey } from "../../shared/metrics/recorder";
 import { createApp } from "../../workers/app";
 import { measuredDatabase } from "../../workers/ops/database-metrics";
-import { flushMetrics } from "../../workers/ops/telemetry";
+import { flushMetrics, recorder } from "../../workers/ops/telemetry";
 import { post } from "./mcp-support";
 import { asTenant, METRICS_AUTH, newTenant, workerFetch } from "./support";
 
@@ -90,6 +90,23 @@ describe("metrics the alert rules read", () => {
     );
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(503);
+    await flushMetrics(env);
+    expect(sampleValue(await scrape(), series)).toBe(before + 1);
+  });
+
+  it("counts a metrics shard that refused a flush, and ships the count with the next flush that lands", async () => {
+    const series = seriesKey("durable_object_errors_total", { object: "metrics", operation: "ingest" });
+    const before = sampleValue(await scrape(), series);
+    const refusing = {
+      ...env,
+      METRICS_DO: {
+        idFromName: (name: string) => env.METRICS_DO.idFromName(name),
+        get: () => ({ ingest: () => Promise.reject(new Error("Durable Object is overloaded")) }),
+      },
+    } as unknown as Env;
+    // Something to ship (adding 0 changes no figure).
+    recorder.inc("mcp_sessions_created_total", {}, 0);
+    await flushMetrics(refusing);
     await flushMetrics(env);
     expect(sampleValue(await scrape(), series)).toBe(before + 1);
   });
