@@ -11,7 +11,7 @@ import { analyticsDashboard } from "./analytics";
 import { serviceDashboard } from "./service";
 import { tenantDashboard } from "./tenant";
 
-export const DASHBOARD_DIR = join(repoRoot, "ops/grafana");
+const DASHBOARD_DIR = join(repoRoot, "ops/grafana");
 
 /** Every dashboard as the file name and the JSON text Grafana imports. */
 export async function renderDashboards(): Promise<Map<string, string>> {
