@@ -12,7 +12,7 @@ import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
 import type { AuthenticatedTenant } from "./auth/authenticate";
 import { refreshCredential } from "./auth/authenticate";
-import { recorder } from "./ops/telemetry";
+import { countObjectError, recorder } from "./ops/telemetry";
 import type { AppEnv } from "./types";
 
 export type AdmitRequest = Omit<AdmitInput, "tenant">;
@@ -34,6 +34,7 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   try {
     result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
+    countObjectError("tenant", "admit");
     c.get("logger").error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
     throw unavailable("admission temporarily unavailable", { cause: error });
   }
@@ -72,6 +73,7 @@ export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
   try {
     result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant);
   } catch (error) {
+    countObjectError("tenant", "charge");
     c.get("logger").error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
     throw unavailable("admission temporarily unavailable: the tool did not run; retry shortly", { cause: error });
   }

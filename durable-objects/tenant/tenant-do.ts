@@ -333,6 +333,7 @@ export class TenantDO extends DurableObject<Env> {
       await aggregator.ingest(deltas);
     } catch (error) {
       this.#metrics.restore(deltas);
+      this.#metrics.inc("durable_object_errors_total", { object: "metrics", operation: "ingest" });
       createLogger({ tenant, component: "mcp-sessions" }).warn("session metrics not shipped", describeError(error));
     }
   }

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { TakeResult } from "../../durable-objects/tenant/rate-limit";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
+import { countObjectError } from "../ops/telemetry";
 import type { AppEnv } from "../types";
 import { addressBlock } from "./address-block";
 
@@ -37,6 +38,7 @@ export async function spendIpBudget(c: Context<AppEnv>, group: string, limit: nu
   try {
     result = await c.env.IP_LIMITER_DO.getByName(`${group}:${block}`).take(limit, WINDOW_SECONDS);
   } catch (error) {
+    countObjectError("ip_limiter", "take");
     c.get("logger").error("IP rate limiter unavailable; request allowed", { group, ...describeError(error) });
     return null;
   }
