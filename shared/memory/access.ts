@@ -66,17 +66,18 @@ export interface MemoryMeter {
   giveBack(units: number): Promise<void>;
 }
 
-/** What a refused write says: the numbers, that nothing was written, and when it resets. */
-export function quotaSpentMessage(needed: number, quota: QuotaStanding): string {
-  return (
-    `Plan quota exceeded: this needs ${needed} of this month's tool calls and ${quota.used} of ${quota.limit} are ` +
-    `used; nothing was written. The quota resets at ${quota.resetsAt}.`
+/**
+ * What a refused write says: what it needed, what was left (counting a tool
+ * call's own unit), that nothing was written, and when the quota resets.
+ */
+export function quotaSpent(needed: number, left: number, quota: QuotaStanding): AppError {
+  return new AppError(
+    "rate_limited",
+    `Plan quota exceeded: this needs ${needed} of this month's ${quota.limit} tool calls and ${left} ` +
+      `${left === 1 ? "is" : "are"} left; nothing was written. The quota resets at ${quota.resetsAt}.`,
+    {
+      code: "quota_exceeded",
+      headers: { "Retry-After": String(Math.max(1, Math.ceil((Date.parse(quota.resetsAt) - Date.now()) / 1000))) },
+    },
   );
-}
-
-export function quotaSpent(needed: number, quota: QuotaStanding): AppError {
-  return new AppError("rate_limited", quotaSpentMessage(needed, quota), {
-    code: "quota_exceeded",
-    headers: { "Retry-After": String(Math.max(1, Math.ceil((Date.parse(quota.resetsAt) - Date.now()) / 1000))) },
-  });
 }

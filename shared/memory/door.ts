@@ -210,7 +210,7 @@ export class MemoryDoor {
     const { granted, quota } = await this.#meter.take(units);
     if (granted < units) {
       await this.#meter.giveBack(granted);
-      throw quotaSpent(units, quota);
+      throw quotaSpent(units, granted, quota);
     }
     let unused = units;
     try {

@@ -33,7 +33,7 @@ interface McpDoor {
 }
 
 /** One case per tool action, in an order that lets `mcp:tools` run all of them on one fixture. */
-const TOOL_DOORS: McpDoor[] = [
+const TOOL_CASES: { door: string; tool: string; params(f: Fixture): Record<string, unknown> }[] = [
   { door: "context", tool: "context", params: () => ({ project: "core", task: "database" }) },
   { door: "recall", tool: "recall", params: () => ({ query: "libsql database", all_projects: true }) },
   { door: "get", tool: "get", params: (f) => ({ ids: [f.a] }) },
@@ -60,7 +60,8 @@ const TOOL_DOORS: McpDoor[] = [
     tool: "projects",
     params: () => ({ action: "rename", project: "planted", new_slug: "moved" }),
   },
-].map((door) => ({
+];
+const TOOL_DOORS: McpDoor[] = TOOL_CASES.map((door) => ({
   door: door.door,
   method: "tools/call" as const,
   tool: door.tool,
