@@ -223,6 +223,26 @@ describe("import through the memory door", () => {
 });
 
 describe("remember through the memory door", () => {
+  it("refuses control characters in one-line fields; content keeps tabs and line breaks", async () => {
+    const { apiKey } = await newTenant("free");
+    const client = await connect(apiKey.key, "modern");
+    try {
+      expect(await callError(client, "remember", { content: "fine", title: "bell\u0007" })).toMatch(
+        /title: must not contain control characters/,
+      );
+      expect(await callError(client, "remember", { content: "x", tags: ["a\u001bb"] })).toMatch(
+        /tags\.0: must not contain control characters/,
+      );
+      expect(await callError(client, "remember", { content: "escape \u001b[31m red" })).toMatch(
+        /content: must not contain control characters other than tab, line feed and carriage return/,
+      );
+      const saved = await callOk<{ saved: number }>(client, "remember", { content: "def f():\n\treturn 1\r\n" });
+      expect(saved.saved).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("a batch costs one unit per memory saved; one that does not fit saves nothing", async () => {
     const { tenant, apiKey } = await newTenant("free");
     const client = await connect(apiKey.key, "legacy");
