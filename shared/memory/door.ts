@@ -156,7 +156,7 @@ export class MemoryDoor {
 
   async resolveIssue(id: string, resolution: string) {
     this.allow("write", "track resolve");
-    const checked = checkFields(FIELDS.issueText, resolution);
+    const checked = checkFields(FIELDS.resolution, resolution);
     return this.#metered(1, async () => ({ result: await resolveIssue(this.#db, id, checked), unused: 0 }));
   }
 

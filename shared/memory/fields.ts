@@ -14,11 +14,11 @@ import { LIMITS, LINK_RELATIONS, MEMORY_KINDS, PROJECT_SLUG, utf8Bytes } from ".
 
 /** Text of one kind and at most `max` characters; control characters refused per `shared/text.ts`. */
 function text(kind: TextKind, max: number, min = 0) {
-  return z
-    .string()
-    .min(min, { error: "must not be empty" })
-    .max(max, { error: `must be at most ${max} characters` })
-    .refine((value) => !hasRefusedControl(value, kind), { error: controlMessage(kind) });
+  const bounded = z.string().max(max, { error: `must be at most ${max} characters` });
+  return (min > 0 ? bounded.min(min, { error: "must not be empty" }) : bounded).refine(
+    (value) => !hasRefusedControl(value, kind),
+    { error: controlMessage(kind) },
+  );
 }
 
 /** A list of non-empty one-line strings, with both limits named in its errors. */
@@ -83,6 +83,14 @@ export const FIELDS = {
     })
     .refine((value) => !hasRefusedControl(value, "prose"), { error: controlMessage("prose") }),
   projectName: text("line", TEXT_LIMITS.projectNameChars),
+  /** An issue's resolution: prose like its description, and never empty. */
+  resolution: z
+    .string()
+    .min(1, { error: "must not be empty" })
+    .refine((value) => utf8Bytes(value) <= TEXT_LIMITS.issueTextBytes, {
+      error: `must be at most ${TEXT_LIMITS.issueTextBytes} bytes (32 KiB) of UTF-8`,
+    })
+    .refine((value) => !hasRefusedControl(value, "prose"), { error: controlMessage("prose") }),
   goal: text("prose", TEXT_LIMITS.goalChars),
   outcome: text("prose", TEXT_LIMITS.outcomeChars),
   nextSteps: z

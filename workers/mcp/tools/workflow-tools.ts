@@ -30,10 +30,7 @@ export const trackTool = defineTool({
     files: files.optional(),
     tags: tags.optional(),
     id: memoryId.optional().describe("resolve: the issue's id."),
-    resolution: FIELDS.issueText
-      .pipe(z.string().min(1, { error: "must not be empty" }))
-      .optional()
-      .describe("resolve: what fixed it."),
+    resolution: FIELDS.resolution.optional().describe("resolve: what fixed it."),
     state: z.enum(["open", "resolved", "all"]).optional().describe("list: which issues; default open."),
   }),
   output: z.object({
