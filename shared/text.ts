@@ -7,7 +7,8 @@
  * value holding one is stored or compared cut off (`"evil\u0000org"` reads
  * back as `evil`); other C0/C1 controls are invisible on a page, reorder or
  * erase what a terminal shows, and are never part of a name, an email, a tag
- * or a slug. Text that is written as prose — a memory's content, an issue's
+ * or a slug; nor are the bidirectional formatting characters, which make a
+ * name read as another. Text that is written as prose — a memory's content, an issue's
  * description, a work session's goal — keeps tab, line feed and carriage
  * return, because that is how code and paragraphs are written; everything
  * else is refused there too.
@@ -21,13 +22,32 @@ function isControl(code: number): boolean {
 /** Tab, line feed and carriage return: how prose lays itself out. */
 const LAYOUT = new Set([0x09, 0x0a, 0x0d]);
 
+/**
+ * Bidirectional formatting: the Arabic letter mark, left-to-right and
+ * right-to-left marks, the embeddings and overrides (U+202A–U+202E) and the
+ * isolates (U+2066–U+2069). In a name they make "Evil\u202eppA" read as
+ * another name on a page; prose (an RTL paragraph) may need them.
+ */
+function isBidiFormatting(code: number): boolean {
+  return (
+    code === 0x061c ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
 export type TextKind = "line" | "prose";
 
-/** Whether `text` holds a character its kind refuses: any control for a line, any but \t \n \r for prose. */
+/**
+ * Whether `text` holds a character its kind refuses: for a line any control
+ * or bidirectional formatting character, for prose any control but \t \n \r.
+ */
 export function hasRefusedControl(text: string, kind: TextKind): boolean {
   for (let i = 0; i < text.length; i += 1) {
     const code = text.charCodeAt(i);
-    if (isControl(code) && (kind === "line" || !LAYOUT.has(code))) return true;
+    if (kind === "line" ? isControl(code) || isBidiFormatting(code) : isControl(code) && !LAYOUT.has(code)) return true;
   }
   return false;
 }
@@ -35,7 +55,8 @@ export function hasRefusedControl(text: string, kind: TextKind): boolean {
 /** What a refusal says, naming the exceptions a kind allows. */
 export function controlMessage(kind: TextKind): string {
   return kind === "line"
-    ? "must not contain control characters (U+0000–U+001F, U+007F–U+009F), including NUL and line breaks"
+    ? "must not contain control characters (U+0000–U+001F, U+007F–U+009F, including NUL and line breaks) " +
+        "or bidirectional formatting characters"
     : "must not contain control characters other than tab, line feed and carriage return (no NUL)";
 }
 

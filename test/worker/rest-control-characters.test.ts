@@ -30,6 +30,7 @@ describe("control characters in REST fields", () => {
       ["org_name", "two\nlines"],
       ["org_name", "bell\u0007"],
       ["org_name", "c1\u0085control"],
+      ["org_name", "Evil\u202eppA"],
       ["email", "a\u0000@example.test"],
       ["password", "\u0000".repeat(12)],
     ] as const) {

@@ -11,6 +11,13 @@ describe("control characters (shared/text.ts)", () => {
     }
   });
 
+  it("a line refuses bidirectional formatting, which prose may carry", () => {
+    for (const code of [0x061c, 0x200e, 0x200f, 0x202a, 0x202e, 0x2066, 0x2069]) {
+      expect(hasRefusedControl(`Evil${String.fromCharCode(code)}ppA`, "line"), code.toString(16)).toBe(true);
+      expect(hasRefusedControl(`שלום${String.fromCharCode(code)} world`, "prose"), code.toString(16)).toBe(false);
+    }
+  });
+
   it("prose keeps tab, line feed and carriage return and refuses the rest", () => {
     expect(hasRefusedControl("def f():\n\treturn 1\r\n", "prose")).toBe(false);
     for (const code of [0x00, 0x07, 0x0b, 0x0c, 0x1b, 0x7f, 0x85]) {
