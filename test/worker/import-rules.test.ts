@@ -140,6 +140,9 @@ describe("import through the memory door", () => {
       }), // 15
       memory("m_badkey", { idempotency_key: "k".repeat(500) }),
       memory("m_linked", { links: [{ to_id: "m_good", relation: "relates_to", created_at: NOW }] }),
+      memory("m_manylinks", {
+        links: Array.from({ length: 1001 }, () => ({ to_id: "m_good", relation: "relates_to", created_at: NOW })),
+      }),
     ]);
     expect(status).toBe(200);
     const byLine = new Map(body.results.map((result) => [result.line, result]));
@@ -159,9 +162,10 @@ describe("import through the memory door", () => {
     failed(14, /^project: must be a slug/);
     failed(15, /^issue\.severity: must be from 1 to 5/);
     failed(16, /^idempotency_key: must be at most 128 characters/);
+    failed(18, /^links: at most 1000 links a memory/);
     for (const line of [5, 8, 17]) expect(byLine.get(line), `line ${line}`).toMatchObject({ status: "created" });
     expect(byLine.get(2)).toMatchObject({ record: "project", status: "created", id: "core" });
-    expect(body).toMatchObject({ created: 5, failed: 12 });
+    expect(body).toMatchObject({ created: 5, failed: 13 });
 
     const after = await counts(tenant.id);
     expect(after.memories - before.memories).toBe(2);
