@@ -21,8 +21,8 @@ const versionNumber = z
   .min(1, { error: "must be a whole number from 1 to 1000000" })
   .max(1_000_000, { error: "must be a whole number from 1 to 1000000" });
 
-export const MEMORY_ID = /^m_[A-Za-z0-9]{1,64}$/;
-export const WORK_SESSION_ID = /^ws_[A-Za-z0-9]{1,64}$/;
+const MEMORY_ID = /^m_[A-Za-z0-9]{1,64}$/;
+const WORK_SESSION_ID = /^ws_[A-Za-z0-9]{1,64}$/;
 
 export const importedMemoryRule = z.object({
   id: z.string().regex(MEMORY_ID, { error: "must be an id like m_…" }).nullable(),

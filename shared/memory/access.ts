@@ -8,7 +8,7 @@ import { hasScope, type Scope } from "../tenants/scopes";
  */
 
 /** Reading memory needs `mcp:read` (which `mcp:tools` implies); writing it needs `mcp:tools`. */
-export const MEMORY_SCOPES = { read: "mcp:read", write: "mcp:tools" } as const satisfies Record<string, Scope>;
+const MEMORY_SCOPES = { read: "mcp:read", write: "mcp:tools" } as const satisfies Record<string, Scope>;
 export type MemoryUse = keyof typeof MEMORY_SCOPES;
 
 /** The credential behind a door's request: its scopes as authentication resolved them. */
