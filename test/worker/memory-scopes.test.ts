@@ -7,7 +7,7 @@ import { startWorkSession } from "../../shared/memory/work-sessions";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { isWriteTool, TOOLS } from "../../workers/mcp/tools/registry";
 import { post } from "./mcp-support";
-import { connect as connectOAuth, PASSWORD } from "./oauth-support";
+import { connect as connectOAuth } from "./oauth-support";
 import { config, openMgmtDb, workerFetch } from "./support";
 
 /**
@@ -21,6 +21,7 @@ import { config, openMgmtDb, workerFetch } from "./support";
  */
 
 const BASE = "http://localhost";
+const PASSWORD = "a long enough passphrase for doors";
 
 type Fixture = { a: string; b: string; c: string; issue: string };
 
