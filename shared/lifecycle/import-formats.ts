@@ -1,3 +1,4 @@
+import { TEXT_LIMITS } from "../memory/fields";
 import { EXPORT_FORMAT, type MemoryRecord, type ProjectRecord, type WorkSessionRecord } from "./export";
 
 /**
@@ -195,9 +196,16 @@ function memoryProblem(record: Record<string, unknown>): string | null {
   if (
     links !== undefined &&
     (!Array.isArray(links) ||
-      links.some((link) => !LINK_RELATIONS.has(String((link as { relation?: unknown }).relation))))
+      links.some(
+        (link) =>
+          !LINK_RELATIONS.has(String((link as { relation?: unknown }).relation)) ||
+          typeof (link as { to_id?: unknown }).to_id !== "string",
+      ))
   ) {
     return "links must be a list of { to_id, relation } with a known relation";
+  }
+  if (Array.isArray(links) && links.length > TEXT_LIMITS.importedLinks) {
+    return `links: at most ${TEXT_LIMITS.importedLinks} links a memory`;
   }
   return null;
 }
