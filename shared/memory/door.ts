@@ -23,14 +23,13 @@ import {
   linkMemories,
   listMemories,
   type MemoryChange,
-  type NewMemory,
-  remember,
   restoreMemories,
   updateMemory,
 } from "./memories";
 import type { LinkRelation } from "./model";
 import { createProject, listProjects, renameProject } from "./projects";
 import { type RecallInput, recall } from "./recall";
+import { type NewMemory, remember } from "./remember";
 import { endWorkSession, startWorkSession } from "./work-sessions";
 
 /**

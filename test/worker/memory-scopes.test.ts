@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { signUp } from "../../shared/accounts/signup";
 import { openDatabase } from "../../shared/db/client";
 import { addIssue } from "../../shared/memory/issues";
-import { remember } from "../../shared/memory/memories";
+import { remember } from "../../shared/memory/remember";
 import { startWorkSession } from "../../shared/memory/work-sessions";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { isWriteTool, TOOLS } from "../../workers/mcp/tools/registry";
