@@ -4,6 +4,7 @@ import type { Database } from "../db/client";
 import { textOrNull } from "../db/row-values";
 import { AppError } from "../errors";
 import type { Plan } from "../plans";
+import { fragment, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { callStripe } from "./stripe-client";
 import { isSubscribed, type PaidPlan } from "./subscription-state";
 
@@ -139,11 +140,8 @@ async function ensureCustomer(context: BillingContext, tenantId: string): Promis
   );
   const [, current] = await mgmtDb.batch(
     [
-      {
-        sql: `UPDATE tenants SET stripe_customer_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-              WHERE id = ? AND stripe_customer_id IS NULL`,
-        args: [customer.id, tenantId],
-      },
+      // The first customer stored wins; a concurrent checkout's customer is left unused.
+      updateTenants({ stripe_customer_id: customer.id }, tenantWhere(tenantId, fragment("stripe_customer_id IS NULL"))),
       { sql: "SELECT stripe_customer_id FROM tenants WHERE id = ?", args: [tenantId] },
     ],
     "write",

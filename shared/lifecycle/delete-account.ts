@@ -2,6 +2,7 @@ import { auditStatement } from "../audit";
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
+import { deleteTenantRow, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { deleteDatabase, PlatformApiError } from "../tenants/turso-platform";
 
 /**
@@ -91,7 +92,7 @@ export async function deleteAccount(
         sql: `UPDATE api_keys SET revoked_at = ${NOW} WHERE tenant_id = ? AND revoked_at IS NULL`,
         args: [tenantId],
       },
-      { sql: `UPDATE tenants SET status = 'deleted', updated_at = ${NOW} WHERE id = ?`, args: [tenantId] },
+      updateTenants({ status: "deleted" }, tenantWhere(tenantId)),
     ],
     "write",
   );
@@ -137,7 +138,7 @@ export async function deleteAccount(
       { sql: "DELETE FROM tenant_databases WHERE tenant_id = ?", args: [tenantId] },
       // The owner's account (email, password hash): the email can sign up again.
       { sql: "DELETE FROM users WHERE tenant_id = ?", args: [tenantId] },
-      { sql: "DELETE FROM tenants WHERE id = ?", args: [tenantId] },
+      deleteTenantRow(tenantId),
       { sql: "DELETE FROM audit_log WHERE tenant_id = ?", args: [tenantId] },
       auditStatement({
         tenantId,
