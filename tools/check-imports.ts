@@ -110,13 +110,30 @@ const FORBIDDEN: Record<string, string[]> = {
 
 const layerOf = (file: string) => relative(ROOT, file).split("/")[0] ?? "";
 
+/**
+ * Folders whose subfolders are capabilities that never import each other
+ * (docs/architecture.md): a tenant's move, portability and deletion each
+ * stand alone, so changing one cannot break another.
+ */
+const CAPABILITY_PARENTS = ["shared/lifecycle"];
+const capabilityOf = (file: string): string | null => {
+  const path = relative(ROOT, file);
+  const parent = CAPABILITY_PARENTS.find((folder) => path.startsWith(`${folder}/`));
+  const rest = parent ? path.slice(parent.length + 1).split("/") : [];
+  return parent && rest.length > 1 ? `${parent}/${rest[0]}` : null;
+};
+const crossesCapability = (file: string, target: string) => {
+  const [from, to] = [capabilityOf(file), capabilityOf(target)];
+  return from !== null && to !== null && from !== to;
+};
+
 const files = SCANNED.flatMap((dir) => sourceFiles(join(ROOT, dir)));
 const graph = new Map<string, string[]>();
 for (const file of files) graph.set(file, importsOf(file));
 const cycles = findCycles(graph);
 const violations = [...graph].flatMap(([file, targets]) =>
   targets
-    .filter((target) => FORBIDDEN[layerOf(file)]?.includes(layerOf(target)))
+    .filter((target) => FORBIDDEN[layerOf(file)]?.includes(layerOf(target)) || crossesCapability(file, target))
     .map((target) => `${relative(ROOT, file)} → ${relative(ROOT, target)}`),
 );
 

@@ -1,7 +1,7 @@
 import type { BillingContext } from "../shared/billing/accounts";
 import { endExpiredGracePeriods } from "../shared/billing/grace";
 import { reconcileBilling } from "../shared/billing/reconcile";
-import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-account";
+import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/deletion/delete-account";
 import { finalizeExpiredMoves } from "../shared/lifecycle/move/commands";
 import { createLogger, describeError, type Logger } from "../shared/logging";
 import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";

@@ -1,5 +1,3 @@
-import type { Statement } from "../db/client";
-
 /**
  * Every statement that writes the `tenants` table is built here. Callers
  * (signup, the admin API, billing, account deletion) keep their own logic —
@@ -51,7 +49,7 @@ const isFragment = (value: NewValue): value is SqlFragment =>
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /** `UPDATE tenants SET <set>, updated_at = now WHERE <where>`; a plain value is bound, a fragment is inlined with its arguments. */
-export function updateTenants(set: Partial<Record<TenantColumn, NewValue>>, where: SqlFragment): Statement {
+export function updateTenants(set: Partial<Record<TenantColumn, NewValue>>, where: SqlFragment): SqlFragment {
   const assignments: string[] = [];
   const args: SqlArg[] = [];
   for (const [column, value] of Object.entries(set) as [TenantColumn, NewValue][]) {
@@ -74,7 +72,7 @@ export function tenantWhere(tenantId: string, ...guards: SqlFragment[]): SqlFrag
   return allOf(fragment("id = ?", tenantId), ...guards);
 }
 
-export function insertTenant(tenant: { id: string; orgName: string; ownerEmail: string; plan: string }): Statement {
+export function insertTenant(tenant: { id: string; orgName: string; ownerEmail: string; plan: string }): SqlFragment {
   return {
     sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
     args: [tenant.id, tenant.orgName, tenant.ownerEmail, tenant.plan],
@@ -82,6 +80,6 @@ export function insertTenant(tenant: { id: string; orgName: string; ownerEmail: 
 }
 
 /** The last step of an account's deletion: the row goes (the audit trail of the deletion is written beside it). */
-export function deleteTenantRow(tenantId: string): Statement {
+export function deleteTenantRow(tenantId: string): SqlFragment {
   return { sql: "DELETE FROM tenants WHERE id = ?", args: [tenantId] };
 }

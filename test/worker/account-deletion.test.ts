@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { deleteAccount } from "../../shared/lifecycle/delete-account";
+import { deleteAccount } from "../../shared/lifecycle/deletion/delete-account";
 import { startMove } from "../../shared/lifecycle/move/commands";
 import { advanceMove } from "../../shared/lifecycle/move/drive";
 import { remember } from "../../shared/memory/remember";

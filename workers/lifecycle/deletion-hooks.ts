@@ -1,6 +1,6 @@
 import { ownerOf } from "../../shared/accounts/accounts";
 import { callStripe } from "../../shared/billing/stripe-client";
-import type { AccountDeletionHooks } from "../../shared/lifecycle/delete-account";
+import type { AccountDeletionHooks } from "../../shared/lifecycle/deletion/delete-account";
 import { revokeAllConnectedClients } from "../../shared/oauth/grants";
 import { authorizationServer } from "../auth/oauth-server";
 import { getServices } from "../services";

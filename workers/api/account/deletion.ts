@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { AppError } from "../../../shared/errors";
-import { type DeletionResult, deleteAccount } from "../../../shared/lifecycle/delete-account";
+import { type DeletionResult, deleteAccount } from "../../../shared/lifecycle/deletion/delete-account";
 import { forgetApiKey } from "../../auth/authenticate";
 import { deletionHooks } from "../../lifecycle/deletion-hooks";
 import type { AppEnv } from "../../types";

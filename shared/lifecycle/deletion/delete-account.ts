@@ -1,9 +1,9 @@
-import { auditStatement } from "../audit";
-import type { Config } from "../config";
-import type { Database } from "../db/client";
-import { AppError } from "../errors";
-import { deleteTenantRow, tenantWhere, updateTenants } from "../tenants/tenant-writes";
-import { deleteDatabase, PlatformApiError } from "../tenants/turso-platform";
+import { auditStatement } from "../../audit";
+import type { Config } from "../../config";
+import type { Database } from "../../db/client";
+import { AppError } from "../../errors";
+import { deleteTenantRow, tenantWhere, updateTenants } from "../../tenants/tenant-writes";
+import { deleteDatabase, PlatformApiError } from "../../tenants/turso-platform";
 
 /**
  * Deleting an account for real: every credential revoked, the tenant's

@@ -1,5 +1,5 @@
 import type { Row } from "@libsql/client/web";
-import type { Database } from "../db/client";
+import type { Database } from "../../db/client";
 
 /**
  * Export of a tenant's memories, streamed page by page so memory use does
