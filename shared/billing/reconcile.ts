@@ -4,7 +4,7 @@ import type { Statement } from "../db/client";
 import type { Plan } from "../plans";
 import { fragment, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
-import type { BillingContext } from "./accounts";
+import type { BillingContext } from "./customers";
 import { callStripe } from "./stripe-client";
 import { isSubscribed, planEffect, planForPrice, stateVersion, subscriptionPrice } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";

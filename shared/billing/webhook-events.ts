@@ -5,7 +5,7 @@ import type { Database, Statement } from "../db/client";
 import { isoFromSeconds } from "../db/row-values";
 import { allOf, fragment, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
-import type { BillingContext } from "./accounts";
+import type { BillingContext } from "./customers";
 import { readEventRow } from "./stripe-event-store";
 import { idOf, planEffect, planForPrice, stateVersion, subscriptionPrice, terminalVersion } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";

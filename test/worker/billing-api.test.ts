@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { describe, expect, it, vi } from "vitest";
-import { cancelTenantSubscriptions } from "../../shared/billing/accounts";
+import { cancelTenantSubscriptions } from "../../shared/billing/customers";
 import { stripeClient } from "../../shared/billing/stripe-client";
 import { apiFetch, customerTenant, deliver, event, fakeStripe, ownerTenant, tenantRow } from "./billing-support";
 import { post } from "./mcp-support";

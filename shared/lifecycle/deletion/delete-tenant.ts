@@ -22,7 +22,7 @@ import { deleteDatabase, PlatformApiError } from "../../tenants/turso-platform";
  * and OAuth (issue #10) plug in here; until they are wired, a tenant with a
  * Stripe subscription is refused rather than deleted with a live subscription.
  */
-export interface AccountDeletionHooks {
+export interface TenantDeletionHooks {
   cancelSubscription?(subscriptionId: string): Promise<void>;
   /** Revoke every OAuth grant and token of the tenant; returns how many. */
   revokeOAuthGrants?(tenantId: string): Promise<number>;
@@ -33,7 +33,7 @@ export interface AccountDeletionHooks {
 export interface DeletionDeps {
   mgmt: Database;
   config: Config;
-  hooks: AccountDeletionHooks;
+  hooks: TenantDeletionHooks;
 }
 
 export interface DeletionResult {
@@ -48,7 +48,7 @@ export interface DeletionResult {
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-export async function deleteAccount(
+export async function deleteTenant(
   deps: DeletionDeps,
   tenantId: string,
   by: { actor: string },

@@ -9,7 +9,7 @@ import { callStripe } from "./stripe-client";
 import { isSubscribed, type PaidPlan } from "./subscription-state";
 
 /** A tenant's billing as the tenant (and `GET /api/billing`) sees it. */
-export interface BillingAccount {
+export interface TenantBilling {
   tenantId: string;
   plan: Plan;
   customerId: string | null;
@@ -31,7 +31,7 @@ export interface BillingContext {
   stripe: Stripe;
 }
 
-export async function getBillingAccount(mgmtDb: Database, tenantId: string): Promise<BillingAccount | null> {
+export async function getTenantBilling(mgmtDb: Database, tenantId: string): Promise<TenantBilling | null> {
   const result = await mgmtDb.execute(
     {
       sql: `SELECT t.id, t.plan, t.stripe_customer_id, t.stripe_subscription_id, t.billing_grace_ends_at,
@@ -97,7 +97,7 @@ export async function startCheckout(context: BillingContext, tenantId: string, p
 
 /** A billing portal session for the tenant's customer; 400 when it has none yet. */
 export async function openPortal(context: BillingContext, tenantId: string): Promise<{ url: string }> {
-  const account = await getBillingAccount(context.mgmtDb, tenantId);
+  const account = await getTenantBilling(context.mgmtDb, tenantId);
   if (!account?.customerId) {
     throw new AppError(
       "invalid_request",
@@ -155,7 +155,7 @@ async function ensureCustomer(context: BillingContext, tenantId: string): Promis
  * `customer.subscription.deleted` webhook then records each end as usual.
  */
 export async function cancelTenantSubscriptions(context: BillingContext, tenantId: string): Promise<string[]> {
-  const account = await getBillingAccount(context.mgmtDb, tenantId);
+  const account = await getTenantBilling(context.mgmtDb, tenantId);
   if (!account?.customerId) return [];
   const customerId = account.customerId;
   const subscriptions = await callStripe("list subscriptions", () =>
