@@ -1,5 +1,6 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import type { AdmitInput, CloseReason } from "../../durable-objects/tenant/contract";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
@@ -96,4 +97,18 @@ export async function sessionStats(
 /** A direct `TenantDO.admit` call's input for an active tenant: an API request unless `extra` says otherwise. */
 export function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
   return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
+}
+
+/**
+ * Wait until every lease an isolate took of the tenant's budget has been
+ * returned (the Worker returns an unrenewed lease at the end of its one-second
+ * lifetime): only then do the object's usage counters hold every request and
+ * tool call admitted from it (docs/rate-limits.md, "Leases").
+ */
+export async function leasesSettled(tenantId: string): Promise<void> {
+  const outstanding = () =>
+    runInDurableObject(env.TENANT_DO.getByName(tenantId), (_instance, state) =>
+      Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM admission_leases").one().n),
+    );
+  await vi.waitFor(async () => expect(await outstanding()).toBe(0), { timeout: 10_000, interval: 50 });
 }

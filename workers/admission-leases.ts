@@ -1,0 +1,304 @@
+import {
+  type AdmitInput,
+  type AdmitRefusal,
+  type AdmitResult,
+  type ChargeResult,
+  LEASE_LIFETIME_MS,
+  type Lease,
+  type LeaseInput,
+  type LeaseResult,
+  type LeaseSettlement,
+} from "../durable-objects/tenant/contract";
+import { warnings } from "../durable-objects/tenant/warnings";
+
+/**
+ * Admission without a round trip (docs/rate-limits.md, "Leases"): an isolate
+ * holds, per tenant, a small budget of requests and tool calls leased from
+ * the tenant's Durable Object, and admits from it locally until it runs out
+ * or its lifetime ends. The object never leases more than the limit minus
+ * what it has admitted and leased, so the service never admits more than the
+ * limit; what an isolate leased and did not use goes back when it renews or
+ * returns the lease.
+ */
+
+/** The calls the lease cache makes to a tenant's object: its stub, or (in tests and the bench) a wrapper. */
+export interface LeaseGrantor {
+  lease(input: LeaseInput): Promise<LeaseResult>;
+  returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void>;
+}
+
+type Tenant = AdmitInput["tenant"];
+type RememberedRefusal = Extract<AdmitRefusal, { reason: "rate_limited" | "suspended" }>;
+type QuotaRefusal = Extract<AdmitRefusal, { reason: "quota_exceeded" }>;
+
+interface Held {
+  lease: Lease;
+  /**
+   * Local time after which nothing more is admitted from it: the lifetime
+   * counted from before the call was sent, so never later than the expiry
+   * the object counted from when it granted.
+   */
+  until: number;
+  requestsLeft: number;
+  toolCallsLeft: number;
+  usedRequests: number;
+  usedToolCalls: number;
+  /** Tool calls were asked for and the quota had no room: tool calls are refused until the lease ends. */
+  quotaRefusal: QuotaRefusal | null;
+  /** The credential record the lease was granted for: a newer credential renews at once. */
+  record: string | null;
+}
+
+interface TenantLeases {
+  held: Held | null;
+  /** A refusal answered locally until `until`, so a throttled tenant costs no call per refused request. */
+  refusal: { at: number; until: number; refusal: RememberedRefusal; record: string | null } | null;
+  /** Leases ended whose settlement did not reach the object: sent with the next call. */
+  unsettled: LeaseSettlement[];
+  refused: { rateLimited: number; quotaExceeded: number };
+  /** When the call under way for this tenant started; null when none is. */
+  callingSince: number | null;
+}
+
+/**
+ * Requests of one tenant that find no budget wait for the one call under way
+ * by polling, not by awaiting its promise: in Workers a promise belongs to
+ * the request that created it, and another request awaiting it fails if the
+ * first one ends first (shared/crypto/token-encryption.ts says the same).
+ */
+const POLL_MS = 2;
+/** A call older than this is presumed lost (its request was cancelled); a waiter then asks itself. */
+const CALL_STALE_MS = 5000;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
+
+export class AdmissionLeases {
+  readonly #tenants = new Map<string, TenantLeases>();
+
+  /**
+   * Admit one request from this isolate's lease of the tenant's budget,
+   * asking the object (settling the lease held, granting a new one) only
+   * when the lease is spent, expired or granted under another credential
+   * record. `defer` keeps the lease's return at expiry alive past the
+   * response (`waitUntil`). A failed call throws: the caller fails closed.
+   */
+  async admit(grantor: LeaseGrantor, tenant: Tenant, toolCall: boolean, defer: Defer): Promise<AdmitResult> {
+    const entry = this.#entry(tenant.id);
+    for (;;) {
+      const now = Date.now();
+      const remembered = this.#remembered(entry, tenant, now);
+      if (remembered) return { admitted: false, ...remembered };
+      const held = this.#usable(entry, tenant, now);
+      if (held && held.requestsLeft > 0) {
+        if (!toolCall || held.toolCallsLeft > 0) return admitFrom(held, now);
+        if (held.quotaRefusal) {
+          entry.refused.quotaExceeded += 1;
+          return refuseToolCall(held);
+        }
+      }
+      if (this.#busy(entry, now)) {
+        await sleep(POLL_MS);
+        continue;
+      }
+      const result = await this.#renew(grantor, tenant, entry, { requests: true, toolCalls: toolCall }, defer);
+      if (!result.granted) return { admitted: false, ...result.refusal };
+      const fresh = entry.held as Held;
+      // The object counted this tools/call's refusal already; only the request unit is spent here.
+      if (toolCall && fresh.quotaRefusal) return refuseToolCall(fresh);
+      return admitFrom(fresh, Date.now());
+    }
+  }
+
+  /** Charge one tool call that is about to run, from the lease, asking the object when the lease has none. */
+  async charge(grantor: LeaseGrantor, tenant: Tenant, defer: Defer): Promise<ChargeResult> {
+    const entry = this.#entry(tenant.id);
+    for (;;) {
+      const now = Date.now();
+      const remembered = this.#remembered(entry, tenant, now);
+      if (remembered?.reason === "suspended") return { charged: false, reason: "suspended" };
+      const held = this.#usable(entry, tenant, now);
+      if (held && held.toolCallsLeft > 0) return chargeFrom(held);
+      if (held?.quotaRefusal) {
+        entry.refused.quotaExceeded += 1;
+        return { charged: false, ...held.quotaRefusal };
+      }
+      if (this.#busy(entry, now)) {
+        await sleep(POLL_MS);
+        continue;
+      }
+      const result = await this.#renew(grantor, tenant, entry, { requests: false, toolCalls: true }, defer);
+      if (result.granted) return chargeFrom(entry.held as Held);
+      const { refusal } = result;
+      if (refusal.reason === "quota_exceeded") return { charged: false, ...refusal };
+      return { charged: false, reason: "suspended" };
+    }
+  }
+
+  #entry(tenantId: string): TenantLeases {
+    let entry = this.#tenants.get(tenantId);
+    if (!entry) {
+      entry = {
+        held: null,
+        refusal: null,
+        unsettled: [],
+        refused: { rateLimited: 0, quotaExceeded: 0 },
+        callingSince: null,
+      };
+      this.#tenants.set(tenantId, entry);
+    }
+    return entry;
+  }
+
+  #remembered(entry: TenantLeases, tenant: Tenant, now: number): RememberedRefusal | null {
+    const remembered = entry.refusal;
+    if (!remembered || now >= remembered.until || remembered.record !== recordOf(tenant)) return null;
+    const { refusal } = remembered;
+    if (refusal.reason === "suspended") return refusal;
+    entry.refused.rateLimited += 1;
+    const retryAfterSeconds = Math.max(1, refusal.retryAfterSeconds - Math.floor((now - remembered.at) / 1000));
+    return { ...refusal, retryAfterSeconds };
+  }
+
+  #usable(entry: TenantLeases, tenant: Tenant, now: number): Held | null {
+    const held = entry.held;
+    return held && now < held.until && held.record === recordOf(tenant) ? held : null;
+  }
+
+  #busy(entry: TenantLeases, now: number): boolean {
+    return entry.callingSince !== null && now - entry.callingSince < CALL_STALE_MS;
+  }
+
+  /**
+   * One call to the object: settle the lease held (and any whose settlement
+   * was lost), report refusals answered locally, and take a new lease.
+   */
+  async #renew(
+    grantor: LeaseGrantor,
+    tenant: Tenant,
+    entry: TenantLeases,
+    want: { requests: boolean; toolCalls: boolean },
+    defer: Defer,
+  ): Promise<LeaseResult> {
+    const settle = [...entry.unsettled];
+    if (entry.held) settle.push(settlementOf(entry.held));
+    const refused = entry.refused;
+    entry.held = null;
+    entry.unsettled = [];
+    entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    const asked = Date.now();
+    entry.callingSince = asked;
+    let result: LeaseResult;
+    try {
+      result = await grantor.lease({ tenant, settle, refused, ...want });
+    } catch (error) {
+      // Settling twice is harmless (the object ignores a lease it no longer holds), so keep them for the next call.
+      entry.unsettled.push(...settle);
+      entry.refused.rateLimited += refused.rateLimited;
+      entry.refused.quotaExceeded += refused.quotaExceeded;
+      throw error;
+    } finally {
+      entry.callingSince = null;
+    }
+    if (!result.granted) {
+      const { refusal } = result;
+      if (refusal.reason !== "quota_exceeded") {
+        const ms = refusal.reason === "rate_limited" ? refusal.retryAfterSeconds * 1000 : Number.POSITIVE_INFINITY;
+        // Remembered for at most one lease lifetime, like a lease: a raised limit or a reactivation reaches this isolate as fast.
+        entry.refusal = {
+          at: asked,
+          until: asked + Math.min(ms, LEASE_LIFETIME_MS),
+          refusal,
+          record: recordOf(tenant),
+        };
+      }
+      return result;
+    }
+    const { lease } = result;
+    const held: Held = {
+      lease,
+      until: asked + lease.lifetimeMs,
+      requestsLeft: lease.requests,
+      toolCallsLeft: lease.toolCalls,
+      usedRequests: 0,
+      usedToolCalls: 0,
+      quotaRefusal: want.toolCalls && lease.toolCalls === 0 ? quotaRefusalOf(lease) : null,
+      record: recordOf(tenant),
+    };
+    entry.held = held;
+    entry.refusal = null;
+    defer(this.#returnAtExpiry(grantor, entry, held));
+    return result;
+  }
+
+  /**
+   * Return a lease nobody renewed once its lifetime is over, so what it did
+   * not use goes back and what it did is counted now, not at the object's
+   * reconciliation. Kept alive past the response by `waitUntil`.
+   */
+  async #returnAtExpiry(grantor: LeaseGrantor, entry: TenantLeases, held: Held): Promise<void> {
+    await sleep(held.until - Date.now());
+    if (entry.held !== held || entry.callingSince !== null) return;
+    entry.held = null;
+    const settle = [...entry.unsettled, settlementOf(held)];
+    const refused = entry.refused;
+    entry.unsettled = [];
+    entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    try {
+      await grantor.returnLeases({ settle, refused });
+    } catch {
+      // Not lost: settled with this isolate's next call for the tenant, or reconciled by the object at expiry.
+      entry.unsettled.push(...settle);
+    }
+  }
+}
+
+export type Defer = (promise: Promise<unknown>) => void;
+
+function recordOf(tenant: Tenant): string | null {
+  return tenant.recordUpdatedAt ?? null;
+}
+
+function settlementOf(held: Held): LeaseSettlement {
+  return { id: held.lease.id, requests: held.usedRequests, toolCalls: held.usedToolCalls };
+}
+
+function quotaRefusalOf(lease: Lease): QuotaRefusal {
+  const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(lease.quota.resetsAt) - Date.now()) / 1000));
+  return { reason: "quota_exceeded", retryAfterSeconds, quota: lease.quota, plan: lease.plan };
+}
+
+function refuseToolCall(held: Held): AdmitResult {
+  held.requestsLeft -= 1;
+  held.usedRequests += 1;
+  return { admitted: false, ...(held.quotaRefusal as QuotaRefusal) };
+}
+
+/** Take one request unit and describe the window and quota as this isolate sees them. */
+function admitFrom(held: Held, now: number): AdmitResult {
+  held.requestsLeft -= 1;
+  held.usedRequests += 1;
+  const { lease } = held;
+  const used = lease.rateLimit.used + held.usedRequests;
+  const rateLimit = {
+    ...lease.rateLimit,
+    used,
+    remaining: Math.max(0, lease.rateLimit.limit - used),
+    // The lease's units are counted until a window after the slot the lease expires in.
+    resetSeconds: Math.ceil((held.until + 1000 + lease.rateLimit.windowSeconds * 1000 - now) / 1000),
+  };
+  const quota = { ...lease.quota, used: lease.quota.used + held.usedToolCalls };
+  return {
+    admitted: true,
+    plan: lease.plan,
+    rateLimit,
+    quota,
+    warnings: warnings(lease, rateLimit, quota, now),
+    database: lease.database,
+  };
+}
+
+function chargeFrom(held: Held): ChargeResult {
+  held.toolCallsLeft -= 1;
+  held.usedToolCalls += 1;
+  return { charged: true, quota: { ...held.lease.quota, used: held.lease.quota.used + held.usedToolCalls } };
+}
