@@ -78,7 +78,7 @@ function leasable(c: Context<AppEnv>, request: AdmitRequest): boolean {
 
 /** Work that outlives the response: a lease's return at its expiry. */
 function deferTo(c: Context<AppEnv>): Defer {
-  return (promise) => c.executionCtx.waitUntil(promise);
+  return (work) => c.executionCtx.waitUntil(work());
 }
 
 function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
