@@ -13,7 +13,7 @@ import {
   type TenantSettings,
   type UsageStatus,
 } from "./contract";
-import { LeaseLedger, leaseSize } from "./leases";
+import { LeaseLedger, leaseSize, perLifetime } from "./leases";
 import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
 import { warnings } from "./warnings";
@@ -106,8 +106,9 @@ export class TenantLimits {
     const rate = effectiveRateLimit(this.#limits, plan, settings.rateLimitOverride);
     const windowMs = rate.windowSeconds * 1000;
     const expiresAt = now + LEASE_LIFETIME_MS;
+    const cap = perLifetime(rate.limit, windowMs);
     const taken = want.requests
-      ? this.#window.takeUpTo(rate.limit, windowMs, now, leaseSize, expiresAt)
+      ? this.#window.takeUpTo(rate.limit, windowMs, now, (remaining) => leaseSize(remaining, cap), expiresAt)
       : { taken: 0, slot: Math.floor(expiresAt / 1000), state: this.#window.peek(rate.limit, windowMs, now) };
     const rateLimit: RateLimitState = { ...taken.state, source: rate.source };
     if (want.requests && taken.taken === 0) {
@@ -121,7 +122,9 @@ export class TenantLimits {
     const quotaLimit = this.#limits[plan].toolCallsPerMonth;
     let toolCalls = 0;
     if (want.toolCalls) {
-      toolCalls = leaseSize(quotaLimit === null ? Number.POSITIVE_INFINITY : quotaLimit - this.#quotaUsed(now));
+      // An unlimited quota is only counted, so its leases are as large as the rate's; a limited one keeps to 10.
+      toolCalls =
+        quotaLimit === null ? leaseSize(Number.POSITIVE_INFINITY, cap) : leaseSize(quotaLimit - this.#quotaUsed(now));
       if (toolCalls === 0) {
         // The tools/call this lease was asked for is refused (by the isolate when it holds request units).
         const refusal = this.#quotaRefusal(plan, quotaLimit, now);
