@@ -100,12 +100,12 @@ export class AdmissionLeases {
         await sleep(POLL_MS);
         continue;
       }
-      const result = await this.#renew(grantor, tenant, entry, { requests: true, toolCalls: toolCall }, defer);
-      if (!result.granted) return { admitted: false, ...result.refusal };
-      const fresh = entry.held as Held;
-      // The object counted this tools/call's refusal already; only the request unit is spent here.
-      if (toolCall && fresh.quotaRefusal) return refuseToolCall(fresh);
-      return admitFrom(fresh, Date.now());
+      const want = { requests: true, toolCalls: toolCall };
+      const result = await this.#renew(grantor, tenant, entry, want, defer, (fresh) =>
+        // The object counted this tools/call's refusal already; only the request unit is spent here.
+        toolCall && fresh.quotaRefusal ? refuseToolCall(fresh) : admitFrom(fresh, Date.now()),
+      );
+      return result.granted ? result.used : { admitted: false, ...result.refusal };
     }
   }
 
@@ -126,8 +126,9 @@ export class AdmissionLeases {
         await sleep(POLL_MS);
         continue;
       }
-      const result = await this.#renew(grantor, tenant, entry, { requests: false, toolCalls: true }, defer);
-      if (result.granted) return chargeFrom(entry.held as Held);
+      const want = { requests: false, toolCalls: true };
+      const result = await this.#renew(grantor, tenant, entry, want, defer, chargeFrom);
+      if (result.granted) return result.used;
       const { refusal } = result;
       if (refusal.reason === "quota_exceeded") return { charged: false, ...refusal };
       return { charged: false, reason: "suspended" };
@@ -170,15 +171,18 @@ export class AdmissionLeases {
 
   /**
    * One call to the object: settle the lease held (and any whose settlement
-   * was lost), report refusals answered locally, and take a new lease.
+   * was lost), report refusals answered locally, and take a new lease, of
+   * which `use` takes this request's unit in the same synchronous step that
+   * stores it (other requests may take the rest, and renew, once it is stored).
    */
-  async #renew(
+  async #renew<T>(
     grantor: LeaseGrantor,
     tenant: Tenant,
     entry: TenantLeases,
     want: { requests: boolean; toolCalls: boolean },
     defer: Defer,
-  ): Promise<LeaseResult> {
+    use: (held: Held) => T,
+  ): Promise<{ granted: true; used: T } | Extract<LeaseResult, { granted: false }>> {
     const settle = [...entry.unsettled];
     if (entry.held) settle.push(settlementOf(entry.held));
     const refused = entry.refused;
@@ -227,7 +231,7 @@ export class AdmissionLeases {
     entry.held = held;
     entry.refusal = null;
     defer(() => this.#returnAtExpiry(grantor, entry, held));
-    return result;
+    return { granted: true, used: use(held) };
   }
 
   /**

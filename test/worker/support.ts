@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import type { AdmitInput, CloseReason } from "../../durable-objects/tenant/contract";
+import { type AdmitInput, type CloseReason, LEASE_LIFETIME_MS } from "../../durable-objects/tenant/contract";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import type { Plan } from "../../shared/plans";
@@ -111,4 +111,15 @@ export async function leasesSettled(tenantId: string): Promise<void> {
       Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM admission_leases").one().n),
     );
   await vi.waitFor(async () => expect(await outstanding()).toBe(0), { timeout: 10_000, interval: 50 });
+}
+
+/**
+ * Move the clock (`Date` only) on by one lease lifetime: the bound within
+ * which a change of plan, override or status reaches every isolate, including
+ * this test's, which may hold a lease granted before the change
+ * (docs/rate-limits.md, "Leases"). Cumulative; restore with `vi.useRealTimers()`.
+ */
+export function afterOneLeaseLifetime(): void {
+  if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
 }
