@@ -208,12 +208,10 @@ export class AdmissionLeases {
       if (refusal.reason !== "quota_exceeded") {
         const ms = refusal.reason === "rate_limited" ? refusal.retryAfterSeconds * 1000 : Number.POSITIVE_INFINITY;
         // Remembered for at most one lease lifetime, like a lease: a raised limit or a reactivation reaches this isolate as fast.
-        entry.refusal = {
-          at: asked,
-          until: asked + Math.min(ms, LEASE_LIFETIME_MS),
-          refusal,
-          record: recordOf(tenant),
-        };
+        const until = asked + Math.min(ms, LEASE_LIFETIME_MS);
+        entry.refusal = { at: asked, until, refusal, record: recordOf(tenant) };
+        // The refusals answered from it are reported when it ends, unless a call reports them first.
+        defer(() => this.#reportAt(grantor, entry, until, null));
       }
       return result;
     }
@@ -230,29 +228,39 @@ export class AdmissionLeases {
     };
     entry.held = held;
     entry.refusal = null;
-    defer(() => this.#returnAtExpiry(grantor, entry, held));
+    defer(() => this.#reportAt(grantor, entry, held.until, held));
     return { granted: true, used: use(held) };
   }
 
   /**
-   * Return a lease nobody renewed once its lifetime is over, so what it did
-   * not use goes back and what it did is counted now, not at the object's
-   * reconciliation. Kept alive past the response by `waitUntil`.
+   * At `until`, report what this isolate has not yet told the object: the
+   * lease `held` if nobody renewed it (what it did not use goes back, what it
+   * did is counted now rather than at the object's reconciliation), leases
+   * whose settlement was lost, and refusals answered locally. Kept alive past
+   * the response by `waitUntil`.
    */
-  async #returnAtExpiry(grantor: LeaseGrantor, entry: TenantLeases, held: Held): Promise<void> {
+  async #reportAt(grantor: LeaseGrantor, entry: TenantLeases, until: number, held: Held | null): Promise<void> {
     // By the clock, not by the timer alone: a timer may fire early, and tests move the clock by hand.
-    while (Date.now() < held.until) await sleep(held.until - Date.now());
-    if (entry.held !== held || entry.callingSince !== null) return;
-    entry.held = null;
-    const settle = [...entry.unsettled, settlementOf(held)];
+    while (Date.now() < until) await sleep(until - Date.now());
+    // A call under way reports everything pending itself.
+    if (entry.callingSince !== null) return;
+    if (held) {
+      if (entry.held !== held) return;
+      entry.held = null;
+      entry.unsettled.push(settlementOf(held));
+    }
+    const settle = entry.unsettled;
     const refused = entry.refused;
+    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0) return;
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
     try {
       await grantor.returnLeases({ settle, refused });
     } catch {
-      // Not lost: settled with this isolate's next call for the tenant, or reconciled by the object at expiry.
+      // Not lost: reported with this isolate's next call for the tenant, or reconciled by the object at expiry.
       entry.unsettled.push(...settle);
+      entry.refused.rateLimited += refused.rateLimited;
+      entry.refused.quotaExceeded += refused.quotaExceeded;
     }
   }
 }

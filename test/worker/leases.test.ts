@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { LEASE_LIFETIME_MS, type LeaseInput } from "../../durable-objects/tenant/contract";
 import { EXPIRY_GRACE_MS } from "../../durable-objects/tenant/leases";
 import { AdmissionLeases, type LeaseGrantor } from "../../workers/admission-leases";
-import { ADMIN, admitInput, asTenant, leasesSettled, newTenant, workerFetch } from "./support";
+import { ADMIN, admitInput, asTenant, leasesSettled, newTenant, openMgmtDb, workerFetch } from "./support";
 
 /**
  * Leases as isolates use them. An "isolate" here is one `AdmissionLeases`,
@@ -74,6 +74,13 @@ describe("admission leases", () => {
     await leasesSettled(tenant.id);
     expect(await usageOf(tenant.id)).toMatchObject({ requests: admitted });
     expect(await env.TENANT_DO.getByName(tenant.id).rateLimitStatus()).toMatchObject({ used: admitted });
+    // And the month's usage in the management DB, where billing reads it, after the object's flush.
+    expect(await runDurableObjectAlarm(env.TENANT_DO.getByName(tenant.id))).toBe(true);
+    const row = await openMgmtDb().execute(
+      { sql: "SELECT requests, rate_limited FROM usage WHERE tenant_id = ?", args: [tenant.id] },
+      "read",
+    );
+    expect(row.rows[0]).toMatchObject({ requests: admitted, rate_limited: 200 - admitted });
   });
 
   it("makes about one call to the object per lease, not per request, for a tenant used from one isolate", async () => {
