@@ -63,8 +63,10 @@ const leases = new AdmissionLeases();
  * being moved must refuse every write from the moment the move starts, and
  * a lease could let one through for up to its lifetime), not a legacy
  * session's request (the object touches and expires the session record),
- * not an initialize (it creates one), and not a credential that already says
- * the tenant is not active (the object decides and records that).
+ * not an initialize (it creates one), not a billing route (one a suspended
+ * tenant may use, or one that spends the Stripe budget: both decided by the
+ * object), and not a credential that already says the tenant is not active
+ * (the object decides and records that).
  */
 function leasable(c: Context<AppEnv>, request: AdmitRequest): boolean {
   return (
@@ -72,6 +74,8 @@ function leasable(c: Context<AppEnv>, request: AdmitRequest): boolean {
     !request.write &&
     !request.sessionId &&
     !request.initialize &&
+    !request.allowSuspended &&
+    !request.stripeCall &&
     c.get("auth").status === "active"
   );
 }
