@@ -50,6 +50,7 @@ interface Held {
 }
 
 interface TenantLeases {
+  tenantId: string;
   held: Held | null;
   /** A refusal answered locally until `until`, so a throttled tenant costs no call per refused request. */
   refusal: { at: number; until: number; refusal: RememberedRefusal; record: string | null } | null;
@@ -139,6 +140,7 @@ export class AdmissionLeases {
     let entry = this.#tenants.get(tenantId);
     if (!entry) {
       entry = {
+        tenantId,
         held: null,
         refusal: null,
         unsettled: [],
@@ -251,7 +253,10 @@ export class AdmissionLeases {
     }
     const settle = entry.unsettled;
     const refused = entry.refused;
-    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0) return;
+    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0) {
+      this.#forgetIfIdle(entry);
+      return;
+    }
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
     try {
@@ -261,7 +266,20 @@ export class AdmissionLeases {
       entry.unsettled.push(...settle);
       entry.refused.rateLimited += refused.rateLimited;
       entry.refused.quotaExceeded += refused.quotaExceeded;
+      return;
     }
+    this.#forgetIfIdle(entry);
+  }
+
+  /** An isolate serves many tenants over its life: keep an entry only while it holds something. */
+  #forgetIfIdle(entry: TenantLeases): void {
+    const idle =
+      entry.held === null &&
+      entry.callingSince === null &&
+      entry.unsettled.length === 0 &&
+      entry.refused.rateLimited + entry.refused.quotaExceeded === 0 &&
+      (entry.refusal === null || Date.now() >= entry.refusal.until);
+    if (idle && this.#tenants.get(entry.tenantId) === entry) this.#tenants.delete(entry.tenantId);
   }
 }
 
