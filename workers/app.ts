@@ -4,6 +4,7 @@ import { MissingScopeError } from "../shared/memory/access";
 import { api } from "./api/routes";
 import { oauthRoutes } from "./auth/oauth-routes";
 import { scopeChallenge } from "./auth/require-scope";
+import { consolePages } from "./console/routes";
 import { errorAnswer, errorBody } from "./error-answer";
 import { mcp } from "./mcp/routes";
 import { bodyLimits } from "./middleware/body-limit";
@@ -39,6 +40,7 @@ export function createApp() {
   app.route("/", oauthRoutes);
   app.route("/", stripeWebhooks);
   app.route("/", mcp);
+  app.route("/", consolePages as unknown as Hono<AppEnv>);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
   // The one HTTP rendering of workers/error-answer.ts's translation.

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { assertOwnerVerified } from "../../../shared/accounts/verification";
 import { getTenantBilling, openPortal, startCheckout } from "../../../shared/billing/customers";
 import { AppError } from "../../../shared/errors";
 import { admitted } from "../../admission";
@@ -49,6 +50,7 @@ tenantBilling.get("/", admitted({ allowSuspended: true }), async (c) => {
 const checkoutBody = z.object({ plan: z.enum(["pro", "team"]) }).strict();
 
 tenantBilling.post("/checkout", admitted({ stripeCall: true }), async (c) => {
+  await assertOwnerVerified(c.get("services").mgmtDb, c.get("auth").tenantId, "change billing");
   const body = await parseJsonBody(c, checkoutBody);
   const start = await startCheckout(billingContext(c.get("services")), c.get("auth").tenantId, body.plan);
   c.get("logger").info("billing checkout started", {
@@ -60,6 +62,7 @@ tenantBilling.post("/checkout", admitted({ stripeCall: true }), async (c) => {
 });
 
 tenantBilling.post("/portal", admitted({ allowSuspended: true, stripeCall: true }), async (c) => {
+  await assertOwnerVerified(c.get("services").mgmtDb, c.get("auth").tenantId, "change billing");
   const portal = await openPortal(billingContext(c.get("services")), c.get("auth").tenantId);
   return c.json({ object: "billing_portal_session", url: portal.url });
 });
