@@ -3,6 +3,7 @@ import { AppError } from "../shared/errors";
 import { api } from "./api/routes";
 import { oauthRoutes } from "./auth/oauth-routes";
 import { errorAnswer, errorBody } from "./error-answer";
+import { consolePages } from "./console/routes";
 import { mcp } from "./mcp/routes";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
@@ -19,6 +20,7 @@ export function createApp() {
   app.route("/", oauthRoutes);
   app.route("/", stripeWebhooks);
   app.route("/", mcp);
+  app.route("/", consolePages as unknown as Hono<AppEnv>);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
   // The one HTTP rendering of workers/error-answer.ts's translation.

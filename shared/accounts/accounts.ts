@@ -9,6 +9,8 @@ export interface Account {
   email: string;
   /** Null for an owner the operator created without a password: such an account cannot sign in. */
   passwordHash: string | null;
+  /** When the owner proved they read mail at `email`; null until then (see docs/auth.md). */
+  emailVerifiedAt: string | null;
   createdAt: string;
 }
 
@@ -27,6 +29,7 @@ function rowToAccount(row: Record<string, unknown>): Account {
     tenantId: String(row.tenant_id),
     email: String(row.email),
     passwordHash: row.password_hash == null ? null : String(row.password_hash),
+    emailVerifiedAt: row.email_verified_at == null ? null : String(row.email_verified_at),
     createdAt: String(row.created_at),
   };
 }
@@ -59,6 +62,19 @@ export async function getAccount(mgmtDb: Database, userId: string): Promise<Acco
   return row ? rowToAccount(row) : null;
 }
 
+/** The account by id, if its tenant is not deleted (a deleted tenant's sessions sign nobody in). */
+export async function findActiveAccount(mgmtDb: Database, userId: string): Promise<Account | null> {
+  const result = await mgmtDb.execute(
+    {
+      sql: `SELECT u.* FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = ? AND t.status != 'deleted'`,
+      args: [userId],
+    },
+    "read",
+  );
+  const row = result.rows[0];
+  return row ? rowToAccount(row) : null;
+}
+
 /** The tenant's owner account, or null (tenants created before accounts existed have none). */
 export async function ownerOf(mgmtDb: Database, tenantId: string): Promise<Account | null> {
   const result = await mgmtDb.execute(
@@ -76,6 +92,23 @@ export async function emailTaken(mgmtDb: Database, email: string): Promise<boole
     "read",
   );
   return result.rows.length > 0;
+}
+
+/** The statement that sets a new password hash, to batch with what must change with it. */
+export function passwordHashStatement(userId: string, passwordHash: string): Statement {
+  return {
+    sql: "UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+    args: [passwordHash, userId],
+  };
+}
+
+/** The statement that moves an account to a new, already verified address (the link proved it). */
+export function changeEmailStatement(userId: string, email: string, now = Date.now()): Statement {
+  return {
+    sql: `UPDATE users SET email = ?, email_verified_at = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+          WHERE id = ?`,
+    args: [normalizeEmail(email), new Date(now).toISOString(), userId],
+  };
 }
 
 export async function updatePasswordHash(mgmtDb: Database, userId: string, passwordHash: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { fromBase64, toBase64 } from "../crypto/encoding";
-import { COMMON_PASSWORDS } from "./common-passwords";
+import { weakPasswordReason } from "./password-strength";
 
 /**
  * Password hashing: scrypt from `node:crypto` (native in workerd under
@@ -68,14 +68,14 @@ export function needsRehash(stored: string): boolean {
   return parsed.params.N < N || parsed.params.r < r || parsed.params.p < p;
 }
 
-/** The rule a password breaks, or null. Said to the person choosing it, so it names the rule. */
-export function passwordProblem(password: string): string | null {
+/**
+ * The rule a password breaks, or null. Said to the person choosing it, so it
+ * names the rule. `email` is the account's address, which a password must not contain.
+ */
+export function passwordProblem(password: string, email?: string): string | null {
   if (password.length < MIN_PASSWORD_LENGTH) {
     return `password: must be at least ${MIN_PASSWORD_LENGTH} characters`;
   }
   if (password.length > MAX_PASSWORD_LENGTH) return `password: must be at most ${MAX_PASSWORD_LENGTH} characters`;
-  if (COMMON_PASSWORDS.has(password.toLowerCase())) {
-    return "password: is in a list of commonly used passwords; choose another";
-  }
-  return null;
+  return weakPasswordReason(password, email);
 }

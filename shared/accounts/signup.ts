@@ -43,7 +43,7 @@ export async function signUp(
   hooks?: ProvisioningHooks,
 ): Promise<SignedUp> {
   if (input.password !== null) {
-    const problem = passwordProblem(input.password);
+    const problem = passwordProblem(input.password, input.email);
     if (problem) throw new AppError("invalid_request", problem, { code: "weak_password" });
   }
   const email = normalizeEmail(input.email);

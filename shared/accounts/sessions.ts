@@ -1,0 +1,114 @@
+import { randomString, sha256Hex } from "../crypto/encoding";
+import type { Database } from "../db/client";
+
+/**
+ * Web console sessions, stored server-side. The browser holds only an
+ * opaque random id (32 characters, ~190 bits); the table holds its SHA-256,
+ * so the table alone signs no one in.
+ *
+ * Lifetimes: a session ends after `IDLE_MS` without use or `ABSOLUTE_MS`
+ * after sign-in, whichever comes first. Twelve hours idle lets a person work
+ * through a day without signing in again; seven days absolute bounds what a
+ * stolen cookie is worth. Activity pushes the idle deadline forward at most
+ * once every `TOUCH_EVERY_MS`, so a page view is not a database write.
+ */
+export const SESSION_IDLE_MS = 12 * 60 * 60_000;
+export const SESSION_ABSOLUTE_MS = 7 * 24 * 60 * 60_000;
+const TOUCH_EVERY_MS = 5 * 60_000;
+
+export interface ConsoleSession {
+  idHash: string;
+  userId: string;
+  createdAt: string;
+  idleExpiresAt: string;
+  expiresAt: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A new session for `userId`; the returned id goes in the cookie and nowhere
+ * else. Always a fresh id: signing in never adopts an id the browser brought
+ * (session fixation).
+ */
+export async function createSession(
+  mgmtDb: Database,
+  userId: string,
+  ip: string | null,
+  now = Date.now(),
+): Promise<{ id: string; session: ConsoleSession }> {
+  const id = randomString(32);
+  const session: ConsoleSession = {
+    idHash: await sha256Hex(id),
+    userId,
+    createdAt: iso(now),
+    idleExpiresAt: iso(Math.min(now + SESSION_IDLE_MS, now + SESSION_ABSOLUTE_MS)),
+    expiresAt: iso(now + SESSION_ABSOLUTE_MS),
+  };
+  await mgmtDb.execute(
+    {
+      sql: `INSERT INTO console_sessions (id_hash, user_id, created_at, idle_expires_at, expires_at, ip)
+            VALUES (?, ?, ?, ?, ?, ?)`,
+      args: [session.idHash, userId, session.createdAt, session.idleExpiresAt, session.expiresAt, ip],
+    },
+    "write",
+  );
+  return { id, session };
+}
+
+/**
+ * The live session this cookie value names, or null (unknown, idle too long
+ * or past its absolute lifetime). A used session's idle deadline moves
+ * forward, never past the absolute one.
+ */
+export async function findSession(mgmtDb: Database, id: string, now = Date.now()): Promise<ConsoleSession | null> {
+  if (!/^[A-Za-z0-9]{32}$/.test(id)) return null;
+  const idHash = await sha256Hex(id);
+  const result = await mgmtDb.execute(
+    { sql: "SELECT * FROM console_sessions WHERE id_hash = ?", args: [idHash] },
+    "read",
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  const session: ConsoleSession = {
+    idHash,
+    userId: String(row.user_id),
+    createdAt: String(row.created_at),
+    idleExpiresAt: String(row.idle_expires_at),
+    expiresAt: String(row.expires_at),
+  };
+  const idleEnds = Date.parse(session.idleExpiresAt);
+  if (idleEnds <= now || Date.parse(session.expiresAt) <= now) {
+    await mgmtDb.execute({ sql: "DELETE FROM console_sessions WHERE id_hash = ?", args: [idHash] }, "write");
+    return null;
+  }
+  if (idleEnds - now < SESSION_IDLE_MS - TOUCH_EVERY_MS) {
+    session.idleExpiresAt = iso(Math.min(now + SESSION_IDLE_MS, Date.parse(session.expiresAt)));
+    await mgmtDb.execute(
+      {
+        sql: "UPDATE console_sessions SET idle_expires_at = ? WHERE id_hash = ?",
+        args: [session.idleExpiresAt, idHash],
+      },
+      "write",
+    );
+  }
+  return session;
+}
+
+export async function destroySession(mgmtDb: Database, idHash: string): Promise<void> {
+  await mgmtDb.execute({ sql: "DELETE FROM console_sessions WHERE id_hash = ?", args: [idHash] }, "write");
+}
+
+/** End every session of this account (password changed or reset, "sign out everywhere"). */
+export async function destroyAllSessions(mgmtDb: Database, userId: string): Promise<number> {
+  const result = await mgmtDb.execute(
+    { sql: "DELETE FROM console_sessions WHERE user_id = ?", args: [userId] },
+    "write",
+  );
+  return result.rowsAffected;
+}
+
+/** The statement that ends every session of this account, to batch with the change that requires it. */
+export function destroyAllSessionsStatement(userId: string) {
+  return { sql: "DELETE FROM console_sessions WHERE user_id = ?", args: [userId] };
+}

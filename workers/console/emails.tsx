@@ -1,0 +1,73 @@
+/** @jsxImportSource hono/jsx */
+import type { EmailMessage } from "../../shared/email/mailer";
+
+/**
+ * The console's messages. Plain text first (every client shows it), with a
+ * minimal HTML twin: no images, no remote anything, no tracking, and the
+ * link spelled out so a person can see where it goes.
+ */
+function message(to: string, subject: string, paragraphs: string[], link?: { href: string; label: string }) {
+  const text = [...paragraphs, ...(link ? [`${link.label}:\n${link.href}`] : []), "— Muninn"].join("\n\n");
+  const html = (
+    <html lang="en">
+      <body style="font-family:system-ui,sans-serif;line-height:1.5;color:#18181b">
+        {paragraphs.map((paragraph) => (
+          <p>{paragraph}</p>
+        ))}
+        {link ? (
+          <p>
+            <a href={link.href}>{link.label}</a>
+            <br />
+            {link.href}
+          </p>
+        ) : null}
+        <p>— Muninn</p>
+      </body>
+    </html>
+  );
+  return { to, subject, text, html: `<!doctype html>${html.toString()}` } satisfies EmailMessage;
+}
+
+export function verifyEmail(to: string, link: string): EmailMessage {
+  return message(
+    to,
+    "Confirm your email for Muninn",
+    [
+      "Welcome to Muninn. Open the link below to confirm this address and sign in.",
+      "The link works once and expires in 24 hours. If you did not sign up, ignore this message; nothing happens.",
+    ],
+    { href: link, label: "Confirm your email" },
+  );
+}
+
+export function alreadyHaveAccount(to: string, publicUrl: string): EmailMessage {
+  return message(to, "You already have a Muninn account", [
+    "Someone (probably you) tried to sign up for Muninn with this address, which already has an account. No new account was made.",
+    `Sign in at ${publicUrl}/signin. If you have forgotten your password, reset it at ${publicUrl}/forgot.`,
+    "If it was not you, you can ignore this message.",
+  ]);
+}
+
+export function resetPassword(to: string, link: string): EmailMessage {
+  return message(
+    to,
+    "Reset your Muninn password",
+    [
+      "Someone asked to reset the password of your Muninn account. Open the link below to choose a new one.",
+      "The link works once and expires in 30 minutes. Using it signs you out everywhere. If you did not ask, ignore this message; your password stays as it is.",
+    ],
+    { href: link, label: "Choose a new password" },
+  );
+}
+
+export function confirmNewEmail(to: string, link: string): EmailMessage {
+  return message(
+    to,
+    "Confirm your new email for Muninn",
+    [
+      "Open the link below to make this the email address of your Muninn account.",
+      "The link works once and expires in 24 hours. Until you open it, your account keeps its current address.",
+    ],
+    { href: link, label: "Confirm this address" },
+  );
+}

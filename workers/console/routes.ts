@@ -1,0 +1,47 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../../shared/errors";
+import type { ConsoleEnv } from "./context";
+import { appPages } from "./routes/app";
+import { assets } from "./routes/assets";
+import { publicPages } from "./routes/public";
+import { recoveryPages } from "./routes/recovery";
+import { loadSession } from "./session";
+
+/**
+ * The web console: server-rendered pages on the API's own origin. Forms
+ * are small, so bodies over 16 KB are refused before they are read.
+ */
+export const consolePages = new Hono<ConsoleEnv>();
+
+const FORM_LIMIT_BYTES = 16 * 1024;
+const PAGE_PATHS = [
+  "/",
+  "/signup",
+  "/signin",
+  "/signout",
+  "/forgot",
+  "/reset",
+  "/verify",
+  "/verify/*",
+  "/verify-email",
+  "/app",
+  "/app/*",
+];
+
+consolePages.route("/", assets as unknown as Hono<ConsoleEnv>);
+for (const path of PAGE_PATHS) {
+  consolePages.use(
+    path,
+    bodyLimit({
+      maxSize: FORM_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError("payload_too_large", `Form bodies are limited to ${FORM_LIMIT_BYTES} bytes.`);
+      },
+    }),
+    loadSession(),
+  );
+}
+consolePages.route("/", publicPages);
+consolePages.route("/", recoveryPages);
+consolePages.route("/", appPages);

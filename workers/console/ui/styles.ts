@@ -1,0 +1,77 @@
+/**
+ * The console's one stylesheet, served as a same-origin file
+ * (`/assets/console.css`) so the CSP can say `style-src 'self'` with no
+ * inline styles. Colour tokens are chosen for text contrast of at least
+ * 4.5:1 on their background in both schemes (most pairs exceed 7:1); the
+ * scheme follows `prefers-color-scheme`. Type scale: 0.875 / 1 / 1.25 /
+ * 1.6 / 2 rem. Focus is always a visible 3 px ring.
+ */
+export const CONSOLE_CSS = `
+:root{color-scheme:light dark;
+--bg:#f6f6f7;--surface:#fff;--text:#18181b;--muted:#52525b;--border:#c4c4cc;
+--accent:#1e40af;--accent-hover:#1e3a8a;--on-accent:#fff;--focus:#1d4ed8;
+--danger:#991b1b;--danger-bg:#fef2f2;--ok:#166534;--ok-bg:#f0fdf4;--warn:#713f12;--warn-bg:#fefce8;
+--code-bg:#f1f1f4;--radius:8px;--font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+@media (prefers-color-scheme:dark){:root{
+--bg:#101217;--surface:#191c23;--text:#f2f2f4;--muted:#b4b4bd;--border:#474b57;
+--accent:#9bb8ff;--accent-hover:#bcd0ff;--on-accent:#0b1020;--focus:#c7d7ff;
+--danger:#fca5a5;--danger-bg:#2c1417;--ok:#86efac;--ok-bg:#10261a;--warn:#fcd34d;--warn-bg:#2b2410;
+--code-bg:#232733}}
+*{box-sizing:border-box}
+html{font:16px/1.55 var(--font);background:var(--bg);color:var(--text)}
+body{margin:0;min-height:100vh;display:flex;flex-direction:column}
+a{color:var(--accent);text-underline-offset:2px}a:hover{color:var(--accent-hover)}
+:focus-visible{outline:3px solid var(--focus);outline-offset:2px;border-radius:4px}
+.skip{position:absolute;left:-999px;top:0;background:var(--surface);padding:.5rem 1rem}
+.skip:focus{left:1rem;top:1rem;z-index:10}
+header.top{display:flex;align-items:center;gap:1.5rem;flex-wrap:wrap;padding:.75rem 1.5rem;
+border-bottom:1px solid var(--border);background:var(--surface)}
+.brand{display:flex;align-items:center;gap:.5rem;color:var(--text);text-decoration:none;font-weight:700;font-size:1.25rem}
+.brand svg{width:28px;height:28px}
+nav.main{display:flex;gap:1rem;flex-wrap:wrap;flex:1}
+nav.main a{text-decoration:none;color:var(--muted);font-weight:600;padding:.25rem 0}
+nav.main a[aria-current=page]{color:var(--text);border-bottom:2px solid var(--accent)}
+header.top form{margin:0}
+main{width:100%;max-width:52rem;margin:0 auto;padding:2rem 1.5rem;flex:1}
+main.narrow{max-width:28rem}
+h1{font-size:2rem;line-height:1.2;margin:0 0 1rem}h2{font-size:1.25rem;margin:2rem 0 .75rem}
+p{margin:0 0 1rem}.muted{color:var(--muted);font-size:.875rem}
+.card{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1.5rem;margin:0 0 1.5rem}
+label{display:block;font-weight:600;margin:1rem 0 .25rem}
+.hint{display:block;color:var(--muted);font-size:.875rem;font-weight:400;margin:.125rem 0 .25rem}
+input[type=email],input[type=password],input[type=text],input[type=date],select{width:100%;font:inherit;color:var(--text);
+background:var(--surface);padding:.55rem .65rem;border:1px solid var(--muted);border-radius:6px}
+fieldset{border:1px solid var(--border);border-radius:6px;margin:1rem 0 0;padding:.5rem 1rem 1rem}
+legend{font-weight:600;padding:0 .25rem}
+.check{display:flex;gap:.5rem;align-items:baseline;font-weight:400;margin:.5rem 0 0}
+.actions{display:flex;gap:.75rem;flex-wrap:wrap;align-items:center;margin-top:1.5rem}
+button,.button{display:inline-block;font:inherit;font-weight:600;padding:.55rem 1.1rem;border-radius:6px;cursor:pointer;
+border:1px solid var(--accent);background:var(--accent);color:var(--on-accent);text-decoration:none}
+button:hover,.button:hover{background:var(--accent-hover);color:var(--on-accent)}
+button.secondary,.button.secondary{background:transparent;color:var(--accent)}
+button.secondary:hover,.button.secondary:hover{background:var(--code-bg);color:var(--accent-hover)}
+button.danger{background:transparent;color:var(--danger);border-color:var(--danger)}
+button.link{background:none;border:0;padding:0;color:var(--muted);font-weight:600}
+button.link:hover{color:var(--text);background:none}
+.alert{border:1px solid var(--danger);background:var(--danger-bg);color:var(--danger);padding:.65rem .9rem;border-radius:6px;margin:0 0 1rem}
+.notice{border:1px solid var(--ok);background:var(--ok-bg);color:var(--ok);padding:.65rem .9rem;border-radius:6px;margin:0 0 1rem}
+.banner{border:1px solid var(--warn);background:var(--warn-bg);color:var(--warn);padding:.65rem .9rem;border-radius:6px;margin:0 0 1.5rem}
+.banner form{display:inline;margin:0}.banner button{padding:.2rem .6rem;font-size:.875rem;margin-left:.5rem}
+code,pre{font-family:var(--mono);font-size:.875rem;background:var(--code-bg);border-radius:4px}
+code{padding:.1rem .3rem}
+pre{padding:.75rem 1rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:0}
+.copyable{position:relative;margin:.5rem 0 1rem}
+.copyable button{margin-top:.5rem;font-size:.875rem;padding:.3rem .8rem}
+table{width:100%;border-collapse:collapse;font-size:.875rem}
+th,td{text-align:left;padding:.5rem .5rem;border-bottom:1px solid var(--border);vertical-align:top}
+th{color:var(--muted);font-weight:600}
+.status{display:flex;gap:.6rem;align-items:center;font-weight:600;padding:.75rem 1rem;border-radius:6px;
+border:1px dashed var(--muted)}
+.status.connected{border:1px solid var(--ok);background:var(--ok-bg);color:var(--ok)}
+.hero{padding:2rem 0}.hero p{font-size:1.25rem;color:var(--muted);max-width:36rem}
+.features{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));padding:0;list-style:none}
+.features li{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1rem}
+footer{padding:1.5rem;text-align:center;color:var(--muted);font-size:.875rem}
+@media (max-width:40rem){main{padding:1.25rem 1rem}h1{font-size:1.6rem}}
+`;
