@@ -1,0 +1,82 @@
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+import { workerFetch } from "./support";
+
+/** A browser's cookie jar, good enough for the console's `__Host-` cookies on http://localhost. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size > 0) {
+      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
+    }
+    const response = await workerFetch(path, { ...init, headers, redirect: "manual" });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = "", ...attributes] = line.split(";");
+      const [name = "", value = ""] = pair.split("=");
+      const expired = attributes.some((a) => /max-age=0/i.test(a.trim()) || /expires=thu, 01 jan 1970/i.test(a.trim()));
+      if (expired || value === "") this.cookies.delete(name.trim());
+      else this.cookies.set(name.trim(), value);
+    }
+    return response;
+  }
+
+  /** GET a page and return its HTML and the CSRF token of its (first) form. */
+  async page(path: string): Promise<{ response: Response; html: string; csrf: string }> {
+    const response = await this.fetch(path);
+    const html = await response.text();
+    return { response, html, csrf: csrfOf(html) };
+  }
+
+  /** POST a form the way a browser does. */
+  post(path: string, fields: Record<string, string | string[]>): Promise<Response> {
+    const body = new URLSearchParams();
+    for (const [name, value] of Object.entries(fields)) {
+      for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
+    }
+    return this.fetch(path, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } });
+  }
+}
+
+export function csrfOf(html: string): string {
+  return /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+}
+
+export interface SentEmail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Every message the Worker hands to the `EMAIL` binding while the spy is installed. */
+export function captureEmail(): { sent: SentEmail[]; next(to: string, timeoutMs?: number): Promise<SentEmail> } {
+  const sent: SentEmail[] = [];
+  vi.spyOn(env.EMAIL, "send").mockImplementation(async (message) => {
+    sent.push(message as unknown as SentEmail);
+    return { messageId: `test-${sent.length}` };
+  });
+  return {
+    sent,
+    async next(to, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const found = sent.find((message) => message.to === to);
+        if (found) {
+          sent.splice(sent.indexOf(found), 1);
+          return found;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`no email to ${to} within ${timeoutMs} ms`);
+    },
+  };
+}
+
+export function linkIn(message: SentEmail, path: string): string {
+  const match = new RegExp(`https?://[^\\s]+${path.replace("/", "\\/")}\\?token=[A-Za-z0-9]+`).exec(message.text);
+  if (!match) throw new Error(`no ${path} link in: ${message.text}`);
+  const url = new URL(match[0]);
+  return `${url.pathname}${url.search}`;
+}
