@@ -51,13 +51,21 @@ export class Browser {
 export function hidden(page: string, name: string): string {
   const match = page.match(new RegExp(`name="${name}" value="([^"]*)"`));
   if (!match?.[1]) throw new Error(`no hidden ${name} on the page:\n${page.slice(0, 2000)}`);
-  return match[1].replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+  return unescapeHtml(match[1]);
+}
+
+/** An attribute's value as the browser reads it (numeric and the named entities JSX writes). */
+export function unescapeHtml(text: string): string {
+  const named: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+  return text.replace(/&(#\d+|[a-z]+);/g, (entity, body: string) =>
+    body.startsWith("#") ? String.fromCharCode(Number(body.slice(1))) : (named[body] ?? entity),
+  );
 }
 
 export function formAction(page: string): string {
   const match = page.match(/<form method="post" action="([^"]*)"/);
   if (!match?.[1]) throw new Error("no form on the page");
-  return `${BASE}${match[1].replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))}`;
+  return `${BASE}${unescapeHtml(match[1])}`;
 }
 
 function base64url(bytes: Uint8Array): string {

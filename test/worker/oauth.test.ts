@@ -100,7 +100,7 @@ describe("authorization code flow", () => {
     });
     const signInPage = await (await browser.fetch(url)).text();
     expect(signInPage).not.toContain("<script>");
-    expect(signInPage).toContain("&#60;script&#62;");
+    expect(signInPage).toContain("&lt;script&gt;");
     const consent = await signIn(browser, url, account.email, account.password);
     const html = await consent.text();
     expect(consent.headers.get("x-frame-options")).toBe("DENY");

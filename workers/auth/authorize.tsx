@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import {
   AuthorizationError,
   type AuthRequest,
@@ -6,16 +7,21 @@ import {
 } from "@cloudflare/workers-oauth-provider";
 import { type Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import { getAccount, normalizeEmail } from "../../shared/accounts/accounts";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import { type Account, findActiveAccount, getAccount } from "../../shared/accounts/accounts";
+import { findSession } from "../../shared/accounts/sessions";
 import { verifySignIn } from "../../shared/accounts/sign-in";
+import { writeAudit } from "../../shared/audit";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
-import { AppError } from "../../shared/errors";
 import { isScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
-import { ipRateLimit, spendIpBudget } from "../middleware/ip-rate-limit";
+import { SESSION_COOKIE } from "../console/cookies";
+import { applyPageHeaders } from "../console/page-headers";
+import { rememberDevice, signInRefusal } from "../console/sign-in-limit";
+import { clientIp, spendIpBudget } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import { BUSY_MESSAGE } from "./oauth-outbound";
 import { AUTHORIZE_PATH, authorizationServer, type GrantProps } from "./oauth-server";
-import { consentPage, errorPage, signInPage } from "./pages";
+import { ConsentPage, ErrorPage, SignInPage } from "./pages";
 import { signInProof, verifySignInProof } from "./sign-in-proof";
 
 /**
@@ -32,26 +38,24 @@ import { signInProof, verifySignInProof } from "./sign-in-proof";
 export const authorize = new Hono<AppEnv>();
 
 const CSRF_COOKIE = "__Host-muninn-signin";
-/** Sign-in attempts per account per minute, from anywhere: slows guessing one person's password. */
-const ACCOUNT_ATTEMPTS_PER_MINUTE = 10;
 
 function oauth(c: Context<AppEnv>): OAuthHelpers {
   return authorizationServer(c.get("services").config).getOAuthApi(c.env);
 }
 
-function html(c: Context<AppEnv>, body: string, status = 200, headers?: Headers): Response {
-  const response = c.html(body, status as 200);
-  response.headers.set("Cache-Control", "no-store");
-  // Never framed (clickjacking), and the page loads nothing from anywhere.
-  response.headers.set(
-    "Content-Security-Policy",
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-  );
-  response.headers.set("X-Frame-Options", "DENY");
+/**
+ * A page with the library's consent headers (its binding cookie), then the
+ * console's page headers over them: the library sends a CSP of its own,
+ * and ours — `default-src 'none'`, `form-action 'self'`,
+ * `frame-ancestors 'none'` — must be the one that stands.
+ */
+async function html(c: Context<AppEnv>, page: JSX.Element, status = 200, headers?: Headers): Promise<Response> {
+  const response = c.html(`<!doctype html>${(await page).toString()}`, status as 200);
   for (const [name, value] of headers ?? []) {
     if (name.toLowerCase() === "set-cookie") response.headers.append(name, value);
     else response.headers.set(name, value);
   }
+  applyPageHeaders(response.headers);
   return response;
 }
 
@@ -65,7 +69,12 @@ authorize.use("*", async (c, next) => {
   const limit = c.get("services").config.ipRateLimitPerMinute;
   const result = await spendIpBudget(c, "oauth-authorize", limit);
   if (result && !result.allowed) {
-    const page = errorPage("Too many requests", "Too many requests from this address. Wait a minute and try again.");
+    const page = (
+      <ErrorPage
+        title="Too many requests"
+        message="Too many requests from this address. Wait a minute and try again."
+      />
+    );
     return html(c, page, 429, new Headers({ "Retry-After": String(result.retryAfterSeconds) }));
   }
   await next();
@@ -100,17 +109,25 @@ async function parseRequest(c: Context<AppEnv>): Promise<AuthRequest | Response>
   } catch (error) {
     if (error instanceof AuthorizationError && error.redirectTo) return c.redirect(error.redirectTo, 302);
     if (error instanceof AuthorizationError) {
-      return html(c, errorPage("This connection request is not valid", error.description), 400);
+      return html(c, <ErrorPage title="This connection request is not valid" message={error.description} />, 400);
     }
     if (error instanceof CimdFetchError) {
       c.get("logger").warn("client metadata document could not be fetched", { reason: error.detail });
       if (error.detail === BUSY_MESSAGE) {
-        const page = errorPage("Busy verifying apps", "Too many apps are being verified right now. Try again shortly.");
+        const page = (
+          <ErrorPage
+            title="Busy verifying apps"
+            message="Too many apps are being verified right now. Try again shortly."
+          />
+        );
         return html(c, page, 503, new Headers({ "Retry-After": "5" }));
       }
       return html(
         c,
-        errorPage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."),
+        <ErrorPage
+          title="This app could not be verified"
+          message="Its client metadata document could not be fetched or is invalid."
+        />,
         400,
       );
     }
@@ -141,14 +158,32 @@ function renderSignIn(
   const action = `${AUTHORIZE_PATH}${new URL(c.req.url).search}`;
   return html(
     c,
-    signInPage({ action, csrf, clientName: name, email: options.email, error: options.error }),
+    <SignInPage
+      action={action}
+      returnTo={action}
+      csrf={csrf}
+      clientName={name}
+      email={options.email}
+      error={options.error}
+    />,
     options.status,
   );
+}
+
+/** The account signed in to the console in this browser, if any: it goes straight to consent. */
+async function consoleAccount(c: Context<AppEnv>): Promise<Account | null> {
+  const id = getCookie(c, SESSION_COOKIE);
+  if (!id) return null;
+  const { mgmtDb } = c.get("services");
+  const session = await findSession(mgmtDb, id);
+  return session ? findActiveAccount(mgmtDb, session.userId) : null;
 }
 
 authorize.get("/", async (c) => {
   const request = await parseRequest(c);
   if (request instanceof Response) return request;
+  const account = await consoleAccount(c);
+  if (account) return renderConsent(c, request, account);
   return renderSignIn(c, await clientName(c, request));
 });
 
@@ -159,7 +194,7 @@ authorize.post("/", async (c) => {
   const step = String(form.get("step") ?? "");
   if (step === "signin") return signIn(c, request, form);
   if (step === "consent") return consent(c, request, form);
-  return html(c, errorPage("Something went wrong", "The form was not recognised; start again."), 400);
+  return html(c, <ErrorPage title="Something went wrong" message="The form was not recognised; start again." />, 400);
 });
 
 async function signIn(c: Context<AppEnv>, request: AuthRequest, form: FormData): Promise<Response> {
@@ -172,7 +207,7 @@ async function signIn(c: Context<AppEnv>, request: AuthRequest, form: FormData):
     return renderSignIn(c, name, { email, error: "This form expired. Sign in again.", status: 403 });
   }
 
-  const limited = await signInLimited(c, email);
+  const limited = await signInRefusal(c, email);
   if (limited) return renderSignIn(c, name, { email, error: limited, status: 429 });
 
   const account = await verifySignIn(c.get("services").mgmtDb, email, password);
@@ -180,7 +215,12 @@ async function signIn(c: Context<AppEnv>, request: AuthRequest, form: FormData):
     c.get("logger").warn("sign-in failed", { route: AUTHORIZE_PATH });
     return renderSignIn(c, name, { email, error: "Wrong email or password.", status: 401 });
   }
+  await rememberDevice(c, account.email);
+  return renderConsent(c, request, account);
+}
 
+/** The consent page for a signed-in account, carrying proof of who signed in for this consent only. */
+async function renderConsent(c: Context<AppEnv>, request: AuthRequest, account: Account): Promise<Response> {
   const helpers = oauth(c);
   const details = await helpers.describeConsent(request);
   const transaction = await helpers.beginConsent(request);
@@ -188,37 +228,17 @@ async function signIn(c: Context<AppEnv>, request: AuthRequest, form: FormData):
   const action = `${AUTHORIZE_PATH}${new URL(c.req.url).search}`;
   return html(
     c,
-    consentPage({
-      action,
-      details,
-      scopes: grantedScopes(request),
-      handle: transaction.handle,
-      proof,
-      email: account.email,
-    }),
+    <ConsentPage
+      action={action}
+      details={details}
+      scopes={grantedScopes(request)}
+      handle={transaction.handle}
+      proof={proof}
+      email={account.email}
+    />,
     200,
     transaction.headers,
   );
-}
-
-/** A refusal message when this address or this account has tried too often, else null. */
-async function signInLimited(c: Context<AppEnv>, email: string): Promise<string | null> {
-  try {
-    await ipRateLimit("signin")(c, async () => {});
-    const account = await c.env.IP_LIMITER_DO.getByName(`signin-account:${normalizeEmail(email)}`).take(
-      ACCOUNT_ATTEMPTS_PER_MINUTE,
-      60,
-    );
-    if (!account.allowed) {
-      return `Too many sign-in attempts for this account. Try again in ${account.retryAfterSeconds} seconds.`;
-    }
-    return null;
-  } catch (error) {
-    if (error instanceof AppError && error.kind === "rate_limited") {
-      return "Too many sign-in attempts from this address. Wait a minute and try again.";
-    }
-    throw error;
-  }
 }
 
 async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData): Promise<Response> {
@@ -227,16 +247,24 @@ async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData)
   const helpers = oauth(c);
   const userId =
     handle && proof ? await verifySignInProof(c.get("services").config.dbTokenEncryptionKey, handle, proof) : null;
-  if (!userId) return html(c, errorPage("Sign-in expired", "Your sign-in for this request expired. Start again."), 400);
+  if (!userId) {
+    return html(
+      c,
+      <ErrorPage title="Sign-in expired" message="Your sign-in for this request expired. Start again." />,
+      400,
+    );
+  }
   try {
     if (form.get("decision") !== "allow") {
       const denied = await helpers.denyConsent(c.req.raw, handle);
       return new Response(null, { status: 302, headers: denied.headers });
     }
     const account = await getAccount(c.get("services").mgmtDb, userId);
-    if (!account) return html(c, errorPage("Account not found", "This account no longer exists."), 400);
-    const scope = grantedScopes(request);
-    const approved = await helpers.approveConsent(c.req.raw, handle, { scope });
+    if (!account) return html(c, <ErrorPage title="Account not found" message="This account no longer exists." />, 400);
+    // The scope granted is the one the consent page showed: from the request stored when the page was
+    // made, never from this POST's URL, which the browser (or whoever crafted the form) controls.
+    const approved = await helpers.approveConsent(c.req.raw, handle);
+    const scope = grantedScopes(approved.request);
     const props: GrantProps = { userId: account.id, tenantId: account.tenantId };
     const client = await helpers.lookupClient(approved.request.clientId);
     const { redirectTo } = await helpers.completeAuthorization({
@@ -247,11 +275,23 @@ async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData)
       props,
     });
     c.get("logger").info("oauth grant created", { tenant: account.tenantId, client: approved.request.clientId, scope });
+    await writeAudit(c.get("services").mgmtDb, {
+      tenantId: account.tenantId,
+      actor: `user:${account.id}`,
+      action: "oauth.grant",
+      target: approved.request.clientId,
+      after: { clientName: client?.clientName ?? null, scope },
+      ip: clientIp(c),
+    });
     approved.headers.set("Location", redirectTo);
     return new Response(null, { status: 302, headers: approved.headers });
   } catch (error) {
     if (error instanceof AuthorizationError) {
-      return html(c, errorPage("This page expired", `${error.description}. Start again from the app.`), 400);
+      return html(
+        c,
+        <ErrorPage title="This page expired" message={`${error.description}. Start again from the app.`} />,
+        400,
+      );
     }
     throw error;
   }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { listAudit } from "../../shared/audit";
+import { Browser as ConsoleBrowser, captureEmail, linkIn } from "./console-support";
+import { Browser, decide, exchangeCode, formAction, hidden, newAuthorization, signIn } from "./oauth-support";
+import { openMgmtDb, workerFetch } from "./support";
+
+const mail = captureEmail();
+
+describe("OAuth consent", () => {
+  it("grants the scope the consent page showed, not one widened in the POST's URL", async () => {
+    const { account, clientId, url, verifier } = await newAuthorization({ scope: "mcp:read" });
+    const browser = new Browser();
+    const consent = await signIn(browser, url, account.email, account.password);
+    const html = await consent.text();
+    expect(html).toContain("<code>mcp:read</code>");
+    expect(html).not.toContain("<code>keys:manage</code>");
+    const widened = new URL(formAction(html));
+    widened.searchParams.set("scope", "mcp:read keys:manage mcp:tools");
+    const redirect = await browser.post(widened.toString(), {
+      step: "consent",
+      handle: hidden(html, "handle"),
+      proof: hidden(html, "proof"),
+      decision: "allow",
+    });
+    expect(redirect.status).toBe(302);
+    const code = new URL(redirect.headers.get("location") ?? "").searchParams.get("code") ?? "";
+    const token = await exchangeCode(clientId, code, "http://127.0.0.1:7777/callback", verifier);
+    const tokens = (await token.json()) as { access_token: string; scope: string };
+    expect(tokens.scope).toBe("mcp:read");
+    const keys = await workerFetch("/api/keys", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(keys.status).toBe(403);
+  });
+
+  it("keeps the page's CSP on the consent page (the library's headers do not loosen it) and audits the grant", async () => {
+    const { account, url } = await newAuthorization({ clientName: "Audited Tool" });
+    const browser = new Browser();
+    const consent = await signIn(browser, url, account.email, account.password);
+    const csp = consent.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("form-action 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(await consent.clone().text()).toContain('href="/app/apps"');
+    expect((await decide(browser, consent, "allow")).status).toBe(302);
+    const { entries } = await listAudit(openMgmtDb(), { tenantId: account.tenantId, action: "oauth.grant", limit: 10 });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.after).toMatchObject({ clientName: "Audited Tool", scope: ["mcp:tools"] });
+  });
+
+  it("Create an account returns to consent with the OAuth request intact", async () => {
+    const { url } = await newAuthorization({ state: "keep-me", clientName: "New Person Tool" });
+    const browser = new ConsoleBrowser();
+    const signInPage = await (await browser.fetch(url)).text();
+    const link = /href="(\/signup\?next=[^"]+)"/.exec(signInPage)?.[1]?.replaceAll("&amp;", "&") ?? "";
+    expect(link).not.toBe("");
+    const signup = await browser.page(link);
+    const next = hidden(signup.html, "next");
+    expect(next).toBe(url.replace("http://localhost", ""));
+    const email = `oauth-new-${crypto.randomUUID().slice(0, 8)}@example.test`;
+    const answer = await browser.post("/signup", {
+      csrf: signup.csrf,
+      email,
+      password: "a perfectly fine passphrase",
+      team_name: "New",
+      next,
+    });
+    expect(answer.status).toBe(200);
+    const confirm = await browser.page(linkIn(await mail.next(email), "/verify"));
+    const verified = await browser.post("/verify", { csrf: confirm.csrf, token: hidden(confirm.html, "token") });
+    expect(verified.status).toBe(303);
+    expect(verified.headers.get("location")).toBe(next);
+    const consent = await browser.fetch(verified.headers.get("location") ?? "");
+    expect(consent.status).toBe(200);
+    const html = await consent.text();
+    expect(html).toContain("Allow New Person Tool to use your Muninn memory?");
+    expect(html).toContain(`Signed in as ${email}`);
+    const redirect = await browser.post(formAction(html).replace("http://localhost", ""), {
+      step: "consent",
+      handle: hidden(html, "handle"),
+      proof: hidden(html, "proof"),
+      decision: "allow",
+    });
+    expect(redirect.status).toBe(302);
+    const location = new URL(redirect.headers.get("location") ?? "");
+    expect(location.searchParams.get("state")).toBe("keep-me");
+    expect(location.searchParams.get("code")).toBeTruthy();
+  });
+});
