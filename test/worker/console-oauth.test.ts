@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { listAudit } from "../../shared/audit";
 import { Browser as ConsoleBrowser, captureEmail, linkIn } from "./console-support";
-import { Browser, decide, exchangeCode, formAction, hidden, newAuthorization, signIn } from "./oauth-support";
+import {
+  Browser,
+  connect,
+  decide,
+  exchangeCode,
+  formAction,
+  hidden,
+  newAccount,
+  newAuthorization,
+  signIn,
+} from "./oauth-support";
 import { openMgmtDb, workerFetch } from "./support";
 
 const mail = captureEmail();
@@ -42,7 +52,11 @@ describe("OAuth consent", () => {
     expect(csp).not.toContain("unsafe-inline");
     expect(await consent.clone().text()).toContain('href="/app/apps"');
     expect((await decide(browser, consent, "allow")).status).toBe(302);
-    const { entries } = await listAudit(openMgmtDb(), { tenantId: account.tenantId, action: "oauth.grant", limit: 10 });
+    const { entries } = await listAudit(openMgmtDb(), {
+      tenantId: account.tenantId,
+      action: "oauth_grant.create",
+      limit: 10,
+    });
     expect(entries).toHaveLength(1);
     expect(entries[0]?.after).toMatchObject({ clientName: "Audited Tool", scope: ["mcp:tools"] });
   });
@@ -84,5 +98,41 @@ describe("OAuth consent", () => {
     const location = new URL(redirect.headers.get("location") ?? "");
     expect(location.searchParams.get("state")).toBe("keep-me");
     expect(location.searchParams.get("code")).toBeTruthy();
+  });
+});
+
+describe("/app/apps", () => {
+  async function consoleSignIn(email: string, password: string): Promise<ConsoleBrowser> {
+    const browser = new ConsoleBrowser();
+    const { csrf } = await browser.page("/signin");
+    expect((await browser.post("/signin", { csrf, email, password })).status).toBe(303);
+    return browser;
+  }
+
+  it("lists the account's grants, escaped, never another account's, and revokes one after confirmation", async () => {
+    const owner = await newAccount();
+    const other = await newAccount();
+    const { tokens } = await connect(owner, { clientId: undefined });
+    const mine = await consoleSignIn(owner.email, owner.password);
+    const page = await mine.page("/app/apps");
+    expect(page.html).toContain("Test Client");
+    expect(page.html).toContain("127.0.0.1:7777");
+    const grantId = /\/app\/apps\/([^/"]+)\/revoke/.exec(page.html)?.[1] ?? "";
+    expect(grantId).not.toBe("");
+
+    const theirs = await consoleSignIn(other.email, other.password);
+    expect((await theirs.page("/app/apps")).html).not.toContain(grantId);
+    expect((await theirs.fetch(`/app/apps/${grantId}/revoke`)).status).toBe(404);
+    await theirs.post(`/app/apps/${grantId}/revoke`, { csrf: (await theirs.page("/app/apps")).csrf });
+    const still = await workerFetch("/api/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(still.status).toBe(200);
+
+    const confirm = await mine.page(`/app/apps/${grantId}/revoke`);
+    expect(confirm.html).toContain("Revoke access");
+    expect((await mine.post(`/app/apps/${grantId}/revoke`, {})).status).toBe(403);
+    expect((await mine.post(`/app/apps/${grantId}/revoke`, { csrf: confirm.csrf })).status).toBe(303);
+    const after = await workerFetch("/api/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(after.status).toBe(401);
+    expect((await mine.page("/app/apps")).html).not.toContain(grantId);
   });
 });

@@ -278,7 +278,7 @@ async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData)
     await writeAudit(c.get("services").mgmtDb, {
       tenantId: account.tenantId,
       actor: `user:${account.id}`,
-      action: "oauth.grant",
+      action: "oauth_grant.create",
       target: approved.request.clientId,
       after: { clientName: client?.clientName ?? null, scope },
       ip: clientIp(c),

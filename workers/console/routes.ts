@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../shared/errors";
 import type { ConsoleEnv } from "./context";
 import { appPages } from "./routes/app";
+import { appsPages } from "./routes/apps";
 import { assets } from "./routes/assets";
 import { publicPages } from "./routes/public";
 import { recoveryPages } from "./routes/recovery";
@@ -45,3 +46,4 @@ for (const path of PAGE_PATHS) {
 consolePages.route("/", publicPages);
 consolePages.route("/", recoveryPages);
 consolePages.route("/", appPages);
+consolePages.route("/", appsPages);

@@ -13,8 +13,8 @@ const ACTIONS: Record<string, string> = {
   "account.email_change": "Changed email",
   "api_key.create": "Created a key",
   "api_key.revoke": "Revoked a key",
-  "oauth.grant": "Connected an app",
-  "oauth.revoke": "Disconnected an app",
+  "oauth_grant.create": "Connected an app",
+  "oauth_grant.revoke": "Disconnected an app",
   "tenant.create": "Created the account",
 };
 

@@ -21,16 +21,11 @@ import { MessagePage } from "../pages/public";
 import { SettingsPage } from "../pages/settings";
 import { render } from "../render";
 import { csrfValid, endSession, requireSignIn, startSession } from "../session";
-import type { Viewer } from "../ui/layout";
+import { viewer } from "./viewer";
 
 /** `/app/*`: the signed-in console. Every POST checks the CSRF token before anything else. */
 export const appPages = new Hono<ConsoleEnv>();
 appPages.use("/app/*", requireSignIn());
-
-function viewer(c: ConsoleContext): Viewer {
-  const { account } = signedIn(c);
-  return { email: account.email, verified: account.emailVerifiedAt !== null, csrf: c.get("csrf") };
-}
 
 function actor(c: ConsoleContext) {
   return { actor: `user:${signedIn(c).account.id}`, ip: clientIp(asApp(c)) };

@@ -1,0 +1,80 @@
+/** @jsxImportSource hono/jsx */
+import { PostForm } from "../ui/forms";
+import { Layout, type Viewer } from "../ui/layout";
+
+export interface AppRow {
+  grantId: string;
+  clientName: string;
+  redirectHost: string | null;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+const day = (iso: string | null) => (iso ? iso.replace("T", " ").slice(0, 16) : "—");
+
+export function AppsPage(props: { viewer: Viewer; apps: AppRow[] }) {
+  return (
+    <Layout title="Connected apps" viewer={props.viewer} section="apps">
+      <h1>Connected apps</h1>
+      <p>
+        Apps you allowed through “Sign in to Muninn” (Claude.ai, ChatGPT, MCP Inspector…). Revoking one signs it out at
+        once.
+      </p>
+      {props.apps.length === 0 ? (
+        <p class="muted">No apps connected yet. Connect one from the Connect page.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">App</th>
+              <th scope="col">Sends access to</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Granted (UTC)</th>
+              <th scope="col">Expires (UTC)</th>
+              <th scope="col">
+                <span class="muted">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.apps.map((app) => (
+              <tr>
+                <td>{app.clientName}</td>
+                <td>{app.redirectHost ?? "—"}</td>
+                <td>{app.scopes.join(", ")}</td>
+                <td>{day(app.createdAt)}</td>
+                <td>{day(app.expiresAt)}</td>
+                <td>
+                  <a
+                    href={`/app/apps/${encodeURIComponent(app.grantId)}/revoke`}
+                    aria-label={`Revoke ${app.clientName}`}
+                  >
+                    Revoke
+                  </a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+export function RevokeAppPage(props: { viewer: Viewer; app: AppRow }) {
+  return (
+    <Layout title="Revoke app" viewer={props.viewer} section="apps" narrow>
+      <h1>Revoke {props.app.clientName}?</h1>
+      <p>Its access ends now; to use it again you connect it again.</p>
+      <PostForm action={`/app/apps/${encodeURIComponent(props.app.grantId)}/revoke`} csrf={props.viewer.csrf}>
+        <div class="actions">
+          <button type="submit" class="danger">
+            Revoke access
+          </button>
+          <a href="/app/apps">Cancel</a>
+        </div>
+      </PostForm>
+    </Layout>
+  );
+}
