@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Browser, captureEmail, csrfOf, linkIn } from "./console-support";
-import { openMgmtDb } from "./support";
+import { openMgmtDb, workerFetch } from "./support";
 
 const PASSWORD = "a perfectly fine passphrase";
 const mail = captureEmail();
@@ -140,6 +140,50 @@ describe("console pages", () => {
     const later = new Browser();
     const { csrf: laterCsrf } = await later.page("/signin");
     expect((await later.post("/verify", { csrf: laterCsrf, token })).status).toBe(400);
+  });
+});
+
+describe("verification", () => {
+  it("an unverified account cannot change billing until it opens the link; the API signup mails one too", async () => {
+    const email = newEmail("billing");
+    const signup = await workerFetch("/api/signup", {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": "203.0.113.77" },
+      body: JSON.stringify({ email, password: PASSWORD, org_name: "Billing" }),
+    });
+    expect(signup.status).toBe(201);
+    const { api_key } = (await signup.json()) as { api_key: { key: string } };
+    const checkout = () =>
+      workerFetch("/api/billing/checkout", {
+        method: "POST",
+        headers: { authorization: `Bearer ${api_key.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ plan: "pro" }),
+      });
+    const refused = await checkout();
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("email_unverified");
+    const browser = new Browser();
+    const confirm = await browser.page(linkIn(await mail.next(email), "/verify"));
+    await browser.post("/verify", {
+      csrf: confirm.csrf,
+      token: /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? "",
+    });
+    expect((await checkout()).status).toBe(200);
+  });
+
+  it("resending the link is limited per account", async () => {
+    const browser = new Browser();
+    const email = newEmail("resend");
+    const { csrf } = await browser.page("/signup");
+    await browser.post("/signup", { csrf, email, password: PASSWORD, team_name: "Resend" });
+    await mail.next(email);
+    await signIn(browser, email);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const page = await browser.page("/app/connect");
+      statuses.push((await browser.post("/verify/resend", { csrf: page.csrf })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
   });
 });
 

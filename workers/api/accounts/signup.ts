@@ -3,6 +3,7 @@ import { z } from "zod";
 import { signUp } from "../../../shared/accounts/signup";
 import type { Config } from "../../../shared/config";
 import { ALL_SCOPES } from "../../../shared/tenants/scopes";
+import { mailVerificationLink } from "../../console/verification-mail";
 import { clientIp, ipRateLimit } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
@@ -29,7 +30,15 @@ signup.post("/", ipRateLimit("signup"), async (c) => {
     orgName: body.org_name,
     ip: clientIp(c),
   });
-  c.get("logger").info("account created", { tenant: created.tenant.id, user: created.userId });
+  const logger = c.get("logger");
+  logger.info("account created", { tenant: created.tenant.id, user: created.userId });
+  // The same verification message as a web signup; the key works meanwhile (docs/auth.md).
+  c.executionCtx.waitUntil(
+    mailVerificationLink(
+      { mgmtDb, config, logger, email: c.env.EMAIL },
+      { userId: created.userId, email: created.tenant.ownerEmail },
+    ).catch((error) => logger.error("verification mail failed", { reason: String(error) })),
+  );
   return c.json(signupView(created, config), 201);
 });
 

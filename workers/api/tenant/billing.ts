@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { assertOwnerVerified } from "../../../shared/accounts/verification";
 import { getBillingAccount, openPortal, startCheckout } from "../../../shared/billing/accounts";
 import { AppError } from "../../../shared/errors";
 import { authenticate } from "../../auth/authenticate";
@@ -40,6 +41,7 @@ tenantBilling.get("/", async (c) => {
 const checkoutBody = z.object({ plan: z.enum(["pro", "team"]) }).strict();
 
 tenantBilling.post("/checkout", async (c) => {
+  await assertOwnerVerified(c.get("services").mgmtDb, c.get("auth").tenantId, "change billing");
   const body = await parseJsonBody(c, checkoutBody);
   const start = await startCheckout(billingContext(c.get("services")), c.get("auth").tenantId, body.plan);
   c.get("logger").info("billing checkout started", {
@@ -51,6 +53,7 @@ tenantBilling.post("/checkout", async (c) => {
 });
 
 tenantBilling.post("/portal", async (c) => {
+  await assertOwnerVerified(c.get("services").mgmtDb, c.get("auth").tenantId, "change billing");
   const portal = await openPortal(billingContext(c.get("services")), c.get("auth").tenantId);
   return c.json({ object: "billing_portal_session", url: portal.url });
 });

@@ -2,7 +2,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { emailTaken, normalizeEmail } from "../../../shared/accounts/accounts";
-import { issueEmailToken } from "../../../shared/accounts/email-tokens";
 import { passwordProblem } from "../../../shared/accounts/passwords";
 import { verifySignIn } from "../../../shared/accounts/sign-in";
 import { signUp } from "../../../shared/accounts/signup";
@@ -11,11 +10,12 @@ import { sendEmail } from "../../../shared/email/mailer";
 import { AppError } from "../../../shared/errors";
 import { clientIp, spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleEnv } from "../context";
-import { alreadyHaveAccount, verifyEmail } from "../emails";
+import { alreadyHaveAccount } from "../emails";
 import { CheckInbox, Landing, MessagePage, SigninPage, SignupPage } from "../pages/public";
 import { render } from "../render";
 import { csrfValid, endSession, safeNext, startSession } from "../session";
 import { rememberDevice, signInRefusal } from "../sign-in-limit";
+import { mailVerificationLink } from "../verification-mail";
 
 /** `/`, `/signup`, `/signin`, `/signout`: the console's front door. */
 export const publicPages = new Hono<ConsoleEnv>();
@@ -89,18 +89,10 @@ publicPages.post("/signup", async (c) => {
     try {
       const created = await signUp(mgmtDb, config, { email, password, orgName: teamName, ip });
       logger.info("account created", { tenant: created.tenant.id, user: created.userId, via: "console" });
-      const token = await issueEmailToken(mgmtDb, {
-        purpose: "verify",
-        userId: created.userId,
-        email: created.tenant.ownerEmail,
-        returnTo: values.next,
-      });
-      await sendEmail(
-        c.env.EMAIL,
-        config,
-        logger,
-        "verify",
-        verifyEmail(created.tenant.ownerEmail, `${config.publicUrl}/verify?token=${token}`),
+      await mailVerificationLink(
+        { mgmtDb, config, logger, email: c.env.EMAIL },
+        { userId: created.userId, email: created.tenant.ownerEmail },
+        values.next,
       );
     } catch (error) {
       if (error instanceof AppError && error.code === "email_taken") return taken();

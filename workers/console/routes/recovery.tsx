@@ -20,11 +20,12 @@ import { auditStatement } from "../../../shared/audit";
 import { sendEmail } from "../../../shared/email/mailer";
 import { clientIp, spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleEnv, signedIn } from "../context";
-import { resetPassword, verifyEmail } from "../emails";
+import { resetPassword } from "../emails";
 import { ConfirmEmailPage } from "../pages/confirm";
 import { CheckInbox, ForgotPage, MessagePage, ResetPage } from "../pages/public";
 import { render } from "../render";
 import { csrfValid, requireSignIn, safeNext, startSession } from "../session";
+import { mailVerificationLink } from "../verification-mail";
 
 /**
  * Links that arrive by email: verify an address, reset a password. Opening
@@ -82,13 +83,9 @@ recoveryPages.post("/verify/resend", requireSignIn(), async (c) => {
     );
   }
   const { mgmtDb, config } = c.get("services");
-  const token = await issueEmailToken(mgmtDb, { purpose: "verify", userId: account.id, email: account.email });
-  await sendEmail(
-    c.env.EMAIL,
-    config,
-    c.get("logger"),
-    "verify",
-    verifyEmail(account.email, `${config.publicUrl}/verify?token=${token}`),
+  await mailVerificationLink(
+    { mgmtDb, config, logger: c.get("logger"), email: c.env.EMAIL },
+    { userId: account.id, email: account.email },
   );
   return render(c, <CheckInbox email={account.email} what="signup" />);
 });
