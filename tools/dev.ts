@@ -13,6 +13,7 @@ const stack = await startLocalStack({
   stripePort: portFromEnv("dev", "STRIPE_PORT", 12111),
   stateDir: stateDir(),
   passthrough: true,
+  onEmail: (message) => console.log(`\n  Email to ${message.to}: "${message.subject}"\n  ${message.file}\n`),
 }).catch((error: Error) => {
   // A port in use is the usual cause; wrangler's own output follows its first line.
   console.error(`dev: ${error.message}`);
@@ -35,9 +36,9 @@ Muninn Cloud is running (management DB schema v${stack.migration.to}).
   Connect Claude Code:
   claude mcp add --transport http muninn ${info.baseUrl}/mcp --header "Authorization: Bearer ${info.apiKey}"
 
-  OAuth clients (MCP Inspector…): create an account, then connect ${info.baseUrl}/mcp and sign in with it:
-  curl -s -X POST ${info.baseUrl}/api/signup -H 'content-type: application/json' \\
-    -d '{"email":"you@example.com","password":"a long passphrase","org_name":"Me"}'
+  Open ${info.baseUrl} and sign up. Email is not sent locally: each message
+  (the verification link, password resets) is written to .muninn/outbox/ as
+  one .eml file, newest last, and its path is printed here.
 
 ${billing}
 Written to .muninn/dev.json. Ctrl-C stops everything; data is kept in .muninn/.

@@ -26,6 +26,7 @@ import {
   stripeVars,
   workerVars,
 } from "./local-secrets";
+import { Outbox, type OutboxMessage } from "./outbox";
 import { type LogWatch, OutputLog } from "./output-log";
 
 export const repoRoot = resolve(import.meta.dirname, "..");
@@ -55,6 +56,8 @@ export interface LocalStackOptions {
   vars?: Record<string, string>;
   /** Pass wrangler's own output through once the Worker is up. */
   passthrough?: boolean;
+  /** Called for each email the Worker sends, once it is written to `<stateDir>/outbox/`. */
+  onEmail?: (message: OutboxMessage) => void;
   /**
    * Wrangler dev's local explorer tracing (on unless false): it records every
    * invocation's spans and console lines from inside the same workerd
@@ -77,6 +80,8 @@ export interface LocalStack {
   log(): string;
   /** Watch every line `wrangler dev` prints from now on, however much it prints. */
   watchLog(patterns: RegExp[]): LogWatch;
+  /** Every email the Worker sent, one `.eml` each under `<stateDir>/outbox/`. */
+  outbox: Outbox;
   stop(): Promise<void>;
 }
 
@@ -244,6 +249,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Decoded as UTF-8 by the streams, so a character split across two chunks stays whole.
   wrangler.stdout?.setEncoding("utf8").on("data", keep);
   wrangler.stderr?.setEncoding("utf8").on("data", keep);
+  const outbox = new Outbox(stateDir, options.onEmail);
+  outbox.follow(wrangler.stdout);
+  outbox.follow(wrangler.stderr);
 
   let stopped = false;
   const stop = async () => {
@@ -291,6 +299,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     wrangler,
     log: output,
     watchLog: (patterns) => outputLog.watch(patterns),
+    outbox,
     stop,
   };
 }

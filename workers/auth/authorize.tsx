@@ -49,13 +49,19 @@ function oauth(c: Context<AppEnv>): OAuthHelpers {
  * and ours — `default-src 'none'`, `form-action 'self'`,
  * `frame-ancestors 'none'` — must be the one that stands.
  */
-async function html(c: Context<AppEnv>, page: JSX.Element, status = 200, headers?: Headers): Promise<Response> {
+async function html(
+  c: Context<AppEnv>,
+  page: JSX.Element,
+  status = 200,
+  headers?: Headers,
+  formTarget?: string,
+): Promise<Response> {
   const response = c.html(`<!doctype html>${(await page).toString()}`, status as 200);
   for (const [name, value] of headers ?? []) {
     if (name.toLowerCase() === "set-cookie") response.headers.append(name, value);
     else response.headers.set(name, value);
   }
-  applyPageHeaders(response.headers);
+  applyPageHeaders(response.headers, formTarget);
   return response;
 }
 
@@ -238,6 +244,8 @@ async function renderConsent(c: Context<AppEnv>, request: AuthRequest, account: 
     />,
     200,
     transaction.headers,
+    // Allow and Deny end with a redirect to the client: its redirect URI (validated above) is a form target.
+    request.redirectUri,
   );
 }
 

@@ -24,7 +24,28 @@ export const PAGE_HEADERS: Record<string, string> = {
   "Cache-Control": "no-store",
 };
 
-/** Set the page headers on `headers`, replacing any a library set (its CSP must not loosen ours). */
-export function applyPageHeaders(headers: Headers): void {
+/**
+ * Set the page headers on `headers`, replacing any a library set (its CSP
+ * must not loosen ours). `formTarget` adds one more place a form may lead
+ * to: browsers apply `form-action` to the redirects after a submission too,
+ * so the OAuth consent form must be allowed to end at the client's
+ * redirect URI — that origin (or custom scheme) and nothing else.
+ */
+export function applyPageHeaders(headers: Headers, formTarget?: string | null): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) headers.set(name, value);
+  const source = formTarget ? cspSource(formTarget) : null;
+  if (source)
+    headers.set("Content-Security-Policy", PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${source}`));
+}
+
+/** A URL as a CSP source: its origin for http(s), its scheme for an app's custom scheme; null if unusable. */
+function cspSource(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol === "http:" || parsed.protocol === "https:") return parsed.origin;
+  return /^[a-z][a-z0-9+.-]*:$/i.test(parsed.protocol) ? parsed.protocol : null;
 }

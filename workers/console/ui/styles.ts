@@ -38,6 +38,8 @@ main.narrow{max-width:28rem}
 h1{font-size:2rem;line-height:1.2;margin:0 0 1rem}h2{font-size:1.25rem;margin:2rem 0 .75rem}
 p{margin:0 0 1rem}.muted{color:var(--muted);font-size:.875rem}
 .card{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1.5rem;margin:0 0 1.5rem}
+.card>h2:first-child{margin-top:0}
+form+p{margin-top:1.5rem}
 label{display:block;font-weight:600;margin:1rem 0 .25rem}
 .hint{display:block;color:var(--muted);font-size:.875rem;font-weight:400;margin:.125rem 0 .25rem}
 input[type=email],input[type=password],input[type=text],input[type=date],select{width:100%;font:inherit;color:var(--text);

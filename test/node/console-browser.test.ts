@@ -1,0 +1,291 @@
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "../../tools/browser";
+import { freePort } from "../../tools/free-port";
+import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import { registerPublicClient } from "../../tools/oauth-test-client";
+
+/**
+ * The console as people use it: Chromium on a local stack (wrangler dev and
+ * the local libSQL server), email read from the stack's outbox as `.eml`
+ * files, and the MCP SDK's own client connecting with a key the page made.
+ * Every page is checked with axe and photographed in both colour schemes
+ * under .muninn/screenshots/ for a person to look at.
+ */
+const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
+const PASSWORD = "a perfectly fine passphrase";
+
+let stack: LocalStack;
+let browser: Browser;
+let stateDir: string;
+
+beforeAll(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  stateDir = await mkdtemp(join(tmpdir(), "muninn-console-"));
+  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+const newEmail = (tag: string) => `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
+
+/** No serious or critical accessibility violation, then a screenshot in light and in dark. */
+async function review(page: Page, name: string): Promise<void> {
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const serious = violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+    expect(serious, `${name} (${scheme})`).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${scheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** Press Tab until the focused element's text or label matches, as a keyboard user would. */
+async function tabTo(page: Page, name: RegExp, limit = 40): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement | null;
+      return `${element?.getAttribute("aria-label") ?? ""} ${element?.textContent ?? ""}`.trim();
+    });
+    if (name.test(focused)) return;
+  }
+  throw new Error(`no focusable element matching ${name} within ${limit} tabs`);
+}
+
+function linkIn(text: string, path: string): string {
+  const match = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9]+`).exec(text);
+  if (!match) throw new Error(`no ${path} link in:\n${text}`);
+  return match[0];
+}
+
+describe("the console in a real browser", () => {
+  it("signs up with the keyboard alone, confirms the email, makes a key and watches the first connection", async () => {
+    const base = stack.info.baseUrl;
+    const email = newEmail("web");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(base);
+      await review(page, "landing");
+      await tabTo(page, /^Sign up$/);
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${base}/signup`);
+      await review(page, "signup");
+      // Email is focused on arrival.
+      await page.keyboard.type(email);
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("zzzzzzzzzzzz");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("Keyboard <b>Team</b>");
+      await page.keyboard.press("Enter");
+      await page.getByRole("alert").waitFor();
+      expect(await page.getByRole("alert").textContent()).toContain("stronger password");
+      expect(await page.getByLabel("Email").inputValue()).toBe(email);
+      expect(await page.getByLabel("Password").inputValue()).toBe("");
+      await review(page, "signup-error");
+
+      await page.getByLabel("Password").focus();
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { name: "Check your email" }).waitFor();
+      await review(page, "check-inbox");
+
+      // One .eml per message in the outbox, with a plain-text part and a link from PUBLIC_URL.
+      const message = await stack.outbox.next(email);
+      const eml = await readFile(message.file, "utf8");
+      expect(eml).toContain("Content-Type: text/plain");
+      expect(message.subject).toBe("Confirm your email for Muninn");
+      expect((await readdir(join(stateDir, "outbox"))).some((file) => file.endsWith(".eml"))).toBe(true);
+      const link = linkIn(message.text, "/verify");
+      expect(link.startsWith(`${base}/verify?token=`)).toBe(true);
+
+      await page.goto(link);
+      await review(page, "confirm-email");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${base}/app/connect?verified=1`);
+      await review(page, "connect");
+
+      await tabTo(page, /Create a key for this client/);
+      await page.keyboard.press("Enter");
+      await page.getByText("Waiting for your first connection…").waitFor();
+      await review(page, "connect-key");
+      const setup = (await page.locator("#setup-created").textContent()) ?? "";
+      const key = /Bearer (mk_[A-Za-z0-9_]+)/.exec(setup)?.[1];
+      expect(key).toBeDefined();
+      expect(setup).toContain(`claude mcp add --transport http muninn ${base}/mcp`);
+
+      const client = new Client({ name: "console-test-client", version: "1.2.3" });
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${key}` } },
+      });
+      await client.connect(transport);
+      const remembered = await client.callTool({
+        name: "remember",
+        arguments: { content: "The console's first memory", kind: "note" },
+      });
+      expect(remembered.isError ?? false).toBe(false);
+      await client.close();
+
+      const status = page.getByText(/^Connected: /);
+      await status.waitFor({ timeout: 30_000 });
+      expect(await status.textContent()).toMatch(/^Connected: console-test-client 1\.2\.3 at \d{4}-\d\d-\d\d/);
+      await review(page, "connect-connected");
+
+      for (const [path, name] of [
+        ["/app/keys", "keys"],
+        ["/app/apps", "apps"],
+        ["/app/settings", "settings"],
+      ] as const) {
+        await page.goto(`${base}${path}`);
+        await review(page, name);
+      }
+      await page.goto(`${base}/app/keys`);
+      await page.getByLabel("Name").fill("laptop");
+      await page.getByRole("button", { name: "Create key" }).click();
+      await page.getByRole("heading", { name: /created/ }).waitFor();
+      await review(page, "keys-created");
+      await page.getByRole("link", { name: "Revoke laptop" }).click();
+      await review(page, "keys-revoke");
+      await page.getByRole("button", { name: "Revoke key" }).click();
+      await page.waitForURL(`${base}/app/keys`);
+      expect(await page.getByRole("link", { name: "Revoke laptop" }).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
+  it("signs out, resets a forgotten password; the old one fails, the new one works, the old session is gone", async () => {
+    const base = stack.info.baseUrl;
+    const email = newEmail("reset");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(`${base}/signup`);
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByLabel("Team name").fill("Reset");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.goto(linkIn((await stack.outbox.next(email)).text, "/verify"));
+      await page.getByRole("button", { name: "Confirm email" }).click();
+      await page.waitForURL(/\/app\/connect/);
+      const oldSession = (await context.cookies()).find((cookie) => cookie.name === "__Host-muninn-session");
+      expect(oldSession?.httpOnly).toBe(true);
+      expect(oldSession?.secure).toBe(true);
+      expect(oldSession?.sameSite).toBe("Lax");
+
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.goto(`${base}/signin`);
+      await review(page, "signin");
+      await page.getByRole("link", { name: "Forgot password?" }).click();
+      await review(page, "forgot");
+      await page.getByLabel("Email").fill(email);
+      await page.getByRole("button", { name: "Send reset link" }).click();
+      await page.getByRole("heading", { name: "Check your email" }).waitFor();
+      const message = await stack.outbox.next(email);
+      expect(message.subject).toBe("Reset your Muninn password");
+      await page.goto(linkIn(message.text, "/reset"));
+      await review(page, "reset");
+      await page.getByLabel("New password").fill("a brand new passphrase");
+      await page.getByRole("button", { name: "Set new password" }).click();
+      await page.waitForURL(`${base}/signin?reset=1`);
+
+      // The session from before the reset no longer opens anything.
+      const stale = await browser.newContext();
+      if (oldSession) await stale.addCookies([oldSession]);
+      const stalePage = await stale.newPage();
+      await stalePage.goto(`${base}/app/settings`);
+      expect(new URL(stalePage.url()).pathname).toBe("/signin");
+      await stale.close();
+
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("alert").waitFor();
+      expect(await page.getByRole("alert").textContent()).toContain("Wrong email or password.");
+      await review(page, "signin-error");
+      await page.getByLabel("Password").fill("a brand new passphrase");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(`${base}/app/connect`);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
+  it("OAuth with no account: Create an account, confirm, consent with the keyboard, and the token works", async () => {
+    const base = stack.info.baseUrl;
+    const email = newEmail("oauth");
+    const redirect = "http://127.0.0.1:9/callback";
+    const clientId = await registerPublicClient(base, "<script>alert(1)</script> Notes", redirect);
+    const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+    const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString(
+      "base64url",
+    );
+    const authorize = `${base}/authorize?${new URLSearchParams({
+      response_type: "code",
+      client_id: clientId,
+      redirect_uri: redirect,
+      state: "console-state",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      scope: "mcp:tools",
+      resource: `${base}/mcp`,
+    })}`;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(authorize);
+      expect(await page.getByText("<script>alert(1)</script> Notes").count()).toBeGreaterThan(0);
+      await review(page, "oauth-signin");
+      await page.getByRole("link", { name: "Create an account" }).click();
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByLabel("Team name").fill("OAuth");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.goto(linkIn((await stack.outbox.next(email)).text, "/verify"));
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { name: /to use your Muninn memory\?/ }).waitFor();
+      await review(page, "oauth-consent");
+      const callback = page.waitForRequest((request) => request.url().startsWith(redirect));
+      await tabTo(page, /^Allow$/);
+      await page.keyboard.press("Enter");
+      const code = new URL((await callback).url()).searchParams.get("code") ?? "";
+      expect(code).not.toBe("");
+      const token = await fetch(`${base}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: redirect,
+          client_id: clientId,
+          code_verifier: verifier,
+          resource: `${base}/mcp`,
+        }),
+      });
+      expect(token.status).toBe(200);
+      const { access_token } = (await token.json()) as { access_token: string };
+      const me = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${access_token}` } });
+      expect(me.status).toBe(200);
+
+      await page.goto(`${base}/app/apps`);
+      expect(await page.getByRole("cell", { name: "<script>alert(1)</script> Notes", exact: true }).count()).toBe(1);
+      await review(page, "apps-connected");
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+});
