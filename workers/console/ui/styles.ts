@@ -65,7 +65,7 @@ code{padding:.1rem .3rem}
 pre{padding:.75rem 1rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:0}
 .copyable{position:relative;margin:.5rem 0 1rem}
 .copyable button{margin-top:.5rem;font-size:.875rem;padding:.3rem .8rem}
-table{width:100%;border-collapse:collapse;font-size:.875rem}
+table{width:100%;border-collapse:collapse;font-size:.875rem;margin:0 0 1.5rem}
 th,td{text-align:left;padding:.5rem .5rem;border-bottom:1px solid var(--border);vertical-align:top}
 th{color:var(--muted);font-weight:600}
 .status{display:flex;gap:.6rem;align-items:center;font-weight:600;padding:.75rem 1rem;border-radius:6px;
