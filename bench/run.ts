@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatRange, formatTable, ratioRange, roundRatio } from "./admission";
+import { benchConsole, consoleGoals } from "./console";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
 import { benchMetrics, formatMetricsTable, metricsGoals } from "./metrics";
@@ -20,12 +21,13 @@ import { soak } from "./soak";
  * `BENCH_ONLY=mcp` runs admission and MCP with its goals, without the soak.
  * `BENCH_ONLY=metrics` runs just the metrics aggregator under 10 to 1,000
  * simulated isolates (about a minute). `BENCH_ONLY=lifecycle` runs just the
- * tenant migration, export and import rows. `BENCH_ONLY=soak` runs just the
+ * tenant migration, export and import rows. `BENCH_ONLY=console` runs just the
+ * console's page timings and sizes. `BENCH_ONLY=soak` runs just the
  * soak. The default is the full run, soak last. `SOAK_DURATION_MS` shortens
  * (or lengthens) the soak; default 5 min.
  */
 const only = process.env.BENCH_ONLY;
-const known = ["mcp-list", "mcp", "metrics", "lifecycle", "soak"];
+const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "soak"];
 if (only !== undefined && !known.includes(only)) {
   throw new Error(`unknown BENCH_ONLY=${only} (known: ${known.join(", ")})`);
 }
@@ -53,6 +55,10 @@ try {
     console.log(`\n${goals(mcp)}`);
   }
   if (!only || only === "lifecycle") console.log(`\n${formatLifecycle(await benchLifecycle(target))}`);
+  if (!only || only === "console") {
+    const bench = await benchConsole(target);
+    console.log(`\n${formatTable("Console", bench.rows)}\n\n${consoleGoals(bench).table}`);
+  }
   if (only === undefined || only === "metrics") {
     const rows = await benchMetrics({ baseUrl: stack.info.baseUrl, metricsToken: stack.info.metricsToken });
     console.log(`\n${formatMetricsTable(rows)}\n\n${metricsGoals(rows).table}`);
