@@ -5,9 +5,12 @@ import { workerFetch } from "./support";
 /** A browser's cookie jar, good enough for the console's `__Host-` cookies on http://localhost. */
 export class Browser {
   readonly cookies = new Map<string, string>();
+  /** Each browser is its own person at its own address, so per-address limits apply per test. */
+  readonly ip = `198.51.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`;
 
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    headers.set("cf-connecting-ip", this.ip);
     if (this.cookies.size > 0) {
       headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
     }

@@ -308,6 +308,44 @@ describe("settings", () => {
     expect((await elsewhere.fetch("/app/settings")).status).toBe(303);
   });
 
+  it("a new email takes effect only through the link sent to it; a taken one gets no link", async () => {
+    const { browser, email } = await signedUpBrowser("mover");
+    const { email: taken } = await signedUpBrowser("occupied");
+    const moved = newEmail("moved");
+    let page = await browser.page("/app/settings");
+    const wrong = await browser.post("/app/settings/email", {
+      csrf: page.csrf,
+      email: moved,
+      current_password: "nope nope nope",
+    });
+    expect(wrong.status).toBe(400);
+    const answer = await browser.post("/app/settings/email", {
+      csrf: page.csrf,
+      email: moved,
+      current_password: PASSWORD,
+    });
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toContain(`We sent a link to ${moved}`);
+    page = await browser.page("/app/settings");
+    expect(page.html).toContain(email);
+    const sameAnswer = await browser.post("/app/settings/email", {
+      csrf: page.csrf,
+      email: taken,
+      current_password: PASSWORD,
+    });
+    expect(await sameAnswer.text()).toContain(`We sent a link to ${taken}`);
+
+    const link = linkIn(await mail.next(moved), "/verify-email");
+    const confirm = await browser.page(link);
+    const token = /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? "";
+    expect((await browser.post("/verify-email", { csrf: confirm.csrf, token })).status).toBe(303);
+    expect((await browser.page("/app/settings")).html).toContain(moved);
+    expect((await signIn(new Browser(), moved)).status).toBe(303);
+    expect((await signIn(new Browser(), email)).status).toBe(401);
+    // No message went to the taken address's owner about this account.
+    expect(mail.sent.some((message) => message.to === taken)).toBe(false);
+  });
+
   it("the audit trail lists sign-ins and key changes", async () => {
     const { browser, email } = await signedUpBrowser("audit");
     await signIn(browser, email);
@@ -338,6 +376,50 @@ describe("keys and isolation", () => {
     const bCsrf = (await b.browser.page("/app/keys")).csrf;
     await b.browser.post(`/app/keys/${keyId}/revoke`, { csrf: bCsrf });
     expect((await a.browser.page("/app/keys")).html).toContain(keyId);
+  });
+});
+
+describe("connect", () => {
+  it("makes a key for the client in place, shown once, and reports the first connection as JSON with the client's name as given", async () => {
+    const { browser } = await signedUpBrowser("connect");
+    const { csrf } = await browser.page("/app/connect");
+    const made = await browser.post("/app/connect/key", { csrf, client: "cursor" });
+    const html = await made.text();
+    expect(html).toContain("Your key for Cursor");
+    expect(html).toContain("Waiting for your first connection…");
+    const key = /Bearer (mk_[A-Za-z0-9_]+)/.exec(html)?.[1] ?? "";
+    const status = (/data-watch="([^"]+)"/.exec(html)?.[1] ?? "").replaceAll("&amp;", "&");
+    const poll = async () =>
+      (await (await browser.fetch(status, { headers: { accept: "application/json" } })).json()) as {
+        connected: { clientName: string | null; text: string } | null;
+      };
+    expect((await poll()).connected).toBeNull();
+    const initialize = await workerFetch("/mcp", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${key}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-11-25",
+          capabilities: {},
+          clientInfo: { name: "<script>x</script>", version: "9" },
+        },
+      }),
+    });
+    expect(initialize.status).toBe(200);
+    const connected = (await poll()).connected;
+    expect(connected?.clientName).toBe("<script>x</script>");
+    expect(connected?.text).toMatch(/^Connected: <script>x<\/script> 9 at /);
+    const page = await (await browser.fetch(status)).text();
+    expect(page).toContain("Connected: &lt;script&gt;x&lt;/script&gt; 9 at ");
+    // Shown once: the keys page lists the prefix only.
+    expect((await browser.page("/app/keys")).html).not.toContain(key);
   });
 });
 

@@ -231,9 +231,12 @@ recoveryPages.post("/verify-email", async (c) => {
   if (!(await csrfValid(c, form)))
     return render(c, <MessagePage title="Confirm your new email" message={EXPIRED_FORM} alert />, 403);
   const { mgmtDb } = c.get("services");
+  const token = String(form.get("token") ?? "");
+  const pending = await peekEmailToken(mgmtDb, "change_email", token);
+  const account = pending ? await findActiveAccount(mgmtDb, pending.userId) : null;
   let used: Awaited<ReturnType<typeof consumeEmailToken>>;
   try {
-    used = await consumeEmailToken(mgmtDb, "change_email", String(form.get("token") ?? ""), (found) => [
+    used = await consumeEmailToken(mgmtDb, "change_email", token, (found) => [
       changeEmailStatement(found.userId, found.email),
       auditStatement({
         tenantId: null,
