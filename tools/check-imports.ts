@@ -48,7 +48,7 @@ function sourceFiles(dir: string): string[] {
     const path = join(dir, name);
     if (name === "node_modules" || name.startsWith(".")) return [];
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return /\.(ts|mts)$/.test(name) && !name.endsWith(".d.ts") ? [path] : [];
+    return /\.(ts|mts|tsx)$/.test(name) && !name.endsWith(".d.ts") ? [path] : [];
   });
 }
 
@@ -56,7 +56,7 @@ function resolveImport(from: string, specifier: string): string | null {
   const base = resolve(dirname(from), specifier);
   // Node-style ESM imports name the emitted `.js`; the source is the `.ts` beside it.
   const source = base.replace(/\.(m?)js$/, ".$1ts");
-  for (const candidate of [base, source, `${base}.ts`, `${base}.mts`, join(base, "index.ts")]) {
+  for (const candidate of [base, source, `${base}.ts`, `${base}.tsx`, `${base}.mts`, join(base, "index.ts")]) {
     if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   }
   return null;
@@ -135,7 +135,6 @@ const UNUSED_ALLOWED = new Set([
   "shared/lifecycle/export.ts: markdownOf",
   "workers/api/portability/transfer.ts: MAX_IMPORT_BYTES",
   // Auth, accounts and the per-IP limiter (their own branches).
-  "workers/auth/pages.ts: escapeHtml",
   "workers/middleware/ip-rate-limit.ts: spendIpBudget",
   "workers/middleware/ip-rate-limit.ts: ipRateLimited",
   "shared/accounts/passwords.ts: MIN_PASSWORD_LENGTH",

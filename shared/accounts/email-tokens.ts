@@ -12,7 +12,7 @@ import type { Database, Statement } from "../db/client";
  */
 export type EmailTokenPurpose = "verify" | "reset" | "change_email";
 
-export const EMAIL_TOKEN_TTL_MS: Record<EmailTokenPurpose, number> = {
+const EMAIL_TOKEN_TTL_MS: Record<EmailTokenPurpose, number> = {
   verify: 24 * 60 * 60_000,
   reset: 30 * 60_000,
   change_email: 24 * 60 * 60_000,

@@ -13,7 +13,7 @@ import { COMMON_PASSWORDS } from "./common-passwords";
  * about one bit. Words from the common list and the person's own email are
  * refused outright.
  */
-export const MIN_PASSWORD_BITS = 45;
+const MIN_PASSWORD_BITS = 45;
 
 function alphabetSize(password: string): number {
   let size = 0;
@@ -36,7 +36,7 @@ function repeatedUnit(text: string): string {
   return text;
 }
 
-export function estimateBits(password: string): number {
+function estimateBits(password: string): number {
   const characters = [...repeatedUnit(password)];
   const perCharacter = Math.log2(alphabetSize(password));
   let bits = 0;

@@ -12,7 +12,7 @@ import type { Database } from "../db/client";
  * stolen cookie is worth. Activity pushes the idle deadline forward at most
  * once every `TOUCH_EVERY_MS`, so a page view is not a database write.
  */
-export const SESSION_IDLE_MS = 12 * 60 * 60_000;
+const SESSION_IDLE_MS = 12 * 60 * 60_000;
 export const SESSION_ABSOLUTE_MS = 7 * 24 * 60 * 60_000;
 const TOUCH_EVERY_MS = 5 * 60_000;
 

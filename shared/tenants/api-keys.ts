@@ -99,7 +99,7 @@ export async function createApiKey(
 }
 
 /** One unrevoked key of this tenant, or null (another tenant's key is null too). */
-async function getApiKey(db: Database, tenantId: string, keyId: string): Promise<ApiKeyRecord | null> {
+export async function getApiKey(db: Database, tenantId: string, keyId: string): Promise<ApiKeyRecord | null> {
   const result = await db.execute(
     { sql: "SELECT * FROM api_keys WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL", args: [keyId, tenantId] },
     "read",

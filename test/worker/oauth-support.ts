@@ -55,7 +55,7 @@ export function hidden(page: string, name: string): string {
 }
 
 /** An attribute's value as the browser reads it (numeric and the named entities JSX writes). */
-export function unescapeHtml(text: string): string {
+function unescapeHtml(text: string): string {
   const named: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
   return text.replace(/&(#\d+|[a-z]+);/g, (entity, body: string) =>
     body.startsWith("#") ? String.fromCharCode(Number(body.slice(1))) : (named[body] ?? entity),

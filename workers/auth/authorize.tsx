@@ -199,7 +199,7 @@ authorize.post("/", async (c) => {
   const form = await c.req.formData();
   const step = String(form.get("step") ?? "");
   if (step === "signin") return signIn(c, request, form);
-  if (step === "consent") return consent(c, request, form);
+  if (step === "consent") return consent(c, form);
   return html(c, <ErrorPage title="Something went wrong" message="The form was not recognised; start again." />, 400);
 });
 
@@ -249,7 +249,7 @@ async function renderConsent(c: Context<AppEnv>, request: AuthRequest, account: 
   );
 }
 
-async function consent(c: Context<AppEnv>, request: AuthRequest, form: FormData): Promise<Response> {
+async function consent(c: Context<AppEnv>, form: FormData): Promise<Response> {
   const handle = String(form.get("handle") ?? "");
   const proof = String(form.get("proof") ?? "");
   const helpers = oauth(c);

@@ -11,11 +11,11 @@
  * - `Cache-Control: no-store`: pages show account data and one-time keys;
  *   no shared or back-button cache keeps them.
  */
-export const PAGE_CSP =
+const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-export const PAGE_HEADERS: Record<string, string> = {
+const PAGE_HEADERS: Record<string, string> = {
   "Content-Security-Policy": PAGE_CSP,
   "X-Frame-Options": "DENY",
   "Referrer-Policy": "no-referrer",

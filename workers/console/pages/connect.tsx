@@ -11,7 +11,7 @@ export const CLIENTS = {
 export type ClientId = keyof typeof CLIENTS;
 
 /** The setup text for one client, with `key` where it goes (a placeholder until one is made). */
-export function setupFor(client: ClientId, url: string, key: string): string {
+function setupFor(client: ClientId, url: string, key: string): string {
   const headers = { Authorization: `Bearer ${key}` };
   switch (client) {
     case "claude-code":

@@ -239,7 +239,7 @@ recoveryPages.post("/verify-email", async (c) => {
     used = await consumeEmailToken(mgmtDb, "change_email", token, (found) => [
       changeEmailStatement(found.userId, found.email),
       auditStatement({
-        tenantId: null,
+        tenantId: account?.tenantId ?? null,
         actor: `user:${found.userId}`,
         action: "account.email_change",
         target: found.userId,

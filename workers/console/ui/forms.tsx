@@ -6,7 +6,7 @@ import type { Child } from "hono/jsx";
  * `<label>`, hints and the form's error are tied to inputs with
  * `aria-describedby`, and the error is announced (`role="alert"`).
  */
-export const ERROR_ID = "form-error";
+const ERROR_ID = "form-error";
 
 export function FormError(props: { message?: string | null }) {
   if (!props.message) return null;
