@@ -225,7 +225,7 @@ describe("the console in a real browser", () => {
     }
   }, 180_000);
 
-  it("OAuth with no account: Create an account, confirm, consent with the keyboard, and the token works", async () => {
+  it("OAuth with no account: Create an account, confirm and consent with the keyboard alone; the token works", async () => {
     const base = stack.info.baseUrl;
     const email = newEmail("oauth");
     const redirect = "http://127.0.0.1:9/callback";
@@ -250,11 +250,17 @@ describe("the console in a real browser", () => {
       await page.goto(authorize);
       expect(await page.getByText("<script>alert(1)</script> Notes").count()).toBeGreaterThan(0);
       await review(page, "oauth-signin");
-      await page.getByRole("link", { name: "Create an account" }).click();
-      await page.getByLabel("Email").fill(email);
-      await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByLabel("Team name").fill("OAuth");
-      await page.getByRole("button", { name: "Create account" }).click();
+      // With the keyboard alone, from the sign-in page to the consent page.
+      await tabTo(page, /^Create an account$/);
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/\/signup\?next=/);
+      await page.keyboard.type(email);
+      await page.keyboard.press("Tab");
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("OAuth");
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { name: "Check your email" }).waitFor();
       await page.goto(linkIn((await stack.outbox.next(email)).text, "/verify"));
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: /to use your Muninn memory\?/ }).waitFor();

@@ -87,6 +87,29 @@ describe("console pages", () => {
     expect((await stolen.fetch("/app/connect")).status).toBe(303);
   });
 
+  it("a session ends after its idle time and after its absolute lifetime, whichever comes first", async () => {
+    for (const column of ["idle_expires_at", "expires_at"]) {
+      const { browser } = await signedUpBrowser(`lifetime-${column.slice(0, 4)}`);
+      expect((await browser.fetch("/app/connect")).status).toBe(200);
+      const id = browser.cookies.get("__Host-muninn-session") ?? "";
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id));
+      const idHash = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+      const ended = await openMgmtDb().execute(
+        { sql: `UPDATE console_sessions SET ${column} = '2000-01-01T00:00:00.000Z' WHERE id_hash = ?`, args: [idHash] },
+        "write",
+      );
+      expect(ended.rowsAffected, column).toBe(1);
+      const answer = await browser.fetch("/app/connect");
+      expect(answer.status, column).toBe(303);
+      expect(answer.headers.get("location")).toBe("/signin?next=%2Fapp%2Fconnect");
+      const gone = await openMgmtDb().execute(
+        { sql: "SELECT 1 FROM console_sessions WHERE id_hash = ?", args: [idHash] },
+        "read",
+      );
+      expect(gone.rows, column).toHaveLength(0);
+    }
+  });
+
   it("signup answers the same for a taken address and mails its owner instead", async () => {
     const { email } = await signedUpBrowser("taken");
     const fresh = newEmail("fresh");
