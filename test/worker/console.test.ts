@@ -373,7 +373,8 @@ describe("settings", () => {
     const { browser, email } = await signedUpBrowser("audit");
     await signIn(browser, email);
     const { html } = await browser.page("/app/settings");
-    expect(html).toContain("Signed in");
+    expect(html).toContain("Confirmed email and signed in");
+    expect(html).toContain("<td>Signed in</td>");
     expect(html).toContain("Created the account");
   });
 });

@@ -7,6 +7,7 @@ import { Layout, type Viewer } from "../ui/layout";
 
 const ACTIONS: Record<string, string> = {
   "account.sign_in": "Signed in",
+  "account.email_verify": "Confirmed email and signed in",
   "account.password_change": "Changed password",
   "account.password_reset": "Reset password",
   "account.sign_out_everywhere": "Signed out everywhere",

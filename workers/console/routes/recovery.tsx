@@ -16,7 +16,7 @@ import {
 } from "../../../shared/accounts/email-tokens";
 import { hashPassword, passwordProblem } from "../../../shared/accounts/passwords";
 import { destroyAllSessionsStatement } from "../../../shared/accounts/sessions";
-import { auditStatement } from "../../../shared/audit";
+import { auditStatement, writeAudit } from "../../../shared/audit";
 import { sendEmail } from "../../../shared/email/mailer";
 import { clientIp, spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleEnv, signedIn } from "../context";
@@ -60,6 +60,16 @@ recoveryPages.post("/verify", async (c) => {
   if (!used) return render(c, <MessagePage title="Confirm your email" message={EXPIRED_LINK} alert />, 400);
   // The link proved the person reads this inbox; for a new signup it is also their first sign-in.
   await startSession(c, used.userId);
+  const account = await findActiveAccount(mgmtDb, used.userId);
+  if (account) {
+    await writeAudit(mgmtDb, {
+      tenantId: account.tenantId,
+      actor: `user:${account.id}`,
+      action: "account.email_verify",
+      target: account.id,
+      ip: clientIp(asApp(c)),
+    });
+  }
   return c.redirect(safeNext(used.returnTo, "/app/connect?verified=1"), 303);
 });
 
