@@ -35,19 +35,22 @@ adminConsole.use(
   }),
   loadOperator(),
 );
-adminConsole.get("/admin", requireOperator(), (c) => c.redirect("/admin/tenants", 303));
+// Deny by default: every path under /admin ("/admin/*" covers "/admin" too) needs an operator,
+// except the two that make or end one. A page added later is behind sign-in without asking.
+const OPEN_PATHS = new Set(["/admin/signin", "/admin/signout"]);
+adminConsole.use("/admin/*", async (c, next) => {
+  if (OPEN_PATHS.has(c.req.path)) return next();
+  return requireOperator()(c, next);
+});
+adminConsole.get("/admin", (c) => c.redirect("/admin/tenants", 303));
 adminConsole.route("/", adminSignin);
-// "/area/*" covers "/area" itself too.
-for (const area of ["/admin/tenants", "/admin/webhooks", "/admin/moves", "/admin/health"]) {
-  adminConsole.use(`${area}/*`, requireOperator());
-}
 adminConsole.route("/", adminTenantPages);
 adminConsole.route("/", adminWebhookPages);
 adminConsole.route("/", adminMoves);
 adminConsole.route("/", adminHealth);
 
-/** Any other path under /admin: the sign-in for strangers, 404 for an operator. */
-adminConsole.all("/admin/*", requireOperator(), (c) => c.text("Not found", 404));
+/** Any other path under /admin (an operator's typo): 404. */
+adminConsole.all("/admin/*", (c) => c.text("Not found", 404));
 
 /**
  * A failed action is shown as a page (with the same safe message the API
