@@ -16,7 +16,7 @@ import type { AdminMiddleware, AdminPageContext, Operator } from "./context";
  *   every operator session at once (the way to revoke one early).
  * - `__Host-`, HttpOnly, Secure, SameSite=Lax like the console's cookies.
  */
-export const ADMIN_COOKIE = "__Host-muninn-admin";
+const ADMIN_COOKIE = "__Host-muninn-admin";
 const ADMIN_SESSION_MS = 30 * 60 * 1000;
 const SESSION_LABEL = "muninn admin session v1";
 const CSRF_LABEL = "muninn admin csrf v1";

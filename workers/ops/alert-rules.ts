@@ -50,7 +50,8 @@ export async function readAlertRules(prometheusUrl: string, logger: Logger): Pro
     const response = await fetch(`${prometheusUrl}/api/v1/rules?type=alert`, {
       signal: AbortSignal.timeout(TIMEOUT_MS),
       headers: { accept: "application/json" },
-      redirect: "error",
+      // Not followed: a redirect (a login page in front of Prometheus) is answered as the status it is.
+      redirect: "manual",
     });
     if (!response.ok) return { error: `Prometheus answered ${response.status}.` };
     body = await response.json();
