@@ -69,7 +69,7 @@ describe("admin console: who gets in", () => {
       ["nobody", (path, init) => new Browser().fetch(path, init)],
       [
         "tenant API key",
-        (path, init) => workerFetch(path, { ...init, headers: asTenant(target.apiKey), redirect: "manual" }),
+        (path, init) => workerFetch(path, { ...init, headers: asTenant(target.apiKey.key), redirect: "manual" }),
       ],
       [
         "admin token as a bearer (an API credential, not a page session)",
@@ -189,7 +189,7 @@ describe("admin console: tenants", () => {
     const nothing = await browser.page("/admin/tenants?q=no-such-tenant-anywhere");
     expect(textOf(nothing.html)).toContain("No tenant matches.");
 
-    await workerFetch("/api/me", { headers: asTenant(created.apiKey) });
+    await workerFetch("/api/me", { headers: asTenant(created.apiKey.key) });
     const page = textOf((await browser.page(`/admin/tenants/${tenant.id}`)).html);
     expect(page).toContain(tenant.ownerEmail);
     expect(page).toMatch(/Plan pro/);

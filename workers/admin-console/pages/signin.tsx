@@ -9,7 +9,7 @@ import { Layout } from "../../console/ui/layout";
  */
 export function AdminSigninPage(props: { csrf: string; name?: string; error?: string | null }) {
   return (
-    <Layout title="Operator sign-in" narrow>
+    <Layout title="Operator sign-in" narrow menu={{ label: "Admin", home: "/admin/signin", items: [] }}>
       <h1>Operator sign-in</h1>
       <p>
         For the people who run this service. Tenants sign in at <a href="/signin">/signin</a>.

@@ -226,7 +226,7 @@ function AuditTable(props: { entries: AuditRecord[] }) {
             <tr>
               <td>{time(entry.createdAt)}</td>
               <td>{entry.actor}</td>
-              <td>
+              <td class="nowrap">
                 <code>{entry.action}</code>
               </td>
               <td>

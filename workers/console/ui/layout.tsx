@@ -21,7 +21,8 @@ export interface Menu {
   label: string;
   home: string;
   items: { href: string; label: string; current?: boolean }[];
-  signOut: { action: string; csrf: string };
+  /** Absent before sign-in. */
+  signOut?: { action: string; csrf: string };
 }
 
 const NAV: { section: Section; href: string; label: string }[] = [
@@ -104,19 +105,23 @@ function MenuNav(props: { menu: Menu }) {
   const { menu } = props;
   return (
     <>
-      <nav class="main" aria-label={menu.label}>
-        {menu.items.map((item) => (
-          <a href={item.href} aria-current={item.current ? "page" : undefined}>
-            {item.label}
-          </a>
-        ))}
-      </nav>
-      <form method="post" action={menu.signOut.action}>
-        <input type="hidden" name="csrf" value={menu.signOut.csrf} />
-        <button class="link" type="submit">
-          Sign out
-        </button>
-      </form>
+      {menu.items.length > 0 ? (
+        <nav class="main" aria-label={menu.label}>
+          {menu.items.map((item) => (
+            <a href={item.href} aria-current={item.current ? "page" : undefined}>
+              {item.label}
+            </a>
+          ))}
+        </nav>
+      ) : null}
+      {menu.signOut ? (
+        <form method="post" action={menu.signOut.action}>
+          <input type="hidden" name="csrf" value={menu.signOut.csrf} />
+          <button class="link" type="submit">
+            Sign out
+          </button>
+        </form>
+      ) : null}
     </>
   );
 }
