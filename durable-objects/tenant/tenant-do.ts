@@ -12,6 +12,7 @@ import type {
   AdmitResult,
   ChargeResult,
   RateLimitStatus,
+  ReserveResult,
   SessionClosure,
   SessionList,
   SessionRecord,
@@ -219,8 +220,13 @@ export class TenantDO extends DurableObject<Env> {
     return this.#settings.apply(record);
   }
 
-  /** Reserve `count` tool calls of this month's quota in one step (an import); refused whole if they do not fit. */
-  async reserveToolCalls(count: number, record?: VersionedSettings) {
+  /**
+   * Count up to `count` tool calls of this month's quota in one step, for
+   * the records a memory door's write creates (`shared/memory/access.ts`);
+   * answers how many were granted. `record`: the operator's import passes
+   * the tenant's settings, since no admission ran for the tenant.
+   */
+  async reserveToolCalls(count: number, record?: VersionedSettings): Promise<ReserveResult> {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
     if (!settings) throw new Error("tenant settings unknown: admit a request first");
     const result = this.#limits.reserve(settings, count, Date.now());
