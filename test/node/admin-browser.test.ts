@@ -225,10 +225,31 @@ describe("the admin console in a real browser", () => {
       expect(await page.getByRole("status").textContent()).toContain("0 differ from Stripe");
       await review(page, "reconcile");
 
-      // Moves and health.
-      await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Moves" }).click();
+      // Moves: the demo tenant moved to a new database (started through the admin API, driven by its
+      // object's alarm) shows as completed; Finalize asks first, then deletes the old database.
+      const started = await fetch(`${base}/api/tenants/${tenantId}/migrate`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${stack.info.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ target: { group: "default" } }),
+      });
+      expect(started.status).toBe(202);
+      const moveId = ((await started.json()) as { id: string }).id;
+      const moves = page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Moves" });
+      await moves.click();
       await page.getByRole("heading", { name: "Database moves" }).waitFor();
+      const moveRow = page.getByRole("row").filter({ hasText: moveId });
+      for (let attempt = 0; attempt < 60 && !(await moveRow.textContent())?.includes("completed"); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await page.reload();
+      }
+      expect(await moveRow.textContent()).toContain("completed");
       await review(page, "moves");
+      await moveRow.getByRole("button", { name: "Finalize" }).click();
+      await page.getByRole("button", { name: "Confirm: finalize" }).waitFor();
+      await review(page, "confirm-finalize");
+      await page.getByRole("button", { name: "Confirm: finalize" }).click();
+      await page.waitForURL(`${base}/admin/moves?notice=finalized`);
+      expect(await page.getByRole("status").textContent()).toContain("Finalized");
       await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Health" }).click();
       await page.getByRole("heading", { name: "Alert rules" }).waitFor();
       const alerts = await page.getByRole("region", { name: "Alert rules" }).textContent();

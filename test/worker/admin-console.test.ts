@@ -198,6 +198,9 @@ describe("admin console: tenants", () => {
     expect(page).toMatch(/Schema version \d+/);
     expect(page).toContain("tenant.create");
 
+    const nowhere = await browser.fetch("/admin/elsewhere");
+    expect(nowhere.status).toBe(404);
+    expect(textOf(await nowhere.text())).toContain("There is no page /admin/elsewhere.");
     const missing = await browser.fetch("/admin/tenants/t_missing");
     expect(missing.status).toBe(404);
     expect(textOf(await missing.text())).toContain("no tenant");

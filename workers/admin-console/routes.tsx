@@ -50,7 +50,7 @@ adminConsole.route("/", adminMoves);
 adminConsole.route("/", adminHealth);
 
 /** Any other path under /admin (an operator's typo): 404. */
-adminConsole.all("/admin/*", (c) => c.text("Not found", 404));
+adminConsole.all("/admin/*", (c) => render(c, <ErrorPage message={`There is no page ${c.req.path}.`} />, 404));
 
 /**
  * A failed action is shown as a page (with the same safe message the API

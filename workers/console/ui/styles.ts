@@ -44,7 +44,7 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 .badge.ok{color:var(--ok);border-color:var(--ok);background:var(--ok-bg)}
 .badge.bad{color:var(--danger);border-color:var(--danger);background:var(--danger-bg)}
 .badge.warn{color:var(--warn);border-color:var(--warn);background:var(--warn-bg)}
-.scroll{overflow-x:auto}td code{overflow-wrap:anywhere}td.nowrap{white-space:nowrap}
+.scroll{overflow-x:auto}td code{overflow-wrap:anywhere}td.nowrap{white-space:nowrap}td .actions{margin-top:0}td form{margin:0}
 h1{font-size:2rem;line-height:1.2;margin:0 0 1rem}h2{font-size:1.25rem;margin:2rem 0 .75rem}
 p{margin:0 0 1rem}.muted{color:var(--muted);font-size:.875rem}
 .card{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1.5rem;margin:0 0 1.5rem}
