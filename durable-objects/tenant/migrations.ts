@@ -68,4 +68,18 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
       sql.exec("CREATE TABLE stripe_call_slots (slot INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
     },
   },
+  {
+    version: 5,
+    name: "admission leases and the version of the terms they are granted under",
+    up(sql) {
+      sql.exec(`CREATE TABLE admission_leases (
+        id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        tool_calls INTEGER NOT NULL
+      )`);
+      sql.exec("ALTER TABLE tenant_settings ADD COLUMN terms_version INTEGER NOT NULL DEFAULT 0");
+    },
+  },
 ];

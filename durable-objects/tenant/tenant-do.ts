@@ -11,6 +11,8 @@ import type {
   AdmitInput,
   AdmitResult,
   ChargeResult,
+  LeaseInput,
+  LeaseResult,
   RateLimitStatus,
   ReserveResult,
   SessionClosure,
@@ -135,6 +137,32 @@ export class TenantDO extends DurableObject<Env> {
     }
     if (created) await this.#sessionsChanged(settings.tenantId, created.closed, 1);
     return result;
+  }
+
+  /**
+   * See `LeaseInput`: settle the leases an isolate reports on, then grant it
+   * a new budget under the terms now in force (docs/rate-limits.md, "Leases").
+   * Settling comes first and happens even for a suspended tenant, so what was
+   * used is counted and what was not goes back.
+   */
+  async lease(input: LeaseInput): Promise<LeaseResult> {
+    const now = Date.now();
+    this.#limits.settle(input.settle, input.refused, now);
+    const settings = this.#settingsFrom(input.tenant);
+    const result: LeaseResult = settings
+      ? this.#limits.lease(settings, input, this.#settings.version(), this.#database.get(), now)
+      : { granted: false, refusal: { reason: "suspended" } };
+    this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
+    await this.#scheduleAlarm();
+    return result;
+  }
+
+  /** Settle leases an isolate is done with (it held them to expiry unused up): see `lease`. */
+  async returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void> {
+    const now = Date.now();
+    this.#limits.settle(input.settle, input.refused, now);
+    this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
+    await this.#scheduleAlarm();
   }
 
   /**
@@ -293,6 +321,7 @@ export class TenantDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.#driveMigration();
     const now = Date.now();
+    this.#limits.expireLeases(now);
     const reaped = this.#sessions.reap(now);
     if (reaped.length > 0) {
       const tenant = this.#settings.get()?.tenantId;
@@ -402,11 +431,16 @@ export class TenantDO extends DurableObject<Env> {
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
     const driving = this.#database.driving() ? (this.#migrationRetryAt ?? Date.now()) : null;
-    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving);
+    const leases = this.#limits.leases.nextDeadline();
+    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving, leases);
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
-    } else if (current === null || next < current || current < Date.now()) {
+    } else if (current !== next) {
+      // Moved later too, not only earlier: while a tenant is busy each lease
+      // call replaces the lease whose deadline the alarm was set for, and an
+      // alarm left at that stale deadline would wake the object (and flush
+      // usage) every couple of seconds.
       await this.ctx.storage.setAlarm(next);
     }
   }

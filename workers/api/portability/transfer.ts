@@ -9,7 +9,7 @@ import {
   parseKnowledgeGraph,
   parseMarkdown,
   parseMuninn,
-} from "../../../shared/lifecycle/import-formats";
+} from "../../../shared/lifecycle/portability/import-formats";
 import type { MemoryDoor } from "../../../shared/memory/door";
 import { tenantMigratingError } from "../../admission";
 import type { AppEnv } from "../../types";
