@@ -65,6 +65,11 @@ export interface Config {
   /** Moving a tenant to another database: rows per copy batch, and how long the old database is kept. */
   tenantMigration: { batchRows: number; retentionMs: number };
   version: string;
+  /**
+   * Where the admin console reads the alert rules' state (`/api/v1/rules`);
+   * null when no Prometheus is configured (`PROMETHEUS_URL`).
+   */
+  prometheusUrl: string | null;
 }
 
 export interface BillingConfig {
@@ -290,5 +295,21 @@ export function readConfig(env: object): Config {
       retentionMs: nonNegativeInt(source, "MIGRATION_RETENTION_HOURS", 168) * 60 * 60 * 1000,
     },
     version: optional(source, "VERSION", "dev"),
+    prometheusUrl: prometheusUrl(source),
   };
+}
+
+function prometheusUrl(source: ConfigSource): string | null {
+  const raw = optional(source, "PROMETHEUS_URL", "").trim();
+  if (raw === "") return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PROMETHEUS_URL must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(`PROMETHEUS_URL must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  return url.toString().replace(/\/$/, "");
 }

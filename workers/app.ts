@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { AppError } from "../shared/errors";
 import { MissingScopeError } from "../shared/memory/access";
+import { adminConsole } from "./admin-console/routes";
 import { api } from "./api/routes";
 import { oauthRoutes } from "./auth/oauth-routes";
 import { scopeChallenge } from "./auth/require-scope";
@@ -40,6 +41,7 @@ export function createApp() {
   app.route("/", oauthRoutes);
   app.route("/", stripeWebhooks);
   app.route("/", mcp);
+  app.route("/", adminConsole as unknown as Hono<AppEnv>);
   app.route("/", consolePages as unknown as Hono<AppEnv>);
 
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));

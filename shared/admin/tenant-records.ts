@@ -20,7 +20,7 @@ export interface TenantChange {
 }
 
 export interface TenantSearch {
-  /** Matched as a substring of the owner email or the org name, case-insensitively. */
+  /** The tenant's id exactly, or a substring of the owner email or the org name, case-insensitively. */
   query?: string;
   plan?: Plan;
   status?: TenantStatus;
@@ -40,7 +40,12 @@ export async function searchTenants(
     select: "SELECT * FROM tenants",
     conditions: [
       pattern
-        ? ["(lower(owner_email) LIKE ? ESCAPE '\\' OR lower(org_name) LIKE ? ESCAPE '\\')", pattern, pattern]
+        ? [
+            "(id = ? OR lower(owner_email) LIKE ? ESCAPE '\\' OR lower(org_name) LIKE ? ESCAPE '\\')",
+            search.query ?? "",
+            pattern,
+            pattern,
+          ]
         : null,
       search.plan ? ["plan = ?", search.plan] : null,
       search.status ? ["status = ?", search.status] : null,

@@ -72,15 +72,16 @@ export interface StripeEventRecord {
   processedAt: string | null;
 }
 
-/** Events newest first, optionally by status, keyset-paginated on (received_at, event_id). */
+/** Events newest first, optionally by status and type, keyset-paginated on (received_at, event_id). */
 export async function listStripeEvents(
   mgmtDb: Database,
-  filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
+  filter: { status?: EventStatus; type?: string; before?: { receivedAt: string; eventId: string }; limit: number },
 ): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
   const { rows, hasMore } = await readPage(mgmtDb, {
     select: "SELECT * FROM stripe_events",
     conditions: [
       filter.status ? ["status = ?", filter.status] : null,
+      filter.type ? ["type = ?", filter.type] : null,
       filter.before
         ? [
             "(received_at < ? OR (received_at = ? AND event_id < ?))",
@@ -93,7 +94,27 @@ export async function listStripeEvents(
     orderBy: "received_at DESC, event_id DESC",
     limit: filter.limit,
   });
-  const events = rows.map((row) => ({
+  return { events: rows.map(rowToEvent), hasMore };
+}
+
+/** The event types that have arrived (for a filter), at most 100. */
+export async function listStripeEventTypes(mgmtDb: Database): Promise<string[]> {
+  const result = await mgmtDb.execute("SELECT DISTINCT type FROM stripe_events ORDER BY type LIMIT 100", "read");
+  return result.rows.map((row) => String(row.type));
+}
+
+/** One event's record, or null if none arrived with this id. */
+export async function getStripeEvent(mgmtDb: Database, eventId: string): Promise<StripeEventRecord | null> {
+  const result = await mgmtDb.execute(
+    { sql: "SELECT * FROM stripe_events WHERE event_id = ?", args: [eventId] },
+    "read",
+  );
+  const row = result.rows[0];
+  return row ? rowToEvent(row) : null;
+}
+
+function rowToEvent(row: Record<string, unknown>): StripeEventRecord {
+  return {
     eventId: String(row.event_id),
     type: String(row.type),
     created: isoFromSeconds(Number(row.created)),
@@ -106,6 +127,5 @@ export async function listStripeEvents(
     error: textOrNull(row.error),
     receivedAt: String(row.received_at),
     processedAt: textOrNull(row.processed_at),
-  }));
-  return { events, hasMore };
+  };
 }

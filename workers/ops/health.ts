@@ -94,30 +94,32 @@ function tenantBreakerSummary(services: Services) {
   };
 }
 
-health.get("/health", async (c) => {
-  const services = c.get("services");
+/** What `/health` answers (also shown on the admin console's health page). */
+export async function healthReport(services: Services, env: Env, logger: Logger) {
   const started = Date.now();
-  const { managementDb: mgmt, sessions } = await checks(services, c.env, c.get("logger"));
+  const { managementDb: mgmt, sessions } = await checks(services, env, logger);
   const managementBreaker: BreakerSnapshot = services.mgmtBreaker.snapshot();
   const tenantBreakers = tenantBreakerSummary(services);
   const pool = services.pool.snapshot(services.clientCount());
   const degraded =
     managementBreaker.state !== "closed" || tenantBreakers.open > 0 || pool.available === 0 || sessions === null;
   const status = !mgmt.ok ? "error" : degraded ? "degraded" : "ok";
-  return c.json(
-    {
-      status,
-      version: services.config.version,
-      checks: {
-        managementDb: mgmt.ok ? "ok" : "error",
-        circuitBreakers: { managementDb: managementBreaker, tenantDb: tenantBreakers },
-        pool: { size: pool.size, max: pool.max, available: pool.available, waiting: pool.waiting },
-        mcpSessions: sessions,
-      },
-      latencyMs: { managementDb: mgmt.latencyMs, total: Date.now() - started },
+  return {
+    status,
+    version: services.config.version,
+    checks: {
+      managementDb: mgmt.ok ? "ok" : "error",
+      circuitBreakers: { managementDb: managementBreaker, tenantDb: tenantBreakers },
+      pool: { size: pool.size, max: pool.max, available: pool.available, waiting: pool.waiting },
+      mcpSessions: sessions,
     },
-    status === "error" ? 503 : 200,
-  );
+    latencyMs: { managementDb: mgmt.latencyMs, total: Date.now() - started },
+  } as const;
+}
+
+health.get("/health", async (c) => {
+  const report = await healthReport(c.get("services"), c.env, c.get("logger"));
+  return c.json(report, report.status === "error" ? 503 : 200);
 });
 
 export interface Readiness {

@@ -130,6 +130,15 @@ export async function listMoves(mgmt: Database, tenantId: string): Promise<Tenan
   return result.rows.map(rowToMove);
 }
 
+/** Moves an operator may still act on, across tenants: running, failed, or completed and not yet finalized. */
+export async function listOpenMoves(mgmt: Database): Promise<TenantMove[]> {
+  const result = await mgmt.execute(
+    "SELECT * FROM tenant_migrations WHERE status IN ('running', 'failed', 'completed') ORDER BY created_at DESC, id DESC LIMIT 100",
+    "read",
+  );
+  return result.rows.map(rowToMove);
+}
+
 export function insertMoveStatement(move: {
   id: string;
   tenantId: string;

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { reconcileBilling } from "../../../shared/billing/reconcile";
-import { billingContext, logStripeFailures, pushAll } from "../../billing/context";
+import { logStripeFailures } from "../../billing/context";
 import type { AppEnv } from "../../types";
 import { parseInput } from "../validation";
+import { reconcileWithStripe } from "./operations";
 
 /** `/api/admin/billing`: reconciliation with Stripe. Behind `requireAdmin`. */
 export const adminBilling = new Hono<AppEnv>();
@@ -18,19 +18,7 @@ const reconcileQuery = z.object({
 adminBilling.post("/reconcile", async (c) => {
   const query = parseInput(reconcileQuery, c.req.query());
   const apply = query.apply === "true";
-  const { report, changed } = await reconcileBilling(billingContext(c.get("services")), {
-    apply,
-    actor: c.get("adminActor"),
-    tenantId: query.tenant_id,
-  });
-  const unpushed = await pushAll(c.env, c.get("logger"), changed);
-  c.get("logger").info("billing reconciliation", {
-    apply,
-    tenant: query.tenant_id,
-    checked: report.checked,
-    drift: report.drift.length,
-    errors: report.errors.length,
-  });
+  const { report, unpushed } = await reconcileWithStripe(c, { apply, tenantId: query.tenant_id });
   return c.json({
     object: "billing_reconciliation",
     applied: report.applied,

@@ -1,12 +1,11 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../../../shared/errors";
-import { cancelMove, finalizeMove, resumeMove, startMove } from "../../../shared/lifecycle/move/commands";
-import type { MoveDeps } from "../../../shared/lifecycle/move/context";
+import { startMove } from "../../../shared/lifecycle/move/commands";
 import { getMove, listMoves, MOVE_STEPS, type TenantMove } from "../../../shared/lifecycle/move/record";
-import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
+import { adminActorOf, cancelTenantMove, finalizeTenantMove, moveDeps, resumeTenantMove } from "./operations";
 import { requireTenant, tenantObject } from "./tenant-lookup";
 
 /**
@@ -26,22 +25,6 @@ const migrateBody = z
   })
   .strict();
 
-function deps(c: Context<AppEnv>, tenantId: string): MoveDeps {
-  const stub = tenantObject(c, tenantId);
-  return {
-    mgmt: c.get("services").mgmtDb,
-    config: c.get("services").config,
-    gate: {
-      markMigrating: (id) => stub.markMigrating(id),
-      releaseMigrating: (id, generation) => stub.releaseMigrating(id, generation),
-    },
-  };
-}
-
-function actor(c: Context<AppEnv>) {
-  return { actor: c.get("adminActor"), ip: clientIp(c) };
-}
-
 async function requireTenantMove(c: Context<AppEnv>, tenantId: string): Promise<TenantMove> {
   const id = c.req.param("mid") ?? "";
   const move = await getMove(c.get("services").mgmtDb, id);
@@ -56,7 +39,7 @@ async function requireTenantMove(c: Context<AppEnv>, tenantId: string): Promise<
 adminMigrations.post("/migrate", async (c) => {
   const tenant = await requireTenant(c);
   const body = await parseJsonBody(c, migrateBody);
-  const move = await startMove(deps(c, tenant.id), tenant.id, body.target, actor(c));
+  const move = await startMove(moveDeps(c, tenant.id), tenant.id, body.target, adminActorOf(c));
   await tenantObject(c, tenant.id).driveMigration(move.id);
   c.header("Location", `/api/tenants/${tenant.id}/migrations/${move.id}`);
   return c.json(moveView(move), 202);
@@ -76,21 +59,19 @@ adminMigrations.get("/migrations/:mid", async (c) => {
 adminMigrations.post("/migrations/:mid/resume", async (c) => {
   const tenant = await requireTenant(c);
   const { id } = await requireTenantMove(c, tenant.id);
-  const move = await resumeMove(deps(c, tenant.id), id, actor(c));
-  await tenantObject(c, tenant.id).driveMigration(id);
-  return c.json(moveView(move), 202);
+  return c.json(moveView(await resumeTenantMove(c, tenant.id, id)), 202);
 });
 
 adminMigrations.post("/migrations/:mid/cancel", async (c) => {
   const tenant = await requireTenant(c);
   const { id } = await requireTenantMove(c, tenant.id);
-  return c.json(moveView(await cancelMove(deps(c, tenant.id), id, actor(c))));
+  return c.json(moveView(await cancelTenantMove(c, tenant.id, id)));
 });
 
 adminMigrations.post("/migrations/:mid/finalize", async (c) => {
   const tenant = await requireTenant(c);
   const { id } = await requireTenantMove(c, tenant.id);
-  const { move, oldDatabaseDeleted } = await finalizeMove(deps(c, tenant.id), id, actor(c));
+  const { move, oldDatabaseDeleted } = await finalizeTenantMove(c, tenant.id, id);
   return c.json({ ...moveView(move), old_database_deleted: oldDatabaseDeleted });
 });
 

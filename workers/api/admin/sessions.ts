@@ -1,9 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { writeAudit } from "../../../shared/audit";
-import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { parseInput } from "../validation";
+import { closeTenantSessions } from "./operations";
 import { requireTenant, tenantObject } from "./tenant-lookup";
 
 /**
@@ -46,17 +45,6 @@ adminSessions.get("/", async (c) => {
 adminSessions.delete("/", async (c) => {
   const record = await requireTenant(c);
   const query = parseInput(closeQuery, c.req.query());
-  const closed = await tenantObject(c, record.id).closeSessions({
-    reason: "admin",
-    idleForMs: query.idle_seconds === undefined ? undefined : query.idle_seconds * 1000,
-  });
-  await writeAudit(c.get("services").mgmtDb, {
-    tenantId: record.id,
-    actor: c.get("adminActor"),
-    action: "sessions.close",
-    details: { closed, idleSeconds: query.idle_seconds ?? null },
-    ip: clientIp(c),
-  });
-  c.get("logger").info("mcp sessions closed by admin", { tenant: record.id, closed, actor: c.get("adminActor") });
+  const closed = await closeTenantSessions(c, record.id, query.idle_seconds);
   return c.json({ tenant_id: record.id, closed });
 });

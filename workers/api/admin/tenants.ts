@@ -1,18 +1,18 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { UsageStatus } from "../../../durable-objects/tenant/contract";
 import { signUp } from "../../../shared/accounts/signup";
-import { changeTenant, searchTenants } from "../../../shared/admin/tenant-records";
+import { searchTenants } from "../../../shared/admin/tenant-records";
 import { decodeCursor, listPage } from "../../../shared/cursor";
-import { AppError, unavailable } from "../../../shared/errors";
-import { describeError } from "../../../shared/logging";
+import { AppError } from "../../../shared/errors";
 import { effectiveRateLimit, PLANS, type PlanLimitTable, TENANT_STATUSES } from "../../../shared/plans";
 import { getTenantDatabase, type Tenant } from "../../../shared/tenants/tenants";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 import { signupView } from "../accounts/signup";
 import { parseInput, parseJsonBody } from "../validation";
-import { requireTenant, settingsOf, tenantNotFound, tenantObject } from "./tenant-lookup";
+import { applyTenantChange } from "./operations";
+import { requireTenant, settingsOf, tenantObject } from "./tenant-lookup";
 
 /** The operator's tenant routes, mounted at `/api/tenants` behind `requireAdmin`. See docs/admin-api.md. */
 export const adminTenants = new Hono<AppEnv>();
@@ -97,22 +97,11 @@ adminTenants.get("/:id", async (c) => {
 adminTenants.patch("/:id", async (c) => {
   const body = await parseJsonBody(c, patchBody);
   const id = c.req.param("id");
-  const outcome = await changeTenant(
-    c.get("services").mgmtDb,
-    id,
-    { plan: body.plan, status: body.status, rateLimitOverride: body.rate_limit_override },
-    { actor: c.get("adminActor"), ip: clientIp(c) },
-  );
-  if (outcome.outcome === "not_found") throw tenantNotFound(id);
-  await applyToTenantObject(c, outcome.record);
-  if (outcome.outcome === "changed") {
-    c.get("logger").info("tenant changed by admin", {
-      tenant: id,
-      actor: c.get("adminActor"),
-      before: pick(outcome.before),
-      after: pick(outcome.record),
-    });
-  }
+  const outcome = await applyTenantChange(c, id, {
+    plan: body.plan,
+    status: body.status,
+    rateLimitOverride: body.rate_limit_override,
+  });
   const { mgmtDb, config } = c.get("services");
   const [database, status] = await Promise.all([
     getTenantDatabase(mgmtDb, config, id),
@@ -137,25 +126,6 @@ adminTenants.get("/:id/rate-limit", async (c) => {
     reset_at: status.resetAt,
   });
 });
-
-/**
- * Hand a changed record to the tenant's Durable Object so the next request
- * sees it. The management DB already holds the change; if the object cannot
- * be reached, the operator is told to repeat the (idempotent) request, and
- * any admin read of the tenant re-applies it too.
- */
-async function applyToTenantObject(c: Context<AppEnv>, record: Tenant): Promise<void> {
-  try {
-    await tenantObject(c, record.id).updateSettings(settingsOf(record));
-  } catch (error) {
-    c.get("logger").error("tenant change saved but not applied", { tenant: record.id, ...describeError(error) });
-    throw unavailable("the change is saved but not yet in force; repeat the request", { cause: error });
-  }
-}
-
-function pick(record: Tenant) {
-  return { plan: record.plan, status: record.status, rateLimitOverride: record.rateLimitOverride };
-}
 
 function quotasView(record: Tenant, limits: PlanLimitTable) {
   const rate = effectiveRateLimit(limits, record.plan, record.rateLimitOverride);

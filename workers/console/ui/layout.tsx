@@ -13,6 +13,18 @@ export interface Viewer {
   csrf: string;
 }
 
+/**
+ * Another area's navigation in the same frame (the operator's `/admin`):
+ * its own home, links and sign-out form, in place of the tenant's.
+ */
+export interface Menu {
+  label: string;
+  home: string;
+  items: { href: string; label: string; current?: boolean }[];
+  /** Absent before sign-in. */
+  signOut?: { action: string; csrf: string };
+}
+
 const NAV: { section: Section; href: string; label: string }[] = [
   { section: "connect", href: "/app/connect", label: "Connect" },
   { section: "keys", href: "/app/keys", label: "Keys" },
@@ -30,9 +42,12 @@ export function Layout(props: {
   viewer?: Viewer | null;
   section?: Section;
   narrow?: boolean;
+  /** Replaces the tenant navigation (and its verification banner) with another area's. */
+  menu?: Menu;
+  wide?: boolean;
   children: Child;
 }) {
-  const { viewer } = props;
+  const { viewer, menu } = props;
   return (
     <html lang="en">
       <head>
@@ -47,11 +62,13 @@ export function Layout(props: {
           Skip to content
         </a>
         <header class="top">
-          <a class="brand" href={viewer ? "/app/connect" : "/"}>
+          <a class="brand" href={menu ? menu.home : viewer ? "/app/connect" : "/"}>
             <LogoMark />
             Muninn
           </a>
-          {viewer ? (
+          {menu ? (
+            <MenuNav menu={menu} />
+          ) : viewer ? (
             <>
               <nav class="main" aria-label="Console">
                 {NAV.map((item) => (
@@ -74,13 +91,38 @@ export function Layout(props: {
             </nav>
           )}
         </header>
-        <main id="content" class={props.narrow ? "narrow" : undefined}>
+        <main id="content" class={props.narrow ? "narrow" : props.wide ? "wide" : undefined}>
           {viewer && !viewer.verified ? <VerifyBanner csrf={viewer.csrf} email={viewer.email} /> : null}
           {props.children}
         </main>
         <footer>Muninn — memory for your AI agents</footer>
       </body>
     </html>
+  );
+}
+
+function MenuNav(props: { menu: Menu }) {
+  const { menu } = props;
+  return (
+    <>
+      {menu.items.length > 0 ? (
+        <nav class="main" aria-label={menu.label}>
+          {menu.items.map((item) => (
+            <a href={item.href} aria-current={item.current ? "page" : undefined}>
+              {item.label}
+            </a>
+          ))}
+        </nav>
+      ) : null}
+      {menu.signOut ? (
+        <form method="post" action={menu.signOut.action}>
+          <input type="hidden" name="csrf" value={menu.signOut.csrf} />
+          <button class="link" type="submit">
+            Sign out
+          </button>
+        </form>
+      ) : null}
+    </>
   );
 }
 

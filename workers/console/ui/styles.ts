@@ -34,7 +34,17 @@ nav.main a{text-decoration:none;color:var(--muted);font-weight:600;padding:.25re
 nav.main a[aria-current=page]{color:var(--text);border-bottom:2px solid var(--accent)}
 header.top form{margin:0}
 main{width:100%;max-width:52rem;margin:0 auto;padding:2rem 1.5rem;flex:1}
-main.narrow{max-width:28rem}
+main.narrow{max-width:28rem}main.wide{max-width:72rem}
+.grid{display:grid;gap:0 1.5rem;grid-template-columns:repeat(auto-fit,minmax(min(24rem,100%),1fr))}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0}dl.facts dt{color:var(--muted);font-weight:600}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:flex-end}form.filters{margin:0 0 1.5rem}.filters label{margin:0 0 .25rem}
+.filters>div{flex:1;min-width:10rem}.filters button{margin-bottom:1px}
+.badge{display:inline-block;padding:.05rem .5rem;border-radius:999px;border:1px solid var(--border);font-size:.8125rem;font-weight:600}
+.badge.ok{color:var(--ok);border-color:var(--ok);background:var(--ok-bg)}
+.badge.bad{color:var(--danger);border-color:var(--danger);background:var(--danger-bg)}
+.badge.warn{color:var(--warn);border-color:var(--warn);background:var(--warn-bg)}
+.scroll{overflow-x:auto}td code{overflow-wrap:anywhere}td.nowrap{white-space:nowrap}td .actions{margin-top:0}td form{margin:0}
 h1{font-size:2rem;line-height:1.2;margin:0 0 1rem}h2{font-size:1.25rem;margin:2rem 0 .75rem}
 p{margin:0 0 1rem}.muted{color:var(--muted);font-size:.875rem}
 .card{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1.5rem;margin:0 0 1.5rem}
