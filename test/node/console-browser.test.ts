@@ -66,6 +66,15 @@ async function tabTo(page: Page, name: RegExp, limit = 40): Promise<void> {
   throw new Error(`no focusable element matching ${name} within ${limit} tabs`);
 }
 
+/**
+ * Autofocus is applied once the page has rendered; on a loaded machine that
+ * can come after navigation finishes, and keys typed before it are lost.
+ * A keyboard user starts typing when the caret is there: so does the test.
+ */
+async function focusedOn(page: Page, name: string): Promise<void> {
+  await page.waitForFunction((field) => document.activeElement?.getAttribute("name") === field, name);
+}
+
 /** The next message to `to`; on a timeout, what the Worker logged about signups, to say why. */
 async function nextMessage(to: string) {
   try {
@@ -101,6 +110,7 @@ describe("the console in a real browser", () => {
       await page.waitForURL(`${base}/signup`);
       await review(page, "signup");
       // Email is focused on arrival.
+      await focusedOn(page, "email");
       await page.keyboard.type(email);
       await page.keyboard.press("Tab");
       await page.keyboard.type("zzzzzzzzzzzz");
@@ -269,6 +279,7 @@ describe("the console in a real browser", () => {
       await tabTo(page, /^Create an account$/);
       await page.keyboard.press("Enter");
       await page.waitForURL(/\/signup\?next=/);
+      await focusedOn(page, "email");
       await page.keyboard.type(email);
       await page.keyboard.press("Tab");
       await page.keyboard.type(PASSWORD);
