@@ -35,6 +35,8 @@ export interface Config {
   usageFlushIntervalMs: number;
   /** Requests per minute one client IP may make to unauthenticated endpoints (signup, login, OAuth). */
   ipRateLimitPerMinute: number;
+  /** Requests per minute one tenant may make to routes that call Stripe (Checkout, the billing portal). */
+  billingStripeCallsPerMinute: number;
   breaker: { failureThreshold: number; openMs: number; maxOpenMs: number };
   /** Database calls one isolate may have in flight before callers queue. */
   dbPoolMax: number;
@@ -148,7 +150,7 @@ function nonNegativeInt(source: ConfigSource, key: string, fallback: number): nu
 }
 
 /**
- * Host names `/mcp` answers to (DNS-rebinding protection): `ALLOWED_HOSTS`,
+ * Host names `/mcp`, `/api/*` and `/metrics` answer to (DNS-rebinding protection): `ALLOWED_HOSTS`,
  * or else the hosts of `ALLOWED_ORIGINS` — locally both are loopback names.
  */
 function allowedHosts(source: ConfigSource): string[] {
@@ -251,6 +253,7 @@ export function readConfig(env: object): Config {
     planLimits: planLimits(source),
     usageFlushIntervalMs: positiveInt(source, "USAGE_FLUSH_INTERVAL_MS", 60_000),
     ipRateLimitPerMinute: positiveInt(source, "IP_RATE_LIMIT_PER_MINUTE", 30),
+    billingStripeCallsPerMinute: positiveInt(source, "BILLING_STRIPE_CALLS_PER_MINUTE", 10),
     breaker: {
       failureThreshold: positiveInt(source, "BREAKER_FAILURE_THRESHOLD", 5),
       openMs: positiveInt(source, "BREAKER_OPEN_MS", 30_000),

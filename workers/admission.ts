@@ -12,7 +12,7 @@ import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
 import type { AuthenticatedTenant } from "./auth/authenticate";
 import { refreshCredential } from "./auth/authenticate";
-import { recorder } from "./ops/telemetry";
+import { countObjectError, recorder } from "./ops/telemetry";
 import type { AppEnv } from "./types";
 
 export type AdmitRequest = Omit<AdmitInput, "tenant">;
@@ -34,6 +34,7 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   try {
     result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
+    countObjectError("tenant", "admit");
     c.get("logger").error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
     throw unavailable("admission temporarily unavailable", { cause: error });
   }
@@ -72,6 +73,7 @@ export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
   try {
     result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant);
   } catch (error) {
+    countObjectError("tenant", "charge");
     c.get("logger").error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
     throw unavailable("admission temporarily unavailable: the tool did not run; retry shortly", { cause: error });
   }
@@ -90,10 +92,15 @@ declare module "hono" {
   }
 }
 
-/** Middleware for tenant `/api` routes: admit, or answer the refusal as an HTTP error. */
-export function admitted(options: { write?: boolean } = {}): MiddlewareHandler<AppEnv> {
+/**
+ * Middleware for tenant `/api` routes: admit, or answer the refusal as an
+ * HTTP error. `write`, `allowSuspended` and `stripeCall` are `AdmitInput`'s.
+ */
+export function admitted(
+  options: Pick<AdmitRequest, "write" | "allowSuspended" | "stripeCall"> = {},
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const result = await admit(c, { kind: "api", write: options.write });
+    const result = await admit(c, { kind: "api", ...options });
     if (!result.admitted) throw admissionError(result, c.get("services").config.planLimits);
     c.set("admission", result);
     await next();
@@ -173,6 +180,14 @@ function logRefusal(c: Context<AppEnv>, tenant: string, refusal: AdmitRefusal): 
         resetsAt: refusal.quota.resetsAt,
       });
       return;
+    case "stripe_calls_limited":
+      c.get("logger").warn("Billing rate limit exceeded", {
+        tenant,
+        limit: refusal.limit,
+        windowSeconds: refusal.windowSeconds,
+        retryAfterSeconds: refusal.retryAfterSeconds,
+      });
+      return;
     case "suspended":
       c.get("logger").warn("tenant suspended: request refused", { tenant });
       return;
@@ -204,10 +219,20 @@ export function admissionError(refusal: AdmitRefusal, limits: PlanLimitTable): A
         code: "quota_exceeded",
         headers: { "Retry-After": String(refusal.retryAfterSeconds) },
       });
+    case "stripe_calls_limited":
+      return new AppError(
+        "rate_limited",
+        `Billing rate limit exceeded: ${refusal.limit} checkout or billing portal sessions per ` +
+          `${refusal.windowSeconds} s for one tenant. Retry after ${refusal.retryAfterSeconds} s.`,
+        { code: "billing_rate_limit_exceeded", headers: { "Retry-After": String(refusal.retryAfterSeconds) } },
+      );
     case "suspended":
-      return new AppError("forbidden", "Tenant suspended: this account's access is suspended. Contact support.", {
-        code: "tenant_suspended",
-      });
+      return new AppError(
+        "forbidden",
+        "Tenant suspended: this account's access is suspended. Contact support. " +
+          "Billing stays open: GET /api/billing and POST /api/billing/portal.",
+        { code: "tenant_suspended" },
+      );
     case "session_not_found":
       return new AppError("not_found", "Session not found: initialize a new session.", { code: "session_not_found" });
     case "migrating":

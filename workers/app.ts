@@ -5,15 +5,33 @@ import { oauthRoutes } from "./auth/oauth-routes";
 import { consolePages } from "./console/routes";
 import { errorAnswer, errorBody } from "./error-answer";
 import { mcp } from "./mcp/routes";
+import { bodyLimits } from "./middleware/body-limit";
+import { hostGuard } from "./middleware/host-guard";
 import { requestContext } from "./middleware/request-context";
 import { health } from "./ops/health";
 import { metrics } from "./ops/metrics";
 import type { AppEnv } from "./types";
-import { stripeWebhooks } from "./webhooks/stripe";
+import { MAX_WEBHOOK_BYTES, stripeWebhooks } from "./webhooks/stripe";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
+  // DNS rebinding: the API, the metrics and the local stack's metrics flush answer only this deployment's hosts.
+  app.use("/api/*", hostGuard());
+  app.use("/metrics", hostGuard());
+  app.use("/dev/*", hostGuard());
+  // Every body is limited while it streams, before anything parses it; unlisted paths get 64 KiB.
+  app.use(
+    bodyLimits([
+      ["/webhooks/stripe", MAX_WEBHOOK_BYTES],
+      // These limit their bodies themselves, after authentication (an MCP message, an import file).
+      ["/mcp", "route"],
+      ["/api/import", "route"],
+      [/^\/api\/tenants\/[^/]+\/import$/, "route"],
+      // The local stack's metrics-flush endpoint (benchmarks): its schema's own bound.
+      ["/dev/metrics/flush", 24 * 1024 * 1024],
+    ]),
+  );
   app.route("/", health);
   app.route("/", metrics);
   app.route("/api", api);

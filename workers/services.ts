@@ -7,6 +7,7 @@ import { type DatabaseTarget, guardDatabase } from "../shared/db/guarded";
 import { ConcurrencyPool } from "../shared/db/pool";
 import { createLogger, describeError } from "../shared/logging";
 import { assertTenantDatabase } from "../shared/tenants/tenants";
+import { measuredDatabase } from "./ops/database-metrics";
 import { recorder } from "./ops/telemetry";
 
 /**
@@ -48,6 +49,8 @@ function newBreaker(config: Config, target: DatabaseTarget, name: string): Circu
     },
     onFailure(_breaker, error) {
       recorder.inc("db_connection_failures_total", { target });
+      // A tenant breaker is named after its tenant: the per-tenant series says whose database is failing.
+      if (target === "tenantDb") recorder.inc("tenant_db_connection_failures_total", { tenant: name });
       logger.warn("database connection failure", describeError(error));
     },
     onProbe(result) {
@@ -60,15 +63,18 @@ function buildServices(env: Env): Services {
   const config = readConfig(env);
   const pool = new ConcurrencyPool(config.dbPoolMax, config.dbPoolTenantMax);
   const guard = (db: Database, target: DatabaseTarget, breaker: CircuitBreaker, owner?: string) =>
-    guardDatabase(db, {
+    measuredDatabase(
+      guardDatabase(db, {
+        target,
+        breaker,
+        pool,
+        owner,
+        waitMs: config.dbTimeoutMs,
+        readRetries: config.dbReadRetries,
+        retryBaseMs: 100,
+      }),
       target,
-      breaker,
-      pool,
-      owner,
-      waitMs: config.dbTimeoutMs,
-      readRetries: config.dbReadRetries,
-      retryBaseMs: 100,
-    });
+    );
   const mgmtBreaker = newBreaker(config, "managementDb", "management");
   const mgmtDb = guard(openDatabase(config.mgmtDb, config.dbTimeoutMs), "managementDb", mgmtBreaker);
 

@@ -4,9 +4,11 @@ import { SlidingWindowLimiter, type TakeResult } from "../tenant/rate-limit";
 import { ipLimiterStorageMigrations } from "./migrations";
 
 /**
- * One per (endpoint group, client IP): the same exact sliding window as a
- * tenant's, for endpoints that run before anyone is authenticated (signup,
- * login, OAuth token and registration). Millions of addresses each leave a
+ * One per (endpoint group, client address block: an IPv4 address or an IPv6
+ * /64, see `workers/middleware/address-block.ts`): the same exact sliding
+ * window as a tenant's, for endpoints that run before anyone is
+ * authenticated (signup, login, OAuth token and registration, bad
+ * credentials). Millions of addresses each leave a
  * tiny object behind, so an object deletes its storage once its window has
  * emptied.
  */

@@ -23,6 +23,18 @@ export interface AdmitInput {
   toolCall?: boolean;
   /** The request writes to the tenant's database: refused while the tenant is being migrated. */
   write?: boolean;
+  /**
+   * A route a suspended tenant may still use (reading its billing, the
+   * billing portal: it must be able to see what it pays and cancel or fix
+   * payment). Rate-limited as usual; a deleted tenant is refused anyway.
+   */
+  allowSuspended?: boolean;
+  /**
+   * The request calls Stripe's API (Checkout, the billing portal): it also
+   * spends a unit of the tenant's Stripe budget (`BILLING_STRIPE_CALLS_PER_MINUTE`),
+   * so no tenant can exhaust the platform's Stripe rate limit for everyone.
+   */
+  stripeCall?: boolean;
   /** A legacy-era `initialize`: when admitted, a session is created and returned in `session`. */
   initialize?: { protocolVersion: string; clientInfo: ClientInfo | null };
   /**
@@ -86,6 +98,7 @@ export type AdmitRefusal =
   | { reason: "suspended" }
   | { reason: "migrating"; retryAfterSeconds: number; migrationId: string }
   | { reason: "rate_limited"; retryAfterSeconds: number; rateLimit: RateLimitState; plan: Plan }
+  | { reason: "stripe_calls_limited"; retryAfterSeconds: number; limit: number; windowSeconds: number }
   | { reason: "quota_exceeded"; retryAfterSeconds: number; quota: QuotaState; plan: Plan };
 
 export type AdmitResult =

@@ -15,6 +15,9 @@ import { SlidingWindowLimiter } from "./rate-limit";
 /** From this share of a limit on, admitted responses carry a warning. */
 const WARNING_THRESHOLD = 0.9;
 
+/** The window of the per-tenant cap on requests that call Stripe. */
+const STRIPE_WINDOW_MS = 60_000;
+
 /**
  * The limit part of admission: the request rate (sliding window) and the
  * monthly tool-call quota, both decided from the settings in force at the
@@ -25,11 +28,15 @@ const WARNING_THRESHOLD = 0.9;
 export class TenantLimits {
   readonly #limits: PlanLimitTable;
   readonly #window: SlidingWindowLimiter;
+  readonly #stripeWindow: SlidingWindowLimiter;
+  readonly #stripeCallsPerMinute: number;
   readonly #meter: UsageMeter;
 
-  constructor(sql: SqlStorage, limits: PlanLimitTable) {
+  constructor(sql: SqlStorage, limits: PlanLimitTable, stripeCallsPerMinute: number) {
     this.#limits = limits;
     this.#window = new SlidingWindowLimiter(sql);
+    this.#stripeWindow = new SlidingWindowLimiter(sql, "stripe_call_slots");
+    this.#stripeCallsPerMinute = stripeCallsPerMinute;
     this.#meter = new UsageMeter(sql);
   }
 
@@ -44,9 +51,25 @@ export class TenantLimits {
    * a unit of it, so hammering a tenant's exhausted quota is throttled like
    * any other traffic.
    */
-  admit(settings: TenantSettings, toolCall: boolean, now: number): AdmitResult {
+  admit(settings: TenantSettings, request: { toolCall: boolean; stripeCall: boolean }, now: number): AdmitResult {
     const { plan } = settings;
     const rate = effectiveRateLimit(this.#limits, plan, settings.rateLimitOverride);
+    // A Stripe call needs room in both windows. The Stripe window is taken only
+    // if the request window has room, and the request window is taken only if
+    // the Stripe one did: a refused request spends neither.
+    if (request.stripeCall && this.#window.peek(rate.limit, rate.windowSeconds * 1000, now).remaining > 0) {
+      const stripe = this.#stripeWindow.take(this.#stripeCallsPerMinute, STRIPE_WINDOW_MS, now);
+      if (!stripe.allowed) {
+        this.#meter.count(["rate_limited"], now);
+        return {
+          admitted: false,
+          reason: "stripe_calls_limited",
+          retryAfterSeconds: stripe.retryAfterSeconds,
+          limit: this.#stripeCallsPerMinute,
+          windowSeconds: STRIPE_WINDOW_MS / 1000,
+        };
+      }
+    }
     const taken = this.#window.take(rate.limit, rate.windowSeconds * 1000, now);
     const rateLimit: RateLimitState = { ...taken.state, source: rate.source };
     if (!taken.allowed) {
@@ -55,7 +78,7 @@ export class TenantLimits {
     }
 
     const quotaLimit = this.#limits[plan].toolCallsPerMonth;
-    if (toolCall && this.#meter.exhausted(quotaLimit, now)) {
+    if (request.toolCall && this.#meter.exhausted(quotaLimit, now)) {
       return { admitted: false, ...this.#quotaRefusal(plan, quotaLimit, now) };
     }
 

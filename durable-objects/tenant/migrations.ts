@@ -61,4 +61,11 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
       )`);
     },
   },
+  {
+    version: 4,
+    name: "Stripe-call slots (the per-tenant cap on Checkout and portal sessions)",
+    up(sql) {
+      sql.exec("CREATE TABLE stripe_call_slots (slot INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
+    },
+  },
 ];

@@ -64,7 +64,7 @@ export class TenantDO extends DurableObject<Env> {
     const { storage } = this.ctx;
     migrateStorage(storage, tenantStorageMigrations);
     this.#settings = new SettingsStore(storage.sql);
-    this.#limits = new TenantLimits(storage.sql, this.#config.planLimits);
+    this.#limits = new TenantLimits(storage.sql, this.#config.planLimits, this.#config.billingStripeCallsPerMinute);
     this.#sessions = new SessionStore(storage.sql, {
       idleMs: this.#config.mcp.sessionIdleTimeoutMs,
       maxLifetimeMs: this.#config.mcp.sessionMaxLifetimeMs,
@@ -88,7 +88,7 @@ export class TenantDO extends DurableObject<Env> {
   /** See `AdmitInput`: one call per request decides whether it may run. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const now = Date.now();
-    const settings = this.#settingsFrom(input.tenant);
+    const settings = this.#settingsFrom(input.tenant, input.allowSuspended === true);
     if (!settings) return { admitted: false, reason: "suspended" };
     const database = this.#database.get();
     // Refused before anything is counted: a write that cannot run is not a request the tenant spent.
@@ -107,7 +107,11 @@ export class TenantDO extends DurableObject<Env> {
     }
     // Check and count happen above and here without an await in between, so
     // no other request to this tenant can interleave with them.
-    const result = this.#limits.admit(settings, input.toolCall === true, now);
+    const result = this.#limits.admit(
+      settings,
+      { toolCall: input.toolCall === true, stripeCall: input.stripeCall === true },
+      now,
+    );
     if (result.admitted && input.initialize) {
       const cap = this.#config.planLimits[settings.plan].sessions;
       created = this.#sessions.create({ ...input.initialize, cap }, now);
@@ -155,9 +159,10 @@ export class TenantDO extends DurableObject<Env> {
    * deleted is refused even if this object still holds "active" (an operator
    * may have changed the management DB by hand, without a push). The record
    * the credential was read from is applied, newer wins, so the object is
-   * brought up to date by the next request that reads it.
+   * brought up to date by the next request that reads it. `allowSuspended`
+   * (billing routes) also serves a suspended tenant; a deleted one never.
    */
-  #settingsFrom(tenant: AdmitInput["tenant"]): VersionedSettings | null {
+  #settingsFrom(tenant: AdmitInput["tenant"], allowSuspended = false): VersionedSettings | null {
     const fromCredential: VersionedSettings = {
       tenantId: tenant.id,
       plan: tenant.plan,
@@ -169,7 +174,8 @@ export class TenantDO extends DurableObject<Env> {
     const settings = fromCredential.recordUpdatedAt
       ? this.#settings.apply(fromCredential)
       : this.#settings.getOrAdopt(fromCredential);
-    return settings.status === "active" && tenant.status === "active" ? settings : null;
+    const servable = (status: string) => status === "active" || (allowSuspended && status === "suspended");
+    return servable(settings.status) && servable(tenant.status) ? settings : null;
   }
 
   /** Remember a session's `logging/setLevel`; false when the session is gone. */
@@ -327,6 +333,7 @@ export class TenantDO extends DurableObject<Env> {
       await aggregator.ingest(deltas);
     } catch (error) {
       this.#metrics.restore(deltas);
+      this.#metrics.inc("durable_object_errors_total", { object: "metrics", operation: "ingest" });
       createLogger({ tenant, component: "mcp-sessions" }).warn("session metrics not shipped", describeError(error));
     }
   }

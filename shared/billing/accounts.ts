@@ -1,10 +1,11 @@
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Database } from "../db/client";
+import { textOrNull } from "../db/row-values";
 import { AppError } from "../errors";
 import type { Plan } from "../plans";
 import { callStripe } from "./stripe-client";
-import type { PaidPlan } from "./subscription-state";
+import { isSubscribed, type PaidPlan } from "./subscription-state";
 
 /** A tenant's billing as the tenant (and `GET /api/billing`) sees it. */
 export interface BillingAccount {
@@ -29,9 +30,6 @@ export interface BillingContext {
   stripe: Stripe;
 }
 
-/** Subscription statuses that mean the tenant already subscribes: Checkout sends it to the portal instead. */
-const SUBSCRIBED = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
-
 export async function getBillingAccount(mgmtDb: Database, tenantId: string): Promise<BillingAccount | null> {
   const result = await mgmtDb.execute(
     {
@@ -45,21 +43,20 @@ export async function getBillingAccount(mgmtDb: Database, tenantId: string): Pro
   );
   const row = result.rows[0];
   if (!row) return null;
-  const text = (value: unknown) => (value == null ? null : String(value));
   return {
     tenantId: String(row.id),
     plan: row.plan as Plan,
-    customerId: text(row.stripe_customer_id),
+    customerId: textOrNull(row.stripe_customer_id),
     subscription: row.stripe_subscription_id
       ? {
           id: String(row.stripe_subscription_id),
-          status: text(row.status) ?? "unknown",
-          currentPeriodEnd: text(row.current_period_end),
+          status: textOrNull(row.status) ?? "unknown",
+          currentPeriodEnd: textOrNull(row.current_period_end),
           cancelAtPeriodEnd: Number(row.cancel_at_period_end) === 1,
         }
       : null,
-    paymentFailedAt: text(row.billing_payment_failed_at),
-    graceEndsAt: text(row.billing_grace_ends_at),
+    paymentFailedAt: textOrNull(row.billing_payment_failed_at),
+    graceEndsAt: textOrNull(row.billing_grace_ends_at),
   };
 }
 
@@ -77,7 +74,7 @@ export async function startCheckout(context: BillingContext, tenantId: string, p
   const existing = await callStripe("list subscriptions", () =>
     stripe.subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
   );
-  if (existing.data.some((subscription) => SUBSCRIBED.has(subscription.status))) {
+  if (existing.data.some((subscription) => isSubscribed(subscription.status))) {
     return { kind: "portal", url: await portalUrl(context, customerId) };
   }
   const session = await callStripe("start a checkout", () =>
@@ -166,7 +163,7 @@ export async function cancelTenantSubscriptions(context: BillingContext, tenantI
   const subscriptions = await callStripe("list subscriptions", () =>
     context.stripe.subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
   );
-  const live = subscriptions.data.filter((subscription) => SUBSCRIBED.has(subscription.status));
+  const live = subscriptions.data.filter((subscription) => isSubscribed(subscription.status));
   for (const subscription of live) {
     await callStripe("cancel the subscription", () => context.stripe.subscriptions.cancel(subscription.id));
   }

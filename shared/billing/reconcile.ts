@@ -5,7 +5,7 @@ import type { Plan } from "../plans";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 import type { BillingContext } from "./accounts";
 import { callStripe } from "./stripe-client";
-import { planEffect, planForPrice, stateVersion, subscriptionPrice } from "./subscription-state";
+import { isSubscribed, planEffect, planForPrice, stateVersion, subscriptionPrice } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";
 
 /** One tenant whose billing state differs from Stripe's. */
@@ -26,7 +26,6 @@ export interface ReconcileReport {
   applied: boolean;
 }
 
-const CURRENT = new Set(["active", "trialing", "past_due", "unpaid", "paused"]);
 const PAGE = 100;
 
 /**
@@ -90,7 +89,7 @@ async function compare(
     context.stripe.subscriptions.list({ customer: customerId, status: "all", limit: 20 }),
   );
   // Newest first: the subscription that counts is the newest current one, else the newest ended one.
-  const subscription = list.data.find((candidate) => CURRENT.has(candidate.status)) ?? list.data[0] ?? null;
+  const subscription = list.data.find((candidate) => isSubscribed(candidate.status)) ?? list.data[0] ?? null;
   const expected = expectedPlan(context, tenant.plan, subscription);
   const local = {
     plan: tenant.plan,
@@ -160,7 +159,7 @@ async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithStat
 }
 
 /** The report without the Stripe objects it was computed from. */
-export function publicDrift(drift: TenantDrift): TenantDrift {
+function publicDrift(drift: TenantDrift): TenantDrift {
   const { tenantId, customerId, local, stripe, fixed } = drift;
   return { tenantId, customerId, local, stripe, fixed };
 }

@@ -31,8 +31,26 @@ export function planEffect(status: Stripe.Subscription.Status): PlanEffect {
   }
 }
 
-/** Statuses under which a tenant already has a subscription (checkout sends it to the portal instead). */
-export const LIVE_STATUSES = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"] as const;
+/**
+ * Statuses under which a customer already subscribes: Checkout sends the
+ * tenant to the portal instead of selling a second subscription, and
+ * reconciliation takes the newest such subscription as the one that counts.
+ * `incomplete` is left out on purpose: it is a checkout whose first payment
+ * never went through (Stripe expires it after 23 hours), so the person must
+ * be able to start a new one rather than be sent to a portal with nothing to
+ * manage. The one list: Checkout and reconciliation once kept two copies.
+ */
+const SUBSCRIBED_STATUSES: ReadonlySet<Stripe.Subscription.Status> = new Set([
+  "active",
+  "trialing",
+  "past_due",
+  "unpaid",
+  "paused",
+]);
+
+export function isSubscribed(status: Stripe.Subscription.Status): boolean {
+  return SUBSCRIBED_STATUSES.has(status);
+}
 
 /** The plan a price id is sold as, or null for a price this deployment does not sell. */
 export function planForPrice(prices: BillingConfig["prices"], priceId: string | null): PaidPlan | null {
@@ -87,11 +105,6 @@ export function terminalVersion(eventCreated: number): string {
 
 function pad(seconds: number): string {
   return String(Math.max(0, Math.floor(seconds))).padStart(12, "0");
-}
-
-/** Seconds since the epoch to the ISO form the management DB stores times in. */
-export function isoFromSeconds(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
 }
 
 /** The id of an expandable Stripe field (`"cus_123"` or `{ id: "cus_123", … }`). */

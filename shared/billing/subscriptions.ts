@@ -1,7 +1,8 @@
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Statement } from "../db/client";
-import { currentPeriodEnd, idOf, isoFromSeconds, planForPrice, subscriptionPrice } from "./subscription-state";
+import { isoFromSeconds } from "../db/row-values";
+import { currentPeriodEnd, idOf, planForPrice, subscriptionPrice } from "./subscription-state";
 
 /**
  * `billing_subscriptions`: the last applied state of each Stripe subscription

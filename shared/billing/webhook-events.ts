@@ -2,17 +2,11 @@ import { LibsqlError } from "@libsql/client/web";
 import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Database, Statement } from "../db/client";
-import { readPage } from "../db/page";
+import { isoFromSeconds } from "../db/row-values";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
-import {
-  idOf,
-  isoFromSeconds,
-  planEffect,
-  planForPrice,
-  stateVersion,
-  subscriptionPrice,
-  terminalVersion,
-} from "./subscription-state";
+import type { BillingContext } from "./accounts";
+import { readEventRow } from "./stripe-event-store";
+import { idOf, planEffect, planForPrice, stateVersion, subscriptionPrice, terminalVersion } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";
 
 /**
@@ -59,12 +53,6 @@ export interface ProcessedEvent {
   planAfter: string | null;
 }
 
-export interface EventContext {
-  mgmtDb: Database;
-  billing: BillingConfig;
-  stripe: Stripe;
-}
-
 export interface ProcessOptions {
   /** Reprocess an event already processed (operator replay with `force=true`). */
   force?: boolean;
@@ -74,7 +62,7 @@ const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /** Apply `event` exactly once. Throws on a processing failure (after which nothing of it is applied). */
 export async function processStripeEvent(
-  context: EventContext,
+  context: BillingContext,
   event: Stripe.Event,
   options: ProcessOptions = {},
 ): Promise<ProcessedEvent> {
@@ -145,49 +133,6 @@ export async function processStripeEvent(
   };
 }
 
-/**
- * Keep the error of a failed attempt on the event's row, so an operator can
- * list failed events and replay them. Never overwrites a processed row.
- */
-export async function recordEventFailure(mgmtDb: Database, event: Stripe.Event, error: unknown): Promise<void> {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await mgmtDb.execute(
-    {
-      sql: `INSERT INTO stripe_events (event_id, type, created, status, error, attempts)
-          VALUES (?, ?, ?, 'failed', ?, 1)
-          ON CONFLICT (event_id) DO UPDATE SET status = 'failed', error = excluded.error, attempts = attempts + 1
-          WHERE stripe_events.status = 'failed'`,
-      args: [event.id, event.type, event.created, message.slice(0, 2000)],
-    },
-    "write",
-  );
-}
-
-interface EventRow {
-  status: string;
-  tenantId: string | null;
-  attempts: number;
-  receivedAt: string;
-}
-
-async function readEventRow(mgmtDb: Database, eventId: string): Promise<EventRow | null> {
-  const result = await mgmtDb.execute(
-    {
-      sql: "SELECT status, tenant_id, attempts, received_at FROM stripe_events WHERE event_id = ?",
-      args: [eventId],
-    },
-    "read",
-  );
-  const row = result.rows[0];
-  if (!row) return null;
-  return {
-    status: String(row.status),
-    tenantId: row.tenant_id == null ? null : String(row.tenant_id),
-    attempts: Number(row.attempts),
-    receivedAt: String(row.received_at),
-  };
-}
-
 async function duplicate(mgmtDb: Database, tenantId: string | null): Promise<ProcessedEvent> {
   const tenant = tenantId ? await readTenant(mgmtDb, tenantId) : null;
   return { outcome: "duplicate", tenant, planBefore: tenant?.plan ?? null, planAfter: tenant?.plan ?? null };
@@ -223,47 +168,46 @@ function nothingToChange(tenantId: string | null, kind: PlannedChange["kind"] = 
   };
 }
 
-async function planChange(context: EventContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
+async function planChange(context: BillingContext, event: Stripe.Event, force: boolean): Promise<PlannedChange> {
   const { mgmtDb } = context;
   switch (event.type) {
     case "customer.subscription.created":
     case "customer.subscription.updated":
     case "customer.subscription.deleted": {
       const subscription = event.data.object;
-      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer), subscription.metadata?.tenant_id);
+      const tenantId = await tenantFor(mgmtDb, idOf(subscription.customer));
+      if (!tenantId) return unknownCustomer();
       return subscriptionChange(context.billing, event, subscription, tenantId, force);
     }
     case "checkout.session.completed": {
       const session = event.data.object;
-      const customerId = idOf(session.customer);
-      const tenantId = await tenantFor(
-        mgmtDb,
-        customerId,
-        session.client_reference_id ?? session.metadata?.tenant_id ?? undefined,
-      );
+      const tenantId = await tenantFor(mgmtDb, idOf(session.customer));
+      if (!tenantId) return unknownCustomer();
       const subscriptionId = idOf(session.subscription);
       if (session.mode !== "subscription" || !subscriptionId) return nothingToChange(tenantId);
       // The session names the subscription but not its state: fetch it, so the
       // paid plan starts even if the subscription's own events are late or lost.
       const subscription = await context.stripe.subscriptions.retrieve(subscriptionId);
+      if (idOf(subscription.customer) !== idOf(session.customer)) return unknownCustomer();
       return subscriptionChange(context.billing, event, subscription, tenantId, force);
     }
     case "invoice.paid":
     case "invoice.payment_failed": {
       const invoice = event.data.object;
-      const details = invoice.parent?.subscription_details;
-      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer), details?.metadata?.tenant_id);
-      return paymentChange(context.billing, event, tenantId, idOf(details?.subscription));
+      const tenantId = await tenantFor(mgmtDb, idOf(invoice.customer));
+      if (!tenantId) return unknownCustomer();
+      return paymentChange(context.billing, event, tenantId, idOf(invoice.parent?.subscription_details?.subscription));
     }
     case "charge.refunded": {
       // A refund alone changes no plan (a cancellation arrives as its own
       // subscription event); it is recorded and audited for the trail.
-      const charge = event.data.object;
-      return nothingToChange(await tenantFor(mgmtDb, idOf(charge.customer), charge.metadata?.tenant_id));
+      const tenantId = await tenantFor(mgmtDb, idOf(event.data.object.customer));
+      return tenantId ? nothingToChange(tenantId) : unknownCustomer();
     }
     case "customer.deleted": {
       const customer = event.data.object;
-      const tenantId = await tenantFor(mgmtDb, customer.id, undefined);
+      const tenantId = await tenantFor(mgmtDb, customer.id);
+      if (!tenantId) return unknownCustomer();
       return customerDeleted(event, customer.id, tenantId);
     }
     default:
@@ -272,24 +216,28 @@ async function planChange(context: EventContext, event: Stripe.Event, force: boo
 }
 
 /**
- * The tenant an object belongs to. The customer id is authoritative (Muninn
- * created the customer for that tenant); `metadata.tenant_id` (set at
- * checkout) is used only for a tenant that has no customer yet or the same
- * one, so metadata cannot move a subscription onto another tenant.
+ * The tenant an object belongs to: the one whose Stripe customer it names,
+ * and nothing else. Checkout stores the tenant's customer before any
+ * subscription can exist, so every genuine event names a known customer.
+ * `metadata.tenant_id` and `client_reference_id` are never consulted: anyone
+ * who can get a subscription created in the account (another tenant's
+ * checkout, the dashboard, a support action) controls them, and trusting
+ * them let a signed event upgrade a victim tenant and take over its
+ * customer link.
  */
-async function tenantFor(mgmtDb: Database, customerId: string | null, metadataTenant: string | undefined) {
+async function tenantFor(mgmtDb: Database, customerId: string | null): Promise<string | null> {
+  if (!customerId) return null;
   const result = await mgmtDb.execute(
-    {
-      sql: `SELECT id FROM tenants WHERE stripe_customer_id = ?
-          UNION ALL
-          SELECT id FROM tenants WHERE id = ? AND (stripe_customer_id IS NULL OR stripe_customer_id = ?)
-          LIMIT 1`,
-      args: [customerId, metadataTenant ?? null, customerId],
-    },
+    { sql: "SELECT id FROM tenants WHERE stripe_customer_id = ? LIMIT 1", args: [customerId] },
     "read",
   );
   const row = result.rows[0];
   return row ? String(row.id) : null;
+}
+
+/** An event about a customer no tenant owns: recorded (status and outcome `ignored`), nothing else. */
+function unknownCustomer(): PlannedChange {
+  return nothingToChange(null, "ignored");
 }
 
 function subscriptionChange(
@@ -300,7 +248,6 @@ function subscriptionChange(
   force: boolean,
 ): PlannedChange {
   const subscriptionId = subscription.id;
-  const customerId = idOf(subscription.customer) ?? "";
   const plan = planForPrice(billing.prices, subscriptionPrice(subscription));
   const statements: Statement[] = [
     // The ordering guard: a state is kept only if it is newer than the one held
@@ -325,17 +272,17 @@ function subscriptionChange(
   const failedAt = isoFromSeconds(event.created);
   if (tenantId && effect === "grant" && plan) {
     statements.push({
-      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = ?, stripe_customer_id = COALESCE(stripe_customer_id, ?),
+      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = ?,
               billing_grace_ends_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_grace_ends_at END,
               billing_payment_failed_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_payment_failed_at END,
               billing_payment_version = MAX(billing_payment_version, ?), updated_at = ${NOW}
             WHERE id = ? AND ${applied}`,
-      args: [plan, subscriptionId, customerId, event.created, event.created, event.created, tenantId, ...appliedArgs],
+      args: [plan, subscriptionId, event.created, event.created, event.created, tenantId, ...appliedArgs],
     });
   } else if (tenantId && effect === "grace") {
     // Payment is failing: the plan is kept (never raised) and the grace period starts once.
     statements.push({
-      sql: `UPDATE tenants SET stripe_subscription_id = ?, stripe_customer_id = COALESCE(stripe_customer_id, ?),
+      sql: `UPDATE tenants SET stripe_subscription_id = ?,
               billing_grace_ends_at = CASE WHEN ${paymentNewer} AND plan != 'free'
                 THEN COALESCE(billing_grace_ends_at, ?) ELSE billing_grace_ends_at END,
               billing_payment_failed_at = CASE WHEN ${paymentNewer} AND plan != 'free'
@@ -344,7 +291,6 @@ function subscriptionChange(
             WHERE id = ? AND ${applied} AND ${own}`,
       args: [
         subscriptionId,
-        customerId,
         event.created,
         graceEnds,
         event.created,
@@ -365,10 +311,9 @@ function subscriptionChange(
   } else if (tenantId) {
     // `incomplete`, or a price this deployment does not sell: link, change no plan.
     statements.push({
-      sql: `UPDATE tenants SET stripe_subscription_id = COALESCE(stripe_subscription_id, ?),
-              stripe_customer_id = COALESCE(stripe_customer_id, ?), updated_at = ${NOW}
+      sql: `UPDATE tenants SET stripe_subscription_id = COALESCE(stripe_subscription_id, ?), updated_at = ${NOW}
             WHERE id = ? AND ${applied}`,
-      args: [subscriptionId, customerId, tenantId, ...appliedArgs],
+      args: [subscriptionId, tenantId, ...appliedArgs],
     });
   }
   return {
@@ -455,62 +400,4 @@ function customerDeleted(event: Stripe.Event, customerId: string, tenantId: stri
     outcomeSql: "CASE WHEN changes() > 0 THEN 'applied' ELSE 'unchanged' END",
     outcomeArgs: [],
   };
-}
-
-export const EVENT_STATUSES = ["received", "processed", "failed", "ignored"] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
-
-export interface StripeEventRecord {
-  eventId: string;
-  type: string;
-  /** Stripe's creation time of the event (ISO). */
-  created: string;
-  status: EventStatus;
-  outcome: string | null;
-  tenantId: string | null;
-  planBefore: string | null;
-  planAfter: string | null;
-  attempts: number;
-  error: string | null;
-  receivedAt: string;
-  processedAt: string | null;
-}
-
-/** Events newest first, optionally by status, keyset-paginated on (received_at, event_id). */
-export async function listStripeEvents(
-  mgmtDb: Database,
-  filter: { status?: EventStatus; before?: { receivedAt: string; eventId: string }; limit: number },
-): Promise<{ events: StripeEventRecord[]; hasMore: boolean }> {
-  const { rows, hasMore } = await readPage(mgmtDb, {
-    select: "SELECT * FROM stripe_events",
-    conditions: [
-      filter.status ? ["status = ?", filter.status] : null,
-      filter.before
-        ? [
-            "(received_at < ? OR (received_at = ? AND event_id < ?))",
-            filter.before.receivedAt,
-            filter.before.receivedAt,
-            filter.before.eventId,
-          ]
-        : null,
-    ],
-    orderBy: "received_at DESC, event_id DESC",
-    limit: filter.limit,
-  });
-  const text = (value: unknown) => (value == null ? null : String(value));
-  const events = rows.map((row) => ({
-    eventId: String(row.event_id),
-    type: String(row.type),
-    created: isoFromSeconds(Number(row.created)),
-    status: row.status as EventStatus,
-    outcome: text(row.outcome),
-    tenantId: text(row.tenant_id),
-    planBefore: text(row.plan_before),
-    planAfter: text(row.plan_after),
-    attempts: Number(row.attempts),
-    error: text(row.error),
-    receivedAt: String(row.received_at),
-    processedAt: text(row.processed_at),
-  }));
-  return { events, hasMore };
 }

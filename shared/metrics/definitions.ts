@@ -49,6 +49,28 @@ export const METRICS = {
     type: "counter",
     help: "Database calls that failed to connect or answer, by target.",
   },
+  tenant_db_connection_failures_total: {
+    type: "counter",
+    help: "Tenant database calls that failed to connect or answer, per tenant (the largest series; /metrics?tenant=ID).",
+    perTenant: true,
+  },
+  db_query_duration_seconds: {
+    type: "histogram",
+    help: "Database call duration as callers see it (pool wait, retries included), by target.",
+  },
+  db_pool_exhausted_total: {
+    type: "counter",
+    help: "Database calls refused because no pool slot came free in time (503), by target.",
+  },
+  management_db_up: {
+    type: "gauge",
+    help: "1 when the isolate answering the scrape reached the management database (SELECT 1), else 0.",
+  },
+  muninn_ready: { type: "gauge", help: "1 when /ready would answer 200 in the isolate answering the scrape, else 0." },
+  durable_object_errors_total: {
+    type: "counter",
+    help: "Durable Object calls that threw, by object (tenant, metrics, ip_limiter) and operation.",
+  },
   stripe_webhooks_total: { type: "counter", help: "Stripe webhook deliveries by event type and outcome." },
   billing_grace_expired_total: {
     type: "counter",

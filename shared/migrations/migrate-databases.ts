@@ -47,7 +47,7 @@ export async function bindTenantTokens(mgmt: Database, config: Config): Promise<
 }
 
 /** Migrate one tenant's database and record the version it reached. */
-export async function migrateTenantDb(mgmtDb: Database, config: Config, tenantId: string): Promise<MigrationResult> {
+async function migrateTenantDb(mgmtDb: Database, config: Config, tenantId: string): Promise<MigrationResult> {
   const record = await getTenantDatabase(mgmtDb, config, tenantId);
   if (!record) throw new Error(`tenant ${tenantId} has no database`);
   const db = openDatabase(record.coordinates, config.dbTimeoutMs);
@@ -68,7 +68,7 @@ export async function migrateTenantDb(mgmtDb: Database, config: Config, tenantId
 }
 
 /** The latest tenant schema version this build knows. */
-export const LATEST_TENANT_SCHEMA = tenantMigrations.length;
+const LATEST_TENANT_SCHEMA = tenantMigrations.length;
 
 /** Migrate every tenant DB that is behind, one at a time; report each outcome. */
 export async function migrateAllTenantDbs(

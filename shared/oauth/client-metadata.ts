@@ -12,7 +12,7 @@ export const MAX_CLIENT_NAME_CHARS = 100;
 /** Loopback redirects already match any port (RFC 8252), so a client needs only one per path and scheme. */
 export const MAX_REDIRECT_URIS = 10;
 /** Any one string in the document (URIs included). */
-export const MAX_STRING_CHARS = 2048;
+const MAX_STRING_CHARS = 2048;
 
 /**
  * C0 and C1 controls (NUL truncates in the database and logs; newlines forge

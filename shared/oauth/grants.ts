@@ -1,4 +1,5 @@
 import type { OAuthHelpers } from "@cloudflare/workers-oauth-provider";
+import { isoFromSeconds } from "../db/row-values";
 
 /** An app the account connected through OAuth, as its owner sees it. */
 export interface ConnectedClient {
@@ -9,8 +10,6 @@ export interface ConnectedClient {
   createdAt: string;
   expiresAt: string | null;
 }
-
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 /** Every grant of the account (all pages), newest first. */
 export async function listConnectedClients(oauth: OAuthHelpers, userId: string): Promise<ConnectedClient[]> {
@@ -25,8 +24,8 @@ export async function listConnectedClients(oauth: OAuthHelpers, userId: string):
         clientId: grant.clientId,
         clientName: metadata.clientName ?? null,
         scopes: grant.scope,
-        createdAt: iso(grant.createdAt),
-        expiresAt: grant.expiresAt ? iso(grant.expiresAt) : null,
+        createdAt: isoFromSeconds(grant.createdAt),
+        expiresAt: grant.expiresAt ? isoFromSeconds(grant.expiresAt) : null,
       });
     }
     cursor = page.cursor;

@@ -11,7 +11,7 @@ import worker from "../../workers/index";
 import { connect } from "./mcp-support";
 import { config, newTenant, openMgmtDb } from "./support";
 
-const base = "http://muninn.test";
+const base = "http://localhost";
 
 function call(token: string, path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);

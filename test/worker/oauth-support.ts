@@ -5,7 +5,7 @@ import { config, openMgmtDb, workerFetch } from "./support";
 
 export const BASE = "http://localhost";
 export const RESOURCE = `${BASE}/mcp`;
-export const PASSWORD = "a long enough passphrase";
+const PASSWORD = "a long enough passphrase";
 
 /** A signed-up owner (account, tenant, full-scope key). */
 export async function newAccount() {

@@ -8,7 +8,7 @@ import type { Plan } from "../../shared/plans";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { config, newTenant, openMgmtDb } from "./support";
 
-const base = "http://muninn.test";
+const base = "http://localhost";
 
 function call(key: string, path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);

@@ -12,7 +12,7 @@ import worker from "../../workers/index";
 import { connect, post } from "./mcp-support";
 import { config, newTenant, openMgmtDb } from "./support";
 
-const base = "http://muninn.test";
+const base = "http://localhost";
 
 function admin(path: string, init: RequestInit = {}) {
   const headers = new Headers(init.headers);

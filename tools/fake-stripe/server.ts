@@ -33,7 +33,7 @@ export interface FakeStripe {
 }
 
 type StripeObject = Record<string, unknown> & { id: string };
-export const API_VERSION = "2026-10-28.endive";
+const API_VERSION = "2026-10-28.endive";
 const DAY = 24 * 60 * 60;
 const MONTH = 30 * DAY;
 
@@ -550,7 +550,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
 }
 
 /** Stripe's signature scheme: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">`. */
-export function signature(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+function signature(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const mac = createHmac("sha256", secret).update(`${timestamp}.${payload}`).digest("hex");
   return `t=${timestamp},v1=${mac}`;
 }

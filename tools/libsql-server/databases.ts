@@ -22,7 +22,7 @@ import Database from "libsql";
 
 export type Connection = Database.Database;
 
-export const DB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const DB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export function isValidDbName(name: string): boolean {
   return DB_NAME_PATTERN.test(name);

@@ -205,7 +205,7 @@ function parseRequest(raw: unknown, version: HranaVersion): StreamRequest {
   }
 }
 
-export function parsePipeline(raw: unknown, version: HranaVersion): PipelineRequest {
+function parsePipeline(raw: unknown, version: HranaVersion): PipelineRequest {
   if (!isObject(raw)) throw new ProtocolError("Pipeline request body must be a JSON object");
   const baton = optString(raw.baton, "`baton`") ?? null;
   if (!Array.isArray(raw.requests)) throw new ProtocolError("`requests` must be an array");

@@ -52,7 +52,7 @@ function describe(info: DatabaseInfo, authority: string) {
 }
 
 /** Parse Turso's expiration syntax (`never`, or e.g. `2w1d30m`) into epoch ms, null for never. */
-export function parseExpiration(value: string | null, now = Date.now()): number | null | undefined {
+function parseExpiration(value: string | null, now = Date.now()): number | null | undefined {
   if (value === null || value === "" || value === "never") return null;
   if (!/^(\d+[wdhms])+$/.test(value)) return undefined;
   let ms = 0;

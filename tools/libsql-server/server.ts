@@ -268,7 +268,7 @@ export async function startLibsqlServer(opts: LibsqlServerOptions): Promise<Libs
 }
 
 /** An `http(s)://` origin on a loopback host (localhost, 127.0.0.0/8, [::1]), any port. */
-export function isLoopbackOrigin(origin: string): boolean {
+function isLoopbackOrigin(origin: string): boolean {
   try {
     const url = new URL(origin);
     if (url.protocol !== "http:" && url.protocol !== "https:") return false;

@@ -35,11 +35,11 @@ import { clientMetadataProblem } from "../../shared/oauth/client-metadata";
 
 const LIBRARY_USER_AGENT_PREFIX = "workers-oauth-provider/";
 export const MAX_BYTES = 16 * 1024;
-export const TIMEOUT_MS = 5_000;
+const TIMEOUT_MS = 5_000;
 export const MAX_CONCURRENT = 8;
 
 /** The refusal the library reports as a `CimdFetchError`; its message is all that survives the wrap. */
-export class OutboundRefused extends Error {
+class OutboundRefused extends Error {
   constructor(
     readonly reason: "host" | "busy" | "redirect" | "too_large" | "timeout" | "client_metadata",
     message: string,
@@ -60,7 +60,7 @@ const PRIVATE_SUFFIXES = [".localhost", ".local", ".internal", ".intranet", ".la
  * publishes at a bare address, and classifying ranges (IPv4-mapped IPv6,
  * NAT64, 6to4, decimal and octal forms) is where such checks go wrong.
  */
-export function refusedHost(url: URL): string | null {
+function refusedHost(url: URL): string | null {
   if (url.protocol !== "https:") return "only https URLs are fetched";
   if (url.port !== "" && url.port !== "443") return "only https's default port is fetched";
   const host = url.hostname.toLowerCase().replace(/\.$/, "");
@@ -126,7 +126,7 @@ function clientDocumentProblem(url: string, bytes: Uint8Array): string | null {
 }
 
 /** One fenced fetch: host checked, a slot taken, no redirects, bounded in bytes and time. */
-export async function fencedFetch(request: Request): Promise<Response> {
+async function fencedFetch(request: Request): Promise<Response> {
   const hostProblem = refusedHost(new URL(request.url));
   if (hostProblem) throw new OutboundRefused("host", hostProblem);
   if (inFlight >= MAX_CONCURRENT) throw new OutboundRefused("busy", BUSY_MESSAGE);

@@ -2,7 +2,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { TakeResult } from "../../durable-objects/tenant/rate-limit";
 import { AppError } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
+import { countObjectError } from "../ops/telemetry";
 import type { AppEnv } from "../types";
+import { addressBlock } from "./address-block";
 
 const WINDOW_SECONDS = 60;
 
@@ -10,10 +12,18 @@ const WINDOW_SECONDS = 60;
  * The address Cloudflare saw the request come from. `CF-Connecting-IP` is set
  * by Cloudflare's edge and cannot be forged by the client; `X-Forwarded-For`
  * can, so it is never trusted. Without the header (local development, tests)
- * every request shares one bucket.
+ * every request shares one bucket. Under `wrangler dev` (the local stack)
+ * nothing sets it, so it is whatever the client sent: locally the limits are
+ * not a defence, only a behaviour to test.
  */
 export function clientIp(c: Context<AppEnv>): string | null {
   return c.req.header("cf-connecting-ip") ?? null;
+}
+
+/** The block a per-IP budget is kept for: the address for IPv4, its /64 for IPv6 (see `addressBlock`). */
+function clientBlock(c: Context<AppEnv>): string | null {
+  const ip = clientIp(c);
+  return ip === null ? null : addressBlock(ip);
 }
 
 /**
@@ -23,21 +33,24 @@ export function clientIp(c: Context<AppEnv>): string | null {
  * the request through (see `ipRateLimit`).
  */
 export async function spendIpBudget(c: Context<AppEnv>, group: string, limit: number): Promise<TakeResult | null> {
-  const ip = clientIp(c) ?? "unknown";
+  const block = clientBlock(c) ?? "unknown";
   let result: TakeResult;
   try {
-    result = await c.env.IP_LIMITER_DO.getByName(`${group}:${ip}`).take(limit, WINDOW_SECONDS);
+    result = await c.env.IP_LIMITER_DO.getByName(`${group}:${block}`).take(limit, WINDOW_SECONDS);
   } catch (error) {
+    countObjectError("ip_limiter", "take");
     c.get("logger").error("IP rate limiter unavailable; request allowed", { group, ...describeError(error) });
     return null;
   }
   c.header("RateLimit-Policy", `"ip";q=${limit};w=${WINDOW_SECONDS}`);
   c.header("RateLimit", `"ip";r=${result.state.remaining};t=${result.state.resetSeconds}`);
-  if (!result.allowed) c.get("logger").warn("Rate limit exceeded", { limitedBy: "ip", group, ip, limit });
+  if (!result.allowed) {
+    c.get("logger").warn("Rate limit exceeded", { limitedBy: "ip", group, ip: clientIp(c), block, limit });
+  }
   return result;
 }
 
-export function ipRateLimited(limit: number, retryAfterSeconds: number): AppError {
+function ipRateLimited(limit: number, retryAfterSeconds: number): AppError {
   return new AppError("rate_limited", `Rate limit exceeded: ${limit} requests per minute from one address.`, {
     code: "rate_limit_exceeded",
     headers: { "Retry-After": String(retryAfterSeconds) },
@@ -72,7 +85,7 @@ export function ipRateLimit(group: string, limitPerMinute?: number): MiddlewareH
  * authenticates is never slowed by its own traffic.
  */
 export class FailedAttemptLimit {
-  /** Address → when this isolate may ask again; bounded, oldest dropped first. */
+  /** Address block (see `addressBlock`) → when this isolate may ask again; bounded, oldest dropped first. */
   readonly #blockedUntil = new Map<string, number>();
 
   constructor(
@@ -82,11 +95,11 @@ export class FailedAttemptLimit {
 
   /** The refusal to answer if the calling address is known to be over its budget, else null. */
   blocked(c: Context<AppEnv>, now = Date.now()): AppError | null {
-    const ip = clientIp(c);
-    const until = ip === null ? undefined : this.#blockedUntil.get(ip);
+    const block = clientBlock(c);
+    const until = block === null ? undefined : this.#blockedUntil.get(block);
     if (until === undefined) return null;
     if (until <= now) {
-      this.#blockedUntil.delete(ip as string);
+      this.#blockedUntil.delete(block as string);
       return null;
     }
     return ipRateLimited(c.get("services").config.ipRateLimitPerMinute, Math.ceil((until - now) / 1000));
@@ -99,13 +112,13 @@ export class FailedAttemptLimit {
    * all share one budget.
    */
   async failed(c: Context<AppEnv>): Promise<AppError | null> {
-    const ip = clientIp(c);
-    if (ip === null) return null;
+    const block = clientBlock(c);
+    if (block === null) return null;
     const limit = c.get("services").config.ipRateLimitPerMinute;
     const result = await spendIpBudget(c, this.group, limit);
     if (!result || result.allowed) return null;
-    this.#blockedUntil.delete(ip);
-    this.#blockedUntil.set(ip, Date.now() + result.retryAfterSeconds * 1000);
+    this.#blockedUntil.delete(block);
+    this.#blockedUntil.set(block, Date.now() + result.retryAfterSeconds * 1000);
     if (this.#blockedUntil.size > this.maxEntries) {
       const oldest = this.#blockedUntil.keys().next().value;
       if (oldest !== undefined) this.#blockedUntil.delete(oldest);

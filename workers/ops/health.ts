@@ -120,12 +120,28 @@ health.get("/health", async (c) => {
   );
 });
 
-health.get("/ready", async (c) => {
-  const services = c.get("services");
-  const { managementDb: mgmt } = await checks(services, c.env, c.get("logger"));
-  if (!mgmt.ok) return c.json({ ready: false, reason: "management database unreachable" }, 503);
-  if (services.mgmtBreaker.state === "open") {
-    return c.json({ ready: false, reason: "management database circuit breaker is open" }, 503);
+export interface Readiness {
+  /** Whether `SELECT 1` on the management DB succeeded (outside the breaker). */
+  managementDb: boolean;
+  ready: boolean;
+  reason?: string;
+}
+
+/** What `/ready` answers, also exported by `/metrics` as `muninn_ready` and `management_db_up`. */
+export async function readiness(services: Services, env: Env, logger: Logger): Promise<Readiness> {
+  const { managementDb: mgmt } = await checks(services, env, logger);
+  if (!mgmt.ok) return { managementDb: false, ready: false, reason: "management database unreachable" };
+  // Open counts only while its open period lasts: past it, the next call through the breaker is
+  // its probe. Otherwise an isolate that sees no traffic after an outage would stay unready (and
+  // ReadinessFailing would page) with a database that answers, until some request came by.
+  const breaker = services.mgmtBreaker.snapshot();
+  if (breaker.state === "open" && breaker.retryAfterMs > 0) {
+    return { managementDb: true, ready: false, reason: "management database circuit breaker is open" };
   }
-  return c.json({ ready: true });
+  return { managementDb: true, ready: true };
+}
+
+health.get("/ready", async (c) => {
+  const { ready, reason } = await readiness(c.get("services"), c.env, c.get("logger"));
+  return ready ? c.json({ ready: true }) : c.json({ ready: false, reason }, 503);
 });

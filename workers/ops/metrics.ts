@@ -9,6 +9,7 @@ import { METRICS_SHARDS } from "../../shared/metrics/shards";
 import { parseJsonBody } from "../api/validation";
 import { BREAKER_STATE_VALUE } from "../services";
 import type { AppEnv } from "../types";
+import { readiness } from "./health";
 import { metricsShard, readMetrics, recorder } from "./telemetry";
 
 /**
@@ -65,9 +66,14 @@ metrics.get("/metrics", localScrape, async (c) => {
   // This isolate's unshipped changes ride along, so what it just served is counted.
   const pending = recorder.drain();
   pending.push({ op: "set", series: seriesKey("muninn_build_info", { version: config.version }), value: 1 });
-  // The answering isolate's own view of the management DB is the freshest one.
+  // The answering isolate's own view of the management DB is the freshest one. Readiness is
+  // asked here, by the scrape, so the alert on it needs no traffic and no external prober;
+  // the check is the cached one `/ready` uses, so scrapes add no load beyond it.
   const state = BREAKER_STATE_VALUE[c.get("services").mgmtBreaker.state];
   pending.push({ op: "set", series: seriesKey("circuit_breaker_state", { target: "managementDb" }), value: state });
+  const ready = await readiness(c.get("services"), c.env, c.get("logger"));
+  pending.push({ op: "set", series: "management_db_up", value: ready.managementDb ? 1 : 0 });
+  pending.push({ op: "set", series: "muninn_ready", value: ready.ready ? 1 : 0 });
   const text = await readMetrics(c.env, pending, tenantQuery(c.req.query("tenant")));
   return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
 });

@@ -31,7 +31,21 @@ export function metricsShard(env: Env, index: number) {
 
 const allShards = (env: Env) => Array.from({ length: METRICS_SHARDS }, (_, index) => metricsShard(env, index));
 
-/** Ship everything recorded so far; on failure the deltas go back to be sent next time. */
+/**
+ * Count a Durable Object call that threw: `durable_object_errors_total{object,operation}`.
+ * `object` is the class (`tenant`, `metrics`, `ip_limiter`), never an instance,
+ * so the series stay few.
+ */
+export function countObjectError(object: "tenant" | "metrics" | "ip_limiter", operation: string): void {
+  recorder.inc("durable_object_errors_total", { object, operation });
+}
+
+/**
+ * Ship everything recorded so far; on failure the deltas go back to be sent
+ * next time, with the failure counted among them. A shard that stays down
+ * also fails every scrape (which reads all shards), so Prometheus sees
+ * `up == 0` even while this count cannot reach it.
+ */
 export async function flushMetrics(env: Env): Promise<void> {
   const deltas = recorder.drain();
   if (deltas.length === 0) return;
@@ -39,6 +53,7 @@ export async function flushMetrics(env: Env): Promise<void> {
     await metricsShard(env, isolateShard).ingest(deltas);
   } catch (error) {
     recorder.restore(deltas);
+    countObjectError("metrics", "ingest");
     logger.warn("metrics flush failed", { errorMessage: (error as Error).message });
   }
 }

@@ -2,14 +2,14 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type Stripe from "stripe";
 import type { BillingContext } from "../../shared/billing/accounts";
-import { webhookCrypto } from "../../shared/billing/stripe-client";
+import { recordEventFailure } from "../../shared/billing/stripe-event-store";
 import {
   type EventOutcome,
   isHandled,
   type ProcessedEvent,
   processStripeEvent,
-  recordEventFailure,
 } from "../../shared/billing/webhook-events";
+import { verifyWebhook } from "../../shared/billing/webhook-signature";
 import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import { billingContext, pushTenantSettings } from "../billing/context";
@@ -19,25 +19,19 @@ import type { AppEnv } from "../types";
 /** `POST /webhooks/stripe`: Stripe's deliveries, verified, applied exactly once. See docs/billing.md. */
 export const stripeWebhooks = new Hono<AppEnv>();
 
-/** Stripe's events are a few KiB; anything far bigger is not from Stripe. */
-const MAX_WEBHOOK_BYTES = 512 * 1024;
+/**
+ * Stripe's events are a few KiB; anything far bigger is not from Stripe.
+ * Enforced while the body streams, before verification (`bodyLimits` in app.ts).
+ */
+export const MAX_WEBHOOK_BYTES = 512 * 1024;
 
 stripeWebhooks.post("/webhooks/stripe", async (c) => {
   const context = billingContext(c.get("services"));
-  const tooLarge = () => new AppError("payload_too_large", `webhook bodies are limited to ${MAX_WEBHOOK_BYTES} bytes`);
-  if (Number(c.req.header("content-length") ?? 0) > MAX_WEBHOOK_BYTES) throw tooLarge();
   // The signature covers the exact bytes Stripe sent: verify the raw text, never re-serialised JSON.
   const body = await c.req.text();
-  if (body.length > MAX_WEBHOOK_BYTES) throw tooLarge();
   let event: Stripe.Event;
   try {
-    event = await context.stripe.webhooks.constructEventAsync(
-      body,
-      c.req.header("stripe-signature") ?? "",
-      context.billing.webhookSecret,
-      context.billing.webhookToleranceSeconds,
-      webhookCrypto,
-    );
+    event = await verifyWebhook(context.stripe, context.billing, body, c.req.header("stripe-signature") ?? "");
   } catch (error) {
     // Only a bad signature answers 400: Stripe does not retry 4xx, and an unsigned request must not be retried into us.
     c.get("logger").warn("Invalid signature: Stripe webhook refused", describeError(error));

@@ -1,6 +1,7 @@
 import type { InStatement } from "@libsql/client/web";
 import { randomString } from "../../crypto/encoding";
 import type { Database } from "../../db/client";
+import { textOrNull } from "../../db/row-values";
 import { AppError } from "../../errors";
 import type { TableSummary } from "./table-copy";
 
@@ -75,8 +76,6 @@ export function nextStep(step: MoveStep): MoveStep | null {
   return MOVE_STEPS[stepIndex(step) + 1] ?? null;
 }
 
-const text = (value: unknown) => (value == null ? null : String(value));
-
 function rowToMove(row: Record<string, unknown>): TenantMove {
   return {
     id: String(row.id),
@@ -92,18 +91,18 @@ function rowToMove(row: Record<string, unknown>): TenantMove {
     },
     target: {
       kind: row.target_kind === "url" ? "url" : "group",
-      group: text(row.target_group),
-      name: text(row.target_name),
-      url: text(row.target_url),
-      tokenEncrypted: text(row.target_token_encrypted),
+      group: textOrNull(row.target_group),
+      name: textOrNull(row.target_name),
+      url: textOrNull(row.target_url),
+      tokenEncrypted: textOrNull(row.target_token_encrypted),
     },
     tables: JSON.parse(String(row.tables ?? "{}")) as Record<string, TableProgress>,
-    error: text(row.error),
-    retainUntil: text(row.retain_until),
+    error: textOrNull(row.error),
+    retainUntil: textOrNull(row.retain_until),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
-    completedAt: text(row.completed_at),
-    finalizedAt: text(row.finalized_at),
+    completedAt: textOrNull(row.completed_at),
+    finalizedAt: textOrNull(row.finalized_at),
   };
 }
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../../shared/db/client";
 import { getTenantDatabase } from "../../../shared/tenants/tenants";
 import { post } from "../mcp-support";
-import { config, newTenant, openMgmtDb, workerFetch } from "../support";
+import { config, METRICS_AUTH, newTenant, openMgmtDb, workerFetch } from "../support";
 import { database, eventually } from "./support";
 
 interface ToolResponse {
@@ -55,6 +55,10 @@ describe("tenant database outage under load", () => {
       checks: { managementDb: string };
     };
     expect(health.checks.managementDb).toBe("ok");
+    // The per-tenant series the TenantDatabaseUnreachable alert reads names this tenant.
+    const failures = await workerFetch(`/metrics?tenant=${tenant.id}`, { headers: METRICS_AUTH });
+    const line = (await failures.text()).split("\n").find((l) => l.startsWith("tenant_db_connection_failures_total{"));
+    expect(line).toMatch(new RegExp(`^tenant_db_connection_failures_total\\{tenant="${tenant.id}"\\} [1-9]\\d*$`));
     await database("tenants", "start");
     await send(notes.slice(20));
 

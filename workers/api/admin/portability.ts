@@ -1,8 +1,9 @@
 import { type Context, Hono } from "hono";
 import { AppError } from "../../../shared/errors";
 import { getTenantDatabase } from "../../../shared/tenants/tenants";
+import { limitBody } from "../../middleware/body-limit";
 import type { AppEnv } from "../../types";
-import { exportResponse, importResponse } from "../portability/transfer";
+import { exportResponse, importResponse, MAX_IMPORT_BYTES } from "../portability/transfer";
 import { requireTenant, settingsOf } from "./tenant-lookup";
 
 /** `GET /api/tenants/:id/export`, `POST /api/tenants/:id/import`: the same, for the operator. Behind `requireAdmin`. */
@@ -20,7 +21,7 @@ adminPortability.get("/export", async (c) => {
   return exportResponse(c, await tenantDatabase(c, record.id), record.id);
 });
 
-adminPortability.post("/import", async (c) => {
+adminPortability.post("/import", limitBody(MAX_IMPORT_BYTES), async (c) => {
   const record = await requireTenant(c);
   return importResponse(c, await tenantDatabase(c, record.id), record.id, settingsOf(record));
 });

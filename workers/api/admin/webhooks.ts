@@ -3,7 +3,7 @@ import type Stripe from "stripe";
 import { z } from "zod";
 import { writeAudit } from "../../../shared/audit";
 import { callStripe } from "../../../shared/billing/stripe-client";
-import { EVENT_STATUSES, listStripeEvents } from "../../../shared/billing/webhook-events";
+import { EVENT_STATUSES, listStripeEvents } from "../../../shared/billing/stripe-event-store";
 import { decodeCursor, listPage } from "../../../shared/cursor";
 import { AppError } from "../../../shared/errors";
 import { billingContext, logStripeFailures } from "../../billing/context";

@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
+import { limitBody } from "../../middleware/body-limit";
 import type { AppEnv } from "../../types";
-import { exportResponse, importResponse } from "../portability/transfer";
+import { exportResponse, importResponse, MAX_IMPORT_BYTES } from "../portability/transfer";
 
 /**
  * `GET /api/export` and `POST /api/import` with the tenant's own API key:
@@ -17,7 +18,7 @@ tenantExport.get("/", authenticate(), admitted(), (c) => {
   return exportResponse(c, c.get("services").tenantDb(tenantId, db), tenantId);
 });
 
-tenantImport.post("/", authenticate(), admitted({ write: true }), (c) => {
+tenantImport.post("/", authenticate(), admitted({ write: true }), limitBody(MAX_IMPORT_BYTES), (c) => {
   const { tenantId, db } = c.get("auth");
   return importResponse(c, c.get("services").tenantDb(tenantId, db), tenantId);
 });
