@@ -67,11 +67,11 @@ function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
  * Fails closed like admission: an unreachable object means the call does
  * not run.
  */
-export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
+export async function chargeToolCall(c: Context<AppEnv>, tool: string): Promise<void> {
   const tenant = tenantOf(c.get("auth"));
   let result: ChargeResult;
   try {
-    result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant);
+    result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant, tool);
   } catch (error) {
     countObjectError("tenant", "charge");
     c.get("logger").error("admission unavailable", { tenant: tenant.id, ...describeError(error) });

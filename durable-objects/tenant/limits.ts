@@ -13,7 +13,7 @@ import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
 
 /** From this share of a limit on, admitted responses carry a warning. */
-const WARNING_THRESHOLD = 0.9;
+export const WARNING_THRESHOLD = 0.9;
 
 /** The window of the per-tenant cap on requests that call Stripe. */
 const STRIPE_WINDOW_MS = 60_000;

@@ -68,4 +68,17 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
       sql.exec("CREATE TABLE stripe_call_slots (slot INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
     },
   },
+  {
+    version: 5,
+    name: "per-day usage for the console's charts (tool calls by tool, status classes, latency buckets)",
+    up(sql) {
+      sql.exec(`CREATE TABLE usage_days (
+        day TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        key TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, metric, key)
+      ) WITHOUT ROWID`);
+    },
+  },
 ];

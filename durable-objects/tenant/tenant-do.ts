@@ -6,6 +6,7 @@ import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import { shardName, shardOf } from "../../shared/metrics/shards";
 import { recordUsage } from "../../shared/usage";
+import type { DayCount } from "../../shared/usage-days";
 import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
@@ -18,6 +19,7 @@ import type {
   UsageStatus,
   VersionedSettings,
 } from "./contract";
+import { DailyUsage } from "./daily-usage";
 import { DatabaseStateStore } from "./database-state";
 import { TenantLimits } from "./limits";
 import { tenantStorageMigrations } from "./migrations";
@@ -42,6 +44,7 @@ export class TenantDO extends DurableObject<Env> {
   #limits!: TenantLimits;
   #sessions!: SessionStore;
   #database!: DatabaseStateStore;
+  #days!: DailyUsage;
   /** Session metrics waiting to be shipped to the MetricsDO. */
   readonly #metrics = new MetricsRecorder();
   /**
@@ -70,6 +73,7 @@ export class TenantDO extends DurableObject<Env> {
       maxLifetimeMs: this.#config.mcp.sessionMaxLifetimeMs,
     });
     this.#database = new DatabaseStateStore(storage.sql);
+    this.#days = new DailyUsage(storage.sql);
   }
 
   /**
@@ -141,11 +145,12 @@ export class TenantDO extends DurableObject<Env> {
    * run (see `AdmitInput.toolCall`). Refused for a suspended tenant and once
    * the monthly quota is spent; then the tool does not run.
    */
-  async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
+  async chargeToolCall(tenant: AdmitInput["tenant"], tool?: string): Promise<ChargeResult> {
     const now = Date.now();
     const settings = this.#settingsFrom(tenant);
     if (!settings) return { charged: false, reason: "suspended" };
     const result = this.#limits.charge(settings, now);
+    if (result.charged && tool) this.#days.add([{ metric: "tool", key: tool, count: 1 }], now);
     if (this.#flushDueAt === null) {
       this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
@@ -271,6 +276,30 @@ export class TenantDO extends DurableObject<Env> {
   usageStatus(record?: VersionedSettings): UsageStatus | null {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
     return settings ? this.#limits.usage(settings, Date.now()) : null;
+  }
+
+  /**
+   * Requests' status classes and latency buckets, summed by an isolate since
+   * its last report (workers/ops/traffic.ts). Added to today's counts.
+   */
+  recordTraffic(counts: Omit<DayCount, "day">[]): void {
+    this.#days.add(
+      counts.filter((count) => count.metric !== "tool"),
+      Date.now(),
+    );
+  }
+
+  /** The console's usage page in one call: the month so far, the live sessions, and `days` days of counts. */
+  usageOverview(days: number): {
+    status: { usage: UsageStatus; rateLimit: RateLimitStatus } | null;
+    activeSessions: number;
+    days: DayCount[];
+  } {
+    return {
+      status: this.status(),
+      activeSessions: this.#sessions.list().sessions.length,
+      days: this.#days.since(days, Date.now()),
+    };
   }
 
   /** This month's usage and the live rate-limit window together, in one call, without counting a request. */

@@ -61,7 +61,7 @@ export function toolContext(c: Context<AppEnv>, clientName: string | null): Tool
     tenantId,
     logger,
     clientName,
-    chargeToolCall: () => chargeToolCall(c),
+    chargeToolCall: (tool) => chargeToolCall(c, tool),
     defer: (work) =>
       c.executionCtx.waitUntil(
         work.catch((error: unknown) =>

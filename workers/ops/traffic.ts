@@ -1,0 +1,74 @@
+import { createLogger } from "../../shared/logging";
+import { type DayCount, latencyBucket, statusClass } from "../../shared/usage-days";
+import { countObjectError } from "./telemetry";
+
+type Count = Omit<DayCount, "day">;
+
+/**
+ * Each tenant's requests as this isolate served them (status class and
+ * latency bucket), summed in memory and reported to the tenant's Durable
+ * Object in one call per tenant per `METRICS_FLUSH_MS`, after the response
+ * (`waitUntil`). The object adds them to the day's counts the console
+ * charts. These are operational figures like the metrics: an isolate that
+ * dies loses at most its last interval, and a report is never retried (a
+ * retry after a lost acknowledgement could count twice). Quota and the
+ * monthly totals are counted exactly in the object itself.
+ */
+const pending = new Map<string, Map<string, number>>();
+let flushClaimedUntil = 0;
+const CLAIM_MARGIN_MS = 1000;
+/** Bounded so a flood of tenants cannot grow one isolate's memory without end. */
+const MAX_TENANTS = 10_000;
+const logger = createLogger({ component: "traffic" });
+
+export function recordTraffic(tenantId: string, status: number, durationMs: number): void {
+  let counts = pending.get(tenantId);
+  if (!counts) {
+    if (pending.size >= MAX_TENANTS) return;
+    counts = new Map();
+    pending.set(tenantId, counts);
+  }
+  for (const key of [`status:${statusClass(status)}`, `latency:${latencyBucket(durationMs)}`]) {
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+}
+
+/** Report what is pending: of every tenant, or of `onlyTenant` (the usage page, so it shows its own latest requests). */
+export async function flushTraffic(env: Env, onlyTenant?: string): Promise<void> {
+  const tenants = onlyTenant ? [onlyTenant] : [...pending.keys()];
+  await Promise.all(
+    tenants.map(async (tenantId) => {
+      const counts = pending.get(tenantId);
+      if (!counts) return;
+      pending.delete(tenantId);
+      const report: Count[] = [...counts].map(([name, count]) => {
+        const [metric, key] = name.split(":") as [Count["metric"], string];
+        return { metric, key, count };
+      });
+      try {
+        await env.TENANT_DO.getByName(tenantId).recordTraffic(report);
+      } catch (error) {
+        countObjectError("tenant", "record_traffic");
+        logger.warn("traffic report failed", { tenant: tenantId, errorMessage: (error as Error).message });
+      }
+    }),
+  );
+}
+
+export function scheduleTrafficFlush(
+  env: Env,
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+  delayMs: number,
+): void {
+  if (pending.size === 0) return;
+  const now = Date.now();
+  if (now < flushClaimedUntil) return;
+  flushClaimedUntil = now + delayMs + CLAIM_MARGIN_MS;
+  ctx.waitUntil(
+    (async () => {
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      flushClaimedUntil = 0;
+      await flushTraffic(env);
+    })(),
+  );
+}
