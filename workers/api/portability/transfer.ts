@@ -4,7 +4,7 @@ import type { VersionedSettings } from "../../../durable-objects/tenant/contract
 import type { Database } from "../../../shared/db/client";
 import { AppError } from "../../../shared/errors";
 import { exportStream } from "../../../shared/lifecycle/export";
-import { applyImport } from "../../../shared/lifecycle/import";
+import { applyImport, type ImportSummary } from "../../../shared/lifecycle/import";
 import {
   detectFormat,
   type ImportPlan,
@@ -67,16 +67,26 @@ async function readPlan(c: Context<AppEnv>): Promise<ImportPlan> {
   const text = await c.req.text();
   if (text.length > MAX_IMPORT_BYTES)
     throw new AppError("payload_too_large", `the import is larger than ${MAX_IMPORT_BYTES} bytes`);
+  return planOfText(text, { format: query.format, split: query.split, contentType });
+}
+
+export type ImportFormatChoice = "muninn" | "knowledge-graph" | "markdown";
+
+/** One file's text as an import plan: in the format named, or the one its first line shows. */
+export function planOfText(
+  text: string,
+  options: { format?: ImportFormatChoice; split?: "note" | "heading"; contentType?: string; name?: string },
+): ImportPlan {
   const firstLine = text.slice(0, text.indexOf("\n") === -1 ? undefined : text.indexOf("\n")).trim();
   if (!text.trim()) throw new AppError("invalid_request", "the import is empty", { code: "empty_import" });
-  const format = query.format ?? detectFormat(firstLine, contentType);
+  const format = options.format ?? detectFormat(firstLine, options.contentType);
   switch (format) {
     case "muninn":
       return parseMuninn(text);
     case "knowledge-graph":
       return parseKnowledgeGraph(text);
     case "markdown":
-      return parseMarkdown([{ name: "import.md", text }], query.split);
+      return parseMarkdown([{ name: options.name ?? "import.md", text }], options.split ?? "note");
     default:
       throw new AppError(
         "invalid_request",
@@ -98,7 +108,18 @@ export async function importResponse(
   tenantId: string,
   settings?: VersionedSettings,
 ): Promise<Response> {
-  const plan = await readPlan(c);
+  const summary = await runImport(c, db, tenantId, await readPlan(c), settings);
+  return c.json({ object: "import", ...summary });
+}
+
+/** Apply `plan` to the tenant's database: the one import path of the API, the operator and the console. */
+export async function runImport(
+  c: Context<AppEnv>,
+  db: Database,
+  tenantId: string,
+  plan: ImportPlan,
+  settings?: VersionedSettings,
+): Promise<ImportSummary> {
   const tenant = c.env.TENANT_DO.getByName(tenantId);
   if (settings && (await tenant.databaseState()).migration) throw tenantMigratingError();
   const summary = await applyImport(db, plan, {
@@ -117,5 +138,5 @@ export async function importResponse(
     skipped: summary.skipped,
     failed: summary.failed,
   });
-  return c.json({ object: "import", ...summary });
+  return summary;
 }
