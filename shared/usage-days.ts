@@ -23,7 +23,7 @@ export interface DayCount {
  * Latency buckets (upper bounds, ms). Percentiles are read off the bucket
  * counts (`percentile`), so a day costs a dozen rows whatever its traffic.
  */
-export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
 const OVERFLOW = "inf";
 
 export function dayOf(at: number): string {
@@ -32,11 +32,7 @@ export function dayOf(at: number): string {
 
 /** The `days` UTC dates ending with the one containing `now`, oldest first. */
 export function lastDays(now: number, days: number): string[] {
-  const today = Date.UTC(
-    new Date(now).getUTCFullYear(),
-    new Date(now).getUTCMonth(),
-    new Date(now).getUTCDate(),
-  );
+  const today = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
   return Array.from({ length: days }, (_, index) => dayOf(today - (days - 1 - index) * 86_400_000));
 }
 
@@ -55,7 +51,7 @@ export function latencyBucket(durationMs: number): string {
  * null when the day has no requests. A quantile in the overflow bucket is
  * reported as the last finite bound: "at least 10 s".
  */
-export function percentile(buckets: ReadonlyMap<string, number>, q: number): number | null {
+function percentile(buckets: ReadonlyMap<string, number>, q: number): number | null {
   const total = [...buckets.values()].reduce((sum, count) => sum + count, 0);
   if (total === 0) return null;
   const rank = q * total;

@@ -289,12 +289,21 @@ export class TenantDO extends DurableObject<Env> {
     );
   }
 
-  /** The console's usage page in one call: the month so far, the live sessions, and `days` days of counts. */
-  usageOverview(days: number): {
+  /**
+   * The console's usage page in one call: the month so far, the live
+   * sessions, and `days` days of counts — after adding `traffic`, the
+   * answering isolate's unreported counts, so the page shows its own latest
+   * requests without a second call.
+   */
+  usageOverview(
+    days: number,
+    traffic: Omit<DayCount, "day">[] = [],
+  ): {
     status: { usage: UsageStatus; rateLimit: RateLimitStatus } | null;
     activeSessions: number;
     days: DayCount[];
   } {
+    this.recordTraffic(traffic);
     return {
       status: this.status(),
       activeSessions: this.#sessions.list().sessions.length,

@@ -1,7 +1,6 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Browser, captureEmail, linkIn } from "./console-support";
-import { openMgmtDb } from "./support";
+import { config, openMgmtDb } from "./support";
 
 const PASSWORD = "a perfectly fine passphrase";
 const mail = captureEmail();
@@ -25,10 +24,13 @@ async function person(tag: string, verify = true) {
   }
   const tenantId = String(
     (
-      await openMgmtDb().execute({
-        sql: "SELECT tenant_id FROM users WHERE email = ?",
-        args: [email],
-      })
+      await openMgmtDb().execute(
+        {
+          sql: "SELECT tenant_id FROM users WHERE email = ?",
+          args: [email],
+        },
+        "read",
+      )
     ).rows[0]?.tenant_id,
   );
   return { browser, email, team, tenantId };
@@ -37,7 +39,12 @@ async function person(tag: string, verify = true) {
 /** A key of the person's tenant, made on the keys page as a person would. */
 async function keyOf(browser: Browser): Promise<string> {
   const { csrf } = await browser.page("/app/keys");
-  const made = await browser.post("/app/keys", { csrf, name: "test", scopes: ["mcp:tools", "keys:manage"], expires: "" });
+  const made = await browser.post("/app/keys", {
+    csrf,
+    name: "test",
+    scopes: ["mcp:tools", "keys:manage"],
+    expires: "",
+  });
   const key = /(mk_[A-Za-z0-9_]+)/.exec(await made.text())?.[1];
   if (!key) throw new Error("no key on the keys page");
   return key;
@@ -59,7 +66,7 @@ describe("the console's rooms", () => {
     expect(html).toContain(`data-day="${today}" data-series="2xx" data-value="3"`);
     expect(html).toMatch(new RegExp(`<th scope="row">${today}</th><td>3</td>`));
     expect(html).toContain('role="img"');
-    expect(html).toContain("<title id=\"chart-status-title\">Requests by status</title>");
+    expect(html).toContain('<title id="chart-status-title">Requests by status</title>');
   });
 
   it("billing: an unverified owner sees no Upgrade, and a replayed upgrade form is refused before Stripe", async () => {
@@ -77,13 +84,19 @@ describe("the console's rooms", () => {
     const page = await browser.page("/app/billing");
     expect(page.html).toContain("Upgrade to pro");
     const csp = page.response.headers.get("content-security-policy") ?? "";
-    expect(csp).toContain(`form-action 'self' ${new URL(env.STRIPE_API_BASE ?? "").origin}`);
+    expect(csp).toContain(`form-action 'self' ${new URL(config.billing?.apiBase ?? "").origin}`);
     const answer = await browser.post("/app/billing/checkout", { csrf: page.csrf, plan: "pro" });
     expect(answer.status).toBe(303);
     const url = new URL(answer.headers.get("location") ?? "");
-    expect(url.origin).toBe(new URL(env.STRIPE_API_BASE ?? "").origin);
+    expect(url.origin).toBe(new URL(config.billing?.apiBase ?? "").origin);
     expect(url.pathname).toMatch(/^\/checkout\/cs_/);
-    const row = await openMgmtDb().execute({ sql: "SELECT stripe_customer_id FROM tenants WHERE id = ?", args: [tenantId] });
+    const row = await openMgmtDb().execute(
+      {
+        sql: "SELECT stripe_customer_id FROM tenants WHERE id = ?",
+        args: [tenantId],
+      },
+      "read",
+    );
     expect(String(row.rows[0]?.stripe_customer_id)).toMatch(/^cus_/);
   });
 
@@ -119,7 +132,7 @@ describe("the console's rooms", () => {
     const done = await browser.post("/app/data/delete", { csrf, team_name: team });
     expect(done.status).toBe(200);
     expect(await done.text()).toContain("Account deleted");
-    const row = await openMgmtDb().execute({ sql: "SELECT id FROM tenants WHERE id = ?", args: [tenantId] });
+    const row = await openMgmtDb().execute({ sql: "SELECT id FROM tenants WHERE id = ?", args: [tenantId] }, "read");
     expect(row.rows).toHaveLength(0);
     const after = await browser.fetch("/app/usage");
     expect(after.status).toBe(303);
@@ -168,10 +181,13 @@ describe("the console's rooms", () => {
       tenant_id: first.tenantId,
     });
     expect(checkout.status).toBe(403);
-    const stillThere = await openMgmtDb().execute({
-      sql: "SELECT stripe_customer_id FROM tenants WHERE id = ?",
-      args: [first.tenantId],
-    });
+    const stillThere = await openMgmtDb().execute(
+      {
+        sql: "SELECT stripe_customer_id FROM tenants WHERE id = ?",
+        args: [first.tenantId],
+      },
+      "read",
+    );
     expect(stillThere.rows).toHaveLength(1);
     expect(stillThere.rows[0]?.stripe_customer_id).toBeNull();
     const exported = await first.browser.fetch("/app/data/export?format=jsonl");

@@ -40,7 +40,11 @@ export async function admitAction(
 }
 
 /** Anything a console action threw, as a page: the same translation as the API's answers (workers/error-answer.ts). */
-export function failurePage(c: ConsoleContext, error: unknown, back: { href: string; label: string }): Promise<Response> {
+export function failurePage(
+  c: ConsoleContext,
+  error: unknown,
+  back: { href: string; label: string },
+): Promise<Response> {
   const answer = errorAnswer(error, c.get("logger"), { surface: "http" });
   const response = render(
     c,

@@ -37,7 +37,10 @@ export function applyPageHeaders(headers: Headers, formTarget?: string | readonl
   const targets = typeof formTarget === "string" ? [formTarget] : (formTarget ?? []);
   const sources = targets.map(cspSource).filter((source): source is string => source !== null);
   if (sources.length > 0)
-    headers.set("Content-Security-Policy", PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${sources.join(" ")}`));
+    headers.set(
+      "Content-Security-Policy",
+      PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${sources.join(" ")}`),
+    );
 }
 
 /** A URL as a CSP source: its origin for http(s), its scheme for an app's custom scheme; null if unusable. */

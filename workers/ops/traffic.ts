@@ -33,18 +33,22 @@ export function recordTraffic(tenantId: string, status: number, durationMs: numb
   }
 }
 
-/** Report what is pending: of every tenant, or of `onlyTenant` (the usage page, so it shows its own latest requests). */
-export async function flushTraffic(env: Env, onlyTenant?: string): Promise<void> {
-  const tenants = onlyTenant ? [onlyTenant] : [...pending.keys()];
+/** What this isolate has counted for `tenantId` and not reported, handed over (and forgotten here). */
+export function takeTraffic(tenantId: string): Count[] {
+  const counts = pending.get(tenantId);
+  if (!counts) return [];
+  pending.delete(tenantId);
+  return [...counts].map(([name, count]) => {
+    const [metric, key] = name.split(":") as [Count["metric"], string];
+    return { metric, key, count };
+  });
+}
+
+/** Report what is pending, every tenant's. */
+async function flushTraffic(env: Env): Promise<void> {
   await Promise.all(
-    tenants.map(async (tenantId) => {
-      const counts = pending.get(tenantId);
-      if (!counts) return;
-      pending.delete(tenantId);
-      const report: Count[] = [...counts].map(([name, count]) => {
-        const [metric, key] = name.split(":") as [Count["metric"], string];
-        return { metric, key, count };
-      });
+    [...pending.keys()].map(async (tenantId) => {
+      const report = takeTraffic(tenantId);
       try {
         await env.TENANT_DO.getByName(tenantId).recordTraffic(report);
       } catch (error) {

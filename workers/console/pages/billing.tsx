@@ -85,27 +85,29 @@ export function BillingPage(props: {
           </PostForm>
         ) : null}
       </section>
-      <h2 id="plans-heading">Plans</h2>
-      <div class="plans" aria-labelledby="plans-heading">
-        {PLANS.map((plan) => (
-          <section class={plan === account.plan ? "card current" : "card"} aria-labelledby={`plan-${plan}`}>
-            <h3 id={`plan-${plan}`}>
-              {plan}
-              {plan === account.plan ? <span class="muted"> (current)</span> : null}
-            </h3>
-            <Limits limits={limits[plan]} />
-            {plan !== "free" && RANK[plan] > RANK[account.plan] && canChange && !subscribed ? (
-              <PostForm action="/app/billing/checkout" csrf={viewer.csrf} label={`Upgrade to ${plan}`}>
-                <input type="hidden" name="plan" value={plan} />
-                <button type="submit">Upgrade to {plan}</button>
-              </PostForm>
-            ) : null}
-          </section>
-        ))}
-      </div>
-      {subscribed && canChange ? (
-        <p class="muted">To move to another paid plan, use Manage billing: Stripe prorates the change.</p>
-      ) : null}
+      <section aria-labelledby="plans-heading">
+        <h2 id="plans-heading">Plans</h2>
+        <div class="plans">
+          {PLANS.map((plan) => (
+            <section class={plan === account.plan ? "card current" : "card"} aria-labelledby={`plan-${plan}`}>
+              <h3 id={`plan-${plan}`}>
+                {plan}
+                {plan === account.plan ? <span class="muted"> (current)</span> : null}
+              </h3>
+              <Limits limits={limits[plan]} />
+              {plan !== "free" && RANK[plan] > RANK[account.plan] && canChange && !subscribed ? (
+                <PostForm action="/app/billing/checkout" csrf={viewer.csrf} label={`Upgrade to ${plan}`}>
+                  <input type="hidden" name="plan" value={plan} />
+                  <button type="submit">Upgrade to {plan}</button>
+                </PostForm>
+              ) : null}
+            </section>
+          ))}
+        </div>
+        {subscribed && canChange ? (
+          <p class="muted">To move to another paid plan, use Manage billing: Stripe prorates the change.</p>
+        ) : null}
+      </section>
     </Layout>
   );
 }

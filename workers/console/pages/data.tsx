@@ -13,7 +13,7 @@ function ImportResult(props: { summary: ImportSummary }) {
       <h2 id="import-result-heading">Import finished</h2>
       <p role="status">
         Read as {summary.format}: <strong>{summary.created}</strong> created, <strong>{summary.skipped}</strong>{" "}
-        skipped (already there), <strong>{summary.failed}</strong> failed.
+        skipped, <strong>{summary.failed}</strong> failed.
       </p>
       {notable.length > 0 ? (
         <table>
@@ -73,8 +73,8 @@ export function DataPage(props: {
         <h2 id="import-heading">Import</h2>
         <p>
           Our JSONL export, the knowledge-graph JSONL of <code>@modelcontextprotocol/server-memory</code>, or a Markdown
-          file. Memories already here are skipped, so a file can be imported again safely. Each memory created counts as a
-          tool call of this month.
+          file. Memories already here are skipped, so a file can be imported again safely. Each memory created counts as
+          a tool call of this month.
         </p>
         {error?.form === "import" ? <FormError message={error.message} /> : null}
         <form method="post" action="/app/data/import" enctype="multipart/form-data" aria-label="Import a file">

@@ -21,14 +21,34 @@ export interface MonthSoFar {
 }
 
 const number = (value: number) => value.toLocaleString("en-US");
-const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 
 function monthName(period: string): string {
   const [year, month] = period.split("-");
   return `${MONTHS[Number(month) - 1] ?? period} ${year}`;
 }
 
-function Meter(props: { label: string; used: number; limit: number | null; warnAt: number; id: string; note?: string }) {
+function Meter(props: {
+  label: string;
+  used: number;
+  limit: number | null;
+  warnAt: number;
+  id: string;
+  note?: string;
+}) {
   const { used, limit } = props;
   const near = limit !== null && used >= limit * props.warnAt;
   return (
@@ -111,7 +131,8 @@ export function UsagePage(props: { viewer: Viewer; month: MonthSoFar; charts: Us
       </ul>
       <h2>Last {charts.toolCalls.days.length} days</h2>
       <p class="muted">
-        Per UTC day. Requests are API and MCP requests made with a key or an app; they reach these charts within seconds.
+        Per UTC day. Requests are API and MCP requests made with a key or an app; they reach these charts within
+        seconds.
       </p>
       <BarChart id="chart-tools" title="Tool calls by tool" unit="tool calls" {...charts.toolCalls} />
       <BarChart id="chart-status" title="Requests by status" unit="requests" {...charts.requests} />

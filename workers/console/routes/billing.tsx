@@ -93,7 +93,9 @@ billingPages.post("/app/billing/checkout", async (c) => {
 billingPages.post("/app/billing/portal", async (c) => {
   const form = await postedForm(c);
   if (form instanceof Response) return form;
-  return changeBilling(c, { allowSuspended: true }, async (tenantId) =>
-    (await openPortal(billingContext(c.get("services")), tenantId)).url,
+  return changeBilling(
+    c,
+    { allowSuspended: true },
+    async (tenantId) => (await openPortal(billingContext(c.get("services")), tenantId)).url,
   );
 });

@@ -57,11 +57,7 @@ dataPages.post(IMPORT_PATH, importLimit, async (c) => {
   if (form instanceof Response) return form;
   const parsed = importForm.safeParse({ format: form.get("format") ?? undefined, file: form.get("file") });
   const shown = async (message: string, status: 400 | 413) =>
-    render(
-      c,
-      <DataPage viewer={viewer(c)} teamName={await teamName(c)} error={{ form: "import", message }} />,
-      status,
-    );
+    render(c, <DataPage viewer={viewer(c)} teamName={await teamName(c)} error={{ form: "import", message }} />, status);
   if (!parsed.success || parsed.data.file.size === 0) return shown("Choose a file to import.", 400);
   const refused = await admitAction(c, { write: true }, BACK);
   if (refused) return refused;

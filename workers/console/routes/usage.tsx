@@ -4,7 +4,7 @@ import { WARNING_THRESHOLD } from "../../../durable-objects/tenant/limits";
 import { countActiveMemories } from "../../../shared/memory/counts";
 import { getTenant } from "../../../shared/tenants/tenants";
 import { chartsOf, lastDays } from "../../../shared/usage-days";
-import { flushTraffic } from "../../ops/traffic";
+import { takeTraffic } from "../../ops/traffic";
 import { type ConsoleEnv, signedIn } from "../context";
 import { type MonthSoFar, UsagePage } from "../pages/usage";
 import { render } from "../render";
@@ -28,10 +28,9 @@ const CHART_DAYS = 30;
 usagePages.get("/app/usage", async (c) => {
   const tenantId = signedIn(c).account.tenantId;
   const { config, mgmtDb } = c.get("services");
-  // This isolate's unreported requests first, so the charts include the calls just made.
-  await flushTraffic(c.env, tenantId);
   const [overview, memories] = await Promise.all([
-    c.env.TENANT_DO.getByName(tenantId).usageOverview(CHART_DAYS),
+    // With this isolate's unreported requests, so the charts include the calls just made.
+    c.env.TENANT_DO.getByName(tenantId).usageOverview(CHART_DAYS, takeTraffic(tenantId)),
     ownTenantDb(c).then(countActiveMemories),
   ]);
   const now = Date.now();

@@ -22,6 +22,7 @@ interface ChartProps {
 }
 
 const WIDTH = 720;
+const RIGHT = 24;
 const HEIGHT = 200;
 const LEFT = 44;
 const BOTTOM = 22;
@@ -31,11 +32,11 @@ const COLOURS = 6;
 
 const shortDay = (day: string) => day.slice(5);
 
-/** A round top for the axis: 1, 2 or 5 times a power of ten. */
+/** A round top for the axis whose half is a whole number too: 2, 4 or 10 times a power of ten. */
 function niceMax(value: number): number {
-  if (value <= 0) return 1;
+  if (value <= 2) return 2;
   const power = 10 ** Math.floor(Math.log10(value));
-  return ([1, 2, 5, 10].find((step) => step * power >= value) ?? 10) * power;
+  return ([2, 4, 10, 20].find((step) => step * power >= value) ?? 20) * power;
 }
 
 function total(series: ChartSeries[]): number {
@@ -44,12 +45,12 @@ function total(series: ChartSeries[]): number {
 
 function Axis(props: { max: number; days: string[]; step: number }) {
   return (
-    <g class="axis" aria-hidden="true">
+    <g class="axis">
       {[0, 0.5, 1].map((share) => {
         const y = TOP + PLOT_H - share * PLOT_H;
         return (
           <>
-            <line x1={LEFT} x2={WIDTH} y1={y} y2={y} />
+            <line x1={LEFT} x2={WIDTH - RIGHT} y1={y} y2={y} />
             <text x={LEFT - 6} y={y + 4} text-anchor="end">
               {String(Math.round(props.max * share))}
             </text>
@@ -81,9 +82,9 @@ function Legend(props: { series: ChartSeries[] }) {
 }
 
 function DataTable(props: ChartProps) {
-  const shown = props.days.map((day, index) => ({ day, index })).filter(({ index }) =>
-    props.series.some((entry) => (entry.values[index] ?? 0) !== 0),
-  );
+  const shown = props.days
+    .map((day, index) => ({ day, index }))
+    .filter(({ index }) => props.series.some((entry) => (entry.values[index] ?? 0) !== 0));
   return (
     <details class="chart-table">
       <summary>Table: {props.title.toLowerCase()}</summary>
@@ -121,18 +122,13 @@ function DataTable(props: ChartProps) {
 function Frame(props: ChartProps & { summary: string; children: unknown }) {
   return (
     <figure class="chart" id={props.id}>
-      <svg
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-        role="img"
-        aria-labelledby={`${props.id}-title ${props.id}-desc`}
-      >
+      <figcaption>{props.title}</figcaption>
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-labelledby={`${props.id}-title ${props.id}-desc`}>
         <title id={`${props.id}-title`}>{props.title}</title>
         <desc id={`${props.id}-desc`}>{props.summary}</desc>
         {props.children}
       </svg>
-      <figcaption>
-        <Legend series={props.series} />
-      </figcaption>
+      <Legend series={props.series} />
       <DataTable {...props} />
     </figure>
   );
@@ -140,7 +136,7 @@ function Frame(props: ChartProps & { summary: string; children: unknown }) {
 
 /** Stacked bars, one per day: counts by series (tool, status class). */
 export function BarChart(props: ChartProps) {
-  const step = (WIDTH - LEFT) / Math.max(1, props.days.length);
+  const step = (WIDTH - LEFT - RIGHT) / Math.max(1, props.days.length);
   const dayTotals = props.days.map((_, index) =>
     props.series.reduce((sum, entry) => sum + (entry.values[index] ?? 0), 0),
   );
@@ -183,7 +179,7 @@ export function BarChart(props: ChartProps) {
 
 /** Lines, one per series (p50, p95), with a point for every day that has a value. */
 export function LineChart(props: ChartProps) {
-  const step = (WIDTH - LEFT) / Math.max(1, props.days.length);
+  const step = (WIDTH - LEFT - RIGHT) / Math.max(1, props.days.length);
   const values = props.series.flatMap((entry) => entry.values.filter((v): v is number => v !== null));
   const max = niceMax(Math.max(0, ...values));
   const x = (index: number) => LEFT + (index + 0.5) * step;

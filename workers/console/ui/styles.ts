@@ -83,6 +83,7 @@ border:1px dashed var(--muted)}
 meter{width:100%;height:.75rem;margin-top:.5rem}
 .warn{color:var(--warn);font-weight:600}
 figure.chart{margin:0 0 2rem;background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1rem}
+figure.chart figcaption{font-weight:700;margin:0 0 .5rem}
 figure.chart svg{width:100%;height:auto;display:block}
 .chart .axis line{stroke:var(--grid);stroke-width:1}.chart .axis text{fill:var(--muted);font-size:11px;font-family:var(--font)}
 .chart rect.c0,.swatch.c0{fill:var(--c0);background:var(--c0)}.chart rect.c1,.swatch.c1{fill:var(--c1);background:var(--c1)}
@@ -95,7 +96,8 @@ figure.chart svg{width:100%;height:auto;display:block}
 .chart-table summary{cursor:pointer;font-weight:600;font-size:.875rem;margin-top:.5rem}
 .chart-table table{margin-top:.5rem}caption{text-align:left;color:var(--muted);font-size:.875rem;padding:.25rem 0}
 .plans{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr))}
-.plans .card{margin:0}.plans .current{border:2px solid var(--accent)}
+.plans .card{margin:0}.plans .current{border:2px solid var(--accent)}.plans h3{margin:0 0 .75rem}
+.plans dl.facts{grid-template-columns:1fr;gap:0}.plans dl.facts dd{margin:0 0 .5rem}.plans+p{margin-top:1rem}
 input[type=file]{font:inherit;margin:.25rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1rem}dl.facts dt{color:var(--muted);font-weight:600}dl.facts dd{margin:0}
 footer{padding:1.5rem;text-align:center;color:var(--muted);font-size:.875rem}
