@@ -123,6 +123,26 @@ describe("the console's rooms", () => {
     expect(await exported.text()).toContain("Wrote the first program");
   });
 
+  it("data: an upload past the forms' 16 KB and the API's 64 KiB default is taken; other console forms still are not", async () => {
+    const { browser } = await person("large");
+    const { csrf } = await browser.page("/app/data");
+    const notes = Array.from(
+      { length: 400 },
+      (_, i) => `## Note ${i}\n\n${"a long enough line of text ".repeat(10)}${i}\n`,
+    );
+    const text = `# Big\n\n${notes.join("\n")}`;
+    expect(text.length).toBeGreaterThan(100 * 1024);
+    const form = new FormData();
+    form.set("csrf", csrf);
+    form.set("format", "markdown");
+    form.set("file", new File([text], "big.md", { type: "text/markdown" }));
+    const imported = await browser.fetch("/app/data/import", { method: "POST", body: form });
+    expect(imported.status).toBe(200);
+    expect(await imported.text()).toContain("Import finished");
+    const tooBig = await browser.post("/app/settings/email", { csrf, email: "x".repeat(20 * 1024) });
+    expect(tooBig.status).toBe(413);
+  });
+
   it("data: deleting needs the team name typed, then the account is gone and the browser signed out", async () => {
     const { browser, team, tenantId } = await person("delete");
     const { csrf } = await browser.page("/app/data");

@@ -135,7 +135,13 @@ export function UsagePage(props: { viewer: Viewer; month: MonthSoFar; charts: Us
         seconds.
       </p>
       <BarChart id="chart-tools" title="Tool calls by tool" unit="tool calls" {...charts.toolCalls} />
-      <BarChart id="chart-status" title="Requests by status" unit="requests" {...charts.requests} />
+      <BarChart
+        id="chart-status"
+        title="Requests by status"
+        unit="requests"
+        palette={[2, 0, 1, 3, 4, 5]}
+        {...charts.requests}
+      />
       <LineChart id="chart-latency" title="Latency, p50 and p95" unit="ms" {...charts.latency} />
     </Layout>
   );

@@ -19,7 +19,11 @@ interface ChartProps {
   unit: string;
   days: string[];
   series: ChartSeries[];
+  /** Colour index per series, when the order carries meaning (status classes: green, blue, amber, red). */
+  palette?: number[];
 }
+
+const colourOf = (palette: number[] | undefined, position: number) => `c${(palette?.[position] ?? position) % COLOURS}`;
 
 const WIDTH = 720;
 const RIGHT = 24;
@@ -68,12 +72,12 @@ function Axis(props: { max: number; days: string[]; step: number }) {
   );
 }
 
-function Legend(props: { series: ChartSeries[] }) {
+function Legend(props: { series: ChartSeries[]; palette?: number[] }) {
   return (
     <ul class="legend" aria-hidden="true">
       {props.series.map((entry, index) => (
         <li>
-          <span class={`swatch c${index % COLOURS}`} />
+          <span class={`swatch ${colourOf(props.palette, index)}`} />
           {entry.name}
         </li>
       ))}
@@ -128,7 +132,7 @@ function Frame(props: ChartProps & { summary: string; children: unknown }) {
         <desc id={`${props.id}-desc`}>{props.summary}</desc>
         {props.children}
       </svg>
-      <Legend series={props.series} />
+      <Legend series={props.series} palette={props.palette} />
       <DataTable {...props} />
     </figure>
   );
@@ -157,7 +161,7 @@ export function BarChart(props: ChartProps) {
               base -= height;
               return (
                 <rect
-                  class={`c${position % COLOURS}`}
+                  class={colourOf(props.palette, position)}
                   x={LEFT + index * step + step * 0.15}
                   y={base}
                   width={step * 0.7}
@@ -196,7 +200,7 @@ export function LineChart(props: ChartProps) {
           .map((value, index) => (value === null ? null : `${x(index)},${y(value)}`))
           .filter((point): point is string => point !== null);
         return (
-          <g class={`line c${position % COLOURS}`}>
+          <g class={`line ${colourOf(props.palette, position)}`}>
             {points.length > 1 ? <polyline points={points.join(" ")} /> : null}
             {entry.values.map((value, index) =>
               value === null ? null : (
