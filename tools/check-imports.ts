@@ -23,20 +23,6 @@ const SCANNED = ["workers", "durable-objects", "shared", "tools", "bench", "test
 const ENTRY_POINTS = new Set(["workers/index.ts"]);
 /** A file this long holds more than one concept; split it by concept (CONVENTIONS.md). */
 const MAX_LINES = 450;
-/**
- * Over `MAX_LINES` today and being changed by other branches, so they are
- * split there or after those merge, not here. Shrink this list; never grow it.
- */
-const OVERSIZE_ALLOWED = new Set([
-  // The memory write door (its own branch) splits `remember` out of this file.
-  "shared/memory/memories.ts",
-  // The similar-memory lookup leaves this file with the memory branch's work.
-  "shared/memory/recall.ts",
-  // Test files other branches are adding to; split by behaviour once they merge.
-  "test/worker/memory.test.ts",
-  "test/worker/ops.test.ts",
-  "test/node/libsql-server-protocol.test.ts",
-]);
 const IMPORT =
   /(?:^|[\s;])(?:import|export)\s[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/gm;
 
@@ -109,31 +95,11 @@ function findCycles(graph: Map<string, string[]>): string[][] {
   return cycles;
 }
 
-/** `file: name` exports left for the branches that own their files (see OVERSIZE_ALLOWED); shrink, never grow. */
+/** `file: name` exports left for the branches that own their files ; shrink, never grow. */
 const UNUSED_ALLOWED = new Set([
-  // Memory store (the memory-door branch reshapes shared/memory).
-  "shared/memory/memories.ts: assertContentSize",
-  "shared/memory/model.ts: MEMORY_STATUSES",
-  "shared/memory/model.ts: normalizeContent",
-  "shared/memory/model.ts: normalizePath",
-  "shared/memory/recall-scoring.ts: termIdfs",
-  "shared/memory/recall.ts: COMMON_WORD_MEMORIES",
-  "shared/memory/recall.ts: COMMON_WORD_SHARE",
-  "shared/memory/recall.ts: SIMILARITY_MIN",
-  "shared/memory/sql.ts: statement",
-  // Billing (its own branch; the issue asks for one list of subscribed statuses there).
-  // Portability (export/import, its own branch).
-  "shared/lifecycle/export.ts: EXPORT_VERSION",
-  "shared/lifecycle/export.ts: exportRecords",
-  "shared/lifecycle/export.ts: markdownOf",
-  "workers/api/portability/transfer.ts: MAX_IMPORT_BYTES",
-  // Auth, accounts and the per-IP limiter (their own branches).
-  "workers/middleware/ip-rate-limit.ts: spendIpBudget",
-  "workers/middleware/ip-rate-limit.ts: ipRateLimited",
+  // The sign-in pages and passwords are being rebuilt on the console's components (its own branch).
   "workers/auth/pages.ts: escapeHtml",
   "shared/accounts/passwords.ts: MIN_PASSWORD_LENGTH",
-  // Merged from the OAuth hardening branch while this check was written.
-  // Operators' tools (their own branch: sql, migrate and the local libSQL server).
 ]);
 
 /** Which top-level folders each layer may not import from. */
@@ -193,8 +159,7 @@ const unused = unusedExports();
 
 const oversize = files
   .map((file) => ({ name: relative(ROOT, file), lines: readFileSync(file, "utf8").split("\n").length }))
-  .filter(({ name, lines }) => layerOf(join(ROOT, name)) !== "tools" && lines > MAX_LINES)
-  .filter(({ name }) => !OVERSIZE_ALLOWED.has(name));
+  .filter(({ name, lines }) => layerOf(join(ROOT, name)) !== "tools" && lines > MAX_LINES);
 
 if (cycles.length > 0) {
   console.error(`import cycles (${cycles.length}); make the shared part a module both can import:`);

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { AppError } from "../shared/errors";
+import { MissingScopeError } from "../shared/memory/access";
 import { api } from "./api/routes";
 import { oauthRoutes } from "./auth/oauth-routes";
+import { scopeChallenge } from "./auth/require-scope";
 import { consolePages } from "./console/routes";
 import { errorAnswer, errorBody } from "./error-answer";
 import { mcp } from "./mcp/routes";
@@ -44,7 +46,9 @@ export function createApp() {
   app.notFound((c) => c.json(new AppError("not_found", `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
   // The one HTTP rendering of workers/error-answer.ts's translation.
   app.onError((error, c) => {
-    const answer = errorAnswer(error, c.get("logger"), { surface: "http" });
+    // The memory door refuses in domain terms; HTTP adds the challenge naming the scope to ask for.
+    const refusal = error instanceof MissingScopeError ? scopeChallenge(c.get("services").config, error) : error;
+    const answer = errorAnswer(refusal, c.get("logger"), { surface: "http" });
     for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
     return c.json(errorBody(answer), answer.status);
   });

@@ -128,8 +128,8 @@ export interface DatabaseState {
   migration: { id: string; since: number } | null;
 }
 
-/** `TenantDO.reserveToolCalls`: all of them counted, or none and the quota as it stands. */
-export type ReserveResult = { ok: true } | ({ ok: false } & QuotaState);
+/** `TenantDO.reserveToolCalls`: how many of those asked were counted (fewer once the quota is spent), and the quota after. */
+export type ReserveResult = { granted: number; quota: QuotaState };
 
 /** `TenantDO.chargeToolCall`: the call is counted and may run, or refused (quota spent, tenant suspended). */
 export type ChargeResult =

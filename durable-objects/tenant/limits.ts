@@ -109,16 +109,18 @@ export class TenantLimits {
   }
 
   /**
-   * Count `count` tool calls at once (an import: one per memory it creates)
-   * if they all fit in the month's quota; otherwise count nothing and say
-   * where the quota stands.
+   * Count up to `count` tool calls at once — a door's writes, one per record
+   * created — as many as the month's quota still has; answers how many were
+   * granted and the quota as it then stands. Fewer than asked counts one
+   * quota refusal. Check and count are one synchronous step, like `charge`.
    */
   reserve(settings: TenantSettings, count: number, now: number): ReserveResult {
     const limit = this.#limits[settings.plan].toolCallsPerMonth;
-    const quota = this.#meter.quota(limit, now);
-    if (limit !== null && quota.used + count > limit) return { ok: false, ...quota };
-    this.#meter.addToolCalls(count, now);
-    return { ok: true };
+    const before = this.#meter.quota(limit, now);
+    const granted = limit === null ? count : Math.max(0, Math.min(count, limit - before.used));
+    if (granted > 0) this.#meter.addToolCalls(granted, now);
+    if (granted < count) this.#meter.count(["quota_exceeded"], now);
+    return { granted, quota: this.#meter.quota(limit, now) };
   }
 
   /** Give back tool calls reserved but not used. */

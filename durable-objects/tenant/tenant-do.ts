@@ -13,6 +13,7 @@ import type {
   AdmitResult,
   ChargeResult,
   RateLimitStatus,
+  ReserveResult,
   SessionClosure,
   SessionList,
   SessionRecord,
@@ -224,8 +225,13 @@ export class TenantDO extends DurableObject<Env> {
     return this.#settings.apply(record);
   }
 
-  /** Reserve `count` tool calls of this month's quota in one step (an import); refused whole if they do not fit. */
-  async reserveToolCalls(count: number, record?: VersionedSettings) {
+  /**
+   * Count up to `count` tool calls of this month's quota in one step, for
+   * the records a memory door's write creates (`shared/memory/access.ts`);
+   * answers how many were granted. `record`: the operator's import passes
+   * the tenant's settings, since no admission ran for the tenant.
+   */
+  async reserveToolCalls(count: number, record?: VersionedSettings): Promise<ReserveResult> {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
     if (!settings) throw new Error("tenant settings unknown: admit a request first");
     const result = this.#limits.reserve(settings, count, Date.now());
@@ -278,10 +284,7 @@ export class TenantDO extends DurableObject<Env> {
     return settings ? this.#limits.usage(settings, Date.now()) : null;
   }
 
-  /**
-   * Requests' status classes and latency buckets, summed by an isolate since
-   * its last report (workers/ops/traffic.ts). Added to today's counts.
-   */
+  /** Requests' status classes and latency buckets an isolate summed since its last report (workers/ops/traffic.ts). */
   recordTraffic(counts: Omit<DayCount, "day">[]): void {
     this.#days.add(
       counts.filter((count) => count.metric !== "tool"),
@@ -290,10 +293,9 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /**
-   * The console's usage page in one call: the month so far, the live
-   * sessions, and `days` days of counts — after adding `traffic`, the
-   * answering isolate's unreported counts, so the page shows its own latest
-   * requests without a second call.
+   * The console's usage page in one call: the month so far, the live sessions
+   * and `days` days of counts, after adding `traffic` (the answering isolate's
+   * unreported counts, so the page shows the requests just made).
    */
   usageOverview(
     days: number,

@@ -8,7 +8,7 @@ import type { Database } from "../db/client";
  * docs/lifecycle.md shows both.
  */
 export const EXPORT_FORMAT = "muninn-export";
-export const EXPORT_VERSION = 1;
+const EXPORT_VERSION = 1;
 
 const iso = (value: unknown): string | null => (value == null ? null : new Date(Number(value)).toISOString());
 const text = (value: unknown): string | null => (value == null ? null : String(value));
@@ -148,7 +148,7 @@ function groupBy(rows: Row[], key: string): Map<string, Row[]> {
  * (by creation order, each with its versions and outgoing links), work
  * sessions, footer. One read round trip per page.
  */
-export async function* exportRecords(db: Database, tenantId: string, pageSize = 500): AsyncGenerator<ExportRecord> {
+async function* exportRecords(db: Database, tenantId: string, pageSize = 500): AsyncGenerator<ExportRecord> {
   yield {
     type: "header",
     format: EXPORT_FORMAT,
@@ -226,7 +226,7 @@ export async function* exportRecords(db: Database, tenantId: string, pageSize = 
 }
 
 /** One record as Markdown: a heading per memory, its metadata on one line, then the text. */
-export function markdownOf(record: ExportRecord): string {
+function markdownOf(record: ExportRecord): string {
   switch (record.type) {
     case "header":
       return `# Muninn export\n\nTenant \`${record.tenant_id}\`, exported ${record.exported_at} (format ${record.format} v${record.version}).\n\n`;

@@ -1,3 +1,5 @@
+import { TEXT_LIMITS } from "../memory/fields";
+import { LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES } from "../memory/model";
 import { EXPORT_FORMAT, type MemoryRecord, type ProjectRecord, type WorkSessionRecord } from "./export";
 
 /**
@@ -44,8 +46,10 @@ export interface ImportPlan {
   problems: LineProblem[];
 }
 
-const MEMORY_KINDS = new Set(["note", "fact", "decision", "learning", "preference", "procedure", "issue", "event"]);
-const LINK_RELATIONS = new Set(["relates_to", "depends_on", "contradicts", "supersedes", "part_of"]);
+/** The model's kinds, relations and statuses, as sets for checking what a file says. */
+const KNOWN_KINDS: ReadonlySet<string> = new Set(MEMORY_KINDS);
+const KNOWN_RELATIONS: ReadonlySet<string> = new Set(LINK_RELATIONS);
+const KNOWN_STATUSES: ReadonlySet<string> = new Set(MEMORY_STATUSES);
 
 function emptyPlan(format: ImportFormat): ImportPlan {
   return { format, memories: [], links: [], projects: [], workSessions: [], problems: [] };
@@ -63,7 +67,7 @@ function foreignMemory(fields: {
   return {
     id: null,
     project: fields.project ?? "default",
-    kind: fields.kind && MEMORY_KINDS.has(fields.kind) ? fields.kind : "note",
+    kind: fields.kind && KNOWN_KINDS.has(fields.kind) ? fields.kind : "note",
     title: fields.title,
     content: fields.content,
     tags: fields.tags ?? [],
@@ -183,21 +187,27 @@ export function parseMuninn(text: string): ImportPlan {
 function memoryProblem(record: Record<string, unknown>): string | null {
   if (typeof record.id !== "string" || !/^m_[A-Za-z0-9]{1,64}$/.test(record.id)) return "memory needs an id like m_…";
   if (typeof record.content !== "string" || !record.content.trim()) return "memory needs content";
-  if (typeof record.kind !== "string" || !MEMORY_KINDS.has(record.kind))
+  if (typeof record.kind !== "string" || !KNOWN_KINDS.has(record.kind))
     return `unknown kind ${JSON.stringify(record.kind)}`;
   if (typeof record.project !== "string") return "memory needs a project";
   if (!isStringArray(record.tags) || !isStringArray(record.files)) return "tags and files must be lists of strings";
   if (typeof record.created_at !== "string" || Number.isNaN(Date.parse(record.created_at)))
     return "created_at must be an ISO time";
-  if (!["active", "superseded", "forgotten"].includes(String(record.status)))
-    return `unknown status ${JSON.stringify(record.status)}`;
+  if (!KNOWN_STATUSES.has(String(record.status))) return `unknown status ${JSON.stringify(record.status)}`;
   const links = record.links;
   if (
     links !== undefined &&
     (!Array.isArray(links) ||
-      links.some((link) => !LINK_RELATIONS.has(String((link as { relation?: unknown }).relation))))
+      links.some(
+        (link) =>
+          !KNOWN_RELATIONS.has(String((link as { relation?: unknown }).relation)) ||
+          typeof (link as { to_id?: unknown }).to_id !== "string",
+      ))
   ) {
     return "links must be a list of { to_id, relation } with a known relation";
+  }
+  if (Array.isArray(links) && links.length > TEXT_LIMITS.importedLinks) {
+    return `links: at most ${TEXT_LIMITS.importedLinks} links a memory`;
   }
   return null;
 }
@@ -349,7 +359,7 @@ export function parseMarkdown(notes: MarkdownNote[], split: "note" | "heading"):
           });
         continue;
       }
-      if (kind !== undefined && !MEMORY_KINDS.has(kind)) {
+      if (kind !== undefined && !KNOWN_KINDS.has(kind)) {
         plan.problems.push({
           line: section.line,
           file: note.name,

@@ -81,3 +81,6 @@ export function ftsQuery(text: string): string | null {
   if (tokens.length === 0) return null;
   return tokens.map(ftsTerm).join(" OR ");
 }
+
+/** The weights of `memories_fts`'s configured rank (title, tags, content); `bm25()` must be given them explicitly. */
+export const BM25_RANK = "bm25(memories_fts, 10.0, 4.0, 1.0)";

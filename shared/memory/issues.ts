@@ -1,7 +1,8 @@
 import type { Database } from "../db/client";
 import { FieldError } from "./errors";
-import { DEFAULT_SEVERITY, remember } from "./memories";
+import { DEFAULT_SEVERITY } from "./memories";
 import { DEFAULT_PROJECT, type Memory, rowToMemory } from "./model";
+import { remember } from "./remember";
 
 /**
  * Issues are memories of kind `issue` with an open/resolved state and a

@@ -123,7 +123,7 @@ export function newMemoryId(): string {
  * runs of whitespace collapsed. Two saves that differ only in formatting
  * noise dedupe; any change of words does not.
  */
-export function normalizeContent(content: string): string {
+function normalizeContent(content: string): string {
   return content.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
 }
 
@@ -141,7 +141,7 @@ export function normalizeFiles(files: readonly string[] | undefined): string[] {
   return [...new Set((files ?? []).map(normalizePath).filter(Boolean))];
 }
 
-export function normalizePath(path: string): string {
+function normalizePath(path: string): string {
   return path
     .trim()
     .replace(/\\/g, "/")

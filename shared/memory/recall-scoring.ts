@@ -65,7 +65,7 @@ export function idealBm25(row: Row | undefined): number {
 }
 
 /** Each query word's IDF as FTS5's `bm25()` computes it, from a row's `total` and `counts` (JSON, in word order). */
-export function termIdfs(row: Row | undefined): number[] {
+function termIdfs(row: Row | undefined): number[] {
   const total = Number(row?.total ?? 0);
   const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
   // FTS5 floors an IDF at 1e-6 when a word is in more than half of the memories.

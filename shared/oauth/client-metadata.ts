@@ -1,3 +1,5 @@
+import { hasRefusedControl } from "../text";
+
 /**
  * Rules every OAuth client's metadata meets, whether it registers itself
  * (RFC 7591 `POST /oauth/register`) or publishes a Client ID Metadata
@@ -13,14 +15,6 @@ export const MAX_CLIENT_NAME_CHARS = 100;
 export const MAX_REDIRECT_URIS = 10;
 /** Any one string in the document (URIs included). */
 const MAX_STRING_CHARS = 2048;
-
-/**
- * C0 and C1 controls (NUL truncates in the database and logs; newlines forge
- * log lines), and the bidirectional overrides, embeddings and isolates
- * (they make "Evil ‮ppA" read as another name on the consent page).
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function stringProblem(path: string, value: unknown): string | null {
   if (Array.isArray(value)) {
@@ -38,7 +32,9 @@ function stringProblem(path: string, value: unknown): string | null {
     return null;
   }
   if (typeof value !== "string") return null;
-  if (FORBIDDEN_CHARACTERS.test(value)) return `${path} contains control or bidirectional formatting characters`;
+  // C0 and C1 controls (NUL truncates in the database and logs; newlines forge log lines) and bidirectional
+  // formatting (it makes "Evil ‮ppA" read as another name on the consent page): the one rule of shared/text.ts.
+  if (hasRefusedControl(value, "line")) return `${path} contains control or bidirectional formatting characters`;
   if (value.length > MAX_STRING_CHARS) return `${path} is longer than ${MAX_STRING_CHARS} characters`;
   return null;
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { deleteAccount } from "../../shared/lifecycle/delete-account";
 import { startMove } from "../../shared/lifecycle/move/commands";
 import { advanceMove } from "../../shared/lifecycle/move/drive";
-import { remember } from "../../shared/memory/memories";
+import { remember } from "../../shared/memory/remember";
 import { createApiKey } from "../../shared/tenants/api-keys";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";

@@ -6,7 +6,7 @@ import { startMove } from "../../shared/lifecycle/move/commands";
 import type { MoveDeps } from "../../shared/lifecycle/move/context";
 import { advanceMove } from "../../shared/lifecycle/move/drive";
 import { MOVE_STEPS } from "../../shared/lifecycle/move/record";
-import { remember } from "../../shared/memory/memories";
+import { remember } from "../../shared/memory/remember";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";
 import { connect, post } from "./mcp-support";

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../../shared/config";
 import { AppError } from "../../shared/errors";
+import type { MissingScopeError } from "../../shared/memory/access";
 import { hasScope, type Scope } from "../../shared/tenants/scopes";
 import type { AppEnv } from "../types";
 import { resourceMetadataUrl } from "./oauth-server";
@@ -17,6 +18,11 @@ export function insufficientScope(config: Config, scope: Scope, message: string)
       "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${resourceMetadataUrl(config)}"`,
     },
   });
+}
+
+/** A memory door's scope refusal as HTTP answers it: the same 403 and challenge as `insufficientScope`. */
+export function scopeChallenge(config: Config, refusal: MissingScopeError): AppError {
+  return insufficientScope(config, refusal.scope, refusal.message);
 }
 
 /**

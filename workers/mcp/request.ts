@@ -2,6 +2,7 @@ import type { AuthInfo } from "@modelcontextprotocol/server";
 import type { Context } from "hono";
 import { describeError } from "../../shared/logging";
 import { chargeToolCall } from "../admission";
+import { tenantDoor } from "../memory-door";
 import type { AppEnv } from "../types";
 import { acceptsGzip, type CachedAnswer, cachedToolsList, type ListRequest } from "./list-cache";
 import type { ToolContext } from "./tools/definition";
@@ -52,15 +53,20 @@ export function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
   };
 }
 
-/** What the tools of this request work with: the tenant's guarded database, its logger, metering. */
+/**
+ * What the tools of this request get: the memory door, opened with the
+ * request's credential and the calling client's name (from `initialize` or
+ * the request envelope, recorded as a memory's source). Its meter starts
+ * with one unit paid: a request carries at most one tool call (batches may
+ * not), the dispatch charges it before the tool runs, and only tools write.
+ */
 export function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext {
-  const { tenantId, db } = c.get("auth");
+  const { tenantId } = c.get("auth");
   const logger = c.get("logger");
   return {
-    db: c.get("services").tenantDb(tenantId, db),
+    memory: tenantDoor(c, { prepaid: 1, clientName }),
     tenantId,
     logger,
-    clientName,
     chargeToolCall: (tool) => chargeToolCall(c, tool),
     defer: (work) =>
       c.executionCtx.waitUntil(

@@ -1,8 +1,5 @@
 import { type McpServer, ResourceNotFoundError, ResourceTemplate, type Variables } from "@modelcontextprotocol/server";
-import { buildBriefing } from "../../shared/memory/briefing";
-import { getMemories } from "../../shared/memory/memories";
 import { PROJECT_SLUG } from "../../shared/memory/model";
-import { listProjects } from "../../shared/memory/projects";
 import { guarded } from "./failures";
 import type { ToolContext } from "./tools/definition";
 import { toWire } from "./tools/wire-case";
@@ -18,7 +15,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     { title: "Memory", description: "One memory with its versions and links, as JSON.", mimeType: "application/json" },
     guarded(ctx.logger, ctx.tenantId, { resource: "memory" }, async (uri: URL, variables: Variables) => {
       const id = String(variables.id);
-      const { memories } = await getMemories(ctx.db, [id]);
+      const { memories } = await ctx.memory.get([id]);
       const memory = memories[0];
       if (!memory) throw new ResourceNotFoundError(uri.href);
       return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(toWire(memory)) }] };
@@ -29,7 +26,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     "project-briefing",
     new ResourceTemplate("muninn://projects/{project}/briefing", {
       list: guarded(ctx.logger, ctx.tenantId, { resource: "project-briefing" }, async () => ({
-        resources: (await listProjects(ctx.db)).map((project) => ({
+        resources: (await ctx.memory.projects()).map((project) => ({
           uri: `muninn://projects/${project.slug}/briefing`,
           name: `${project.slug} briefing`,
           title: `Briefing: ${project.name}`,
@@ -45,7 +42,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     guarded(ctx.logger, ctx.tenantId, { resource: "project-briefing" }, async (uri: URL, variables: Variables) => {
       const project = String(variables.project);
       if (!PROJECT_SLUG.test(project)) throw new ResourceNotFoundError(uri.href);
-      const briefing = await buildBriefing(ctx.db, { project });
+      const briefing = await ctx.memory.briefing({ project });
       return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: briefing.markdown }] };
     }),
   );

@@ -1,9 +1,10 @@
 import { classifyInboundRequest, isJsonContentType, readRequestBody } from "@modelcontextprotocol/server";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { hasScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
+import { memoryAccessRefusal } from "../../shared/memory/access";
+import { MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
 import { admit } from "../admission";
 import { authenticate } from "../auth/authenticate";
-import { insufficientScope } from "../auth/require-scope";
+import { insufficientScope, scopeChallenge } from "../auth/require-scope";
 import { errorAnswer } from "../error-answer";
 import type { AppEnv } from "../types";
 import { hostGuard } from "./host-guard";
@@ -39,9 +40,13 @@ function asJsonRpc(guard: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> 
   };
 }
 
-/** Any MCP use needs `mcp:read` (which `mcp:tools` implies); the challenge asks for the baseline, `mcp:tools`. */
+/**
+ * Any MCP use reads memory, so it needs the memory door's read scope
+ * (`mcp:read`, which `mcp:tools` implies); the challenge asks for the
+ * baseline, `mcp:tools`.
+ */
 const mcpAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!hasScope(c.get("auth").scopes, "mcp:read")) {
+  if (memoryAccessRefusal(c.get("auth").scopes, "read", "MCP")) {
     throw insufficientScope(
       c.get("services").config,
       MCP_BASELINE_SCOPE,
@@ -122,13 +127,15 @@ mcp.post("/mcp", async (c) => {
   }
 
   // A read-only credential may call only tools annotated read-only: a write
-  // is refused before it runs, with the challenge naming the scope to ask for.
-  if (summary.tool && isWriteTool(summary.tool) && !hasScope(c.get("auth").scopes, "mcp:tools")) {
-    const refusal = insufficientScope(
-      config,
-      "mcp:tools",
-      `Forbidden: the tool ${summary.tool} writes memory and this credential has only mcp:read; it needs mcp:tools`,
-    );
+  // is refused before it is admitted or runs, with the challenge naming the
+  // scope to ask for. The rule is the memory door's; the door applies it
+  // again inside the tool, so a tool mis-annotated read-only still cannot write.
+  const writeRefusal =
+    summary.tool && isWriteTool(summary.tool)
+      ? memoryAccessRefusal(c.get("auth").scopes, "write", `the tool ${summary.tool}`)
+      : null;
+  if (writeRefusal) {
+    const refusal = scopeChallenge(config, writeRefusal);
     return jsonRpcAnswer(errorAnswer(refusal, c.get("logger"), { surface: "http" }), { id: summary.id });
   }
 

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { AppError } from "../../../shared/errors";
 import { getTenantDatabase } from "../../../shared/tenants/tenants";
+import { operatorDoor } from "../../memory-door";
 import { limitBody } from "../../middleware/body-limit";
 import type { AppEnv } from "../../types";
 import { exportResponse, importResponse, MAX_IMPORT_BYTES } from "../portability/transfer";
@@ -18,10 +19,12 @@ async function tenantDatabase(c: Context<AppEnv>, tenantId: string) {
 
 adminPortability.get("/export", async (c) => {
   const record = await requireTenant(c);
-  return exportResponse(c, await tenantDatabase(c, record.id), record.id);
+  const door = operatorDoor(c, record.id, await tenantDatabase(c, record.id), settingsOf(record));
+  return exportResponse(c, door, record.id);
 });
 
 adminPortability.post("/import", limitBody(MAX_IMPORT_BYTES), async (c) => {
   const record = await requireTenant(c);
-  return importResponse(c, await tenantDatabase(c, record.id), record.id, settingsOf(record));
+  const door = operatorDoor(c, record.id, await tenantDatabase(c, record.id), settingsOf(record));
+  return importResponse(c, door, record.id, settingsOf(record));
 });

@@ -1,10 +1,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
-import type { Database } from "../../../shared/db/client";
 import { AppError } from "../../../shared/errors";
-import { exportStream } from "../../../shared/lifecycle/export";
-import { applyImport, type ImportSummary } from "../../../shared/lifecycle/import";
+import type { ImportSummary } from "../../../shared/lifecycle/import";
 import {
   detectFormat,
   type ImportPlan,
@@ -13,6 +11,7 @@ import {
   parseMarkdown,
   parseMuninn,
 } from "../../../shared/lifecycle/import-formats";
+import type { MemoryDoor } from "../../../shared/memory/door";
 import { tenantMigratingError } from "../../admission";
 import type { AppEnv } from "../../types";
 import { parseInput } from "../validation";
@@ -32,11 +31,13 @@ const importQuery = z.object({
   split: z.enum(["note", "heading"]).default("note"),
 });
 
-export function exportResponse(c: Context<AppEnv>, db: Database, tenantId: string): Response {
+/** Stream the tenant's memories through `door`, which refuses a credential without a read scope. */
+export function exportResponse(c: Context<AppEnv>, door: MemoryDoor, tenantId: string): Response {
   const { format } = parseInput(exportQuery, c.req.query());
+  const stream = door.export(tenantId, format);
   const date = new Date().toISOString().slice(0, 10);
   const extension = format === "jsonl" ? "jsonl" : "md";
-  return new Response(exportStream(db, tenantId, format), {
+  return new Response(stream, {
     headers: {
       "content-type": format === "jsonl" ? "application/x-ndjson; charset=utf-8" : "text/markdown; charset=utf-8",
       "content-disposition": `attachment; filename="muninn-${tenantId}-${date}.${extension}"`,
@@ -98,38 +99,33 @@ export function planOfText(
 }
 
 /**
- * Run an import for `tenantId`. The tenant's Durable Object reserves the
- * quota for every memory the import would create before anything is
- * written, and gets back what was not created.
+ * Run an import through `door`: it refuses a credential without `mcp:tools`
+ * before the body is read, checks every record against the field rules and
+ * meters one unit of the tenant's quota per record created.
  */
 export async function importResponse(
   c: Context<AppEnv>,
-  db: Database,
+  door: MemoryDoor,
   tenantId: string,
   settings?: VersionedSettings,
 ): Promise<Response> {
-  const summary = await runImport(c, db, tenantId, await readPlan(c), settings);
+  const summary = await runImport(c, door, tenantId, () => readPlan(c), settings);
   return c.json({ object: "import", ...summary });
 }
 
-/** Apply `plan` to the tenant's database: the one import path of the API, the operator and the console. */
+/** The one import path of the API, the operator and the console: `readPlan` runs inside the door, after its scope check. */
 export async function runImport(
   c: Context<AppEnv>,
-  db: Database,
+  door: MemoryDoor,
   tenantId: string,
-  plan: ImportPlan,
+  readPlan: () => Promise<ImportPlan>,
   settings?: VersionedSettings,
 ): Promise<ImportSummary> {
   const tenant = c.env.TENANT_DO.getByName(tenantId);
-  if (settings && (await tenant.databaseState()).migration) throw tenantMigratingError();
-  const summary = await applyImport(db, plan, {
-    reserve: async (count) => {
-      const reserved = await tenant.reserveToolCalls(count, settings);
-      return reserved.ok
-        ? { ok: true }
-        : { ok: false, limit: reserved.limit ?? 0, used: reserved.used, resetsAt: reserved.resetsAt };
-    },
-    release: (count) => tenant.releaseToolCalls(count),
+  const summary = await door.import(async () => {
+    const plan = await readPlan();
+    if (settings && (await tenant.databaseState()).migration) throw tenantMigratingError();
+    return plan;
   });
   c.get("logger").info("import finished", {
     tenant: tenantId,

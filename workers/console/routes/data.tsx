@@ -4,6 +4,7 @@ import { z } from "zod";
 import { getTenant } from "../../../shared/tenants/tenants";
 import { deleteAccountNow } from "../../api/account/deletion";
 import { exportResponse, MAX_IMPORT_BYTES, planOfText, runImport } from "../../api/portability/transfer";
+import { ownerDoor } from "../../memory-door";
 import { limitBody } from "../../middleware/body-limit";
 import { admitAction, failurePage } from "../admission";
 import { asApp, type ConsoleContext, type ConsoleEnv, type ConsoleMiddleware, signedIn } from "../context";
@@ -41,7 +42,8 @@ dataPages.get("/app/data/export", async (c) => {
   if (!exportQuery.safeParse(c.req.query()).success) return c.redirect("/app/data", 303);
   const refused = await admitAction(c, {}, BACK);
   if (refused) return refused;
-  return exportResponse(asApp(c), await ownTenantDb(c), signedIn(c).account.tenantId);
+  const tenantId = signedIn(c).account.tenantId;
+  return exportResponse(asApp(c), ownerDoor(asApp(c), tenantId, await ownTenantDb(c)), tenantId);
 });
 
 const importForm = z.object({
@@ -63,13 +65,15 @@ dataPages.post(IMPORT_PATH, importLimit, async (c) => {
   if (refused) return refused;
   const { file, format } = parsed.data;
   try {
-    const plan = planOfText(await file.text(), {
-      format: format === "auto" ? undefined : format,
-      contentType: file.type || undefined,
-      name: file.name,
-    });
     const tenantId = signedIn(c).account.tenantId;
-    const summary = await runImport(asApp(c), await ownTenantDb(c), tenantId, plan);
+    const door = ownerDoor(asApp(c), tenantId, await ownTenantDb(c));
+    const summary = await runImport(asApp(c), door, tenantId, async () =>
+      planOfText(await file.text(), {
+        format: format === "auto" ? undefined : format,
+        contentType: file.type || undefined,
+        name: file.name,
+      }),
+    );
     return render(c, <DataPage viewer={viewer(c)} teamName={await teamName(c)} imported={summary} />);
   } catch (error) {
     return failurePage(c, error, BACK);

@@ -1,15 +1,14 @@
 import type { CallToolResult, StandardSchemaWithJSON, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { z } from "zod";
-import type { Database } from "../../../shared/db/client";
 import type { Logger } from "../../../shared/logging";
+import type { MemoryDoor } from "../../../shared/memory/door";
 
 /** What a tool needs from the request that calls it. Built by the route, never from tool input. */
 export interface ToolContext {
-  db: Database;
+  /** The tenant's memory, opened with this request's credential and quota: the only way a tool reads or writes it. */
+  memory: MemoryDoor;
   tenantId: string;
   logger: Logger;
-  /** The calling client's name (from `initialize` or the request envelope), recorded as a memory's source. */
-  clientName: string | null;
   /**
    * Charge this call against the tenant's quota; called by the dispatch
    * right before a tool runs, with the tool's name (counted per day for the

@@ -1,15 +1,6 @@
 import { z } from "zod";
-import {
-  forgetMemories,
-  getMemories,
-  linkMemories,
-  listMemories,
-  remember,
-  restoreMemories,
-  updateMemory,
-} from "../../../shared/memory/memories";
+import { FIELDS } from "../../../shared/memory/fields";
 import { LIMITS } from "../../../shared/memory/model";
-import { recall } from "../../../shared/memory/recall";
 import { defineTool } from "./definition";
 import {
   content,
@@ -31,7 +22,7 @@ import {
 } from "./schemas";
 import { fromWire, toResult } from "./wire-case";
 
-const idempotencyKey = z.string().min(1).max(128);
+const idempotencyKey = FIELDS.idempotencyKey;
 const memoryFields = {
   content,
   title: title.optional(),
@@ -119,12 +110,8 @@ export const rememberTool = defineTool({
   }),
   async run(ctx, args) {
     const { memories, ...single } = fromWire(args);
-    const source = ctx.clientName ?? undefined;
     const items = memories ?? (single.content === undefined ? [] : [{ ...single, content: single.content }]);
-    const results = await remember(
-      ctx.db,
-      items.map((item) => ({ ...item, source })),
-    );
+    const results = await ctx.memory.remember(items);
     return {
       saved: results.filter((result) => !result.deduplicated).length,
       deduplicated: results.filter((result) => result.deduplicated).length,
@@ -180,7 +167,7 @@ export const recallTool = defineTool({
   }),
   output: z.object({ results: z.array(hitOut), note: z.string().optional() }),
   async run(ctx, args) {
-    const result = await recall(ctx.db, fromWire(args));
+    const result = await ctx.memory.recall(fromWire(args));
     const searched = args.project ?? "default";
     const note =
       result.otherProjects === undefined
@@ -215,7 +202,7 @@ export const getTool = defineTool({
     not_found: z.array(z.string()),
   }),
   async run(ctx, args) {
-    const { memories, notFound } = await getMemories(ctx.db, args.ids);
+    const { memories, notFound } = await ctx.memory.get(args.ids);
     return toResult({ memories, notFound });
   },
 });
@@ -239,7 +226,7 @@ export const updateTool = defineTool({
   }),
   output: z.object({ memory: memorySummary }),
   async run(ctx, args) {
-    const memory = await updateMemory(ctx.db, fromWire(args));
+    const memory = await ctx.memory.update(fromWire(args));
     return { memory: toResult(memory) };
   },
 });
@@ -258,7 +245,7 @@ export const forgetTool = defineTool({
   output: z.object({ forgotten: z.array(z.string()), not_found: z.array(z.string()), hard: z.boolean() }),
   async run(ctx, args) {
     const hard = args.hard === true;
-    const { forgotten, notFound } = await forgetMemories(ctx.db, args.ids, hard);
+    const { forgotten, notFound } = await ctx.memory.forget(args.ids, hard);
     return { forgotten, not_found: notFound, hard };
   },
 });
@@ -271,7 +258,7 @@ export const restoreTool = defineTool({
   input: toolArgs({ ids: memoryIds(LIMITS.batch) }),
   output: z.object({ restored: z.array(z.string()), not_restorable: z.array(z.string()) }),
   async run(ctx, args) {
-    const { restored, notRestorable } = await restoreMemories(ctx.db, args.ids);
+    const { restored, notRestorable } = await ctx.memory.restore(args.ids);
     return { restored, not_restorable: notRestorable };
   },
 });
@@ -295,7 +282,7 @@ export const listTool = defineTool({
   }),
   output: z.object({ memories: z.array(memorySummary), next_cursor: z.string().optional() }),
   async run(ctx, args) {
-    const page = await listMemories(ctx.db, fromWire(args));
+    const page = await ctx.memory.list(fromWire(args));
     return toResult(page);
   },
 });
@@ -310,7 +297,7 @@ export const linkTool = defineTool({
   input: toolArgs({ from_id: memoryId, to_id: memoryId, relation }),
   output: z.object({ from_id: z.string(), to_id: z.string(), relation, created: z.boolean() }),
   async run(ctx, args) {
-    const { created } = await linkMemories(ctx.db, args.from_id, args.to_id, args.relation);
+    const { created } = await ctx.memory.link(args.from_id, args.to_id, args.relation);
     return { from_id: args.from_id, to_id: args.to_id, relation: args.relation, created };
   },
 });

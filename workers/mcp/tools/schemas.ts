@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { LIMITS, LINK_RELATIONS, MEMORY_KINDS, PROJECT_SLUG, utf8Bytes } from "../../../shared/memory/model";
+import { FIELDS } from "../../../shared/memory/fields";
+import { LINK_RELATIONS } from "../../../shared/memory/model";
 
 /**
  * Argument and result pieces shared by the tools. Messages name the field's
@@ -21,43 +22,22 @@ export function toolArgs<S extends z.ZodRawShape>(shape: S) {
   });
 }
 
-/** A list of non-empty strings, with both limits named in its errors. */
-function stringList(itemChars: number, maxItems: number, item: string, items: string) {
-  return z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(itemChars, { error: `each ${item} must be at most ${itemChars} characters` }),
-    )
-    .max(maxItems, { error: `at most ${maxItems} ${items}` });
-}
-
 /**
  * The memory fields without descriptions, for the items of a `remember`
  * batch: the top-level fields describe them once, and repeating every
- * description per item would only make `tools/list` longer.
+ * description per item would only make `tools/list` longer. They are the
+ * memory door's own field rules (`shared/memory/fields.ts`), so a tool's
+ * schema and what the door accepts cannot drift apart.
  */
 export const plain = {
-  content: z
-    .string()
-    .min(1, { error: "must not be empty" })
-    .refine((text) => utf8Bytes(text) <= LIMITS.contentBytes, {
-      error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
-    }),
-  title: z.string().max(LIMITS.titleChars, { error: `must be at most ${LIMITS.titleChars} characters` }),
-  project: z.string().regex(PROJECT_SLUG, {
-    error: "must be a slug: lowercase letters, digits, '.', '_' or '-', at most 64 characters",
-  }),
-  kind: z.enum(MEMORY_KINDS),
-  tags: stringList(LIMITS.tagChars, LIMITS.tags, "tag", "tags"),
-  files: stringList(LIMITS.fileChars, LIMITS.files, "path", "paths"),
-  importance: z
-    .number()
-    .int({ error: "must be a whole number from 1 to 5" })
-    .min(1, { error: "must be from 1 to 5" })
-    .max(5, { error: "must be from 1 to 5" }),
-  memoryId: z.string().min(1).max(64),
+  content: FIELDS.content,
+  title: FIELDS.title,
+  project: FIELDS.project,
+  kind: FIELDS.kind,
+  tags: FIELDS.tags,
+  files: FIELDS.files,
+  importance: FIELDS.importance,
+  memoryId: FIELDS.memoryId,
 };
 
 export const content = plain.content.describe("The memory itself: any text, including code. At most 32 KiB.");

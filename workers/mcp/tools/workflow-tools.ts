@@ -1,9 +1,6 @@
 import { z } from "zod";
 import { AppError } from "../../../shared/errors";
-import { buildBriefing } from "../../../shared/memory/briefing";
-import { addIssue, listIssues, resolveIssue } from "../../../shared/memory/issues";
-import { createProject, listProjects, renameProject } from "../../../shared/memory/projects";
-import { endWorkSession, startWorkSession } from "../../../shared/memory/work-sessions";
+import { FIELDS } from "../../../shared/memory/fields";
 import { defineTool } from "./definition";
 import { files, memoryId, memorySummary, project, similarOut, tags, title, toolArgs, workSessionOut } from "./schemas";
 import { toResult } from "./wire-case";
@@ -14,12 +11,7 @@ function need<T>(value: T | undefined, field: string, action: string): T {
   return value;
 }
 
-const severity = z
-  .number()
-  .int()
-  .min(1, { error: "must be from 1 to 5" })
-  .max(5, { error: "must be from 1 to 5" })
-  .describe("1 (cosmetic) to 5 (blocking); default 3.");
+const severity = FIELDS.severity.describe("1 (cosmetic) to 5 (blocking); default 3.");
 
 export const trackTool = defineTool({
   name: "track",
@@ -33,21 +25,12 @@ export const trackTool = defineTool({
     action: z.enum(["add", "resolve", "list"]),
     project: project.optional(),
     title: title.optional().describe("add: what is wrong, in a line."),
-    description: z
-      .string()
-      .max(32 * 1024)
-      .optional()
-      .describe("add: details, reproduction, hypotheses."),
+    description: FIELDS.issueText.optional().describe("add: details, reproduction, hypotheses."),
     severity: severity.optional(),
     files: files.optional(),
     tags: tags.optional(),
     id: memoryId.optional().describe("resolve: the issue's id."),
-    resolution: z
-      .string()
-      .min(1)
-      .max(32 * 1024)
-      .optional()
-      .describe("resolve: what fixed it."),
+    resolution: FIELDS.resolution.optional().describe("resolve: what fixed it."),
     state: z.enum(["open", "resolved", "all"]).optional().describe("list: which issues; default open."),
   }),
   output: z.object({
@@ -61,14 +44,13 @@ export const trackTool = defineTool({
   async run(ctx, args) {
     switch (args.action) {
       case "add": {
-        const saved = await addIssue(ctx.db, {
+        const saved = await ctx.memory.addIssue({
           project: args.project,
           title: need(args.title, "title", "add"),
           description: args.description,
           severity: args.severity,
           files: args.files,
           tags: args.tags,
-          source: ctx.clientName ?? undefined,
         });
         return {
           action: "add" as const,
@@ -78,15 +60,14 @@ export const trackTool = defineTool({
         };
       }
       case "resolve": {
-        const issue = await resolveIssue(
-          ctx.db,
+        const issue = await ctx.memory.resolveIssue(
           need(args.id, "id", "resolve"),
           need(args.resolution, "resolution", "resolve"),
         );
         return { action: "resolve" as const, id: issue.id, issue: toResult(issue) };
       }
       case "list": {
-        const issues = await listIssues(ctx.db, { project: args.project, state: args.state });
+        const issues = await ctx.memory.issues({ project: args.project, state: args.state });
         return { action: "list" as const, issues: toResult(issues) };
       }
     }
@@ -132,7 +113,7 @@ export const contextTool = defineTool({
     markdown: z.string(),
   }),
   async run(ctx, args) {
-    const briefing = await buildBriefing(ctx.db, {
+    const briefing = await ctx.memory.briefing({
       project: args.project,
       task: args.task,
       files: args.files,
@@ -153,18 +134,18 @@ export const sessionTool = defineTool({
   input: toolArgs({
     action: z.enum(["start", "end"]),
     project: project.optional(),
-    goal: z.string().max(2000).optional().describe("start: what this session is for."),
+    goal: FIELDS.goal.optional().describe("start: what this session is for."),
     id: z.string().max(64).optional().describe("end: which session; default the latest open one."),
-    outcome: z.string().max(8000).optional().describe("end: what was done."),
-    next_steps: z.array(z.string().max(1000)).max(20, { error: "at most 20 next steps" }).optional(),
+    outcome: FIELDS.outcome.optional().describe("end: what was done."),
+    next_steps: FIELDS.nextSteps.optional(),
     success: z.boolean().optional(),
   }),
   output: z.object({ action: z.enum(["start", "end"]), session: workSessionOut }),
   async run(ctx, args) {
     const session =
       args.action === "start"
-        ? await startWorkSession(ctx.db, { project: args.project, goal: args.goal })
-        : await endWorkSession(ctx.db, {
+        ? await ctx.memory.startWorkSession({ project: args.project, goal: args.goal })
+        : await ctx.memory.endWorkSession({
             id: args.id,
             project: args.project,
             outcome: args.outcome,
@@ -185,7 +166,7 @@ export const projectsTool = defineTool({
   input: toolArgs({
     action: z.enum(["list", "create", "rename"]).optional().describe("Default list."),
     project: project.optional().describe("create/rename: the project's slug."),
-    name: z.string().max(200).optional().describe("create/rename: a display name."),
+    name: FIELDS.projectName.optional().describe("create/rename: a display name."),
     new_slug: project.optional().describe("rename: the new slug."),
   }),
   output: z.object({
@@ -207,18 +188,17 @@ export const projectsTool = defineTool({
   async run(ctx, args) {
     const action = args.action ?? "list";
     if (action === "create") {
-      const { created } = await createProject(ctx.db, need(args.project, "project", "create"), args.name);
+      const { created } = await ctx.memory.createProject(need(args.project, "project", "create"), args.name);
       return { action, created };
     }
     if (action === "rename") {
-      const { moved } = await renameProject(
-        ctx.db,
+      const { moved } = await ctx.memory.renameProject(
         need(args.project, "project", "rename"),
         need(args.new_slug, "new_slug", "rename"),
         args.name,
       );
       return { action, moved };
     }
-    return { action, projects: toResult(await listProjects(ctx.db)) };
+    return { action, projects: toResult(await ctx.memory.projects()) };
   },
 });

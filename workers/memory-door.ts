@@ -1,0 +1,81 @@
+import type { Context } from "hono";
+import type { VersionedSettings } from "../durable-objects/tenant/contract";
+import type { Database } from "../shared/db/client";
+import { unavailable } from "../shared/errors";
+import { describeError } from "../shared/logging";
+import type { MemoryMeter } from "../shared/memory/access";
+import { MemoryDoor } from "../shared/memory/door";
+import { ALL_SCOPES } from "../shared/tenants/scopes";
+import type { AppEnv } from "./types";
+
+/**
+ * Opening the memory door (`shared/memory/door.ts`) for a request: the
+ * tenant's database, the request's credential, and the quota meter of the
+ * tenant's Durable Object. Every route and tool that touches memory gets its
+ * door here.
+ */
+
+/**
+ * The tenant's quota as a door's meter: units are counted in the tenant's
+ * Durable Object, the counter tool calls are charged to. `prepaid` units
+ * were charged already — an MCP tool call is charged by the dispatch before
+ * it runs, and that charge pays for the first record the call writes — so
+ * only what goes beyond them is reserved; prepaid units are never given
+ * back (the call ran). Fails closed: an unreachable object writes nothing.
+ */
+function tenantMeter(c: Context<AppEnv>, tenantId: string, prepaid: number, settings?: VersionedSettings): MemoryMeter {
+  const tenant = c.env.TENANT_DO.getByName(tenantId);
+  let free = prepaid;
+  let reserved = 0;
+  return {
+    async take(units) {
+      const fromPrepaid = Math.min(free, units);
+      free -= fromPrepaid;
+      const rest = units - fromPrepaid;
+      // Nothing beyond what was paid: no round trip (the quota is not consulted when all is granted).
+      if (rest === 0) return { granted: units, quota: { limit: null, used: 0, resetsAt: new Date().toISOString() } };
+      let result: Awaited<ReturnType<typeof tenant.reserveToolCalls>>;
+      try {
+        result = await tenant.reserveToolCalls(rest, settings);
+      } catch (error) {
+        c.get("logger").error("admission unavailable", { tenant: tenantId, ...describeError(error) });
+        throw unavailable("admission temporarily unavailable: nothing was written; retry shortly", { cause: error });
+      }
+      reserved += result.granted;
+      return { granted: fromPrepaid + result.granted, quota: result.quota };
+    },
+    async giveBack(units) {
+      const back = Math.min(units, reserved);
+      if (back === 0) return;
+      reserved -= back;
+      await tenant.releaseToolCalls(back);
+    },
+  };
+}
+
+/** The door for the authenticated tenant's own request (API key or OAuth token). */
+export function tenantDoor(c: Context<AppEnv>, options: { prepaid?: number; clientName?: string | null } = {}) {
+  const { tenantId, db, scopes } = c.get("auth");
+  return new MemoryDoor(
+    c.get("services").tenantDb(tenantId, db),
+    { scopes, source: options.clientName ?? null },
+    tenantMeter(c, tenantId, options.prepaid ?? 0),
+  );
+}
+
+/**
+ * The door for the operator (`ADMIN_TOKEN`, already checked by `requireAdmin`):
+ * every scope, but the tenant's quota and field rules all the same.
+ */
+export function operatorDoor(c: Context<AppEnv>, tenantId: string, db: Database, settings: VersionedSettings) {
+  return new MemoryDoor(db, { scopes: ALL_SCOPES, source: null }, tenantMeter(c, tenantId, 0, settings));
+}
+
+/**
+ * The door for the account's owner, signed in to the console (the session
+ * already proved who): every scope over their own tenant's memory, with the
+ * tenant's quota and field rules all the same.
+ */
+export function ownerDoor(c: Context<AppEnv>, tenantId: string, db: Database) {
+  return new MemoryDoor(db, { scopes: ALL_SCOPES, source: null }, tenantMeter(c, tenantId, 0));
+}
