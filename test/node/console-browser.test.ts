@@ -66,6 +66,21 @@ async function tabTo(page: Page, name: RegExp, limit = 40): Promise<void> {
   throw new Error(`no focusable element matching ${name} within ${limit} tabs`);
 }
 
+/** The next message to `to`; on a timeout, what the Worker logged about signups, to say why. */
+async function nextMessage(to: string) {
+  try {
+    return await stack.outbox.next(to, 60_000);
+  } catch (error) {
+    const related = stack
+      .log()
+      .split("\n")
+      .filter((line) => /signup|email/i.test(line))
+      .slice(-20)
+      .join("\n");
+    throw new Error(`${(error as Error).message}\nWorker log:\n${related}`);
+  }
+}
+
 function linkIn(text: string, path: string): string {
   const match = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9]+`).exec(text);
   if (!match) throw new Error(`no ${path} link in:\n${text}`);
@@ -105,7 +120,7 @@ describe("the console in a real browser", () => {
       await review(page, "check-inbox");
 
       // One .eml per message in the outbox, with a plain-text part and a link from PUBLIC_URL.
-      const message = await stack.outbox.next(email);
+      const message = await nextMessage(email);
       const eml = await readFile(message.file, "utf8");
       expect(eml).toContain("Content-Type: text/plain");
       expect(message.subject).toBe("Confirm your email for Muninn");
@@ -179,7 +194,7 @@ describe("the console in a real browser", () => {
       await page.getByLabel("Password").fill(PASSWORD);
       await page.getByLabel("Team name").fill("Reset");
       await page.getByRole("button", { name: "Create account" }).click();
-      await page.goto(linkIn((await stack.outbox.next(email)).text, "/verify"));
+      await page.goto(linkIn((await nextMessage(email)).text, "/verify"));
       await page.getByRole("button", { name: "Confirm email" }).click();
       await page.waitForURL(/\/app\/connect/);
       const oldSession = (await context.cookies()).find((cookie) => cookie.name === "__Host-muninn-session");
@@ -195,7 +210,7 @@ describe("the console in a real browser", () => {
       await page.getByLabel("Email").fill(email);
       await page.getByRole("button", { name: "Send reset link" }).click();
       await page.getByRole("heading", { name: "Check your email" }).waitFor();
-      const message = await stack.outbox.next(email);
+      const message = await nextMessage(email);
       expect(message.subject).toBe("Reset your Muninn password");
       await page.goto(linkIn(message.text, "/reset"));
       await review(page, "reset");
@@ -261,7 +276,7 @@ describe("the console in a real browser", () => {
       await page.keyboard.type("OAuth");
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: "Check your email" }).waitFor();
-      await page.goto(linkIn((await stack.outbox.next(email)).text, "/verify"));
+      await page.goto(linkIn((await nextMessage(email)).text, "/verify"));
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: /to use your Muninn memory\?/ }).waitFor();
       await review(page, "oauth-consent");

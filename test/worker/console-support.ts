@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import { workerFetch } from "./support";
 
 /** A browser's cookie jar, good enough for the console's `__Host-` cookies on http://localhost. */
@@ -82,4 +82,33 @@ export function linkIn(message: SentEmail, path: string): string {
   if (!match) throw new Error(`no ${path} link in: ${message.text}`);
   const url = new URL(match[0]);
   return `${url.pathname}${url.search}`;
+}
+
+export const PASSWORD = "a perfectly fine passphrase";
+
+export const newEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.test`;
+
+type Mail = ReturnType<typeof captureEmail>;
+
+/** Sign up on the web and open the verification link: the browser ends signed in. */
+export async function signedUpBrowser(mail: Mail, tag = "person"): Promise<{ browser: Browser; email: string }> {
+  const browser = new Browser();
+  const email = newEmail(tag);
+  const { csrf } = await browser.page("/signup");
+  const answer = await browser.post("/signup", { csrf, email, password: PASSWORD, team_name: `${tag} team` });
+  expect(answer.status).toBe(200);
+  const confirm = await browser.page(linkIn(await mail.next(email), "/verify"));
+  expect(confirm.html).toContain("Confirm email");
+  const token = /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? "";
+  const verified = await browser.post("/verify", { csrf: confirm.csrf, token });
+  expect(verified.status).toBe(303);
+  expect(verified.headers.get("location")).toBe("/app/connect?verified=1");
+  return { browser, email };
+}
+
+export async function signIn(browser: Browser, email: string, password = PASSWORD): Promise<Response> {
+  // A browser already signed in is sent on from /signin; its console pages carry its token.
+  const shown = await browser.page("/signin");
+  const csrf = shown.csrf || (await browser.page("/app/connect")).csrf;
+  return browser.post("/signin", { csrf, email, password });
 }

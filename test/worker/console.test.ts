@@ -1,34 +1,18 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Browser, captureEmail, csrfOf, linkIn } from "./console-support";
+import {
+  Browser,
+  captureEmail,
+  csrfOf,
+  linkIn,
+  newEmail,
+  PASSWORD,
+  signedUpBrowser as signedUp,
+  signIn,
+} from "./console-support";
 import { openMgmtDb, workerFetch } from "./support";
 
-const PASSWORD = "a perfectly fine passphrase";
 const mail = captureEmail();
-
-const newEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.test`;
-
-/** Sign up on the web and open the verification link: the browser ends signed in. */
-async function signedUpBrowser(tag = "person"): Promise<{ browser: Browser; email: string }> {
-  const browser = new Browser();
-  const email = newEmail(tag);
-  const { csrf } = await browser.page("/signup");
-  const answer = await browser.post("/signup", { csrf, email, password: PASSWORD, team_name: `${tag} team` });
-  expect(answer.status).toBe(200);
-  const confirm = await browser.page(linkIn(await mail.next(email), "/verify"));
-  expect(confirm.html).toContain("Confirm email");
-  const token = /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? "";
-  const verified = await browser.post("/verify", { csrf: confirm.csrf, token });
-  expect(verified.status).toBe(303);
-  expect(verified.headers.get("location")).toBe("/app/connect?verified=1");
-  return { browser, email };
-}
-
-async function signIn(browser: Browser, email: string, password = PASSWORD): Promise<Response> {
-  // A browser already signed in is sent on from /signin; its console pages carry its token.
-  const shown = await browser.page("/signin");
-  const csrf = shown.csrf || (await browser.page("/app/connect")).csrf;
-  return browser.post("/signin", { csrf, email, password });
-}
+const signedUpBrowser = (tag?: string) => signedUp(mail, tag);
 
 describe("console pages", () => {
   it("every page forbids framing, inline script and referrers", async () => {
@@ -250,132 +234,6 @@ describe("CSRF", () => {
     expect(keys.response.status).toBe(200);
     expect(keys.html).toContain(keyId);
     expect(keys.html).not.toContain("forged");
-  });
-});
-
-describe("password reset", () => {
-  it("answers the same for unknown addresses, works once, ends every session", async () => {
-    const { browser, email } = await signedUpBrowser("reset");
-    const pages: string[] = [];
-    for (const address of [email, newEmail("nobody")]) {
-      const anon = new Browser();
-      const { csrf } = await anon.page("/forgot");
-      const response = await anon.post("/forgot", { csrf, email: address });
-      expect(response.status).toBe(200);
-      pages.push((await response.text()).replaceAll(address, "ADDRESS"));
-    }
-    expect(pages[0]).toBe(pages[1]);
-    const message = await mail.next(email);
-    expect(message.subject).toBe("Reset your Muninn password");
-    const link = linkIn(message, "/reset");
-    const stranger = new Browser();
-    const form = await stranger.page(link);
-    const token = new URL(link, "http://x").searchParams.get("token") ?? "";
-    const weak = await stranger.post("/reset", { csrf: form.csrf, token, password: "zzzzzzzzzzzz" });
-    expect(weak.status).toBe(400);
-    const done = await stranger.post("/reset", { csrf: form.csrf, token, password: "a brand new passphrase" });
-    expect(done.status).toBe(303);
-    expect(done.headers.get("location")).toBe("/signin?reset=1");
-    // The old session is gone, the old password fails, the new one works, the link is spent.
-    expect((await browser.fetch("/app/connect")).status).toBe(303);
-    expect((await signIn(new Browser(), email)).status).toBe(401);
-    expect((await signIn(new Browser(), email, "a brand new passphrase")).status).toBe(303);
-    const again = await stranger.post("/reset", { csrf: form.csrf, token, password: "yet another passphrase" });
-    expect(again.status).toBe(400);
-    expect(message.text).not.toMatch(/<img|utm_/);
-  });
-
-  it("an expired link opens nothing", async () => {
-    const { email } = await signedUpBrowser("expired");
-    const anon = new Browser();
-    const { csrf } = await anon.page("/forgot");
-    await anon.post("/forgot", { csrf, email });
-    const link = linkIn(await mail.next(email), "/reset");
-    await openMgmtDb().execute(
-      {
-        sql: "UPDATE email_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE purpose = 'reset' AND email = ?",
-        args: [email],
-      },
-      "write",
-    );
-    expect((await anon.fetch(link)).status).toBe(400);
-    const token = new URL(link, "http://x").searchParams.get("token") ?? "";
-    const response = await anon.post("/reset", {
-      csrf: csrfOf((await anon.page("/forgot")).html),
-      token,
-      password: "a brand new passphrase",
-    });
-    expect(response.status).toBe(400);
-  });
-});
-
-describe("settings", () => {
-  it("changing the password ends every other session and needs the current one", async () => {
-    const { browser, email } = await signedUpBrowser("change");
-    const elsewhere = new Browser();
-    await signIn(elsewhere, email);
-    const { csrf } = await browser.page("/app/settings");
-    const wrong = await browser.post("/app/settings/password", {
-      csrf,
-      current_password: "not my password",
-      new_password: "another fine passphrase",
-    });
-    expect(wrong.status).toBe(400);
-    const changed = await browser.post("/app/settings/password", {
-      csrf,
-      current_password: PASSWORD,
-      new_password: "another fine passphrase",
-    });
-    expect(changed.status).toBe(303);
-    expect((await browser.fetch("/app/settings")).status).toBe(200);
-    expect((await elsewhere.fetch("/app/settings")).status).toBe(303);
-  });
-
-  it("a new email takes effect only through the link sent to it; a taken one gets no link", async () => {
-    const { browser, email } = await signedUpBrowser("mover");
-    const { email: taken } = await signedUpBrowser("occupied");
-    const moved = newEmail("moved");
-    let page = await browser.page("/app/settings");
-    const wrong = await browser.post("/app/settings/email", {
-      csrf: page.csrf,
-      email: moved,
-      current_password: "nope nope nope",
-    });
-    expect(wrong.status).toBe(400);
-    const answer = await browser.post("/app/settings/email", {
-      csrf: page.csrf,
-      email: moved,
-      current_password: PASSWORD,
-    });
-    expect(answer.status).toBe(200);
-    expect(await answer.text()).toContain(`We sent a link to ${moved}`);
-    page = await browser.page("/app/settings");
-    expect(page.html).toContain(email);
-    const sameAnswer = await browser.post("/app/settings/email", {
-      csrf: page.csrf,
-      email: taken,
-      current_password: PASSWORD,
-    });
-    expect(await sameAnswer.text()).toContain(`We sent a link to ${taken}`);
-
-    const link = linkIn(await mail.next(moved), "/verify-email");
-    const confirm = await browser.page(link);
-    const token = /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? "";
-    expect((await browser.post("/verify-email", { csrf: confirm.csrf, token })).status).toBe(303);
-    expect((await browser.page("/app/settings")).html).toContain(moved);
-    expect((await signIn(new Browser(), moved)).status).toBe(303);
-    expect((await signIn(new Browser(), email)).status).toBe(401);
-    // No message went to the taken address's owner about this account.
-    expect(mail.sent.some((message) => message.to === taken)).toBe(false);
-  });
-
-  it("the audit trail lists sign-ins and key changes", async () => {
-    const { browser, email } = await signedUpBrowser("audit");
-    await signIn(browser, email);
-    const { html } = await browser.page("/app/settings");
-    expect(html).toContain("Confirmed email and signed in");
-    expect(html).toContain("<td>Signed in</td>");
-    expect(html).toContain("Created the account");
   });
 });
 

@@ -71,3 +71,11 @@ export function confirmNewEmail(to: string, link: string): EmailMessage {
     { href: link, label: "Confirm this address" },
   );
 }
+
+/** Provisioning failed after the page had answered: the person learns it and can simply try again. */
+export function signupFailed(to: string, publicUrl: string): EmailMessage {
+  return message(to, "Your Muninn signup did not complete", [
+    "Something went wrong on our side while creating your Muninn account, and nothing was created.",
+    `Please sign up again at ${publicUrl}/signup. If it happens again, wait a few minutes and retry.`,
+  ]);
+}

@@ -10,7 +10,7 @@ import { sendEmail } from "../../../shared/email/mailer";
 import { AppError } from "../../../shared/errors";
 import { clientIp, spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleEnv } from "../context";
-import { alreadyHaveAccount } from "../emails";
+import { alreadyHaveAccount, signupFailed } from "../emails";
 import { CheckInbox, Landing, MessagePage, SigninPage, SignupPage } from "../pages/public";
 import { render } from "../render";
 import { csrfValid, endSession, safeNext, startSession } from "../session";
@@ -97,6 +97,14 @@ publicPages.post("/signup", async (c) => {
     } catch (error) {
       if (error instanceof AppError && error.code === "email_taken") return taken();
       logger.error("console signup failed", { reason: error instanceof Error ? error.message : String(error) });
+      // The page already said "check your email"; silence would leave the person waiting for nothing.
+      await sendEmail(
+        c.env.EMAIL,
+        config,
+        logger,
+        "signup_failed",
+        signupFailed(normalizeEmail(email), config.publicUrl),
+      );
     }
   })();
   c.executionCtx.waitUntil(work);
