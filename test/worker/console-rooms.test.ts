@@ -61,7 +61,7 @@ describe("the console's rooms", () => {
     expect((await browser.fetch("/api/me", { headers: { authorization: "Bearer mk_wrong" } })).status).toBe(401);
     const { response, html } = await browser.page("/app/usage");
     expect(response.status).toBe(200);
-    expect(html).toMatch(/Requests this month<\/span><span class="figure">3</);
+    expect(html).toMatch(/Requests admitted this month<\/span><span class="figure">3</);
     const today = new Date().toISOString().slice(0, 10);
     expect(html).toContain(`data-day="${today}" data-series="2xx" data-value="3"`);
     expect(html).toMatch(new RegExp(`<th scope="row">${today}</th><td>3</td>`));
@@ -98,6 +98,21 @@ describe("the console's rooms", () => {
       "read",
     );
     expect(String(row.rows[0]?.stripe_customer_id)).toMatch(/^cus_/);
+  });
+
+  it("billing: a failing payment shows a banner with the end of the grace period", async () => {
+    const { browser, tenantId } = await person("failing");
+    await openMgmtDb().execute(
+      {
+        sql: `UPDATE tenants SET plan = 'pro', billing_payment_failed_at = '2026-12-01T08:00:00.000Z',
+              billing_grace_ends_at = '2026-12-08T08:00:00.000Z' WHERE id = ?`,
+        args: [tenantId],
+      },
+      "write",
+    );
+    const { html } = await browser.page("/app/billing");
+    expect(html).toContain("Your last payment failed");
+    expect(html).toContain("The pro plan stays in force until 2026-12-08 08:00 UTC");
   });
 
   it("data: import by upload reports per line, export downloads what is there", async () => {

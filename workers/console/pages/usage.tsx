@@ -113,7 +113,7 @@ export function UsagePage(props: { viewer: Viewer; month: MonthSoFar; charts: Us
           limit={month.rateWindow.limit}
           warnAt={props.warnAt}
         />
-        <Figure label="Requests this month" value={month.requests} />
+        <Figure label="Requests admitted this month" value={month.requests} />
         <Figure label="Memories stored" value={month.memories} />
         <Meter
           id="sessions"
