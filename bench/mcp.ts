@@ -43,7 +43,7 @@ const envelope = {
   "io.modelcontextprotocol/clientCapabilities": {},
 };
 
-function modernCall(key: string, method: string, params: Record<string, unknown>, name?: string) {
+export function modernCall(key: string, method: string, params: Record<string, unknown>, name?: string) {
   return rpc(
     key,
     { jsonrpc: "2.0", id: 1, method, params: { ...params, _meta: envelope } },
@@ -52,7 +52,7 @@ function modernCall(key: string, method: string, params: Record<string, unknown>
 }
 
 /** Fail loudly if a case answers with a JSON-RPC or tool error: a fast error is not a result. */
-async function verify(name: string, send: () => Promise<Response>) {
+export async function verify(name: string, send: () => Promise<Response>) {
   const response = await send();
   const text = await response.text();
   if (!response.ok || text.includes('"isError":true') || text.includes('"error":')) {

@@ -10,6 +10,7 @@ import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatRange, formatTable, ratioRange, roundRatio } from "./admission";
 import { benchConsole, consoleGoals } from "./console";
+import { benchFarObject, type FarStack, formatFarObject } from "./latency";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
 import { benchMetrics, formatMetricsTable, metricsGoals } from "./metrics";
@@ -23,11 +24,13 @@ import { soak } from "./soak";
  * simulated isolates (about a minute). `BENCH_ONLY=lifecycle` runs just the
  * tenant migration, export and import rows. `BENCH_ONLY=console` runs just the
  * console's page timings and sizes. `BENCH_ONLY=soak` runs just the
- * soak. The default is the full run, soak last. `SOAK_DURATION_MS` shortens
+ * soak. `BENCH_ONLY=latency` runs just the far-object case (every call to
+ * the tenant's object delayed 50 ms, with and without admission leases; two
+ * stacks of its own). The default is the full run, soak last. `SOAK_DURATION_MS` shortens
  * (or lengthens) the soak; default 5 min.
  */
 const only = process.env.BENCH_ONLY;
-const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "soak"];
+const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "latency", "soak"];
 if (only !== undefined && !known.includes(only)) {
   throw new Error(`unknown BENCH_ONLY=${only} (known: ${known.join(", ")})`);
 }
@@ -63,6 +66,7 @@ try {
     const rows = await benchMetrics({ baseUrl: stack.info.baseUrl, metricsToken: stack.info.metricsToken });
     console.log(`\n${formatMetricsTable(rows)}\n\n${metricsGoals(rows).table}`);
   }
+  if (!only || only === "latency") console.log(`\n${formatFarObject(await benchFarObject(farStack))}`);
   if (!only || only === "soak") {
     const result = await soak({ ...target, watchLog: stack.watchLog }, soakMs);
     console.log(`\n${result.table}`);
@@ -119,4 +123,24 @@ function goals(rows: BenchRow[]): string {
     "",
     "rounds: the lowest and highest per-round ratio behind the median.",
   ].join("\n");
+}
+
+/** A stack of its own whose Worker delays every call to a tenant's object (bench/worker/far-object-entry.ts). */
+async function farStack(leases: boolean): ReturnType<FarStack> {
+  const dir = await mkdtemp(join(tmpdir(), "muninn-bench-far-"));
+  const far = await startLocalStack({
+    port: await freePort(),
+    libsqlPort: await freePort(),
+    stateDir: dir,
+    localTracing: false,
+    main: "bench/worker/far-object-entry.ts",
+    vars: { ADMISSION_LEASES: leases ? "on" : "off" },
+  });
+  return {
+    target: { baseUrl: far.info.baseUrl, adminToken: far.info.adminToken, vars: far.vars },
+    stop: async () => {
+      await far.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -46,6 +46,12 @@ export interface Config {
   dbReadRetries: number;
   /** How long an isolate batches metric changes before shipping them; 0 ships at the end of each request. */
   metricsFlushMs: number;
+  /**
+   * Admit reads from leases of the tenant's budget (docs/rate-limits.md,
+   * "Leases"); "off" (`ADMISSION_LEASES`) asks the tenant's object on every
+   * request, as before leases: the operator's way back to per-request exactness.
+   */
+  admissionLeases: boolean;
   /** Stripe billing; null when `STRIPE_SECRET_KEY` is not set (billing routes then answer 503). */
   billing: BillingConfig | null;
   /** How long an isolate reuses `/health`'s and `/ready`'s checks; 0 checks on every request. */
@@ -95,6 +101,12 @@ function required(source: ConfigSource, key: string): string {
 function optional(source: ConfigSource, key: string, fallback: string): string {
   const value = source[key];
   return typeof value === "string" && value !== "" ? value : fallback;
+}
+
+function onOff(source: ConfigSource, key: string, fallback: boolean): boolean {
+  const raw = optional(source, key, fallback ? "on" : "off");
+  if (raw !== "on" && raw !== "off") throw new ConfigError(`${key} must be on or off, got ${JSON.stringify(raw)}`);
+  return raw === "on";
 }
 
 function positiveInt(source: ConfigSource, key: string, fallback: number): number {
@@ -266,6 +278,7 @@ export function readConfig(env: object): Config {
     ),
     dbReadRetries: nonNegativeInt(source, "DB_READ_RETRIES", 2),
     metricsFlushMs: nonNegativeInt(source, "METRICS_FLUSH_MS", 1000),
+    admissionLeases: onOff(source, "ADMISSION_LEASES", true),
     billing: billing(source),
     healthCacheMs: nonNegativeInt(source, "HEALTH_CACHE_MS", 2000),
     email: {

@@ -65,6 +65,8 @@ export interface LocalStackOptions {
    * costs CPU per invocation that no deployed Worker pays (see docs/mcp.md).
    */
   localTracing?: boolean;
+  /** A Worker entry other than wrangler.toml's `main` (the latency benchmark's, bench/far-object-entry.ts). */
+  main?: string;
 }
 
 export interface LocalStack {
@@ -226,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await writeEnvFile(envFile, Object.fromEntries(secretVars));
   const args = [
     "dev",
+    ...(options.main ? [options.main] : []),
     "--ip",
     "127.0.0.1",
     "--port",

@@ -10,9 +10,11 @@ import type {
 import { AppError, unavailable } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import { type Plan, type PlanLimitTable, upgradeFrom } from "../shared/plans";
+import { AdmissionLeases, type Defer } from "./admission-leases";
 import type { AuthenticatedTenant } from "./auth/authenticate";
 import { refreshCredential } from "./auth/authenticate";
 import { countObjectError, recorder } from "./ops/telemetry";
+import { recordToolCall } from "./ops/traffic";
 import type { AppEnv } from "./types";
 
 export type AdmitRequest = Omit<AdmitInput, "tenant">;
@@ -32,7 +34,10 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   const auth = c.get("auth");
   let result: AdmitResult;
   try {
-    result = await c.env.TENANT_DO.getByName(auth.tenantId).admit({ ...request, tenant: tenantOf(auth) });
+    const stub = c.env.TENANT_DO.getByName(auth.tenantId);
+    result = leasable(c, request)
+      ? await leases.admit(stub, tenantOf(auth), request.toolCall === true, deferTo(c))
+      : await stub.admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
     countObjectError("tenant", "admit");
     c.get("logger").error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
@@ -45,6 +50,40 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   const generation = result.admitted ? result.database?.generation : null;
   if (generation != null && generation > auth.dbGeneration) await refreshCredential(c);
   return result;
+}
+
+/**
+ * This isolate's leases of every tenant's budget (docs/rate-limits.md,
+ * "Leases"). Module state on purpose: a lease is worth keeping exactly as long
+ * as the isolate lives, and dies with it.
+ */
+const leases = new AdmissionLeases();
+
+/**
+ * Whether a request may be admitted from a lease. Not a write (a tenant
+ * being moved must refuse every write from the moment the move starts, and
+ * a lease could let one through for up to its lifetime), not a legacy
+ * session's request (the object touches and expires the session record),
+ * not an initialize (it creates one), not a billing route (one a suspended
+ * tenant may use, or one that spends the Stripe budget: both decided by the
+ * object), and not a credential that already says the tenant is not active
+ * (the object decides and records that).
+ */
+function leasable(c: Context<AppEnv>, request: AdmitRequest): boolean {
+  return (
+    c.get("services").config.admissionLeases &&
+    !request.write &&
+    !request.sessionId &&
+    !request.initialize &&
+    !request.allowSuspended &&
+    !request.stripeCall &&
+    c.get("auth").status === "active"
+  );
+}
+
+/** Work that outlives the response: a lease's return at its expiry. */
+function deferTo(c: Context<AppEnv>): Defer {
+  return (work) => c.executionCtx.waitUntil(work());
 }
 
 function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
@@ -71,14 +110,20 @@ export async function chargeToolCall(c: Context<AppEnv>, tool: string): Promise<
   const tenant = tenantOf(c.get("auth"));
   let result: ChargeResult;
   try {
-    result = await c.env.TENANT_DO.getByName(tenant.id).chargeToolCall(tenant, tool);
+    const stub = c.env.TENANT_DO.getByName(tenant.id);
+    result = c.get("services").config.admissionLeases
+      ? await leases.charge(stub, tenant, deferTo(c))
+      : await stub.chargeToolCall(tenant);
   } catch (error) {
     countObjectError("tenant", "charge");
     c.get("logger").error("admission unavailable", { tenant: tenant.id, ...describeError(error) });
     throw unavailable("admission temporarily unavailable: the tool did not run; retry shortly", { cause: error });
   }
   recordQuota(tenant.id, result.charged || result.reason === "quota_exceeded" ? result.quota : null);
-  if (result.charged) return;
+  if (result.charged) {
+    recordToolCall(tenant.id, tool);
+    return;
+  }
   logRefusal(c, tenant.id, result);
   throw admissionError(result, c.get("services").config.planLimits);
 }

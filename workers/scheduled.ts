@@ -1,7 +1,7 @@
-import type { BillingContext } from "../shared/billing/accounts";
+import type { BillingContext } from "../shared/billing/customers";
 import { endExpiredGracePeriods } from "../shared/billing/grace";
 import { reconcileBilling } from "../shared/billing/reconcile";
-import { deleteAccount, unfinishedDeletions } from "../shared/lifecycle/delete-account";
+import { deleteTenant, unfinishedDeletions } from "../shared/lifecycle/deletion/delete-tenant";
 import { finalizeExpiredMoves } from "../shared/lifecycle/move/commands";
 import { createLogger, describeError, type Logger } from "../shared/logging";
 import { OAUTH_PURGE_CRON, purgeOAuthData } from "./auth/oauth-purge";
@@ -67,7 +67,7 @@ async function tenantLifecycle(env: Env, logger: Logger): Promise<void> {
   );
   if (finalized.length > 0) logger.info("old databases finalized after retention", { migrations: finalized });
   for (const tenantId of await unfinishedDeletions(mgmtDb)) {
-    await deleteAccount({ mgmt: mgmtDb, config, hooks: deletionHooks(env) }, tenantId, { actor: "system" }).then(
+    await deleteTenant({ mgmt: mgmtDb, config, hooks: deletionHooks(env) }, tenantId, { actor: "system" }).then(
       () => logger.info("interrupted account deletion finished", { tenant: tenantId }),
       (error: unknown) => logger.error("account deletion not finished", { tenant: tenantId, ...describeError(error) }),
     );

@@ -195,3 +195,55 @@ export interface VersionedSettings extends TenantSettings {
   /** `tenants.updated_at` of the record these settings come from; null when adopted from a request. */
   recordUpdatedAt: string | null;
 }
+
+/**
+ * How long an isolate may admit from a lease (docs/rate-limits.md, "Leases").
+ * Also the bound on how stale an isolate's view can be: a plan change, an
+ * override or a suspension reaches every isolate within one lifetime.
+ */
+export const LEASE_LIFETIME_MS = 1000;
+
+/** What an isolate used of a lease it ends (renewal or return); the object gives back the rest. */
+export interface LeaseSettlement {
+  id: string;
+  requests: number;
+  toolCalls: number;
+}
+
+/** `TenantDO.lease`: settle what this isolate held, and ask for a new budget. */
+export interface LeaseInput {
+  tenant: AdmitInput["tenant"];
+  settle: LeaseSettlement[];
+  /** Request units wanted; when none are left the call is refused with `rate_limited`. */
+  requests: boolean;
+  /** Tool-call units wanted too (a `tools/call` is being admitted or charged). */
+  toolCalls: boolean;
+  /** Requests this isolate refused from a refusal it remembered, since its last call (usage counts them). */
+  refused?: { rateLimited: number; quotaExceeded: number };
+}
+
+/** A budget an isolate admits from without asking the object, until `lifetimeMs` after it asked. */
+export interface Lease {
+  id: string;
+  lifetimeMs: number;
+  /** Requests this lease may admit. */
+  requests: number;
+  /** Tool calls it may charge; 0 when not asked for or when the quota has no room. */
+  toolCalls: number;
+  /** Moves on every change of plan, override or status; an isolate's next renewal sees it. */
+  version: number;
+  plan: Plan;
+  /** The window as it stood before this lease's units were counted. */
+  rateLimit: RateLimitState;
+  /** The quota as settled before this lease (its own units not included). */
+  quota: QuotaState;
+  graceEndsAt: string | null;
+  database: DatabaseState;
+}
+
+export type LeaseResult =
+  | { granted: true; lease: Lease }
+  | {
+      granted: false;
+      refusal: Extract<AdmitRefusal, { reason: "suspended" | "rate_limited" | "quota_exceeded" }>;
+    };

@@ -1,20 +1,45 @@
 import { type DayCount, dayOf, lastDays, USAGE_DAYS_KEPT } from "../../shared/usage-days";
+import type { RateLimitStatus, UsageStatus } from "./contract";
+
+/** An isolate's report: counts for today, by metric and key. */
+export type DayReport = Omit<DayCount, "day">[];
+
+/** What the console's usage page needs from the object, besides the day counts. */
+export interface LiveUsage {
+  status: { usage: UsageStatus; rateLimit: RateLimitStatus } | null;
+  activeSessions: number;
+}
+
+/**
+ * `TenantDO.usageDays`: add `traffic` to today's counts; with `days` > 0,
+ * also answer the console's usage page in the same call — the month so far
+ * and the live sessions (`live`) and `days` days of counts, the traffic just
+ * added included.
+ */
+export function usageDays(
+  sql: SqlStorage,
+  traffic: DayReport,
+  days: number,
+  live: () => LiveUsage,
+): (LiveUsage & { days: DayCount[] }) | null {
+  const store = new DailyUsage(sql);
+  const now = Date.now();
+  store.add(traffic, now);
+  return days > 0 ? { ...live(), days: store.since(days, now) } : null;
+}
 
 const MAX_KEY_CHARS = 64;
 
 /**
  * A tenant's per-day counts (shared/usage-days.ts) in its object's SQLite
- * storage. Tool calls are counted here as they are charged, exactly; the
- * requests' status classes and latencies arrive in batches from the
- * isolates that served them (`TenantDO.recordTraffic`). Days older than
+ * storage. The counts arrive in batches from the isolates that charged the
+ * tool calls and served the requests (`TenantDO.usageDays`): with
+ * admission leases an isolate charges tool calls without calling the object. Days older than
  * `USAGE_DAYS_KEPT` are dropped as new days begin, so the table stays a few
  * hundred rows and a chart reads it whole.
  */
-export class DailyUsage {
+class DailyUsage {
   readonly #sql: SqlStorage;
-  /** The last day a write pruned for; a write on a new day prunes once. */
-  #prunedFor: string | null = null;
-
   constructor(sql: SqlStorage) {
     this.#sql = sql;
   }
@@ -32,10 +57,8 @@ export class DailyUsage {
         count,
       );
     }
-    if (this.#prunedFor !== day) {
-      this.#sql.exec("DELETE FROM usage_days WHERE day < ?", lastDays(now, USAGE_DAYS_KEPT)[0] ?? day);
-      this.#prunedFor = day;
-    }
+    // Cheap (the primary key's range), so every write prunes rather than remembering the day it last did.
+    this.#sql.exec("DELETE FROM usage_days WHERE day < ?", lastDays(now, USAGE_DAYS_KEPT)[0] ?? day);
   }
 
   /** Every count of the last `days` days, today included. */

@@ -1,19 +1,22 @@
-import { effectiveRateLimit, type Plan, type PlanLimitTable, upgradeFrom } from "../../shared/plans";
-import type {
-  AdmitResult,
-  ChargeResult,
-  QuotaState,
-  RateLimitState,
-  RateLimitStatus,
-  ReserveResult,
-  TenantSettings,
-  UsageStatus,
+import { effectiveRateLimit, type Plan, type PlanLimitTable } from "../../shared/plans";
+import {
+  type AdmitResult,
+  type ChargeResult,
+  type DatabaseState,
+  LEASE_LIFETIME_MS,
+  type LeaseInput,
+  type LeaseResult,
+  type LeaseSettlement,
+  type RateLimitState,
+  type RateLimitStatus,
+  type ReserveResult,
+  type TenantSettings,
+  type UsageStatus,
 } from "./contract";
+import { LeaseLedger, leaseSize, perLifetime } from "./leases";
 import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
-
-/** From this share of a limit on, admitted responses carry a warning. */
-export const WARNING_THRESHOLD = 0.9;
+import { warnings } from "./warnings";
 
 /** The window of the per-tenant cap on requests that call Stripe. */
 const STRIPE_WINDOW_MS = 60_000;
@@ -31,6 +34,7 @@ export class TenantLimits {
   readonly #stripeWindow: SlidingWindowLimiter;
   readonly #stripeCallsPerMinute: number;
   readonly #meter: UsageMeter;
+  readonly #leases: LeaseLedger;
 
   constructor(sql: SqlStorage, limits: PlanLimitTable, stripeCallsPerMinute: number) {
     this.#limits = limits;
@@ -38,6 +42,121 @@ export class TenantLimits {
     this.#stripeWindow = new SlidingWindowLimiter(sql, "stripe_call_slots");
     this.#stripeCallsPerMinute = stripeCallsPerMinute;
     this.#meter = new UsageMeter(sql);
+    this.#leases = new LeaseLedger(sql);
+  }
+
+  get leases(): LeaseLedger {
+    return this.#leases;
+  }
+
+  /**
+   * End leases an isolate reports on: what it used goes into the usage
+   * counters, the rest back into the window (the quota's share was never
+   * counted). Refusals it answered on its own are counted too.
+   */
+  settle(settlements: LeaseSettlement[], refused: LeaseInput["refused"], now: number): void {
+    let requests = 0;
+    let toolCalls = 0;
+    for (const settlement of settlements) {
+      const row = this.#leases.remove(settlement);
+      // Unknown: already reconciled at expiry (counted in full) or never granted here; nothing to give back.
+      if (!row) continue;
+      const usedRequests = clamp(settlement.requests, row.requests);
+      this.#window.giveBack(row.slot, row.requests - usedRequests);
+      requests += usedRequests;
+      toolCalls += clamp(settlement.toolCalls, row.tool_calls);
+    }
+    this.#meter.add(
+      {
+        requests,
+        tool_calls: toolCalls,
+        rate_limited: refused?.rateLimited ?? 0,
+        quota_exceeded: refused?.quotaExceeded ?? 0,
+      },
+      now,
+    );
+  }
+
+  /** Reconcile leases whose isolate never settled them: used in full (see `LeaseLedger`). */
+  expireLeases(now: number): number {
+    const expired = this.#leases.expired(now);
+    let requests = 0;
+    let toolCalls = 0;
+    for (const row of expired) {
+      requests += row.requests;
+      toolCalls += row.tool_calls;
+    }
+    this.#meter.add({ requests, tool_calls: toolCalls }, now);
+    return expired.length;
+  }
+
+  /**
+   * Grant a lease out of what the window and the quota have left after
+   * everything admitted and everything already leased, so the tenant is
+   * never admitted more than its limit, however many isolates hold leases.
+   */
+  lease(
+    settings: TenantSettings,
+    want: Pick<LeaseInput, "requests" | "toolCalls">,
+    version: number,
+    database: DatabaseState,
+    now: number,
+  ): LeaseResult {
+    const { plan } = settings;
+    const rate = effectiveRateLimit(this.#limits, plan, settings.rateLimitOverride);
+    const windowMs = rate.windowSeconds * 1000;
+    const expiresAt = now + LEASE_LIFETIME_MS;
+    const cap = perLifetime(rate.limit, windowMs);
+    const taken = want.requests
+      ? this.#window.takeUpTo(rate.limit, windowMs, now, (remaining) => leaseSize(remaining, cap), expiresAt)
+      : { taken: 0, slot: Math.floor(expiresAt / 1000), state: this.#window.peek(rate.limit, windowMs, now) };
+    const rateLimit: RateLimitState = { ...taken.state, source: rate.source };
+    if (want.requests && taken.taken === 0) {
+      this.#meter.count(["rate_limited"], now);
+      const { retryAfterSeconds, state } = this.#window.refusal(rate.limit, windowMs, now);
+      return {
+        granted: false,
+        refusal: { reason: "rate_limited", retryAfterSeconds, rateLimit: { ...state, source: rate.source }, plan },
+      };
+    }
+    const quotaLimit = this.#limits[plan].toolCallsPerMonth;
+    let toolCalls = 0;
+    if (want.toolCalls) {
+      // An unlimited quota is only counted, so its leases are as large as the rate's; a limited one keeps to 10.
+      toolCalls =
+        quotaLimit === null ? leaseSize(Number.POSITIVE_INFINITY, cap) : leaseSize(quotaLimit - this.#quotaUsed(now));
+      if (toolCalls === 0) {
+        // The tools/call this lease was asked for is refused (by the isolate when it holds request units).
+        const refusal = this.#quotaRefusal(plan, quotaLimit, now);
+        if (!want.requests) return { granted: false, refusal };
+      }
+    }
+    const id = crypto.randomUUID();
+    this.#leases.record({ id, expires_at: expiresAt, slot: taken.slot, requests: taken.taken, tool_calls: toolCalls });
+    return {
+      granted: true,
+      lease: {
+        id,
+        lifetimeMs: LEASE_LIFETIME_MS,
+        requests: taken.taken,
+        toolCalls,
+        version,
+        plan,
+        rateLimit,
+        quota: this.#meter.quota(quotaLimit, now),
+        graceEndsAt: settings.graceEndsAt ?? null,
+        database,
+      },
+    };
+  }
+
+  /** Tool calls counted this month plus those held by outstanding leases. */
+  #quotaUsed(now: number): number {
+    return this.#meter.current(now).toolCalls + this.#leases.outstandingToolCalls();
+  }
+
+  #exhausted(limit: number | null, now: number): boolean {
+    return limit !== null && this.#quotaUsed(now) >= limit;
   }
 
   get meter(): UsageMeter {
@@ -78,7 +197,7 @@ export class TenantLimits {
     }
 
     const quotaLimit = this.#limits[plan].toolCallsPerMonth;
-    if (request.toolCall && this.#meter.exhausted(quotaLimit, now)) {
+    if (request.toolCall && this.#exhausted(quotaLimit, now)) {
       return { admitted: false, ...this.#quotaRefusal(plan, quotaLimit, now) };
     }
 
@@ -94,7 +213,7 @@ export class TenantLimits {
    */
   charge(settings: TenantSettings, now: number): ChargeResult {
     const quotaLimit = this.#limits[settings.plan].toolCallsPerMonth;
-    if (this.#meter.exhausted(quotaLimit, now)) {
+    if (this.#exhausted(quotaLimit, now)) {
       return { charged: false, ...this.#quotaRefusal(settings.plan, quotaLimit, now) };
     }
     this.#meter.count(["tool_calls"], now);
@@ -116,8 +235,7 @@ export class TenantLimits {
    */
   reserve(settings: TenantSettings, count: number, now: number): ReserveResult {
     const limit = this.#limits[settings.plan].toolCallsPerMonth;
-    const before = this.#meter.quota(limit, now);
-    const granted = limit === null ? count : Math.max(0, Math.min(count, limit - before.used));
+    const granted = limit === null ? count : Math.max(0, Math.min(count, limit - this.#quotaUsed(now)));
     if (granted > 0) this.#meter.addToolCalls(granted, now);
     if (granted < count) this.#meter.count(["quota_exceeded"], now);
     return { granted, quota: this.#meter.quota(limit, now) };
@@ -144,26 +262,7 @@ export class TenantLimits {
   }
 }
 
-function warnings(settings: TenantSettings, rateLimit: RateLimitState, quota: QuotaState, now: number): string[] {
-  const out: string[] = [];
-  if (settings.graceEndsAt && Date.parse(settings.graceEndsAt) > now) {
-    out.push(
-      `Payment failing: the ${settings.plan} plan stays in force until ${settings.graceEndsAt}, then the tenant ` +
-        "returns to the free plan. Update the payment method (POST /api/billing/portal).",
-    );
-  }
-  if (rateLimit.used >= rateLimit.limit * WARNING_THRESHOLD) {
-    out.push(
-      `Rate limit nearly reached: ${rateLimit.used} of ${rateLimit.limit} requests used in the last ` +
-        `${rateLimit.windowSeconds} s; further requests are refused with 429 until the window frees up.`,
-    );
-  }
-  if (quota.limit !== null && quota.used >= quota.limit * WARNING_THRESHOLD) {
-    const upgrade = upgradeFrom(settings.plan);
-    out.push(
-      `Plan quota nearly reached: ${quota.used} of ${quota.limit} tool calls used this month on the ${settings.plan} plan; ` +
-        `resets ${quota.resetsAt}.${upgrade ? ` Upgrade to ${upgrade} for more.` : ""}`,
-    );
-  }
-  return out;
+/** What an isolate reports, within what was granted: a report cannot add units or take back more than given. */
+function clamp(used: number, granted: number): number {
+  return Number.isFinite(used) ? Math.min(granted, Math.max(0, Math.floor(used))) : granted;
 }

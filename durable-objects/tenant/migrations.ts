@@ -70,6 +70,20 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
   },
   {
     version: 5,
+    name: "admission leases and the version of the terms they are granted under",
+    up(sql) {
+      sql.exec(`CREATE TABLE admission_leases (
+        id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        tool_calls INTEGER NOT NULL
+      )`);
+      sql.exec("ALTER TABLE tenant_settings ADD COLUMN terms_version INTEGER NOT NULL DEFAULT 0");
+    },
+  },
+  {
+    version: 6,
     name: "per-day usage for the console's charts (tool calls by tool, status classes, latency buckets)",
     up(sql) {
       sql.exec(`CREATE TABLE usage_days (

@@ -82,6 +82,23 @@ export class UsageMeter {
     );
   }
 
+  /** Add several counts at once (a settled or expired lease's use, refusals an isolate reported). */
+  add(amounts: Partial<Record<Counter, number>>, now: number): void {
+    const counters = (Object.keys(amounts) as Counter[]).filter((counter) => (amounts[counter] ?? 0) > 0);
+    if (counters.length === 0) return;
+    const values = counters.map((counter) => Math.floor(amounts[counter] ?? 0));
+    const columns = counters.join(", ");
+    const increments = counters.map((counter) => `${counter} = ${counter} + excluded.${counter}`).join(", ");
+    this.#remember(
+      this.#sql.exec<Row>(
+        `INSERT INTO usage_counters (period, ${columns}, version) VALUES (?, ${values.map(() => "?").join(", ")}, 1)
+         ON CONFLICT (period) DO UPDATE SET ${increments}, version = version + 1 RETURNING *`,
+        periodOf(now),
+        ...values,
+      ),
+    );
+  }
+
   /** Add `amount` (negative to give back) to this month's tool calls, never below zero. */
   addToolCalls(amount: number, now: number): void {
     this.#remember(

@@ -78,6 +78,47 @@ export class SlidingWindowLimiter {
     return { allowed: true, state: this.#state(limit, windowMs, now, used + 1) };
   }
 
+  /**
+   * Take up to `want` units at once for a lease, counted in the slot of
+   * `countAt` (the lease's expiry): a unit used at any moment of the lease is
+   * then counted until at least a full window after it was used, so the
+   * "never more than `limit` in any window" bound holds for leased units too.
+   * Returns how many were taken (0 when the window is full) and the slot.
+   */
+  takeUpTo(limit: number, windowMs: number, now: number, want: (remaining: number) => number, countAt: number) {
+    this.#prune(windowMs, now);
+    const used = this.#used(windowMs, now);
+    const taken = Math.min(Math.max(0, limit - used), want(limit - used));
+    const slot = Math.floor(countAt / SLOT_MS);
+    if (taken > 0) this.#add(slot, taken);
+    return { taken, slot, state: this.#state(limit, windowMs, now, used) };
+  }
+
+  /** Give back `count` units counted in `slot` that were never used (a lease's remainder). */
+  giveBack(slot: number, count: number): void {
+    const held = this.#slots.get(slot);
+    if (held === undefined || count <= 0) return;
+    this.#add(slot, -Math.min(held, count));
+  }
+
+  /** The refusal a full window answers: when one request would fit again. */
+  refusal(limit: number, windowMs: number, now: number) {
+    const used = this.#used(windowMs, now);
+    return {
+      state: this.#state(limit, windowMs, now, used),
+      retryAfterSeconds: this.#retryAfterSeconds(limit, windowMs, now, used),
+    };
+  }
+
+  #add(slot: number, count: number): void {
+    this.#slots.set(slot, (this.#slots.get(slot) ?? 0) + count);
+    this.#sql.exec(
+      `INSERT INTO ${this.#table} (slot, count) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET count = count + excluded.count`,
+      slot,
+      count,
+    );
+  }
+
   /** True when nothing is left in the window, so the storage can be dropped. */
   isIdle(windowMs: number, now: number): boolean {
     return this.#used(windowMs, now) === 0;

@@ -8,6 +8,7 @@ type Row = {
   rate_limit_override: number | null;
   record_updated_at: string | null;
   grace_ends_at: string | null;
+  terms_version: number;
 };
 
 /**
@@ -18,6 +19,7 @@ type Row = {
 export class SettingsStore {
   readonly #sql: SqlStorage;
   #cached: VersionedSettings | null;
+  #version: number;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -32,6 +34,12 @@ export class SettingsStore {
           graceEndsAt: row.grace_ends_at,
         }
       : null;
+    this.#version = row?.terms_version ?? 0;
+  }
+
+  /** Moves on every change of the settings in force; leases carry it (see `Lease.version`). */
+  version(): number {
+    return this.#version;
   }
 
   get(): VersionedSettings | null {
@@ -54,11 +62,12 @@ export class SettingsStore {
 
   #write(settings: VersionedSettings): VersionedSettings {
     this.#sql.exec(
-      `INSERT INTO tenant_settings (id, tenant_id, plan, status, rate_limit_override, record_updated_at, grace_ends_at)
-       VALUES (1, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO tenant_settings
+         (id, tenant_id, plan, status, rate_limit_override, record_updated_at, grace_ends_at, terms_version)
+       VALUES (1, ?, ?, ?, ?, ?, ?, 1)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, plan = excluded.plan, status = excluded.status,
          rate_limit_override = excluded.rate_limit_override, record_updated_at = excluded.record_updated_at,
-         grace_ends_at = excluded.grace_ends_at`,
+         grace_ends_at = excluded.grace_ends_at, terms_version = tenant_settings.terms_version + 1`,
       settings.tenantId,
       settings.plan,
       settings.status,
@@ -67,6 +76,7 @@ export class SettingsStore {
       settings.graceEndsAt ?? null,
     );
     this.#cached = { ...settings };
+    this.#version += 1;
     return this.#cached;
   }
 }

@@ -6,12 +6,13 @@ import { createLogger, describeError } from "../../shared/logging";
 import { MetricsRecorder } from "../../shared/metrics/recorder";
 import { shardName, shardOf } from "../../shared/metrics/shards";
 import { recordUsage } from "../../shared/usage";
-import type { DayCount } from "../../shared/usage-days";
 import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
   AdmitResult,
   ChargeResult,
+  LeaseInput,
+  LeaseResult,
   RateLimitStatus,
   ReserveResult,
   SessionClosure,
@@ -20,18 +21,13 @@ import type {
   UsageStatus,
   VersionedSettings,
 } from "./contract";
-import { DailyUsage } from "./daily-usage";
+import { type DayReport, usageDays } from "./daily-usage";
 import { DatabaseStateStore } from "./database-state";
 import { TenantLimits } from "./limits";
 import { tenantStorageMigrations } from "./migrations";
+import { nextAlarm } from "./next-alarm";
 import { SessionStore } from "./sessions";
 import { SettingsStore } from "./settings";
-
-/** The earliest of the deadlines some module needs waking for, or null when none does. */
-function nextAlarm(...deadlines: (number | null)[]): number | null {
-  const pending = deadlines.filter((deadline): deadline is number => deadline !== null);
-  return pending.length === 0 ? null : Math.min(...pending);
-}
 
 /**
  * One per tenant (`idFromName(tenantId)`): the single strongly consistent
@@ -45,7 +41,6 @@ export class TenantDO extends DurableObject<Env> {
   #limits!: TenantLimits;
   #sessions!: SessionStore;
   #database!: DatabaseStateStore;
-  #days!: DailyUsage;
   /** Session metrics waiting to be shipped to the MetricsDO. */
   readonly #metrics = new MetricsRecorder();
   /**
@@ -74,7 +69,6 @@ export class TenantDO extends DurableObject<Env> {
       maxLifetimeMs: this.#config.mcp.sessionMaxLifetimeMs,
     });
     this.#database = new DatabaseStateStore(storage.sql);
-    this.#days = new DailyUsage(storage.sql);
   }
 
   /**
@@ -142,16 +136,41 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /**
+   * See `LeaseInput`: settle the leases an isolate reports on, then grant it
+   * a new budget under the terms now in force (docs/rate-limits.md, "Leases").
+   * Settling comes first and happens even for a suspended tenant, so what was
+   * used is counted and what was not goes back.
+   */
+  async lease(input: LeaseInput): Promise<LeaseResult> {
+    const now = Date.now();
+    this.#limits.settle(input.settle, input.refused, now);
+    const settings = this.#settingsFrom(input.tenant);
+    const result: LeaseResult = settings
+      ? this.#limits.lease(settings, input, this.#settings.version(), this.#database.get(), now)
+      : { granted: false, refusal: { reason: "suspended" } };
+    this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
+    await this.#scheduleAlarm();
+    return result;
+  }
+
+  /** Settle leases an isolate is done with (it held them to expiry unused up): see `lease`. */
+  async returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void> {
+    const now = Date.now();
+    this.#limits.settle(input.settle, input.refused, now);
+    this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
+    await this.#scheduleAlarm();
+  }
+
+  /**
    * Charge one tool call the protocol layer has accepted and is about to
    * run (see `AdmitInput.toolCall`). Refused for a suspended tenant and once
    * the monthly quota is spent; then the tool does not run.
    */
-  async chargeToolCall(tenant: AdmitInput["tenant"], tool?: string): Promise<ChargeResult> {
+  async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
     const now = Date.now();
     const settings = this.#settingsFrom(tenant);
     if (!settings) return { charged: false, reason: "suspended" };
     const result = this.#limits.charge(settings, now);
-    if (result.charged && tool) this.#days.add([{ metric: "tool", key: tool, count: 1 }], now);
     if (this.#flushDueAt === null) {
       this.#flushDueAt = now + this.#config.usageFlushIntervalMs;
       await this.#scheduleAlarm();
@@ -284,33 +303,10 @@ export class TenantDO extends DurableObject<Env> {
     return settings ? this.#limits.usage(settings, Date.now()) : null;
   }
 
-  /** Requests' status classes and latency buckets an isolate summed since its last report (workers/ops/traffic.ts). */
-  recordTraffic(counts: Omit<DayCount, "day">[]): void {
-    this.#days.add(
-      counts.filter((count) => count.metric !== "tool"),
-      Date.now(),
-    );
-  }
-
-  /**
-   * The console's usage page in one call: the month so far, the live sessions
-   * and `days` days of counts, after adding `traffic` (the answering isolate's
-   * unreported counts, so the page shows the requests just made).
-   */
-  usageOverview(
-    days: number,
-    traffic: Omit<DayCount, "day">[] = [],
-  ): {
-    status: { usage: UsageStatus; rateLimit: RateLimitStatus } | null;
-    activeSessions: number;
-    days: DayCount[];
-  } {
-    this.recordTraffic(traffic);
-    return {
-      status: this.status(),
-      activeSessions: this.#sessions.list().sessions.length,
-      days: this.#days.since(days, Date.now()),
-    };
+  /** Per-day usage (daily-usage.ts): adds an isolate's `traffic`; with `days`, answers the console's usage page. */
+  usageDays(traffic: DayReport, days = 0) {
+    const live = () => ({ status: this.status(), activeSessions: this.#sessions.list().sessions.length });
+    return usageDays(this.ctx.storage.sql, traffic, days, live);
   }
 
   /** This month's usage and the live rate-limit window together, in one call, without counting a request. */
@@ -327,6 +323,7 @@ export class TenantDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.#driveMigration();
     const now = Date.now();
+    this.#limits.expireLeases(now);
     const reaped = this.#sessions.reap(now);
     if (reaped.length > 0) {
       const tenant = this.#settings.get()?.tenantId;
@@ -436,11 +433,16 @@ export class TenantDO extends DurableObject<Env> {
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
     const driving = this.#database.driving() ? (this.#migrationRetryAt ?? Date.now()) : null;
-    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving);
+    const leases = this.#limits.leases.nextDeadline();
+    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving, leases);
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
-    } else if (current === null || next < current || current < Date.now()) {
+    } else if (current !== next) {
+      // Moved later too, not only earlier: while a tenant is busy each lease
+      // call replaces the lease whose deadline the alarm was set for, and an
+      // alarm left at that stale deadline would wake the object (and flush
+      // usage) every couple of seconds.
       await this.ctx.storage.setAlarm(next);
     }
   }

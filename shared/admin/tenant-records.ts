@@ -1,6 +1,7 @@
 import type { Database } from "../db/client";
 import { readPage } from "../db/page";
 import type { Plan, TenantStatus } from "../plans";
+import { fragment, updateTenants } from "../tenants/tenant-writes";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 
 /**
@@ -102,12 +103,14 @@ export async function changeTenant(
               FROM tenants WHERE ${live} AND ${differs}`,
         args: [by.actor, ...newArgs, by.ip, tenantId, ...newArgs],
       },
-      {
-        sql: `UPDATE tenants SET plan = ${newPlan}, status = ${newStatus}, rate_limit_override = ${newOverride},
-                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-              WHERE ${live} AND ${differs}`,
-        args: [...newArgs, tenantId, ...newArgs],
-      },
+      updateTenants(
+        {
+          plan: fragment(newPlan, change.plan ?? null),
+          status: fragment(newStatus, change.status ?? null),
+          rate_limit_override: fragment(newOverride, ...newArgs.slice(2)),
+        },
+        fragment(`${live} AND ${differs}`, tenantId, ...newArgs),
+      ),
       { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] },
     ],
     "write",

@@ -1,4 +1,5 @@
 import type { Database } from "../db/client";
+import { fragment, updateTenants } from "../tenants/tenant-writes";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
 
 /**
@@ -32,12 +33,7 @@ export async function endExpiredGracePeriods(mgmtDb: Database, now: Date = new D
           args: [tenantId, at],
         },
         // The failure stays recorded (payment is still failing); only the grace period and the paid plan end.
-        {
-          sql: `UPDATE tenants SET plan = 'free', billing_grace_ends_at = NULL,
-                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                WHERE ${due}`,
-          args: [tenantId, at],
-        },
+        updateTenants({ plan: "free", billing_grace_ends_at: null }, fragment(due, tenantId, at)),
         { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenantId] },
       ],
       "write",

@@ -2,8 +2,9 @@ import type Stripe from "stripe";
 import { auditStatement } from "../audit";
 import type { Statement } from "../db/client";
 import type { Plan } from "../plans";
+import { fragment, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
-import type { BillingContext } from "./accounts";
+import type { BillingContext } from "./customers";
 import { callStripe } from "./stripe-client";
 import { isSubscribed, planEffect, planForPrice, stateVersion, subscriptionPrice } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";
@@ -143,14 +144,16 @@ async function fix(context: BillingContext, tenant: Tenant, drift: DriftWithStat
       after: drift.stripe,
       details: { customerId: drift.customerId },
     }),
-    {
-      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = COALESCE(?, stripe_subscription_id),
-              billing_grace_ends_at = CASE WHEN ? THEN billing_grace_ends_at END,
-              billing_payment_failed_at = CASE WHEN ? THEN billing_payment_failed_at END,
-              updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-            WHERE id = ?`,
-      args: [drift.stripe.plan, drift.stripe.subscriptionId, paymentFailing ? 1 : 0, paymentFailing ? 1 : 0, tenant.id],
-    },
+    // While payment is failing, the grace period and failure time held are kept; otherwise both are cleared.
+    updateTenants(
+      {
+        plan: drift.stripe.plan,
+        stripe_subscription_id: fragment("COALESCE(?, stripe_subscription_id)", drift.stripe.subscriptionId),
+        billing_grace_ends_at: paymentFailing ? fragment("billing_grace_ends_at") : null,
+        billing_payment_failed_at: paymentFailing ? fragment("billing_payment_failed_at") : null,
+      },
+      tenantWhere(tenant.id),
+    ),
     { sql: "SELECT * FROM tenants WHERE id = ?", args: [tenant.id] },
   );
   const results = await context.mgmtDb.batch(statements, "write");

@@ -3,8 +3,9 @@ import type Stripe from "stripe";
 import type { BillingConfig } from "../config";
 import type { Database, Statement } from "../db/client";
 import { isoFromSeconds } from "../db/row-values";
+import { allOf, fragment, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { rowToTenant, type Tenant } from "../tenants/tenants";
-import type { BillingContext } from "./accounts";
+import type { BillingContext } from "./customers";
 import { readEventRow } from "./stripe-event-store";
 import { idOf, planEffect, planForPrice, stateVersion, subscriptionPrice, terminalVersion } from "./subscription-state";
 import { subscriptionUpsert } from "./subscriptions";
@@ -261,67 +262,86 @@ function subscriptionChange(
       previousStatus: previousStatus(event),
     }),
   ];
-  const applied = "EXISTS (SELECT 1 FROM billing_subscriptions WHERE subscription_id = ? AND event_id = ?)";
-  const appliedArgs = [subscriptionId, event.id];
+  const applied = fragment(
+    "EXISTS (SELECT 1 FROM billing_subscriptions WHERE subscription_id = ? AND event_id = ?)",
+    subscriptionId,
+    event.id,
+  );
   // The tenant's plan follows this subscription only if it is the tenant's
   // subscription (or the tenant has none); a paid state also takes over.
-  const own = "(stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
+  const own = fragment("stripe_subscription_id IS NULL OR stripe_subscription_id = ?", subscriptionId);
   const effect = planEffect(subscription.status);
+  // Payment events have their own order (`billing_payment_version`): an older state never undoes a newer payment.
   const paymentNewer = "billing_payment_version <= ?";
-  const graceEnds = new Date(event.created * 1000 + billing.gracePeriodMs).toISOString();
-  const failedAt = isoFromSeconds(event.created);
+  const paymentVersion = fragment("MAX(billing_payment_version, ?)", event.created);
   if (tenantId && effect === "grant" && plan) {
-    statements.push({
-      sql: `UPDATE tenants SET plan = ?, stripe_subscription_id = ?,
-              billing_grace_ends_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_grace_ends_at END,
-              billing_payment_failed_at = CASE WHEN ${paymentNewer} THEN NULL ELSE billing_payment_failed_at END,
-              billing_payment_version = MAX(billing_payment_version, ?), updated_at = ${NOW}
-            WHERE id = ? AND ${applied}`,
-      args: [plan, subscriptionId, event.created, event.created, event.created, tenantId, ...appliedArgs],
-    });
+    statements.push(
+      updateTenants(
+        {
+          plan,
+          stripe_subscription_id: subscriptionId,
+          billing_grace_ends_at: fragment(
+            `CASE WHEN ${paymentNewer} THEN NULL ELSE billing_grace_ends_at END`,
+            event.created,
+          ),
+          billing_payment_failed_at: fragment(
+            `CASE WHEN ${paymentNewer} THEN NULL ELSE billing_payment_failed_at END`,
+            event.created,
+          ),
+          billing_payment_version: paymentVersion,
+        },
+        tenantWhere(tenantId, applied),
+      ),
+    );
   } else if (tenantId && effect === "grace") {
     // Payment is failing: the plan is kept (never raised) and the grace period starts once.
-    statements.push({
-      sql: `UPDATE tenants SET stripe_subscription_id = ?,
-              billing_grace_ends_at = CASE WHEN ${paymentNewer} AND plan != 'free'
-                THEN COALESCE(billing_grace_ends_at, ?) ELSE billing_grace_ends_at END,
-              billing_payment_failed_at = CASE WHEN ${paymentNewer} AND plan != 'free'
-                THEN COALESCE(billing_payment_failed_at, ?) ELSE billing_payment_failed_at END,
-              billing_payment_version = MAX(billing_payment_version, ?), updated_at = ${NOW}
-            WHERE id = ? AND ${applied} AND ${own}`,
-      args: [
-        subscriptionId,
-        event.created,
-        graceEnds,
-        event.created,
-        failedAt,
-        event.created,
-        tenantId,
-        ...appliedArgs,
-        subscriptionId,
-      ],
-    });
+    const graceEnds = new Date(event.created * 1000 + billing.gracePeriodMs).toISOString();
+    statements.push(
+      updateTenants(
+        {
+          stripe_subscription_id: subscriptionId,
+          billing_grace_ends_at: fragment(
+            `CASE WHEN ${paymentNewer} AND plan != 'free' THEN COALESCE(billing_grace_ends_at, ?) ELSE billing_grace_ends_at END`,
+            event.created,
+            graceEnds,
+          ),
+          billing_payment_failed_at: fragment(
+            `CASE WHEN ${paymentNewer} AND plan != 'free' THEN COALESCE(billing_payment_failed_at, ?) ELSE billing_payment_failed_at END`,
+            event.created,
+            isoFromSeconds(event.created),
+          ),
+          billing_payment_version: paymentVersion,
+        },
+        tenantWhere(tenantId, applied, own),
+      ),
+    );
   } else if (tenantId && effect === "revoke") {
-    statements.push({
-      sql: `UPDATE tenants SET plan = 'free', stripe_subscription_id = ?,
-              billing_grace_ends_at = NULL, billing_payment_failed_at = NULL, updated_at = ${NOW}
-            WHERE id = ? AND ${applied} AND ${own}`,
-      args: [subscriptionId, tenantId, ...appliedArgs, subscriptionId],
-    });
+    statements.push(
+      updateTenants(
+        {
+          plan: "free",
+          stripe_subscription_id: subscriptionId,
+          billing_grace_ends_at: null,
+          billing_payment_failed_at: null,
+        },
+        tenantWhere(tenantId, applied, own),
+      ),
+    );
   } else if (tenantId) {
     // `incomplete`, or a price this deployment does not sell: link, change no plan.
-    statements.push({
-      sql: `UPDATE tenants SET stripe_subscription_id = COALESCE(stripe_subscription_id, ?), updated_at = ${NOW}
-            WHERE id = ? AND ${applied}`,
-      args: [subscriptionId, tenantId, ...appliedArgs],
-    });
+    statements.push(
+      updateTenants(
+        { stripe_subscription_id: fragment("COALESCE(stripe_subscription_id, ?)", subscriptionId) },
+        tenantWhere(tenantId, applied),
+      ),
+    );
   }
   return {
     kind: "state",
     tenantId,
     statements,
-    outcomeSql: `CASE WHEN ${applied} THEN 'applied' ELSE 'stale' END`,
-    outcomeArgs: appliedArgs,
+    outcomeSql: `CASE WHEN ${applied.sql} THEN 'applied' ELSE 'stale' END`,
+    outcomeArgs: applied.args,
   };
 }
 
@@ -343,32 +363,35 @@ function paymentChange(
 ): PlannedChange {
   if (!tenantId) return nothingToChange(null);
   // Payment events have their own order: the newest paid / failed decides whether payment is failing.
-  const newer = "billing_payment_version <= ?";
-  const own = "(? IS NULL OR stripe_subscription_id IS NULL OR stripe_subscription_id = ?)";
-  const statement: Statement =
+  const where = tenantWhere(
+    tenantId,
+    fragment("billing_payment_version <= ?", event.created),
+    fragment(
+      "? IS NULL OR stripe_subscription_id IS NULL OR stripe_subscription_id = ?",
+      subscriptionId,
+      subscriptionId,
+    ),
+  );
+  const statement =
     event.type === "invoice.payment_failed"
-      ? {
-          sql: `UPDATE tenants SET
-                  billing_grace_ends_at = CASE WHEN plan != 'free' THEN COALESCE(billing_grace_ends_at, ?) END,
-                  billing_payment_failed_at = COALESCE(billing_payment_failed_at, ?),
-                  billing_payment_version = ?, updated_at = ${NOW}
-                WHERE id = ? AND ${newer} AND ${own}`,
-          args: [
-            new Date(event.created * 1000 + billing.gracePeriodMs).toISOString(),
-            isoFromSeconds(event.created),
-            event.created,
-            tenantId,
-            event.created,
-            subscriptionId,
-            subscriptionId,
-          ],
-        }
-      : {
-          sql: `UPDATE tenants SET billing_grace_ends_at = NULL, billing_payment_failed_at = NULL,
-                  billing_payment_version = ?, updated_at = ${NOW}
-                WHERE id = ? AND ${newer} AND ${own}`,
-          args: [event.created, tenantId, event.created, subscriptionId, subscriptionId],
-        };
+      ? updateTenants(
+          {
+            billing_grace_ends_at: fragment(
+              "CASE WHEN plan != 'free' THEN COALESCE(billing_grace_ends_at, ?) END",
+              new Date(event.created * 1000 + billing.gracePeriodMs).toISOString(),
+            ),
+            billing_payment_failed_at: fragment(
+              "COALESCE(billing_payment_failed_at, ?)",
+              isoFromSeconds(event.created),
+            ),
+            billing_payment_version: event.created,
+          },
+          where,
+        )
+      : updateTenants(
+          { billing_grace_ends_at: null, billing_payment_failed_at: null, billing_payment_version: event.created },
+          where,
+        );
   return {
     kind: "state",
     tenantId,
@@ -390,12 +413,17 @@ function customerDeleted(event: Stripe.Event, customerId: string, tenantId: stri
               WHERE customer_id = ? AND state_version < ?`,
         args: [terminalVersion(event.created), event.id, customerId, terminalVersion(event.created)],
       },
-      {
-        sql: `UPDATE tenants SET plan = 'free', stripe_customer_id = NULL, stripe_subscription_id = NULL,
-                billing_grace_ends_at = NULL, billing_payment_failed_at = NULL, updated_at = ${NOW}
-              WHERE id = ? AND stripe_customer_id = ?`,
-        args: [tenantId, customerId],
-      },
+      updateTenants(
+        {
+          plan: "free",
+          stripe_customer_id: null,
+          stripe_subscription_id: null,
+          billing_grace_ends_at: null,
+          billing_payment_failed_at: null,
+        },
+        // A tenant whose customer is another one is not touched (and `tenantId` null matches no row).
+        allOf(fragment("id = ?", tenantId), fragment("stripe_customer_id = ?", customerId)),
+      ),
     ],
     outcomeSql: "CASE WHEN changes() > 0 THEN 'applied' ELSE 'unchanged' END",
     outcomeArgs: [],

@@ -15,3 +15,8 @@ export function textOrNull(value: unknown): string | null {
 export function isoFromSeconds(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
 }
+
+/** A nullable epoch-milliseconds column (tenant databases) to ISO 8601. */
+export function isoFromMillisOrNull(value: unknown): string | null {
+  return value == null ? null : new Date(Number(value)).toISOString();
+}

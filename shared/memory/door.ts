@@ -1,7 +1,7 @@
 import type { Database } from "../db/client";
-import { exportStream } from "../lifecycle/export";
-import { applyImport, type ImportSummary } from "../lifecycle/import";
-import type { ImportPlan } from "../lifecycle/import-formats";
+import { exportStream } from "../lifecycle/portability/export";
+import { applyImport, type ImportSummary } from "../lifecycle/portability/import";
+import type { ImportPlan } from "../lifecycle/portability/import-formats";
 import { hasRefusedControl } from "../text";
 import { type MemoryCaller, type MemoryMeter, type MemoryUse, memoryAccessRefusal, quotaSpent } from "./access";
 import { type BriefingInput, buildBriefing } from "./briefing";

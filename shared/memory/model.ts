@@ -1,4 +1,5 @@
 import { randomString, sha256Hex } from "../crypto/encoding";
+import { isoFromMillisOrNull } from "../db/row-values";
 
 /**
  * The memory model shared by the store, the search and the MCP tools. Limits
@@ -70,8 +71,6 @@ export interface Memory {
 
 export type Row = Record<string, unknown>;
 
-const iso = (value: unknown): string | null => (value == null ? null : new Date(Number(value)).toISOString());
-
 /** A JSON array column (tags, files, next steps) as strings; anything unreadable reads as empty. */
 export function jsonArray(value: unknown): string[] {
   try {
@@ -104,13 +103,13 @@ export function rowToMemory(row: Row): Memory {
             status: row.issue_status as "open" | "resolved",
             severity: row.severity == null ? null : Number(row.severity),
             resolution: row.resolution == null ? null : String(row.resolution),
-            resolvedAt: iso(row.resolved_at),
+            resolvedAt: isoFromMillisOrNull(row.resolved_at),
           },
-    createdAt: iso(row.created_at) as string,
-    updatedAt: iso(row.updated_at) as string,
-    lastAccessedAt: iso(row.accessed_at),
+    createdAt: isoFromMillisOrNull(row.created_at) as string,
+    updatedAt: isoFromMillisOrNull(row.updated_at) as string,
+    lastAccessedAt: isoFromMillisOrNull(row.accessed_at),
     accessCount: Number(row.access_count ?? 0),
-    forgottenAt: iso(row.forgotten_at),
+    forgottenAt: isoFromMillisOrNull(row.forgotten_at),
   };
 }
 

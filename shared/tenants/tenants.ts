@@ -9,6 +9,7 @@ import { createLogger, describeError } from "../logging";
 import { tenantMigrations } from "../migrations/tenant";
 import type { Plan, TenantStatus } from "../plans";
 import { type NewApiKey, prepareApiKey } from "./api-keys";
+import { insertTenant } from "./tenant-writes";
 import { createDatabase, createDatabaseToken, deleteDatabase, PlatformApiError } from "./turso-platform";
 
 export interface Tenant {
@@ -179,10 +180,7 @@ export async function createTenant(
     await step("commit");
     await mgmtDb.batch(
       [
-        {
-          sql: "INSERT INTO tenants (id, org_name, owner_email, plan) VALUES (?, ?, ?, ?)",
-          args: [id, input.orgName, input.ownerEmail, plan],
-        },
+        insertTenant({ id, orgName: input.orgName, ownerEmail: input.ownerEmail, plan }),
         ...(input.owner ? [ownerStatement({ ...input.owner, email: input.ownerEmail }, id)] : []),
         {
           sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseClient, openDatabase } from "../../shared/db/client";
 import { migrate } from "../../shared/db/migrate";
-import { exportStream } from "../../shared/lifecycle/export";
+import { exportStream } from "../../shared/lifecycle/portability/export";
 import { tenantMigrations } from "../../shared/migrations/tenant";
 import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
 

@@ -84,4 +84,25 @@ describe("npm run lint's import check", () => {
     expect(output).toMatch(/import cycles \(1\)[\s\S]*shared\/greet\.ts ↔ workers\/name\.ts/);
     expect(output).toMatch(/imports against the layering \(1\)[\s\S]*shared\/greet\.ts → workers\/name\.ts/);
   });
+
+  it("fails when one lifecycle capability imports another, and lets a capability import within itself", () => {
+    const capabilities = {
+      ...HEALTHY,
+      "workers/index.ts":
+        'import { greet } from "../shared/greet";\nimport { exportAll } from "../shared/lifecycle/portability/export";\n' +
+        "export default { fetch: () => new Response(greet() + exportAll()) };\n",
+      "shared/lifecycle/portability/export.ts":
+        'import { rows } from "./rows";\nexport function exportAll(): string {\n  return rows();\n}\n',
+      "shared/lifecycle/portability/rows.ts": 'export function rows(): string {\n  return "";\n}\n',
+    };
+    expect(lint(capabilities).code).toBe(0);
+    const crossing = lint({
+      ...capabilities,
+      "shared/lifecycle/portability/rows.ts":
+        'import { step } from "../move/steps";\nexport function rows(): string {\n  return step();\n}\n',
+      "shared/lifecycle/move/steps.ts": 'export function step(): string {\n  return "";\n}\n',
+    });
+    expect(crossing.code).toBe(1);
+    expect(crossing.output).toMatch(/shared\/lifecycle\/portability\/rows\.ts → shared\/lifecycle\/move\/steps\.ts/);
+  });
 });

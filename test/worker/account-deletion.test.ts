@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { deleteAccount } from "../../shared/lifecycle/delete-account";
+import { deleteTenant } from "../../shared/lifecycle/deletion/delete-tenant";
 import { startMove } from "../../shared/lifecycle/move/commands";
 import { advanceMove } from "../../shared/lifecycle/move/drive";
 import { remember } from "../../shared/memory/remember";
@@ -133,7 +133,7 @@ describe("deleting an account", () => {
 
     // Dies after marking the tenant deleted: the object cannot be reached to erase it.
     await expect(
-      deleteAccount(
+      deleteTenant(
         {
           mgmt: openMgmtDb(),
           config,
@@ -166,7 +166,7 @@ describe("deleting an account", () => {
     );
     const eraseTenantObject = (id: string) => env.TENANT_DO.getByName(id).eraseStorage();
     await expect(
-      deleteAccount({ mgmt: openMgmtDb(), config, hooks: { eraseTenantObject } }, tenant.id, { actor: "admin" }),
+      deleteTenant({ mgmt: openMgmtDb(), config, hooks: { eraseTenantObject } }, tenant.id, { actor: "admin" }),
     ).rejects.toMatchObject({ status: 409, code: "subscription_not_cancellable" });
     expect(await platformStatus(database.name)).toBe(200);
     expect(await mgmtCount("SELECT COUNT(*) AS n FROM tenants WHERE id = ? AND status = 'active'", tenant.id)).toBe(1);
@@ -175,7 +175,7 @@ describe("deleting an account", () => {
     const cancelSubscription = async (id: string) => {
       cancelled.push(id);
     };
-    const result = await deleteAccount(
+    const result = await deleteTenant(
       { mgmt: openMgmtDb(), config, hooks: { cancelSubscription, eraseTenantObject } },
       tenant.id,
       { actor: "admin" },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, asTenant, config, newTenant, openMgmtDb, workerFetch } from "./support";
+import { ADMIN, asTenant, config, leasesSettled, newTenant, openMgmtDb, workerFetch } from "./support";
 
 const adminToken = config.adminToken;
 
@@ -63,6 +63,8 @@ describe("GET /api/tenants/:id", () => {
   it("shows plan, quotas with their source, usage, override, keys, database and creation time", async () => {
     const { tenant, database, apiKey } = await newTenant("pro");
     await workerFetch(`/api/usage`, { headers: asTenant(apiKey.key) });
+    // The request was admitted from a lease: it is in usage once the lease is returned.
+    await leasesSettled(tenant.id);
 
     const response = await adminFetch(`/api/tenants/${tenant.id}`);
     expect(response.status).toBe(200);
@@ -196,6 +198,8 @@ describe("GET /api/tenants/:id/rate-limit", () => {
     for (let i = 0; i < 3; i++) {
       await workerFetch(`/api/usage`, { headers: asTenant(apiKey.key) });
     }
+    // Until its lease is returned, the window counts all it leased (6 of 60), not the 3 it used.
+    await leasesSettled(tenant.id);
     const response = await adminFetch(`/api/tenants/${tenant.id}/rate-limit`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;

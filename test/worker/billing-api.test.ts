@@ -1,11 +1,15 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
-import { describe, expect, it, vi } from "vitest";
-import { cancelTenantSubscriptions } from "../../shared/billing/accounts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cancelTenantSubscriptions } from "../../shared/billing/customers";
 import { stripeClient } from "../../shared/billing/stripe-client";
 import { apiFetch, customerTenant, deliver, event, fakeStripe, ownerTenant, tenantRow } from "./billing-support";
 import { post } from "./mcp-support";
-import { config, openMgmtDb } from "./support";
+import { afterOneLeaseLifetime, config, openMgmtDb } from "./support";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const vars = env as unknown as { STRIPE_API_BASE: string; STRIPE_SECRET_KEY: string };
 const fakeBase = new URL(vars.STRIPE_API_BASE);
@@ -119,7 +123,7 @@ describe("POST /api/billing/checkout", () => {
     expect(String((await tenantRow(t.tenant.id)).stripe_customer_id)).toBe(customerId);
   });
 
-  it("checkout → webhooks → the next /mcp request is admitted under the new plan's limit", async () => {
+  it("checkout → webhooks → /mcp is admitted under the new plan's limit", async () => {
     const t = await ownerTenant();
     const before = await post(t.apiKey.key, { jsonrpc: "2.0", id: 1, method: "tools/list" });
     expect(before.headers.get("x-ratelimit-limit")).toBe("60");
@@ -132,6 +136,8 @@ describe("POST /api/billing/checkout", () => {
       "checkout.session.completed",
     ]);
 
+    // This isolate may hold a lease granted under the free plan: the new one applies within its lifetime.
+    afterOneLeaseLifetime();
     const after = await post(t.apiKey.key, { jsonrpc: "2.0", id: 2, method: "tools/list" });
     expect(after.status).toBe(200);
     expect(after.headers.get("x-ratelimit-limit")).toBe("300");

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   customerTenant,
   deliver,
@@ -11,9 +11,15 @@ import {
   tenantRow,
   uniqueId,
 } from "./billing-support";
-import { asTenant, METRICS_AUTH, openMgmtDb, workerFetch } from "./support";
+import { afterOneLeaseLifetime, asTenant, METRICS_AUTH, openMgmtDb, workerFetch } from "./support";
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** The plan the tenant's requests are admitted under, a lease lifetime after the last change. */
 async function planInForce(key: string): Promise<{ plan: string; limit: number; warnings: string[] }> {
+  afterOneLeaseLifetime();
   const response = await workerFetch(`/api/me`, { headers: asTenant(key) });
   expect(response.status).toBe(200);
   const body = (await response.json()) as { plan: string; rate_limit: { limit: number }; warnings: string[] };
@@ -243,7 +249,7 @@ describe("Stripe webhook ordering", () => {
 });
 
 describe("Stripe webhook event types", () => {
-  it("created/updated/deleted move the plan, reach the Durable Object at once, and are audited with plan before/after", async () => {
+  it("created/updated/deleted move the plan, reach the Durable Object at once (in force within a lease lifetime), and are audited with plan before/after", async () => {
     const t = await customerTenant();
     const id = uniqueId("sub");
     const now = Math.floor(Date.now() / 1000);
@@ -294,6 +300,7 @@ describe("Stripe webhook event types", () => {
     const row = await tenantRow(t.tenantId);
     expect(row.plan).toBe("pro");
     expect(Date.parse(String(row.billing_grace_ends_at))).toBe((now - 50) * 1000 + 7 * 86_400_000);
+    afterOneLeaseLifetime();
     const response = await workerFetch(`/api/me`, {
       headers: asTenant(t.ownerKey),
     });

@@ -1,11 +1,11 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
 import { openDatabase } from "../../shared/db/client";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import { post } from "./mcp-support";
-import { config, newTenant, openMgmtDb } from "./support";
+import { config, leasesSettled, newTenant, openMgmtDb } from "./support";
 
 const MODERN = "2026-07-28";
 
@@ -37,9 +37,13 @@ async function useToolCalls(tenantId: string, n: number) {
     const meter = new UsageMeter(state.storage.sql);
     for (let i = 0; i < n; i++) meter.count(["tool_calls"], Date.now());
   });
+  // Written behind the object's back: make it read its counters again.
+  await evictDurableObject(env.TENANT_DO.getByName(tenantId));
 }
 
+/** Tool calls counted for the tenant once the leases they were charged from are settled. */
 async function toolCalls(tenantId: string): Promise<number> {
+  await leasesSettled(tenantId);
   return (await env.TENANT_DO.getByName(tenantId).usageStatus())?.usage.toolCalls ?? 0;
 }
 

@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdmitResult } from "../../durable-objects/tenant/contract";
@@ -12,6 +12,8 @@ async function useToolCalls(tenantId: string, n: number, now = Date.now()) {
     const meter = new UsageMeter(state.storage.sql);
     for (let i = 0; i < n; i++) meter.count(["tool_calls"], now);
   });
+  // Written behind the object's back: make it read its counters again.
+  await evictDurableObject(env.TENANT_DO.getByName(tenantId));
 }
 
 afterEach(() => {

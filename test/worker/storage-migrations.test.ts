@@ -53,6 +53,8 @@ describe("Durable Object storage migrations", () => {
       sql.exec("ALTER TABLE tenant_settings DROP COLUMN grace_ends_at");
       sql.exec("DROP TABLE tenant_database");
       sql.exec("DROP TABLE stripe_call_slots");
+      sql.exec("DROP TABLE admission_leases");
+      sql.exec("ALTER TABLE tenant_settings DROP COLUMN terms_version");
       sql.exec("DROP TABLE usage_days");
     });
     // Waking runs version 1 again over the existing tables: it must keep everything they hold.

@@ -1,6 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { vi } from "vitest";
-import type { AdmitInput, CloseReason } from "../../durable-objects/tenant/contract";
+import { expect, vi } from "vitest";
+import { type AdmitInput, type CloseReason, LEASE_LIFETIME_MS } from "../../durable-objects/tenant/contract";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
 import type { Plan } from "../../shared/plans";
@@ -96,4 +97,29 @@ export async function sessionStats(
 /** A direct `TenantDO.admit` call's input for an active tenant: an API request unless `extra` says otherwise. */
 export function admitInput(tenantId: string, plan: Plan = "free", extra: Partial<AdmitInput> = {}): AdmitInput {
   return { kind: "api", tenant: { id: tenantId, plan, status: "active", rateLimitOverride: null }, ...extra };
+}
+
+/**
+ * Wait until every lease an isolate took of the tenant's budget has been
+ * returned (the Worker returns an unrenewed lease at the end of its one-second
+ * lifetime): only then do the object's usage counters hold every request and
+ * tool call admitted from it (docs/rate-limits.md, "Leases").
+ */
+export async function leasesSettled(tenantId: string): Promise<void> {
+  const outstanding = () =>
+    runInDurableObject(env.TENANT_DO.getByName(tenantId), (_instance, state) =>
+      Number(state.storage.sql.exec("SELECT COUNT(*) AS n FROM admission_leases").one().n),
+    );
+  await vi.waitFor(async () => expect(await outstanding()).toBe(0), { timeout: 10_000, interval: 50 });
+}
+
+/**
+ * Move the clock (`Date` only) on by one lease lifetime: the bound within
+ * which a change of plan, override or status reaches every isolate, including
+ * this test's, which may hold a lease granted before the change
+ * (docs/rate-limits.md, "Leases"). Cumulative; restore with `vi.useRealTimers()`.
+ */
+export function afterOneLeaseLifetime(): void {
+  if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
 }

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../types";
-import { deletionResponse } from "./account/deletion";
 import { signup } from "./accounts/signup";
 import { adminAuditLog } from "./admin/audit-log";
 import { adminBilling } from "./admin/billing";
@@ -10,13 +9,14 @@ import { requireAdmin } from "./admin/require-admin";
 import { adminSessions } from "./admin/sessions";
 import { adminTenants } from "./admin/tenants";
 import { adminWebhooks } from "./admin/webhooks";
-import { tenantAccount } from "./tenant/account";
 import { tenantBilling } from "./tenant/billing";
+import { tenantDeletion } from "./tenant/deletion";
 import { tenantGrants } from "./tenant/grants";
 import { tenantKeys } from "./tenant/keys";
 import { tenantMe } from "./tenant/me";
 import { tenantExport, tenantImport } from "./tenant/portability";
 import { tenantUsage } from "./tenant/usage";
+import { deletionResponse } from "./tenant-deletion";
 
 /**
  * `/api`: the operator's admin API (`ADMIN_TOKEN`) and the tenant's own
@@ -45,5 +45,5 @@ api.route("/oauth/grants", tenantGrants);
 api.route("/usage", tenantUsage);
 api.route("/billing", tenantBilling);
 api.route("/export", tenantExport);
-api.route("/account", tenantAccount);
+api.route("/account", tenantDeletion);
 api.route("/import", tenantImport);

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { BillingContext } from "../../shared/billing/accounts";
+import type { BillingContext } from "../../shared/billing/customers";
 import { STRIPE_FAILURE_CODES } from "../../shared/billing/stripe-client";
 import { AppError } from "../../shared/errors";
 import type { Logger } from "../../shared/logging";

@@ -1,6 +1,6 @@
 import { ownerOf } from "../../shared/accounts/accounts";
 import { callStripe } from "../../shared/billing/stripe-client";
-import type { AccountDeletionHooks } from "../../shared/lifecycle/delete-account";
+import type { TenantDeletionHooks } from "../../shared/lifecycle/deletion/delete-tenant";
 import { revokeAllConnectedClients } from "../../shared/oauth/grants";
 import { authorizationServer } from "../auth/oauth-server";
 import { getServices } from "../services";
@@ -10,9 +10,9 @@ import { getServices } from "../services";
  * Durable Object storage, every OAuth grant of its owner, and (when billing
  * is configured) its Stripe subscription, cancelled at once. Wiring, not a
  * route: the account API, the console and the cron's finish of interrupted
- * deletions all pass these to `deleteAccount`.
+ * deletions all pass these to `deleteTenant`.
  */
-export function deletionHooks(env: Env): AccountDeletionHooks {
+export function deletionHooks(env: Env): TenantDeletionHooks {
   const { stripe, mgmtDb, config } = getServices(env);
   return {
     eraseTenantObject: (id) => env.TENANT_DO.getByName(id).eraseStorage(),

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import type Stripe from "stripe";
-import type { BillingContext } from "../../shared/billing/accounts";
+import type { BillingContext } from "../../shared/billing/customers";
 import { recordEventFailure } from "../../shared/billing/stripe-event-store";
 import {
   type EventOutcome,

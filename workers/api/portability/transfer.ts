@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
 import { AppError } from "../../../shared/errors";
-import type { ImportSummary } from "../../../shared/lifecycle/import";
+import type { ImportSummary } from "../../../shared/lifecycle/portability/import";
 import {
   detectFormat,
   type ImportPlan,
@@ -10,7 +10,7 @@ import {
   parseKnowledgeGraph,
   parseMarkdown,
   parseMuninn,
-} from "../../../shared/lifecycle/import-formats";
+} from "../../../shared/lifecycle/portability/import-formats";
 import type { MemoryDoor } from "../../../shared/memory/door";
 import { tenantMigratingError } from "../../admission";
 import type { AppEnv } from "../../types";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { assertOwnerVerified } from "../../../shared/accounts/verification";
-import { getBillingAccount, openPortal, startCheckout } from "../../../shared/billing/accounts";
+import { getTenantBilling, openPortal, startCheckout } from "../../../shared/billing/customers";
 import { AppError } from "../../../shared/errors";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
@@ -28,7 +28,7 @@ export const tenantBilling = new Hono<AppEnv>();
 tenantBilling.use("*", logStripeFailures(), authenticate(), requireScope("keys:manage"));
 
 tenantBilling.get("/", admitted({ allowSuspended: true }), async (c) => {
-  const account = await getBillingAccount(c.get("services").mgmtDb, c.get("auth").tenantId);
+  const account = await getTenantBilling(c.get("services").mgmtDb, c.get("auth").tenantId);
   if (!account) throw new AppError("not_found", "tenant not found", { code: "tenant_not_found" });
   return c.json({
     object: "billing",

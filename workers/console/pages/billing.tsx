@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import type { BillingAccount } from "../../../shared/billing/accounts";
+import type { TenantBilling as BillingAccount } from "../../../shared/billing/customers";
 import { PLANS, type Plan, type PlanLimitTable } from "../../../shared/plans";
 import { Notice, PostForm } from "../ui/forms";
 import { Layout, type Viewer } from "../ui/layout";

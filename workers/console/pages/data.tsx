@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import type { ImportSummary } from "../../../shared/lifecycle/import";
+import type { ImportSummary } from "../../../shared/lifecycle/portability/import";
 import { Field, FormError, PostForm } from "../ui/forms";
 import { Layout, type Viewer } from "../ui/layout";
 

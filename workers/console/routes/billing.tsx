@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { assertOwnerVerified } from "../../../shared/accounts/verification";
-import { getBillingAccount, openPortal, startCheckout } from "../../../shared/billing/accounts";
+import { getTenantBilling, openPortal, startCheckout } from "../../../shared/billing/customers";
 import type { BillingConfig } from "../../../shared/config";
 import { billingContext } from "../../billing/context";
 import { admitAction, failurePage } from "../admission";
@@ -38,7 +38,7 @@ function stripeTargets(billing: BillingConfig | null): string[] {
 
 billingPages.get("/app/billing", async (c) => {
   const { mgmtDb, config } = c.get("services");
-  const account = await getBillingAccount(mgmtDb, signedIn(c).account.tenantId);
+  const account = await getTenantBilling(mgmtDb, signedIn(c).account.tenantId);
   if (!account) return failurePage(c, new Error("the signed-in account has no tenant"), BACK);
   const checkout = c.req.query("checkout");
   const response = await render(

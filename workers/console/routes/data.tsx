@@ -2,8 +2,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { getTenant } from "../../../shared/tenants/tenants";
-import { deleteAccountNow } from "../../api/account/deletion";
 import { exportResponse, MAX_IMPORT_BYTES, planOfText, runImport } from "../../api/portability/transfer";
+import { deleteAccountNow } from "../../api/tenant-deletion";
 import { ownerDoor } from "../../memory-door";
 import { limitBody } from "../../middleware/body-limit";
 import { admitAction, failurePage } from "../admission";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { FIELDS, TEXT_LIMITS } from "../memory/fields";
-import { MEMORY_STATUSES } from "../memory/model";
+import { FIELDS, TEXT_LIMITS } from "../../memory/fields";
+import { MEMORY_STATUSES } from "../../memory/model";
 
 /**
  * What an imported record must be before it is written: the memory field

@@ -1,5 +1,6 @@
 import type { Row } from "@libsql/client/web";
-import type { Database } from "../db/client";
+import type { Database } from "../../db/client";
+import { isoFromMillisOrNull, textOrNull } from "../../db/row-values";
 
 /**
  * Export of a tenant's memories, streamed page by page so memory use does
@@ -10,8 +11,6 @@ import type { Database } from "../db/client";
 export const EXPORT_FORMAT = "muninn-export";
 const EXPORT_VERSION = 1;
 
-const iso = (value: unknown): string | null => (value == null ? null : new Date(Number(value)).toISOString());
-const text = (value: unknown): string | null => (value == null ? null : String(value));
 const list = (value: unknown): string[] => JSON.parse(String(value ?? "[]")) as string[];
 
 export interface MemoryRecord {
@@ -90,16 +89,16 @@ function memoryRecord(row: Row, versions: Row[], links: Row[]): MemoryRecord {
     id: String(row.id),
     project: String(row.project),
     kind: String(row.kind),
-    title: text(row.title),
+    title: textOrNull(row.title),
     content: String(row.content),
     tags: list(row.tags),
     files: list(row.files),
     importance: Number(row.importance),
     status: String(row.status),
-    supersedes: text(row.supersedes),
-    superseded_by: text(row.superseded_by),
-    source: text(row.source),
-    idempotency_key: text(row.idempotency_key),
+    supersedes: textOrNull(row.supersedes),
+    superseded_by: textOrNull(row.superseded_by),
+    source: textOrNull(row.source),
+    idempotency_key: textOrNull(row.idempotency_key),
     version: Number(row.version),
     issue:
       row.issue_status == null
@@ -107,27 +106,27 @@ function memoryRecord(row: Row, versions: Row[], links: Row[]): MemoryRecord {
         : {
             status: String(row.issue_status),
             severity: row.severity == null ? null : Number(row.severity),
-            resolution: text(row.resolution),
-            resolved_at: iso(row.resolved_at),
+            resolution: textOrNull(row.resolution),
+            resolved_at: isoFromMillisOrNull(row.resolved_at),
           },
-    created_at: iso(row.created_at) as string,
-    updated_at: iso(row.updated_at) as string,
-    accessed_at: iso(row.accessed_at),
+    created_at: isoFromMillisOrNull(row.created_at) as string,
+    updated_at: isoFromMillisOrNull(row.updated_at) as string,
+    accessed_at: isoFromMillisOrNull(row.accessed_at),
     access_count: Number(row.access_count ?? 0),
-    forgotten_at: iso(row.forgotten_at),
+    forgotten_at: isoFromMillisOrNull(row.forgotten_at),
     versions: versions.map((version) => ({
       version: Number(version.version),
-      title: text(version.title),
+      title: textOrNull(version.title),
       content: String(version.content),
       tags: list(version.tags),
       files: list(version.files),
       importance: Number(version.importance),
-      replaced_at: iso(version.replaced_at) as string,
+      replaced_at: isoFromMillisOrNull(version.replaced_at) as string,
     })),
     links: links.map((link) => ({
       to_id: String(link.to_id),
       relation: String(link.relation),
-      created_at: iso(link.created_at) as string,
+      created_at: isoFromMillisOrNull(link.created_at) as string,
     })),
   };
 }
@@ -164,7 +163,7 @@ async function* exportRecords(db: Database, tenantId: string, pageSize = 500): A
       type: "project",
       slug: String(row.slug),
       name: String(row.name),
-      created_at: iso(row.created_at) as string,
+      created_at: isoFromMillisOrNull(row.created_at) as string,
     };
   }
 
@@ -211,12 +210,12 @@ async function* exportRecords(db: Database, tenantId: string, pageSize = 500): A
         type: "work_session",
         id: String(row.id),
         project: String(row.project),
-        goal: text(row.goal),
-        outcome: text(row.outcome),
+        goal: textOrNull(row.goal),
+        outcome: textOrNull(row.outcome),
         next_steps: list(row.next_steps),
         success: row.success == null ? null : Number(row.success) === 1,
-        started_at: iso(row.started_at) as string,
-        ended_at: iso(row.ended_at),
+        started_at: isoFromMillisOrNull(row.started_at) as string,
+        ended_at: isoFromMillisOrNull(row.ended_at),
       };
     }
     if (sessions.rows.length < pageSize) break;

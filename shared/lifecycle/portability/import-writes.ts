@@ -1,5 +1,5 @@
 import type { InStatement, Row } from "@libsql/client/web";
-import type { Database } from "../db/client";
+import type { Database } from "../../db/client";
 import type { ImportedMemory, ImportedWorkSession } from "./import-rules";
 
 /**

@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { AppError } from "../../../shared/errors";
-import { type DeletionResult, deleteAccount } from "../../../shared/lifecycle/delete-account";
-import { forgetApiKey } from "../../auth/authenticate";
-import { deletionHooks } from "../../lifecycle/deletion-hooks";
-import type { AppEnv } from "../../types";
-import { parseJsonBody } from "../validation";
+import { AppError } from "../../shared/errors";
+import { type DeletionResult, deleteTenant } from "../../shared/lifecycle/deletion/delete-tenant";
+import { forgetApiKey } from "../auth/authenticate";
+import { deletionHooks } from "../lifecycle/deletion-hooks";
+import type { AppEnv } from "../types";
+import { parseJsonBody } from "./validation";
 
 /**
  * `DELETE /api/account` (the tenant's key) and `DELETE /api/tenants/:id`
@@ -30,7 +30,7 @@ export async function deletionResponse(c: Context<AppEnv>, tenantId: string, act
 export async function deleteAccountNow(c: Context<AppEnv>, tenantId: string, actor: string): Promise<DeletionResult> {
   const { mgmtDb, config } = c.get("services");
   const keys = await mgmtDb.execute({ sql: "SELECT id FROM api_keys WHERE tenant_id = ?", args: [tenantId] }, "read");
-  const result = await deleteAccount({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
+  const result = await deleteTenant({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
   // This isolate forgets the keys now; the others within the credential cache's 60 s.
   for (const row of keys.rows) forgetApiKey(String(row.id));
   c.get("logger").info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });

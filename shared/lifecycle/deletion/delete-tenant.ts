@@ -1,8 +1,9 @@
-import { auditStatement } from "../audit";
-import type { Config } from "../config";
-import type { Database } from "../db/client";
-import { AppError } from "../errors";
-import { deleteDatabase, PlatformApiError } from "../tenants/turso-platform";
+import { auditStatement } from "../../audit";
+import type { Config } from "../../config";
+import type { Database } from "../../db/client";
+import { AppError } from "../../errors";
+import { deleteTenantRow, tenantWhere, updateTenants } from "../../tenants/tenant-writes";
+import { deleteDatabase, PlatformApiError } from "../../tenants/turso-platform";
 
 /**
  * Deleting an account for real: every credential revoked, the tenant's
@@ -21,7 +22,7 @@ import { deleteDatabase, PlatformApiError } from "../tenants/turso-platform";
  * and OAuth (issue #10) plug in here; until they are wired, a tenant with a
  * Stripe subscription is refused rather than deleted with a live subscription.
  */
-export interface AccountDeletionHooks {
+export interface TenantDeletionHooks {
   cancelSubscription?(subscriptionId: string): Promise<void>;
   /** Revoke every OAuth grant and token of the tenant; returns how many. */
   revokeOAuthGrants?(tenantId: string): Promise<number>;
@@ -32,7 +33,7 @@ export interface AccountDeletionHooks {
 export interface DeletionDeps {
   mgmt: Database;
   config: Config;
-  hooks: AccountDeletionHooks;
+  hooks: TenantDeletionHooks;
 }
 
 export interface DeletionResult {
@@ -47,7 +48,7 @@ export interface DeletionResult {
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-export async function deleteAccount(
+export async function deleteTenant(
   deps: DeletionDeps,
   tenantId: string,
   by: { actor: string },
@@ -91,7 +92,7 @@ export async function deleteAccount(
         sql: `UPDATE api_keys SET revoked_at = ${NOW} WHERE tenant_id = ? AND revoked_at IS NULL`,
         args: [tenantId],
       },
-      { sql: `UPDATE tenants SET status = 'deleted', updated_at = ${NOW} WHERE id = ?`, args: [tenantId] },
+      updateTenants({ status: "deleted" }, tenantWhere(tenantId)),
     ],
     "write",
   );
@@ -137,7 +138,7 @@ export async function deleteAccount(
       { sql: "DELETE FROM tenant_databases WHERE tenant_id = ?", args: [tenantId] },
       // The owner's account (email, password hash): the email can sign up again.
       { sql: "DELETE FROM users WHERE tenant_id = ?", args: [tenantId] },
-      { sql: "DELETE FROM tenants WHERE id = ?", args: [tenantId] },
+      deleteTenantRow(tenantId),
       { sql: "DELETE FROM audit_log WHERE tenant_id = ?", args: [tenantId] },
       auditStatement({
         tenantId,

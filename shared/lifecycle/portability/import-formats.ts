@@ -1,5 +1,5 @@
-import { TEXT_LIMITS } from "../memory/fields";
-import { LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES } from "../memory/model";
+import { TEXT_LIMITS } from "../../memory/fields";
+import { LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES } from "../../memory/model";
 import { EXPORT_FORMAT, type MemoryRecord, type ProjectRecord, type WorkSessionRecord } from "./export";
 
 /**

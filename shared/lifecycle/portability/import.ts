@@ -1,8 +1,8 @@
 import type { Row } from "@libsql/client/web";
-import type { Database } from "../db/client";
-import type { MemoryMeter, QuotaStanding } from "../memory/access";
-import { fieldProblem } from "../memory/fields";
-import { contentHash, newMemoryId, normalizeFiles, normalizeTags } from "../memory/model";
+import type { Database } from "../../db/client";
+import type { MemoryMeter, QuotaStanding } from "../../memory/access";
+import { fieldProblem } from "../../memory/fields";
+import { contentHash, newMemoryId, normalizeFiles, normalizeTags } from "../../memory/model";
 import type { ImportFormat, ImportPlan, PlannedLink, PlannedMemory } from "./import-formats";
 import { importedMemoryRule, importedProjectRule, importedWorkSessionRule } from "./import-rules";
 import {

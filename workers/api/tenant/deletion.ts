@@ -3,7 +3,7 @@ import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
 import { requireScope } from "../../auth/require-scope";
 import type { AppEnv } from "../../types";
-import { deletionResponse } from "../account/deletion";
+import { deletionResponse } from "../tenant-deletion";
 
 /**
  * `DELETE /api/account`: the owner deletes the tenant. Deleting everything is
@@ -11,8 +11,8 @@ import { deletionResponse } from "../account/deletion";
  * first key and an owner's OAuth grant carry); an agent's `mcp:tools` key
  * that leaked must not be able to erase the account.
  */
-export const tenantAccount = new Hono<AppEnv>();
+export const tenantDeletion = new Hono<AppEnv>();
 
-tenantAccount.delete("/", authenticate(), admitted(), requireScope("keys:manage"), (c) =>
+tenantDeletion.delete("/", authenticate(), admitted(), requireScope("keys:manage"), (c) =>
   deletionResponse(c, c.get("auth").tenantId, `tenant:${c.get("auth").keyId}`),
 );

@@ -4,11 +4,12 @@ import type { Database } from "../db/client";
 import { textOrNull } from "../db/row-values";
 import { AppError } from "../errors";
 import type { Plan } from "../plans";
+import { fragment, tenantWhere, updateTenants } from "../tenants/tenant-writes";
 import { callStripe } from "./stripe-client";
 import { isSubscribed, type PaidPlan } from "./subscription-state";
 
 /** A tenant's billing as the tenant (and `GET /api/billing`) sees it. */
-export interface BillingAccount {
+export interface TenantBilling {
   tenantId: string;
   plan: Plan;
   customerId: string | null;
@@ -30,7 +31,7 @@ export interface BillingContext {
   stripe: Stripe;
 }
 
-export async function getBillingAccount(mgmtDb: Database, tenantId: string): Promise<BillingAccount | null> {
+export async function getTenantBilling(mgmtDb: Database, tenantId: string): Promise<TenantBilling | null> {
   const result = await mgmtDb.execute(
     {
       sql: `SELECT t.id, t.plan, t.stripe_customer_id, t.stripe_subscription_id, t.billing_grace_ends_at,
@@ -96,7 +97,7 @@ export async function startCheckout(context: BillingContext, tenantId: string, p
 
 /** A billing portal session for the tenant's customer; 400 when it has none yet. */
 export async function openPortal(context: BillingContext, tenantId: string): Promise<{ url: string }> {
-  const account = await getBillingAccount(context.mgmtDb, tenantId);
+  const account = await getTenantBilling(context.mgmtDb, tenantId);
   if (!account?.customerId) {
     throw new AppError(
       "invalid_request",
@@ -139,11 +140,8 @@ async function ensureCustomer(context: BillingContext, tenantId: string): Promis
   );
   const [, current] = await mgmtDb.batch(
     [
-      {
-        sql: `UPDATE tenants SET stripe_customer_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-              WHERE id = ? AND stripe_customer_id IS NULL`,
-        args: [customer.id, tenantId],
-      },
+      // The first customer stored wins; a concurrent checkout's customer is left unused.
+      updateTenants({ stripe_customer_id: customer.id }, tenantWhere(tenantId, fragment("stripe_customer_id IS NULL"))),
       { sql: "SELECT stripe_customer_id FROM tenants WHERE id = ?", args: [tenantId] },
     ],
     "write",
@@ -157,7 +155,7 @@ async function ensureCustomer(context: BillingContext, tenantId: string): Promis
  * `customer.subscription.deleted` webhook then records each end as usual.
  */
 export async function cancelTenantSubscriptions(context: BillingContext, tenantId: string): Promise<string[]> {
-  const account = await getBillingAccount(context.mgmtDb, tenantId);
+  const account = await getTenantBilling(context.mgmtDb, tenantId);
   if (!account?.customerId) return [];
   const customerId = account.customerId;
   const subscriptions = await callStripe("list subscriptions", () =>
