@@ -287,7 +287,7 @@ async function consent(c: Context<AppEnv>, form: FormData): Promise<Response> {
       tenantId: account.tenantId,
       actor: `user:${account.id}`,
       action: "oauth_grant.create",
-      target: approved.request.clientId,
+      details: { clientId: approved.request.clientId },
       after: { clientName: client?.clientName ?? null, scope },
       ip: clientIp(c),
     });

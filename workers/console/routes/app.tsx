@@ -245,7 +245,7 @@ appPages.post("/app/settings/password", async (c) => {
         tenantId: account.tenantId,
         ...actor(c),
         action: "account.password_change",
-        target: account.id,
+        details: { userId: account.id },
       }),
     ],
     "write",
@@ -265,7 +265,7 @@ appPages.post("/app/settings/sign-out-everywhere", async (c) => {
     tenantId: account.tenantId,
     ...actor(c),
     action: "account.sign_out_everywhere",
-    target: account.id,
+    details: { userId: account.id },
   });
   await endSession(c);
   return c.redirect("/signin", 303);

@@ -140,7 +140,7 @@ publicPages.post("/signin", async (c) => {
     tenantId: account.tenantId,
     actor: `user:${account.id}`,
     action: "account.sign_in",
-    target: account.id,
+    details: { userId: account.id },
     ip: clientIp(asApp(c)),
   });
   return c.redirect(next ?? "/app/connect", 303);

@@ -66,7 +66,7 @@ recoveryPages.post("/verify", async (c) => {
       tenantId: account.tenantId,
       actor: `user:${account.id}`,
       action: "account.email_verify",
-      target: account.id,
+      details: { userId: account.id },
       ip: clientIp(asApp(c)),
     });
   }
@@ -209,7 +209,7 @@ recoveryPages.post("/reset", async (c) => {
       tenantId: account?.tenantId ?? null,
       actor: `user:${claimed.userId}`,
       action: "account.password_reset",
-      target: claimed.userId,
+      details: { userId: claimed.userId },
       ip: clientIp(asApp(c)),
     }),
   ]);
@@ -252,7 +252,7 @@ recoveryPages.post("/verify-email", async (c) => {
         tenantId: account?.tenantId ?? null,
         actor: `user:${found.userId}`,
         action: "account.email_change",
-        target: found.userId,
+        details: { userId: found.userId },
         after: { email: found.email },
       }),
     ]);
