@@ -58,8 +58,8 @@ export default defineConfig({
             STRIPE_API_BASE: stack.stripe.url,
             STRIPE_PRICE_PRO: stack.stripe.prices.pro,
             STRIPE_PRICE_TEAM: stack.stripe.prices.team,
-            BILLING_SUCCESS_URL: "https://app.muninn.test/billing?checkout=success",
-            BILLING_CANCEL_URL: "https://app.muninn.test/billing?checkout=cancelled",
+            BILLING_SUCCESS_URL: "http://localhost/app/billing?checkout=success",
+            BILLING_CANCEL_URL: "http://localhost/app/billing?checkout=cancelled",
           },
         },
       };

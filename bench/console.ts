@@ -21,7 +21,19 @@ import {
 
 const PAGE_BUDGET_BYTES = 60 * 1024;
 const PASSWORD = "a benchmark passphrase of some length";
-const PAGES = ["/", "/signup", "/signin", "/forgot", "/app/connect", "/app/keys", "/app/apps", "/app/settings"];
+const PAGES = [
+  "/",
+  "/signup",
+  "/signin",
+  "/forgot",
+  "/app/connect",
+  "/app/keys",
+  "/app/apps",
+  "/app/usage",
+  "/app/billing",
+  "/app/data",
+  "/app/settings",
+];
 const ASSETS = ["/assets/console.css", "/assets/console.js"];
 
 /** Sign in through the form, as a browser does; returns the Cookie header of the session. */
@@ -67,6 +79,11 @@ export async function benchConsole(target: BenchTarget): Promise<ConsoleBench> {
   const cookie = await signedInCookie(target.baseUrl, email);
   const page = (path: string) => () => fetch(`${target.baseUrl}${path}`, { headers: { cookie } });
 
+  // A month with traffic in it, so the usage page draws bars, points and tables as it would for a customer.
+  for (let i = 0; i < 20; i++) {
+    await fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${created.apiKey.key}` } });
+  }
+
   const assetBytes = (
     await Promise.all(
       ASSETS.map(async (path) => gzipSync(await (await fetch(`${target.baseUrl}${path}`)).text()).length),
@@ -83,6 +100,7 @@ export async function benchConsole(target: BenchTarget): Promise<ConsoleBench> {
     noopCase(target),
     admittedCase(target, created.apiKey.key, "authenticated + admitted (GET /api/me)"),
     { name: "console page, signed in (GET /app/keys)", send: page("/app/keys"), expectStatus: 200 },
+    { name: "console page, signed in (GET /app/usage)", send: page("/app/usage"), expectStatus: 200 },
     {
       name: "console page, signed out (GET /signin)",
       send: () => fetch(`${target.baseUrl}/signin`),

@@ -85,5 +85,6 @@ export function stripeVars(stripe: LocalStripe): Record<string, string> {
     STRIPE_PRICE_TEAM: stripe.prices.team,
     BILLING_SUCCESS_URL: stripe.successUrl,
     BILLING_CANCEL_URL: stripe.cancelUrl,
+    BILLING_PORTAL_RETURN_URL: stripe.successUrl.replace(/\?.*$/, ""),
   };
 }

@@ -120,6 +120,9 @@ async function ownerKeyFor(mgmtDb: ReturnType<typeof openDatabase>, tenantId: st
   return (await createApiKey(mgmtDb, tenantId, { name: "dev owner", scopes: ["mcp:tools", "keys:manage"] })).key;
 }
 
+/** Checkout and the portal return to the console's billing page, as they do in production. */
+const BILLING_PAGE = "/app/billing";
+
 const FAKE_PRICES = { pro: "price_local_pro_monthly", team: "price_local_team_monthly" };
 
 /**
@@ -141,8 +144,8 @@ async function startStripe(secrets: LocalSecrets, workerUrl: string, options: Lo
       secretKey: env.STRIPE_SECRET_KEY,
       webhookSecret: need("STRIPE_WEBHOOK_SECRET"),
       prices: { pro: need("STRIPE_PRICE_PRO"), team: need("STRIPE_PRICE_TEAM") },
-      successUrl: env.BILLING_SUCCESS_URL ?? `${workerUrl}/health?checkout=success`,
-      cancelUrl: env.BILLING_CANCEL_URL ?? `${workerUrl}/health?checkout=cancelled`,
+      successUrl: env.BILLING_SUCCESS_URL ?? `${workerUrl}${BILLING_PAGE}?checkout=success`,
+      cancelUrl: env.BILLING_CANCEL_URL ?? `${workerUrl}${BILLING_PAGE}?checkout=cancelled`,
     };
     return { stripe, fake: null };
   }
@@ -159,8 +162,8 @@ async function startStripe(secrets: LocalSecrets, workerUrl: string, options: Lo
     secretKey: secrets.stripeSecretKey,
     webhookSecret: secrets.stripeWebhookSecret,
     prices: FAKE_PRICES,
-    successUrl: `${fake.url}/success`,
-    cancelUrl: `${fake.url}/cancel`,
+    successUrl: `${workerUrl}${BILLING_PAGE}?checkout=success`,
+    cancelUrl: `${workerUrl}${BILLING_PAGE}?checkout=cancelled`,
   };
   return { stripe, fake };
 }

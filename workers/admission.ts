@@ -14,6 +14,7 @@ import { AdmissionLeases, type Defer } from "./admission-leases";
 import type { AuthenticatedTenant } from "./auth/authenticate";
 import { refreshCredential } from "./auth/authenticate";
 import { countObjectError, recorder } from "./ops/telemetry";
+import { recordToolCall } from "./ops/traffic";
 import type { AppEnv } from "./types";
 
 export type AdmitRequest = Omit<AdmitInput, "tenant">;
@@ -105,7 +106,7 @@ function tenantOf(auth: AuthenticatedTenant): AdmitInput["tenant"] {
  * Fails closed like admission: an unreachable object means the call does
  * not run.
  */
-export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
+export async function chargeToolCall(c: Context<AppEnv>, tool: string): Promise<void> {
   const tenant = tenantOf(c.get("auth"));
   let result: ChargeResult;
   try {
@@ -119,7 +120,10 @@ export async function chargeToolCall(c: Context<AppEnv>): Promise<void> {
     throw unavailable("admission temporarily unavailable: the tool did not run; retry shortly", { cause: error });
   }
   recordQuota(tenant.id, result.charged || result.reason === "quota_exceeded" ? result.quota : null);
-  if (result.charged) return;
+  if (result.charged) {
+    recordToolCall(tenant.id, tool);
+    return;
+  }
   logRefusal(c, tenant.id, result);
   throw admissionError(result, c.get("services").config.planLimits);
 }

@@ -30,6 +30,7 @@ export function createApp() {
       // These limit their bodies themselves, after authentication (an MCP message, an import file).
       ["/mcp", "route"],
       ["/api/import", "route"],
+      ["/app/data/import", "route"],
       [/^\/api\/tenants\/[^/]+\/import$/, "route"],
       // The local stack's metrics-flush endpoint (benchmarks): its schema's own bound.
       ["/dev/metrics/flush", 24 * 1024 * 1024],

@@ -70,3 +70,12 @@ export function tenantDoor(c: Context<AppEnv>, options: { prepaid?: number; clie
 export function operatorDoor(c: Context<AppEnv>, tenantId: string, db: Database, settings: VersionedSettings) {
   return new MemoryDoor(db, { scopes: ALL_SCOPES, source: null }, tenantMeter(c, tenantId, 0, settings));
 }
+
+/**
+ * The door for the account's owner, signed in to the console (the session
+ * already proved who): every scope over their own tenant's memory, with the
+ * tenant's quota and field rules all the same.
+ */
+export function ownerDoor(c: Context<AppEnv>, tenantId: string, db: Database) {
+  return new MemoryDoor(db, { scopes: ALL_SCOPES, source: null }, tenantMeter(c, tenantId, 0));
+}

@@ -82,4 +82,17 @@ export const tenantStorageMigrations: readonly StorageMigration[] = [
       sql.exec("ALTER TABLE tenant_settings ADD COLUMN terms_version INTEGER NOT NULL DEFAULT 0");
     },
   },
+  {
+    version: 6,
+    name: "per-day usage for the console's charts (tool calls by tool, status classes, latency buckets)",
+    up(sql) {
+      sql.exec(`CREATE TABLE usage_days (
+        day TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        key TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, metric, key)
+      ) WITHOUT ROWID`);
+    },
+  },
 ];

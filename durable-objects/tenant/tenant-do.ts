@@ -21,17 +21,13 @@ import type {
   UsageStatus,
   VersionedSettings,
 } from "./contract";
+import { type DayReport, usageDays } from "./daily-usage";
 import { DatabaseStateStore } from "./database-state";
 import { TenantLimits } from "./limits";
 import { tenantStorageMigrations } from "./migrations";
+import { nextAlarm } from "./next-alarm";
 import { SessionStore } from "./sessions";
 import { SettingsStore } from "./settings";
-
-/** The earliest of the deadlines some module needs waking for, or null when none does. */
-function nextAlarm(...deadlines: (number | null)[]): number | null {
-  const pending = deadlines.filter((deadline): deadline is number => deadline !== null);
-  return pending.length === 0 ? null : Math.min(...pending);
-}
 
 /**
  * One per tenant (`idFromName(tenantId)`): the single strongly consistent
@@ -305,6 +301,12 @@ export class TenantDO extends DurableObject<Env> {
   usageStatus(record?: VersionedSettings): UsageStatus | null {
     const settings = record ? this.#settings.apply(record) : this.#settings.get();
     return settings ? this.#limits.usage(settings, Date.now()) : null;
+  }
+
+  /** Per-day usage (daily-usage.ts): adds an isolate's `traffic`; with `days`, answers the console's usage page. */
+  usageDays(traffic: DayReport, days = 0) {
+    const live = () => ({ status: this.status(), activeSessions: this.#sessions.list().sessions.length });
+    return usageDays(this.ctx.storage.sql, traffic, days, live);
   }
 
   /** This month's usage and the live rate-limit window together, in one call, without counting a request. */

@@ -2,7 +2,7 @@ import { upgradeFrom } from "../../shared/plans";
 import type { QuotaState, RateLimitState, TenantSettings } from "./contract";
 
 /** From this share of a limit on, admitted responses carry a warning. */
-const WARNING_THRESHOLD = 0.9;
+export const WARNING_THRESHOLD = 0.9;
 
 /**
  * The warnings an admitted response carries. Shared by the object (a request

@@ -114,8 +114,8 @@ describe("POST /api/billing/checkout", () => {
       mode: "subscription",
       customer: customerId,
       client_reference_id: t.tenant.id,
-      success_url: "https://app.muninn.test/billing?checkout=success",
-      cancel_url: "https://app.muninn.test/billing?checkout=cancelled",
+      success_url: "http://localhost/app/billing?checkout=success",
+      cancel_url: "http://localhost/app/billing?checkout=cancelled",
     });
 
     const second = await checkout(t.ownerKey, "pro");

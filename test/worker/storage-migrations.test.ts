@@ -55,6 +55,7 @@ describe("Durable Object storage migrations", () => {
       sql.exec("DROP TABLE stripe_call_slots");
       sql.exec("DROP TABLE admission_leases");
       sql.exec("ALTER TABLE tenant_settings DROP COLUMN terms_version");
+      sql.exec("DROP TABLE usage_days");
     });
     // Waking runs version 1 again over the existing tables: it must keep everything they hold.
     const usage = await stub.usageStatus();

@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FormObject, parseStripeForm, record, text } from "./form";
+import { escapeHtml, fakePage, money } from "./pages";
 
 export interface FakeStripeOptions {
   /** 0 picks a free port. */
@@ -462,18 +463,27 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
       if (method === "POST" && action === "pay") {
         const batch = completeCheckout(session);
         const deliveries = await deliver(batch);
-        const lines = deliveries.map((d, i) => `<li>${batch[i]?.type}: ${d.status ?? "stored, not delivered"}</li>`);
-        return html(
+        const lines = deliveries.map(
+          (d, i) => `<li>${escapeHtml(batch[i]?.type)}: ${escapeHtml(d.status ?? "stored, not delivered")}</li>`,
+        );
+        return fakePage(
           "Payment complete",
-          `<ul>${lines.join("")}</ul><p><a href="${session.success_url}">Continue</a></p>`,
+          `<div class="card"><p>Paid with the test card. Events sent to Muninn:</p><ul>${lines.join("")}</ul>
+           <div class="actions"><a class="button" href="${escapeHtml(session.success_url)}">Continue</a></div></div>`,
         );
       }
       const line = ((session.line_items as StripeObject[] | undefined) ?? [])[0];
-      return html(
-        "Fake Stripe Checkout",
-        `<p>Subscription to <code>${line?.price}</code> for customer <code>${session.customer}</code>.</p>
-         <form method="post" action="/checkout/${session.id}/pay"><button>Pay (test card)</button></form>
-         <p><a href="${session.cancel_url}">Cancel</a></p>`,
+      const item = price(String(line?.price ?? options.prices.pro));
+      const amount = money(Number(item.unit_amount), String(item.currency));
+      return fakePage(
+        "Checkout",
+        `<div class="card"><h2>${escapeHtml(item.nickname)}</h2>
+         <p><strong class="price">${escapeHtml(amount)}</strong> a month</p>
+         <dl class="facts"><dt>Price</dt><dd><code>${escapeHtml(item.id)}</code></dd>
+         <dt>Customer</dt><dd><code>${escapeHtml(session.customer)}</code></dd></dl>
+         <form method="post" action="/checkout/${escapeHtml(session.id)}/pay">
+         <div class="actions"><button type="submit">Pay ${escapeHtml(amount)} (test card)</button>
+         <a class="button secondary" href="${escapeHtml(session.cancel_url)}">Cancel</a></div></form></div>`,
       );
     }
     if (kind === "portal") {
@@ -482,17 +492,27 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
       const owned = [...subscriptions.values()].filter(
         (s) => s.customer === portal.customer && s.status !== "canceled",
       );
+      const back = `<div class="actions"><a class="button" href="${escapeHtml(portal.return_url)}">Continue</a></div>`;
       if (method === "POST" && action === "cancel") {
         const batch = owned.flatMap((subscription) => setStatus(subscription, "canceled"));
         await deliver(batch);
-        return html("Subscription cancelled", `<p><a href="${portal.return_url}">Return</a></p>`);
+        return fakePage("Subscription cancelled", `<div class="card"><p>No further charges.</p>${back}</div>`);
       }
-      const list = owned.map((s) => `<li><code>${s.id}</code> ${s.status}</li>`).join("");
-      return html(
-        "Fake Stripe billing portal",
-        `<ul>${list || "<li>no subscription</li>"}</ul>
-         <form method="post" action="/portal/${portal.id}/cancel"><button>Cancel subscription</button></form>
-         <p><a href="${portal.return_url}">Return</a></p>`,
+      const rows = owned
+        .map((s) => {
+          const item = price(String((firstItem(s).price as StripeObject).id));
+          const amount = money(Number(item.unit_amount), String(item.currency));
+          return `<tr><td>${escapeHtml(item.nickname)}</td><td>${escapeHtml(amount)} a month</td><td>${escapeHtml(s.status)}</td></tr>`;
+        })
+        .join("");
+      return fakePage(
+        "Billing portal",
+        `<div class="card">${
+          rows
+            ? `<table><caption>Subscriptions</caption><thead><tr><th scope="col">Plan</th><th scope="col">Price</th><th scope="col">Status</th></tr></thead><tbody>${rows}</tbody></table>
+               <form method="post" action="/portal/${escapeHtml(portal.id)}/cancel"><button type="submit" class="danger">Cancel subscription</button></form>`
+            : "<p>No subscription.</p>"
+        }${back}</div>`,
       );
     }
     throw new NotFound("not found");
@@ -523,7 +543,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
         return answer(200, await control(method, url.pathname, raw ? JSON.parse(raw) : {}));
       }
       if (url.pathname === "/success" || url.pathname === "/cancel") {
-        return sendHtml(res, html(url.pathname === "/success" ? "Subscribed" : "Checkout cancelled", ""));
+        return sendHtml(res, fakePage(url.pathname === "/success" ? "Subscribed" : "Checkout cancelled", ""));
       }
       const rendered = await page(method, url.pathname);
       if (method !== "GET") save();
@@ -589,8 +609,4 @@ function send(res: ServerResponse, status: number, body: unknown) {
 function sendHtml(res: ServerResponse, body: string) {
   res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
   res.end(body);
-}
-
-function html(title: string, body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 }

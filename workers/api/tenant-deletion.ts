@@ -23,13 +23,18 @@ export async function deletionResponse(c: Context<AppEnv>, tenantId: string, act
       { code: "confirmation_mismatch" },
     );
   }
+  return c.json(view(await deleteAccountNow(c, tenantId, actor)));
+}
+
+/** Delete the account (shared/lifecycle/delete-account.ts) with every hook wired: the API's and the console's one path. */
+export async function deleteAccountNow(c: Context<AppEnv>, tenantId: string, actor: string): Promise<DeletionResult> {
   const { mgmtDb, config } = c.get("services");
   const keys = await mgmtDb.execute({ sql: "SELECT id FROM api_keys WHERE tenant_id = ?", args: [tenantId] }, "read");
   const result = await deleteTenant({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
   // This isolate forgets the keys now; the others within the credential cache's 60 s.
   for (const row of keys.rows) forgetApiKey(String(row.id));
   c.get("logger").info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
-  return c.json(view(result));
+  return result;
 }
 
 function view(result: DeletionResult) {

@@ -29,13 +29,18 @@ const PAGE_HEADERS: Record<string, string> = {
  * must not loosen ours). `formTarget` adds one more place a form may lead
  * to: browsers apply `form-action` to the redirects after a submission too,
  * so the OAuth consent form must be allowed to end at the client's
- * redirect URI — that origin (or custom scheme) and nothing else.
+ * redirect URI — that origin (or custom scheme) and nothing else — and the
+ * billing page's Upgrade and Manage forms at Stripe's Checkout and portal.
  */
-export function applyPageHeaders(headers: Headers, formTarget?: string | null): void {
+export function applyPageHeaders(headers: Headers, formTarget?: string | readonly string[] | null): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) headers.set(name, value);
-  const source = formTarget ? cspSource(formTarget) : null;
-  if (source)
-    headers.set("Content-Security-Policy", PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${source}`));
+  const targets = typeof formTarget === "string" ? [formTarget] : (formTarget ?? []);
+  const sources = targets.map(cspSource).filter((source): source is string => source !== null);
+  if (sources.length > 0)
+    headers.set(
+      "Content-Security-Policy",
+      PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${sources.join(" ")}`),
+    );
 }
 
 /** A URL as a CSP source: its origin for http(s), its scheme for an app's custom scheme; null if unusable. */

@@ -5,13 +5,17 @@ import type { ConsoleEnv } from "./context";
 import { appPages } from "./routes/app";
 import { appsPages } from "./routes/apps";
 import { assets } from "./routes/assets";
+import { billingPages } from "./routes/billing";
+import { dataPages, IMPORT_PATH } from "./routes/data";
 import { publicPages } from "./routes/public";
 import { recoveryPages } from "./routes/recovery";
+import { usagePages } from "./routes/usage";
 import { loadSession } from "./session";
 
 /**
  * The web console: server-rendered pages on the API's own origin. Forms
- * are small, so bodies over 16 KB are refused before they are read.
+ * are small, so bodies over 16 KB are refused before they are read — all
+ * but the import upload, which its route limits after sign-in.
  */
 export const consolePages = new Hono<ConsoleEnv>();
 
@@ -30,20 +34,21 @@ const PAGE_PATHS = [
   "/app/*",
 ];
 
+const formLimit = bodyLimit({
+  maxSize: FORM_LIMIT_BYTES,
+  onError: () => {
+    throw new AppError("payload_too_large", `Form bodies are limited to ${FORM_LIMIT_BYTES} bytes.`);
+  },
+});
+
 consolePages.route("/", assets as unknown as Hono<ConsoleEnv>);
 for (const path of PAGE_PATHS) {
-  consolePages.use(
-    path,
-    bodyLimit({
-      maxSize: FORM_LIMIT_BYTES,
-      onError: () => {
-        throw new AppError("payload_too_large", `Form bodies are limited to ${FORM_LIMIT_BYTES} bytes.`);
-      },
-    }),
-    loadSession(),
-  );
+  consolePages.use(path, (c, next) => (c.req.path === IMPORT_PATH ? next() : formLimit(c, next)), loadSession());
 }
 consolePages.route("/", publicPages);
 consolePages.route("/", recoveryPages);
 consolePages.route("/", appPages);
 consolePages.route("/", appsPages);
+consolePages.route("/", usagePages);
+consolePages.route("/", billingPages);
+consolePages.route("/", dataPages);

@@ -67,7 +67,7 @@ export function toolContext(c: Context<AppEnv>, clientName: string | null): Tool
     memory: tenantDoor(c, { prepaid: 1, clientName }),
     tenantId,
     logger,
-    chargeToolCall: () => chargeToolCall(c),
+    chargeToolCall: (tool) => chargeToolCall(c, tool),
     defer: (work) =>
       c.executionCtx.waitUntil(
         work.catch((error: unknown) =>

@@ -72,7 +72,7 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
       async (args: unknown) => {
         try {
           // Charged here, where the SDK has accepted the call, so what is counted is what runs.
-          await ctx.chargeToolCall();
+          await ctx.chargeToolCall(tool.name);
           return await tool.call(ctx, args);
         } catch (error) {
           return toolError(failureMessage(error, ctx.logger, ctx.tenantId, { tool: tool.name }));

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createLogger } from "../../shared/logging";
 import { recorder, recordMcpRequest, scheduleFlush } from "../ops/telemetry";
+import { recordTraffic, scheduleTrafficFlush } from "../ops/traffic";
 import { getServices } from "../services";
 import type { AppEnv } from "../types";
 
@@ -39,7 +40,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
 
     recorder.inc("http_requests_total", { method: c.req.method, route, status });
     recorder.observe("http_request_duration_seconds", { method: c.req.method, route }, durationMs / 1000);
-    if (tenant) recorder.inc("tenant_requests_total", { tenant, status });
+    if (tenant) {
+      recorder.inc("tenant_requests_total", { tenant, status });
+      recordTraffic(tenant, status, durationMs);
+    }
     if (mcpMethod) recordMcpRequest(mcpMethod, status);
     c.env.ANALYTICS?.writeDataPoint({
       indexes: [tenant ?? "anonymous"],
@@ -47,5 +51,6 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       doubles: [status, durationMs],
     });
     scheduleFlush(c.env, c.executionCtx, services.config.metricsFlushMs);
+    scheduleTrafficFlush(c.env, c.executionCtx, services.config.metricsFlushMs);
   };
 }

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { VersionedSettings } from "../../../durable-objects/tenant/contract";
 import { AppError } from "../../../shared/errors";
+import type { ImportSummary } from "../../../shared/lifecycle/portability/import";
 import {
   detectFormat,
   type ImportPlan,
@@ -67,16 +68,26 @@ async function readPlan(c: Context<AppEnv>): Promise<ImportPlan> {
   const text = await c.req.text();
   if (text.length > MAX_IMPORT_BYTES)
     throw new AppError("payload_too_large", `the import is larger than ${MAX_IMPORT_BYTES} bytes`);
+  return planOfText(text, { format: query.format, split: query.split, contentType });
+}
+
+export type ImportFormatChoice = "muninn" | "knowledge-graph" | "markdown";
+
+/** One file's text as an import plan: in the format named, or the one its first line shows. */
+export function planOfText(
+  text: string,
+  options: { format?: ImportFormatChoice; split?: "note" | "heading"; contentType?: string; name?: string },
+): ImportPlan {
   const firstLine = text.slice(0, text.indexOf("\n") === -1 ? undefined : text.indexOf("\n")).trim();
   if (!text.trim()) throw new AppError("invalid_request", "the import is empty", { code: "empty_import" });
-  const format = query.format ?? detectFormat(firstLine, contentType);
+  const format = options.format ?? detectFormat(firstLine, options.contentType);
   switch (format) {
     case "muninn":
       return parseMuninn(text);
     case "knowledge-graph":
       return parseKnowledgeGraph(text);
     case "markdown":
-      return parseMarkdown([{ name: "import.md", text }], query.split);
+      return parseMarkdown([{ name: options.name ?? "import.md", text }], options.split ?? "note");
     default:
       throw new AppError(
         "invalid_request",
@@ -98,9 +109,21 @@ export async function importResponse(
   tenantId: string,
   settings?: VersionedSettings,
 ): Promise<Response> {
+  const summary = await runImport(c, door, tenantId, () => readPlan(c), settings);
+  return c.json({ object: "import", ...summary });
+}
+
+/** The one import path of the API, the operator and the console: `readPlan` runs inside the door, after its scope check. */
+export async function runImport(
+  c: Context<AppEnv>,
+  door: MemoryDoor,
+  tenantId: string,
+  readPlan: () => Promise<ImportPlan>,
+  settings?: VersionedSettings,
+): Promise<ImportSummary> {
   const tenant = c.env.TENANT_DO.getByName(tenantId);
   const summary = await door.import(async () => {
-    const plan = await readPlan(c);
+    const plan = await readPlan();
     if (settings && (await tenant.databaseState()).migration) throw tenantMigratingError();
     return plan;
   });
@@ -111,5 +134,5 @@ export async function importResponse(
     skipped: summary.skipped,
     failed: summary.failed,
   });
-  return c.json({ object: "import", ...summary });
+  return summary;
 }

@@ -27,11 +27,11 @@ import { viewer } from "./viewer";
 export const appPages = new Hono<ConsoleEnv>();
 appPages.use("/app/*", requireSignIn());
 
-function actor(c: ConsoleContext) {
+export function actor(c: ConsoleContext) {
   return { actor: `user:${signedIn(c).account.id}`, ip: clientIp(asApp(c)) };
 }
 
-async function postedForm(c: ConsoleContext): Promise<FormData | Response> {
+export async function postedForm(c: ConsoleContext): Promise<FormData | Response> {
   const form = await c.req.formData();
   if (await csrfValid(c, form)) return form;
   return render(

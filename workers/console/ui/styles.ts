@@ -11,13 +11,15 @@ export const CONSOLE_CSS = `
 --bg:#f6f6f7;--surface:#fff;--text:#18181b;--muted:#52525b;--border:#c4c4cc;
 --accent:#1e40af;--accent-hover:#1e3a8a;--on-accent:#fff;--focus:#1d4ed8;
 --danger:#991b1b;--danger-bg:#fef2f2;--ok:#166534;--ok-bg:#f0fdf4;--warn:#713f12;--warn-bg:#fefce8;
---code-bg:#f1f1f4;--radius:8px;--font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+--code-bg:#f1f1f4;--radius:8px;
+--c0:#1d4ed8;--c1:#b45309;--c2:#047857;--c3:#b91c1c;--c4:#7c3aed;--c5:#0e7490;--grid:#d4d4d8;--font:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
 --mono:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 @media (prefers-color-scheme:dark){:root{
 --bg:#101217;--surface:#191c23;--text:#f2f2f4;--muted:#b4b4bd;--border:#474b57;
 --accent:#9bb8ff;--accent-hover:#bcd0ff;--on-accent:#0b1020;--focus:#c7d7ff;
 --danger:#fca5a5;--danger-bg:#2c1417;--ok:#86efac;--ok-bg:#10261a;--warn:#fcd34d;--warn-bg:#2b2410;
---code-bg:#232733}}
+--code-bg:#232733;
+--c0:#93b4ff;--c1:#fbbf24;--c2:#6ee7b7;--c3:#fca5a5;--c4:#c4b5fd;--c5:#67e8f9;--grid:#3a3e4a}}
 *{box-sizing:border-box}
 html{font:16px/1.55 var(--font);background:var(--bg);color:var(--text)}
 body{margin:0;min-height:100vh;display:flex;flex-direction:column}
@@ -84,6 +86,30 @@ border:1px dashed var(--muted)}
 .hero{padding:2rem 0}.hero p{font-size:1.25rem;color:var(--muted);max-width:36rem}
 .features{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));padding:0;list-style:none}
 .features li{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1rem}
+.stats{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));margin:0 0 1.5rem;padding:0;list-style:none}
+.stats li{background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1rem}
+.stats .figure{display:block;font-size:1.6rem;font-weight:700;line-height:1.2}
+.stats .label{display:block;color:var(--muted);font-size:.875rem;font-weight:600}
+meter{width:100%;height:.75rem;margin-top:.5rem}
+.warn{color:var(--warn);font-weight:600}
+figure.chart{margin:0 0 2rem;background:var(--surface);border:1px solid var(--border);border-radius:var(--radius);padding:1rem}
+figure.chart figcaption{font-weight:700;margin:0 0 .5rem}
+figure.chart svg{width:100%;height:auto;display:block}
+.chart .axis line{stroke:var(--grid);stroke-width:1}.chart .axis text{fill:var(--muted);font-size:11px;font-family:var(--font)}
+.chart rect.c0,.swatch.c0{fill:var(--c0);background:var(--c0)}.chart rect.c1,.swatch.c1{fill:var(--c1);background:var(--c1)}
+.chart rect.c2,.swatch.c2{fill:var(--c2);background:var(--c2)}.chart rect.c3,.swatch.c3{fill:var(--c3);background:var(--c3)}
+.chart rect.c4,.swatch.c4{fill:var(--c4);background:var(--c4)}.chart rect.c5,.swatch.c5{fill:var(--c5);background:var(--c5)}
+.chart .line polyline{fill:none;stroke-width:2}.chart .line.c0 polyline{stroke:var(--c0)}.chart .line.c1 polyline{stroke:var(--c1)}
+.chart .line.c0 circle{fill:var(--c0)}.chart .line.c1 circle{fill:var(--c1)}
+.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:.5rem 0 0;font-size:.875rem}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.35rem;vertical-align:-1px}
+.chart-table summary{cursor:pointer;font-weight:600;font-size:.875rem;margin-top:.5rem}
+.chart-table table{margin-top:.5rem}caption{text-align:left;color:var(--muted);font-size:.875rem;padding:.25rem 0}
+.plans{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr))}
+.plans .card{margin:0}.plans .current{border:2px solid var(--accent)}.plans h3{margin:0 0 .75rem}
+.plans dl.facts{grid-template-columns:1fr;gap:0}.plans dl.facts dd{margin:0 0 .5rem}.plans+p{margin-top:1rem}
+input[type=file]{font:inherit;margin:.25rem 0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1rem}dl.facts dt{color:var(--muted);font-weight:600}dl.facts dd{margin:0}
 footer{padding:1.5rem;text-align:center;color:var(--muted);font-size:.875rem}
 @media (max-width:40rem){main{padding:1.25rem 1rem}h1{font-size:1.6rem}}
 `;

@@ -11,9 +11,10 @@ export interface ToolContext {
   logger: Logger;
   /**
    * Charge this call against the tenant's quota; called by the dispatch
-   * right before a tool runs. Throws the refusal (an `AppError`).
+   * right before a tool runs, with the tool's name (counted per day for the
+   * console's usage chart). Throws the refusal (an `AppError`).
    */
-  chargeToolCall(): Promise<void>;
+  chargeToolCall(tool: string): Promise<void>;
   /** Run work after the response (access counters); errors are logged, never surfaced. */
   defer(work: Promise<unknown>): void;
 }
