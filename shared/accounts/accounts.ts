@@ -23,7 +23,7 @@ export function newUserId(): string {
   return `usr_${randomString(24)}`;
 }
 
-function rowToAccount(row: Record<string, unknown>): Account {
+export function rowToAccount(row: Record<string, unknown>): Account {
   return {
     id: String(row.id),
     tenantId: String(row.tenant_id),

@@ -8,8 +8,8 @@ import {
 import { type Context, Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { JSX } from "hono/jsx/jsx-runtime";
-import { type Account, findActiveAccount, getAccount } from "../../shared/accounts/accounts";
-import { findSession } from "../../shared/accounts/sessions";
+import { type Account, getAccount } from "../../shared/accounts/accounts";
+import { findSignedIn } from "../../shared/accounts/sessions";
 import { verifySignIn } from "../../shared/accounts/sign-in";
 import { writeAudit } from "../../shared/audit";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
@@ -181,8 +181,7 @@ async function consoleAccount(c: Context<AppEnv>): Promise<Account | null> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id) return null;
   const { mgmtDb } = c.get("services");
-  const session = await findSession(mgmtDb, id);
-  return session ? findActiveAccount(mgmtDb, session.userId) : null;
+  return (await findSignedIn(mgmtDb, id))?.account ?? null;
 }
 
 authorize.get("/", async (c) => {

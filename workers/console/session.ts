@@ -1,5 +1,4 @@
-import { findActiveAccount } from "../../shared/accounts/accounts";
-import { createSession, destroySession, findSession, SESSION_ABSOLUTE_MS } from "../../shared/accounts/sessions";
+import { createSession, destroySession, findSignedIn, SESSION_ABSOLUTE_MS } from "../../shared/accounts/sessions";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
 import { clientIp } from "../middleware/ip-rate-limit";
 import { asApp, type ConsoleContext, type ConsoleMiddleware } from "./context";
@@ -22,13 +21,8 @@ export function loadSession(): ConsoleMiddleware {
   return async (c, next) => {
     const { mgmtDb, config } = c.get("services");
     const id = readCookie(c, SESSION_COOKIE);
-    let signedIn = null;
-    if (id) {
-      const session = await findSession(mgmtDb, id);
-      const account = session ? await findActiveAccount(mgmtDb, session.userId) : null;
-      if (session && account) signedIn = { session, account };
-      else clearCookie(c, SESSION_COOKIE);
-    }
+    const signedIn = id ? await findSignedIn(mgmtDb, id) : null;
+    if (id && !signedIn) clearCookie(c, SESSION_COOKIE);
     c.set("signedIn", signedIn);
     let binding = signedIn && id ? `s:${id}` : null;
     if (!binding) {
