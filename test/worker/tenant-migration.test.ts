@@ -79,12 +79,16 @@ function stubDeps(tenantId: string): MoveDeps {
 
 /** Drive the tenant object's alarm until the migration stops running. */
 async function settle(tenantId: string, migrationId: string): Promise<MigrationBody> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    await runDurableObjectAlarm(env.TENANT_DO.getByName(tenantId));
+  // The runtime may already be running the alarm the start set for now; then
+  // `runDurableObjectAlarm` returns false at once, so this waits on time, not on attempts.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const ran = await runDurableObjectAlarm(env.TENANT_DO.getByName(tenantId));
     const body = (await (await admin(`/api/tenants/${tenantId}/migrations/${migrationId}`)).json()) as MigrationBody;
     if (body.status !== "running") return body;
+    if (!ran) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error("migration did not settle");
+  throw new Error("migration did not settle within 20 s");
 }
 
 async function rememberOverMcp(key: string, content: string) {
