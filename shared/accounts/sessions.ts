@@ -96,7 +96,7 @@ export async function findSignedIn(
     await mgmtDb.execute({ sql: "DELETE FROM console_sessions WHERE id_hash = ?", args: [idHash] }, "write");
     return null;
   }
-  if (idleEnds - now < SESSION_IDLE_MS - TOUCH_EVERY_MS) {
+  if (sessionNeedsTouch(session, now)) {
     session.idleExpiresAt = iso(Math.min(now + SESSION_IDLE_MS, Date.parse(session.expiresAt)));
     await mgmtDb.execute(
       {
@@ -107,6 +107,16 @@ export async function findSignedIn(
     );
   }
   return { session, account };
+}
+
+/**
+ * Whether this use should push the idle deadline forward: when that moves it
+ * by `TOUCH_EVERY_MS` or more (so at most once that often, and never once
+ * the absolute lifetime caps it).
+ */
+export function sessionNeedsTouch(session: ConsoleSession, now = Date.now()): boolean {
+  const pushed = Math.min(now + SESSION_IDLE_MS, Date.parse(session.expiresAt));
+  return pushed - Date.parse(session.idleExpiresAt) >= TOUCH_EVERY_MS;
 }
 
 export async function destroySession(mgmtDb: Database, idHash: string): Promise<void> {

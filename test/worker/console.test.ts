@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { SESSION_CACHE_MS } from "../../workers/console/session-cache";
 import {
   Browser,
   captureEmail,
@@ -13,6 +14,10 @@ import { openMgmtDb, workerFetch } from "./support";
 
 const mail = captureEmail();
 const signedUpBrowser = (tag?: string) => signedUp(mail, tag);
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("console pages", () => {
   it("every page forbids framing, inline script and referrers", async () => {
@@ -83,7 +88,11 @@ describe("console pages", () => {
         "write",
       );
       expect(ended.rowsAffected, column).toBe(1);
+      // Changed behind this isolate's session cache, as another isolate would: it holds for the cache's bound.
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() + SESSION_CACHE_MS + 1);
       const answer = await browser.fetch("/app/connect");
+      vi.useRealTimers();
       expect(answer.status, column).toBe(303);
       expect(answer.headers.get("location")).toBe("/signin?next=%2Fapp%2Fconnect");
       const gone = await openMgmtDb().execute(

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { AppError } from "../../shared/errors";
 import { type DeletionResult, deleteTenant } from "../../shared/lifecycle/deletion/delete-tenant";
 import { forgetApiKey } from "../auth/authenticate";
+import { forgetTenantSessions } from "../console/session-cache";
 import { deletionHooks } from "../lifecycle/deletion-hooks";
 import type { AppEnv } from "../types";
 import { parseJsonBody } from "./validation";
@@ -31,8 +32,9 @@ export async function deleteAccountNow(c: Context<AppEnv>, tenantId: string, act
   const { mgmtDb, config } = c.get("services");
   const keys = await mgmtDb.execute({ sql: "SELECT id FROM api_keys WHERE tenant_id = ?", args: [tenantId] }, "read");
   const result = await deleteTenant({ mgmt: mgmtDb, config, hooks: deletionHooks(c.env) }, tenantId, { actor });
-  // This isolate forgets the keys now; the others within the credential cache's 60 s.
+  // This isolate forgets the keys and console sessions now; the others within their caches' bounds (60 s, 30 s).
   for (const row of keys.rows) forgetApiKey(String(row.id));
+  forgetTenantSessions(tenantId);
   c.get("logger").info("account deleted", { tenant: tenantId, deletedNow: result.deletedNow });
   return result;
 }

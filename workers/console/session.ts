@@ -1,8 +1,9 @@
 import { createSession, destroySession, findSignedIn, SESSION_ABSOLUTE_MS } from "../../shared/accounts/sessions";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
 import { clientIp } from "../middleware/ip-rate-limit";
-import { asApp, type ConsoleContext, type ConsoleMiddleware } from "./context";
+import { asApp, type ConsoleContext, type ConsoleMiddleware, type SignedIn } from "./context";
 import { clearCookie, PRESESSION_COOKIE, readCookie, SESSION_COOKIE, writeCookie } from "./cookies";
+import { cachedSession, forgetSession, rememberSession, sessionKey } from "./session-cache";
 import { sign } from "./tokens";
 
 const CSRF_LABEL = "muninn console csrf v1";
@@ -19,9 +20,9 @@ const CSRF_LABEL = "muninn console csrf v1";
  */
 export function loadSession(): ConsoleMiddleware {
   return async (c, next) => {
-    const { mgmtDb, config } = c.get("services");
+    const { config } = c.get("services");
     const id = readCookie(c, SESSION_COOKIE);
-    const signedIn = id ? await findSignedIn(mgmtDb, id) : null;
+    const signedIn = id ? await verifiedSession(c, id) : null;
     if (id && !signedIn) clearCookie(c, SESSION_COOKIE);
     c.set("signedIn", signedIn);
     let binding = signedIn && id ? `s:${id}` : null;
@@ -36,6 +37,15 @@ export function loadSession(): ConsoleMiddleware {
     c.set("csrf", await sign(config.dbTokenEncryptionKey, CSRF_LABEL, binding));
     await next();
   };
+}
+
+/** The session from this isolate's cache (session-cache.ts says why that is safe), else from the database. */
+async function verifiedSession(c: ConsoleContext, id: string): Promise<SignedIn | null> {
+  const hit = cachedSession(await sessionKey(id));
+  if (hit) return hit;
+  const found = await findSignedIn(c.get("services").mgmtDb, id);
+  if (found) rememberSession(found);
+  return found;
 }
 
 /** Whether the form's token matches this browser's; false refuses the form. */
@@ -63,7 +73,10 @@ export function requireSignIn(): ConsoleMiddleware {
 export async function startSession(c: ConsoleContext, userId: string): Promise<void> {
   const { mgmtDb, config } = c.get("services");
   const previous = c.get("signedIn");
-  if (previous) await destroySession(mgmtDb, previous.session.idHash);
+  if (previous) {
+    forgetSession(previous.session.idHash);
+    await destroySession(mgmtDb, previous.session.idHash);
+  }
   const { id } = await createSession(mgmtDb, userId, clientIp(asApp(c)));
   writeCookie(c, SESSION_COOKIE, id, SESSION_ABSOLUTE_MS / 1000);
   c.set("csrf", await sign(config.dbTokenEncryptionKey, CSRF_LABEL, `s:${id}`));
@@ -71,7 +84,10 @@ export async function startSession(c: ConsoleContext, userId: string): Promise<v
 
 export async function endSession(c: ConsoleContext): Promise<void> {
   const current = c.get("signedIn");
-  if (current) await destroySession(c.get("services").mgmtDb, current.session.idHash);
+  if (current) {
+    forgetSession(current.session.idHash);
+    await destroySession(c.get("services").mgmtDb, current.session.idHash);
+  }
   clearCookie(c, SESSION_COOKIE);
   c.set("signedIn", null);
 }

@@ -21,6 +21,7 @@ import { MessagePage } from "../pages/public";
 import { SettingsPage } from "../pages/settings";
 import { render } from "../render";
 import { csrfValid, endSession, requireSignIn, startSession } from "../session";
+import { forgetAccountSessions } from "../session-cache";
 import { viewer } from "./viewer";
 
 /** `/app/*`: the signed-in console. Every POST checks the CSRF token before anything else. */
@@ -250,6 +251,8 @@ appPages.post("/app/settings/password", async (c) => {
     ],
     "write",
   );
+  // Every session ended in the database: this isolate stops serving them now, others within SESSION_CACHE_MS.
+  forgetAccountSessions(account.id);
   c.set("signedIn", null);
   await startSession(c, account.id);
   return c.redirect("/app/settings?changed=password", 303);
@@ -261,6 +264,7 @@ appPages.post("/app/settings/sign-out-everywhere", async (c) => {
   const { account } = signedIn(c);
   const { mgmtDb } = c.get("services");
   await destroyAllSessions(mgmtDb, account.id);
+  forgetAccountSessions(account.id);
   await writeAudit(mgmtDb, {
     tenantId: account.tenantId,
     ...actor(c),

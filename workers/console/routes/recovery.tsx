@@ -25,6 +25,7 @@ import { ConfirmEmailPage } from "../pages/confirm";
 import { CheckInbox, ForgotPage, MessagePage, ResetPage } from "../pages/public";
 import { render } from "../render";
 import { csrfValid, requireSignIn, safeNext, startSession } from "../session";
+import { forgetAccountSessions } from "../session-cache";
 import { mailVerificationLink } from "../verification-mail";
 
 /**
@@ -58,6 +59,8 @@ recoveryPages.post("/verify", async (c) => {
     markVerifiedStatement(found),
   ]);
   if (!used) return render(c, <MessagePage title="Confirm your email" message={EXPIRED_LINK} alert />, 400);
+  // Sessions cached here show the banner until they read the account again.
+  forgetAccountSessions(used.userId);
   // The link proved the person reads this inbox; for a new signup it is also their first sign-in.
   await startSession(c, used.userId);
   const account = await findActiveAccount(mgmtDb, used.userId);
@@ -225,6 +228,8 @@ recoveryPages.post("/reset", async (c) => {
       400,
     );
   }
+  // Every session ended in the database: this isolate stops serving them now, others within SESSION_CACHE_MS.
+  forgetAccountSessions(used.userId);
   return c.redirect("/signin?reset=1", 303);
 });
 
@@ -262,6 +267,7 @@ recoveryPages.post("/verify-email", async (c) => {
     used = null;
   }
   if (!used) return render(c, <MessagePage title="Confirm your new email" message={EXPIRED_LINK} alert />, 400);
+  forgetAccountSessions(used.userId);
   await startSession(c, used.userId);
   return c.redirect("/app/settings", 303);
 });
