@@ -249,6 +249,16 @@ async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<Tenan
   }
 }
 
+/**
+ * The tenant's plan, status and database as this isolate last verified them
+ * (at most 60 s old, else read now, and served stale through a management-DB
+ * outage like a credential's): for pages that only display from it, so they
+ * pay no management-DB round trip. Null when the tenant no longer exists.
+ */
+export function cachedTenantAccess(c: Context<AppEnv>, tenantId: string): Promise<TenantFields | null> {
+  return tenantAccess(c, tenantId);
+}
+
 function tenantFields(tenant: Tenant, db: DatabaseCoordinates, dbGeneration: number): TenantFields {
   return {
     tenantId: tenant.id,

@@ -1,15 +1,15 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import { WARNING_THRESHOLD } from "../../../durable-objects/tenant/warnings";
+import { AppError } from "../../../shared/errors";
 import { countActiveMemories } from "../../../shared/memory/counts";
-import { getTenant } from "../../../shared/tenants/tenants";
 import { chartsOf, lastDays } from "../../../shared/usage-days";
+import { cachedTenantAccess } from "../../auth/authenticate";
 import { takeTraffic } from "../../ops/traffic";
-import { type ConsoleEnv, signedIn } from "../context";
+import { asApp, type ConsoleEnv, signedIn } from "../context";
 import { type MonthSoFar, UsagePage } from "../pages/usage";
 import { render } from "../render";
 import { requireSignIn } from "../session";
-import { ownTenantDb } from "../tenant-db";
 import { viewer } from "./viewer";
 
 /** `/app/usage`: the month so far against the plan, and 30 days of charts. */
@@ -27,11 +27,16 @@ const CHART_DAYS = 30;
  */
 usagePages.get("/app/usage", async (c) => {
   const tenantId = signedIn(c).account.tenantId;
-  const { config, mgmtDb } = c.get("services");
+  const services = c.get("services");
+  const { config } = services;
+  // The tenant's record and database from the credential cache (as API requests find them), not a
+  // management-DB read per view: after a move the count may come from the old database for up to 60 s.
+  const access = await cachedTenantAccess(asApp(c), tenantId);
+  if (!access) throw new AppError("not_found", "this account has no database", { code: "tenant_not_found" });
   const [answer, memories] = await Promise.all([
     // With this isolate's unreported requests, so the charts include the calls just made.
     c.env.TENANT_DO.getByName(tenantId).usageDays(takeTraffic(tenantId), CHART_DAYS),
-    ownTenantDb(c).then(countActiveMemories),
+    countActiveMemories(services.tenantDb(tenantId, access.db)),
   ]);
   // Asked with days > 0, the object always answers; the fallback only satisfies the type.
   const overview = answer ?? { status: null, activeSessions: 0, days: [] };
@@ -55,7 +60,7 @@ usagePages.get("/app/usage", async (c) => {
     };
   } else {
     // The object has not served this tenant yet (no key used): nothing counted, the plan from its record.
-    const plan = (await getTenant(mgmtDb, tenantId))?.plan ?? "free";
+    const plan = access.plan;
     const limits = config.planLimits[plan];
     const date = new Date(now);
     month = {
