@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { listAudit } from "../../shared/audit";
 import { Browser as ConsoleBrowser, captureEmail, linkIn } from "./console-support";
 import {
@@ -15,6 +16,10 @@ import {
 import { openMgmtDb, workerFetch } from "./support";
 
 const mail = captureEmail();
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("OAuth consent", () => {
   it("grants the scope the consent page showed, not one widened in the POST's URL", async () => {
@@ -135,5 +140,46 @@ describe("/app/apps", () => {
     const after = await workerFetch("/api/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(after.status).toBe(401);
     expect((await mine.page("/app/apps")).html).not.toContain(grantId);
+  });
+
+  it("shows when each app last used its access, recorded at most once a minute", async () => {
+    const owner = await newAccount();
+    const { tokens } = await connect(owner, { clientId: undefined });
+    const mine = await consoleSignIn(owner.email, owner.password);
+    const lastUsedCell = (html: string) => {
+      const row = /<tbody>\s*<tr>(.*?)<\/tr>/s.exec(html)?.[1] ?? "";
+      return [...row.matchAll(/<td>(.*?)<\/td>/gs)].map((cell) => cell[1])[4];
+    };
+    expect((await mine.page("/app/apps")).html).toContain("Last used (UTC)");
+    expect(lastUsedCell((await mine.page("/app/apps")).html)).toBe("—");
+    const before = new Date().toISOString().replace("T", " ").slice(0, 16);
+    const used = await workerFetch("/api/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(used.status).toBe(200);
+    // Recorded after the answer (waitUntil): the page shows it once the write lands.
+    let shown: string | undefined;
+    for (let tries = 0; tries < 50 && (shown === undefined || shown === "—"); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      shown = lastUsedCell((await mine.page("/app/apps")).html);
+    }
+    expect(shown).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    expect((shown ?? "") >= before).toBe(true);
+    // At most one write a minute per grant: a second use now leaves the recorded time alone, one a minute later moves it.
+    const grantId = /\/app\/apps\/([^/"]+)\/revoke/.exec((await mine.page("/app/apps")).html)?.[1] ?? "";
+    const recorded = await env.OAUTH_KV.get(`grant-last-used:${grantId}`);
+    expect(recorded).not.toBeNull();
+    const use = () => workerFetch("/api/me", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect((await use()).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await env.OAUTH_KV.get(`grant-last-used:${grantId}`)).toBe(recorded);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(recorded ?? "") + 61_000);
+    expect((await use()).status).toBe(200);
+    vi.useRealTimers();
+    let moved: string | null = recorded;
+    for (let tries = 0; tries < 50 && moved === recorded; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      moved = await env.OAUTH_KV.get(`grant-last-used:${grantId}`);
+    }
+    expect(Date.parse(moved ?? "")).toBeGreaterThanOrEqual(Date.parse(recorded ?? "") + 61_000);
   });
 });

@@ -12,6 +12,7 @@ import type { Tenant } from "../../shared/tenants/tenants";
 import { FailedAttemptLimit } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import { CredentialCache } from "./credential-cache";
+import { noteGrantUse } from "./grant-last-used";
 import { authorizationServer, type GrantProps, mcpResource, resourceMetadataUrl } from "./oauth-server";
 
 /** Who is calling, resolved from the credential. */
@@ -217,6 +218,12 @@ async function oauthAuth(c: Context<AppEnv>, token: string): Promise<Authenticat
   const { tenantId, userId } = validated.props;
   const tenant = await tenantAccess(c, tenantId);
   if (!tenant) throw unauthorized(c, "this access token's account no longer exists", true);
+  const noted = noteGrantUse(c.env.OAUTH_KV, token, userId);
+  if (noted) {
+    c.executionCtx.waitUntil(
+      noted.catch((error: unknown) => c.get("logger").warn("oauth grant last use not recorded", describeError(error))),
+    );
+  }
   return {
     ...tenant,
     keyId: null,

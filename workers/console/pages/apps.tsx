@@ -8,6 +8,8 @@ export interface AppRow {
   redirectHost: string | null;
   scopes: string[];
   createdAt: string;
+  /** Within about a minute (workers/auth/grant-last-used.ts); null: not used yet. */
+  lastUsedAt: string | null;
   expiresAt: string | null;
 }
 
@@ -31,6 +33,7 @@ export function AppsPage(props: { viewer: Viewer; apps: AppRow[] }) {
               <th scope="col">Sends access to</th>
               <th scope="col">Scopes</th>
               <th scope="col">Granted (UTC)</th>
+              <th scope="col">Last used (UTC)</th>
               <th scope="col">Expires (UTC)</th>
               <th scope="col">
                 <span class="muted">Action</span>
@@ -44,6 +47,7 @@ export function AppsPage(props: { viewer: Viewer; apps: AppRow[] }) {
                 <td>{app.redirectHost ?? "—"}</td>
                 <td>{app.scopes.join(", ")}</td>
                 <td>{day(app.createdAt)}</td>
+                <td>{day(app.lastUsedAt)}</td>
                 <td>{day(app.expiresAt)}</td>
                 <td>
                   <a

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { writeAudit } from "../../../shared/audit";
 import { listConnectedClients, revokeConnectedClient } from "../../../shared/oauth/grants";
+import { grantLastUsed } from "../../auth/grant-last-used";
 import { authorizationServer } from "../../auth/oauth-server";
 import { clientIp } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleContext, type ConsoleEnv, signedIn } from "../context";
@@ -23,7 +24,10 @@ async function apps(c: ConsoleContext): Promise<AppRow[]> {
   const grants = await listConnectedClients(oauth, signedIn(c).account.id);
   return Promise.all(
     grants.map(async (grant) => {
-      const client = await oauth.lookupClient(grant.clientId);
+      const [client, lastUsedAt] = await Promise.all([
+        oauth.lookupClient(grant.clientId),
+        grantLastUsed(c.env.OAUTH_KV, grant.grantId),
+      ]);
       const redirect = client?.redirectUris[0];
       let redirectHost: string | null = null;
       try {
@@ -37,6 +41,7 @@ async function apps(c: ConsoleContext): Promise<AppRow[]> {
         redirectHost,
         scopes: grant.scopes,
         createdAt: grant.createdAt,
+        lastUsedAt,
         expiresAt: grant.expiresAt,
       };
     }),
