@@ -131,6 +131,32 @@ describe("settings", () => {
     expect(mail.sent.some((message) => message.to === taken)).toBe(false);
   });
 
+  it("the old address is told of an email change, with no link in the message", async () => {
+    const { browser, email } = await signedUpBrowser("oldbox");
+    const moved = newEmail("newbox");
+    const { csrf } = await browser.page("/app/settings");
+    expect((await browser.post("/app/settings/email", { csrf, email: moved, current_password: PASSWORD })).status).toBe(
+      200,
+    );
+    // Asking for the change tells the old address nothing yet: only a confirmed change does.
+    const link = linkIn(await mail.next(moved), "/verify-email");
+    expect(mail.sent.some((message) => message.to === email)).toBe(false);
+    const confirm = await browser.page(link);
+    const token = /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? "";
+    expect((await browser.post("/verify-email", { csrf: confirm.csrf, token })).status).toBe(303);
+    const notice = await mail.next(email);
+    expect(notice.subject).toBe("Your Muninn email address was changed");
+    expect(notice.text).toContain("was changed from this address to");
+    expect(notice.text).toContain(`${moved[0]}•••@example.test`);
+    expect(notice.text).not.toContain(moved);
+    expect(notice.text).toContain("contact Muninn support");
+    for (const part of [notice.text, notice.html]) {
+      expect(part).not.toMatch(/https?:\/\//);
+      expect(part).not.toMatch(/token=/);
+    }
+    expect(notice.html).not.toContain("<a ");
+  });
+
   it("the audit trail lists sign-ins and key changes", async () => {
     const { browser, email } = await signedUpBrowser("audit");
     await signIn(browser, email);

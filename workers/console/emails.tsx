@@ -72,6 +72,27 @@ export function confirmNewEmail(to: string, link: string): EmailMessage {
   );
 }
 
+/** `someone@example.com` → `s•••@example.com`: enough for the owner to recognise, little for anyone else reading the old inbox. */
+function masked(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at > 0 ? `${address[0]}•••${address.slice(at)}` : "•••";
+}
+
+/**
+ * To the address an account had, once a new one is confirmed. No link at
+ * all: if someone else made the change, anything actionable sent here
+ * (a reset link, an "undo") would go to whoever reads this inbox, which is
+ * the one party we can no longer vouch for either; the owner is told what
+ * happened and where to turn.
+ */
+export function emailChanged(to: string, newAddress: string, at: string): EmailMessage {
+  return message(to, "Your Muninn email address was changed", [
+    `The email address of your Muninn account was changed from this address to ${masked(newAddress)} at ${at.replace("T", " ").slice(0, 16)} UTC. Messages about the account (sign-in help, password resets) now go there.`,
+    "If you made this change, there is nothing to do.",
+    "If you did not, someone who knows your password has changed it: contact Muninn support from this address and tell us the time above. This message contains no link and needs no action to keep your account as it is.",
+  ]);
+}
+
 /** Provisioning failed after the page had answered: the person learns it and can simply try again. */
 export function signupFailed(to: string, publicUrl: string): EmailMessage {
   return message(to, "Your Muninn signup did not complete", [

@@ -20,7 +20,7 @@ import { auditStatement, writeAudit } from "../../../shared/audit";
 import { sendEmail } from "../../../shared/email/mailer";
 import { clientIp, spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleEnv, signedIn } from "../context";
-import { resetPassword } from "../emails";
+import { emailChanged, resetPassword } from "../emails";
 import { ConfirmEmailPage } from "../pages/confirm";
 import { CheckInbox, ForgotPage, MessagePage, ResetPage } from "../pages/public";
 import { render } from "../render";
@@ -268,6 +268,17 @@ recoveryPages.post("/verify-email", async (c) => {
   }
   if (!used) return render(c, <MessagePage title="Confirm your new email" message={EXPIRED_LINK} alert />, 400);
   forgetAccountSessions(used.userId);
+  if (account && account.email !== used.email) {
+    // The address the account had hears of the change, so a takeover through a stolen password is not silent.
+    const { config } = c.get("services");
+    await sendEmail(
+      c.env.EMAIL,
+      config,
+      c.get("logger"),
+      "email_changed",
+      emailChanged(account.email, used.email, new Date().toISOString()),
+    );
+  }
   await startSession(c, used.userId);
   return c.redirect("/app/settings", 303);
 });
