@@ -7,7 +7,16 @@ import type { AppEnv } from "../types";
 import { refusalResponse } from "./json-rpc-errors";
 import { keepToolsList, toolsListRequest } from "./list-cache";
 import type { MessageSummary } from "./messages";
-import { acceptFor, authInfoFor, cachedFor, normalizedRequest, reply, replyCached, toolContext } from "./request";
+import {
+  acceptFor,
+  authInfoFor,
+  cachedFor,
+  credentialMayWrite,
+  normalizedRequest,
+  reply,
+  replyCached,
+  toolContext,
+} from "./request";
 import { createMemoryServer } from "./server";
 import { isWriteTool } from "./tools/registry";
 
@@ -38,7 +47,8 @@ export async function serveLegacy(c: Context<AppEnv>, text: string, body: unknow
   for (const closed of result.closedSessions ?? []) logSessionClosed(c, closed);
   const session = result.session;
   // Admitted (and, in a session, the session checked) like any request; only the SDK's work is skipped.
-  const list = toolsListRequest("legacy", config.version, c.req.raw.headers, acceptFor(c), body);
+  const mayWrite = credentialMayWrite(c.get("auth").scopes);
+  const list = toolsListRequest("legacy", config.version, mayWrite, c.req.raw.headers, acceptFor(c), body);
   const cached = list && cachedFor(c, list);
   if (cached) {
     if (session) c.header("mcp-session-id", session.id);

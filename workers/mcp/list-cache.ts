@@ -7,7 +7,9 @@
  * replay is byte-for-byte what the SDK would send.
  *
  * The key is everything the SDK's answer can depend on besides the id: the
- * era, the server version, the headers it validates (`accept`, `mcp-*`
+ * era, the server version, whether the credential may write (a read-only
+ * one is listed only the read-only tools, so there are two answers per
+ * shape, not one per credential), the headers it validates (`accept`, `mcp-*`
  * except the session id, which admission has already checked) and the whole
  * message minus its id (so `_meta`, a cursor or a stray field makes its own
  * entry, or its own error, never a wrong hit). Only a plain 200 JSON answer
@@ -102,6 +104,7 @@ export function acceptsGzip(header: string | null | undefined): boolean {
 export function toolsListRequest(
   era: "legacy" | "modern",
   version: string,
+  mayWrite: boolean,
   headers: Headers,
   accept: string,
   body: unknown,
@@ -114,7 +117,7 @@ export function toolsListRequest(
   for (const [name, value] of headers) {
     if (name.startsWith("mcp-") && name !== "mcp-session-id") mcpHeaders.push([name, value]);
   }
-  return { key: JSON.stringify([era, version, accept, mcpHeaders, rest]), id };
+  return { key: JSON.stringify([era, version, mayWrite, accept, mcpHeaders, rest]), id };
 }
 
 /** The kept answer for this request, or null on a miss; gzip-encoded when `gzip` says the client takes it. */

@@ -14,6 +14,8 @@ export interface MessageSummary {
   id: string | number | null;
   /** The tool named by a single `tools/call`. */
   tool: string | null;
+  /** The prompt named by a single `prompts/get`. */
+  prompt: string | null;
   /** A well-formed 2025-era `initialize`: the protocol version it will get and the client it names. */
   initialize: { protocolVersion: string; clientInfo: ClientInfo | null } | null;
   /** `logging/setLevel`'s level, to remember on the session; null unless it is one the protocol defines. */
@@ -57,6 +59,7 @@ export function summarize(body: unknown): MessageSummary {
   const meta = isObject(params._meta) ? params._meta : {};
   const metaClient = meta["io.modelcontextprotocol/clientInfo"];
   const tool = method === "tools/call" && typeof params.name === "string" ? params.name : null;
+  const prompt = method === "prompts/get" && typeof params.name === "string" ? params.name : null;
   const id = single?.id;
   let initialize: MessageSummary["initialize"] = null;
   if (single && isInitializeRequest(single)) {
@@ -75,6 +78,7 @@ export function summarize(body: unknown): MessageSummary {
       .join(","),
     id: typeof id === "string" || typeof id === "number" ? id : null,
     tool,
+    prompt,
     initialize,
     // The SDK answers an unknown level with an error inside a 200, so the level is checked here: only a valid one is stored.
     logLevel: method === "logging/setLevel" && isLoggingLevel(params.level) ? params.level : null,

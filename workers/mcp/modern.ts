@@ -8,7 +8,16 @@ import type { AppEnv } from "../types";
 import { refusalResponse } from "./json-rpc-errors";
 import { keepToolsList, toolsListRequest } from "./list-cache";
 import type { MessageSummary } from "./messages";
-import { acceptFor, authInfoFor, cachedFor, normalizedRequest, reply, replyCached, toolContext } from "./request";
+import {
+  acceptFor,
+  authInfoFor,
+  cachedFor,
+  credentialMayWrite,
+  normalizedRequest,
+  reply,
+  replyCached,
+  toolContext,
+} from "./request";
 import { createMemoryServer } from "./server";
 import type { ToolContext } from "./tools/definition";
 import { isWriteTool } from "./tools/registry";
@@ -64,7 +73,8 @@ export async function serveModern(c: Context<AppEnv>, text: string, body: unknow
     write: summary.tool !== null && isWriteTool(summary.tool),
   });
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, summary.id));
-  const list = toolsListRequest("modern", config.version, c.req.raw.headers, acceptFor(c), body);
+  const mayWrite = credentialMayWrite(c.get("auth").scopes);
+  const list = toolsListRequest("modern", config.version, mayWrite, c.req.raw.headers, acceptFor(c), body);
   const cached = list && cachedFor(c, list);
   if (cached) return replyCached(c, cached);
   const request = normalizedRequest(c, text);

@@ -11,8 +11,21 @@ const START_SESSION_ARGS = z.object({
 
 type StartSessionArgs = z.infer<typeof START_SESSION_ARGS>;
 
+/**
+ * Prompts whose steps write memory (`start-session` has the assistant call
+ * `remember`, `session` and `track`): like write tools, a read-only
+ * credential is not shown them, and asking for one anyway is refused with
+ * 403 insufficient_scope (workers/mcp/routes.ts).
+ */
+const WRITE_PROMPTS = new Set(["start-session"]);
+
+export function isWritePrompt(name: string): boolean {
+  return WRITE_PROMPTS.has(name);
+}
+
 /** The `start-session` prompt: tells an assistant how to use its memory for the work ahead. */
 export function registerPrompts(server: McpServer, ctx: ToolContext): void {
+  if (!ctx.mayWrite) return;
   server.registerPrompt(
     "start-session",
     {

@@ -1,6 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import type { Context } from "hono";
 import { describeError } from "../../shared/logging";
+import { memoryAccessRefusal } from "../../shared/memory/access";
 import { chargeToolCall } from "../admission";
 import { tenantDoor } from "../memory-door";
 import type { AppEnv } from "../types";
@@ -61,11 +62,12 @@ export function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
  * not), the dispatch charges it before the tool runs, and only tools write.
  */
 export function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext {
-  const { tenantId } = c.get("auth");
+  const { tenantId, scopes } = c.get("auth");
   const logger = c.get("logger");
   return {
     memory: tenantDoor(c, { prepaid: 1, clientName }),
     tenantId,
+    mayWrite: credentialMayWrite(scopes),
     logger,
     chargeToolCall: (tool) => chargeToolCall(c, tool),
     defer: (work) =>
@@ -75,6 +77,11 @@ export function toolContext(c: Context<AppEnv>, clientName: string | null): Tool
         ),
       ),
   };
+}
+
+/** Whether a credential with `scopes` may write memory: the memory door's own rule, asked once. */
+export function credentialMayWrite(scopes: readonly string[]): boolean {
+  return memoryAccessRefusal(scopes, "write", "MCP") === null;
 }
 
 /** The kept `tools/list` answer for this request, compressed when the client itself offered gzip; null on a miss. */

@@ -7,6 +7,8 @@ import { toWire } from "./tools/wire-case";
 /**
  * Resources: one memory by id (a template, not listed — there may be
  * millions), and each project's session briefing (listed, one per project).
+ * Both only read, so every credential `/mcp` admits (`mcp:read` at least)
+ * is shown and may read them all.
  */
 export function registerResources(server: McpServer, ctx: ToolContext): void {
   server.registerResource(

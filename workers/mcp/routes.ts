@@ -12,6 +12,7 @@ import { JSON_RPC, jsonRpcAnswer, jsonRpcError, refusalResponse } from "./json-r
 import { logSessionClosed, serveLegacy } from "./legacy";
 import { summarize } from "./messages";
 import { serveModern } from "./modern";
+import { isWritePrompt } from "./prompts";
 import { reply } from "./request";
 import { isWriteTool } from "./tools/registry";
 
@@ -130,10 +131,13 @@ mcp.post("/mcp", async (c) => {
   // is refused before it is admitted or runs, with the challenge naming the
   // scope to ask for. The rule is the memory door's; the door applies it
   // again inside the tool, so a tool mis-annotated read-only still cannot write.
+  // Prompts whose steps write are refused alike (workers/mcp/prompts.ts).
   const writeRefusal =
     summary.tool && isWriteTool(summary.tool)
       ? memoryAccessRefusal(c.get("auth").scopes, "write", `the tool ${summary.tool}`)
-      : null;
+      : summary.prompt && isWritePrompt(summary.prompt)
+        ? memoryAccessRefusal(c.get("auth").scopes, "write", `the prompt ${summary.prompt}`)
+        : null;
   if (writeRefusal) {
     const refusal = scopeChallenge(config, writeRefusal);
     return jsonRpcAnswer(errorAnswer(refusal, c.get("logger"), { surface: "http" }), { id: summary.id });

@@ -4,7 +4,7 @@ import { failureMessage } from "./failures";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
 import { type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
-import { TOOLS } from "./tools/registry";
+import { isWriteTool, TOOLS } from "./tools/registry";
 import { refusingNul } from "./tools/schemas";
 
 const INSTRUCTIONS = [
@@ -47,9 +47,11 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
       },
       instructions: INSTRUCTIONS,
       // Definitions change only with a deploy; per-tenant data is never shared.
+      // The tool and prompt lists depend on the credential's scopes, so no
+      // cache may hand one credential's list to another.
       cacheHints: {
-        "tools/list": { ttlMs: 300_000, cacheScope: "public" },
-        "prompts/list": { ttlMs: 300_000, cacheScope: "public" },
+        "tools/list": { ttlMs: 300_000, cacheScope: "private" },
+        "prompts/list": { ttlMs: 300_000, cacheScope: "private" },
         "resources/templates/list": { ttlMs: 300_000, cacheScope: "public" },
         "resources/list": { ttlMs: 0, cacheScope: "private" },
         "resources/read": { ttlMs: 0, cacheScope: "private" },
@@ -57,6 +59,9 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
     },
   );
   for (const tool of TOOLS) {
+    // A read-only credential is not shown tools it may not call; called
+    // anyway, the route refuses them with 403 insufficient_scope.
+    if (!ctx.mayWrite && isWriteTool(tool.name)) continue;
     // SCHEMAS is built from TOOLS above, so every tool has an entry.
     const schemas = SCHEMAS.get(tool.name);
     if (!schemas) throw new Error(`no JSON Schemas cached for tool ${tool.name}`);

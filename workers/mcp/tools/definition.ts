@@ -8,6 +8,12 @@ export interface ToolContext {
   /** The tenant's memory, opened with this request's credential and quota: the only way a tool reads or writes it. */
   memory: MemoryDoor;
   tenantId: string;
+  /**
+   * Whether the credential may write memory (`mcp:tools`; `mcp:read` may
+   * not). Decides what the server lists: a read-only credential is shown
+   * only what it may use (docs/mcp.md, "What a credential sees").
+   */
+  mayWrite: boolean;
   logger: Logger;
   /**
    * Charge this call against the tenant's quota; called by the dispatch
