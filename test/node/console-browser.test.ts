@@ -288,6 +288,9 @@ describe("the console in a real browser", () => {
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: "Check your email" }).waitFor();
       await page.goto(linkIn((await nextMessage(email)).text, "/verify"));
+      // Enter once the autofocused button has the focus, as a keyboard user does: Chromium applies
+      // autofocus after the load event, so a key pressed at once can land on the page instead.
+      await page.waitForFunction(() => document.activeElement?.textContent === "Confirm email");
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: /to use your Muninn memory\?/ }).waitFor();
       await review(page, "oauth-consent");
