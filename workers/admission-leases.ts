@@ -2,12 +2,16 @@ import {
   type AdmitInput,
   type AdmitRefusal,
   type AdmitResult,
+  type AdmittedSession,
   type ChargeResult,
+  type DatabaseState,
   LEASE_LIFETIME_MS,
   type Lease,
   type LeaseInput,
   type LeaseResult,
+  type LeaseReturn,
   type LeaseSettlement,
+  type SessionSeen,
 } from "../durable-objects/tenant/contract";
 import { warnings } from "../durable-objects/tenant/warnings";
 
@@ -24,7 +28,17 @@ import { warnings } from "../durable-objects/tenant/warnings";
 /** The calls the lease cache makes to a tenant's object: its stub, or (in tests and the bench) a wrapper. */
 export interface LeaseGrantor {
   lease(input: LeaseInput): Promise<LeaseResult>;
-  returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void>;
+  returnLeases(input: LeaseReturn): Promise<void>;
+}
+
+/** What admission needs to know of a request to admit it from a lease. */
+export interface LeasedRequest {
+  /** An MCP `tools/call`: needs a tool-call unit too (or is refused while the quota is spent). */
+  toolCall?: boolean;
+  /** Writes the tenant's database: refused while the lease says the database is being moved. */
+  write?: boolean;
+  /** `Mcp-Session-Id` of a legacy-era request: served only while the lease holds the session as alive. */
+  sessionId?: string | null;
 }
 
 type Tenant = AdmitInput["tenant"];
@@ -47,6 +61,13 @@ interface Held {
   quotaRefusal: QuotaRefusal | null;
   /** The credential record the lease was granted for: a newer credential renews at once. */
   record: string | null;
+  /**
+   * Legacy sessions the object said were alive when it granted this lease,
+   * and when this isolate last served each (null: not yet): served without
+   * asking until the lease ends, so a deleted or reaped session answers 404
+   * within one lifetime. Their uses are reported with the renewal or return.
+   */
+  sessions: Map<string, { session: AdmittedSession; seenAt: number | null }>;
 }
 
 interface TenantLeases {
@@ -57,6 +78,8 @@ interface TenantLeases {
   /** Leases ended whose settlement did not reach the object: sent with the next call. */
   unsettled: LeaseSettlement[];
   refused: { rateLimited: number; quotaExceeded: number };
+  /** Uses of sessions whose lease ended and whose report did not reach the object: sent with the next call. */
+  touches: SessionSeen[];
   /** When the call under way for this tenant started; null when none is. */
   callingSince: number | null;
 }
@@ -80,18 +103,22 @@ export class AdmissionLeases {
    * Admit one request from this isolate's lease of the tenant's budget,
    * asking the object (settling the lease held, granting a new one) only
    * when the lease is spent, expired or granted under another credential
-   * record. `defer` keeps the lease's return at expiry alive past the
+   * record, or (a legacy session's request) when the lease does not hold
+   * the session. `defer` keeps the lease's return at expiry alive past the
    * response (`waitUntil`). A failed call throws: the caller fails closed.
    */
-  async admit(grantor: LeaseGrantor, tenant: Tenant, toolCall: boolean, defer: Defer): Promise<AdmitResult> {
+  async admit(grantor: LeaseGrantor, tenant: Tenant, request: LeasedRequest, defer: Defer): Promise<AdmitResult> {
     const entry = this.#entry(tenant.id);
+    const toolCall = request.toolCall === true;
+    const sessionId = request.sessionId ?? null;
     for (;;) {
       const now = Date.now();
       const remembered = this.#remembered(entry, tenant, now);
       if (remembered) return { admitted: false, ...remembered };
       const held = this.#usable(entry, tenant, now);
-      if (held && held.requestsLeft > 0) {
-        if (!toolCall || held.toolCallsLeft > 0) return admitFrom(held, now);
+      if (held && held.requestsLeft > 0 && (!sessionId || held.sessions.has(sessionId))) {
+        if (request.write && held.lease.database.migration) return migratingRefusal(held);
+        if (!toolCall || held.toolCallsLeft > 0) return admitFrom(held, now, sessionId);
         if (held.quotaRefusal) {
           entry.refused.quotaExceeded += 1;
           return refuseToolCall(held);
@@ -101,13 +128,27 @@ export class AdmissionLeases {
         await sleep(POLL_MS);
         continue;
       }
-      const want = { requests: true, toolCalls: toolCall };
-      const result = await this.#renew(grantor, tenant, entry, want, defer, (fresh) =>
+      const session = sessionId && !held?.sessions.has(sessionId) ? sessionId : null;
+      const want = { requests: true, toolCalls: toolCall, session };
+      const result = await this.#renew(grantor, tenant, entry, want, defer, (fresh) => {
+        if (request.write && fresh.lease.database.migration) return migratingRefusal(fresh);
         // The object counted this tools/call's refusal already; only the request unit is spent here.
-        toolCall && fresh.quotaRefusal ? refuseToolCall(fresh) : admitFrom(fresh, Date.now()),
-      );
+        return toolCall && fresh.quotaRefusal ? refuseToolCall(fresh) : admitFrom(fresh, Date.now(), sessionId);
+      });
       return result.granted ? result.used : { admitted: false, ...result.refusal };
     }
+  }
+
+  /**
+   * Stop serving legacy sessions this isolate just closed (`DELETE /mcp`), all
+   * of the tenant's when `sessionId` is null: the isolate that closed a
+   * session answers 404 for it at once; others within one lease lifetime.
+   */
+  forgetSessions(tenantId: string, sessionId: string | null): void {
+    const sessions = this.#tenants.get(tenantId)?.held?.sessions;
+    if (!sessions) return;
+    if (sessionId === null) sessions.clear();
+    else sessions.delete(sessionId);
   }
 
   /** Charge one tool call that is about to run, from the lease, asking the object when the lease has none. */
@@ -145,6 +186,7 @@ export class AdmissionLeases {
         refusal: null,
         unsettled: [],
         refused: { rateLimited: 0, quotaExceeded: 0 },
+        touches: [],
         callingSince: null,
       };
       this.#tenants.set(tenantId, entry);
@@ -173,7 +215,9 @@ export class AdmissionLeases {
 
   /**
    * One call to the object: settle the lease held (and any whose settlement
-   * was lost), report refusals answered locally, and take a new lease, of
+   * was lost), report refusals answered locally and the sessions served,
+   * check the session a request names if the lease does not hold it, and
+   * take a new lease, of
    * which `use` takes this request's unit in the same synchronous step that
    * stores it (other requests may take the rest, and renew, once it is stored).
    */
@@ -181,33 +225,40 @@ export class AdmissionLeases {
     grantor: LeaseGrantor,
     tenant: Tenant,
     entry: TenantLeases,
-    want: { requests: boolean; toolCalls: boolean },
+    want: { requests: boolean; toolCalls: boolean; session?: string | null },
     defer: Defer,
     use: (held: Held) => T,
   ): Promise<{ granted: true; used: T } | Extract<LeaseResult, { granted: false }>> {
     const settle = [...entry.unsettled];
     if (entry.held) settle.push(settlementOf(entry.held));
     const refused = entry.refused;
+    // Every session the lease held is asked about, so the next lease serves it too without a call.
+    const sessions = mergeSeen(entry.touches, entry.held ? seenOf(entry.held, true) : []);
     entry.held = null;
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    entry.touches = [];
     const asked = Date.now();
     entry.callingSince = asked;
     let result: LeaseResult;
     try {
-      result = await grantor.lease({ tenant, settle, refused, ...want });
+      result = await grantor.lease({ tenant, settle, refused, sessions, ...want });
     } catch (error) {
       // Settling twice is harmless (the object ignores a lease it no longer holds), so keep them for the next call.
       entry.unsettled.push(...settle);
       entry.refused.rateLimited += refused.rateLimited;
       entry.refused.quotaExceeded += refused.quotaExceeded;
+      entry.touches = mergeSeen(
+        entry.touches,
+        sessions.filter((seen) => seen.seenAt !== null),
+      );
       throw error;
     } finally {
       entry.callingSince = null;
     }
     if (!result.granted) {
       const { refusal } = result;
-      if (refusal.reason !== "quota_exceeded") {
+      if (refusal.reason === "rate_limited" || refusal.reason === "suspended") {
         const ms = refusal.reason === "rate_limited" ? refusal.retryAfterSeconds * 1000 : Number.POSITIVE_INFINITY;
         // Remembered for at most one lease lifetime, like a lease: a raised limit or a reactivation reaches this isolate as fast.
         const until = asked + Math.min(ms, LEASE_LIFETIME_MS);
@@ -227,6 +278,7 @@ export class AdmissionLeases {
       usedToolCalls: 0,
       quotaRefusal: want.toolCalls && lease.toolCalls === 0 ? quotaRefusalOf(lease) : null,
       record: recordOf(tenant),
+      sessions: new Map(lease.sessions.map((session) => [session.id, { session, seenAt: null }])),
     };
     entry.held = held;
     entry.refusal = null;
@@ -238,8 +290,8 @@ export class AdmissionLeases {
    * At `until`, report what this isolate has not yet told the object: the
    * lease `held` if nobody renewed it (what it did not use goes back, what it
    * did is counted now rather than at the object's reconciliation), leases
-   * whose settlement was lost, and refusals answered locally. Kept alive past
-   * the response by `waitUntil`.
+   * whose settlement was lost, refusals answered locally, and the sessions
+   * served. Kept alive past the response by `waitUntil`.
    */
   async #reportAt(grantor: LeaseGrantor, entry: TenantLeases, until: number, held: Held | null): Promise<void> {
     // By the clock, not by the timer alone: a timer may fire early, and tests move the clock by hand.
@@ -250,22 +302,26 @@ export class AdmissionLeases {
       if (entry.held !== held) return;
       entry.held = null;
       entry.unsettled.push(settlementOf(held));
+      entry.touches = mergeSeen(entry.touches, seenOf(held, false));
     }
     const settle = entry.unsettled;
     const refused = entry.refused;
-    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0) {
+    const sessions = entry.touches;
+    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0 && sessions.length === 0) {
       this.#forgetIfIdle(entry);
       return;
     }
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    entry.touches = [];
     try {
-      await grantor.returnLeases({ settle, refused });
+      await grantor.returnLeases({ settle, refused, sessions });
     } catch {
       // Not lost: reported with this isolate's next call for the tenant, or reconciled by the object at expiry.
       entry.unsettled.push(...settle);
       entry.refused.rateLimited += refused.rateLimited;
       entry.refused.quotaExceeded += refused.quotaExceeded;
+      entry.touches = mergeSeen(entry.touches, sessions);
       return;
     }
     this.#forgetIfIdle(entry);
@@ -277,6 +333,7 @@ export class AdmissionLeases {
       entry.held === null &&
       entry.callingSince === null &&
       entry.unsettled.length === 0 &&
+      entry.touches.length === 0 &&
       entry.refused.rateLimited + entry.refused.quotaExceeded === 0 &&
       (entry.refusal === null || Date.now() >= entry.refusal.until);
     if (idle && this.#tenants.get(entry.tenantId) === entry) this.#tenants.delete(entry.tenantId);
@@ -294,6 +351,26 @@ function settlementOf(held: Held): LeaseSettlement {
   return { id: held.lease.id, requests: held.usedRequests, toolCalls: held.usedToolCalls };
 }
 
+/** The sessions a lease held: all of them (to ask about at a renewal), or only those it served (to report). */
+function seenOf(held: Held, all: boolean): SessionSeen[] {
+  const seen: SessionSeen[] = [];
+  for (const [id, { seenAt }] of held.sessions) if (all || seenAt !== null) seen.push({ id, seenAt });
+  return seen;
+}
+
+/** One entry per session, with its latest use. */
+function mergeSeen(a: SessionSeen[], b: SessionSeen[]): SessionSeen[] {
+  const byId = new Map<string, number | null>();
+  for (const { id, seenAt } of [...a, ...b]) byId.set(id, Math.max(byId.get(id) ?? 0, seenAt ?? 0) || null);
+  return [...byId].map(([id, seenAt]) => ({ id, seenAt }));
+}
+
+/** A write while the lease says the tenant's database is being moved: refused before a unit is spent. */
+function migratingRefusal(held: Held): AdmitResult {
+  const migration = held.lease.database.migration as NonNullable<DatabaseState["migration"]>;
+  return { admitted: false, reason: "migrating", retryAfterSeconds: 30, migrationId: migration.id };
+}
+
 function quotaRefusalOf(lease: Lease): QuotaRefusal {
   const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(lease.quota.resetsAt) - Date.now()) / 1000));
   return { reason: "quota_exceeded", retryAfterSeconds, quota: lease.quota, plan: lease.plan };
@@ -306,9 +383,11 @@ function refuseToolCall(held: Held): AdmitResult {
 }
 
 /** Take one request unit and describe the window and quota as this isolate sees them. */
-function admitFrom(held: Held, now: number): AdmitResult {
+function admitFrom(held: Held, now: number, sessionId: string | null): AdmitResult {
   held.requestsLeft -= 1;
   held.usedRequests += 1;
+  const served = sessionId ? held.sessions.get(sessionId) : undefined;
+  if (served) served.seenAt = now;
   const { lease } = held;
   const used = lease.rateLimit.used + held.usedRequests;
   const rateLimit = {
@@ -326,6 +405,7 @@ function admitFrom(held: Held, now: number): AdmitResult {
     quota,
     warnings: warnings(lease, rateLimit, quota, now),
     database: lease.database,
+    ...(served && { session: { ...served.session, created: false } }),
   };
 }
 

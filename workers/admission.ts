@@ -36,7 +36,7 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   try {
     const stub = c.env.TENANT_DO.getByName(auth.tenantId);
     result = leasable(c, request)
-      ? await leases.admit(stub, tenantOf(auth), request.toolCall === true, deferTo(c))
+      ? await leases.admit(stub, tenantOf(auth), request, deferTo(c))
       : await stub.admit({ ...request, tenant: tenantOf(auth) });
   } catch (error) {
     countObjectError("tenant", "admit");
@@ -62,9 +62,10 @@ const leases = new AdmissionLeases();
 /**
  * Whether a request may be admitted from a lease. Not a write (a tenant
  * being moved must refuse every write from the moment the move starts, and
- * a lease could let one through for up to its lifetime), not a legacy
- * session's request (the object touches and expires the session record),
- * not an initialize (it creates one), not a billing route (one a suspended
+ * a lease could let one through for up to its lifetime). A legacy session's
+ * request may: the lease holds the sessions the object said were alive.
+ * Not an initialize (it creates a session record, and the plan's cap on
+ * sessions is decided by the object), not a billing route (one a suspended
  * tenant may use, or one that spends the Stripe budget: both decided by the
  * object), and not a credential that already says the tenant is not active
  * (the object decides and records that).
@@ -73,12 +74,20 @@ function leasable(c: Context<AppEnv>, request: AdmitRequest): boolean {
   return (
     c.get("services").config.admissionLeases &&
     !request.write &&
-    !request.sessionId &&
     !request.initialize &&
     !request.allowSuspended &&
     !request.stripeCall &&
     c.get("auth").status === "active"
   );
+}
+
+/**
+ * `DELETE /mcp` closed `sessionId` (all the tenant's sessions when null):
+ * this isolate's leases stop serving it at once, so the client that closed
+ * it sees 404 on its next request; other isolates within one lease lifetime.
+ */
+export function sessionsClosed(c: Context<AppEnv>, sessionId: string | null): void {
+  leases.forgetSessions(c.get("auth").tenantId, sessionId);
 }
 
 /** Work that outlives the response: a lease's return at its expiry. */

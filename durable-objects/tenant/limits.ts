@@ -146,6 +146,7 @@ export class TenantLimits {
         quota: this.#meter.quota(quotaLimit, now),
         graceEndsAt: settings.graceEndsAt ?? null,
         database,
+        sessions: [],
       },
     };
   }

@@ -10,9 +10,11 @@ import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
   AdmitResult,
+  AdmittedSession,
   ChargeResult,
   LeaseInput,
   LeaseResult,
+  LeaseReturn,
   RateLimitStatus,
   ReserveResult,
   SessionClosure,
@@ -87,7 +89,7 @@ export class TenantDO extends DurableObject<Env> {
   /** See `AdmitInput`: one call per request decides whether it may run. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const now = Date.now();
-    const settings = this.#settingsFrom(input.tenant, input.allowSuspended === true);
+    const settings = this.#settings.forRequest(input.tenant, input.allowSuspended === true);
     if (!settings) return { admitted: false, reason: "suspended" };
     const database = this.#database.get();
     // Refused before anything is counted: a write that cannot run is not a request the tenant spent.
@@ -117,15 +119,7 @@ export class TenantDO extends DurableObject<Env> {
       session = created.session;
       result.closedSessions = created.closed;
     }
-    if (result.admitted && session) {
-      result.session = {
-        id: session.id,
-        protocolVersion: session.protocolVersion,
-        clientInfo: session.clientInfo,
-        logLevel: session.logLevel,
-        created: Boolean(input.initialize),
-      };
-    }
+    if (result.admitted && session) result.session = admittedSession(session, Boolean(input.initialize));
     if (result.admitted) result.database = database;
     if (this.#flushDueAt === null || input.initialize) {
       this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
@@ -136,29 +130,42 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /**
-   * See `LeaseInput`: settle the leases an isolate reports on, then grant it
-   * a new budget under the terms now in force (docs/rate-limits.md, "Leases").
-   * Settling comes first and happens even for a suspended tenant, so what was
-   * used is counted and what was not goes back.
+   * See `LeaseInput`: settle the leases an isolate reports on (and touch the
+   * legacy sessions it served from them), then grant it a new budget under
+   * the terms now in force (docs/rate-limits.md, "Leases"). Settling comes
+   * first and happens even for a suspended tenant, so what was used is
+   * counted and what was not goes back.
    */
   async lease(input: LeaseInput): Promise<LeaseResult> {
     const now = Date.now();
     this.#limits.settle(input.settle, input.refused, now);
-    const settings = this.#settingsFrom(input.tenant);
-    const result: LeaseResult = settings
-      ? this.#limits.lease(settings, input, this.#settings.version(), this.#database.get(), now)
-      : { granted: false, refusal: { reason: "suspended" } };
+    const asked = input.session ? [{ id: input.session, seenAt: now }] : [];
+    const sessions = this.#sessions.useAll([...(input.sessions ?? []), ...asked], now);
+    const settings = this.#settings.forRequest(input.tenant);
+    const alive = (id: string) => sessions.alive.some((session) => session.id === id);
+    let result: LeaseResult;
+    if (!settings) result = { granted: false, refusal: { reason: "suspended" } };
+    else if (input.session && !alive(input.session)) {
+      const closed = sessions.closed.find((closure) => closure.id === input.session) ?? null;
+      result = { granted: false, refusal: { reason: "session_not_found", closed } };
+    } else {
+      result = this.#limits.lease(settings, input, this.#settings.version(), this.#database.get(), now);
+      if (result.granted) result.lease.sessions = sessions.alive.map((session) => admittedSession(session, false));
+    }
     this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
     await this.#scheduleAlarm();
+    if (sessions.closed.length > 0) await this.#sessionsChanged(input.tenant.id, sessions.closed, 0);
     return result;
   }
 
-  /** Settle leases an isolate is done with (it held them to expiry unused up): see `lease`. */
-  async returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void> {
+  /** Settle leases an isolate is done with (it held them to their end): see `lease`. */
+  async returnLeases(input: LeaseReturn): Promise<void> {
     const now = Date.now();
     this.#limits.settle(input.settle, input.refused, now);
+    const sessions = this.#sessions.useAll(input.sessions ?? [], now);
     this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
     await this.#scheduleAlarm();
+    if (sessions.closed.length > 0) await this.#sessionsChanged(this.#settings.get()?.tenantId, sessions.closed, 0);
   }
 
   /**
@@ -168,7 +175,7 @@ export class TenantDO extends DurableObject<Env> {
    */
   async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
     const now = Date.now();
-    const settings = this.#settingsFrom(tenant);
+    const settings = this.#settings.forRequest(tenant);
     if (!settings) return { charged: false, reason: "suspended" };
     const result = this.#limits.charge(settings, now);
     if (this.#flushDueAt === null) {
@@ -176,31 +183,6 @@ export class TenantDO extends DurableObject<Env> {
       await this.#scheduleAlarm();
     }
     return result;
-  }
-
-  /**
-   * The settings a request is decided with, or null when the tenant may not
-   * be served. Fail closed: a credential that says the tenant is suspended or
-   * deleted is refused even if this object still holds "active" (an operator
-   * may have changed the management DB by hand, without a push). The record
-   * the credential was read from is applied, newer wins, so the object is
-   * brought up to date by the next request that reads it. `allowSuspended`
-   * (billing routes) also serves a suspended tenant; a deleted one never.
-   */
-  #settingsFrom(tenant: AdmitInput["tenant"], allowSuspended = false): VersionedSettings | null {
-    const fromCredential: VersionedSettings = {
-      tenantId: tenant.id,
-      plan: tenant.plan,
-      status: tenant.status,
-      rateLimitOverride: tenant.rateLimitOverride,
-      graceEndsAt: tenant.graceEndsAt ?? null,
-      recordUpdatedAt: tenant.recordUpdatedAt ?? null,
-    };
-    const settings = fromCredential.recordUpdatedAt
-      ? this.#settings.apply(fromCredential)
-      : this.#settings.getOrAdopt(fromCredential);
-    const servable = (status: string) => status === "active" || (allowSuspended && status === "suspended");
-    return servable(settings.status) && servable(tenant.status) ? settings : null;
   }
 
   /** Remember a session's `logging/setLevel`; false when the session is gone. */
@@ -446,4 +428,9 @@ export class TenantDO extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(next);
     }
   }
+}
+
+function admittedSession(session: SessionRecord, created: boolean): AdmittedSession {
+  const { id, protocolVersion, clientInfo, logLevel } = session;
+  return { id, protocolVersion, clientInfo, logLevel, created };
 }

@@ -60,7 +60,7 @@ describe("admission leases", () => {
     const isolates = [new AdmissionLeases(), new AdmissionLeases()];
     const live = liveIsolate();
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => isolates[i % 2]!.admit(grantor, input, false, live.defer)),
+      Array.from({ length: 200 }, (_, i) => isolates[i % 2]!.admit(grantor, input, {}, live.defer)),
     );
     const admitted = results.filter((result) => result.admitted).length;
     // What is still leased and unused when the burst is over is all the limit can be short by.
@@ -92,7 +92,7 @@ describe("admission leases", () => {
     // The clock stands still, so no lease expires while the machine is slow: calls are counted per lease alone.
     vi.useFakeTimers({ toFake: ["Date"] });
     for (let i = 0; i < 50; i++) {
-      expect(await isolate.admit(grantor, input, false, live.defer)).toMatchObject({ admitted: true });
+      expect(await isolate.admit(grantor, input, {}, live.defer)).toMatchObject({ admitted: true });
     }
     // A pro tenant's leases hold 10 requests: 50 requests take 5 calls, each settling the lease before it.
     expect(calls).toEqual({ lease: 5, returnLeases: 0 });
@@ -112,14 +112,14 @@ describe("admission leases", () => {
     // A dead isolate runs nothing after its death: its `waitUntil` work (the return at expiry) is lost too.
     const dropped = () => {};
     for (let i = 0; i < 4; i++)
-      expect(await dying.admit(grantor, input, false, dropped)).toMatchObject({ admitted: true });
+      expect(await dying.admit(grantor, input, {}, dropped)).toMatchObject({ admitted: true });
     // The free plan's first lease is 6 requests (a tenth of 60); 4 were used when the isolate died.
     expect(await outstandingRequestUnits(tenant.id)).toBe(6);
 
     // Another isolate meanwhile: the dead one's lease still counts, so never more than 60 in the window.
     const other = new AdmissionLeases();
     const live = liveIsolate();
-    const burst = await Promise.all(Array.from({ length: 80 }, () => other.admit(grantor, input, false, live.defer)));
+    const burst = await Promise.all(Array.from({ length: 80 }, () => other.admit(grantor, input, {}, live.defer)));
     expect(burst.filter((result) => result.admitted).length).toBe(54);
 
     // Past expiry and the grace period for a settlement in flight, the alarm reconciles it.
@@ -163,7 +163,7 @@ describe("admission leases", () => {
     const isolate = new AdmissionLeases();
     vi.useFakeTimers({ toFake: ["Date"] });
     const never = () => {};
-    for (let i = 0; i < 3; i++) await isolate.admit(grantor, input, false, never);
+    for (let i = 0; i < 3; i++) await isolate.admit(grantor, input, {}, never);
     vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
 
     const unreachable: LeaseGrantor = {
@@ -171,9 +171,9 @@ describe("admission leases", () => {
       returnLeases: () => Promise.reject(new Error("network connection lost")),
     };
     // No lease, no admission: the Worker answers this rejection with 503 and Retry-After (workers/admission.ts).
-    await expect(isolate.admit(unreachable, input, false, never)).rejects.toThrow("network connection lost");
+    await expect(isolate.admit(unreachable, input, {}, never)).rejects.toThrow("network connection lost");
 
-    expect(await isolate.admit(grantor, input, false, never)).toMatchObject({ admitted: true });
+    expect(await isolate.admit(grantor, input, {}, never)).toMatchObject({ admitted: true });
     // The expired lease's 3 requests reached the usage counters with that call, its unused 7 went back.
     expect(await usageOf(tenant.id)).toMatchObject({ requests: 3 });
     expect(await env.TENANT_DO.getByName(tenant.id).rateLimitStatus()).toMatchObject({ used: 3 + 10 });
@@ -191,7 +191,7 @@ describe("admission leases", () => {
     const live = liveIsolate();
     const charged = [];
     for (let i = 0; i < 5; i++) {
-      const admitted = await isolate.admit(grantor, input, true, live.defer);
+      const admitted = await isolate.admit(grantor, input, { toolCall: true }, live.defer);
       if (!admitted.admitted) {
         expect(admitted).toMatchObject({ reason: "quota_exceeded", quota: { limit: 10_000 } });
         continue;
