@@ -140,6 +140,19 @@ export class AdmissionLeases {
   }
 
   /**
+   * End the lease this isolate holds for the tenant now and report it (with
+   * anything else unreported), so the object's counts include every request
+   * and tool call this isolate admitted: `/api/usage` reads them right
+   * after. Nothing to do when nothing is held or a call is under way (that
+   * call reports it all). A failed report is kept for the next call.
+   */
+  async settleNow(grantor: LeaseGrantor, tenantId: string): Promise<void> {
+    const entry = this.#tenants.get(tenantId);
+    if (!entry || entry.callingSince !== null) return;
+    await this.#report(grantor, entry, entry.held);
+  }
+
+  /**
    * Stop serving legacy sessions this isolate just closed (`DELETE /mcp`), all
    * of the tenant's when `sessionId` is null: the isolate that closed a
    * session answers 404 for it at once; others within one lease lifetime.
@@ -298,6 +311,11 @@ export class AdmissionLeases {
     while (Date.now() < until) await sleep(until - Date.now());
     // A call under way reports everything pending itself.
     if (entry.callingSince !== null) return;
+    await this.#report(grantor, entry, held);
+  }
+
+  /** Report `held` (if still the lease in use) and whatever else this isolate has not told the object. */
+  async #report(grantor: LeaseGrantor, entry: TenantLeases, held: Held | null): Promise<void> {
     if (held) {
       if (entry.held !== held) return;
       entry.held = null;
@@ -365,7 +383,11 @@ function mergeSeen(a: SessionSeen[], b: SessionSeen[]): SessionSeen[] {
   return [...byId].map(([id, seenAt]) => ({ id, seenAt }));
 }
 
-/** A write while the lease says the tenant's database is being moved: refused before a unit is spent. */
+/**
+ * A write while the lease says the tenant's database is being moved: not
+ * admitted from the lease, and no unit spent; the caller asks the object,
+ * which refuses it until the move ends and admits it from then on.
+ */
 function migratingRefusal(held: Held): AdmitResult {
   const migration = held.lease.database.migration as NonNullable<DatabaseState["migration"]>;
   return { admitted: false, reason: "migrating", retryAfterSeconds: 30, migrationId: migration.id };

@@ -128,6 +128,17 @@ export interface DatabaseState {
   migration: { id: string; since: number } | null;
 }
 
+/**
+ * `TenantDO.markMigrating`: writes are refused from now on, by the object
+ * and by every lease it grants; a lease granted before may still admit a
+ * write until `leasedUntil` (epoch ms; null when none is outstanding). The
+ * move raises its write fence only after that, so such a write lands before
+ * the fence and is copied, rather than being refused by it.
+ */
+export interface MigrationMark {
+  leasedUntil: number | null;
+}
+
 /** `TenantDO.reserveToolCalls`: how many of those asked were counted (fewer once the quota is spent), and the quota after. */
 export type ReserveResult = { granted: number; quota: QuotaState };
 

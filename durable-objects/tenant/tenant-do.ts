@@ -15,6 +15,7 @@ import type {
   LeaseInput,
   LeaseResult,
   LeaseReturn,
+  MigrationMark,
   RateLimitStatus,
   ReserveResult,
   SessionClosure,
@@ -53,6 +54,8 @@ export class TenantDO extends DurableObject<Env> {
   #flushDueAt: number | null = null;
   /** When to retry driving a migration whose slice could not start; in memory like `#flushDueAt`. */
   #migrationRetryAt: number | null = null;
+  /** A drive of the migration is under way in this instance (see `#driveMigration`). */
+  #drivingNow = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -253,9 +256,14 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- Tenant database migration (shared/lifecycle/move/drive.ts drives it; docs/lifecycle.md) ---
 
-  /** Refuse writes from now on: a migration is copying the tenant's database. */
-  markMigrating(migrationId: string): void {
+  /**
+   * Refuse writes from now on: a migration is copying the tenant's database.
+   * Every lease granted from now on says so; answers until when a lease
+   * granted before may still admit a write (`MigrationMark`).
+   */
+  markMigrating(migrationId: string): MigrationMark {
     this.#database.mark(migrationId, Date.now());
+    return { leasedUntil: this.#limits.leases.lastExpiry() };
   }
 
   /** Accept writes again; `generation` (when the pointer was switched) sends every isolate to the new database. */
@@ -385,7 +393,10 @@ export class TenantDO extends DurableObject<Env> {
    */
   async #driveMigration(): Promise<void> {
     const migrationId = this.#database.driving();
-    if (!migrationId) return;
+    // One drive at a time: a drive waits (for leases to end) and copies across awaits, and an alarm
+    // set meanwhile must not start a second one on the same steps.
+    if (!migrationId || this.#drivingNow) return;
+    this.#drivingNow = true;
     const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
     try {
       const { done } = await advanceMove(
@@ -408,13 +419,15 @@ export class TenantDO extends DurableObject<Env> {
       return;
     } finally {
       mgmt.close();
+      this.#drivingNow = false;
     }
     this.#migrationRetryAt = null;
   }
 
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
-    const driving = this.#database.driving() ? (this.#migrationRetryAt ?? Date.now()) : null;
+    // A drive under way sets the alarm again when it ends.
+    const driving = this.#database.driving() && !this.#drivingNow ? (this.#migrationRetryAt ?? Date.now()) : null;
     const leases = this.#limits.leases.nextDeadline();
     const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving, leases);
     const current = await this.ctx.storage.getAlarm();
