@@ -14,9 +14,9 @@ import {
   admitFrom,
   chargeFrom,
   type Held,
+  heldFrom,
   mergeSeen,
   migratingRefusal,
-  quotaRefusalOf,
   recordOf,
   refuseToolCall,
   seenOf,
@@ -55,6 +55,10 @@ type RememberedRefusal = Extract<AdmitRefusal, { reason: "rate_limited" | "suspe
 interface TenantLeases {
   tenantId: string;
   held: Held | null;
+  /** A lease granted ahead, in the background, while `held` was in use: taken up when `held` runs out or ends. */
+  next: Held | null;
+  /** The lease a renewal ahead was started for: at most one per lease. */
+  aheadFor: Held | null;
   /** A refusal answered locally until `until`, so a throttled tenant costs no call per refused request. */
   refusal: { at: number; until: number; refusal: RememberedRefusal; record: string | null } | null;
   /** Leases ended whose settlement did not reach the object: sent with the next call. */
@@ -100,7 +104,11 @@ export class AdmissionLeases {
       const held = this.#usable(entry, tenant, now);
       if (held && held.requestsLeft > 0 && (!sessionId || held.sessions.has(sessionId))) {
         if (request.write && held.lease.database.migration) return migratingRefusal(held);
-        if (!toolCall || held.toolCallsLeft > 0) return admitFrom(held, now, sessionId);
+        if (!toolCall || held.toolCallsLeft > 0) {
+          const admitted = admitFrom(held, now, sessionId);
+          this.#renewAhead(grantor, tenant, entry, held, now, defer);
+          return admitted;
+        }
         if (held.quotaRefusal) {
           entry.refused.quotaExceeded += 1;
           return refuseToolCall(held);
@@ -140,10 +148,11 @@ export class AdmissionLeases {
    * session answers 404 for it at once; others within one lease lifetime.
    */
   forgetSessions(tenantId: string, sessionId: string | null): void {
-    const sessions = this.#tenants.get(tenantId)?.held?.sessions;
-    if (!sessions) return;
-    if (sessionId === null) sessions.clear();
-    else sessions.delete(sessionId);
+    const entry = this.#tenants.get(tenantId);
+    for (const sessions of [entry?.held?.sessions, entry?.next?.sessions]) {
+      if (sessionId === null) sessions?.clear();
+      else sessions?.delete(sessionId);
+    }
   }
 
   /** Charge one tool call that is about to run, from the lease, asking the object when the lease has none. */
@@ -178,6 +187,8 @@ export class AdmissionLeases {
       entry = {
         tenantId,
         held: null,
+        next: null,
+        aheadFor: null,
         refusal: null,
         unsettled: [],
         refused: { rateLimited: 0, quotaExceeded: 0 },
@@ -200,8 +211,92 @@ export class AdmissionLeases {
   }
 
   #usable(entry: TenantLeases, tenant: Tenant, now: number): Held | null {
+    this.#takeUpNext(entry, now);
     const held = entry.held;
     return held && now < held.until && held.record === recordOf(tenant) ? held : null;
+  }
+
+  /**
+   * Move to the lease granted ahead once the one held has run out of
+   * requests or ended. What the old one used is reported with the next call,
+   * or at its end by its own report (`#reportAt`), well before the object
+   * would reconcile it as used in full.
+   */
+  #takeUpNext(entry: TenantLeases, now: number): void {
+    const { held, next } = entry;
+    if (!next || now >= next.until) return;
+    if (held && now < held.until && held.requestsLeft > 0) return;
+    if (held) this.#ended(entry, held);
+    entry.held = next;
+    entry.next = null;
+  }
+
+  /** `held` admits nothing more: what it used is to be reported. */
+  #ended(entry: TenantLeases, held: Held): void {
+    entry.unsettled.push(settlementOf(held));
+    entry.touches = mergeSeen(entry.touches, seenOf(held, false));
+  }
+
+  /**
+   * Renew ahead (docs/rate-limits.md, "Leases"): when the lease in use is
+   * three-quarters spent or into its last quarter, ask for the next one in
+   * the background (`waitUntil`), so the requests that come when it runs out
+   * find a lease ready rather than waiting for a round trip. Once per lease,
+   * and only when no call is under way.
+   */
+  #renewAhead(grantor: LeaseGrantor, tenant: Tenant, entry: TenantLeases, held: Held, now: number, defer: Defer) {
+    if (entry.next || entry.aheadFor === held || entry.callingSince !== null) return;
+    const mostlyUsed = held.requestsLeft * 4 <= held.lease.requests;
+    const ending = now >= held.until - held.lease.lifetimeMs / 4;
+    if (!mostlyUsed && !ending) return;
+    entry.aheadFor = held;
+    defer(() => this.#fetchAhead(grantor, tenant, entry, held));
+  }
+
+  /**
+   * The call of a renewal ahead: reports what is pending (not `held`, still
+   * in use), asks about `held`'s sessions so the next lease serves them too,
+   * and keeps the lease granted as `next`, reporting it at its end if nobody
+   * took it up. A refusal changes nothing: `held` goes on, and when it runs
+   * out the next request asks and is refused then.
+   */
+  async #fetchAhead(grantor: LeaseGrantor, tenant: Tenant, entry: TenantLeases, held: Held): Promise<void> {
+    if (entry.callingSince !== null || entry.held !== held) return;
+    const settle = entry.unsettled;
+    const refused = entry.refused;
+    const sessions = mergeSeen(entry.touches, seenOf(held, true));
+    entry.unsettled = [];
+    entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    entry.touches = [];
+    const toolCalls = held.lease.toolCalls > 0 || held.quotaRefusal !== null;
+    const asked = Date.now();
+    entry.callingSince = asked;
+    let result: LeaseResult;
+    try {
+      result = await grantor.lease({ tenant, settle, refused, sessions, requests: true, toolCalls, ahead: true });
+    } catch {
+      this.#restore(entry, settle, refused, sessions);
+      return;
+    } finally {
+      entry.callingSince = null;
+    }
+    if (!result.granted) return;
+    const next = heldFrom(result.lease, asked, tenant, toolCalls);
+    // Things moved on meanwhile (the lease held was renewed or returned): the new one goes back unused at its end.
+    if (entry.held === held && entry.next === null) entry.next = next;
+    else this.#ended(entry, next);
+    await this.#reportAt(grantor, entry, next.until, next);
+  }
+
+  /** Put back what a failed call was to report: settling twice is harmless, so it goes with the next call. */
+  #restore(entry: TenantLeases, settle: LeaseSettlement[], refused: TenantLeases["refused"], seen: SessionSeen[]) {
+    entry.unsettled.push(...settle);
+    entry.refused.rateLimited += refused.rateLimited;
+    entry.refused.quotaExceeded += refused.quotaExceeded;
+    entry.touches = mergeSeen(
+      entry.touches,
+      seen.filter((session) => session.seenAt !== null),
+    );
   }
 
   #busy(entry: TenantLeases, now: number): boolean {
@@ -224,12 +319,15 @@ export class AdmissionLeases {
     defer: Defer,
     use: (held: Held) => T,
   ): Promise<{ granted: true; used: T } | Extract<LeaseResult, { granted: false }>> {
+    // A lease granted ahead and not taken up goes back with this call (its units unused).
+    if (entry.next) this.#ended(entry, entry.next);
     const settle = [...entry.unsettled];
     if (entry.held) settle.push(settlementOf(entry.held));
     const refused = entry.refused;
     // Every session the lease held is asked about, so the next lease serves it too without a call.
     const sessions = mergeSeen(entry.touches, entry.held ? seenOf(entry.held, true) : []);
     entry.held = null;
+    entry.next = null;
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
     entry.touches = [];
@@ -239,14 +337,7 @@ export class AdmissionLeases {
     try {
       result = await grantor.lease({ tenant, settle, refused, sessions, ...want });
     } catch (error) {
-      // Settling twice is harmless (the object ignores a lease it no longer holds), so keep them for the next call.
-      entry.unsettled.push(...settle);
-      entry.refused.rateLimited += refused.rateLimited;
-      entry.refused.quotaExceeded += refused.quotaExceeded;
-      entry.touches = mergeSeen(
-        entry.touches,
-        sessions.filter((seen) => seen.seenAt !== null),
-      );
+      this.#restore(entry, settle, refused, sessions);
       throw error;
     } finally {
       entry.callingSince = null;
@@ -264,17 +355,7 @@ export class AdmissionLeases {
       return result;
     }
     const { lease } = result;
-    const held: Held = {
-      lease,
-      until: asked + lease.lifetimeMs,
-      requestsLeft: lease.requests,
-      toolCallsLeft: lease.toolCalls,
-      usedRequests: 0,
-      usedToolCalls: 0,
-      quotaRefusal: want.toolCalls && lease.toolCalls === 0 ? quotaRefusalOf(lease) : null,
-      record: recordOf(tenant),
-      sessions: new Map(lease.sessions.map((session) => [session.id, { session, seenAt: null }])),
-    };
+    const held = heldFrom(lease, asked, tenant, want.toolCalls);
     entry.held = held;
     entry.refusal = null;
     defer(() => this.#reportAt(grantor, entry, held.until, held));
@@ -291,18 +372,27 @@ export class AdmissionLeases {
   async #reportAt(grantor: LeaseGrantor, entry: TenantLeases, until: number, held: Held | null): Promise<void> {
     // By the clock, not by the timer alone: a timer may fire early, and tests move the clock by hand.
     while (Date.now() < until) await sleep(until - Date.now());
-    // A call under way reports everything pending itself.
-    if (entry.callingSince !== null) return;
+    // A call under way may report it (a renewal does; a renewal ahead does not): wait for it, then see.
+    while (this.#busy(entry, Date.now())) await sleep(POLL_MS);
     await this.#report(grantor, entry, held);
   }
 
   /** Report `held` (if still the lease in use) and whatever else this isolate has not told the object. */
   async #report(grantor: LeaseGrantor, entry: TenantLeases, held: Held | null): Promise<void> {
-    if (held) {
-      if (entry.held !== held) return;
+    if (held && entry.held === held) {
       entry.held = null;
-      entry.unsettled.push(settlementOf(held));
-      entry.touches = mergeSeen(entry.touches, seenOf(held, false));
+      this.#ended(entry, held);
+      // The lease granted ahead takes over (or, ended too, is reported with this one).
+      const next = entry.next;
+      entry.next = null;
+      if (next && Date.now() < next.until) entry.held = next;
+      else if (next) this.#ended(entry, next);
+    } else if (held && entry.next === held) {
+      entry.next = null;
+      this.#ended(entry, held);
+    } else if (held && !entry.unsettled.some((settlement) => settlement.id === held.lease.id)) {
+      // Taken over and already reported by a call.
+      return;
     }
     const settle = entry.unsettled;
     const refused = entry.refused;
@@ -318,10 +408,7 @@ export class AdmissionLeases {
       await grantor.returnLeases({ settle, refused, sessions });
     } catch {
       // Not lost: reported with this isolate's next call for the tenant, or reconciled by the object at expiry.
-      entry.unsettled.push(...settle);
-      entry.refused.rateLimited += refused.rateLimited;
-      entry.refused.quotaExceeded += refused.quotaExceeded;
-      entry.touches = mergeSeen(entry.touches, sessions);
+      this.#restore(entry, settle, refused, sessions);
       return;
     }
     this.#forgetIfIdle(entry);
@@ -331,6 +418,7 @@ export class AdmissionLeases {
   #forgetIfIdle(entry: TenantLeases): void {
     const idle =
       entry.held === null &&
+      entry.next === null &&
       entry.callingSince === null &&
       entry.unsettled.length === 0 &&
       entry.touches.length === 0 &&

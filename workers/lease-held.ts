@@ -44,6 +44,21 @@ export interface Held {
   sessions: Map<string, { session: AdmittedSession; seenAt: number | null }>;
 }
 
+/** A lease just granted, as this isolate holds it; `asked`: when the call was sent (its lifetime counts from then). */
+export function heldFrom(lease: Lease, asked: number, tenant: Tenant, toolCallsWanted: boolean): Held {
+  return {
+    lease,
+    until: asked + lease.lifetimeMs,
+    requestsLeft: lease.requests,
+    toolCallsLeft: lease.toolCalls,
+    usedRequests: 0,
+    usedToolCalls: 0,
+    quotaRefusal: toolCallsWanted && lease.toolCalls === 0 ? quotaRefusalOf(lease) : null,
+    record: recordOf(tenant),
+    sessions: new Map(lease.sessions.map((session) => [session.id, { session, seenAt: null }])),
+  };
+}
+
 export function recordOf(tenant: Tenant): string | null {
   return tenant.recordUpdatedAt ?? null;
 }
@@ -76,7 +91,7 @@ export function migratingRefusal(held: Held): AdmitResult {
   return { admitted: false, reason: "migrating", retryAfterSeconds: 30, migrationId: migration.id };
 }
 
-export function quotaRefusalOf(lease: Lease): QuotaRefusal {
+function quotaRefusalOf(lease: Lease): QuotaRefusal {
   const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(lease.quota.resetsAt) - Date.now()) / 1000));
   return { reason: "quota_exceeded", retryAfterSeconds, quota: lease.quota, plan: lease.plan };
 }

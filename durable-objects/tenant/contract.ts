@@ -229,6 +229,11 @@ export interface LeaseInput {
   requests: boolean;
   /** Tool-call units wanted too (a `tools/call` is being admitted or charged). */
   toolCalls: boolean;
+  /**
+   * A renewal ahead: the isolate still holds a lease and no request waits on
+   * this one, so a refusal is not a refused request and is not counted.
+   */
+  ahead?: boolean;
   /** Requests this isolate refused from a refusal it remembered, since its last call (usage counts them). */
   refused?: { rateLimited: number; quotaExceeded: number };
   /**

@@ -94,13 +94,56 @@ describe("admission leases", () => {
     for (let i = 0; i < 50; i++) {
       expect(await isolate.admit(grantor, input, {}, live.defer)).toMatchObject({ admitted: true });
     }
-    // A pro tenant's leases hold 10 requests: 50 requests take 5 calls, each settling the lease before it.
-    expect(calls).toEqual({ lease: 5, returnLeases: 0 });
+    // A pro tenant's leases hold 10 requests: 50 requests use 5 leases, each asked for ahead, in the background,
+    // when the one before was three-quarters spent (and settling the one before that); the 6th was granted ahead
+    // of a need that did not come.
+    expect(calls).toEqual({ lease: 6, returnLeases: 0 });
     vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
     await live.settled();
-    // The last lease, unrenewed, is returned at its expiry: one more call.
-    expect(calls).toEqual({ lease: 5, returnLeases: 1 });
+    // The last lease, and the one granted ahead of it, are returned at their expiry: one more call, or two.
+    expect(calls.lease).toBe(6);
+    expect(calls.returnLeases).toBeGreaterThanOrEqual(1);
+    expect(calls.returnLeases).toBeLessThanOrEqual(2);
     expect(await usageOf(tenant.id)).toMatchObject({ requests: 50 });
+    expect(await outstandingRequestUnits(tenant.id)).toBe(0);
+  });
+
+  it("renews ahead in the background: the requests that come while the renewal is on its way do not wait for it", async () => {
+    const { tenant } = await newTenant("pro");
+    const input = admitInput(tenant.id, "pro").tenant;
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    // The object's answer to every call after the first is held back until the test lets it through.
+    let release: () => void = () => {};
+    const held = new Promise<void>((done) => {
+      release = done;
+    });
+    let calls = 0;
+    const slow: LeaseGrantor = {
+      lease: async (leaseInput) => {
+        calls += 1;
+        if (calls > 1) await held;
+        return stub.lease(leaseInput);
+      },
+      returnLeases: (returned) => stub.returnLeases(returned),
+    };
+    const isolate = new AdmissionLeases();
+    const live = liveIsolate();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // The first lease holds 10 requests; from the 8th (three-quarters spent) the next one is asked for ahead.
+    for (let i = 0; i < 10; i++) {
+      expect(await isolate.admit(slow, input, {}, live.defer)).toMatchObject({ admitted: true });
+    }
+    // All 10 were admitted while that call was still held back: none of them waited for it.
+    expect(calls).toBe(2);
+    release();
+    // The 11th request finds the lease granted ahead: no call of its own.
+    await vi.waitFor(async () => expect(await outstandingRequestUnits(tenant.id)).toBe(20));
+    expect(await isolate.admit(slow, input, {}, live.defer)).toMatchObject({ admitted: true });
+    expect(calls).toBe(2);
+    vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
+    await live.settled();
+    await leasesSettled(tenant.id);
+    expect(await usageOf(tenant.id)).toMatchObject({ requests: 11 });
   });
 
   it("reconciles a lease its isolate died holding at expiry: never handed out again, counted in full", async () => {
