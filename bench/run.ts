@@ -10,6 +10,7 @@ import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
 import { type BenchRow, benchAdmission, formatRange, formatTable, ratioRange, roundRatio } from "./admission";
 import { benchConsole, consoleGoals } from "./console";
+import { benchCpu, formatCpu } from "./cpu";
 import { benchFarObject, type FarStack, formatFarObject } from "./latency";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
@@ -26,11 +27,12 @@ import { soak } from "./soak";
  * console's page timings and sizes. `BENCH_ONLY=soak` runs just the
  * soak. `BENCH_ONLY=latency` runs just the far-object case (every call to
  * the tenant's object delayed 50 ms, with and without admission leases; two
- * stacks of its own). The default is the full run, soak last. `SOAK_DURATION_MS` shortens
+ * stacks of its own). `BENCH_ONLY=cpu` runs just the Worker CPU per request
+ * over the no-op (workerd's CPU from /proc; Linux). The default is the full run, soak last. `SOAK_DURATION_MS` shortens
  * (or lengthens) the soak; default 5 min.
  */
 const only = process.env.BENCH_ONLY;
-const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "latency", "soak"];
+const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "latency", "cpu", "soak"];
 if (only !== undefined && !known.includes(only)) {
   throw new Error(`unknown BENCH_ONLY=${only} (known: ${known.join(", ")})`);
 }
@@ -66,6 +68,7 @@ try {
     const rows = await benchMetrics({ baseUrl: stack.info.baseUrl, metricsToken: stack.info.metricsToken });
     console.log(`\n${formatMetricsTable(rows)}\n\n${metricsGoals(rows).table}`);
   }
+  if (!only || only === "cpu") console.log(`\n${formatCpu(await benchCpu(target, stack.wrangler.pid))}`);
   if (!only || only === "latency") console.log(`\n${formatFarObject(await benchFarObject(farStack))}`);
   if (!only || only === "soak") {
     const result = await soak({ ...target, watchLog: stack.watchLog }, soakMs);

@@ -4,12 +4,24 @@ import {
   type AdmitResult,
   type ChargeResult,
   LEASE_LIFETIME_MS,
-  type Lease,
   type LeaseInput,
   type LeaseResult,
+  type LeaseReturn,
   type LeaseSettlement,
+  type SessionSeen,
 } from "../durable-objects/tenant/contract";
-import { warnings } from "../durable-objects/tenant/warnings";
+import {
+  admitFrom,
+  chargeFrom,
+  type Held,
+  heldFrom,
+  mergeSeen,
+  migratingRefusal,
+  recordOf,
+  refuseToolCall,
+  seenOf,
+  settlementOf,
+} from "./lease-held";
 
 /**
  * Admission without a round trip (docs/rate-limits.md, "Leases"): an isolate
@@ -24,39 +36,36 @@ import { warnings } from "../durable-objects/tenant/warnings";
 /** The calls the lease cache makes to a tenant's object: its stub, or (in tests and the bench) a wrapper. */
 export interface LeaseGrantor {
   lease(input: LeaseInput): Promise<LeaseResult>;
-  returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void>;
+  returnLeases(input: LeaseReturn): Promise<void>;
+}
+
+/** What admission needs to know of a request to admit it from a lease. */
+export interface LeasedRequest {
+  /** An MCP `tools/call`: needs a tool-call unit too (or is refused while the quota is spent). */
+  toolCall?: boolean;
+  /** Writes the tenant's database: refused while the lease says the database is being moved. */
+  write?: boolean;
+  /** `Mcp-Session-Id` of a legacy-era request: served only while the lease holds the session as alive. */
+  sessionId?: string | null;
 }
 
 type Tenant = AdmitInput["tenant"];
 type RememberedRefusal = Extract<AdmitRefusal, { reason: "rate_limited" | "suspended" }>;
-type QuotaRefusal = Extract<AdmitRefusal, { reason: "quota_exceeded" }>;
-
-interface Held {
-  lease: Lease;
-  /**
-   * Local time after which nothing more is admitted from it: the lifetime
-   * counted from before the call was sent, so never later than the expiry
-   * the object counted from when it granted.
-   */
-  until: number;
-  requestsLeft: number;
-  toolCallsLeft: number;
-  usedRequests: number;
-  usedToolCalls: number;
-  /** Tool calls were asked for and the quota had no room: tool calls are refused until the lease ends. */
-  quotaRefusal: QuotaRefusal | null;
-  /** The credential record the lease was granted for: a newer credential renews at once. */
-  record: string | null;
-}
 
 interface TenantLeases {
   tenantId: string;
   held: Held | null;
+  /** A lease granted ahead, in the background, while `held` was in use: taken up when `held` runs out or ends. */
+  next: Held | null;
+  /** The lease a renewal ahead was started for: at most one per lease. */
+  aheadFor: Held | null;
   /** A refusal answered locally until `until`, so a throttled tenant costs no call per refused request. */
   refusal: { at: number; until: number; refusal: RememberedRefusal; record: string | null } | null;
   /** Leases ended whose settlement did not reach the object: sent with the next call. */
   unsettled: LeaseSettlement[];
   refused: { rateLimited: number; quotaExceeded: number };
+  /** Uses of sessions whose lease ended and whose report did not reach the object: sent with the next call. */
+  touches: SessionSeen[];
   /** When the call under way for this tenant started; null when none is. */
   callingSince: number | null;
 }
@@ -80,18 +89,26 @@ export class AdmissionLeases {
    * Admit one request from this isolate's lease of the tenant's budget,
    * asking the object (settling the lease held, granting a new one) only
    * when the lease is spent, expired or granted under another credential
-   * record. `defer` keeps the lease's return at expiry alive past the
+   * record, or (a legacy session's request) when the lease does not hold
+   * the session. `defer` keeps the lease's return at expiry alive past the
    * response (`waitUntil`). A failed call throws: the caller fails closed.
    */
-  async admit(grantor: LeaseGrantor, tenant: Tenant, toolCall: boolean, defer: Defer): Promise<AdmitResult> {
+  async admit(grantor: LeaseGrantor, tenant: Tenant, request: LeasedRequest, defer: Defer): Promise<AdmitResult> {
     const entry = this.#entry(tenant.id);
+    const toolCall = request.toolCall === true;
+    const sessionId = request.sessionId ?? null;
     for (;;) {
       const now = Date.now();
       const remembered = this.#remembered(entry, tenant, now);
       if (remembered) return { admitted: false, ...remembered };
       const held = this.#usable(entry, tenant, now);
-      if (held && held.requestsLeft > 0) {
-        if (!toolCall || held.toolCallsLeft > 0) return admitFrom(held, now);
+      if (held && held.requestsLeft > 0 && (!sessionId || held.sessions.has(sessionId))) {
+        if (request.write && held.lease.database.migration) return migratingRefusal(held);
+        if (!toolCall || held.toolCallsLeft > 0) {
+          const admitted = admitFrom(held, now, sessionId);
+          this.#renewAhead(grantor, tenant, entry, held, now, defer);
+          return admitted;
+        }
         if (held.quotaRefusal) {
           entry.refused.quotaExceeded += 1;
           return refuseToolCall(held);
@@ -101,12 +118,40 @@ export class AdmissionLeases {
         await sleep(POLL_MS);
         continue;
       }
-      const want = { requests: true, toolCalls: toolCall };
-      const result = await this.#renew(grantor, tenant, entry, want, defer, (fresh) =>
+      const session = sessionId && !held?.sessions.has(sessionId) ? sessionId : null;
+      const want = { requests: true, toolCalls: toolCall, session };
+      const result = await this.#renew(grantor, tenant, entry, want, defer, (fresh) => {
+        if (request.write && fresh.lease.database.migration) return migratingRefusal(fresh);
         // The object counted this tools/call's refusal already; only the request unit is spent here.
-        toolCall && fresh.quotaRefusal ? refuseToolCall(fresh) : admitFrom(fresh, Date.now()),
-      );
+        return toolCall && fresh.quotaRefusal ? refuseToolCall(fresh) : admitFrom(fresh, Date.now(), sessionId);
+      });
       return result.granted ? result.used : { admitted: false, ...result.refusal };
+    }
+  }
+
+  /**
+   * End the lease this isolate holds for the tenant now and report it (with
+   * anything else unreported), so the object's counts include every request
+   * and tool call this isolate admitted: `/api/usage` reads them right
+   * after. Nothing to do when nothing is held or a call is under way (that
+   * call reports it all). A failed report is kept for the next call.
+   */
+  async settleNow(grantor: LeaseGrantor, tenantId: string): Promise<void> {
+    const entry = this.#tenants.get(tenantId);
+    if (!entry || entry.callingSince !== null) return;
+    await this.#report(grantor, entry, entry.held);
+  }
+
+  /**
+   * Stop serving legacy sessions this isolate just closed (`DELETE /mcp`), all
+   * of the tenant's when `sessionId` is null: the isolate that closed a
+   * session answers 404 for it at once; others within one lease lifetime.
+   */
+  forgetSessions(tenantId: string, sessionId: string | null): void {
+    const entry = this.#tenants.get(tenantId);
+    for (const sessions of [entry?.held?.sessions, entry?.next?.sessions]) {
+      if (sessionId === null) sessions?.clear();
+      else sessions?.delete(sessionId);
     }
   }
 
@@ -142,9 +187,12 @@ export class AdmissionLeases {
       entry = {
         tenantId,
         held: null,
+        next: null,
+        aheadFor: null,
         refusal: null,
         unsettled: [],
         refused: { rateLimited: 0, quotaExceeded: 0 },
+        touches: [],
         callingSince: null,
       };
       this.#tenants.set(tenantId, entry);
@@ -163,8 +211,92 @@ export class AdmissionLeases {
   }
 
   #usable(entry: TenantLeases, tenant: Tenant, now: number): Held | null {
+    this.#takeUpNext(entry, now);
     const held = entry.held;
     return held && now < held.until && held.record === recordOf(tenant) ? held : null;
+  }
+
+  /**
+   * Move to the lease granted ahead once the one held has run out of
+   * requests or ended. What the old one used is reported with the next call,
+   * or at its end by its own report (`#reportAt`), well before the object
+   * would reconcile it as used in full.
+   */
+  #takeUpNext(entry: TenantLeases, now: number): void {
+    const { held, next } = entry;
+    if (!next || now >= next.until) return;
+    if (held && now < held.until && held.requestsLeft > 0) return;
+    if (held) this.#ended(entry, held);
+    entry.held = next;
+    entry.next = null;
+  }
+
+  /** `held` admits nothing more: what it used is to be reported. */
+  #ended(entry: TenantLeases, held: Held): void {
+    entry.unsettled.push(settlementOf(held));
+    entry.touches = mergeSeen(entry.touches, seenOf(held, false));
+  }
+
+  /**
+   * Renew ahead (docs/rate-limits.md, "Leases"): when the lease in use is
+   * three-quarters spent or into its last quarter, ask for the next one in
+   * the background (`waitUntil`), so the requests that come when it runs out
+   * find a lease ready rather than waiting for a round trip. Once per lease,
+   * and only when no call is under way.
+   */
+  #renewAhead(grantor: LeaseGrantor, tenant: Tenant, entry: TenantLeases, held: Held, now: number, defer: Defer) {
+    if (entry.next || entry.aheadFor === held || entry.callingSince !== null) return;
+    const mostlyUsed = held.requestsLeft * 4 <= held.lease.requests;
+    const ending = now >= held.until - held.lease.lifetimeMs / 4;
+    if (!mostlyUsed && !ending) return;
+    entry.aheadFor = held;
+    defer(() => this.#fetchAhead(grantor, tenant, entry, held));
+  }
+
+  /**
+   * The call of a renewal ahead: reports what is pending (not `held`, still
+   * in use), asks about `held`'s sessions so the next lease serves them too,
+   * and keeps the lease granted as `next`, reporting it at its end if nobody
+   * took it up. A refusal changes nothing: `held` goes on, and when it runs
+   * out the next request asks and is refused then.
+   */
+  async #fetchAhead(grantor: LeaseGrantor, tenant: Tenant, entry: TenantLeases, held: Held): Promise<void> {
+    if (entry.callingSince !== null || entry.held !== held) return;
+    const settle = entry.unsettled;
+    const refused = entry.refused;
+    const sessions = mergeSeen(entry.touches, seenOf(held, true));
+    entry.unsettled = [];
+    entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    entry.touches = [];
+    const toolCalls = held.lease.toolCalls > 0 || held.quotaRefusal !== null;
+    const asked = Date.now();
+    entry.callingSince = asked;
+    let result: LeaseResult;
+    try {
+      result = await grantor.lease({ tenant, settle, refused, sessions, requests: true, toolCalls, ahead: true });
+    } catch {
+      this.#restore(entry, settle, refused, sessions);
+      return;
+    } finally {
+      entry.callingSince = null;
+    }
+    if (!result.granted) return;
+    const next = heldFrom(result.lease, asked, tenant, toolCalls);
+    // Things moved on meanwhile (the lease held was renewed or returned): the new one goes back unused at its end.
+    if (entry.held === held && entry.next === null) entry.next = next;
+    else this.#ended(entry, next);
+    await this.#reportAt(grantor, entry, next.until, next);
+  }
+
+  /** Put back what a failed call was to report: settling twice is harmless, so it goes with the next call. */
+  #restore(entry: TenantLeases, settle: LeaseSettlement[], refused: TenantLeases["refused"], seen: SessionSeen[]) {
+    entry.unsettled.push(...settle);
+    entry.refused.rateLimited += refused.rateLimited;
+    entry.refused.quotaExceeded += refused.quotaExceeded;
+    entry.touches = mergeSeen(
+      entry.touches,
+      seen.filter((session) => session.seenAt !== null),
+    );
   }
 
   #busy(entry: TenantLeases, now: number): boolean {
@@ -173,7 +305,9 @@ export class AdmissionLeases {
 
   /**
    * One call to the object: settle the lease held (and any whose settlement
-   * was lost), report refusals answered locally, and take a new lease, of
+   * was lost), report refusals answered locally and the sessions served,
+   * check the session a request names if the lease does not hold it, and
+   * take a new lease, of
    * which `use` takes this request's unit in the same synchronous step that
    * stores it (other requests may take the rest, and renew, once it is stored).
    */
@@ -181,33 +315,36 @@ export class AdmissionLeases {
     grantor: LeaseGrantor,
     tenant: Tenant,
     entry: TenantLeases,
-    want: { requests: boolean; toolCalls: boolean },
+    want: { requests: boolean; toolCalls: boolean; session?: string | null },
     defer: Defer,
     use: (held: Held) => T,
   ): Promise<{ granted: true; used: T } | Extract<LeaseResult, { granted: false }>> {
+    // A lease granted ahead and not taken up goes back with this call (its units unused).
+    if (entry.next) this.#ended(entry, entry.next);
     const settle = [...entry.unsettled];
     if (entry.held) settle.push(settlementOf(entry.held));
     const refused = entry.refused;
+    // Every session the lease held is asked about, so the next lease serves it too without a call.
+    const sessions = mergeSeen(entry.touches, entry.held ? seenOf(entry.held, true) : []);
     entry.held = null;
+    entry.next = null;
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    entry.touches = [];
     const asked = Date.now();
     entry.callingSince = asked;
     let result: LeaseResult;
     try {
-      result = await grantor.lease({ tenant, settle, refused, ...want });
+      result = await grantor.lease({ tenant, settle, refused, sessions, ...want });
     } catch (error) {
-      // Settling twice is harmless (the object ignores a lease it no longer holds), so keep them for the next call.
-      entry.unsettled.push(...settle);
-      entry.refused.rateLimited += refused.rateLimited;
-      entry.refused.quotaExceeded += refused.quotaExceeded;
+      this.#restore(entry, settle, refused, sessions);
       throw error;
     } finally {
       entry.callingSince = null;
     }
     if (!result.granted) {
       const { refusal } = result;
-      if (refusal.reason !== "quota_exceeded") {
+      if (refusal.reason === "rate_limited" || refusal.reason === "suspended") {
         const ms = refusal.reason === "rate_limited" ? refusal.retryAfterSeconds * 1000 : Number.POSITIVE_INFINITY;
         // Remembered for at most one lease lifetime, like a lease: a raised limit or a reactivation reaches this isolate as fast.
         const until = asked + Math.min(ms, LEASE_LIFETIME_MS);
@@ -218,16 +355,7 @@ export class AdmissionLeases {
       return result;
     }
     const { lease } = result;
-    const held: Held = {
-      lease,
-      until: asked + lease.lifetimeMs,
-      requestsLeft: lease.requests,
-      toolCallsLeft: lease.toolCalls,
-      usedRequests: 0,
-      usedToolCalls: 0,
-      quotaRefusal: want.toolCalls && lease.toolCalls === 0 ? quotaRefusalOf(lease) : null,
-      record: recordOf(tenant),
-    };
+    const held = heldFrom(lease, asked, tenant, want.toolCalls);
     entry.held = held;
     entry.refusal = null;
     defer(() => this.#reportAt(grantor, entry, held.until, held));
@@ -238,34 +366,49 @@ export class AdmissionLeases {
    * At `until`, report what this isolate has not yet told the object: the
    * lease `held` if nobody renewed it (what it did not use goes back, what it
    * did is counted now rather than at the object's reconciliation), leases
-   * whose settlement was lost, and refusals answered locally. Kept alive past
-   * the response by `waitUntil`.
+   * whose settlement was lost, refusals answered locally, and the sessions
+   * served. Kept alive past the response by `waitUntil`.
    */
   async #reportAt(grantor: LeaseGrantor, entry: TenantLeases, until: number, held: Held | null): Promise<void> {
     // By the clock, not by the timer alone: a timer may fire early, and tests move the clock by hand.
     while (Date.now() < until) await sleep(until - Date.now());
-    // A call under way reports everything pending itself.
-    if (entry.callingSince !== null) return;
-    if (held) {
-      if (entry.held !== held) return;
+    // A call under way may report it (a renewal does; a renewal ahead does not): wait for it, then see.
+    while (this.#busy(entry, Date.now())) await sleep(POLL_MS);
+    await this.#report(grantor, entry, held);
+  }
+
+  /** Report `held` (if still the lease in use) and whatever else this isolate has not told the object. */
+  async #report(grantor: LeaseGrantor, entry: TenantLeases, held: Held | null): Promise<void> {
+    if (held && entry.held === held) {
       entry.held = null;
-      entry.unsettled.push(settlementOf(held));
+      this.#ended(entry, held);
+      // The lease granted ahead takes over (or, ended too, is reported with this one).
+      const next = entry.next;
+      entry.next = null;
+      if (next && Date.now() < next.until) entry.held = next;
+      else if (next) this.#ended(entry, next);
+    } else if (held && entry.next === held) {
+      entry.next = null;
+      this.#ended(entry, held);
+    } else if (held && !entry.unsettled.some((settlement) => settlement.id === held.lease.id)) {
+      // Taken over and already reported by a call.
+      return;
     }
     const settle = entry.unsettled;
     const refused = entry.refused;
-    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0) {
+    const sessions = entry.touches;
+    if (settle.length === 0 && refused.rateLimited === 0 && refused.quotaExceeded === 0 && sessions.length === 0) {
       this.#forgetIfIdle(entry);
       return;
     }
     entry.unsettled = [];
     entry.refused = { rateLimited: 0, quotaExceeded: 0 };
+    entry.touches = [];
     try {
-      await grantor.returnLeases({ settle, refused });
+      await grantor.returnLeases({ settle, refused, sessions });
     } catch {
       // Not lost: reported with this isolate's next call for the tenant, or reconciled by the object at expiry.
-      entry.unsettled.push(...settle);
-      entry.refused.rateLimited += refused.rateLimited;
-      entry.refused.quotaExceeded += refused.quotaExceeded;
+      this.#restore(entry, settle, refused, sessions);
       return;
     }
     this.#forgetIfIdle(entry);
@@ -275,8 +418,10 @@ export class AdmissionLeases {
   #forgetIfIdle(entry: TenantLeases): void {
     const idle =
       entry.held === null &&
+      entry.next === null &&
       entry.callingSince === null &&
       entry.unsettled.length === 0 &&
+      entry.touches.length === 0 &&
       entry.refused.rateLimited + entry.refused.quotaExceeded === 0 &&
       (entry.refusal === null || Date.now() >= entry.refusal.until);
     if (idle && this.#tenants.get(entry.tenantId) === entry) this.#tenants.delete(entry.tenantId);
@@ -285,52 +430,3 @@ export class AdmissionLeases {
 
 /** Runs `work` past the response (`waitUntil`); a dead isolate runs nothing more, which tests simulate by not calling it. */
 export type Defer = (work: () => Promise<unknown>) => void;
-
-function recordOf(tenant: Tenant): string | null {
-  return tenant.recordUpdatedAt ?? null;
-}
-
-function settlementOf(held: Held): LeaseSettlement {
-  return { id: held.lease.id, requests: held.usedRequests, toolCalls: held.usedToolCalls };
-}
-
-function quotaRefusalOf(lease: Lease): QuotaRefusal {
-  const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(lease.quota.resetsAt) - Date.now()) / 1000));
-  return { reason: "quota_exceeded", retryAfterSeconds, quota: lease.quota, plan: lease.plan };
-}
-
-function refuseToolCall(held: Held): AdmitResult {
-  held.requestsLeft -= 1;
-  held.usedRequests += 1;
-  return { admitted: false, ...(held.quotaRefusal as QuotaRefusal) };
-}
-
-/** Take one request unit and describe the window and quota as this isolate sees them. */
-function admitFrom(held: Held, now: number): AdmitResult {
-  held.requestsLeft -= 1;
-  held.usedRequests += 1;
-  const { lease } = held;
-  const used = lease.rateLimit.used + held.usedRequests;
-  const rateLimit = {
-    ...lease.rateLimit,
-    used,
-    remaining: Math.max(0, lease.rateLimit.limit - used),
-    // The lease's units are counted until a window after the slot the lease expires in.
-    resetSeconds: Math.ceil((held.until + 1000 + lease.rateLimit.windowSeconds * 1000 - now) / 1000),
-  };
-  const quota = { ...lease.quota, used: lease.quota.used + held.usedToolCalls };
-  return {
-    admitted: true,
-    plan: lease.plan,
-    rateLimit,
-    quota,
-    warnings: warnings(lease, rateLimit, quota, now),
-    database: lease.database,
-  };
-}
-
-function chargeFrom(held: Held): ChargeResult {
-  held.toolCallsLeft -= 1;
-  held.usedToolCalls += 1;
-  return { charged: true, quota: { ...held.lease.quota, used: held.lease.quota.used + held.usedToolCalls } };
-}

@@ -35,9 +35,15 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
   let result: AdmitResult;
   try {
     const stub = c.env.TENANT_DO.getByName(auth.tenantId);
-    result = leasable(c, request)
-      ? await leases.admit(stub, tenantOf(auth), request.toolCall === true, deferTo(c))
+    const leased = leasable(c, request);
+    result = leased
+      ? await leases.admit(stub, tenantOf(auth), request, deferTo(c))
       : await stub.admit({ ...request, tenant: tenantOf(auth) });
+    // A lease that says the tenant's database is being moved sends each write to the object, which
+    // refuses it until the move ends and admits it the moment it does (nothing was spent on the lease).
+    if (leased && !result.admitted && result.reason === "migrating") {
+      result = await stub.admit({ ...request, tenant: tenantOf(auth) });
+    }
   } catch (error) {
     countObjectError("tenant", "admit");
     c.get("logger").error("admission unavailable", { tenant: auth.tenantId, ...describeError(error) });
@@ -60,11 +66,13 @@ export async function admit(c: Context<AppEnv>, request: AdmitRequest): Promise<
 const leases = new AdmissionLeases();
 
 /**
- * Whether a request may be admitted from a lease. Not a write (a tenant
- * being moved must refuse every write from the moment the move starts, and
- * a lease could let one through for up to its lifetime), not a legacy
- * session's request (the object touches and expires the session record),
- * not an initialize (it creates one), not a billing route (one a suspended
+ * Whether a request may be admitted from a lease. A write may: a lease
+ * carries the tenant's database state, so once a move has begun every lease
+ * refuses writes, and the move raises its write fence only after the leases
+ * granted before it have expired (docs/lifecycle.md). A legacy session's
+ * request may: the lease holds the sessions the object said were alive.
+ * Not an initialize (it creates a session record, and the plan's cap on
+ * sessions is decided by the object), not a billing route (one a suspended
  * tenant may use, or one that spends the Stripe budget: both decided by the
  * object), and not a credential that already says the tenant is not active
  * (the object decides and records that).
@@ -72,13 +80,33 @@ const leases = new AdmissionLeases();
 function leasable(c: Context<AppEnv>, request: AdmitRequest): boolean {
   return (
     c.get("services").config.admissionLeases &&
-    !request.write &&
-    !request.sessionId &&
     !request.initialize &&
     !request.allowSuspended &&
     !request.stripeCall &&
     c.get("auth").status === "active"
   );
+}
+
+/**
+ * Report this isolate's lease of the caller's budget to the object now, so
+ * what the object counts includes every request this isolate admitted:
+ * `/api/usage` answers exactly for the caller's own requests, not a lease
+ * lifetime behind. A failure is not the caller's: the report is kept for
+ * the next call, and the counts read are then behind by the lease.
+ */
+export async function settleLeases(c: Context<AppEnv>): Promise<void> {
+  if (!c.get("services").config.admissionLeases) return;
+  const tenantId = c.get("auth").tenantId;
+  await leases.settleNow(c.env.TENANT_DO.getByName(tenantId), tenantId);
+}
+
+/**
+ * `DELETE /mcp` closed `sessionId` (all the tenant's sessions when null):
+ * this isolate's leases stop serving it at once, so the client that closed
+ * it sees 404 on its next request; other isolates within one lease lifetime.
+ */
+export function sessionsClosed(c: Context<AppEnv>, sessionId: string | null): void {
+  leases.forgetSessions(c.get("auth").tenantId, sessionId);
 }
 
 /** Work that outlives the response: a lease's return at its expiry. */

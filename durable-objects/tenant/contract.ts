@@ -128,6 +128,17 @@ export interface DatabaseState {
   migration: { id: string; since: number } | null;
 }
 
+/**
+ * `TenantDO.markMigrating`: writes are refused from now on, by the object
+ * and by every lease it grants; a lease granted before may still admit a
+ * write until `leasedUntil` (epoch ms; null when none is outstanding). The
+ * move raises its write fence only after that, so such a write lands before
+ * the fence and is copied, rather than being refused by it.
+ */
+export interface MigrationMark {
+  leasedUntil: number | null;
+}
+
 /** `TenantDO.reserveToolCalls`: how many of those asked were counted (fewer once the quota is spent), and the quota after. */
 export type ReserveResult = { granted: number; quota: QuotaState };
 
@@ -218,8 +229,35 @@ export interface LeaseInput {
   requests: boolean;
   /** Tool-call units wanted too (a `tools/call` is being admitted or charged). */
   toolCalls: boolean;
+  /**
+   * A renewal ahead: the isolate still holds a lease and no request waits on
+   * this one, so a refusal is not a refused request and is not counted.
+   */
+  ahead?: boolean;
   /** Requests this isolate refused from a refusal it remembered, since its last call (usage counts them). */
   refused?: { rateLimited: number; quotaExceeded: number };
+  /**
+   * A legacy session a request names that this isolate does not hold as
+   * alive: checked (expired on the spot, touched) before anything is
+   * granted; unknown or expired refuses with `session_not_found`.
+   */
+  session?: string | null;
+  /** The legacy sessions this isolate held with its lease: touched as seen, and answered with those still alive. */
+  sessions?: SessionSeen[];
+}
+
+/** `TenantDO.returnLeases`: settle leases held to their end, with the sessions served from them. */
+export type LeaseReturn = Pick<LeaseInput, "settle" | "refused" | "sessions">;
+
+/**
+ * A legacy session an isolate served from its lease, and when it last did
+ * (epoch ms; null when not since it last reported). Reported with the
+ * renewal or return, so the session's idle time is kept without a call per
+ * request.
+ */
+export interface SessionSeen {
+  id: string;
+  seenAt: number | null;
 }
 
 /** A budget an isolate admits from without asking the object, until `lifetimeMs` after it asked. */
@@ -238,12 +276,20 @@ export interface Lease {
   /** The quota as settled before this lease (its own units not included). */
   quota: QuotaState;
   graceEndsAt: string | null;
+  /** A write is refused while `database.migration` is set, and sent to the new database when `generation` moves. */
   database: DatabaseState;
+  /**
+   * The legacy sessions asked about (`LeaseInput.session` and `sessions`)
+   * that are alive now: the isolate may serve requests in them until the
+   * lease ends without asking again, so a deleted or reaped session answers
+   * 404 within one lease lifetime.
+   */
+  sessions: AdmittedSession[];
 }
 
 export type LeaseResult =
   | { granted: true; lease: Lease }
   | {
       granted: false;
-      refusal: Extract<AdmitRefusal, { reason: "suspended" | "rate_limited" | "quota_exceeded" }>;
+      refusal: Extract<AdmitRefusal, { reason: "suspended" | "rate_limited" | "quota_exceeded" | "session_not_found" }>;
     };

@@ -76,6 +76,11 @@ export class LeaseLedger {
       .toArray();
   }
 
+  /** When the last unsettled lease expires (epoch ms), or null when none is outstanding. */
+  lastExpiry(): number | null {
+    return this.#sql.exec<{ at: number | null }>("SELECT MAX(expires_at) AS at FROM admission_leases").one().at;
+  }
+
   /** When the next unsettled lease is reconciled, or null when none is outstanding: a deadline for the alarm. */
   nextDeadline(): number | null {
     const row = this.#sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM admission_leases").one();

@@ -97,7 +97,7 @@ export class TenantLimits {
    */
   lease(
     settings: TenantSettings,
-    want: Pick<LeaseInput, "requests" | "toolCalls">,
+    want: Pick<LeaseInput, "requests" | "toolCalls" | "ahead">,
     version: number,
     database: DatabaseState,
     now: number,
@@ -112,7 +112,7 @@ export class TenantLimits {
       : { taken: 0, slot: Math.floor(expiresAt / 1000), state: this.#window.peek(rate.limit, windowMs, now) };
     const rateLimit: RateLimitState = { ...taken.state, source: rate.source };
     if (want.requests && taken.taken === 0) {
-      this.#meter.count(["rate_limited"], now);
+      if (!want.ahead) this.#meter.count(["rate_limited"], now);
       const { retryAfterSeconds, state } = this.#window.refusal(rate.limit, windowMs, now);
       return {
         granted: false,
@@ -125,7 +125,8 @@ export class TenantLimits {
       // An unlimited quota is only counted, so its leases are as large as the rate's; a limited one keeps to 10.
       toolCalls =
         quotaLimit === null ? leaseSize(Number.POSITIVE_INFINITY, cap) : leaseSize(quotaLimit - this.#quotaUsed(now));
-      if (toolCalls === 0) {
+      // Ahead of need, no tools/call waits on it: the isolate refuses (and reports) one if it comes.
+      if (toolCalls === 0 && !want.ahead) {
         // The tools/call this lease was asked for is refused (by the isolate when it holds request units).
         const refusal = this.#quotaRefusal(plan, quotaLimit, now);
         if (!want.requests) return { granted: false, refusal };
@@ -146,6 +147,7 @@ export class TenantLimits {
         quota: this.#meter.quota(quotaLimit, now),
         graceEndsAt: settings.graceEndsAt ?? null,
         database,
+        sessions: [],
       },
     };
   }

@@ -14,7 +14,7 @@
  * idleness (and LRU order for the cap) is measured to within that interval,
  * which is why the throttle is a small fraction of the idle timeout.
  */
-import type { CloseReason, SessionClosure, SessionList, SessionRecord } from "./contract";
+import type { CloseReason, SessionClosure, SessionList, SessionRecord, SessionSeen } from "./contract";
 
 export interface SessionLimits {
   idleMs: number;
@@ -107,19 +107,41 @@ export class SessionStore {
    * The live session with this id, touched as seen; or why it is not live:
    * unknown (never existed, deleted, reaped) or expired just now.
    */
-  use(id: string, now: number): { session: SessionRecord } | { session: null; closed: SessionClosure | null } {
+  use(
+    id: string,
+    now: number,
+    seenAt: number | null = now,
+  ): { session: SessionRecord } | { session: null; closed: SessionClosure | null } {
     const row = this.#sql.exec<SessionRow>("SELECT * FROM mcp_sessions WHERE id = ?", id).toArray()[0];
     if (!row) return { session: null, closed: null };
-    const reason = this.#expiredReason(row, now);
+    // A use an isolate reports late (with its lease) counts from when it happened, never from the future.
+    const seen = Math.max(row.last_seen_at, Math.min(seenAt ?? 0, now));
+    const reason = this.#expiredReason({ ...row, last_seen_at: seen }, now);
     if (reason) {
       this.#delete(id, reason);
       return { session: null, closed: { id, reason } };
     }
-    if (now - row.last_seen_at >= this.#touchEveryMs) {
-      this.#sql.exec("UPDATE mcp_sessions SET last_seen_at = ? WHERE id = ?", now, id);
-      row.last_seen_at = now;
+    if (seen - row.last_seen_at >= this.#touchEveryMs) {
+      this.#sql.exec("UPDATE mcp_sessions SET last_seen_at = ? WHERE id = ?", seen, id);
+      row.last_seen_at = seen;
     }
     return { session: toRecord(row) };
+  }
+
+  /**
+   * The sessions an isolate reports it served from a lease (`seenAt`), and
+   * possibly one it asks about: each touched as seen when it was, or expired
+   * now. Answers those alive and those that ended here.
+   */
+  useAll(seen: SessionSeen[], now: number): { alive: SessionRecord[]; closed: SessionClosure[] } {
+    const alive: SessionRecord[] = [];
+    const closed: SessionClosure[] = [];
+    for (const { id, seenAt } of seen) {
+      const used = this.use(id, now, seenAt);
+      if (used.session) alive.push(used.session);
+      else if (used.closed) closed.push(used.closed);
+    }
+    return { alive, closed };
   }
 
   setLogLevel(id: string, level: string): boolean {

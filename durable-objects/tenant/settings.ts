@@ -1,5 +1,5 @@
 import type { Plan, TenantStatus } from "../../shared/plans";
-import type { TenantSettings, VersionedSettings } from "./contract";
+import type { AdmitInput, TenantSettings, VersionedSettings } from "./contract";
 
 type Row = {
   tenant_id: string;
@@ -49,6 +49,29 @@ export class SettingsStore {
   /** The settings in force: the stored copy, or the Worker's view adopted as the first copy. */
   getOrAdopt(fromRequest: TenantSettings): VersionedSettings {
     return this.#cached ?? this.#write({ ...fromRequest, recordUpdatedAt: null });
+  }
+
+  /**
+   * The settings a request is decided with, or null when the tenant may not
+   * be served. Fail closed: a credential that says the tenant is suspended or
+   * deleted is refused even if this copy still holds "active" (an operator
+   * may have changed the management DB by hand, without a push). The record
+   * the credential was read from is applied, newer wins, so the copy is
+   * brought up to date by the next request that reads it. `allowSuspended`
+   * (billing routes) also serves a suspended tenant; a deleted one never.
+   */
+  forRequest(tenant: AdmitInput["tenant"], allowSuspended = false): VersionedSettings | null {
+    const fromCredential: VersionedSettings = {
+      tenantId: tenant.id,
+      plan: tenant.plan,
+      status: tenant.status,
+      rateLimitOverride: tenant.rateLimitOverride,
+      graceEndsAt: tenant.graceEndsAt ?? null,
+      recordUpdatedAt: tenant.recordUpdatedAt ?? null,
+    };
+    const settings = fromCredential.recordUpdatedAt ? this.apply(fromCredential) : this.getOrAdopt(fromCredential);
+    const servable = (status: string) => status === "active" || (allowSuspended && status === "suspended");
+    return servable(settings.status) && servable(tenant.status) ? settings : null;
   }
 
   /** Apply a management-DB record unless the copy held is from a newer one. Returns the settings in force. */

@@ -10,9 +10,12 @@ import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
   AdmitResult,
+  AdmittedSession,
   ChargeResult,
   LeaseInput,
   LeaseResult,
+  LeaseReturn,
+  MigrationMark,
   RateLimitStatus,
   ReserveResult,
   SessionClosure,
@@ -51,6 +54,8 @@ export class TenantDO extends DurableObject<Env> {
   #flushDueAt: number | null = null;
   /** When to retry driving a migration whose slice could not start; in memory like `#flushDueAt`. */
   #migrationRetryAt: number | null = null;
+  /** A drive of the migration is under way in this instance (see `#driveMigration`). */
+  #drivingNow = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -87,7 +92,7 @@ export class TenantDO extends DurableObject<Env> {
   /** See `AdmitInput`: one call per request decides whether it may run. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const now = Date.now();
-    const settings = this.#settingsFrom(input.tenant, input.allowSuspended === true);
+    const settings = this.#settings.forRequest(input.tenant, input.allowSuspended === true);
     if (!settings) return { admitted: false, reason: "suspended" };
     const database = this.#database.get();
     // Refused before anything is counted: a write that cannot run is not a request the tenant spent.
@@ -117,15 +122,7 @@ export class TenantDO extends DurableObject<Env> {
       session = created.session;
       result.closedSessions = created.closed;
     }
-    if (result.admitted && session) {
-      result.session = {
-        id: session.id,
-        protocolVersion: session.protocolVersion,
-        clientInfo: session.clientInfo,
-        logLevel: session.logLevel,
-        created: Boolean(input.initialize),
-      };
-    }
+    if (result.admitted && session) result.session = admittedSession(session, Boolean(input.initialize));
     if (result.admitted) result.database = database;
     if (this.#flushDueAt === null || input.initialize) {
       this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
@@ -136,29 +133,42 @@ export class TenantDO extends DurableObject<Env> {
   }
 
   /**
-   * See `LeaseInput`: settle the leases an isolate reports on, then grant it
-   * a new budget under the terms now in force (docs/rate-limits.md, "Leases").
-   * Settling comes first and happens even for a suspended tenant, so what was
-   * used is counted and what was not goes back.
+   * See `LeaseInput`: settle the leases an isolate reports on (and touch the
+   * legacy sessions it served from them), then grant it a new budget under
+   * the terms now in force (docs/rate-limits.md, "Leases"). Settling comes
+   * first and happens even for a suspended tenant, so what was used is
+   * counted and what was not goes back.
    */
   async lease(input: LeaseInput): Promise<LeaseResult> {
     const now = Date.now();
     this.#limits.settle(input.settle, input.refused, now);
-    const settings = this.#settingsFrom(input.tenant);
-    const result: LeaseResult = settings
-      ? this.#limits.lease(settings, input, this.#settings.version(), this.#database.get(), now)
-      : { granted: false, refusal: { reason: "suspended" } };
+    const asked = input.session ? [{ id: input.session, seenAt: now }] : [];
+    const sessions = this.#sessions.useAll([...(input.sessions ?? []), ...asked], now);
+    const settings = this.#settings.forRequest(input.tenant);
+    const alive = (id: string) => sessions.alive.some((session) => session.id === id);
+    let result: LeaseResult;
+    if (!settings) result = { granted: false, refusal: { reason: "suspended" } };
+    else if (input.session && !alive(input.session)) {
+      const closed = sessions.closed.find((closure) => closure.id === input.session) ?? null;
+      result = { granted: false, refusal: { reason: "session_not_found", closed } };
+    } else {
+      result = this.#limits.lease(settings, input, this.#settings.version(), this.#database.get(), now);
+      if (result.granted) result.lease.sessions = sessions.alive.map((session) => admittedSession(session, false));
+    }
     this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
     await this.#scheduleAlarm();
+    if (sessions.closed.length > 0) await this.#sessionsChanged(input.tenant.id, sessions.closed, 0);
     return result;
   }
 
-  /** Settle leases an isolate is done with (it held them to expiry unused up): see `lease`. */
-  async returnLeases(input: Pick<LeaseInput, "settle" | "refused">): Promise<void> {
+  /** Settle leases an isolate is done with (it held them to their end): see `lease`. */
+  async returnLeases(input: LeaseReturn): Promise<void> {
     const now = Date.now();
     this.#limits.settle(input.settle, input.refused, now);
+    const sessions = this.#sessions.useAll(input.sessions ?? [], now);
     this.#flushDueAt ??= now + this.#config.usageFlushIntervalMs;
     await this.#scheduleAlarm();
+    if (sessions.closed.length > 0) await this.#sessionsChanged(this.#settings.get()?.tenantId, sessions.closed, 0);
   }
 
   /**
@@ -168,7 +178,7 @@ export class TenantDO extends DurableObject<Env> {
    */
   async chargeToolCall(tenant: AdmitInput["tenant"]): Promise<ChargeResult> {
     const now = Date.now();
-    const settings = this.#settingsFrom(tenant);
+    const settings = this.#settings.forRequest(tenant);
     if (!settings) return { charged: false, reason: "suspended" };
     const result = this.#limits.charge(settings, now);
     if (this.#flushDueAt === null) {
@@ -176,31 +186,6 @@ export class TenantDO extends DurableObject<Env> {
       await this.#scheduleAlarm();
     }
     return result;
-  }
-
-  /**
-   * The settings a request is decided with, or null when the tenant may not
-   * be served. Fail closed: a credential that says the tenant is suspended or
-   * deleted is refused even if this object still holds "active" (an operator
-   * may have changed the management DB by hand, without a push). The record
-   * the credential was read from is applied, newer wins, so the object is
-   * brought up to date by the next request that reads it. `allowSuspended`
-   * (billing routes) also serves a suspended tenant; a deleted one never.
-   */
-  #settingsFrom(tenant: AdmitInput["tenant"], allowSuspended = false): VersionedSettings | null {
-    const fromCredential: VersionedSettings = {
-      tenantId: tenant.id,
-      plan: tenant.plan,
-      status: tenant.status,
-      rateLimitOverride: tenant.rateLimitOverride,
-      graceEndsAt: tenant.graceEndsAt ?? null,
-      recordUpdatedAt: tenant.recordUpdatedAt ?? null,
-    };
-    const settings = fromCredential.recordUpdatedAt
-      ? this.#settings.apply(fromCredential)
-      : this.#settings.getOrAdopt(fromCredential);
-    const servable = (status: string) => status === "active" || (allowSuspended && status === "suspended");
-    return servable(settings.status) && servable(tenant.status) ? settings : null;
   }
 
   /** Remember a session's `logging/setLevel`; false when the session is gone. */
@@ -271,9 +256,14 @@ export class TenantDO extends DurableObject<Env> {
 
   // --- Tenant database migration (shared/lifecycle/move/drive.ts drives it; docs/lifecycle.md) ---
 
-  /** Refuse writes from now on: a migration is copying the tenant's database. */
-  markMigrating(migrationId: string): void {
+  /**
+   * Refuse writes from now on: a migration is copying the tenant's database.
+   * Every lease granted from now on says so; answers until when a lease
+   * granted before may still admit a write (`MigrationMark`).
+   */
+  markMigrating(migrationId: string): MigrationMark {
     this.#database.mark(migrationId, Date.now());
+    return { leasedUntil: this.#limits.leases.lastExpiry() };
   }
 
   /** Accept writes again; `generation` (when the pointer was switched) sends every isolate to the new database. */
@@ -403,7 +393,10 @@ export class TenantDO extends DurableObject<Env> {
    */
   async #driveMigration(): Promise<void> {
     const migrationId = this.#database.driving();
-    if (!migrationId) return;
+    // One drive at a time: a drive waits (for leases to end) and copies across awaits, and an alarm
+    // set meanwhile must not start a second one on the same steps.
+    if (!migrationId || this.#drivingNow) return;
+    this.#drivingNow = true;
     const mgmt = openDatabase(this.#config.mgmtDb, this.#config.dbTimeoutMs);
     try {
       const { done } = await advanceMove(
@@ -426,13 +419,15 @@ export class TenantDO extends DurableObject<Env> {
       return;
     } finally {
       mgmt.close();
+      this.#drivingNow = false;
     }
     this.#migrationRetryAt = null;
   }
 
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
-    const driving = this.#database.driving() ? (this.#migrationRetryAt ?? Date.now()) : null;
+    // A drive under way sets the alarm again when it ends.
+    const driving = this.#database.driving() && !this.#drivingNow ? (this.#migrationRetryAt ?? Date.now()) : null;
     const leases = this.#limits.leases.nextDeadline();
     const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving, leases);
     const current = await this.ctx.storage.getAlarm();
@@ -446,4 +441,9 @@ export class TenantDO extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(next);
     }
   }
+}
+
+function admittedSession(session: SessionRecord, created: boolean): AdmittedSession {
+  const { id, protocolVersion, clientInfo, logLevel } = session;
+  return { id, protocolVersion, clientInfo, logLevel, created };
 }

@@ -1,6 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { initializeSession, sessionPost, TOOLS_LIST } from "./mcp-support";
-import { ADMIN, asTenant, newTenant, openMgmtDb, workerFetch } from "./support";
+import { ADMIN, afterOneLeaseLifetime, asTenant, newTenant, openMgmtDb, workerFetch } from "./support";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const sessionsUrl = (tenantId: string, query = "") => `/api/tenants/${tenantId}/sessions${query}`;
 
@@ -39,6 +43,8 @@ describe("admin: a tenant's MCP sessions", () => {
 
     const all = await workerFetch(sessionsUrl(tenant.id), { method: "DELETE", headers: ADMIN });
     expect(await all.json()).toEqual({ tenant_id: tenant.id, closed: 1 });
+    // An isolate serving the session from its lease answers 404 within one lease lifetime of the close.
+    afterOneLeaseLifetime();
     expect((await sessionPost(apiKey.key, sessionId, TOOLS_LIST)).status).toBe(404);
 
     const audit = await openMgmtDb().execute(

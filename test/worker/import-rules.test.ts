@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { UsageMeter } from "../../durable-objects/tenant/quota";
@@ -67,6 +67,8 @@ async function useToolCalls(tenantId: string, used: number) {
     const meter = new UsageMeter(state.storage.sql);
     meter.addToolCalls(used - meter.current(Date.now()).toolCalls, Date.now());
   });
+  // Written behind the object's back: make it read its counters again (as metering.test.ts does).
+  await evictDurableObject(env.TENANT_DO.getByName(tenantId));
 }
 
 async function quotaUsed(key: string): Promise<number> {

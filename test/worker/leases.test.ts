@@ -60,7 +60,7 @@ describe("admission leases", () => {
     const isolates = [new AdmissionLeases(), new AdmissionLeases()];
     const live = liveIsolate();
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => isolates[i % 2]!.admit(grantor, input, false, live.defer)),
+      Array.from({ length: 200 }, (_, i) => isolates[i % 2]!.admit(grantor, input, {}, live.defer)),
     );
     const admitted = results.filter((result) => result.admitted).length;
     // What is still leased and unused when the burst is over is all the limit can be short by.
@@ -92,15 +92,58 @@ describe("admission leases", () => {
     // The clock stands still, so no lease expires while the machine is slow: calls are counted per lease alone.
     vi.useFakeTimers({ toFake: ["Date"] });
     for (let i = 0; i < 50; i++) {
-      expect(await isolate.admit(grantor, input, false, live.defer)).toMatchObject({ admitted: true });
+      expect(await isolate.admit(grantor, input, {}, live.defer)).toMatchObject({ admitted: true });
     }
-    // A pro tenant's leases hold 10 requests: 50 requests take 5 calls, each settling the lease before it.
-    expect(calls).toEqual({ lease: 5, returnLeases: 0 });
+    // A pro tenant's leases hold 10 requests: 50 requests use 5 leases, each asked for ahead, in the background,
+    // when the one before was three-quarters spent (and settling the one before that); the 6th was granted ahead
+    // of a need that did not come.
+    expect(calls).toEqual({ lease: 6, returnLeases: 0 });
     vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
     await live.settled();
-    // The last lease, unrenewed, is returned at its expiry: one more call.
-    expect(calls).toEqual({ lease: 5, returnLeases: 1 });
+    // The last lease, and the one granted ahead of it, are returned at their expiry: one more call, or two.
+    expect(calls.lease).toBe(6);
+    expect(calls.returnLeases).toBeGreaterThanOrEqual(1);
+    expect(calls.returnLeases).toBeLessThanOrEqual(2);
     expect(await usageOf(tenant.id)).toMatchObject({ requests: 50 });
+    expect(await outstandingRequestUnits(tenant.id)).toBe(0);
+  });
+
+  it("renews ahead in the background: the requests that come while the renewal is on its way do not wait for it", async () => {
+    const { tenant } = await newTenant("pro");
+    const input = admitInput(tenant.id, "pro").tenant;
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    // The object's answer to every call after the first is held back until the test lets it through.
+    let release: () => void = () => {};
+    const held = new Promise<void>((done) => {
+      release = done;
+    });
+    let calls = 0;
+    const slow: LeaseGrantor = {
+      lease: async (leaseInput) => {
+        calls += 1;
+        if (calls > 1) await held;
+        return stub.lease(leaseInput);
+      },
+      returnLeases: (returned) => stub.returnLeases(returned),
+    };
+    const isolate = new AdmissionLeases();
+    const live = liveIsolate();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // The first lease holds 10 requests; from the 8th (three-quarters spent) the next one is asked for ahead.
+    for (let i = 0; i < 10; i++) {
+      expect(await isolate.admit(slow, input, {}, live.defer)).toMatchObject({ admitted: true });
+    }
+    // All 10 were admitted while that call was still held back: none of them waited for it.
+    expect(calls).toBe(2);
+    release();
+    // The 11th request finds the lease granted ahead: no call of its own.
+    await vi.waitFor(async () => expect(await outstandingRequestUnits(tenant.id)).toBe(20));
+    expect(await isolate.admit(slow, input, {}, live.defer)).toMatchObject({ admitted: true });
+    expect(calls).toBe(2);
+    vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
+    await live.settled();
+    await leasesSettled(tenant.id);
+    expect(await usageOf(tenant.id)).toMatchObject({ requests: 11 });
   });
 
   it("reconciles a lease its isolate died holding at expiry: never handed out again, counted in full", async () => {
@@ -112,14 +155,14 @@ describe("admission leases", () => {
     // A dead isolate runs nothing after its death: its `waitUntil` work (the return at expiry) is lost too.
     const dropped = () => {};
     for (let i = 0; i < 4; i++)
-      expect(await dying.admit(grantor, input, false, dropped)).toMatchObject({ admitted: true });
+      expect(await dying.admit(grantor, input, {}, dropped)).toMatchObject({ admitted: true });
     // The free plan's first lease is 6 requests (a tenth of 60); 4 were used when the isolate died.
     expect(await outstandingRequestUnits(tenant.id)).toBe(6);
 
     // Another isolate meanwhile: the dead one's lease still counts, so never more than 60 in the window.
     const other = new AdmissionLeases();
     const live = liveIsolate();
-    const burst = await Promise.all(Array.from({ length: 80 }, () => other.admit(grantor, input, false, live.defer)));
+    const burst = await Promise.all(Array.from({ length: 80 }, () => other.admit(grantor, input, {}, live.defer)));
     expect(burst.filter((result) => result.admitted).length).toBe(54);
 
     // Past expiry and the grace period for a settlement in flight, the alarm reconciles it.
@@ -163,7 +206,7 @@ describe("admission leases", () => {
     const isolate = new AdmissionLeases();
     vi.useFakeTimers({ toFake: ["Date"] });
     const never = () => {};
-    for (let i = 0; i < 3; i++) await isolate.admit(grantor, input, false, never);
+    for (let i = 0; i < 3; i++) await isolate.admit(grantor, input, {}, never);
     vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
 
     const unreachable: LeaseGrantor = {
@@ -171,9 +214,9 @@ describe("admission leases", () => {
       returnLeases: () => Promise.reject(new Error("network connection lost")),
     };
     // No lease, no admission: the Worker answers this rejection with 503 and Retry-After (workers/admission.ts).
-    await expect(isolate.admit(unreachable, input, false, never)).rejects.toThrow("network connection lost");
+    await expect(isolate.admit(unreachable, input, {}, never)).rejects.toThrow("network connection lost");
 
-    expect(await isolate.admit(grantor, input, false, never)).toMatchObject({ admitted: true });
+    expect(await isolate.admit(grantor, input, {}, never)).toMatchObject({ admitted: true });
     // The expired lease's 3 requests reached the usage counters with that call, its unused 7 went back.
     expect(await usageOf(tenant.id)).toMatchObject({ requests: 3 });
     expect(await env.TENANT_DO.getByName(tenant.id).rateLimitStatus()).toMatchObject({ used: 3 + 10 });
@@ -191,7 +234,7 @@ describe("admission leases", () => {
     const live = liveIsolate();
     const charged = [];
     for (let i = 0; i < 5; i++) {
-      const admitted = await isolate.admit(grantor, input, true, live.defer);
+      const admitted = await isolate.admit(grantor, input, { toolCall: true }, live.defer);
       if (!admitted.admitted) {
         expect(admitted).toMatchObject({ reason: "quota_exceeded", quota: { limit: 10_000 } });
         continue;

@@ -1,7 +1,18 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { INITIALIZE, initializeSession, post, sessionPost, TOOLS_LIST } from "./mcp-support";
-import { ADMIN, newTenant, sessionStats, workerFetch } from "./support";
+import { ADMIN, afterOneLeaseLifetime, leasesSettled, newTenant, sessionStats, workerFetch } from "./support";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Requests counted in the tenant's usage once every lease is settled: exact, whatever leases were granted. */
+async function settledRequests(tenantId: string): Promise<number> {
+  afterOneLeaseLifetime();
+  await leasesSettled(tenantId);
+  return (await env.TENANT_DO.getByName(tenantId).usageStatus())?.usage.requests ?? Number.NaN;
+}
 
 function expectRateLimitHeaders(response: Response, limit: number) {
   expect(response.headers.get("x-ratelimit-limit")).toBe(String(limit));
@@ -89,7 +100,7 @@ describe("/mcp admission as clients see it", () => {
       error: { code: -32600, message: expect.stringContaining("only ping and notifications") },
     });
 
-    const before = (await env.TENANT_DO.getByName(tenant.id).rateLimitStatus())?.used;
+    const before = await settledRequests(tenant.id);
     const pings = await sessionPost(apiKey.key, sessionId, [
       { jsonrpc: "2.0", id: 1, method: "ping" },
       { jsonrpc: "2.0", method: "notifications/initialized" },
@@ -100,7 +111,8 @@ describe("/mcp admission as clients see it", () => {
       { jsonrpc: "2.0", id: 1, result: {} },
       { jsonrpc: "2.0", id: 2, result: {} },
     ]);
-    expect((await env.TENANT_DO.getByName(tenant.id).rateLimitStatus())?.used).toBe((before ?? 0) + 1);
+    // The batch is one request: one unit of the rate limit, counted once.
+    expect(await settledRequests(tenant.id)).toBe(before + 1);
   });
 
   it("refuses subscriptions/listen clearly instead of holding a stream open", async () => {

@@ -9,6 +9,11 @@ function usage(key: string) {
   return workerFetch(`/api/usage`, { headers: asTenant(key) });
 }
 
+/** `GET /api/me`: admitted from the isolate's lease like any request (`/api/usage` returns the lease first). */
+function me(key: string) {
+  return workerFetch(`/api/me`, { headers: asTenant(key) });
+}
+
 function patchTenant(id: string, body: unknown) {
   return workerFetch(`/api/tenants/${id}`, {
     method: "PATCH",
@@ -93,18 +98,18 @@ describe("tenant rate limit", () => {
   it("applies an override within one lease lifetime, and clearing it restores the plan limit as fast", async () => {
     const { tenant, apiKey } = await newTenant("free");
     vi.useFakeTimers({ toFake: ["Date"] });
-    expect((await usage(apiKey.key)).headers.get("x-ratelimit-limit")).toBe("60");
+    expect((await me(apiKey.key)).headers.get("x-ratelimit-limit")).toBe("60");
 
     expect((await patchTenant(tenant.id, { rate_limit_override: 3 })).status).toBe(200);
     // The lease this isolate holds was granted under the plan's limit: it may still admit from it…
-    expect((await usage(apiKey.key)).headers.get("x-ratelimit-limit")).toBe("60");
+    expect((await me(apiKey.key)).headers.get("x-ratelimit-limit")).toBe("60");
     // …until it ends; the renewal is granted under the override (two requests already in the window).
     afterOneLeaseLifetime();
-    const throttled = await usage(apiKey.key);
+    const throttled = await me(apiKey.key);
     expect(throttled.status).toBe(200);
     expect(throttled.headers.get("x-ratelimit-limit")).toBe("3");
     expect(throttled.headers.get("x-ratelimit-remaining")).toBe("0");
-    const refused = await usage(apiKey.key);
+    const refused = await me(apiKey.key);
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
       "this tenant's rate limit",
@@ -112,7 +117,7 @@ describe("tenant rate limit", () => {
 
     expect((await patchTenant(tenant.id, { rate_limit_override: null })).status).toBe(200);
     afterOneLeaseLifetime();
-    const restored = await usage(apiKey.key);
+    const restored = await me(apiKey.key);
     expect(restored.status).toBe(200);
     expect(restored.headers.get("x-ratelimit-limit")).toBe("60");
   });

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { startMove } from "../../shared/lifecycle/move/commands";
 import type { MoveDeps } from "../../shared/lifecycle/move/context";
@@ -10,7 +10,11 @@ import { remember } from "../../shared/memory/remember";
 import { getTenantDatabase } from "../../shared/tenants/tenants";
 import worker from "../../workers/index";
 import { connect, post } from "./mcp-support";
-import { config, newTenant, openMgmtDb } from "./support";
+import { afterOneLeaseLifetime, config, newTenant, openMgmtDb } from "./support";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const base = "http://localhost";
 
@@ -221,6 +225,51 @@ describe("moving a tenant to another database", () => {
     });
     expect(start.status).toBe(409);
     expect(await start.json()).toMatchObject({ error: { code: "migration_in_progress" } });
+  });
+
+  it("a write admitted from a lease granted before the move began lands before the fence and is copied; none acknowledged is lost", async () => {
+    const { tenant, apiKey } = await seededTenant(3);
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    const deps = stubDeps(tenant.id);
+    // The clock stands still until the test moves it, so the lease below stays valid as long as the test needs.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    expect((await rememberOverMcp(apiKey.key, "leased write before the move")).status).toBe(200);
+
+    const migration = await startMove(deps, tenant.id, { group: "default" }, { actor: "test" });
+    const marking = advanceMove(deps, migration.id, { stopAfter: "marked" });
+    // The object refuses writes from the mark on, but this isolate's lease was granted before it.
+    await vi.waitFor(async () => expect((await stub.databaseState()).migration).not.toBeNull(), { timeout: 10_000 });
+    const windowBefore = (await stub.rateLimitStatus())?.used;
+    const leased = await rememberOverMcp(apiKey.key, "leased write after the mark");
+    expect(leased.status).toBe(200);
+    const answer = (await leased.json()) as { result?: { isError?: boolean }; error?: unknown };
+    expect(answer.error).toBeUndefined();
+    expect(answer.result?.isError).toBeFalsy();
+    // Admitted from the lease, without a call to the object; the fence is not up while such a lease can admit.
+    expect((await stub.rateLimitStatus())?.used).toBe(windowBefore);
+    expect((await tenantDb(tenant.id)).record.url).toBe(migration.source.url);
+
+    // One lease lifetime on, that lease has ended: the fence goes up and the move is marked.
+    afterOneLeaseLifetime();
+    expect(await marking).toMatchObject({ done: false, move: { step: "marked" } });
+    // The next lease says the tenant is moving: the write is refused before anything is written.
+    const refused = await rememberOverMcp(apiKey.key, "write once the fence is up");
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: { data: { code: "tenant_migrating" } } });
+
+    vi.useRealTimers();
+    const done = await advanceMove(deps, migration.id);
+    expect(done).toMatchObject({ done: true, move: { status: "completed", step: "resumed" } });
+    const { db, record } = await tenantDb(tenant.id);
+    expect(record.url).not.toBe(migration.source.url);
+    const written = await db.execute(
+      "SELECT content FROM memories WHERE content LIKE '%write%' ORDER BY content",
+      "read",
+    );
+    expect(written.rows.map((row) => row.content)).toEqual([
+      "leased write after the mark",
+      "leased write before the move",
+    ]);
   });
 
   const interrupted = MOVE_STEPS.slice(1, -1);

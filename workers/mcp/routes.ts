@@ -2,7 +2,7 @@ import { classifyInboundRequest, isJsonContentType, readRequestBody } from "@mod
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { memoryAccessRefusal } from "../../shared/memory/access";
 import { MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
-import { admit } from "../admission";
+import { admit, sessionsClosed } from "../admission";
 import { authenticate } from "../auth/authenticate";
 import { insufficientScope, scopeChallenge } from "../auth/require-scope";
 import { errorAnswer } from "../error-answer";
@@ -158,6 +158,7 @@ mcp.delete("/mcp", async (c) => {
   if (!result.admitted) return reply(c, refusalResponse(result, config.planLimits, null));
   const tenant = c.env.TENANT_DO.getByName(c.get("auth").tenantId);
   let closed: number;
+  sessionsClosed(c, sessionId);
   if (sessionId) {
     closed = (await tenant.closeSession(sessionId)) ? 1 : 0;
     if (closed === 1) logSessionClosed(c, { id: sessionId, reason: "delete" });

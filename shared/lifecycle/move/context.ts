@@ -6,9 +6,18 @@ import type { TenantMove } from "./record";
 
 /** The tenant's Durable Object as the move sees it: the switch that pauses and resumes writes. */
 export interface TenantGate {
-  markMigrating(moveId: string): Promise<unknown> | unknown;
+  /**
+   * Refuse writes from now on. May answer `leasedUntil` (epoch ms): until
+   * then an isolate may still admit a write under a lease granted before
+   * (docs/rate-limits.md, "Leases").
+   */
+  markMigrating(moveId: string): Promise<GateMark | undefined> | GateMark | undefined;
   /** `generation`: the database pointer's new generation, or null when the pointer did not move. */
   releaseMigrating(moveId: string, generation: number | null): Promise<unknown> | unknown;
+}
+
+export interface GateMark {
+  leasedUntil: number | null;
 }
 
 export interface MoveDeps {

@@ -52,10 +52,23 @@ export class Stop extends Error {
   }
 }
 
-/** The source is brought to the latest schema first (before the fence, which would refuse a data migration) so both sides have one shape. */
+/**
+ * The source is brought to the latest schema first (before the fence, which
+ * would refuse a data migration) so both sides have one shape. The fence
+ * goes up once every lease granted before the mark has expired (at most one
+ * lease lifetime, 1 s): a write admitted under such a lease then lands
+ * before the fence and is copied, rather than being refused by it. The
+ * fence, not this wait, is what makes the copy exact: a write still in
+ * flight when it goes up is refused whole.
+ */
 const mark: StepFn = async ({ deps, move, source }) => {
   await migrate(source, tenantMigrations);
-  await deps.gate.markMigrating(move.id);
+  const marked = await deps.gate.markMigrating(move.id);
+  const until = marked?.leasedUntil ?? null;
+  // By the clock, not by one timer: a timer may fire early, and tests move the clock by hand.
+  while (until !== null && Date.now() < until) {
+    await new Promise((done) => setTimeout(done, Math.min(100, until - Date.now())));
+  }
   await raiseFence(source, await listTables(source), move.id);
   return recordProgress(deps.mgmt, move.id, { step: "marked" });
 };

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { AppError } from "../../../shared/errors";
-import { admitted } from "../../admission";
+import { admitted, settleLeases } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
 import type { AppEnv } from "../../types";
 
@@ -12,6 +12,7 @@ import type { AppEnv } from "../../types";
 export const tenantUsage = new Hono<AppEnv>();
 
 tenantUsage.get("/", authenticate(), admitted(), async (c) => {
+  await settleLeases(c);
   const status = await c.env.TENANT_DO.getByName(c.get("auth").tenantId).status();
   if (!status) throw new AppError("internal", "the tenant's usage counters did not answer");
   const { usage, rateLimit } = status;
