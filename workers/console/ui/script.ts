@@ -41,5 +41,48 @@ export const CONSOLE_JS = `(() => {
     };
     setTimeout(check, 1500);
   }
+  const live = document.querySelector("[data-live]");
+  const list = document.getElementById("memory-list");
+  if (live && list) {
+    const url = new URL(live.dataset.live, location.href);
+    const row = (memory) => {
+      const item = document.createElement("li");
+      item.dataset.id = memory.id;
+      item.className = "fresh";
+      const body = document.createElement("div");
+      const link = document.createElement("a");
+      link.className = "memory-title";
+      link.href = "/app/memories/" + encodeURIComponent(memory.id);
+      link.textContent = memory.title;
+      const excerpt = document.createElement("p");
+      excerpt.className = "excerpt";
+      excerpt.textContent = memory.excerpt;
+      const facts = document.createElement("p");
+      facts.className = "muted";
+      facts.textContent = memory.kind + " · " + memory.project + " · just now · " + memory.by;
+      body.append(link, excerpt, facts);
+      item.append(body);
+      return item;
+    };
+    const poll = async () => {
+      try {
+        const response = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } });
+        if (response.ok) {
+          const body = await response.json();
+          for (const memory of body.memories) {
+            list.querySelector('[data-id="' + CSS.escape(memory.id) + '"]')?.remove();
+            list.prepend(row(memory));
+            url.searchParams.set("since", String(Date.parse(memory.updatedAt)));
+          }
+          if (body.memories.length > 0) {
+            live.textContent = body.memories.length === 1 ? "1 new memory just arrived." : body.memories.length + " new memories just arrived.";
+          }
+        }
+      } catch {}
+      if (!document.hidden) setTimeout(poll, 4000);
+      else document.addEventListener("visibilitychange", () => setTimeout(poll, 0), { once: true });
+    };
+    setTimeout(poll, 4000);
+  }
 })();
 `;
