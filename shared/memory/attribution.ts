@@ -1,5 +1,3 @@
-import type { Row } from "./model";
-
 /**
  * Who wrote a memory, a version of it, a link or an issue change: recorded
  * with the row since tenant DB v4 (`0004-attribution.ts`).
@@ -78,9 +76,4 @@ export function describeAttribution(attribution: Attribution | null): string {
             : "the operator";
   const clientText = client ? ` via ${[client.name, client.version].filter(Boolean).join(" ")}` : "";
   return `${through}${clientText}`;
-}
-
-/** The attribution columns of a memory row, for answers that show who wrote it. */
-export function rowAttribution(row: Row): { writtenBy: Attribution | null; changedBy: Attribution | null } {
-  return { writtenBy: parseAttribution(row.written_by), changedBy: parseAttribution(row.changed_by) };
 }

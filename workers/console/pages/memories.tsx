@@ -25,7 +25,7 @@ export const TIME_CHOICES = [
 ] as const;
 
 /** The page's own URL with `filters` (and anything else) in its query, for links that keep them. */
-export function memoriesHref(filters: Partial<MemoryFilters> & { cursor?: string }): string {
+function memoriesHref(filters: Partial<MemoryFilters> & { cursor?: string }): string {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(filters)) {
     if (value && !(name === "status" && value === "active")) query.set(name, value);
