@@ -135,6 +135,41 @@ describe("the console's memories room", () => {
     expect((await browser.page("/app/memories/issues")).html).toContain("Export times out");
   });
 
+  it("an export carries who wrote each memory and version, and an import into another account keeps it", async () => {
+    const { browser, remember } = await ownerWithAgent("export");
+    const id = await remember({ content: "Attribution survives a move between accounts." });
+    const { csrf } = await browser.page(`/app/memories/${id}`);
+    const edit = {
+      csrf,
+      title: "",
+      content: "Attribution survives an export.",
+      kind: "note",
+      importance: "3",
+      tags: "",
+    };
+    expect((await browser.post(`/app/memories/${id}/edit`, edit)).status).toBe(303);
+    const exported = await (await browser.fetch("/app/data/export?format=jsonl")).text();
+    const line = exported.split("\n").find((text) => text.includes(id)) ?? "";
+    const record = JSON.parse(line) as { written_by: unknown; versions: { written_by: unknown }[] };
+    expect(record.written_by).toMatchObject({ via: { kind: "console", name: null }, client: null });
+    expect(record.versions[0]?.written_by).toMatchObject({
+      via: { kind: "key", name: "laptop" },
+      client: { name: "test-modern", version: "1.0.0" },
+    });
+
+    const { browser: other } = await signedUpBrowser(mail, "importer");
+    const form = new FormData();
+    form.set("csrf", (await other.page("/app/data")).csrf);
+    form.set("format", "muninn");
+    form.set("file", new File([exported], "export.jsonl", { type: "application/jsonl" }));
+    expect((await other.fetch("/app/data/import", { method: "POST", body: form })).status).toBe(200);
+    const imported = await other.page(`/app/memories/${id}`);
+    expect(imported.html).toMatch(
+      /Version 1<\/strong>, replaced [^<]*<span class="author">by key “laptop” via test-modern 1.0.0/,
+    );
+    expect(imported.html).toMatch(/Version 2<\/strong> \(current\)[^<]*<span class="author">by the console<\/span>/);
+  });
+
   it("another account's session sees and changes nothing of the first account's memory", async () => {
     const owner = await ownerWithAgent("victim");
     const id = await owner.remember({ content: "Secret plan: ship on Friday.", project: "secret" });
