@@ -57,7 +57,7 @@ export function MemoryTabs(props: { current: "memories" | "issues" }) {
 function Filters(props: { filters: MemoryFilters; counts: MemoryCounts }) {
   const { filters, counts } = props;
   return (
-    <form method="get" action="/app/memories" class="filters" aria-label="Search and filter memories">
+    <form method="get" action="/app/memories" class="filters memory-filters" aria-label="Search and filter memories">
       <div class="wide-field">
         <label for="field-q">Search</label>
         <input id="field-q" name="q" type="search" value={filters.q} placeholder="What do you want to find?" />
@@ -343,8 +343,8 @@ export function MemoriesPage(props: {
             </p>
           ) : null}
           {page.memories.length === 0 ? <p role="status">No memories match these filters.</p> : null}
-          <BulkForm csrf={viewer.csrf} status={filters.status} back={back} />
           <MemoryRows memories={page.memories} />
+          {page.memories.length > 0 ? <BulkForm csrf={viewer.csrf} status={filters.status} back={back} /> : null}
           <div class="actions">
             {page.first ? null : <a href={memoriesHref({ ...filters, q: "" })}>Newest</a>}
             {page.nextCursor ? (
