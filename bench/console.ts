@@ -27,6 +27,8 @@ const PAGES = [
   "/signin",
   "/forgot",
   "/app/connect",
+  "/app/memories",
+  "/app/memories/issues",
   "/app/keys",
   "/app/apps",
   "/app/usage",

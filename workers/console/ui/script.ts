@@ -1,9 +1,11 @@
 /**
  * The console's only script, served from `/assets/console.js` (CSP
  * `script-src 'self'`): every page works without it. It adds copy buttons
- * (rendered `hidden` so no dead button shows without JavaScript) and, on
+ * (rendered `hidden` so no dead button shows without JavaScript); on
  * `/app/connect`, polls the connection status so "Waiting…" turns into
- * "Connected" without a reload. Polling, not a WebSocket or SSE: the answer
+ * "Connected" without a reload; and on `/app/memories`, polls for memories
+ * saved since the page was drawn and puts them at the top of the list
+ * (built with `textContent`: the answer is JSON, never HTML). Polling, not a WebSocket or SSE: the answer
  * is one small JSON read every few seconds for as long as one page is open,
  * and a held connection would pin a Worker invocation for nothing.
  */
