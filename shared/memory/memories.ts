@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from "../cursor";
 import type { Database } from "../db/client";
 import { readPage } from "../db/page";
 import { AppError } from "../errors";
+import { type Attribution, parseAttribution } from "./attribution";
 import { FieldError } from "./errors";
 import {
   contentHash,
@@ -86,6 +87,8 @@ export interface MemoryLink {
 }
 
 export interface MemoryDetail extends Memory {
+  /** Who wrote the current version (`attribution.ts`); null before attribution. */
+  writtenBy: Attribution | null;
   versions: MemoryVersion[];
   links: MemoryLink[];
 }
@@ -117,7 +120,12 @@ export async function getMemories(
   const memoriesResult = resultAt(results, 1);
   const versionsResult = resultAt(results, 2);
   const linksResult = resultAt(results, 3);
-  const found = new Map(memoriesResult.rows.map((row) => [String(row.id), rowToMemory(row)]));
+  const found = new Map(
+    memoriesResult.rows.map((row) => [
+      String(row.id),
+      { ...rowToMemory(row), writtenBy: parseAttribution(row.written_by) },
+    ]),
+  );
   const memories = unique.flatMap((id): MemoryDetail[] => {
     const memory = found.get(id);
     if (!memory) return [];

@@ -37,6 +37,8 @@ describe("attribution: who wrote each memory, version, link and issue change", (
       expect(await column(account.tenantId, "SELECT written_by AS value FROM memories WHERE id = ?", [id])).toEqual(
         expected,
       );
+      const got = await callOk<{ memories: { written_by?: unknown }[] }>(client, "get", { ids: [id] });
+      expect(got.memories[0]?.written_by).toEqual(expected);
 
       // An update: the new version is the key's, and the replaced one keeps its own author.
       await callOk(client, "update", { id, content: "Rewritten by the same key." });
