@@ -116,7 +116,7 @@ nav.tabs{display:flex;gap:1.25rem;border-bottom:1px solid var(--border);margin:0
 nav.tabs a{text-decoration:none;color:var(--muted);font-weight:600;padding:.4rem 0}
 nav.tabs a[aria-current=page]{color:var(--text);border-bottom:2px solid var(--accent)}
 nav.tabs.secondary{border:0;font-size:.875rem}
-.filters .wide-field{flex:3;min-width:14rem}.memory-filters>div{min-width:9.5rem}.memory-filters input,.memory-filters select{height:2.75rem}
+.filters .wide-field{flex:3;min-width:14rem}.memory-filters>div{min-width:8.5rem}.memory-filters input,.memory-filters select{height:2.75rem}
 ul.memories,ol.memories{list-style:none;padding:0;margin:0 0 1rem}
 .memories li{display:flex;gap:.75rem;align-items:flex-start;background:var(--surface);border:1px solid var(--border);
 border-radius:var(--radius);padding:.9rem 1rem;margin:0 0 .6rem}
