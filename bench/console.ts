@@ -20,13 +20,15 @@ import {
 } from "./admission";
 
 const PAGE_BUDGET_BYTES = 60 * 1024;
-const PASSWORD = "a benchmark passphrase of some length";
+export const PASSWORD = "a benchmark passphrase of some length";
 const PAGES = [
   "/",
   "/signup",
   "/signin",
   "/forgot",
   "/app/connect",
+  "/app/memories",
+  "/app/memories/issues",
   "/app/keys",
   "/app/apps",
   "/app/usage",
@@ -37,7 +39,7 @@ const PAGES = [
 const ASSETS = ["/assets/console.css", "/assets/console.js"];
 
 /** Sign in through the form, as a browser does; returns the Cookie header of the session. */
-async function signedInCookie(baseUrl: string, email: string): Promise<string> {
+export async function signedInCookie(baseUrl: string, email: string): Promise<string> {
   const form = await fetch(`${baseUrl}/signin`);
   const presession = form.headers
     .getSetCookie()

@@ -14,6 +14,7 @@ import { benchCpu, formatCpu } from "./cpu";
 import { benchFarObject, type FarStack, formatFarObject } from "./latency";
 import { benchLifecycle, formatLifecycle } from "./lifecycle";
 import { benchMcp } from "./mcp";
+import { benchMemoriesRoom, memoriesRoomGoals } from "./memories-room";
 import { benchMetrics, formatMetricsTable, metricsGoals } from "./metrics";
 import { soak } from "./soak";
 
@@ -24,7 +25,8 @@ import { soak } from "./soak";
  * `BENCH_ONLY=metrics` runs just the metrics aggregator under 10 to 1,000
  * simulated isolates (about a minute). `BENCH_ONLY=lifecycle` runs just the
  * tenant migration, export and import rows. `BENCH_ONLY=console` runs just the
- * console's page timings and sizes. `BENCH_ONLY=soak` runs just the
+ * console's page timings and sizes. `BENCH_ONLY=memories` runs just the memories
+ * room over 1,000 and 100,000 memories. `BENCH_ONLY=soak` runs just the
  * soak. `BENCH_ONLY=latency` runs just the far-object case (every call to
  * the tenant's object delayed 50 ms, with and without admission leases; two
  * stacks of its own). `BENCH_ONLY=cpu` runs just the Worker CPU per request
@@ -32,7 +34,7 @@ import { soak } from "./soak";
  * (or lengthens) the soak; default 5 min.
  */
 const only = process.env.BENCH_ONLY;
-const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "latency", "cpu", "soak"];
+const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "memories", "latency", "cpu", "soak"];
 if (only !== undefined && !known.includes(only)) {
   throw new Error(`unknown BENCH_ONLY=${only} (known: ${known.join(", ")})`);
 }
@@ -63,6 +65,10 @@ try {
   if (!only || only === "console") {
     const bench = await benchConsole(target);
     console.log(`\n${formatTable("Console", bench.rows)}\n\n${consoleGoals(bench).table}`);
+  }
+  if (!only || only === "memories") {
+    const rows = await benchMemoriesRoom(target);
+    console.log(`\n${formatTable("Memories room", rows)}\n\n${memoriesRoomGoals(rows).table}`);
   }
   if (only === undefined || only === "metrics") {
     const rows = await benchMetrics({ baseUrl: stack.info.baseUrl, metricsToken: stack.info.metricsToken });

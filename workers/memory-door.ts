@@ -4,6 +4,7 @@ import type { Database } from "../shared/db/client";
 import { unavailable } from "../shared/errors";
 import { describeError } from "../shared/logging";
 import type { MemoryMeter } from "../shared/memory/access";
+import type { Attribution } from "../shared/memory/attribution";
 import { MemoryDoor } from "../shared/memory/door";
 import { ALL_SCOPES } from "../shared/tenants/scopes";
 import type { AppEnv } from "./types";
@@ -53,12 +54,31 @@ function tenantMeter(c: Context<AppEnv>, tenantId: string, prepaid: number, sett
   };
 }
 
-/** The door for the authenticated tenant's own request (API key or OAuth token). */
-export function tenantDoor(c: Context<AppEnv>, options: { prepaid?: number; clientName?: string | null } = {}) {
-  const { tenantId, db, scopes } = c.get("auth");
+/** An MCP client as it named itself (`clientInfo`), when the request made it known. */
+export interface ClientNamed {
+  name: string;
+  version: string | null;
+}
+
+/**
+ * The door for the authenticated tenant's own request (API key or OAuth
+ * token). What it writes is attributed to the credential's account, through
+ * the key (by name) or the OAuth app, and the MCP client when known.
+ */
+export function tenantDoor(c: Context<AppEnv>, options: { prepaid?: number; client?: ClientNamed | null } = {}) {
+  const auth = c.get("auth");
+  const { tenantId, db, scopes } = auth;
+  const client = options.client?.name ? options.client : null;
+  const attribution: Attribution = {
+    account: auth.accountId ?? auth.oauth?.userId ?? null,
+    via: auth.keyId
+      ? { kind: "key", name: auth.keyName ?? null }
+      : { kind: "app", name: auth.oauth?.clientName ?? auth.oauth?.clientId ?? null },
+    client,
+  };
   return new MemoryDoor(
     c.get("services").tenantDb(tenantId, db),
-    { scopes, source: options.clientName ?? null },
+    { scopes, source: client?.name ?? null, attribution },
     tenantMeter(c, tenantId, options.prepaid ?? 0),
   );
 }
@@ -68,7 +88,15 @@ export function tenantDoor(c: Context<AppEnv>, options: { prepaid?: number; clie
  * every scope, but the tenant's quota and field rules all the same.
  */
 export function operatorDoor(c: Context<AppEnv>, tenantId: string, db: Database, settings: VersionedSettings) {
-  return new MemoryDoor(db, { scopes: ALL_SCOPES, source: null }, tenantMeter(c, tenantId, 0, settings));
+  return new MemoryDoor(
+    db,
+    {
+      scopes: ALL_SCOPES,
+      source: null,
+      attribution: { account: null, via: { kind: "operator", name: null }, client: null },
+    },
+    tenantMeter(c, tenantId, 0, settings),
+  );
 }
 
 /**
@@ -76,6 +104,14 @@ export function operatorDoor(c: Context<AppEnv>, tenantId: string, db: Database,
  * already proved who): every scope over their own tenant's memory, with the
  * tenant's quota and field rules all the same.
  */
-export function ownerDoor(c: Context<AppEnv>, tenantId: string, db: Database) {
-  return new MemoryDoor(db, { scopes: ALL_SCOPES, source: null }, tenantMeter(c, tenantId, 0));
+export function ownerDoor(c: Context<AppEnv>, tenantId: string, db: Database, accountId: string | null = null) {
+  return new MemoryDoor(
+    db,
+    {
+      scopes: ALL_SCOPES,
+      source: null,
+      attribution: { account: accountId, via: { kind: "console", name: null }, client: null },
+    },
+    tenantMeter(c, tenantId, 0),
+  );
 }

@@ -1,5 +1,6 @@
 import { AppError } from "../errors";
 import { hasScope, type Scope } from "../tenants/scopes";
+import type { Attribution } from "./attribution";
 
 /**
  * Who may read and write memory, and what writing costs: the checks the
@@ -16,6 +17,8 @@ export interface MemoryCaller {
   scopes: readonly string[];
   /** Who wrote it, recorded as a memory's `source` (an MCP client's name); clipped to the field's rule. */
   source?: string | null;
+  /** Who is writing, recorded with every memory, version, link and issue change (`attribution.ts`). */
+  attribution?: Attribution | null;
 }
 
 /**

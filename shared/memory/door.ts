@@ -4,7 +4,10 @@ import { applyImport, type ImportSummary } from "../lifecycle/portability/import
 import type { ImportPlan } from "../lifecycle/portability/import-formats";
 import { hasRefusedControl } from "../text";
 import { type MemoryCaller, type MemoryMeter, type MemoryUse, memoryAccessRefusal, quotaSpent } from "./access";
+import { attributionColumn } from "./attribution";
 import { type BriefingInput, buildBriefing } from "./briefing";
+import { type BrowseInput, browseMemories, memoryCounts } from "./browse";
+import { moveMemories, reopenIssue } from "./curation";
 import {
   checkFields,
   FIELDS,
@@ -15,6 +18,7 @@ import {
   workSessionEndRule,
   workSessionStartRule,
 } from "./fields";
+import { inspectMemory } from "./inspect";
 import { addIssue, listIssues, type NewIssue, resolveIssue } from "./issues";
 import {
   forgetMemories,
@@ -100,6 +104,23 @@ export class MemoryDoor {
     return listProjects(this.#db);
   }
 
+  /** The console's listing: a keyset page, not counted as a use (`browse.ts`). */
+  browse(input: BrowseInput) {
+    this.allow("read", "browse");
+    return browseMemories(this.#db, input);
+  }
+
+  counts(project?: string) {
+    this.allow("read", "counts");
+    return memoryCounts(this.#db, project);
+  }
+
+  /** One memory with its history, links and authors, not counted as a use (`inspect.ts`). */
+  inspect(id: string) {
+    this.allow("read", "inspect");
+    return inspectMemory(this.#db, checkFields(FIELDS.memoryId, id));
+  }
+
   export(tenantId: string, format: "jsonl" | "markdown"): ReadableStream<Uint8Array> {
     this.allow("read", "export");
     return exportStream(this.#db, tenantId, format);
@@ -111,7 +132,11 @@ export class MemoryDoor {
   async remember(items: Omit<NewMemory, "source">[]) {
     this.allow("write", "remember");
     const source = this.#source();
-    const checked = items.map((item) => checkFields(newMemoryRule, { ...item, ...(source && { source }) }));
+    const writtenBy = this.#by();
+    const checked = items.map((item) => ({
+      ...checkFields(newMemoryRule, { ...item, ...(source && { source }) }),
+      writtenBy,
+    }));
     return this.#metered(checked.length, async () => {
       const saved = await remember(this.#db, checked);
       return { result: saved, unused: saved.filter((one) => one.deduplicated).length };
@@ -120,25 +145,31 @@ export class MemoryDoor {
 
   async update(change: MemoryChange) {
     this.allow("write", "update");
-    const checked = checkFields(memoryChangeRule, change);
+    const checked = { ...checkFields(memoryChangeRule, change), writtenBy: this.#by() };
     return this.#metered(1, async () => ({ result: await updateMemory(this.#db, checked), unused: 0 }));
   }
 
   async forget(ids: string[], hard: boolean) {
     this.allow("write", "forget");
-    return this.#metered(1, async () => ({ result: await forgetMemories(this.#db, ids, hard), unused: 0 }));
+    return this.#metered(1, async () => ({
+      result: await forgetMemories(this.#db, ids, hard, Date.now(), this.#by()),
+      unused: 0,
+    }));
   }
 
   async restore(ids: string[]) {
     this.allow("write", "restore");
-    return this.#metered(1, async () => ({ result: await restoreMemories(this.#db, ids), unused: 0 }));
+    return this.#metered(1, async () => ({
+      result: await restoreMemories(this.#db, ids, Date.now(), this.#by()),
+      unused: 0,
+    }));
   }
 
   async link(fromId: string, toId: string, relation: LinkRelation) {
     this.allow("write", "link");
     const rel = checkFields(FIELDS.relation, relation);
     return this.#metered(1, async () => {
-      const linked = await linkMemories(this.#db, fromId, toId, rel);
+      const linked = await linkMemories(this.#db, fromId, toId, rel, Date.now(), this.#by());
       return { result: linked, unused: linked.created ? 0 : 1 };
     });
   }
@@ -146,7 +177,7 @@ export class MemoryDoor {
   async addIssue(issue: Omit<NewIssue, "source">) {
     this.allow("write", "track add");
     const source = this.#source();
-    const checked = checkFields(newIssueRule, { ...issue, ...(source && { source }) });
+    const checked = { ...checkFields(newIssueRule, { ...issue, ...(source && { source }) }), writtenBy: this.#by() };
     return this.#metered(1, async () => {
       const saved = await addIssue(this.#db, checked);
       return { result: saved, unused: saved.deduplicated ? 1 : 0 };
@@ -156,7 +187,22 @@ export class MemoryDoor {
   async resolveIssue(id: string, resolution: string) {
     this.allow("write", "track resolve");
     const checked = checkFields(FIELDS.resolution, resolution);
-    return this.#metered(1, async () => ({ result: await resolveIssue(this.#db, id, checked), unused: 0 }));
+    return this.#metered(1, async () => ({
+      result: await resolveIssue(this.#db, id, checked, Date.now(), this.#by()),
+      unused: 0,
+    }));
+  }
+
+  /** Move memories to another project (created if new): one change, one unit. */
+  async move(ids: string[], project: string) {
+    this.allow("write", "move");
+    const slug = checkFields(FIELDS.project, project);
+    return this.#metered(1, async () => ({ result: await moveMemories(this.#db, ids, slug, this.#by()), unused: 0 }));
+  }
+
+  async reopenIssue(id: string) {
+    this.allow("write", "track reopen");
+    return this.#metered(1, async () => ({ result: await reopenIssue(this.#db, id, this.#by()), unused: 0 }));
   }
 
   async startWorkSession(input: { project?: string; goal?: string }) {
@@ -219,6 +265,11 @@ export class MemoryDoor {
     } finally {
       if (unused > 0) await this.#meter.giveBack(unused);
     }
+  }
+
+  /** Who is writing, as the attribution columns store it. */
+  #by(): string | null {
+    return attributionColumn(this.#caller.attribution);
   }
 
   /** The caller's name as a memory's source: a client names itself freely, so it is cut to the rule, never refused. */

@@ -17,6 +17,8 @@ export interface NewIssue {
   files?: string[];
   tags?: string[];
   source?: string;
+  /** Who tracked it (`attribution.ts`), as stored; set by the memory door. */
+  writtenBy?: string | null;
 }
 
 export async function addIssue(db: Database, issue: NewIssue, now = Date.now()) {
@@ -34,6 +36,7 @@ export async function addIssue(db: Database, issue: NewIssue, now = Date.now()) 
         // Severe issues matter more in briefings and recall.
         importance: Math.max(3, severity),
         source: issue.source,
+        writtenBy: issue.writtenBy ?? null,
         issue: { severity },
       },
     ],
@@ -44,12 +47,18 @@ export async function addIssue(db: Database, issue: NewIssue, now = Date.now()) 
   return saved;
 }
 
-export async function resolveIssue(db: Database, id: string, resolution: string, now = Date.now()): Promise<Memory> {
+export async function resolveIssue(
+  db: Database,
+  id: string,
+  resolution: string,
+  now = Date.now(),
+  by: string | null = null,
+): Promise<Memory> {
   const result = await db.execute(
     {
-      sql: `UPDATE memories SET issue_status = 'resolved', resolution = ?, resolved_at = ?, updated_at = ?
+      sql: `UPDATE memories SET issue_status = 'resolved', resolution = ?, resolved_at = ?, updated_at = ?, changed_by = ?
           WHERE id = ? AND kind = 'issue' AND status != 'forgotten' RETURNING *`,
-      args: [resolution, now, now, id],
+      args: [resolution, now, now, by, id],
     },
     "write",
   );

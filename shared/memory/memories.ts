@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor } from "../cursor";
 import type { Database } from "../db/client";
 import { readPage } from "../db/page";
 import { AppError } from "../errors";
+import { type Attribution, parseAttribution } from "./attribution";
 import { FieldError } from "./errors";
 import {
   contentHash,
@@ -86,6 +87,8 @@ export interface MemoryLink {
 }
 
 export interface MemoryDetail extends Memory {
+  /** Who wrote the current version (`attribution.ts`); null before attribution. */
+  writtenBy: Attribution | null;
   versions: MemoryVersion[];
   links: MemoryLink[];
 }
@@ -117,7 +120,12 @@ export async function getMemories(
   const memoriesResult = resultAt(results, 1);
   const versionsResult = resultAt(results, 2);
   const linksResult = resultAt(results, 3);
-  const found = new Map(memoriesResult.rows.map((row) => [String(row.id), rowToMemory(row)]));
+  const found = new Map(
+    memoriesResult.rows.map((row) => [
+      String(row.id),
+      { ...rowToMemory(row), writtenBy: parseAttribution(row.written_by) },
+    ]),
+  );
   const memories = unique.flatMap((id): MemoryDetail[] => {
     const memory = found.get(id);
     if (!memory) return [];
@@ -159,6 +167,8 @@ export interface MemoryChange {
   tags?: string[];
   files?: string[];
   importance?: number;
+  /** Who wrote the new version (`attribution.ts`), as stored; set by the memory door. */
+  writtenBy?: string | null;
 }
 
 /**
@@ -196,8 +206,8 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
 
   const statements: InStatement[] = [
     {
-      sql: `INSERT INTO memory_versions (memory_id, version, title, content, tags, files, importance, replaced_at)
-            SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard}`,
+      sql: `INSERT INTO memory_versions (memory_id, version, title, content, tags, files, importance, replaced_at, written_by)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${guard}`,
       args: [
         memory.id,
         memory.version,
@@ -207,6 +217,7 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
         JSON.stringify(memory.files),
         memory.importance,
         now,
+        row.written_by ?? null,
         ...guardArgs,
       ],
     },
@@ -224,7 +235,7 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
       // A memory of kind issue is always a tracked issue: becoming one opens it, leaving the kind ends it.
       sql: `UPDATE memories SET content = ?, content_hash = ?, title = ?, kind = ?, tags = ?, files = ?, importance = ?,
               ${kind === "issue" ? `issue_status = COALESCE(issue_status, 'open'), severity = COALESCE(severity, ${DEFAULT_SEVERITY})` : "issue_status = NULL, severity = NULL"},
-              version = version + 1, updated_at = ?
+              version = version + 1, updated_at = ?, written_by = ?
             WHERE id = ? AND version = ?`,
       args: [
         content,
@@ -235,6 +246,7 @@ export async function updateMemory(db: Database, change: MemoryChange, now = Dat
         JSON.stringify(files),
         importance,
         now,
+        change.writtenBy ?? null,
         ...guardArgs,
       ],
     }) - 1;
@@ -287,6 +299,7 @@ export async function forgetMemories(
   ids: string[],
   hard: boolean,
   now = Date.now(),
+  by: string | null = null,
 ): Promise<{ forgotten: string[]; notFound: string[] }> {
   const unique = [...new Set(ids)];
   const list = placeholders(unique.length);
@@ -295,9 +308,9 @@ export async function forgetMemories(
     ? purgeStatements(`id IN (${list})`, unique)
     : [
         {
-          sql: `UPDATE memories SET status = 'forgotten', forgotten_at = ?, updated_at = ?
+          sql: `UPDATE memories SET status = 'forgotten', forgotten_at = ?, updated_at = ?, changed_by = ?
                 WHERE id IN (${list}) AND status != 'forgotten' RETURNING id`,
-          args: [now, now, ...unique],
+          args: [now, now, by, ...unique],
         },
         { sql: `SELECT id FROM memories WHERE id IN (${list}) AND status = 'forgotten'`, args: unique },
       ];
@@ -318,16 +331,17 @@ export async function restoreMemories(
   db: Database,
   ids: string[],
   now = Date.now(),
+  by: string | null = null,
 ): Promise<{ restored: string[]; notRestorable: string[] }> {
   const unique = [...new Set(ids)];
   const result = await db.execute(
     {
       sql: `UPDATE memories
           SET status = CASE WHEN superseded_by IS NULL THEN 'active' ELSE 'superseded' END,
-              forgotten_at = NULL, updated_at = ?
+              forgotten_at = NULL, updated_at = ?, changed_by = ?
           WHERE id IN (${placeholders(unique.length)}) AND status = 'forgotten' AND forgotten_at >= ?
           RETURNING id`,
-      args: [now, ...unique, now - LIMITS.restoreWindowMs],
+      args: [now, by, ...unique, now - LIMITS.restoreWindowMs],
     },
     "write",
   );
@@ -398,6 +412,7 @@ export async function linkMemories(
   toId: string,
   relation: LinkRelation,
   now = Date.now(),
+  by: string | null = null,
 ): Promise<{ created: boolean }> {
   if (fromId === toId) {
     throw new FieldError("invalid_request", "toId", "a memory cannot be linked to itself", "self_link");
@@ -406,9 +421,9 @@ export async function linkMemories(
     [
       { sql: "SELECT id FROM memories WHERE id IN (?, ?)", args: [fromId, toId] },
       {
-        sql: `INSERT OR IGNORE INTO memory_links (from_id, to_id, relation, created_at)
-              SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM memories WHERE id IN (?, ?)) = 2`,
-        args: [fromId, toId, relation, now, fromId, toId],
+        sql: `INSERT OR IGNORE INTO memory_links (from_id, to_id, relation, created_at, created_by)
+              SELECT ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM memories WHERE id IN (?, ?)) = 2`,
+        args: [fromId, toId, relation, now, by, fromId, toId],
       },
 
       // Linking a memory cites it: both ends count as used.

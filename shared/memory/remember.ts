@@ -18,6 +18,8 @@ export interface NewMemory {
   /** A client-chosen key: repeating a save with the same key returns the first save's id. */
   idempotencyKey?: string;
   source?: string;
+  /** Who wrote it (`attribution.ts`), as stored: set by the memory door, never by a caller's input. */
+  writtenBy?: string | null;
   /** For kind `issue`: its severity (default 3). Every memory of kind `issue` is an open tracked issue. */
   issue?: { severity: number };
 }
@@ -134,8 +136,8 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
     entry.insertAt =
       writes.push({
         sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, files, importance, supersedes,
-              source, idempotency_key, issue_status, severity, created_at, updated_at)
-            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+              source, idempotency_key, issue_status, severity, created_at, updated_at, written_by)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
             WHERE NOT EXISTS (SELECT 1 FROM memories WHERE project = ? AND content_hash = ? AND +status = 'active')
               AND NOT EXISTS (SELECT 1 FROM memories WHERE idempotency_key IS NOT NULL AND idempotency_key = ?)`,
         args: [
@@ -155,6 +157,7 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
           input.kind === "issue" ? (input.issue?.severity ?? DEFAULT_SEVERITY) : null,
           now,
           now,
+          input.writtenBy ?? null,
           item.project,
           item.hash,
           input.idempotencyKey ?? null,

@@ -86,3 +86,14 @@ export function snippetOf(text: string, queryWords: string[], fallbackChars: num
     .trim();
   return `${cutBefore ? "…" : ""}${body}${cutAfter ? "…" : ""}`;
 }
+
+/** Which of `queryWords` occur in `text`, matched as the snippet matches them: why a hit matched, in words. */
+export function matchedWords(text: string, queryWords: string[]): string[] {
+  const match = matcher(queryWords);
+  const found = new Set<number>();
+  for (const word of text.matchAll(TOKEN)) {
+    const hit = match(word[0]);
+    if (hit >= 0) found.add(hit);
+  }
+  return queryWords.filter((_, index) => found.has(index));
+}

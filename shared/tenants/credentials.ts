@@ -8,6 +8,9 @@ import { rowToTenant, type Tenant } from "./tenants";
 /** Everything a request needs from its API key: the key, its tenant and the tenant's database. */
 export interface Credential {
   keyId: string;
+  /** The key's name, and the account it belongs to (today the tenant's owner): who writes with it. */
+  keyName: string;
+  accountId: string | null;
   scopes: string[];
   tenant: Tenant;
   database: DatabaseCoordinates;
@@ -41,7 +44,9 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
   const result = await db.execute(
     {
       sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, k.revoked_at AS key_revoked_at,
-                   k.expires_at AS key_expires_at,
+                   k.expires_at AS key_expires_at, k.name AS key_name,
+                   (SELECT u.id FROM users u WHERE u.tenant_id = k.tenant_id AND u.role = 'owner'
+                     ORDER BY u.created_at LIMIT 1) AS key_account_id,
                    k.expires_at IS NOT NULL AND k.expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS key_expired,
                    d.url AS db_url, d.auth_token_encrypted, d.generation AS db_generation, t.*
           FROM api_keys k
@@ -61,6 +66,8 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
     expiresAt: row.key_expires_at == null ? null : String(row.key_expires_at),
     credential: {
       keyId: String(row.key_id),
+      keyName: String(row.key_name),
+      accountId: row.key_account_id == null ? null : String(row.key_account_id),
       scopes: JSON.parse(String(row.key_scopes)) as string[],
       tenant: rowToTenant(row),
       database: {

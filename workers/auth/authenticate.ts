@@ -20,6 +20,10 @@ export interface AuthenticatedTenant {
   tenantId: string;
   /** The API key used, or null for an OAuth access token. */
   keyId: string | null;
+  /** The API key's name (null for an OAuth token), for attributing what it writes. */
+  keyName?: string | null;
+  /** The account the credential belongs to (a key's owner, a grant's user), for attributing what it writes. */
+  accountId?: string | null;
   scopes: string[];
   plan: Plan;
   status: TenantStatus;
@@ -34,7 +38,7 @@ export interface AuthenticatedTenant {
   /** When the credential stops working (ms since the epoch), checked on cache hits too; null: never. */
   expiresAt: number | null;
   /** Present when the credential is an OAuth access token: the account and the client it was issued to. */
-  oauth?: { userId: string; clientId: string };
+  oauth?: { userId: string; clientId: string; clientName?: string | null };
 }
 
 declare module "hono" {
@@ -183,6 +187,8 @@ async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string):
   return {
     ...tenantFields(credential.tenant, credential.database, credential.databaseGeneration),
     keyId: credential.keyId,
+    keyName: credential.keyName,
+    accountId: credential.accountId,
     scopes: credential.scopes,
     expiresAt,
   };
@@ -215,7 +221,7 @@ async function oauthAuth(c: Context<AppEnv>, token: string): Promise<Authenticat
       unauthorized(c, "invalid or expired access token: sign in again to get a new one", true)
     );
   }
-  const { tenantId, userId } = validated.props;
+  const { tenantId, userId, clientName } = validated.props;
   const tenant = await tenantAccess(c, tenantId);
   if (!tenant) throw unauthorized(c, "this access token's account no longer exists", true);
   const noted = noteGrantUse(c.env.OAUTH_KV, token, userId);
@@ -229,7 +235,8 @@ async function oauthAuth(c: Context<AppEnv>, token: string): Promise<Authenticat
     keyId: null,
     scopes: validated.scope,
     expiresAt: validated.expiresAt * 1000,
-    oauth: { userId, clientId: validated.clientId },
+    accountId: userId,
+    oauth: { userId, clientId: validated.clientId, clientName: clientName ?? null },
   };
 }
 

@@ -272,8 +272,12 @@ async function consent(c: Context<AppEnv>, form: FormData): Promise<Response> {
     // made, never from this POST's URL, which the browser (or whoever crafted the form) controls.
     const approved = await helpers.approveConsent(c.req.raw, handle);
     const scope = grantedScopes(approved.request);
-    const props: GrantProps = { userId: account.id, tenantId: account.tenantId };
     const client = await helpers.lookupClient(approved.request.clientId);
+    const props: GrantProps = {
+      userId: account.id,
+      tenantId: account.tenantId,
+      clientName: client?.clientName ?? null,
+    };
     const { redirectTo } = await helpers.completeAuthorization({
       request: approved.request,
       userId: account.id,

@@ -11,6 +11,8 @@ fenceLibraryFetches();
 export interface GrantProps {
   userId: string;
   tenantId: string;
+  /** The app's registered name when the grant was made (absent on older grants): shown as who wrote a memory. */
+  clientName?: string | null;
 }
 
 export const AUTHORIZE_PATH = "/authorize";

@@ -7,6 +7,8 @@ import { appsPages } from "./routes/apps";
 import { assets } from "./routes/assets";
 import { billingPages } from "./routes/billing";
 import { dataPages, IMPORT_PATH } from "./routes/data";
+import { memoriesPages } from "./routes/memories";
+import { memoryActions } from "./routes/memory-actions";
 import { publicPages } from "./routes/public";
 import { recoveryPages } from "./routes/recovery";
 import { usagePages } from "./routes/usage";
@@ -52,3 +54,6 @@ consolePages.route("/", appsPages);
 consolePages.route("/", usagePages);
 consolePages.route("/", billingPages);
 consolePages.route("/", dataPages);
+// The fixed paths (/app/memories/issues, /live, /bulk) before the memory page's `/app/memories/:id`.
+consolePages.route("/", memoriesPages);
+consolePages.route("/", memoryActions);

@@ -64,7 +64,8 @@ export async function serveLegacy(c: Context<AppEnv>, text: string, body: unknow
   }
 
   const request = normalizedRequest(c, text);
-  const ctx = toolContext(c, session?.clientInfo?.name ?? summary.initialize?.clientInfo?.name ?? null);
+  const info = session?.clientInfo ?? summary.initialize?.clientInfo ?? null;
+  const ctx = toolContext(c, info?.name ? { name: info.name, version: info.version || null } : null);
   const server = createMemoryServer(ctx, config.version);
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,

@@ -22,6 +22,8 @@ export interface MessageSummary {
   logLevel: LoggingLevel | null;
   /** `_meta` client name of a 2026-era request. */
   clientName: string | null;
+  /** The version beside `clientName` in the request's `_meta` clientInfo, when given. */
+  clientVersion: string | null;
   /** Methods of the requests inside a JSON-RPC batch (array body) other than `ping`. */
   batchedRequests: string[];
 }
@@ -83,6 +85,8 @@ export function summarize(body: unknown): MessageSummary {
     // The SDK answers an unknown level with an error inside a 200, so the level is checked here: only a valid one is stored.
     logLevel: method === "logging/setLevel" && isLoggingLevel(params.level) ? params.level : null,
     clientName: isObject(metaClient) && typeof metaClient.name === "string" ? metaClient.name.slice(0, 100) : null,
+    clientVersion:
+      isObject(metaClient) && typeof metaClient.version === "string" ? metaClient.version.slice(0, 50) : null,
     batchedRequests: Array.isArray(body)
       ? messages
           .filter((message) => message.id !== undefined && message.method !== "ping")

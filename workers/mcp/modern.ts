@@ -78,7 +78,10 @@ export async function serveModern(c: Context<AppEnv>, text: string, body: unknow
   const cached = list && cachedFor(c, list);
   if (cached) return replyCached(c, cached);
   const request = normalizedRequest(c, text);
-  const authInfo = authInfoFor(c, toolContext(c, summary.clientName));
+  const authInfo = authInfoFor(
+    c,
+    toolContext(c, summary.clientName ? { name: summary.clientName, version: summary.clientVersion } : null),
+  );
   const handler = handlerFor(config);
   const response = await requestLogger.run(c.get("logger"), () =>
     handler.fetch(request, { parsedBody: body, authInfo }),

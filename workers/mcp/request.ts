@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { describeError } from "../../shared/logging";
 import { memoryAccessRefusal } from "../../shared/memory/access";
 import { chargeToolCall } from "../admission";
-import { tenantDoor } from "../memory-door";
+import { type ClientNamed, tenantDoor } from "../memory-door";
 import type { AppEnv } from "../types";
 import { acceptsGzip, type CachedAnswer, cachedToolsList, type ListRequest } from "./list-cache";
 import type { ToolContext } from "./tools/definition";
@@ -61,11 +61,11 @@ export function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
  * with one unit paid: a request carries at most one tool call (batches may
  * not), the dispatch charges it before the tool runs, and only tools write.
  */
-export function toolContext(c: Context<AppEnv>, clientName: string | null): ToolContext {
+export function toolContext(c: Context<AppEnv>, client: ClientNamed | null): ToolContext {
   const { tenantId, scopes } = c.get("auth");
   const logger = c.get("logger");
   return {
-    memory: tenantDoor(c, { prepaid: 1, clientName }),
+    memory: tenantDoor(c, { prepaid: 1, client }),
     tenantId,
     mayWrite: credentialMayWrite(scopes),
     logger,

@@ -29,8 +29,13 @@ export interface TableSummary {
   checksum: string;
 }
 
-/** Kept by the migrator itself: each side runs the same migrations, so versions are compared instead. */
-const NOT_COPIED = new Set(["schema_migrations"]);
+/**
+ * Not copied: `schema_migrations` is kept by the migrator itself (each side
+ * runs the same migrations, so versions are compared instead), and
+ * `memory_counts` is derived, like the FTS index — the target's triggers
+ * count the memories as they arrive (tenant DB v4).
+ */
+const NOT_COPIED = new Set(["schema_migrations", "memory_counts"]);
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 

@@ -1,6 +1,7 @@
 import type { Row } from "@libsql/client/web";
 import type { Database } from "../../db/client";
 import { isoFromMillisOrNull, textOrNull } from "../../db/row-values";
+import { type Attribution, parseAttribution } from "../../memory/attribution";
 
 /**
  * Export of a tenant's memories, streamed page by page so memory use does
@@ -35,6 +36,9 @@ export interface MemoryRecord {
   accessed_at: string | null;
   access_count: number;
   forgotten_at: string | null;
+  /** Who wrote the current version and who last changed its state (`shared/memory/attribution.ts`); null: before attribution. */
+  written_by: Attribution | null;
+  changed_by: Attribution | null;
   versions: {
     version: number;
     title: string | null;
@@ -43,8 +47,9 @@ export interface MemoryRecord {
     files: string[];
     importance: number;
     replaced_at: string;
+    written_by: Attribution | null;
   }[];
-  links: { to_id: string; relation: string; created_at: string }[];
+  links: { to_id: string; relation: string; created_at: string; created_by: Attribution | null }[];
 }
 
 export interface ProjectRecord {
@@ -114,6 +119,8 @@ function memoryRecord(row: Row, versions: Row[], links: Row[]): MemoryRecord {
     accessed_at: isoFromMillisOrNull(row.accessed_at),
     access_count: Number(row.access_count ?? 0),
     forgotten_at: isoFromMillisOrNull(row.forgotten_at),
+    written_by: parseAttribution(row.written_by),
+    changed_by: parseAttribution(row.changed_by),
     versions: versions.map((version) => ({
       version: Number(version.version),
       title: textOrNull(version.title),
@@ -122,11 +129,13 @@ function memoryRecord(row: Row, versions: Row[], links: Row[]): MemoryRecord {
       files: list(version.files),
       importance: Number(version.importance),
       replaced_at: isoFromMillisOrNull(version.replaced_at) as string,
+      written_by: parseAttribution(version.written_by),
     })),
     links: links.map((link) => ({
       to_id: String(link.to_id),
       relation: String(link.relation),
       created_at: isoFromMillisOrNull(link.created_at) as string,
+      created_by: parseAttribution(link.created_by),
     })),
   };
 }

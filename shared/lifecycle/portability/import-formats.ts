@@ -85,6 +85,9 @@ function foreignMemory(fields: {
     accessed_at: null,
     access_count: 0,
     forgotten_at: null,
+    // Another tool's file says nothing of who wrote it beyond the tool: recorded as an import from it.
+    written_by: { account: null, via: { kind: "import", name: fields.source }, client: null },
+    changed_by: null,
     versions: [],
   };
 }

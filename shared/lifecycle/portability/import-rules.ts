@@ -21,6 +21,17 @@ const versionNumber = z
   .min(1, { error: "must be a whole number from 1 to 1000000" })
   .max(1_000_000, { error: "must be a whole number from 1 to 1000000" });
 
+/** Who wrote a memory or version, as our export carries it (`shared/memory/attribution.ts`); kept as given. */
+const name = z.string().max(100).nullable();
+const attribution = z
+  .object({
+    account: name,
+    via: z.object({ kind: z.enum(["key", "app", "console", "operator", "import"]), name }),
+    client: z.object({ name: z.string().max(100), version: name }).nullable(),
+  })
+  .nullish()
+  .transform((value) => value ?? null);
+
 const MEMORY_ID = /^m_[A-Za-z0-9]{1,64}$/;
 const WORK_SESSION_ID = /^ws_[A-Za-z0-9]{1,64}$/;
 
@@ -58,6 +69,8 @@ export const importedMemoryRule = z.object({
     .max(1_000_000_000, { error: "must be at most 1000000000" })
     .default(0),
   forgotten_at: isoTime.nullish().transform((value) => value ?? null),
+  written_by: attribution,
+  changed_by: attribution,
   versions: z
     .array(
       z.object({
@@ -68,6 +81,7 @@ export const importedMemoryRule = z.object({
         files: FIELDS.files.default([]),
         importance: FIELDS.importance.default(3),
         replaced_at: isoTime,
+        written_by: attribution,
       }),
     )
     .max(TEXT_LIMITS.importedVersions, { error: `at most ${TEXT_LIMITS.importedVersions} versions` })

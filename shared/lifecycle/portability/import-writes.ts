@@ -1,5 +1,6 @@
 import type { InStatement, Row } from "@libsql/client/web";
 import type { Database } from "../../db/client";
+import { attributionColumn } from "../../memory/attribution";
 import type { ImportedMemory, ImportedWorkSession } from "./import-rules";
 
 /**
@@ -77,6 +78,8 @@ export async function writeMemories(db: Database, chunk: MemoryToWrite[]): Promi
     accessed_at: ms(record.accessed_at),
     access_count: record.access_count,
     forgotten_at: ms(record.forgotten_at),
+    written_by: attributionColumn(record.written_by),
+    changed_by: attributionColumn(record.changed_by),
   }));
   const columns = Object.keys(rows[0] ?? {});
   const versions = chunk.flatMap(({ id, record }) =>
@@ -89,6 +92,7 @@ export async function writeMemories(db: Database, chunk: MemoryToWrite[]): Promi
       files: JSON.stringify(version.files),
       importance: version.importance,
       replaced_at: ms(version.replaced_at),
+      written_by: attributionColumn(version.written_by),
     })),
   );
   const ids = JSON.stringify(rows.map((row) => row.id));
@@ -118,9 +122,10 @@ export async function writeMemories(db: Database, chunk: MemoryToWrite[]): Promi
         args: [ids],
       },
       {
-        sql: `INSERT OR IGNORE INTO memory_versions (memory_id, version, title, content, tags, files, importance, replaced_at)
+        sql: `INSERT OR IGNORE INTO memory_versions (memory_id, version, title, content, tags, files, importance, replaced_at, written_by)
               SELECT j.value ->> 'memory_id', j.value ->> 'version', j.value ->> 'title', j.value ->> 'content',
-                     j.value ->> 'tags', j.value ->> 'files', j.value ->> 'importance', j.value ->> 'replaced_at'
+                     j.value ->> 'tags', j.value ->> 'files', j.value ->> 'importance', j.value ->> 'replaced_at',
+                     j.value ->> 'written_by'
               FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM memories m WHERE m.id = j.value ->> 'memory_id')`,
         args: [JSON.stringify(versions)],
       },

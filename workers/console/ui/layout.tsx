@@ -5,7 +5,7 @@ import { LogoMark } from "./logo";
 export const STYLESHEET_PATH = "/assets/console.css";
 export const SCRIPT_PATH = "/assets/console.js";
 
-export type Section = "connect" | "keys" | "apps" | "usage" | "billing" | "data" | "settings";
+export type Section = "connect" | "memories" | "keys" | "apps" | "usage" | "billing" | "data" | "settings";
 
 export interface Viewer {
   email: string;
@@ -27,6 +27,7 @@ export interface Menu {
 
 const NAV: { section: Section; href: string; label: string }[] = [
   { section: "connect", href: "/app/connect", label: "Connect" },
+  { section: "memories", href: "/app/memories", label: "Memories" },
   { section: "keys", href: "/app/keys", label: "Keys" },
   { section: "apps", href: "/app/apps", label: "Apps" },
   { section: "usage", href: "/app/usage", label: "Usage" },

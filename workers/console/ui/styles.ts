@@ -54,7 +54,7 @@ p{margin:0 0 1rem}.muted{color:var(--muted);font-size:.875rem}
 form+p{margin-top:1.5rem}
 label{display:block;font-weight:600;margin:1rem 0 .25rem}
 .hint{display:block;color:var(--muted);font-size:.875rem;font-weight:400;margin:.125rem 0 .25rem}
-input[type=email],input[type=password],input[type=text],input[type=date],select{width:100%;font:inherit;color:var(--text);
+input[type=email],input[type=password],input[type=text],input[type=date],input[type=search],select,textarea{width:100%;font:inherit;color:var(--text);
 background:var(--surface);padding:.55rem .65rem;border:1px solid var(--muted);border-radius:6px}
 fieldset{border:1px solid var(--border);border-radius:6px;margin:1rem 0 0;padding:.5rem 1rem 1rem}
 legend{font-weight:600;padding:0 .25rem}
@@ -110,6 +110,25 @@ figure.chart svg{width:100%;height:auto;display:block}
 .plans dl.facts{grid-template-columns:1fr;gap:0}.plans dl.facts dd{margin:0 0 .5rem}.plans+p{margin-top:1rem}
 input[type=file]{font:inherit;margin:.25rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1rem}dl.facts dt{color:var(--muted);font-weight:600}dl.facts dd{margin:0}
+textarea{font-family:var(--mono);font-size:.875rem;resize:vertical}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+nav.tabs{display:flex;gap:1.25rem;border-bottom:1px solid var(--border);margin:0 0 1.25rem}
+nav.tabs a{text-decoration:none;color:var(--muted);font-weight:600;padding:.4rem 0}
+nav.tabs a[aria-current=page]{color:var(--text);border-bottom:2px solid var(--accent)}
+nav.tabs.secondary{border:0;font-size:.875rem}
+.filters .wide-field{flex:3;min-width:14rem}.memory-filters>div{min-width:8.5rem}.memory-filters input,.memory-filters select{height:2.75rem}
+ul.memories,ol.memories{list-style:none;padding:0;margin:0 0 1rem}
+.memories li{display:flex;gap:.75rem;align-items:flex-start;background:var(--surface);border:1px solid var(--border);
+border-radius:var(--radius);padding:.9rem 1rem;margin:0 0 .6rem}
+.memories li>div{flex:1;min-width:0}.memories input[type=checkbox]{margin-top:.35rem;width:1.1rem;height:1.1rem}
+.memories li.fresh{border-color:var(--ok)}
+.memory-title{font-weight:700}.excerpt{margin:.25rem 0;overflow-wrap:anywhere}
+.memories p.muted{margin:0}.memories form{margin-top:.5rem}
+.why{margin-top:.5rem;font-size:.875rem}.why summary{cursor:pointer;font-weight:600;color:var(--accent)}
+.why dl.facts{margin:.5rem 0 0}
+pre.content{margin:0 0 1rem;word-break:normal;overflow-wrap:anywhere}
+ol.history{padding-left:1.25rem}ol.history li{margin:0 0 1rem}
+.bulk fieldset{margin:0 0 1rem}.bulk .filters{margin:0}
 footer{padding:1.5rem;text-align:center;color:var(--muted);font-size:.875rem}
 @media (max-width:40rem){main{padding:1.25rem 1rem}h1{font-size:1.6rem}}
 `;

@@ -195,6 +195,12 @@ export const getTool = defineTool({
   output: z.object({
     memories: z.array(
       memoryOut.extend({
+        written_by: z
+          .looseObject({ account: z.string().optional(), via: z.looseObject({ kind: z.string() }) })
+          .optional()
+          .describe(
+            "Who wrote the current version: account, via (key or app name), client (MCP client name, version).",
+          ),
         versions: z.array(versionOut).describe("version, title, content, tags, files, importance, replaced_at."),
         links: z.array(linkOut).describe("from_id, to_id, relation, created_at."),
       }),

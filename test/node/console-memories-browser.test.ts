@@ -1,0 +1,214 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Browser, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "../../tools/browser";
+import { freePort } from "../../tools/free-port";
+import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+
+/**
+ * The memories room as an owner uses it: an agent (the MCP SDK's client with
+ * one of the owner's keys) saves memories, and the owner finds, searches,
+ * edits, forgets and restores them in Chromium — list, search and edit with
+ * the keyboard alone — and watches one arrive live. Every page is checked
+ * with axe and photographed in both colour schemes under .muninn/screenshots/.
+ */
+const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
+const PASSWORD = "a perfectly fine passphrase";
+
+let stack: LocalStack;
+let browser: Browser;
+let stateDir: string;
+
+beforeAll(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  stateDir = await mkdtemp(join(tmpdir(), "muninn-memories-"));
+  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+async function review(page: Page, name: string): Promise<void> {
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const serious = violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+    expect(serious, `${name} (${scheme})`).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${scheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** Press Tab until `target` has the focus, as a keyboard user would; fails if it never does. */
+async function tabTo(page: Page, target: Locator, limit = 80): Promise<void> {
+  const handle = await target.elementHandle();
+  for (let presses = 0; presses < limit; presses++) {
+    if (await page.evaluate((element) => document.activeElement === element, handle)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
+
+async function signUp(page: Page): Promise<void> {
+  const base = stack.info.baseUrl;
+  const email = `memories-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
+  await page.goto(`${base}/signup`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Team name").fill("Memories team");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { name: "Check your email" }).waitFor();
+  const text = (await stack.outbox.next(email)).text;
+  const link = /https?:\/\/\S+\/verify\?token=[A-Za-z0-9]+/.exec(text)?.[0];
+  if (!link) throw new Error("no verification link");
+  await page.goto(link);
+  await page.getByRole("button", { name: "Confirm email" }).click();
+  await page.waitForURL(/\/app\/connect/);
+}
+
+async function agentOf(page: Page): Promise<Client> {
+  await page.goto(`${stack.info.baseUrl}/app/connect`);
+  await page.getByRole("button", { name: "Create a key for this client" }).first().click();
+  const key = /Bearer (mk_[A-Za-z0-9_]+)/.exec((await page.locator("#setup-created").textContent()) ?? "")?.[1];
+  if (!key) throw new Error("no key on the connect page");
+  const client = new Client({ name: "claude-code", version: "2.1.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${stack.info.baseUrl}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${key}` } },
+    }),
+  );
+  return client;
+}
+
+async function call<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+  const answer = await client.callTool({ name, arguments: args });
+  expect(answer.isError ?? false, JSON.stringify(answer.content)).toBe(false);
+  return answer.structuredContent as T;
+}
+
+type Recalled = { results: { id: string; snippet: string }[] };
+
+describe("the memories room in a real browser", () => {
+  it("an owner finds, searches, edits, forgets and restores what an agent saved, and sees a new one arrive", async () => {
+    const base = stack.info.baseUrl;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await signUp(page);
+      const agent = await agentOf(page);
+      const memories = [
+        {
+          title: "Ledger database",
+          content: "We chose Postgres for the billing ledger: row locks for transfers.",
+          kind: "decision",
+          project: "billing",
+          tags: ["storage"],
+        },
+        {
+          title: "Deploy day",
+          content: "Deploys go out on Tuesdays after the on-call handover.",
+          kind: "fact",
+          project: "ops",
+          tags: ["deploy"],
+        },
+        {
+          title: "Flaky ARM cache",
+          content: "The CI cache is flaky on ARM runners; pin the cache key to the lockfile hash.",
+          kind: "learning",
+          project: "ops",
+        },
+      ];
+      const ids: string[] = [];
+      for (const memory of memories) {
+        ids.push((await call<{ results: { id: string }[] }>(agent, "remember", memory)).results[0]?.id ?? "");
+      }
+      const [ledger] = ids;
+
+      await page.getByRole("link", { name: "Memories", exact: true }).click();
+      await page.waitForURL(`${base}/app/memories`);
+      for (const memory of memories) await page.getByRole("link", { name: memory.title }).waitFor();
+      expect(await page.locator("#memory-list li").count()).toBe(3);
+      expect(await page.locator("#memory-list").textContent()).toContain("by key “Claude Code” via claude-code 2.1.0");
+      await review(page, "memories");
+
+      // Search with the keyboard alone: to the field, type, Enter; open the reasons with Enter.
+      await tabTo(page, page.getByRole("searchbox", { name: "Search" }));
+      await page.keyboard.type("postgres ledger");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/q=postgres/);
+      const hit = page.locator("ol.hits li").first();
+      expect(await hit.locator(".memory-title").textContent()).toBe("Ledger database");
+      await tabTo(page, hit.locator("summary"));
+      await page.keyboard.press("Enter");
+      const why = hit.locator("details.why dl");
+      await why.waitFor();
+      expect(await why.textContent()).toContain("Matched wordspostgres, ledger");
+      expect(await why.textContent()).toMatch(/signals: text[0-9.]+/);
+      await review(page, "memories-search");
+
+      // Edit with the keyboard alone: follow the hit, to the content, replace it, to Save, Enter.
+      await tabTo(page, hit.locator(".memory-title"));
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${base}/app/memories/${ledger}`);
+      await tabTo(page, page.getByRole("textbox", { name: "Content" }));
+      await page.keyboard.press("ControlOrMeta+A");
+      await page.keyboard.type("We chose SQLite for the billing ledger: one file per tenant.");
+      await tabTo(page, page.getByRole("button", { name: "Save as a new version" }));
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/done=edited/);
+      expect(await page.getByRole("status").first().textContent()).toContain("saved as a new version");
+      const history = page.locator("ol.history > li");
+      expect(await history.count()).toBe(2);
+      expect(await history.nth(1).textContent()).toContain("We chose Postgres for the billing ledger");
+      await review(page, "memory");
+      const recalled = await call<Recalled>(agent, "recall", { query: "billing ledger", all_projects: true });
+      const found = recalled.results.filter((result) => result.id === ledger);
+      expect(found).toHaveLength(1);
+      expect(found[0]?.snippet).toContain("SQLite");
+      expect(JSON.stringify(recalled)).not.toContain("Postgres");
+
+      // Forget: gone from recall; restore brings it back.
+      await page.getByRole("button", { name: "Forget" }).click();
+      await page.waitForURL(/done=forgotten/);
+      const gone = await call<Recalled>(agent, "recall", { query: "billing ledger", all_projects: true });
+      expect(gone.results.map((result) => result.id)).not.toContain(ledger);
+      await review(page, "memory-forgotten");
+      await page.getByRole("button", { name: "Restore" }).click();
+      await page.waitForURL(/done=restored/);
+      const back = await call<Recalled>(agent, "recall", { query: "billing ledger", all_projects: true });
+      expect(back.results.map((result) => result.id)).toContain(ledger);
+
+      // Live: a memory the agent saves while the list is open appears without a reload.
+      await page.goto(`${base}/app/memories`);
+      await page.locator("[data-live]").waitFor();
+      await call(agent, "remember", {
+        title: "Live arrival",
+        content: "Saved while the page was open.",
+        project: "ops",
+      });
+      await page.locator("#memory-list li", { hasText: "Live arrival" }).waitFor({ timeout: 20_000 });
+      expect(await page.locator("[data-live]").textContent()).toContain("1 new memory just arrived");
+      expect(await page.locator("#memory-list li").count()).toBe(4);
+      await page.reload();
+      await page.screenshot({ path: join(SCREENSHOTS, "memories-readme.png") });
+
+      await call(agent, "track", { action: "add", title: "Export times out over 50k memories", severity: 4 });
+      await page.getByRole("link", { name: "Issues", exact: true }).click();
+      await page.getByRole("link", { name: "Export times out over 50k memories" }).waitFor();
+      await review(page, "memories-issues");
+      await agent.close();
+    } finally {
+      await context.close();
+    }
+  }, 300_000);
+});
