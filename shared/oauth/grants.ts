@@ -14,7 +14,7 @@ export interface ConnectedClient {
 }
 
 /** Every grant of the account (all pages), newest first. */
-export async function listConnectedClients(oauth: OAuthHelpers, userId: string): Promise<ConnectedClient[]> {
+async function listConnectedClients(oauth: OAuthHelpers, userId: string): Promise<ConnectedClient[]> {
   const clients: ConnectedClient[] = [];
   let cursor: string | undefined;
   do {

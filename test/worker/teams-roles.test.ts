@@ -3,15 +3,6 @@ import { removeMember } from "../../shared/teams/memberships";
 import { createApiKey } from "../../shared/tenants/api-keys";
 import { captureEmail } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
-import {
-  authorizeUrl,
-  exchangeCode,
-  formAction,
-  hidden,
-  Browser as OAuthBrowser,
-  pkce,
-  registerClient,
-} from "./oauth-support";
 import { openMgmtDb } from "./support";
 import { api, grantFor, member, person, rememberStatus } from "./teams-support";
 

@@ -15,7 +15,7 @@ import {
 } from "./oauth-support";
 import { config, openMgmtDb, workerFetch } from "./support";
 
-export const PASSWORD = "a long enough passphrase";
+const PASSWORD = "a long enough passphrase";
 type Mail = ReturnType<typeof captureEmail>;
 
 /** A JSON request with a bearer credential. */
