@@ -29,6 +29,8 @@ export interface Joined {
   tenantId: string;
   orgName: string;
   role: Role;
+  /** After an ownership transfer: the owner who became an admin (their credentials' role changed too). */
+  previousOwner?: string;
 }
 
 /**
@@ -127,7 +129,7 @@ async function transferOwnership(
   if (results[2]?.rowsAffected !== 1) {
     throw new AppError("conflict", "ownership can pass only to a current member of the team", { code: "not_a_member" });
   }
-  return joined;
+  return { ...joined, previousOwner: invitation.invitedBy };
 }
 
 /**

@@ -270,6 +270,10 @@ describe("members and invitations API", () => {
     expect(message.subject).toContain("offers you ownership of founder team");
     const accepted = await api(heir.key, `/invitations/${tokenIn(message)}/accept`, { method: "POST" });
     expect(accepted.status).toBe(200);
+    // On this isolate the old owner's key is an admin's at once: billing is no longer theirs.
+    const billing = await api(owner.key, "/billing/portal", { method: "POST" });
+    expect(billing.status).toBe(403);
+    expect(await billing.json()).toMatchObject({ error: { code: "role_forbidden" } });
     expect(await roles()).toEqual([
       [heir.userId, "owner"],
       [owner.userId, "admin"],

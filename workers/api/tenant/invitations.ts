@@ -10,7 +10,7 @@ import { teamActor } from "../../auth/team-actor";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
 import { invitationView, inviteBody } from "./invitation-views";
-import { inviteToTeam, sendInvitation } from "./team-changes";
+import { inviteToTeam, roleChanged, sendInvitation } from "./team-changes";
 
 /**
  * `/api/invitations`: the team's pending invitations (`members:manage`),
@@ -70,5 +70,8 @@ tenantInvitations.post("/:token/accept", authenticate(), admitted(), async (c) =
     );
   }
   const joined = await acceptInvitation(c.get("services").mgmtDb, c.req.param("token"), account);
+  // A transfer changed two roles: this isolate forgets both at once (others within 60 s).
+  roleChanged(joined.tenantId, account.id);
+  if (joined.previousOwner) roleChanged(joined.tenantId, joined.previousOwner);
   return c.json({ object: "membership", tenant_id: joined.tenantId, org_name: joined.orgName, role: joined.role });
 });

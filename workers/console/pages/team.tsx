@@ -131,6 +131,15 @@ export function TeamPage(props: {
           </tbody>
         </table>
       </section>
+      {me.role !== "owner" ? (
+        <PostForm action="/app/team/leave" csrf={viewer.csrf} label="Leave this team">
+          <div class="actions">
+            <button type="submit" class="danger">
+              Leave this team
+            </button>
+          </div>
+        </PostForm>
+      ) : null}
       {manages ? (
         <>
           <section aria-labelledby="invite-heading">

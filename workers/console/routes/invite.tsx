@@ -5,6 +5,7 @@ import { switchTeam } from "../../../shared/accounts/sessions";
 import { AppError } from "../../../shared/errors";
 import { assertUsable, findInvitationByToken, type InvitationByLink } from "../../../shared/teams/invitations";
 import { acceptInvitation, signUpFromInvitation } from "../../../shared/teams/joining";
+import { roleChanged } from "../../api/tenant/team-changes";
 import { spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleContext, type ConsoleEnv } from "../context";
 import { InvitePage } from "../pages/invite";
@@ -81,6 +82,8 @@ invitePages.post("/invite/accept", async (c) => {
   const { mgmtDb } = c.get("services");
   try {
     const joined = await acceptInvitation(mgmtDb, token, signedIn.account);
+    roleChanged(joined.tenantId, signedIn.account.id);
+    if (joined.previousOwner) roleChanged(joined.tenantId, joined.previousOwner);
     await switchTeam(mgmtDb, signedIn.session.idHash, signedIn.account.id, joined.tenantId);
   } catch (error) {
     return problemPage(c, error);

@@ -13,7 +13,7 @@ import { asApp, type ConsoleContext, type ConsoleEnv, signedIn } from "../contex
 import { MessagePage } from "../pages/public";
 import { RemoveMemberPage, TeamPage } from "../pages/team";
 import { render } from "../render";
-import { requireSignIn } from "../session";
+import { endSession, requireSignIn, startSession } from "../session";
 import { consoleTeamActor, refuseUnlessRole } from "../team-access";
 import { postedForm } from "./app";
 import { viewer } from "./viewer";
@@ -37,6 +37,7 @@ const NOTICES: Record<string, string> = {
   removed: "Member removed; their keys and apps in this team no longer work.",
   joined: "Welcome to the team.",
   switched: "Switched team.",
+  left: "You left the team.",
 };
 
 async function teamPage(c: ConsoleContext, extra: { error?: string } = {}, status = 200): Promise<Response> {
@@ -194,4 +195,34 @@ teamPages.post("/app/team/switch", async (c) => {
     return teamPage(c, { error: "You are not a member of that team." }, 404);
   }
   return c.redirect("/app/team?done=switched", 303);
+});
+
+/**
+ * Leave the team (anyone but the owner, who transfers ownership first):
+ * the same removal as an admin's, so this person's keys and apps in the team
+ * stop. Their sessions showing the team end with it; one in another team
+ * of theirs starts, or they are signed out when none is left.
+ */
+teamPages.post("/app/team/leave", async (c) => {
+  const form = await postedForm(c);
+  if (form instanceof Response) return form;
+  const { account } = signedIn(c);
+  try {
+    await removeFromTeam(asApp(c), account.tenantId, consoleTeamActor(c), account.id);
+  } catch (error) {
+    return refused(c, error);
+  }
+  if ((await teamsOf(c.get("services").mgmtDb, account.id)).length === 0) {
+    await endSession(c);
+    return render(
+      c,
+      <MessagePage
+        title="You left the team"
+        message="You are no longer a member of any team."
+        link={{ href: "/", label: "Muninn home" }}
+      />,
+    );
+  }
+  await startSession(c, account.id);
+  return c.redirect("/app/team?done=left", 303);
 });
