@@ -105,6 +105,14 @@ describe("invitations in the browser", () => {
     });
     expect(foreign.status).toBe(404);
     expect((await browser.page("/app/team")).html).toContain("Team existing team");
+    // Back in the hosting team, leaving it keeps them signed in to their own.
+    await browser.post("/app/team/switch", { csrf: team.csrf, team: owner.tenantId });
+    const hosting = await browser.page("/app/team");
+    expect(hosting.html).toContain("Leave this team");
+    const left = await browser.post("/app/team/leave", { csrf: hosting.csrf });
+    expect(left.headers.get("location")).toBe("/app/team?done=left");
+    expect((await browser.page("/app/team")).html).toContain("Team existing team");
+    expect(((await (await api(owner.key, "/members")).json()) as { data: unknown[] }).data).toHaveLength(1);
   });
 
   it("a link opened while signed in as another address is refused, saying which address it was for", async () => {
