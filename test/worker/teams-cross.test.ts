@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { memberDisplayNames } from "../../shared/teams/memberships";
+import { acceptInvitation, signUpFromInvitation } from "../../shared/teams/joining";
+import { memberDisplayNames, teamsOf } from "../../shared/teams/memberships";
+import { createApiKey } from "../../shared/tenants/api-keys";
 import { captureEmail, newEmail } from "./console-support";
 import { openMgmtDb } from "./support";
 import { api, grantFor, invite, listedIds, listedMemories, member, person, rememberStatus } from "./teams-support";
@@ -87,5 +89,41 @@ describe("a member of team A never reads or changes team B", () => {
     // Removed, she keeps her name on what she wrote (her revoked key still ties her to the team).
     expect((await api(team.key, `/members/${ada.userId}`, { method: "DELETE" })).status).toBe(200);
     expect((await memberDisplayNames(openMgmtDb(), team.tenantId, [ada.userId])).get(ada.userId)).toBe("Ada Lovelace");
+  });
+});
+
+describe("deleting a team", () => {
+  it("revokes every member's credentials for it, keeps a member's other teams, and deletes accounts that had only it", async () => {
+    const team = await person("doomed");
+    const other = await person("survivor");
+    // Both joined through links, so the doomed team is their home; one is also in another team.
+    const onlyHere = newEmail("onlyhere");
+    const alsoElsewhere = newEmail("alsoelsewhere");
+    const db = openMgmtDb();
+    const ids: Record<string, string> = {};
+    for (const email of [onlyHere, alsoElsewhere]) {
+      const { token } = await invite(mail, team.key, email, "member");
+      ids[email] = (await signUpFromInvitation(db, token, { password: "a long enough passphrase" })).userId;
+    }
+    const { token } = await invite(mail, other.key, alsoElsewhere, "viewer");
+    await acceptInvitation(db, token, { id: ids[alsoElsewhere] ?? "", email: alsoElsewhere });
+    const doomedKey = await createApiKey(db, team.tenantId, {
+      name: "k",
+      scopes: ["mcp:tools"],
+      userId: ids[alsoElsewhere],
+    });
+    const token2 = await grantFor({ email: alsoElsewhere }, team.tenantId, 2);
+    expect(await rememberStatus(token2)).toBe(200);
+
+    const deleted = await api(team.key, "/account", { method: "DELETE", body: { confirm: team.tenantId } });
+    expect(deleted.status).toBe(200);
+    expect((await api(doomedKey.key, "/me")).status).toBe(401);
+    expect((await api(token2, "/me")).status).toBe(401);
+    const accounts = await db.execute(
+      { sql: "SELECT email, tenant_id FROM users WHERE email IN (?, ?)", args: [onlyHere, alsoElsewhere] },
+      "read",
+    );
+    expect(accounts.rows.map((row) => ({ ...row }))).toEqual([{ email: alsoElsewhere, tenant_id: other.tenantId }]);
+    expect((await teamsOf(db, ids[alsoElsewhere] ?? "")).map((t) => t.tenantId)).toEqual([other.tenantId]);
   });
 });
