@@ -128,6 +128,7 @@ const planLimitsOverride = z
     requestsPerMinute: z.number().int().positive(),
     toolCallsPerMonth: z.number().int().positive().nullable(),
     sessions: z.number().int().positive(),
+    seats: z.number().int().positive(),
   })
   .partial()
   .strict();

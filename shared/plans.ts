@@ -17,6 +17,8 @@ export interface PlanLimits {
   toolCallsPerMonth: number | null;
   /** Concurrent legacy-era MCP sessions; the least recently used is evicted beyond it. */
   sessions: number;
+  /** Members of the team (pending invitations count too); the operator may override per tenant. */
+  seats: number;
 }
 
 export type PlanLimitTable = Record<Plan, PlanLimits>;
@@ -31,9 +33,9 @@ const RATE_LIMIT_WINDOW_SECONDS = 60;
  * `rate_limit_override`.
  */
 export const DEFAULT_PLAN_LIMITS: PlanLimitTable = {
-  free: { requestsPerMinute: 60, toolCallsPerMonth: 10_000, sessions: 10 },
-  pro: { requestsPerMinute: 300, toolCallsPerMonth: 100_000, sessions: 50 },
-  team: { requestsPerMinute: 1000, toolCallsPerMonth: null, sessions: 200 },
+  free: { requestsPerMinute: 60, toolCallsPerMonth: 10_000, sessions: 10, seats: 1 },
+  pro: { requestsPerMinute: 300, toolCallsPerMonth: 100_000, sessions: 50, seats: 3 },
+  team: { requestsPerMinute: 1000, toolCallsPerMonth: null, sessions: 200, seats: 25 },
 };
 
 /** Where a limit in force comes from, so an operator knows what to change. */
@@ -54,6 +56,22 @@ export function effectiveRateLimit(
   return rateLimitOverride != null
     ? { limit: rateLimitOverride, source: "override", windowSeconds: RATE_LIMIT_WINDOW_SECONDS }
     : { limit: limits[plan].requestsPerMinute, source: "plan", windowSeconds: RATE_LIMIT_WINDOW_SECONDS };
+}
+
+/** The seats a tenant has: its operator override when set, else its plan's. */
+export function effectiveSeats(
+  limits: PlanLimitTable,
+  plan: Plan,
+  seatOverride: number | null,
+): { seats: number; source: LimitSource } {
+  return seatOverride != null
+    ? { seats: seatOverride, source: "override" }
+    : { seats: limits[plan].seats, source: "plan" };
+}
+
+/** The smallest plan with more than `seats` seats, or null when none has more. */
+export function planWithMoreSeats(limits: PlanLimitTable, seats: number): Plan | null {
+  return PLANS.find((candidate) => limits[candidate].seats > seats) ?? null;
 }
 
 /** The plan to suggest when a limit is hit, or null when there is nothing bigger. */

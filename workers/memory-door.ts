@@ -6,6 +6,7 @@ import { describeError } from "../shared/logging";
 import type { MemoryMeter } from "../shared/memory/access";
 import type { Attribution } from "../shared/memory/attribution";
 import { MemoryDoor } from "../shared/memory/door";
+import { ROLE_SCOPES, type Role } from "../shared/teams/roles";
 import { ALL_SCOPES } from "../shared/tenants/scopes";
 import type { AppEnv } from "./types";
 
@@ -70,7 +71,7 @@ export function tenantDoor(c: Context<AppEnv>, options: { prepaid?: number; clie
   const { tenantId, db, scopes } = auth;
   const client = options.client?.name ? options.client : null;
   const attribution: Attribution = {
-    account: auth.accountId ?? auth.oauth?.userId ?? null,
+    account: auth.userId,
     via: auth.keyId
       ? { kind: "key", name: auth.keyName ?? null }
       : { kind: "app", name: auth.oauth?.clientName ?? auth.oauth?.clientId ?? null },
@@ -100,15 +101,23 @@ export function operatorDoor(c: Context<AppEnv>, tenantId: string, db: Database,
 }
 
 /**
- * The door for the account's owner, signed in to the console (the session
- * already proved who): every scope over their own tenant's memory, with the
- * tenant's quota and field rules all the same.
+ * The door for a person signed in to the console (the session already
+ * proved who): what their role in the team allows over its memory — a
+ * viewer's door refuses writes like a viewer's key would — with the
+ * tenant's quota and field rules all the same. No role (an operator-made
+ * tenant) means every scope.
  */
-export function ownerDoor(c: Context<AppEnv>, tenantId: string, db: Database, accountId: string | null = null) {
+export function ownerDoor(
+  c: Context<AppEnv>,
+  tenantId: string,
+  db: Database,
+  accountId: string | null = null,
+  role: Role | null = null,
+) {
   return new MemoryDoor(
     db,
     {
-      scopes: ALL_SCOPES,
+      scopes: role ? ROLE_SCOPES[role] : ALL_SCOPES,
       source: null,
       attribution: { account: accountId, via: { kind: "console", name: null }, client: null },
     },

@@ -34,12 +34,18 @@ export function rowToAccount(row: Record<string, unknown>): Account {
   };
 }
 
-/** The insert for a tenant's owner, to batch with the tenant's creation. */
-export function ownerStatement(owner: { id: string; email: string; passwordHash: string | null }, tenantId: string) {
-  return {
-    sql: "INSERT INTO users (id, tenant_id, email, password_hash) VALUES (?, ?, ?, ?)",
-    args: [owner.id, tenantId, normalizeEmail(owner.email), owner.passwordHash],
-  } satisfies Statement;
+/** The inserts for a tenant's owner — the account and its membership as owner — to batch with the tenant's creation. */
+export function ownerStatements(
+  owner: { id: string; email: string; passwordHash: string | null },
+  tenantId: string,
+): Statement[] {
+  return [
+    {
+      sql: "INSERT INTO users (id, tenant_id, email, password_hash) VALUES (?, ?, ?, ?)",
+      args: [owner.id, tenantId, normalizeEmail(owner.email), owner.passwordHash],
+    },
+    { sql: "INSERT INTO memberships (tenant_id, user_id, role) VALUES (?, ?, 'owner')", args: [tenantId, owner.id] },
+  ];
 }
 
 /** The account with this email (any case), or null. Only accounts of tenants that are not deleted. */
@@ -78,7 +84,11 @@ export async function findActiveAccount(mgmtDb: Database, userId: string): Promi
 /** The tenant's owner account, or null (tenants created before accounts existed have none). */
 export async function ownerOf(mgmtDb: Database, tenantId: string): Promise<Account | null> {
   const result = await mgmtDb.execute(
-    { sql: "SELECT * FROM users WHERE tenant_id = ? AND role = 'owner' LIMIT 1", args: [tenantId] },
+    {
+      sql: `SELECT u.* FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.tenant_id = ? AND m.role = 'owner' LIMIT 1`,
+      args: [tenantId],
+    },
     "read",
   );
   const row = result.rows[0];

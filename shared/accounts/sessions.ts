@@ -1,5 +1,6 @@
 import { randomString, sha256Hex } from "../crypto/encoding";
 import type { Database } from "../db/client";
+import type { Role } from "../teams/roles";
 import { type Account, rowToAccount } from "./accounts";
 
 /**
@@ -20,6 +21,10 @@ const TOUCH_EVERY_MS = 5 * 60_000;
 export interface ConsoleSession {
   idHash: string;
   userId: string;
+  /** The team the console shows (also `account.tenantId` of a signed-in session); switched by the team switcher. */
+  tenantId: string;
+  /** The person's role in that team. */
+  role: Role;
   createdAt: string;
   idleExpiresAt: string;
   expiresAt: string;
@@ -37,30 +42,56 @@ export async function createSession(
   userId: string,
   ip: string | null,
   now = Date.now(),
-): Promise<{ id: string; session: ConsoleSession }> {
+): Promise<{ id: string; idHash: string }> {
   const id = randomString(32);
-  const session: ConsoleSession = {
-    idHash: await sha256Hex(id),
-    userId,
-    createdAt: iso(now),
-    idleExpiresAt: iso(Math.min(now + SESSION_IDLE_MS, now + SESSION_ABSOLUTE_MS)),
-    expiresAt: iso(now + SESSION_ABSOLUTE_MS),
-  };
+  const idHash = await sha256Hex(id);
+  // The session opens on the person's home team when they are still in it,
+  // else on the team they joined first.
   await mgmtDb.execute(
     {
-      sql: `INSERT INTO console_sessions (id_hash, user_id, created_at, idle_expires_at, expires_at, ip)
-            VALUES (?, ?, ?, ?, ?, ?)`,
-      args: [session.idHash, userId, session.createdAt, session.idleExpiresAt, session.expiresAt, ip],
+      sql: `INSERT INTO console_sessions (id_hash, user_id, created_at, idle_expires_at, expires_at, ip, tenant_id)
+            VALUES (?, ?, ?, ?, ?, ?, (
+              SELECT m.tenant_id FROM memberships m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id
+              WHERE m.user_id = ? AND t.status != 'deleted'
+              ORDER BY m.tenant_id = u.tenant_id DESC, m.created_at LIMIT 1))`,
+      args: [
+        idHash,
+        userId,
+        iso(now),
+        iso(Math.min(now + SESSION_IDLE_MS, now + SESSION_ABSOLUTE_MS)),
+        iso(now + SESSION_ABSOLUTE_MS),
+        ip,
+        userId,
+      ],
     },
     "write",
   );
-  return { id, session };
+  return { id, idHash };
+}
+
+/**
+ * Show another team in this session: only a team the person belongs to
+ * (checked in the statement itself). False when they are not a member.
+ */
+export async function switchTeam(mgmtDb: Database, idHash: string, userId: string, tenantId: string): Promise<boolean> {
+  const result = await mgmtDb.execute(
+    {
+      sql: `UPDATE console_sessions SET tenant_id = ? WHERE id_hash = ? AND user_id = ?
+              AND EXISTS (SELECT 1 FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                          WHERE m.tenant_id = ? AND m.user_id = ? AND t.status != 'deleted')`,
+      args: [tenantId, idHash, userId, tenantId, userId],
+    },
+    "write",
+  );
+  return result.rowsAffected === 1;
 }
 
 /**
  * The live session this cookie value names and its account, or null
- * (unknown, idle too long, past its absolute lifetime, or its tenant
- * deleted). A used session's idle deadline moves forward, never past the
+ * (unknown, idle too long, past its absolute lifetime, its team deleted,
+ * or the person no longer a member of it). The account's `tenantId` is the
+ * session's current team, so every console page works on the team the
+ * switcher chose and the person still belongs to. A used session's idle deadline moves forward, never past the
  * absolute one. Session and account come in one query: every console page
  * pays this lookup, and a second round trip to the management database was
  * the largest part of a page's cost over an API request's.
@@ -74,8 +105,11 @@ export async function findSignedIn(
   const idHash = await sha256Hex(id);
   const result = await mgmtDb.execute(
     {
-      sql: `SELECT u.*, s.created_at AS session_created_at, s.idle_expires_at, s.expires_at
-            FROM console_sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id
+      sql: `SELECT u.*, s.tenant_id AS session_tenant_id, m.role AS member_role,
+                   s.created_at AS session_created_at, s.idle_expires_at, s.expires_at
+            FROM console_sessions s JOIN users u ON u.id = s.user_id
+            JOIN memberships m ON m.user_id = s.user_id AND m.tenant_id = s.tenant_id
+            JOIN tenants t ON t.id = s.tenant_id
             WHERE s.id_hash = ? AND t.status != 'deleted'`,
       args: [idHash],
     },
@@ -83,10 +117,12 @@ export async function findSignedIn(
   );
   const row = result.rows[0];
   if (!row) return null;
-  const account = rowToAccount(row);
+  const account = { ...rowToAccount(row), tenantId: String(row.session_tenant_id) };
   const session: ConsoleSession = {
     idHash,
     userId: account.id,
+    tenantId: account.tenantId,
+    role: row.member_role as Role,
     createdAt: String(row.session_created_at),
     idleExpiresAt: String(row.idle_expires_at),
     expiresAt: String(row.expires_at),

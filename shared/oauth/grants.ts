@@ -9,16 +9,18 @@ export interface ConnectedClient {
   scopes: string[];
   createdAt: string;
   expiresAt: string | null;
+  /** The team the grant is bound to, from its metadata; null for grants made before teams (the account's home team). */
+  tenantId: string | null;
 }
 
 /** Every grant of the account (all pages), newest first. */
-export async function listConnectedClients(oauth: OAuthHelpers, userId: string): Promise<ConnectedClient[]> {
+async function listConnectedClients(oauth: OAuthHelpers, userId: string): Promise<ConnectedClient[]> {
   const clients: ConnectedClient[] = [];
   let cursor: string | undefined;
   do {
     const page = await oauth.listUserGrants(userId, cursor ? { cursor } : {});
     for (const grant of page.items) {
-      const metadata = (grant.metadata ?? {}) as { clientName?: string | null };
+      const metadata = (grant.metadata ?? {}) as { clientName?: string | null; tenantId?: string };
       clients.push({
         grantId: grant.id,
         clientId: grant.clientId,
@@ -26,6 +28,7 @@ export async function listConnectedClients(oauth: OAuthHelpers, userId: string):
         scopes: grant.scope,
         createdAt: isoFromSeconds(grant.createdAt),
         expiresAt: grant.expiresAt ? isoFromSeconds(grant.expiresAt) : null,
+        tenantId: typeof metadata.tenantId === "string" ? metadata.tenantId : null,
       });
     }
     cursor = page.cursor;
@@ -41,9 +44,27 @@ export async function revokeConnectedClient(oauth: OAuthHelpers, userId: string,
   return true;
 }
 
-/** Revoke every grant of the account (account deletion); returns how many were revoked. */
-export async function revokeAllConnectedClients(oauth: OAuthHelpers, userId: string): Promise<number> {
-  const grants = await listConnectedClients(oauth, userId);
-  for (const grant of grants) await oauth.revokeGrant(grant.grantId, userId);
+/**
+ * The account's grants bound to one team. Grants made before teams carry no
+ * team in their metadata; they were made when the account had only its
+ * home team, so they count as that team's.
+ */
+export async function teamGrantsOf(
+  oauth: OAuthHelpers,
+  account: { id: string; tenantId: string },
+  tenantId: string,
+): Promise<ConnectedClient[]> {
+  const grants = await listConnectedClients(oauth, account.id);
+  return grants.filter((grant) => (grant.tenantId ?? account.tenantId) === tenantId);
+}
+
+/** Revoke the account's grants bound to one team (the member left or was removed); how many. */
+export async function revokeTeamGrants(
+  oauth: OAuthHelpers,
+  account: { id: string; tenantId: string },
+  tenantId: string,
+): Promise<number> {
+  const grants = await teamGrantsOf(oauth, account, tenantId);
+  for (const grant of grants) await oauth.revokeGrant(grant.grantId, account.id);
   return grants.length;
 }

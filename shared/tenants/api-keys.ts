@@ -33,6 +33,7 @@ export async function prepareApiKey(
   name: string,
   scopes: string[] = [MCP_BASELINE_SCOPE],
   expiresAt: string | null = null,
+  userId: string | null = null,
 ) {
   const key = API_KEY_PREFIX + randomString(KEY_BODY_LENGTH);
   const id = `key_${randomString(16)}`;
@@ -40,8 +41,9 @@ export async function prepareApiKey(
   return {
     apiKey: { id, key, prefix } satisfies NewApiKey,
     statement: {
-      sql: "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, scopes, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      args: [id, tenantId, prefix, await sha256Hex(key), name, JSON.stringify(scopes), expiresAt],
+      sql: `INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, scopes, expires_at, user_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      args: [id, tenantId, prefix, await sha256Hex(key), name, JSON.stringify(scopes), expiresAt, userId],
     },
   };
 }
@@ -55,6 +57,8 @@ export interface ApiKeyRecord {
   createdAt: string;
   lastUsedAt: string | null;
   expiresAt: string | null;
+  /** The member who made it (its scopes never exceed their role); null for an operator-made tenant's keys. */
+  userId: string | null;
 }
 
 function rowToApiKey(row: Record<string, unknown>): ApiKeyRecord {
@@ -66,6 +70,7 @@ function rowToApiKey(row: Record<string, unknown>): ApiKeyRecord {
     createdAt: String(row.created_at),
     lastUsedAt: row.last_used_at == null ? null : String(row.last_used_at),
     expiresAt: row.expires_at == null ? null : String(row.expires_at),
+    userId: row.user_id == null ? null : String(row.user_id),
   };
 }
 
@@ -76,10 +81,16 @@ export type KeyChangeActor = Pick<AuditEntry, "actor" | "ip">;
 export async function createApiKey(
   db: Database,
   tenantId: string,
-  input: { name: string; scopes?: string[]; expiresAt?: string | null },
+  input: { name: string; scopes?: string[]; expiresAt?: string | null; userId?: string | null },
   by: KeyChangeActor = { actor: "system" },
 ): Promise<NewApiKey & ApiKeyRecord> {
-  const { apiKey, statement } = await prepareApiKey(tenantId, input.name, input.scopes, input.expiresAt ?? null);
+  const { apiKey, statement } = await prepareApiKey(
+    tenantId,
+    input.name,
+    input.scopes,
+    input.expiresAt ?? null,
+    input.userId ?? null,
+  );
   await db.batch(
     [
       statement,
@@ -87,7 +98,7 @@ export async function createApiKey(
         tenantId,
         ...by,
         action: "api_key.create",
-        details: { keyId: apiKey.id },
+        details: { keyId: apiKey.id, member: input.userId ?? null },
         after: { name: input.name, scopes: input.scopes ?? [MCP_BASELINE_SCOPE], expiresAt: input.expiresAt ?? null },
       }),
     ],
@@ -98,22 +109,43 @@ export async function createApiKey(
   return { ...record, key: apiKey.key };
 }
 
-/** One unrevoked key of this tenant, or null (another tenant's key is null too). */
-export async function getApiKey(db: Database, tenantId: string, keyId: string): Promise<ApiKeyRecord | null> {
+/**
+ * One unrevoked key of this tenant, or null (another tenant's key is null
+ * too). With `onlyUserId`, only that member's own key (a team member manages
+ * their own keys, not other people's).
+ */
+export async function getApiKey(
+  db: Database,
+  tenantId: string,
+  keyId: string,
+  onlyUserId: string | null = null,
+): Promise<ApiKeyRecord | null> {
   const result = await db.execute(
-    { sql: "SELECT * FROM api_keys WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL", args: [keyId, tenantId] },
+    {
+      sql: `SELECT * FROM api_keys WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL
+            AND (? IS NULL OR user_id = ?)`,
+      args: [keyId, tenantId, onlyUserId, onlyUserId],
+    },
     "read",
   );
   const row = result.rows[0];
   return row ? rowToApiKey(row) : null;
 }
 
-/** The tenant's unrevoked keys (expired ones included, so their owner sees why they stopped), newest first. */
-export async function listApiKeys(db: Database, tenantId: string): Promise<ApiKeyRecord[]> {
+/**
+ * The tenant's unrevoked keys (expired ones included, so their owner sees
+ * why they stopped), newest first; with `onlyUserId`, that member's only.
+ */
+export async function listApiKeys(
+  db: Database,
+  tenantId: string,
+  onlyUserId: string | null = null,
+): Promise<ApiKeyRecord[]> {
   const result = await db.execute(
     {
-      sql: "SELECT * FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
-      args: [tenantId],
+      sql: `SELECT * FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL AND (? IS NULL OR user_id = ?)
+            ORDER BY created_at DESC, id DESC`,
+      args: [tenantId, onlyUserId, onlyUserId],
     },
     "read",
   );
@@ -126,8 +158,9 @@ export async function revokeApiKey(
   tenantId: string,
   keyId: string,
   by: KeyChangeActor = { actor: "system" },
+  onlyUserId: string | null = null,
 ): Promise<boolean> {
-  const key = await getApiKey(db, tenantId, keyId);
+  const key = await getApiKey(db, tenantId, keyId, onlyUserId);
   if (!key) return false;
   await db.batch(
     [

@@ -2,16 +2,21 @@ import type { Config } from "../config";
 import { sha256Hex } from "../crypto/encoding";
 import { decryptToken } from "../crypto/token-encryption";
 import type { Database, DatabaseCoordinates } from "../db/client";
+import { boundScopes, isRole, type Role } from "../teams/roles";
 import { looksLikeApiKey } from "./api-keys";
 import { rowToTenant, type Tenant } from "./tenants";
 
 /** Everything a request needs from its API key: the key, its tenant and the tenant's database. */
 export interface Credential {
   keyId: string;
-  /** The key's name, and the account it belongs to (today the tenant's owner): who writes with it. */
+  /** The key's name: what wrote with it, for attribution. */
   keyName: string;
-  accountId: string | null;
+  /** What the key may do: its scopes within its member's role (`boundScopes`). */
   scopes: string[];
+  /** The member who made the key; null for an operator-made tenant's keys, which have none. */
+  userId: string | null;
+  /** That member's role now; null with `userId`. */
+  role: Role | null;
   tenant: Tenant;
   database: DatabaseCoordinates;
   databaseGeneration: number;
@@ -31,7 +36,7 @@ async function tenantToken(config: Config, tenantId: string, row: Record<string,
 /** Why a presented API key is refused, or the credential it grants. */
 export type ApiKeyLookup =
   | { status: "valid"; credential: Credential; expiresAt: string | null }
-  | { status: "unknown" | "revoked" | "expired" };
+  | { status: "unknown" | "revoked" | "expired" | "not_member" };
 
 /**
  * Look an API key up in one management-DB round trip (key, tenant and
@@ -45,13 +50,13 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
     {
       sql: `SELECT k.id AS key_id, k.scopes AS key_scopes, k.revoked_at AS key_revoked_at,
                    k.expires_at AS key_expires_at, k.name AS key_name,
-                   (SELECT u.id FROM users u WHERE u.tenant_id = k.tenant_id AND u.role = 'owner'
-                     ORDER BY u.created_at LIMIT 1) AS key_account_id,
                    k.expires_at IS NOT NULL AND k.expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS key_expired,
+                   k.user_id AS key_user_id, m.role AS member_role,
                    d.url AS db_url, d.auth_token_encrypted, d.generation AS db_generation, t.*
           FROM api_keys k
           JOIN tenants t ON t.id = k.tenant_id
           JOIN tenant_databases d ON d.tenant_id = k.tenant_id
+          LEFT JOIN memberships m ON m.tenant_id = k.tenant_id AND m.user_id = k.user_id
           WHERE k.key_hash = ? AND t.status != 'deleted'`,
       args: [await sha256Hex(key)],
     },
@@ -61,14 +66,20 @@ export async function lookupApiKey(db: Database, config: Config, key: string): P
   if (!row) return { status: "unknown" };
   if (row.key_revoked_at != null) return { status: "revoked" };
   if (Number(row.key_expired) === 1) return { status: "expired" };
+  const userId = row.key_user_id == null ? null : String(row.key_user_id);
+  const role = isRole(row.member_role) ? row.member_role : null;
+  // A member's key dies with the membership (removal revokes it too; this
+  // also covers a removal that raced the key's creation).
+  if (userId !== null && role === null) return { status: "not_member" };
   return {
     status: "valid",
     expiresAt: row.key_expires_at == null ? null : String(row.key_expires_at),
     credential: {
       keyId: String(row.key_id),
       keyName: String(row.key_name),
-      accountId: row.key_account_id == null ? null : String(row.key_account_id),
-      scopes: JSON.parse(String(row.key_scopes)) as string[],
+      scopes: boundScopes(JSON.parse(String(row.key_scopes)) as string[], role),
+      userId,
+      role,
       tenant: rowToTenant(row),
       database: {
         url: String(row.db_url),

@@ -1,9 +1,10 @@
 /**
  * What a credential (API key or OAuth token) may do. Enforced on every
  * request: `/mcp` needs `mcp:tools` or `mcp:read`, a tool that writes needs
- * `mcp:tools`, and key and grant management needs `keys:manage`.
+ * `mcp:tools`, key and grant management needs `keys:manage`, and a team's
+ * members and invitations need `members:manage`.
  */
-export const SCOPES = ["mcp:tools", "mcp:read", "keys:manage"] as const;
+export const SCOPES = ["mcp:tools", "mcp:read", "keys:manage", "members:manage"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Every scope: what a new tenant's first key carries. */
@@ -17,6 +18,7 @@ const IMPLIES: Record<Scope, Scope[]> = {
   "mcp:tools": ["mcp:tools", "mcp:read"],
   "mcp:read": ["mcp:read"],
   "keys:manage": ["keys:manage"],
+  "members:manage": ["members:manage"],
 };
 
 export function isScope(value: string): value is Scope {

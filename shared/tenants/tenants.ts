@@ -1,4 +1,4 @@
-import { ownerStatement } from "../accounts/accounts";
+import { ownerStatements } from "../accounts/accounts";
 import { auditStatement } from "../audit";
 import type { Config } from "../config";
 import { randomString } from "../crypto/encoding";
@@ -176,12 +176,14 @@ export async function createTenant(
       tenantDb.close();
     }
 
-    const key = input.firstKeyName ? await prepareApiKey(id, input.firstKeyName, input.firstKeyScopes) : null;
+    const key = input.firstKeyName
+      ? await prepareApiKey(id, input.firstKeyName, input.firstKeyScopes, null, input.owner?.id ?? null)
+      : null;
     await step("commit");
     await mgmtDb.batch(
       [
         insertTenant({ id, orgName: input.orgName, ownerEmail: input.ownerEmail, plan }),
-        ...(input.owner ? [ownerStatement({ ...input.owner, email: input.ownerEmail }, id)] : []),
+        ...(input.owner ? ownerStatements({ ...input.owner, email: input.ownerEmail }, id) : []),
         {
           sql: "INSERT INTO tenant_databases (tenant_id, name, url, auth_token_encrypted, schema_version) VALUES (?, ?, ?, ?, ?)",
           args: [

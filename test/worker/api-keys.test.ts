@@ -55,6 +55,7 @@ describe("API keys", () => {
       created_at: expect.any(String),
       last_used_at: null,
       expires_at: expiresAt,
+      member_id: expect.stringMatching(/^usr_/),
     });
     expect(JSON.stringify(listed)).not.toContain(created.key);
 

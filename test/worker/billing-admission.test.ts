@@ -113,6 +113,16 @@ const SUSPENDED: Record<string, "allowed" | "refused"> = {
   "GET /export": "refused",
   "POST /import": "refused",
   "DELETE /account": "refused",
+  // A suspended team changes no members: nobody joins or leaves through its credentials until it is active.
+  "GET /members": "refused",
+  "POST /members": "refused",
+  "PATCH /members/:id": "refused",
+  "DELETE /members/:id": "refused",
+  "GET /invitations": "refused",
+  "POST /invitations": "refused",
+  "DELETE /invitations/:id": "refused",
+  "POST /invitations/:id/resend": "refused",
+  "POST /invitations/:token/accept": "refused",
   // Billing stays open so a suspended customer can see what it pays, cancel and fix payment…
   "GET /billing": "allowed",
   "POST /billing/portal": "allowed",
@@ -154,6 +164,18 @@ describe("suspended tenants, route by route", () => {
         }),
       "DELETE /account": () =>
         apiFetch("/api/account", t.ownerKey, { method: "DELETE", body: JSON.stringify({ confirm: t.tenantId }) }),
+      "GET /members": () => apiFetch("/api/members", t.ownerKey),
+      "POST /members": () =>
+        apiFetch("/api/members", t.ownerKey, { method: "POST", body: '{"email":"new@example.test"}' }),
+      "PATCH /members/:id": () =>
+        apiFetch("/api/members/usr_x", t.ownerKey, { method: "PATCH", body: '{"role":"viewer"}' }),
+      "DELETE /members/:id": () => apiFetch("/api/members/usr_x", t.ownerKey, { method: "DELETE" }),
+      "GET /invitations": () => apiFetch("/api/invitations", t.ownerKey),
+      "POST /invitations": () =>
+        apiFetch("/api/invitations", t.ownerKey, { method: "POST", body: '{"email":"new@example.test"}' }),
+      "DELETE /invitations/:id": () => apiFetch("/api/invitations/inv_x", t.ownerKey, { method: "DELETE" }),
+      "POST /invitations/:id/resend": () => apiFetch("/api/invitations/inv_x/resend", t.ownerKey, { method: "POST" }),
+      "POST /invitations/:token/accept": () => apiFetch("/api/invitations/tok/accept", t.ownerKey, { method: "POST" }),
       "GET /billing": () => apiFetch("/api/billing", t.ownerKey),
       "POST /billing/portal": () => apiFetch("/api/billing/portal", t.ownerKey, { method: "POST" }),
       "POST /billing/checkout": () => checkout(t.ownerKey),

@@ -57,7 +57,7 @@ describe("discovery", () => {
       token_endpoint: `${BASE}/oauth/token`,
       registration_endpoint: `${BASE}/oauth/register`,
       code_challenge_methods_supported: ["S256"],
-      scopes_supported: ["mcp:tools", "mcp:read", "keys:manage"],
+      scopes_supported: ["mcp:tools", "mcp:read", "keys:manage", "members:manage"],
       client_id_metadata_document_supported: true,
       authorization_response_iss_parameter_supported: true,
     });

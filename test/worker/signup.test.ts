@@ -43,7 +43,7 @@ describe("POST /api/signup", () => {
     expect(body.tenant).toMatchObject({ plan: "free", org_name: "Acme <Research>" });
     expect(body.account.id).toMatch(/^usr_[A-Za-z0-9]{24}$/);
     expect(body.api_key.key).toMatch(/^mk_[A-Za-z0-9]{40}$/);
-    expect(body.api_key.scopes).toEqual(["mcp:tools", "mcp:read", "keys:manage"]);
+    expect(body.api_key.scopes).toEqual(["mcp:tools", "mcp:read", "keys:manage", "members:manage"]);
     expect(body.setup.mcp_url).toBe("http://localhost/mcp");
     expect(body.setup.claude_code).toBe(
       `claude mcp add --transport http muninn http://localhost/mcp --header "Authorization: Bearer ${body.api_key.key}"`,

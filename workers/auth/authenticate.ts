@@ -5,6 +5,8 @@ import { DatabaseUnavailableError } from "../../shared/db/guarded";
 import { AppError, unavailable } from "../../shared/errors";
 import { describeError } from "../../shared/logging";
 import type { Plan, TenantStatus } from "../../shared/plans";
+import { roleIn } from "../../shared/teams/memberships";
+import { boundScopes, type Role } from "../../shared/teams/roles";
 import { API_KEY_PREFIX, touchApiKey } from "../../shared/tenants/api-keys";
 import { lookupApiKey, resolveTenantAccess } from "../../shared/tenants/credentials";
 import { MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
@@ -22,9 +24,16 @@ export interface AuthenticatedTenant {
   keyId: string | null;
   /** The API key's name (null for an OAuth token), for attributing what it writes. */
   keyName?: string | null;
-  /** The account the credential belongs to (a key's owner, a grant's user), for attributing what it writes. */
-  accountId?: string | null;
+  /** What this credential may do: its own scopes within its member's role. */
   scopes: string[];
+  /**
+   * The member (account) the credential belongs to: the key's maker or the
+   * OAuth grant's signed-in person. Null only for keys of tenants the
+   * operator made without an owner account.
+   */
+  userId: string | null;
+  /** That member's role in this tenant when the credential was verified (null with `userId`). */
+  role: Role | null;
   plan: Plan;
   status: TenantStatus;
   rateLimitOverride: number | null;
@@ -84,10 +93,11 @@ function unauthorized(c: Context<AppEnv>, message: string, presented: boolean): 
   });
 }
 
-const REFUSED: Record<"unknown" | "revoked" | "expired", string> = {
+const REFUSED: Record<"unknown" | "revoked" | "expired" | "not_member", string> = {
   unknown: "invalid API key: no such key; check it was copied whole, or create one with POST /api/keys",
   revoked: "API key revoked: create a new key with POST /api/keys",
   expired: "API key expired: create a new key with POST /api/keys",
+  not_member: "API key revoked: the person who made it is no longer a member of this team",
 };
 
 /**
@@ -188,8 +198,9 @@ async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string):
     ...tenantFields(credential.tenant, credential.database, credential.databaseGeneration),
     keyId: credential.keyId,
     keyName: credential.keyName,
-    accountId: credential.accountId,
     scopes: credential.scopes,
+    userId: credential.userId,
+    role: credential.role,
     expiresAt,
   };
 }
@@ -200,6 +211,17 @@ async function resolveApiKey(c: Context<AppEnv>, key: string, cacheKey: string):
  */
 export function forgetApiKey(keyId: string): void {
   cache.deleteWhere((auth) => auth.keyId === keyId);
+}
+
+/**
+ * Forget everything this isolate verified about a member of a tenant —
+ * their keys and their role (which bounds their OAuth tokens) — after the
+ * member was removed or their role changed: the change holds here at once,
+ * and on every other isolate when its cached verification turns 60 s old.
+ */
+export function forgetMember(tenantId: string, userId: string): void {
+  cache.deleteWhere((auth) => auth.tenantId === tenantId && auth.userId === userId);
+  memberRoles.delete(`${tenantId}:${userId}`);
 }
 
 // ---- OAuth access tokens ---------------------------------------------------
@@ -222,8 +244,11 @@ async function oauthAuth(c: Context<AppEnv>, token: string): Promise<Authenticat
     );
   }
   const { tenantId, userId, clientName } = validated.props;
-  const tenant = await tenantAccess(c, tenantId);
+  const [tenant, role] = await Promise.all([tenantAccess(c, tenantId), memberRole(c, tenantId, userId)]);
   if (!tenant) throw unauthorized(c, "this access token's account no longer exists", true);
+  // A grant is worth what its person's role allows today: removed from the
+  // team, the token stops; moved to viewer, it reads only.
+  if (!role) throw unauthorized(c, "this access token's account is no longer a member of this team", true);
   const noted = noteGrantUse(c.env.OAUTH_KV, token, userId);
   if (noted) {
     c.executionCtx.waitUntil(
@@ -233,14 +258,34 @@ async function oauthAuth(c: Context<AppEnv>, token: string): Promise<Authenticat
   return {
     ...tenant,
     keyId: null,
-    scopes: validated.scope,
+    scopes: boundScopes(validated.scope, role),
+    userId,
+    role,
     expiresAt: validated.expiresAt * 1000,
-    accountId: userId,
     oauth: { userId, clientId: validated.clientId, clientName: clientName ?? null },
   };
 }
 
-type TenantFields = Omit<AuthenticatedTenant, "keyId" | "scopes" | "expiresAt" | "oauth">;
+/** Members' roles, cached and served stale like tenants (null: not a member). */
+const memberRoles = new CredentialCache<Role | null>(FRESH_MS, STALE_MS);
+
+async function memberRole(c: Context<AppEnv>, tenantId: string, userId: string): Promise<Role | null> {
+  const key = `${tenantId}:${userId}`;
+  const fresh = memberRoles.fresh(key);
+  if (fresh !== undefined) return fresh;
+  try {
+    const role = await roleIn(c.get("services").mgmtDb, tenantId, userId);
+    memberRoles.set(key, role);
+    return role;
+  } catch (error) {
+    if (!(error instanceof DatabaseUnavailableError)) throw error;
+    const stale = memberRoles.stale(key);
+    if (stale === undefined) throw unavailable("database unavailable", { cause: error });
+    return stale;
+  }
+}
+
+type TenantFields = Omit<AuthenticatedTenant, "keyId" | "scopes" | "userId" | "role" | "expiresAt" | "oauth">;
 const tenants = new CredentialCache<TenantFields | null>(FRESH_MS, STALE_MS);
 
 async function tenantAccess(c: Context<AppEnv>, tenantId: string): Promise<TenantFields | null> {

@@ -13,6 +13,8 @@ import { findSignedIn } from "../../shared/accounts/sessions";
 import { verifySignIn } from "../../shared/accounts/sign-in";
 import { writeAudit } from "../../shared/audit";
 import { randomString, timingSafeEqual } from "../../shared/crypto/encoding";
+import { roleIn, teamsOf } from "../../shared/teams/memberships";
+import { boundScopes } from "../../shared/teams/roles";
 import { isScope, MCP_BASELINE_SCOPE } from "../../shared/tenants/scopes";
 import { SESSION_COOKIE } from "../console/cookies";
 import { applyPageHeaders } from "../console/page-headers";
@@ -230,6 +232,7 @@ async function renderConsent(c: Context<AppEnv>, request: AuthRequest, account: 
   const details = await helpers.describeConsent(request);
   const transaction = await helpers.beginConsent(request);
   const proof = await signInProof(c.get("services").config.dbTokenEncryptionKey, transaction.handle, account.id);
+  const teams = await teamsOf(c.get("services").mgmtDb, account.id);
   const action = `${AUTHORIZE_PATH}${new URL(c.req.url).search}`;
   return html(
     c,
@@ -240,6 +243,10 @@ async function renderConsent(c: Context<AppEnv>, request: AuthRequest, account: 
       handle={transaction.handle}
       proof={proof}
       email={account.email}
+      teams={teams}
+      currentTeam={
+        teams.some((team) => team.tenantId === account.tenantId) ? account.tenantId : (teams[0]?.tenantId ?? "")
+      }
     />,
     200,
     transaction.headers,
@@ -270,24 +277,47 @@ async function consent(c: Context<AppEnv>, form: FormData): Promise<Response> {
     if (!account) return html(c, <ErrorPage title="Account not found" message="This account no longer exists." />, 400);
     // The scope granted is the one the consent page showed: from the request stored when the page was
     // made, never from this POST's URL, which the browser (or whoever crafted the form) controls.
+    // The team comes from the form, so it is checked against the account's
+    // memberships now: a crafted form cannot bind a grant to a team the
+    // person is not in. The role then bounds what the grant carries.
+    const { mgmtDb } = c.get("services");
+    const chosen = String(form.get("team") ?? "");
+    // A form without a team (a client that scripts the page) may stand only for a person in exactly one team.
+    const only = chosen ? [] : await teamsOf(mgmtDb, account.id);
+    const tenantId = chosen || (only.length === 1 ? (only[0]?.tenantId ?? "") : "");
+    const role = tenantId ? await roleIn(mgmtDb, tenantId, account.id) : null;
+    if (!role) {
+      return html(
+        c,
+        <ErrorPage title="Team not found" message="You are not a member of the team this form named. Start again." />,
+        400,
+      );
+    }
     const approved = await helpers.approveConsent(c.req.raw, handle);
-    const scope = grantedScopes(approved.request);
+    const scope = boundScopes(grantedScopes(approved.request), role);
+    if (scope.length === 0) {
+      return html(
+        c,
+        <ErrorPage
+          title="Not allowed for your role"
+          message={`As a team ${role} you cannot give this app what it asked for.`}
+        />,
+        403,
+      );
+    }
     const client = await helpers.lookupClient(approved.request.clientId);
-    const props: GrantProps = {
-      userId: account.id,
-      tenantId: account.tenantId,
-      clientName: client?.clientName ?? null,
-    };
+    const props: GrantProps = { userId: account.id, tenantId, clientName: client?.clientName ?? null };
     const { redirectTo } = await helpers.completeAuthorization({
       request: approved.request,
       userId: account.id,
-      metadata: { clientName: client?.clientName ?? null },
+      // The team in clear beside the encrypted props, so the team's grants can be listed and revoked.
+      metadata: { clientName: client?.clientName ?? null, tenantId },
       scope,
       props,
     });
-    c.get("logger").info("oauth grant created", { tenant: account.tenantId, client: approved.request.clientId, scope });
+    c.get("logger").info("oauth grant created", { tenant: tenantId, client: approved.request.clientId, scope });
     await writeAudit(c.get("services").mgmtDb, {
-      tenantId: account.tenantId,
+      tenantId,
       actor: `user:${account.id}`,
       action: "oauth_grant.create",
       details: { clientId: approved.request.clientId },

@@ -13,6 +13,7 @@ const SCOPE_TEXT: Record<string, string> = {
   "mcp:tools": "Read and write your memories (every Muninn tool)",
   "mcp:read": "Read your memories (read-only tools)",
   "keys:manage": "Create, list and revoke your API keys and connected apps",
+  "members:manage": "Invite, remove and change the roles of your team's members",
 };
 
 export function SignInPage(props: {
@@ -69,6 +70,10 @@ export function ConsentPage(props: {
   handle: string;
   proof: string;
   email: string;
+  /** The teams the person belongs to; with more than one, the page asks which one the app gets. */
+  teams: { tenantId: string; orgName: string; role: string }[];
+  /** The team chosen by default (the console's current one). */
+  currentTeam: string;
 }) {
   const { details } = props;
   return (
@@ -105,6 +110,25 @@ export function ConsentPage(props: {
         <input type="hidden" name="step" value="consent" />
         <input type="hidden" name="handle" value={props.handle} />
         <input type="hidden" name="proof" value={props.proof} />
+        {props.teams.length > 1 ? (
+          <fieldset>
+            <legend>Which team's memory may it use?</legend>
+            {props.teams.map((team) => (
+              <label class="choice">
+                <input
+                  type="radio"
+                  name="team"
+                  value={team.tenantId}
+                  checked={team.tenantId === props.currentTeam}
+                  required
+                />{" "}
+                {team.orgName} <span class="muted">({team.role})</span>
+              </label>
+            ))}
+          </fieldset>
+        ) : (
+          <input type="hidden" name="team" value={props.teams[0]?.tenantId ?? props.currentTeam} />
+        )}
         <div class="actions">
           <button type="submit" name="decision" value="allow">
             Allow

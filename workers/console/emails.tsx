@@ -100,3 +100,31 @@ export function signupFailed(to: string, publicUrl: string): EmailMessage {
     `Please sign up again at ${publicUrl}/signup. If it happens again, wait a few minutes and retry.`,
   ]);
 }
+
+/** An invitation: names the team and who invited, says the role and that the link is single use for 7 days. */
+export function teamInvitation(
+  to: string,
+  invitation: { orgName: string; inviterName: string; role: string; ownership: boolean },
+  link: string,
+): EmailMessage {
+  const { orgName, inviterName } = invitation;
+  return invitation.ownership
+    ? message(
+        to,
+        `${inviterName} offers you ownership of ${orgName} on Muninn`,
+        [
+          `${inviterName} wants to make you the owner of the team ${orgName} on Muninn. As owner you manage billing and may delete the team; ${inviterName} stays as an admin.`,
+          "Nothing changes until you accept. The link works once and expires in 7 days.",
+        ],
+        { href: link, label: "Review the offer" },
+      )
+    : message(
+        to,
+        `${inviterName} invited you to ${orgName} on Muninn`,
+        [
+          `${inviterName} invited you to join the team ${orgName} on Muninn as ${invitation.role === "admin" ? "an" : "a"} ${invitation.role}. The team shares one memory for its people and their AI agents.`,
+          "The link works once and expires in 7 days. If you do not know this team, ignore this message; nothing happens.",
+        ],
+        { href: link, label: "Join the team" },
+      );
+}

@@ -7,10 +7,12 @@ import { appsPages } from "./routes/apps";
 import { assets } from "./routes/assets";
 import { billingPages } from "./routes/billing";
 import { dataPages, IMPORT_PATH } from "./routes/data";
+import { invitePages } from "./routes/invite";
 import { memoriesPages } from "./routes/memories";
 import { memoryActions } from "./routes/memory-actions";
 import { publicPages } from "./routes/public";
 import { recoveryPages } from "./routes/recovery";
+import { teamPages } from "./routes/team";
 import { usagePages } from "./routes/usage";
 import { loadSession } from "./session";
 
@@ -32,6 +34,8 @@ const PAGE_PATHS = [
   "/verify",
   "/verify/*",
   "/verify-email",
+  "/invite",
+  "/invite/*",
   "/app",
   "/app/*",
 ];
@@ -51,6 +55,8 @@ consolePages.route("/", publicPages);
 consolePages.route("/", recoveryPages);
 consolePages.route("/", appPages);
 consolePages.route("/", appsPages);
+consolePages.route("/", teamPages);
+consolePages.route("/", invitePages);
 consolePages.route("/", usagePages);
 consolePages.route("/", billingPages);
 consolePages.route("/", dataPages);

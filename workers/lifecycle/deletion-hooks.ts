@@ -1,7 +1,8 @@
-import { ownerOf } from "../../shared/accounts/accounts";
+import { getAccount } from "../../shared/accounts/accounts";
 import { callStripe } from "../../shared/billing/stripe-client";
 import type { TenantDeletionHooks } from "../../shared/lifecycle/deletion/delete-tenant";
-import { revokeAllConnectedClients } from "../../shared/oauth/grants";
+import { revokeTeamGrants } from "../../shared/oauth/grants";
+import { listMembers } from "../../shared/teams/memberships";
 import { authorizationServer } from "../auth/oauth-server";
 import { getServices } from "../services";
 
@@ -16,10 +17,16 @@ export function deletionHooks(env: Env): TenantDeletionHooks {
   const { stripe, mgmtDb, config } = getServices(env);
   return {
     eraseTenantObject: (id) => env.TENANT_DO.getByName(id).eraseStorage(),
-    // Grants are kept per owner account in the OAuth provider's store; revoking them ends every token.
+    // Grants are kept per account in the OAuth provider's store; every member's grants bound to this team go,
+    // which ends every token. A member's grants for their other teams stay.
     revokeOAuthGrants: async (tenantId) => {
-      const owner = await ownerOf(mgmtDb, tenantId);
-      return owner ? revokeAllConnectedClients(authorizationServer(config).getOAuthApi(env), owner.id) : 0;
+      const oauth = authorizationServer(config).getOAuthApi(env);
+      let revoked = 0;
+      for (const member of await listMembers(mgmtDb, tenantId)) {
+        const account = await getAccount(mgmtDb, member.userId);
+        if (account) revoked += await revokeTeamGrants(oauth, account, tenantId);
+      }
+      return revoked;
     },
     ...(stripe && {
       cancelSubscription: async (subscriptionId: string) => {

@@ -136,7 +136,21 @@ export async function deleteTenant(
       { sql: "DELETE FROM api_keys WHERE tenant_id = ?", args: [tenantId] },
       { sql: "DELETE FROM tenant_migrations WHERE tenant_id = ?", args: [tenantId] },
       { sql: "DELETE FROM tenant_databases WHERE tenant_id = ?", args: [tenantId] },
-      // The owner's account (email, password hash): the email can sign up again.
+      // Accounts whose home is this team but who belong to another team move
+      // there; every other account homed here (email, password hash) goes, so
+      // the email can sign up again. Memberships and invitations go with the team.
+      {
+        sql: `UPDATE users SET tenant_id = (
+                SELECT m.tenant_id FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                WHERE m.user_id = users.id AND m.tenant_id != ? AND t.status != 'deleted' ORDER BY m.created_at LIMIT 1)
+              WHERE tenant_id = ? AND EXISTS (
+                SELECT 1 FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                WHERE m.user_id = users.id AND m.tenant_id != ? AND t.status != 'deleted')`,
+        args: [tenantId, tenantId, tenantId],
+      },
+      { sql: "DELETE FROM memberships WHERE tenant_id = ?", args: [tenantId] },
+      { sql: "DELETE FROM invitations WHERE tenant_id = ?", args: [tenantId] },
+      { sql: "DELETE FROM console_sessions WHERE tenant_id = ?", args: [tenantId] },
       { sql: "DELETE FROM users WHERE tenant_id = ?", args: [tenantId] },
       deleteTenantRow(tenantId),
       { sql: "DELETE FROM audit_log WHERE tenant_id = ?", args: [tenantId] },

@@ -5,6 +5,7 @@ import billing from "./0003-billing";
 import accounts from "./0004-accounts";
 import tenantMigrations from "./0005-tenant-migrations";
 import consoleTables from "./0006-console";
+import teams from "./0007-teams";
 
 /** Management DB migrations, in order. Add a file per change; never edit an applied one. */
 export const managementMigrations: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const managementMigrations: readonly Migration[] = [
   accounts,
   tenantMigrations,
   consoleTables,
+  teams,
 ];

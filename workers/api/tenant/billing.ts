@@ -6,6 +6,7 @@ import { AppError } from "../../../shared/errors";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
 import { requireScope } from "../../auth/require-scope";
+import { requireOwner } from "../../auth/team-actor";
 import { billingContext, logStripeFailures } from "../../billing/context";
 import type { AppEnv } from "../../types";
 import { parseJsonBody } from "../validation";
@@ -25,7 +26,13 @@ import { parseJsonBody } from "../validation";
 export const tenantBilling = new Hono<AppEnv>();
 
 // The scope is checked before admission, so a key that may not buy spends none of the owner's Stripe budget.
-tenantBilling.use("*", logStripeFailures(), authenticate(), requireScope("keys:manage"));
+tenantBilling.use(
+  "*",
+  logStripeFailures(),
+  authenticate(),
+  requireScope("keys:manage"),
+  requireOwner("change billing"),
+);
 
 tenantBilling.get("/", admitted({ allowSuspended: true }), async (c) => {
   const account = await getTenantBilling(c.get("services").mgmtDb, c.get("auth").tenantId);

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
 import { requireScope } from "../../auth/require-scope";
+import { requireOwner } from "../../auth/team-actor";
 import type { AppEnv } from "../../types";
 import { deletionResponse } from "../tenant-deletion";
 
@@ -13,6 +14,11 @@ import { deletionResponse } from "../tenant-deletion";
  */
 export const tenantDeletion = new Hono<AppEnv>();
 
-tenantDeletion.delete("/", authenticate(), admitted(), requireScope("keys:manage"), (c) =>
-  deletionResponse(c, c.get("auth").tenantId, `tenant:${c.get("auth").keyId}`),
+tenantDeletion.delete(
+  "/",
+  authenticate(),
+  admitted(),
+  requireScope("keys:manage"),
+  requireOwner("delete the team"),
+  (c) => deletionResponse(c, c.get("auth").tenantId, `tenant:${c.get("auth").keyId}`),
 );

@@ -1,8 +1,10 @@
 import { type Context, Hono } from "hono";
-import { ownerOf } from "../../../shared/accounts/accounts";
+import { getAccount, ownerOf } from "../../../shared/accounts/accounts";
 import { writeAudit } from "../../../shared/audit";
 import { AppError } from "../../../shared/errors";
-import { listConnectedClients, revokeConnectedClient } from "../../../shared/oauth/grants";
+import { type ConnectedClient, teamGrantsOf } from "../../../shared/oauth/grants";
+import { listMembers } from "../../../shared/teams/memberships";
+import { managesAllCredentials } from "../../../shared/teams/roles";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
 import { authorizationServer } from "../../auth/oauth-server";
@@ -11,29 +13,46 @@ import { clientIp } from "../../middleware/ip-rate-limit";
 import type { AppEnv } from "../../types";
 
 /**
- * `/api/oauth/grants`: the apps the tenant's owner connected through OAuth
- * (Claude.ai, ChatGPT, Inspector…), listed and revoked with `keys:manage`.
- * Revoking a grant deletes its tokens: the app's next request is a 401.
+ * `/api/oauth/grants`: the apps the team's members connected through OAuth
+ * (Claude.ai, ChatGPT, Inspector…), listed and revoked with `keys:manage`:
+ * an owner's or admin's credential sees every member's grants bound to this
+ * team, a member's only their own. Revoking a grant deletes its tokens: the
+ * app's next request is a 401.
  */
 export const tenantGrants = new Hono<AppEnv>();
 
 tenantGrants.use(authenticate(), admitted(), requireScope("keys:manage"));
 
-/** The account whose grants these are: the token's own, or the owner of the key's tenant. */
-async function ownerId(c: Context<AppEnv>): Promise<string | null> {
+/** The accounts whose grants this credential manages. */
+async function accountsInScope(c: Context<AppEnv>): Promise<string[]> {
   const auth = c.get("auth");
-  if (auth.oauth) return auth.oauth.userId;
-  return (await ownerOf(c.get("services").mgmtDb, auth.tenantId))?.id ?? null;
+  const { mgmtDb } = c.get("services");
+  if (!managesAllCredentials(auth.role)) return auth.userId ? [auth.userId] : [];
+  const members = await listMembers(mgmtDb, auth.tenantId);
+  if (members.length > 0) return members.map((member) => member.userId);
+  const owner = await ownerOf(mgmtDb, auth.tenantId);
+  return owner ? [owner.id] : [];
 }
 
 const helpers = (c: Context<AppEnv>) => authorizationServer(c.get("services").config).getOAuthApi(c.env);
 
+async function grantsInScope(c: Context<AppEnv>): Promise<{ userId: string; grant: ConnectedClient }[]> {
+  const { mgmtDb } = c.get("services");
+  const tenantId = c.get("auth").tenantId;
+  const found: { userId: string; grant: ConnectedClient }[] = [];
+  for (const userId of await accountsInScope(c)) {
+    const account = await getAccount(mgmtDb, userId);
+    if (!account) continue;
+    for (const grant of await teamGrantsOf(helpers(c), account, tenantId)) found.push({ userId, grant });
+  }
+  return found.sort((a, b) => b.grant.createdAt.localeCompare(a.grant.createdAt));
+}
+
 tenantGrants.get("/", async (c) => {
-  const userId = await ownerId(c);
-  const grants = userId ? await listConnectedClients(helpers(c), userId) : [];
+  const grants = await grantsInScope(c);
   return c.json({
     object: "list",
-    data: grants.map((grant) => ({
+    data: grants.map(({ userId, grant }) => ({
       id: grant.grantId,
       object: "oauth_grant",
       client_id: grant.clientId,
@@ -41,22 +60,22 @@ tenantGrants.get("/", async (c) => {
       scopes: grant.scopes,
       created_at: grant.createdAt,
       expires_at: grant.expiresAt,
+      member_id: userId,
     })),
   });
 });
 
 tenantGrants.delete("/:id", async (c) => {
   const id = c.req.param("id");
-  const userId = await ownerId(c);
-  if (!userId || !(await revokeConnectedClient(helpers(c), userId, id))) {
-    throw new AppError("not_found", `no OAuth grant ${JSON.stringify(id)}`, { code: "grant_not_found" });
-  }
+  const found = (await grantsInScope(c)).find(({ grant }) => grant.grantId === id);
+  if (!found) throw new AppError("not_found", `no OAuth grant ${JSON.stringify(id)}`, { code: "grant_not_found" });
+  await helpers(c).revokeGrant(id, found.userId);
   const auth = c.get("auth");
   await writeAudit(c.get("services").mgmtDb, {
     tenantId: auth.tenantId,
-    actor: auth.keyId ? `tenant:${auth.keyId}` : `user:${userId}`,
+    actor: auth.userId ? `user:${auth.userId}` : `tenant:${auth.keyId}`,
     action: "oauth_grant.revoke",
-    details: { grantId: id },
+    details: { grantId: id, member: found.userId, via: auth.keyId ? `key:${auth.keyId}` : "oauth" },
     ip: clientIp(c),
   });
   return c.json({ id, object: "oauth_grant", revoked: true });

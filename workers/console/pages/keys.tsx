@@ -10,6 +10,7 @@ const SCOPE_TEXT: Record<string, string> = {
   "mcp:tools": "Read and write memories (every tool)",
   "mcp:read": "Read memories only",
   "keys:manage": "Manage keys and connected apps",
+  "members:manage": "Manage team members and invitations",
 };
 
 export function KeysPage(props: {

@@ -7,6 +7,7 @@ import { hashPassword, passwordProblem, verifyPassword } from "../../../shared/a
 import { destroyAllSessions, destroyAllSessionsStatement } from "../../../shared/accounts/sessions";
 import { auditStatement, listAudit, writeAudit } from "../../../shared/audit";
 import { sendEmail } from "../../../shared/email/mailer";
+import { managesAllCredentials, scopesBeyondRole } from "../../../shared/teams/roles";
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from "../../../shared/tenants/api-keys";
 import { SCOPES } from "../../../shared/tenants/scopes";
 import { forgetApiKey } from "../../auth/authenticate";
@@ -62,10 +63,12 @@ appPages.post("/app/connect/key", async (c) => {
   if (!(client in CLIENTS)) return c.redirect("/app/connect", 303);
   const { account } = signedIn(c);
   const since = new Date().toISOString();
+  // A viewer's agent reads; everyone else's uses every memory tool.
+  const scopes = signedIn(c).session.role === "viewer" ? ["mcp:read"] : ["mcp:tools"];
   const created = await createApiKey(
     c.get("services").mgmtDb,
     account.tenantId,
-    { name: CLIENTS[client as ClientId], scopes: ["mcp:tools"] },
+    { name: CLIENTS[client as ClientId], scopes, userId: account.id },
     actor(c),
   );
   return render(
@@ -98,8 +101,14 @@ appPages.get("/app/connect/status", async (c) => {
   return render(c, <ConnectStatusPage viewer={viewer(c)} text={text} />);
 });
 
+/** Whose keys the signed-in person manages here: everyone's for owners and admins, else their own. */
+function ownKeysOnly(c: ConsoleContext): string | null {
+  const { account, session } = signedIn(c);
+  return managesAllCredentials(session.role) ? null : account.id;
+}
+
 appPages.get("/app/keys", async (c) => {
-  const keys = await listApiKeys(c.get("services").mgmtDb, signedIn(c).account.tenantId);
+  const keys = await listApiKeys(c.get("services").mgmtDb, signedIn(c).account.tenantId, ownKeysOnly(c));
   return render(c, <KeysPage viewer={viewer(c)} keys={keys} />);
 });
 
@@ -120,32 +129,45 @@ appPages.post("/app/keys", async (c) => {
     expires: form.get("expires") ?? "",
   });
   const expiresAt = parsed.success && parsed.data.expires ? `${parsed.data.expires}T23:59:59.999Z` : null;
+  const role = signedIn(c).session.role;
+  const beyond = parsed.success ? scopesBeyondRole(parsed.data.scopes, role) : [];
   const problem = !parsed.success
     ? "Give the key a name (up to 100 characters), at least one scope, and a valid date if it expires."
     : expiresAt && Date.parse(expiresAt) <= Date.now()
       ? "The expiry date must be in the future."
-      : null;
+      : beyond.length > 0
+        ? `As a team ${role} your keys cannot carry ${beyond.join(", ")}.`
+        : null;
   if (problem || !parsed.success) {
-    return render(c, <KeysPage viewer={viewer(c)} keys={await listApiKeys(mgmtDb, tenantId)} error={problem} />, 400);
+    return render(
+      c,
+      <KeysPage viewer={viewer(c)} keys={await listApiKeys(mgmtDb, tenantId, ownKeysOnly(c))} error={problem} />,
+      400,
+    );
   }
   const created = await createApiKey(
     mgmtDb,
     tenantId,
-    { name: parsed.data.name, scopes: parsed.data.scopes, expiresAt },
+    { name: parsed.data.name, scopes: parsed.data.scopes, expiresAt, userId: signedIn(c).account.id },
     actor(c),
   );
   return render(
     c,
     <KeysPage
       viewer={viewer(c)}
-      keys={await listApiKeys(mgmtDb, tenantId)}
+      keys={await listApiKeys(mgmtDb, tenantId, ownKeysOnly(c))}
       created={{ name: created.name, key: created.key }}
     />,
   );
 });
 
 appPages.get("/app/keys/:id/revoke", async (c) => {
-  const key = await getApiKey(c.get("services").mgmtDb, signedIn(c).account.tenantId, c.req.param("id"));
+  const key = await getApiKey(
+    c.get("services").mgmtDb,
+    signedIn(c).account.tenantId,
+    c.req.param("id"),
+    ownKeysOnly(c),
+  );
   if (!key)
     return render(
       c,
@@ -167,6 +189,7 @@ appPages.post("/app/keys/:id/revoke", async (c) => {
     signedIn(c).account.tenantId,
     c.req.param("id"),
     actor(c),
+    ownKeysOnly(c),
   );
   if (revoked) forgetApiKey(c.req.param("id"));
   return c.redirect("/app/keys", 303);

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
+import { getAccount } from "../../../shared/accounts/accounts";
 import { writeAudit } from "../../../shared/audit";
-import { listConnectedClients, revokeConnectedClient } from "../../../shared/oauth/grants";
+import { revokeConnectedClient, teamGrantsOf } from "../../../shared/oauth/grants";
 import { grantLastUsed } from "../../auth/grant-last-used";
 import { authorizationServer } from "../../auth/oauth-server";
 import { clientIp } from "../../middleware/ip-rate-limit";
@@ -21,7 +22,14 @@ const helpers = (c: ConsoleContext) => authorizationServer(c.get("services").con
 
 async function apps(c: ConsoleContext): Promise<AppRow[]> {
   const oauth = helpers(c);
-  const grants = await listConnectedClients(oauth, signedIn(c).account.id);
+  const { account } = signedIn(c);
+  // The person's own grants bound to the team the console shows.
+  const home = await getAccount(c.get("services").mgmtDb, account.id);
+  const grants = await teamGrantsOf(
+    oauth,
+    { id: account.id, tenantId: home?.tenantId ?? account.tenantId },
+    account.tenantId,
+  );
   return Promise.all(
     grants.map(async (grant) => {
       const [client, lastUsedAt] = await Promise.all([
@@ -77,7 +85,7 @@ appsPages.post("/app/apps/:id/revoke", async (c) => {
   }
   const { account } = signedIn(c);
   const id = c.req.param("id");
-  if (await revokeConnectedClient(helpers(c), account.id, id)) {
+  if ((await apps(c)).some((row) => row.grantId === id) && (await revokeConnectedClient(helpers(c), account.id, id))) {
     await writeAudit(c.get("services").mgmtDb, {
       tenantId: account.tenantId,
       actor: `user:${account.id}`,

@@ -12,6 +12,7 @@ import { DataPage } from "../pages/data";
 import { MessagePage } from "../pages/public";
 import { render } from "../render";
 import { endSession, requireSignIn } from "../session";
+import { refuseUnlessRole } from "../team-access";
 import { ownTenantDb } from "../tenant-db";
 import { actor, postedForm } from "./app";
 import { viewer } from "./viewer";
@@ -60,13 +61,17 @@ dataPages.post(IMPORT_PATH, importLimit, async (c) => {
   const parsed = importForm.safeParse({ format: form.get("format") ?? undefined, file: form.get("file") });
   const shown = async (message: string, status: 400 | 413) =>
     render(c, <DataPage viewer={viewer(c)} teamName={await teamName(c)} error={{ form: "import", message }} />, status);
+  const viewerRefused = refuseUnlessRole(c, ["owner", "admin", "member"], "write memory", BACK);
+  if (viewerRefused) return viewerRefused;
   if (!parsed.success || parsed.data.file.size === 0) return shown("Choose a file to import.", 400);
   const refused = await admitAction(c, { write: true }, BACK);
   if (refused) return refused;
   const { file, format } = parsed.data;
   try {
-    const tenantId = signedIn(c).account.tenantId;
-    const door = ownerDoor(asApp(c), tenantId, await ownTenantDb(c));
+    const { account, session } = signedIn(c);
+    const tenantId = account.tenantId;
+    // Attributed to the person importing, and bounded by their role like every console door.
+    const door = ownerDoor(asApp(c), tenantId, await ownTenantDb(c), account.id, session.role);
     const summary = await runImport(asApp(c), door, tenantId, async () =>
       planOfText(await file.text(), {
         format: format === "auto" ? undefined : format,
@@ -89,6 +94,8 @@ dataPages.post(IMPORT_PATH, importLimit, async (c) => {
 dataPages.post("/app/data/delete", async (c) => {
   const form = await postedForm(c);
   if (form instanceof Response) return form;
+  const notOwner = refuseUnlessRole(c, ["owner"], "delete the team", BACK);
+  if (notOwner) return notOwner;
   const name = await teamName(c);
   const typed = String(form.get("team_name") ?? "").trim();
   if (name === "" || typed !== name.trim()) {

@@ -32,8 +32,8 @@ const PAGE_SIZE = 25;
 
 /** The console's door: the owner's, attributed to the signed-in account "through the console". */
 export async function consoleDoor(c: ConsoleContext): Promise<MemoryDoor> {
-  const { account } = signedIn(c);
-  return ownerDoor(asApp(c), account.tenantId, await ownTenantDb(c), account.id);
+  const { account, session } = signedIn(c);
+  return ownerDoor(asApp(c), account.tenantId, await ownTenantDb(c), account.id, session.role);
 }
 
 /** Anything unreadable in the query falls back to "no filter" rather than an error page: it is a bookmark. */

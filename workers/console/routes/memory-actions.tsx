@@ -9,6 +9,7 @@ import { type ConsoleContext, type ConsoleEnv, signedIn } from "../context";
 import { MemoryPage } from "../pages/memory";
 import { render } from "../render";
 import { requireSignIn } from "../session";
+import { refuseUnlessRole } from "../team-access";
 import { actor, postedForm } from "./app";
 import { consoleDoor, doneMessage } from "./memories";
 import { viewer } from "./viewer";
@@ -27,6 +28,13 @@ import { viewer } from "./viewer";
  */
 export const memoryActions = new Hono<ConsoleEnv>();
 memoryActions.use("/app/memories/*", requireSignIn());
+// Viewers read; every change here needs a role that may write memory (the
+// door refuses too, so this only gives them a clear page instead of an error).
+memoryActions.post("/app/memories/*", async (c, next) => {
+  const refused = refuseUnlessRole(c, ["owner", "admin", "member"], "change memories", BACK);
+  if (refused) return refused;
+  await next();
+});
 
 const ID = ":id{m_[A-Za-z0-9_-]{1,62}}";
 const BACK = { href: "/app/memories", label: "Back to memories" };

@@ -8,6 +8,7 @@ import { signUp } from "../../../shared/accounts/signup";
 import { writeAudit } from "../../../shared/audit";
 import { sendEmail } from "../../../shared/email/mailer";
 import { AppError } from "../../../shared/errors";
+import { teamsOf } from "../../../shared/teams/memberships";
 import { clientIp, spendIpBudget } from "../../middleware/ip-rate-limit";
 import { asApp, type ConsoleEnv } from "../context";
 import { alreadyHaveAccount, signupFailed } from "../emails";
@@ -133,6 +134,10 @@ publicPages.post("/signin", async (c) => {
   if (!account) {
     c.get("logger").warn("sign-in failed", { route: "/signin" });
     return page("Wrong email or password.", 401);
+  }
+  // The password was right, so saying this reveals nothing to a stranger.
+  if ((await teamsOf(mgmtDb, account.id)).length === 0) {
+    return page("Your account is no longer a member of any team. Ask a team's admin to invite you again.", 403);
   }
   await startSession(c, account.id);
   await rememberDevice(asApp(c), account.email);

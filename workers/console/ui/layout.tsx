@@ -5,7 +5,7 @@ import { LogoMark } from "./logo";
 export const STYLESHEET_PATH = "/assets/console.css";
 export const SCRIPT_PATH = "/assets/console.js";
 
-export type Section = "connect" | "memories" | "keys" | "apps" | "usage" | "billing" | "data" | "settings";
+export type Section = "connect" | "memories" | "keys" | "apps" | "team" | "usage" | "billing" | "data" | "settings";
 
 export interface Viewer {
   email: string;
@@ -30,6 +30,7 @@ const NAV: { section: Section; href: string; label: string }[] = [
   { section: "memories", href: "/app/memories", label: "Memories" },
   { section: "keys", href: "/app/keys", label: "Keys" },
   { section: "apps", href: "/app/apps", label: "Apps" },
+  { section: "team", href: "/app/team", label: "Team" },
   { section: "usage", href: "/app/usage", label: "Usage" },
   { section: "billing", href: "/app/billing", label: "Billing" },
   { section: "data", href: "/app/data", label: "Data" },

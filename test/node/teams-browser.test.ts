@@ -1,0 +1,189 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "../../tools/browser";
+import { freePort } from "../../tools/free-port";
+import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+
+/**
+ * A team as its people use it: two browsers on a local stack, the owner in
+ * one and the invited people in the other, invitations read from the
+ * stack's outbox, and an agent (the MCP SDK's client) with a member's key.
+ * Pages are checked with axe and photographed in both colour schemes under
+ * .muninn/screenshots/.
+ */
+const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
+const PASSWORD = "a perfectly fine passphrase";
+
+let stack: LocalStack;
+let browser: Browser;
+let stateDir: string;
+
+beforeAll(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  stateDir = await mkdtemp(join(tmpdir(), "muninn-teams-"));
+  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+const newEmail = (tag: string) => `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
+
+async function review(page: Page, name: string): Promise<void> {
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const serious = violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+    expect(serious, `${name} (${scheme})`).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, `team-${name}-${scheme}.png`), fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+function linkIn(text: string, path: string): string {
+  const match = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9]+`).exec(text);
+  if (!match) throw new Error(`no ${path} link in:\n${text}`);
+  return match[0];
+}
+
+/** An account made through the API (201 with its key), its address then confirmed through the link in its message. */
+async function apiSignup(email: string, team: string) {
+  const base = stack.info.baseUrl;
+  const response = await fetch(`${base}/api/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD, org_name: team }),
+  });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { tenant: { id: string }; api_key: string };
+}
+
+function admin(path: string, method: string, body: unknown) {
+  return fetch(`${stack.info.baseUrl}/api/tenants/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.info.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+async function mcpCall(key: string, name: string, args: Record<string, unknown>) {
+  const client = new Client({ name: "team-agent", version: "2.1" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${stack.info.baseUrl}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${key}` } },
+    }),
+  );
+  try {
+    return await client.callTool({ name, arguments: args });
+  } finally {
+    await client.close();
+  }
+}
+
+describe("a team in two browsers", () => {
+  it("the owner invites ada and vic; ada signs up from her link, vic accepts with his account; roles show; removing ada stops her key", async () => {
+    const base = stack.info.baseUrl;
+    const ownerEmail = newEmail("owner");
+    const adaEmail = newEmail("ada");
+    const vicEmail = newEmail("vic");
+    const owner = await apiSignup(ownerEmail, "Analytical Engines");
+    expect((await admin(owner.tenant.id, "PATCH", { plan: "team" })).status).toBe(200);
+    await apiSignup(vicEmail, "Vic's own");
+    expect((await stack.outbox.next(vicEmail, 60_000)).subject).toBe("Confirm your email for Muninn");
+
+    const ownerContext = await browser.newContext();
+    const peopleContext = await browser.newContext();
+    try {
+      // The owner confirms their address (which signs them in) and invites from the team page.
+      const ownerPage = await ownerContext.newPage();
+      await ownerPage.goto(linkIn((await stack.outbox.next(ownerEmail, 60_000)).text, "/verify"));
+      await ownerPage.getByRole("button", { name: "Confirm email" }).click();
+      await ownerPage.waitForURL(/\/app\/connect/);
+      await ownerPage.getByRole("link", { name: "Team" }).click();
+      await ownerPage.waitForURL(`${base}/app/team`);
+      await review(ownerPage, "owner");
+      for (const [email, role] of [
+        [adaEmail, "member"],
+        [vicEmail, "viewer"],
+      ] as const) {
+        await ownerPage.getByLabel("Email").fill(email);
+        await ownerPage.getByLabel("Role", { exact: true }).selectOption(role);
+        await ownerPage.getByRole("button", { name: "Send invitation" }).click();
+        await ownerPage.getByText("Invitation sent.").waitFor();
+      }
+      await review(ownerPage, "pending");
+
+      // Ada has no account: her link opens a signup with her address filled in.
+      const adaMessage = await stack.outbox.next(adaEmail, 60_000);
+      expect(adaMessage.subject).toContain("invited you to Analytical Engines");
+      const people = await peopleContext.newPage();
+      await people.goto(linkIn(adaMessage.text, "/invite"));
+      await review(people, "invite-signup");
+      expect(await people.getByLabel("Email").inputValue()).toBe(adaEmail);
+      await people.getByLabel("Your name").fill("Ada");
+      await people.getByLabel("Password").fill(PASSWORD);
+      await people.getByRole("button", { name: "Create account and join" }).click();
+      await people.waitForURL(`${base}/app/team?done=joined`);
+      expect(await people.getByRole("heading", { level: 1 }).textContent()).toBe("Team Analytical Engines");
+      await review(people, "member");
+      await people.getByRole("link", { name: "Connect" }).click();
+      await people
+        .getByRole("button", { name: /Create a key for this client/ })
+        .first()
+        .click();
+      const setup = (await people.locator("#setup-created").textContent()) ?? "";
+      const adaKey = /Bearer (mk_[A-Za-z0-9]+)/.exec(setup)?.[1] ?? "";
+      expect(adaKey).toMatch(/^mk_/);
+      const remembered = await mcpCall(adaKey, "remember", { content: "Ada's note on the engine", kind: "note" });
+      expect(remembered.isError ?? false).toBe(false);
+      await people.getByRole("button", { name: "Sign out" }).click();
+
+      // Vic has an account: he signs in from his link and joins; the console shows the team.
+      const vicMessage = await stack.outbox.next(vicEmail, 60_000);
+      await people.goto(linkIn(vicMessage.text, "/invite"));
+      await people.getByRole("link", { name: "Sign in" }).last().click();
+      await people.getByLabel("Email").fill(vicEmail);
+      await people.getByLabel("Password").fill(PASSWORD);
+      await people.getByRole("button", { name: "Sign in" }).click();
+      await people.getByRole("button", { name: "Join Analytical Engines" }).click();
+      await people.waitForURL(`${base}/app/team?done=joined`);
+      expect(await people.locator("main p").first().textContent()).toContain("viewer");
+      await review(people, "viewer");
+
+      // The owner sees both, with their roles.
+      await ownerPage.goto(`${base}/app/team`);
+      const rows = await ownerPage.locator("tbody tr").allTextContents();
+      expect(rows.some((row) => row.includes("Ada") && row.includes("member"))).toBe(true);
+      expect(rows.some((row) => row.includes(vicEmail) && row.includes("viewer"))).toBe(true);
+
+      // Beyond the seats (the operator sets 3), an invitation is refused with the reason.
+      expect((await admin(`${owner.tenant.id}/seats`, "PUT", { seat_override: 3 })).status).toBe(200);
+      await ownerPage.getByLabel("Email").fill(newEmail("fourth"));
+      await ownerPage.getByRole("button", { name: "Send invitation" }).click();
+      expect(await ownerPage.getByRole("alert").textContent()).toContain("seats");
+
+      // Removing Ada: her key answers 401 on the next request.
+      await ownerPage.goto(`${base}/app/team`);
+      await ownerPage.getByRole("link", { name: "Remove Ada" }).click();
+      await review(ownerPage, "remove");
+      await ownerPage.getByRole("button", { name: "Remove from the team" }).click();
+      await ownerPage.getByText("Member removed").waitFor();
+      const after = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${adaKey}` } });
+      expect(after.status).toBe(401);
+    } finally {
+      await ownerContext.close();
+      await peopleContext.close();
+    }
+  }, 240_000);
+});

@@ -1,0 +1,89 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { AppError } from "../../../shared/errors";
+import { type Invitation, offerOwnership } from "../../../shared/teams/invitations";
+import { changeRole, getMember, listMembers, type Member } from "../../../shared/teams/memberships";
+import { ASSIGNABLE_ROLES } from "../../../shared/teams/roles";
+import { admitted } from "../../admission";
+import { authenticate } from "../../auth/authenticate";
+import { requireScope } from "../../auth/require-scope";
+import { teamActor } from "../../auth/team-actor";
+import type { AppEnv } from "../../types";
+import { parseJsonBody } from "../validation";
+import { invitationView, inviteBody } from "./invitation-views";
+import { inviteToTeam, removeFromTeam, roleChanged, sendInvitation } from "./team-changes";
+
+/**
+ * `/api/members`: the team's people, managed with `members:manage` (which
+ * only owners' and admins' credentials can carry). `POST` invites, like
+ * `POST /api/invitations`; `PATCH` changes a role — to `owner`, it offers
+ * ownership, which the member accepts from their email; `DELETE` removes a
+ * member, revoking their keys and OAuth grants in this team.
+ */
+export const tenantMembers = new Hono<AppEnv>();
+
+tenantMembers.use(authenticate(), admitted(), requireScope("members:manage"));
+
+function memberView(member: Member) {
+  return {
+    id: member.userId,
+    object: "member" as const,
+    email: member.email,
+    display_name: member.displayName,
+    role: member.role,
+    joined_at: member.joinedAt,
+  };
+}
+
+const roleBody = z.object({ role: z.enum([...ASSIGNABLE_ROLES, "owner"]) }).strict();
+
+tenantMembers.get("/", async (c) => {
+  const members = await listMembers(c.get("services").mgmtDb, c.get("auth").tenantId);
+  return c.json({ object: "list", data: members.map(memberView) });
+});
+
+tenantMembers.post("/", async (c) => {
+  const body = await parseJsonBody(c, inviteBody);
+  const created = await inviteToTeam(c, c.get("auth").tenantId, teamActor(c), body);
+  return c.json(invitationView(created.invitation, created.sent), 201);
+});
+
+function ownershipView(invitation: Invitation, memberId: string, sent: boolean) {
+  return {
+    object: "ownership_transfer" as const,
+    id: invitation.id,
+    member_id: memberId,
+    status: "pending" as const,
+    expires_at: invitation.expiresAt,
+    email_sent: sent,
+  };
+}
+
+tenantMembers.patch("/:id", async (c) => {
+  const body = await parseJsonBody(c, roleBody);
+  const { mgmtDb } = c.get("services");
+  const { tenantId } = c.get("auth");
+  const by = teamActor(c);
+  const userId = c.req.param("id");
+  if (body.role === "owner") {
+    if (by.role !== null && by.role !== "owner") {
+      throw new AppError("forbidden", "only the team's owner may transfer ownership", { code: "role_forbidden" });
+    }
+    const member = await getMember(mgmtDb, tenantId, userId);
+    if (!member)
+      throw new AppError("not_found", `no member ${JSON.stringify(userId)} in this team`, { code: "member_not_found" });
+    if (member.role === "owner") {
+      throw new AppError("conflict", "this member already owns the team", { code: "already_owner" });
+    }
+    const offered = await offerOwnership(mgmtDb, tenantId, by, member);
+    return c.json(ownershipView(offered.invitation, userId, await sendInvitation(c, offered)), 202);
+  }
+  const member = await changeRole(mgmtDb, tenantId, by, userId, body.role);
+  roleChanged(tenantId, userId);
+  return c.json(memberView(member));
+});
+
+tenantMembers.delete("/:id", async (c) => {
+  const member = await removeFromTeam(c, c.get("auth").tenantId, teamActor(c), c.req.param("id"));
+  return c.json({ ...memberView(member), removed: true });
+});
