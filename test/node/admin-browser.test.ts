@@ -1,16 +1,13 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../../shared/config";
 import { openDatabase } from "../../shared/db/client";
-import { launchBrowser } from "../../tools/browser";
-import { freePort } from "../../tools/free-port";
-import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import { repoRoot } from "../../tools/local-stack";
+import { review as reviewPage, useBrowserStack } from "./browser-support";
 
 /**
  * The admin console as an operator uses it: Chromium on a local stack with
@@ -21,12 +18,8 @@ import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-st
  * with the real rule names from ops/prometheus/alerts.yml) lets the health
  * page show alert states; Prometheus is a third party here like Stripe.
  */
-const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
 const OPERATOR = "ops-test";
 
-let stack: LocalStack;
-let browser: Browser;
-let stateDir: string;
 let prometheus: Server;
 
 async function startPrometheusStandIn(): Promise<Server> {
@@ -62,46 +55,28 @@ async function startPrometheusStandIn(): Promise<Server> {
 }
 
 beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  stateDir = await mkdtemp(join(tmpdir(), "muninn-admin-"));
   prometheus = await startPrometheusStandIn();
-  stack = await startLocalStack({
-    port: await freePort(),
-    libsqlPort: await freePort(),
-    stateDir,
-    vars: { PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}` },
-  });
-  browser = await launchBrowser();
-}, 180_000);
+});
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
   await new Promise((resolve) => prometheus?.close(resolve));
-  await rm(stateDir, { recursive: true, force: true });
+});
+
+// Registered after the stand-in's hooks: the stack starts once the stand-in listens.
+const env = useBrowserStack({
+  vars: () => ({ PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}` }),
 });
 
 /** No serious or critical accessibility violation, then a screenshot in light and in dark. */
-async function review(page: Page, name: string): Promise<void> {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const serious = violations
-      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-    expect(serious, `${name} (${scheme})`).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, `admin-${name}-${scheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
+const review = (page: Page, name: string) => reviewPage(page, name, "admin");
 
 function mgmtDb() {
-  const config = readConfig(stack.vars);
+  const config = readConfig(env.stack.vars);
   return openDatabase(config.mgmtDb, config.dbTimeoutMs);
 }
 
 async function fakeStripe<T>(path: string, body: unknown): Promise<T> {
-  const response = await fetch(`${stack.info.stripe.apiBase}/_fake${path}`, {
+  const response = await fetch(`${env.stack.info.stripe.apiBase}/_fake${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -112,10 +87,10 @@ async function fakeStripe<T>(path: string, body: unknown): Promise<T> {
 
 describe("the admin console in a real browser", () => {
   it("signs in, changes the demo tenant's plan, finds a failed webhook and replays it once the fault is gone", async () => {
-    const base = stack.info.baseUrl;
-    const tenantId = stack.info.tenantId;
+    const base = env.stack.info.baseUrl;
+    const tenantId = env.stack.info.tenantId;
     const db = mgmtDb();
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     try {
       // Sign in: the token goes in a password field and never into a URL.
@@ -123,10 +98,10 @@ describe("the admin console in a real browser", () => {
       await page.waitForURL(`${base}/admin/signin`);
       await review(page, "signin");
       await page.getByLabel("Your name").fill(OPERATOR);
-      await page.getByLabel("Admin token").fill(stack.info.adminToken);
+      await page.getByLabel("Admin token").fill(env.stack.info.adminToken);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(`${base}/admin/tenants`);
-      expect(page.url()).not.toContain(stack.info.adminToken);
+      expect(page.url()).not.toContain(env.stack.info.adminToken);
       await review(page, "tenants");
 
       // Find the demo tenant by its owner's email.
@@ -162,7 +137,7 @@ describe("the admin console in a real browser", () => {
       );
       const subscription = await fakeStripe<{ id: string }>("/subscriptions", {
         customer,
-        price: stack.info.stripe.prices[webhookPlan],
+        price: env.stack.info.stripe.prices[webhookPlan],
         metadata: { tenant_id: tenantId },
         status: "incomplete",
       });
@@ -229,7 +204,7 @@ describe("the admin console in a real browser", () => {
       // object's alarm) shows as completed; Finalize asks first, then deletes the old database.
       const started = await fetch(`${base}/api/tenants/${tenantId}/migrate`, {
         method: "POST",
-        headers: { authorization: `Bearer ${stack.info.adminToken}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${env.stack.info.adminToken}`, "content-type": "application/json" },
         body: JSON.stringify({ target: { group: "default" } }),
       });
       expect(started.status).toBe(202);

@@ -1,14 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../../tools/browser";
-import { freePort } from "../../tools/free-port";
-import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { registerPublicClient } from "../../tools/oauth-test-client";
+import { linkIn, newEmail, PASSWORD, review, useBrowserStack } from "./browser-support";
 
 /**
  * The console as people use it: Chromium on a local stack (wrangler dev and
@@ -17,41 +13,7 @@ import { registerPublicClient } from "../../tools/oauth-test-client";
  * Every page is checked with axe and photographed in both colour schemes
  * under .muninn/screenshots/ for a person to look at.
  */
-const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
-const PASSWORD = "a perfectly fine passphrase";
-
-let stack: LocalStack;
-let browser: Browser;
-let stateDir: string;
-
-beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  stateDir = await mkdtemp(join(tmpdir(), "muninn-console-"));
-  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-const newEmail = (tag: string) => `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
-
-/** No serious or critical accessibility violation, then a screenshot in light and in dark. */
-async function review(page: Page, name: string): Promise<void> {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const serious = violations
-      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-    expect(serious, `${name} (${scheme})`).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${scheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
+const env = useBrowserStack();
 
 /** Press Tab until the focused element's text or label matches, as a keyboard user would. */
 async function tabTo(page: Page, name: RegExp, limit = 40): Promise<void> {
@@ -78,9 +40,9 @@ async function focusedOn(page: Page, name: string): Promise<void> {
 /** The next message to `to`; on a timeout, what the Worker logged about signups, to say why. */
 async function nextMessage(to: string) {
   try {
-    return await stack.outbox.next(to, 60_000);
+    return await env.stack.outbox.next(to, 60_000);
   } catch (error) {
-    const related = stack
+    const related = env.stack
       .log()
       .split("\n")
       .filter((line) => /signup|email/i.test(line))
@@ -90,17 +52,11 @@ async function nextMessage(to: string) {
   }
 }
 
-function linkIn(text: string, path: string): string {
-  const match = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9]+`).exec(text);
-  if (!match) throw new Error(`no ${path} link in:\n${text}`);
-  return match[0];
-}
-
 describe("the console in a real browser", () => {
   it("signs up with the keyboard alone, confirms the email, makes a key and watches the first connection", async () => {
-    const base = stack.info.baseUrl;
+    const base = env.stack.info.baseUrl;
     const email = newEmail("web");
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     try {
       await page.goto(base);
@@ -134,7 +90,7 @@ describe("the console in a real browser", () => {
       const eml = await readFile(message.file, "utf8");
       expect(eml).toContain("Content-Type: text/plain");
       expect(message.subject).toBe("Confirm your email for Muninn");
-      expect((await readdir(join(stateDir, "outbox"))).some((file) => file.endsWith(".eml"))).toBe(true);
+      expect((await readdir(join(env.stateDir, "outbox"))).some((file) => file.endsWith(".eml"))).toBe(true);
       const link = linkIn(message.text, "/verify");
       expect(link.startsWith(`${base}/verify?token=`)).toBe(true);
 
@@ -194,9 +150,9 @@ describe("the console in a real browser", () => {
   }, 180_000);
 
   it("signs out, resets a forgotten password; the old one fails, the new one works, the old session is gone", async () => {
-    const base = stack.info.baseUrl;
+    const base = env.stack.info.baseUrl;
     const email = newEmail("reset");
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     try {
       await page.goto(`${base}/signup`);
@@ -229,7 +185,7 @@ describe("the console in a real browser", () => {
       await page.waitForURL(`${base}/signin?reset=1`);
 
       // The session from before the reset no longer opens anything.
-      const stale = await browser.newContext();
+      const stale = await env.browser.newContext();
       if (oldSession) await stale.addCookies([oldSession]);
       const stalePage = await stale.newPage();
       await stalePage.goto(`${base}/app/settings`);
@@ -251,7 +207,7 @@ describe("the console in a real browser", () => {
   }, 180_000);
 
   it("OAuth with no account: Create an account, confirm and consent with the keyboard alone; the token works", async () => {
-    const base = stack.info.baseUrl;
+    const base = env.stack.info.baseUrl;
     const email = newEmail("oauth");
     const redirect = "http://127.0.0.1:9/callback";
     const clientId = await registerPublicClient(base, "<script>alert(1)</script> Notes", redirect);
@@ -269,7 +225,7 @@ describe("the console in a real browser", () => {
       scope: "mcp:tools",
       resource: `${base}/mcp`,
     })}`;
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     try {
       await page.goto(authorize);

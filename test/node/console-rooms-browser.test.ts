@@ -1,13 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../../tools/browser";
-import { freePort } from "../../tools/free-port";
-import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { review, signUp as signUpAs, useBrowserStack } from "./browser-support";
 
 /**
  * The console's rooms (usage, billing, data) as people use them: Chromium on
@@ -15,68 +11,12 @@ import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-st
  * client, and every page checked with axe and photographed in both colour
  * schemes under .muninn/screenshots/.
  */
-const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
-const PASSWORD = "a perfectly fine passphrase";
-
-let stack: LocalStack;
-let browser: Browser;
-let stateDir: string;
-
-beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  stateDir = await mkdtemp(join(tmpdir(), "muninn-rooms-"));
-  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-const newEmail = (tag: string) => `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
-
-async function review(page: Page, name: string): Promise<void> {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const serious = violations
-      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-    expect(serious, `${name} (${scheme})`).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${scheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
-
-function linkIn(text: string, path: string): string {
-  const match = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9]+`).exec(text);
-  if (!match) throw new Error(`no ${path} link in:\n${text}`);
-  return match[0];
-}
-
-/** Sign up and confirm the address: the page ends on the console, signed in. */
-async function signUp(context: BrowserContext, tag: string): Promise<{ page: Page; email: string; team: string }> {
-  const base = stack.info.baseUrl;
-  const email = newEmail(tag);
-  const team = `${tag} team ${Math.floor(Math.random() * 1e4)}`;
-  const page = await context.newPage();
-  await page.goto(`${base}/signup`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByLabel("Team name").fill(team);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("heading", { name: "Check your email" }).waitFor();
-  await page.goto(linkIn((await stack.outbox.next(email)).text, "/verify"));
-  await page.getByRole("button", { name: "Confirm email" }).click();
-  await page.waitForURL(/\/app\/connect/);
-  return { page, email, team };
-}
+const env = useBrowserStack();
+const signUp = (context: BrowserContext, tag: string) => signUpAs(env.stack, context, tag);
 
 /** An agent's key, made on the connect page. */
 async function agentKey(page: Page): Promise<string> {
-  await page.goto(`${stack.info.baseUrl}/app/connect`);
+  await page.goto(`${env.stack.info.baseUrl}/app/connect`);
   await page.getByRole("button", { name: "Create a key for this client" }).first().click();
   const setup = (await page.locator("#setup-created").textContent()) ?? "";
   const key = /Bearer (mk_[A-Za-z0-9_]+)/.exec(setup)?.[1];
@@ -87,7 +27,7 @@ async function agentKey(page: Page): Promise<string> {
 async function agent(key: string): Promise<Client> {
   const client = new Client({ name: "rooms-test-agent", version: "1.0.0" });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${stack.info.baseUrl}/mcp`), {
+    new StreamableHTTPClientTransport(new URL(`${env.stack.info.baseUrl}/mcp`), {
       requestInit: { headers: { Authorization: `Bearer ${key}` } },
     }),
   );
@@ -104,8 +44,8 @@ const memoryLines = (jsonl: string) =>
 
 describe("the console's rooms in a real browser", () => {
   it("usage shows the calls just made; Upgrade → fake checkout → Pay → back on billing with pro and its limits", async () => {
-    const base = stack.info.baseUrl;
-    const context = await browser.newContext();
+    const base = env.stack.info.baseUrl;
+    const context = await env.browser.newContext();
     try {
       const { page } = await signUp(context, "rooms");
       const client = await agent(await agentKey(page));
@@ -165,9 +105,9 @@ describe("the console's rooms in a real browser", () => {
   }, 240_000);
 
   it("export downloads and re-imports into a second account with the same counts; delete after typing the name", async () => {
-    const base = stack.info.baseUrl;
-    const first = await browser.newContext();
-    const second = await browser.newContext();
+    const base = env.stack.info.baseUrl;
+    const first = await env.browser.newContext();
+    const second = await env.browser.newContext();
     try {
       const { page } = await signUp(first, "exporter");
       const client = await agent(await agentKey(page));
@@ -181,7 +121,7 @@ describe("the console's rooms in a real browser", () => {
         page.waitForEvent("download"),
         page.getByRole("link", { name: "Download JSONL" }).click(),
       ]);
-      const file = join(stateDir, download.suggestedFilename());
+      const file = join(env.stateDir, download.suggestedFilename());
       await download.saveAs(file);
       const exported = await readFile(file, "utf8");
       expect(memoryLines(exported)).toBe(4);
