@@ -87,6 +87,31 @@ describe("the console's memories room", () => {
     expect(String(audit.rows[0]?.actor)).toMatch(/^user:/);
   });
 
+  it("pages older memories with a cursor link: every memory once, newest first; counts follow forgets", async () => {
+    const { browser, agent } = await ownerWithAgent("paging");
+    const contents = Array.from({ length: 30 }, (_, i) => `Paged memory number ${i} about topic ${i * 7}.`);
+    for (const content of contents) await callOk(agent, "remember", { content, project: "paged" });
+    const first = await browser.page("/app/memories?project=paged");
+    expect(first.html).toMatch(/<strong>30<\/strong> current memories in 1 project\./);
+    const ids = (html: string) => [...html.matchAll(/<li data-id="(m_[^"]+)"/g)].map((match) => match[1]);
+    const older = /href="(\/app\/memories\?[^"]*cursor=[^"]+)"/.exec(first.html)?.[1]?.replace(/&amp;/g, "&") ?? "";
+    expect(older).toContain("project=paged");
+    const second = await browser.page(older);
+    expect(second.html).not.toContain("Older memories");
+    const seen = [...ids(first.html), ...ids(second.html)];
+    expect(seen).toHaveLength(30);
+    expect(new Set(seen).size).toBe(30);
+    expect(first.html.indexOf("number 29 ")).toBeLessThan(first.html.indexOf("number 28 "));
+    expect(second.html).toContain("Paged memory number 0 about");
+
+    const [oldest] = ids(second.html).slice(-1);
+    expect(
+      (await browser.post("/app/memories/bulk", { csrf: first.csrf, action: "forget", id: [oldest ?? ""] })).status,
+    ).toBe(303);
+    expect((await browser.page("/app/memories")).html).toMatch(/<strong>29<\/strong> current memories/);
+    expect((await browser.page("/app/memories?status=forgotten")).html).toContain("Paged memory number 0 about");
+  });
+
   it("forget hides a memory from recall, restore brings it back, delete forever needs the box ticked", async () => {
     const { browser, remember, recall } = await ownerWithAgent("forget");
     const id = await remember({ content: "The staging password rotates monthly." });
