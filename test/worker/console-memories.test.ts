@@ -33,7 +33,7 @@ async function ownerWithAgent(tag: string) {
 
 describe("the console's memories room", () => {
   it("shows what an agent saved with who wrote it, searches with recall's reasons, and edits as a new version", async () => {
-    const { browser, remember, recall } = await ownerWithAgent("memories");
+    const { browser, email, remember, recall } = await ownerWithAgent("memories");
     const db = await remember({
       content: "We chose Postgres for the billing ledger.",
       kind: "decision",
@@ -80,11 +80,19 @@ describe("the console's memories room", () => {
     expect(hits[0]?.snippet).not.toContain("Postgres");
 
     const audit = await openMgmtDb().execute(
-      { sql: "SELECT actor, action FROM audit_log WHERE target = ? ORDER BY id", args: [db] },
+      {
+        sql: "SELECT actor, action, target FROM audit_log WHERE json_extract(metadata, '$.memories[0]') = ? ORDER BY id",
+        args: [db],
+      },
       "read",
     );
     expect(audit.rows.map((row) => row.action)).toEqual(["memory.update"]);
     expect(String(audit.rows[0]?.actor)).toMatch(/^user:/);
+    const owner = await openMgmtDb().execute(
+      { sql: "SELECT tenant_id FROM users WHERE email = ?", args: [email] },
+      "read",
+    );
+    expect(audit.rows[0]?.target).toBe(owner.rows[0]?.tenant_id);
   });
 
   it("pages older memories with a cursor link: every memory once, newest first; counts follow forgets", async () => {
