@@ -33,7 +33,7 @@ async function ownerWithAgent(tag: string) {
 
 describe("the console's memories room", () => {
   it("shows what an agent saved with who wrote it, searches with recall's reasons, and edits as a new version", async () => {
-    const { browser, remember, recall } = await ownerWithAgent("memories");
+    const { browser, email, remember, recall } = await ownerWithAgent("memories");
     const db = await remember({
       content: "We chose Postgres for the billing ledger.",
       kind: "decision",
@@ -80,11 +80,44 @@ describe("the console's memories room", () => {
     expect(hits[0]?.snippet).not.toContain("Postgres");
 
     const audit = await openMgmtDb().execute(
-      { sql: "SELECT actor, action FROM audit_log WHERE target = ? ORDER BY id", args: [db] },
+      {
+        sql: "SELECT actor, action, target FROM audit_log WHERE json_extract(metadata, '$.memories[0]') = ? ORDER BY id",
+        args: [db],
+      },
       "read",
     );
     expect(audit.rows.map((row) => row.action)).toEqual(["memory.update"]);
     expect(String(audit.rows[0]?.actor)).toMatch(/^user:/);
+    const owner = await openMgmtDb().execute(
+      { sql: "SELECT tenant_id FROM users WHERE email = ?", args: [email] },
+      "read",
+    );
+    expect(audit.rows[0]?.target).toBe(owner.rows[0]?.tenant_id);
+  });
+
+  it("pages older memories with a cursor link: every memory once, newest first; counts follow forgets", async () => {
+    const { browser, agent } = await ownerWithAgent("paging");
+    const contents = Array.from({ length: 30 }, (_, i) => `Paged memory number ${i} about topic ${i * 7}.`);
+    for (const content of contents) await callOk(agent, "remember", { content, project: "paged" });
+    const first = await browser.page("/app/memories?project=paged");
+    expect(first.html).toMatch(/<strong>30<\/strong> current memories in 1 project\./);
+    const ids = (html: string) => [...html.matchAll(/<li data-id="(m_[^"]+)"/g)].map((match) => match[1]);
+    const older = /href="(\/app\/memories\?[^"]*cursor=[^"]+)"/.exec(first.html)?.[1]?.replace(/&amp;/g, "&") ?? "";
+    expect(older).toContain("project=paged");
+    const second = await browser.page(older);
+    expect(second.html).not.toContain("Older memories");
+    const seen = [...ids(first.html), ...ids(second.html)];
+    expect(seen).toHaveLength(30);
+    expect(new Set(seen).size).toBe(30);
+    expect(first.html.indexOf("number 29 ")).toBeLessThan(first.html.indexOf("number 28 "));
+    expect(second.html).toContain("Paged memory number 0 about");
+
+    const [oldest] = ids(second.html).slice(-1);
+    expect(
+      (await browser.post("/app/memories/bulk", { csrf: first.csrf, action: "forget", id: [oldest ?? ""] })).status,
+    ).toBe(303);
+    expect((await browser.page("/app/memories")).html).toMatch(/<strong>29<\/strong> current memories/);
+    expect((await browser.page("/app/memories?status=forgotten")).html).toContain("Paged memory number 0 about");
   });
 
   it("forget hides a memory from recall, restore brings it back, delete forever needs the box ticked", async () => {

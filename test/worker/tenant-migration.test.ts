@@ -139,6 +139,9 @@ describe("moving a tenant to another database", () => {
     expect(after.record.name).toBe(done.target.name);
     const copied = await after.db.execute("SELECT COUNT(*) AS n FROM memories", "read");
     expect(copied.rows[0]?.n).toBe(120);
+    // The console's counts are not copied but counted again by the target's triggers, and agree.
+    const counted = await after.db.execute("SELECT SUM(n) AS n FROM memory_counts", "read");
+    expect(counted.rows[0]?.n).toBe(120);
 
     // The very next request, from the isolate that cached the old pointer, writes to the new database.
     const write = await rememberOverMcp(apiKey.key, "written after the move");

@@ -7,7 +7,7 @@ import { searchTokens } from "../../../shared/memory/fts-query";
 import { MEMORY_KINDS, type MemoryKind, PROJECT_SLUG } from "../../../shared/memory/model";
 import { matchedWords } from "../../../shared/memory/snippet";
 import { ownerDoor } from "../../memory-door";
-import { failurePage } from "../admission";
+import { admitAction, failurePage } from "../admission";
 import { asApp, type ConsoleContext, type ConsoleEnv, signedIn } from "../context";
 import { IssuesPage } from "../pages/issues";
 import { MemoriesPage, type MemoryFilters, type SearchResult, TIME_CHOICES, title } from "../pages/memories";
@@ -85,6 +85,13 @@ async function search(door: MemoryDoor, filters: MemoryFilters): Promise<SearchR
 memoriesPages.get("/app/memories", async (c) => {
   const filters = filtersOf(c);
   try {
+    // A search is recall, the heaviest read there is: admitted as the API's recall is (the tenant's rate
+    // limit), so a signed-in page cannot be used to run searches faster than a key could. Browsing is a
+    // keyset read and is not.
+    if (filters.q) {
+      const refused = await admitAction(c, {}, { href: "/app/memories", label: "Back to memories" });
+      if (refused) return refused;
+    }
     const door = await consoleDoor(c);
     const since = filters.days ? Date.now() - Number(filters.days) * DAY_MS : undefined;
     const [counts, page, found] = await Promise.all([

@@ -39,19 +39,19 @@ memoryActions.post("/app/memories/*", async (c, next) => {
 const ID = ":id{m_[A-Za-z0-9_-]{1,62}}";
 const BACK = { href: "/app/memories", label: "Back to memories" };
 
-async function audit(c: ConsoleContext, action: string, target: string, details: Record<string, unknown> = {}) {
+/** The entry's target is the tenant, as every tenant entry's is (the log's targets are tenants and moves); the memories are in its details. */
+async function audit(c: ConsoleContext, action: string, memories: string[], details: Record<string, unknown> = {}) {
   try {
     await writeAudit(c.get("services").mgmtDb, {
       tenantId: signedIn(c).account.tenantId,
       ...actor(c),
       action,
-      target,
-      details,
+      details: { memories, ...details },
     });
   } catch (error) {
     c.get("logger").error("audit entry not written for a console memory change", {
       action,
-      target,
+      memories: memories.length,
       error: String(error),
     });
   }
@@ -123,7 +123,7 @@ memoryActions.post(`/app/memories/${ID}/edit`, async (c) => {
         .map((tag) => tag.trim())
         .filter(Boolean),
     });
-    await audit(c, "memory.update", id, { version: updated.version });
+    await audit(c, "memory.update", [id], { version: updated.version });
     return c.redirect(`/app/memories/${id}?done=edited`, 303);
   } catch (error) {
     if (error instanceof AppError && error.status < 500 && error.status !== 429 && error.status !== 404) {
@@ -162,7 +162,7 @@ async function change(c: ConsoleContext, what: Change) {
         "not_found",
         `no memory with id ${id} that can be ${what === "restore" ? "restored" : "changed"}`,
       );
-    await audit(c, what === "resolve" || what === "reopen" ? `issue.${what}` : `memory.${what}`, id);
+    await audit(c, what === "resolve" || what === "reopen" ? `issue.${what}` : `memory.${what}`, [id]);
     const done = {
       forget: "forgotten",
       restore: "restored",
@@ -231,7 +231,7 @@ memoryActions.post("/app/memories/bulk", async (c) => {
         throw new AppError("invalid_request", "name the project to move the memories to; nothing was moved");
       count = (await door.move(ids, project)).moved.length;
     }
-    await audit(c, `memory.bulk_${action}`, ids.join(","), { count, ...(project && action === "move" && { project }) });
+    await audit(c, `memory.bulk_${action}`, ids, { count, ...(project && action === "move" && { project }) });
     const done = { delete: "deleted", forget: "forgotten", restore: "restored", move: "moved" }[action];
     const separator = back.includes("?") ? "&" : "?";
     return c.redirect(`${back.replace(/[?&]done=[^&]*/, "")}${separator}done=${done}-${count}`, 303);
