@@ -60,8 +60,12 @@ export function parseAttribution(value: unknown): Attribution | null {
   }
 }
 
-/** "key “laptop” via Claude Code 2.1", "the console", "before attribution". */
-export function describeAttribution(attribution: Attribution | null): string {
+/**
+ * "Ada via Claude Code 2.1 (key “laptop”)" when the person's name is known
+ * (`person`, resolved from the team's members by the caller), else
+ * "key “laptop” via Claude Code 2.1"; "the console"; "before attribution".
+ */
+export function describeAttribution(attribution: Attribution | null, person?: string | null): string {
   if (!attribution) return "before attribution";
   const { via, client } = attribution;
   const through =
@@ -75,5 +79,5 @@ export function describeAttribution(attribution: Attribution | null): string {
             ? `an import${via.name ? ` (${via.name})` : ""}`
             : "the operator";
   const clientText = client ? ` via ${[client.name, client.version].filter(Boolean).join(" ")}` : "";
-  return `${through}${clientText}`;
+  return person ? `${person}${clientText} (${through})` : `${through}${clientText}`;
 }

@@ -3,7 +3,7 @@ import { teamsOf } from "../../shared/teams/memberships";
 import { Browser, captureEmail, linkIn, newEmail, signedUpBrowser, signIn } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
 import { openMgmtDb } from "./support";
-import { api, member, person } from "./teams-support";
+import { api, member, person, rememberStatus } from "./teams-support";
 
 let mail: ReturnType<typeof captureEmail>;
 beforeEach(() => {
@@ -200,5 +200,33 @@ describe("the team page", () => {
     body.append("file", new File(['{"content":"x"}\n'], "m.jsonl"));
     expect((await browser.fetch("/app/data/import", { method: "POST", body })).status).toBe(403);
     expect(((await (await api(owner.key, "/members")).json()) as { data: unknown[] }).data).toHaveLength(2);
+  });
+
+  it("the memories room names the member who wrote each memory, and a viewer reads it but cannot change it", async () => {
+    const owner = await person("roomowner");
+    const browser = new Browser();
+    expect((await signIn(browser, owner.email, "a long enough passphrase")).status).toBe(303);
+    const tenantId = owner.tenantId;
+    const ownerKey = owner.key;
+    const ada = await member(mail, { key: ownerKey, tenantId }, "ada", "member");
+    expect(await rememberStatus(ada.teamKey, "Ada's finding")).toBe(200);
+    const list = await browser.page("/app/memories");
+    const adaName = ada.email.split("@")[0] ?? "";
+    expect(list.html).toContain(`by ${adaName} (key “ada&#39;s key”)`);
+    const id = /href="\/app\/memories\/(m_[A-Za-z0-9_-]+)"/.exec(list.html)?.[1] ?? "";
+    expect((await browser.page(`/app/memories/${id}`)).html).toContain(`by ${adaName} (key`);
+
+    const vic = await member(mail, { key: ownerKey, tenantId }, "vic", "viewer");
+    const viewer = new Browser();
+    expect((await signIn(viewer, vic.email, "a long enough passphrase")).status).toBe(303);
+    const team = await viewer.page("/app/team");
+    const switched = await viewer.post("/app/team/switch", { csrf: team.csrf, team: tenantId });
+    expect(switched.status).toBe(303);
+    const shown = await viewer.page(`/app/memories/${id}`);
+    expect(shown.html).toContain("Ada&#39;s finding");
+    const forget = await viewer.post(`/app/memories/${id}/forget`, { csrf: shown.csrf });
+    expect(forget.status).toBe(403);
+    expect(await forget.text()).toContain("As a team viewer you cannot change memories");
+    expect((await browser.page(`/app/memories/${id}`)).html).not.toContain("Restore");
   });
 });
