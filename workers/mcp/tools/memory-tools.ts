@@ -68,24 +68,18 @@ export const rememberTool = defineTool({
   description:
     "Save a memory, or up to 50 in `memories` (all or none): a decision, learning, fact, preference, " +
     "procedure, note, issue (opened as a tracked issue) or event. Save conversation turns as kind event, in order. " +
-    "Returns per memory its id, deduplicated (true: an identical memory or idempotency_key already existed; its id " +
-    "comes back), superseded_id, and similar: memories sharing at least half their words, to check before saving more.",
+    "Returns per memory its id, deduplicated (true: an identical memory or idempotency_key already existed), " +
+    "superseded_id, and similar: memories sharing at least half their words.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     ...memoryFields,
     content: content.optional(),
     memories: z
-      .array(z.looseObject({ content: z.string() }))
+      .array(batchItem)
       .min(1)
       .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
-      // Listed as objects with content; each is then checked against every field of a single save.
-      .pipe(z.array(batchItem))
       .optional()
-      .describe(
-        "A batch of up to 50 memories saved together, all or none; each item takes the fields of a single save " +
-          "(content, title, kind, project, tags, files, importance, supersedes, idempotency_key), and none of " +
-          "those may be given at the top level with a batch.",
-      ),
+      .describe("Up to 50 memories saved all or none, each with a single save's fields (then none at the top level)."),
   })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
       error: "give either content (one memory) or memories (a batch), not both and not neither",
