@@ -32,9 +32,16 @@ export interface RecallInput {
   kinds?: MemoryKind[];
   tags?: string[];
   tagMode?: "any" | "all";
-  /** One project (default `default`), unless `allProjects`. */
+  /** Search only this project; without it (or with `allProjects`) every project is searched. */
   project?: string;
+  /** Kept for older clients: search every project even when `project` is given (then ranked first). */
   allProjects?: boolean;
+  /**
+   * The project the caller works in, when every project is searched: its
+   * memories rank first. Without it, the project of the latest open work
+   * session (started within `OPEN_SESSION_MS`) is taken.
+   */
+  currentProject?: string;
   /** ISO times bounding `created`. */
   since?: string;
   until?: string;
@@ -57,7 +64,7 @@ export type RecallHit = Pick<
    */
   relevance: number;
   snippet: string;
-  explain?: { signals: SignalBreakdown; weights: typeof WEIGHTS };
+  explain?: { signals: SignalBreakdown & { current_project?: number }; weights: typeof WEIGHTS };
 };
 
 export interface RecallResult {
@@ -66,7 +73,12 @@ export interface RecallResult {
   note?: string;
   /** When nothing in the project searched matched: the other projects where the same search finds something. */
   otherProjects?: string[];
+  /** The project ranked first when every project was searched (given, or the open work session's). */
+  currentProject?: string;
 }
+
+/** How long an open work session names the caller's current project, when the caller does not. */
+const OPEN_SESSION_MS = 24 * 60 * 60 * 1000;
 
 /** How many candidates each source contributes before re-ranking. */
 const CANDIDATES = 100;
@@ -77,12 +89,25 @@ interface Filters {
   args: (string | number)[];
 }
 
-function buildFilters(input: RecallInput): Filters {
+/** Whether `input` searches one project only (the one it names). */
+const oneProject = (input: RecallInput) => input.project !== undefined && !input.allProjects;
+
+interface ProjectScope {
+  sql: string;
+  args: string[];
+}
+
+function buildFilters(
+  input: RecallInput,
+  scope: ProjectScope | null = oneProject(input)
+    ? { sql: "m.project = ?", args: [input.project ?? DEFAULT_PROJECT] }
+    : null,
+): Filters {
   const where: string[] = [];
   const args: (string | number)[] = [];
-  if (!input.allProjects) {
-    where.push("m.project = ?");
-    args.push(input.project ?? DEFAULT_PROJECT);
+  if (scope) {
+    where.push(scope.sql);
+    args.push(...scope.args);
   }
   const statuses: MemoryStatus[] = ["active"];
   if (input.includeSuperseded) statuses.push("superseded");
@@ -304,19 +329,30 @@ export async function recall(
     };
   }
 
+  // Searching every project, the current one's candidates are looked up on their own too: among the
+  // tenant's best 100 a small project's could be crowded out, and they rank first.
+  const currentProject = oneProject(input)
+    ? undefined
+    : (input.currentProject ?? (input.allProjects ? input.project : undefined) ?? (await openSessionProject(db, now)));
+  const scopes = [filters];
+  if (currentProject !== undefined) scopes.push(buildFilters(input, { sql: "m.project = ?", args: [currentProject] }));
   const statements: InStatement[] = [];
-  if (tokens.length > 0) statements.push(textCandidates(tokens, filters, commonFrom));
-  if (files.length > 0) statements.push(fileCandidates(files, filters));
-  if (statements.length === 0) statements.push(browseCandidates(filters));
-  const results = await db.batch(statements, "read");
-  let textRows = tokens.length > 0 ? [...resultAt(results, 0).rows] : [];
-  const otherRows = results.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows);
-  // Candidates found by skipping common words are kept only when that was provably exact (see `textCandidates`).
-  const kept = textRows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
-  if (kept.length > 0 && !skippedCannotCompete(textRows[0], Math.min(...kept))) {
-    const [again] = await db.batch([textCandidates(tokens, filters, Number.POSITIVE_INFINITY)], "read");
-    textRows = [...(again?.rows ?? [])];
+  for (const scope of scopes) {
+    if (tokens.length > 0) statements.push(textCandidates(tokens, scope, commonFrom));
+    if (files.length > 0) statements.push(fileCandidates(files, scope));
+    if (tokens.length === 0 && files.length === 0) statements.push(browseCandidates(scope));
   }
+  const results = await db.batch(statements, "read");
+  const perScope = statements.length / scopes.length;
+  const textRows: Row[] = [];
+  const otherRows: Row[] = [];
+  await Promise.all(
+    scopes.map(async (scope, index) => {
+      const own = results.slice(index * perScope, (index + 1) * perScope);
+      if (tokens.length > 0) textRows.push(...(await exactText(db, [...resultAt(own, 0).rows], tokens, scope)));
+      otherRows.push(...own.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows));
+    }),
+  );
   const ideal = textRows.length > 0 ? idealBm25(textRows[0]) : 0;
 
   const bySeq = new Map<number, Row>();
@@ -351,14 +387,15 @@ export async function recall(
         now,
       ),
     };
-    return { memory, relevance, score: relevance + tieBreak(signals), signals };
+    const current = currentProject === undefined ? 0 : memory.project === currentProject ? 1 : 0;
+    return { memory, relevance, score: relevance + tieBreak(signals), signals, current };
   });
   const ranked = scored
     .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
-    .sort((a, b) => b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
+    .sort((a, b) => b.current - a.current || b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
     .slice(0, input.limit ?? 10);
 
-  const hits = ranked.map(({ memory, relevance, signals }, index): RecallHit => {
+  const hits = ranked.map(({ memory, relevance, signals, current }, index): RecallHit => {
     // Only the hits returned get a snippet, so its cost does not grow with the matches.
     const snippet =
       tokens.length > 0 ? snippetOf(memory.content, tokens, SNIPPET_CHARS) : clip(memory.content, SNIPPET_CHARS);
@@ -386,16 +423,50 @@ export async function recall(
             recency: round(signals.recency),
             importance: round(signals.importance),
             use: round(signals.use),
+            // 1: in the caller's current project, which ranks before every other project's hits.
+            ...(currentProject !== undefined && { current_project: current }),
           },
           weights: WEIGHTS,
         },
       }),
     };
   });
-  if (hits.length === 0 && !input.allProjects && (tokens.length > 0 || files.length > 0)) {
+  if (hits.length === 0 && oneProject(input) && (tokens.length > 0 || files.length > 0)) {
     return { hits, otherProjects: await projectsWithMatches(db, input, now, commonFrom) };
   }
-  return { hits, ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }) };
+  return {
+    hits,
+    ...(currentProject !== undefined && { currentProject }),
+    ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }),
+  };
+}
+
+/**
+ * Candidates found by skipping common words, kept only when that was provably
+ * exact (see `textCandidates`); otherwise the same search again without skipping.
+ */
+async function exactText(db: Database, rows: Row[], tokens: string[], filters: Filters): Promise<Row[]> {
+  const kept = rows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
+  if (kept.length === 0 || skippedCannotCompete(rows[0], Math.min(...kept))) return rows;
+  const [again] = await db.batch([textCandidates(tokens, filters, Number.POSITIVE_INFINITY)], "read");
+  return [...(again?.rows ?? [])];
+}
+
+/**
+ * The project of the latest work session still open, when it started within
+ * `OPEN_SESSION_MS` (a session never ended stops naming the project then).
+ * A read of its own, made only when the caller names no project.
+ */
+async function openSessionProject(db: Database, now: number): Promise<string | undefined> {
+  const result = await db.execute(
+    {
+      sql: "SELECT project FROM work_sessions WHERE ended_at IS NULL AND started_at >= ? ORDER BY started_at DESC LIMIT 1",
+      args: [now - OPEN_SESSION_MS],
+    },
+    "read",
+  );
+  const project = result.rows[0]?.project;
+  return project == null ? undefined : String(project);
 }
 
 /** Projects other than the one searched where the same search finds something relevant. */
@@ -406,6 +477,7 @@ async function projectsWithMatches(
   commonFrom: number,
 ): Promise<string[]> {
   const project = input.project ?? DEFAULT_PROJECT;
-  const elsewhere = await recall(db, { ...input, allProjects: true, limit: 20, explain: false }, now, commonFrom);
+  const everywhere = { ...input, project: undefined, currentProject: undefined, limit: 20, explain: false };
+  const elsewhere = await recall(db, everywhere, now, commonFrom);
   return [...new Set(elsewhere.hits.map((hit) => hit.project))].filter((slug) => slug !== project);
 }

@@ -115,7 +115,7 @@ describe("recall ranking", () => {
     const elsewhere = await recall({ query: "preemptible nodes", project: "app" });
     expect(elsewhere.results).toEqual([]);
     expect(elsewhere.note).toContain("nothing in project app matches well enough; infra has matches");
-    expect(elsewhere.note).toContain("all_projects: true");
+    expect(elsewhere.note).toContain("leave out project to search every project");
     const everywhere = await recall({ query: "preemptible nodes", all_projects: true });
     expect(everywhere.results.map((hit) => hit.project)).toEqual(["infra"]);
   });
