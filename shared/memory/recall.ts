@@ -1,6 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import type { Database } from "../db/client";
-import { BM25_RANK, ftsTerm, searchTokens } from "./fts-query";
+import { searchTokens } from "./fts-query";
 import {
   clip,
   DEFAULT_PROJECT,
@@ -12,6 +12,7 @@ import {
   type Row,
   rowToMemory,
 } from "./model";
+import { CANDIDATES, COMMON_WORD_MEMORIES, type Filters, textCandidates } from "./recall-candidates";
 import {
   contextScores,
   fileSignal,
@@ -80,34 +81,20 @@ export interface RecallResult {
 /** How long an open work session names the caller's current project, when the caller does not. */
 const OPEN_SESSION_MS = 24 * 60 * 60 * 1000;
 
-/** How many candidates each source contributes before re-ranking. */
-const CANDIDATES = 100;
 const SNIPPET_CHARS = 240;
-
-interface Filters {
-  where: string[];
-  args: (string | number)[];
-}
 
 /** Whether `input` searches one project only (the one it names). */
 const oneProject = (input: RecallInput) => input.project !== undefined && !input.allProjects;
 
-interface ProjectScope {
-  sql: string;
-  args: string[];
-}
-
 function buildFilters(
   input: RecallInput,
-  scope: ProjectScope | null = oneProject(input)
-    ? { sql: "m.project = ?", args: [input.project ?? DEFAULT_PROJECT] }
-    : null,
+  project: string | undefined = oneProject(input) ? input.project : undefined,
 ): Filters {
   const where: string[] = [];
   const args: (string | number)[] = [];
-  if (scope) {
-    where.push(scope.sql);
-    args.push(...scope.args);
+  if (project !== undefined) {
+    where.push("m.project = ?");
+    args.push(project);
   }
   const statuses: MemoryStatus[] = ["active"];
   if (input.includeSuperseded) statuses.push("superseded");
@@ -138,7 +125,7 @@ function buildFilters(
     where.push("m.created_at <= ?");
     args.push(Date.parse(input.until));
   }
-  return { where, args };
+  return { where, args, ...(project !== undefined && { project }) };
 }
 
 /**
@@ -174,117 +161,6 @@ function fileCandidates(files: string[], filters: Filters): InStatement {
           WHERE (f.path IN (SELECT value FROM json_each(?)) OR ${ranges.join(" OR ")}) AND ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: [JSON.stringify([...exact]), ...rangeArgs, ...filters.args],
-  };
-}
-
-/**
- * A query word in at least this many memories, and in at least
- * `COMMON_WORD_SHARE` of them, is common: `textCandidates` finds candidates
- * without scoring the memories that hold only common words, when that is
- * provably exact. Below these sizes scoring every match is cheap and one
- * statement is always enough.
- */
-const COMMON_WORD_MEMORIES = 2000;
-const COMMON_WORD_SHARE = 0.05;
-
-/**
- * The best text matches, and the memories saved up to two before and after
- * each of them (their conversation context, with a NULL bm25 when they do
- * not match themselves), in one statement, with every row also carrying the
- * memory count, each word's match count (`total`, `counts`: the IDFs) and
- * which words counted as common (`common_words`, 0 or 1 per word).
- *
- * BM25 scores every memory holding any query word, so the cost follows the
- * most common word's matches: "deploy" in a tenth of 100,000 memories is
- * 10,000 scores for the 100 kept. When some words are common (see
- * `COMMON_WORD_MEMORIES`) and others are not, the statement scores only the
- * memories holding a rare word, each with its full BM25: FTS5 scores the
- * words of its expression, so `(rare) AND (common)` scores the memories with
- * both exactly, and `rare` alone those without a common word; the larger of
- * the two is the memory's score. That is exact only if no memory holding
- * common words alone could rank among the kept ones; `recall` checks it
- * (`skippedCannotCompete`) and asks again without skipping when not. When
- * fewer than `CANDIDATES` rare-word memories pass the filters the statement
- * itself falls back to scoring everything (the second branch of `hits`).
- *
- * Every step is driven by the matches, so the cost never follows the size of
- * the project:
- * - `CROSS JOIN` keeps the full-text index as the outer loop. Without it,
- *   SQLite 3.51 drives the join from the (project, status) index and runs
- *   the match once per memory of the project (44 s at 100,000 memories, where
- *   libSQL 3.45 picked the index and took 19 ms): the plan must not depend on
- *   the engine's version.
- * - A branch not taken is given the MATCH expression `""`, which matches
- *   nothing at the cost of one index lookup: a condition beside the MATCH
- *   would be checked row by row, after FTS5 had scored every match.
- * - The neighbours are looked up by their sequence numbers; the earlier form
- *   (`m.seq IN (…)` over the filtered memories) visited every active memory
- *   of the project: 56 ms against 23 ms for the whole statement at 100,000.
- *
- * `commonFrom` overrides the common-word threshold (Infinity: never skip).
- */
-function textCandidates(tokens: string[], filters: Filters, commonFrom = COMMON_WORD_MEMORIES): InStatement {
-  const where = filters.where.join(" AND ");
-  const terms = tokens.map(ftsTerm);
-  return {
-    sql: `WITH terms AS MATERIALIZED (
-            SELECT j.key AS pos, j.value AS term,
-                   (SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH j.value) AS docs
-            FROM json_each(?) j
-          ),
-          stats AS MATERIALIZED (
-            SELECT (SELECT COUNT(*) FROM memories) AS total,
-                   (SELECT json_group_array(docs) FROM (SELECT docs FROM terms ORDER BY pos)) AS counts
-          ),
-          split AS MATERIALIZED (
-            SELECT (SELECT group_concat(term, ' OR ') FROM terms WHERE docs < threshold) AS rare,
-                   (SELECT group_concat(term, ' OR ') FROM terms WHERE docs >= threshold) AS common,
-                   (SELECT group_concat(term, ' OR ') FROM terms) AS every,
-                   (SELECT json_group_array(docs >= threshold) FROM (SELECT docs FROM terms ORDER BY pos)) AS common_words
-            FROM (SELECT max(?, total * ?) AS threshold FROM stats)
-          ),
-          scored AS (
-            SELECT rowid AS seq, ${BM25_RANK} AS b FROM memories_fts
-            WHERE memories_fts MATCH (SELECT coalesce('(' || rare || ') AND (' || common || ')', '""') FROM split)
-            UNION ALL
-            SELECT rowid, ${BM25_RANK} FROM memories_fts
-            WHERE memories_fts MATCH (SELECT CASE WHEN common IS NULL THEN '""' ELSE coalesce(rare, '""') END FROM split)
-          ),
-          pruned AS MATERIALIZED (
-            SELECT best.seq, -best.b AS bm25 FROM (SELECT seq, min(b) AS b FROM scored GROUP BY seq) best
-            CROSS JOIN memories m ON m.seq = best.seq
-            WHERE ${where} ORDER BY best.b LIMIT ${CANDIDATES}
-          ),
-          hits AS MATERIALIZED (
-            SELECT seq, bm25, 1 AS pruned FROM pruned WHERE (SELECT COUNT(*) FROM pruned) = ${CANDIDATES}
-            UNION ALL
-            SELECT * FROM (
-              SELECT fts.rowid AS seq, -fts.rank AS bm25, 0 AS pruned
-              FROM memories_fts fts CROSS JOIN memories m ON m.seq = fts.rowid
-              WHERE memories_fts MATCH (
-                  SELECT CASE WHEN (SELECT COUNT(*) FROM pruned) < ${CANDIDATES} THEN every ELSE '""' END FROM split
-                ) AND ${where}
-              ORDER BY fts.rank LIMIT ${CANDIDATES}
-            )
-          ),
-          near AS (
-            SELECT DISTINCT hits.seq + d.value AS seq FROM hits, json_each('[-2,-1,1,2]') d
-            WHERE hits.seq + d.value NOT IN (SELECT seq FROM hits)
-          )
-          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words
-          FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats CROSS JOIN split
-          UNION ALL
-          SELECT m.*, NULL, NULL, stats.total, stats.counts, split.common_words
-          FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats CROSS JOIN split
-          WHERE m.kind = 'event' AND ${where}`,
-    args: [
-      JSON.stringify(terms),
-      Number.isFinite(commonFrom) ? commonFrom : Number.MAX_SAFE_INTEGER,
-      COMMON_WORD_SHARE,
-      ...filters.args,
-      ...filters.args,
-      ...filters.args,
-    ],
   };
 }
 
@@ -335,7 +211,7 @@ export async function recall(
     ? undefined
     : (input.currentProject ?? (input.allProjects ? input.project : undefined) ?? (await openSessionProject(db, now)));
   const scopes = [filters];
-  if (currentProject !== undefined) scopes.push(buildFilters(input, { sql: "m.project = ?", args: [currentProject] }));
+  if (currentProject !== undefined) scopes.push(buildFilters(input, currentProject));
   const statements: InStatement[] = [];
   for (const scope of scopes) {
     if (tokens.length > 0) statements.push(textCandidates(tokens, scope, commonFrom));
@@ -344,16 +220,25 @@ export async function recall(
   }
   const results = await db.batch(statements, "read");
   const perScope = statements.length / scopes.length;
-  const textRows: Row[] = [];
-  const otherRows: Row[] = [];
-  await Promise.all(
+  // Each scope's rows, the current project's first, so a memory both found keeps its project's statistics.
+  const found = await Promise.all(
     scopes.map(async (scope, index) => {
       const own = results.slice(index * perScope, (index + 1) * perScope);
-      if (tokens.length > 0) textRows.push(...(await exactText(db, [...resultAt(own, 0).rows], tokens, scope)));
-      otherRows.push(...own.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows));
+      const text = tokens.length > 0 ? await exactText(db, [...resultAt(own, 0).rows], tokens, scope) : [];
+      return { text, other: own.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows) };
     }),
   );
-  const ideal = textRows.length > 0 ? idealBm25(textRows[0]) : 0;
+  found.reverse();
+  // A text score as a share of the ideal one of its own statement (project or tenant statistics), so the
+  // rows of both scopes, and the context their neighbours lend, are on one scale.
+  const textRows = found.flatMap(({ text }) => text);
+  const share = new Map<Row, number>();
+  for (const row of textRows) {
+    const ideal = idealBm25(row);
+    share.set(row, ideal > 0 ? Number(row.bm25 ?? 0) / ideal : 0);
+  }
+  const textShare = (row: Row) => share.get(row) ?? 0;
+  const otherRows = found.flatMap(({ other }) => other);
 
   const bySeq = new Map<number, Row>();
   for (const row of [...textRows, ...otherRows]) {
@@ -362,12 +247,12 @@ export async function recall(
     if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
   }
   const rows = [...bySeq.values()];
-  const context = contextScores(rows);
+  const context = contextScores(rows, textShare);
 
   const scored = rows.map((row) => {
     const memory = rowToMemory(row);
-    const own = ideal > 0 ? Math.min(1, Number(row.bm25 ?? 0) / ideal) : 0;
-    const lent = ideal > 0 ? Math.min(1 - own, (context.get(Number(row.seq)) ?? 0) / ideal) : 0;
+    const own = Math.min(1, textShare(row));
+    const lent = Math.min(1 - own, context.get(Number(row.seq)) ?? 0);
     const file = files.length > 0 ? fileSignal(memory.files, files) : 0;
     const text = own + lent;
     const relevance =

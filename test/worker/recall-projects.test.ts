@@ -52,10 +52,11 @@ describe("recall across projects", () => {
     const found = await recall({ query: "deploy rollback", current_project: "web-app", explain: true });
     expect(keysOf(found.results)).toEqual(["web", expect.any(String), expect.any(String)]);
     expect(found.results.map((hit) => hit.explain?.signals.current_project)).toEqual([1, 0, 0]);
-    // Relevance is the memory's own, whatever the order.
-    const plain = await recall({ query: "deploy rollback" });
+    // The current project's hits are scored over that project, as a search in it alone scores them.
+    const alone = await recall({ query: "deploy rollback", project: "web-app" });
     const web = (hits: Hit[]) => hits.find((hit) => hit.id === ids.get("web"))?.relevance;
-    expect(web(found.results)).toBe(web(plain.results));
+    expect(web(found.results)).toBeGreaterThan(0);
+    expect(web(found.results)).toBe(web(alone.results));
   });
 
   it("takes the open work session's project as the current one, until the session ends", async () => {
@@ -92,5 +93,49 @@ describe("recall across projects", () => {
     expect(keysOf(found.results)[0]).toBe("web");
     const elsewhere = await recall({ query: "deploy rollback", limit: 3 });
     expect(elsewhere.results.every((hit) => hit.project === "drills")).toBe(true);
+  });
+
+  it("ranks a project's memories the same whatever the tenant keeps in other projects", async () => {
+    const { apiKey } = await newTenant("pro");
+    const own = await connect(apiKey.key, "modern");
+    const notes = [
+      "Caroline went to the pottery class on Saturday and made a bowl.",
+      "Melanie said the camping trip with the kids was the best of the summer.",
+      "Caroline is researching adoption agencies for a family of her own.",
+      "Melanie painted a sunrise over the lake after the camping trip.",
+      "The support group meeting gave Caroline courage to speak about her transition.",
+      "Melanie plays the violin and took up running to clear her head.",
+      "Caroline's friends threw a party when she finished her counselling course.",
+      "Melanie and her husband celebrated their anniversary at the beach.",
+    ];
+    await callOk(own, "remember", { memories: notes.map((content) => ({ content, kind: "event", project: "chat" })) });
+    const queries = ["What did Caroline make at the pottery class?", "camping trip with the kids", "Melanie violin"];
+    const answers = async () =>
+      Promise.all(
+        queries.map(async (query) =>
+          (await callOk<Recalled>(own, "recall", { query, project: "chat" })).results.map((hit) => [
+            hit.id,
+            hit.relevance,
+          ]),
+        ),
+      );
+    const alone = await answers();
+    // Another project where the same words are everywhere: over the tenant they would become common.
+    const crowd = Array.from({ length: 200 }, (_, i) => ({
+      content: `Caroline and Melanie ${i % 2 ? "camping trip" : "pottery class"} notes, kids, summer, number ${i}.`,
+      project: "crowd",
+    }));
+    for (let start = 0; start < crowd.length; start += 50) {
+      await callOk(own, "remember", { memories: crowd.slice(start, start + 50) });
+    }
+    const beside = await answers();
+    expect(beside.map((hits) => hits.map(([id]) => id))).toEqual(alone.map((hits) => hits.map(([id]) => id)));
+    // Relevance moves only with the index's average memory length, which BM25's length normalisation reads.
+    for (const [i, hits] of beside.entries()) {
+      for (const [j, [, relevance]] of hits.entries()) {
+        expect(relevance).toBeCloseTo(Number(alone[i]?.[j]?.[1]), 1);
+      }
+    }
+    expect(alone.every((hits) => hits.length > 0)).toBe(true);
   });
 });
