@@ -181,8 +181,10 @@ function link(resolved: Map<string, string>, planned: PlannedMemory, recordId: s
 }
 
 /**
- * The plan's memories that pass the field rules and are neither repeated in
- * the file nor already stored; the others get their result here.
+ * The plan's memories that pass the field rules, sorted: `fresh` (neither
+ * repeated in the file nor stored) and `changes` (their identity is stored,
+ * with another state); the others — unchanged, duplicates, failures — get
+ * their result here.
  */
 async function newMemories(
   db: Database,
