@@ -146,8 +146,17 @@ function mcpToolCaller(baseUrl: string, key: string) {
   };
 }
 
-/** `recall` and `remember` over MCP, saving each turn as a client recording a conversation would. */
-export function mcpMemoryClient(baseUrl: string, key: string, batch = 50): MemoryClient {
+/**
+ * `recall` and `remember` over MCP, saving each turn as a client recording a
+ * conversation would; `scope` "current" asks across every project with the
+ * conversation's as `current_project` rather than in that project only.
+ */
+export function mcpMemoryClient(
+  baseUrl: string,
+  key: string,
+  batch = 50,
+  scope: "project" | "current" = "project",
+): MemoryClient {
   const call = mcpToolCaller(baseUrl, key);
   return {
     async remember(project, turns) {
@@ -164,7 +173,8 @@ export function mcpMemoryClient(baseUrl: string, key: string, batch = 50): Memor
       return ids;
     },
     async recall(project, query, limit) {
-      const answer = (await call("recall", { query, project, limit })) as { results: { id: string }[] };
+      const where = scope === "current" ? { current_project: project } : { project };
+      const answer = (await call("recall", { query, ...where, limit })) as { results: { id: string }[] };
       return answer.results.map((result) => result.id);
     },
   };

@@ -55,11 +55,26 @@ export const TEXT_LIMITS = {
   importedLinks: 1000,
 } as const;
 
+/**
+ * A text bounded in UTF-8 bytes. The character bound beside it is implied by
+ * the byte bound (a character is at least one byte) and is there so the JSON
+ * Schema a strict client reads carries a limit (`maxLength`) too.
+ */
+function bytesText(maxBytes: number, label: string) {
+  const message = `must be at most ${maxBytes} bytes (${label}) of UTF-8`;
+  return z
+    .string()
+    .max(maxBytes, { error: message })
+    .refine((value) => utf8Bytes(value) <= maxBytes, { error: message })
+    .refine((value) => !hasRefusedControl(value, "prose"), { error: controlMessage("prose") });
+}
+
 /** Each field's rule, bare (no descriptions): the tools add theirs. */
 export const FIELDS = {
   content: z
     .string()
     .min(1, { error: "must not be empty" })
+    .max(LIMITS.contentBytes, { error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8` })
     .refine((value) => utf8Bytes(value) <= LIMITS.contentBytes, {
       error: `must be at most ${LIMITS.contentBytes} bytes (32 KiB) of UTF-8`,
     })
@@ -76,21 +91,10 @@ export const FIELDS = {
   memoryId: text("line", 64, 1),
   idempotencyKey: text("line", TEXT_LIMITS.idempotencyKeyChars, 1),
   source: text("line", TEXT_LIMITS.sourceChars),
-  issueText: z
-    .string()
-    .refine((value) => utf8Bytes(value) <= TEXT_LIMITS.issueTextBytes, {
-      error: `must be at most ${TEXT_LIMITS.issueTextBytes} bytes (32 KiB) of UTF-8`,
-    })
-    .refine((value) => !hasRefusedControl(value, "prose"), { error: controlMessage("prose") }),
+  issueText: bytesText(TEXT_LIMITS.issueTextBytes, "32 KiB"),
   projectName: text("line", TEXT_LIMITS.projectNameChars),
   /** An issue's resolution: prose like its description, and never empty. */
-  resolution: z
-    .string()
-    .min(1, { error: "must not be empty" })
-    .refine((value) => utf8Bytes(value) <= TEXT_LIMITS.issueTextBytes, {
-      error: `must be at most ${TEXT_LIMITS.issueTextBytes} bytes (32 KiB) of UTF-8`,
-    })
-    .refine((value) => !hasRefusedControl(value, "prose"), { error: controlMessage("prose") }),
+  resolution: bytesText(TEXT_LIMITS.issueTextBytes, "32 KiB").min(1, { error: "must not be empty" }),
   goal: text("prose", TEXT_LIMITS.goalChars),
   outcome: text("prose", TEXT_LIMITS.outcomeChars),
   nextSteps: z

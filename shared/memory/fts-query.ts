@@ -82,5 +82,27 @@ export function ftsQuery(text: string): string | null {
   return tokens.map(ftsTerm).join(" OR ");
 }
 
-/** The weights of `memories_fts`'s configured rank (title, tags, content); `bm25()` must be given them explicitly. */
-export const BM25_RANK = "bm25(memories_fts, 10.0, 4.0, 1.0)";
+/**
+ * The weights of `memories_fts`'s configured rank (title, tags, content, and
+ * 0 for the project key, which only filters); `bm25()` must be given them explicitly.
+ */
+export const BM25_RANK = "bm25(memories_fts, 10.0, 4.0, 1.0, 0.0)";
+
+/**
+ * The columns a query word is searched in: every MATCH expression of user
+ * text is prefixed with it, so a word never meets the project key column.
+ */
+export const TEXT_COLUMNS = "{title tags content}";
+
+/**
+ * A project's token in the index's `project_key` column (tenant migration
+ * 0005): `p` and the slug's UTF-8 in hex, as the index's view writes it.
+ */
+export function projectKey(project: string): string {
+  return `p${Array.from(new TextEncoder().encode(project), (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** An expression over the text columns, limited to one project's memories by the index itself. */
+export function inProject(expression: string, project: string): string {
+  return `${TEXT_COLUMNS}: (${expression}) AND project_key: ${projectKey(project)}`;
+}

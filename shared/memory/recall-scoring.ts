@@ -68,7 +68,9 @@ export function idealBm25(row: Row | undefined): number {
 function termIdfs(row: Row | undefined): number[] {
   const total = Number(row?.total ?? 0);
   const counts = JSON.parse(String(row?.counts ?? "[]")) as number[];
-  // FTS5 floors an IDF at 1e-6 when a word is in more than half of the memories.
+  // Over one project (`idf_form` 'plus', see `recall-candidates.ts`), the form that never reaches 0;
+  // over the tenant, FTS5's own, which floors an IDF at 1e-6 when a word is in more than half of the memories.
+  if (row?.idf_form === "plus") return counts.map((hits) => Math.log(1 + (total - hits + 0.5) / (hits + 0.5)));
   return counts.map((hits) => Math.max(1e-6, Math.log((total - hits + 0.5) / (hits + 0.5))));
 }
 
@@ -107,7 +109,7 @@ export function fileSignal(stored: string[], queried: string[]): number {
  * What its neighbours lend each event: events of the same project saved
  * just before or after it (by `seq`), close in time.
  */
-export function contextScores(rows: Row[]): Map<number, number> {
+export function contextScores(rows: Row[], textOf = (row: Row) => Number(row.bm25 ?? 0)): Map<number, number> {
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
   const context = new Map<number, number>();
   for (const row of rows) {
@@ -118,7 +120,7 @@ export function contextScores(rows: Row[]): Map<number, number> {
       for (const neighbour of [bySeq.get(seq - index - 1), bySeq.get(seq + index + 1)]) {
         if (!neighbour || neighbour.project !== row.project || neighbour.kind !== "event") continue;
         if (Math.abs(Number(neighbour.created_at) - Number(row.created_at)) > CONTEXT_WINDOW_MS) continue;
-        lent += weight * Number(neighbour.bm25 ?? 0);
+        lent += weight * textOf(neighbour);
       }
     });
     context.set(seq, lent);

@@ -1,6 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import type { Database } from "../db/client";
-import { BM25_RANK, ftsTerm, searchTokens } from "./fts-query";
+import { searchTokens } from "./fts-query";
 import {
   clip,
   DEFAULT_PROJECT,
@@ -12,6 +12,7 @@ import {
   type Row,
   rowToMemory,
 } from "./model";
+import { CANDIDATES, COMMON_WORD_MEMORIES, type Filters, textCandidates } from "./recall-candidates";
 import {
   contextScores,
   fileSignal,
@@ -32,9 +33,16 @@ export interface RecallInput {
   kinds?: MemoryKind[];
   tags?: string[];
   tagMode?: "any" | "all";
-  /** One project (default `default`), unless `allProjects`. */
+  /** Search only this project; without it (or with `allProjects`) every project is searched. */
   project?: string;
+  /** Kept for older clients: search every project even when `project` is given (then ranked first). */
   allProjects?: boolean;
+  /**
+   * The project the caller works in, when every project is searched: its
+   * memories rank first. Without it, the project of the latest open work
+   * session (started within `OPEN_SESSION_MS`) is taken.
+   */
+  currentProject?: string;
   /** ISO times bounding `created`. */
   since?: string;
   until?: string;
@@ -57,7 +65,7 @@ export type RecallHit = Pick<
    */
   relevance: number;
   snippet: string;
-  explain?: { signals: SignalBreakdown; weights: typeof WEIGHTS };
+  explain?: { signals: SignalBreakdown & { current_project?: number }; weights: typeof WEIGHTS };
 };
 
 export interface RecallResult {
@@ -66,23 +74,27 @@ export interface RecallResult {
   note?: string;
   /** When nothing in the project searched matched: the other projects where the same search finds something. */
   otherProjects?: string[];
+  /** The project ranked first when every project was searched (given, or the open work session's). */
+  currentProject?: string;
 }
 
-/** How many candidates each source contributes before re-ranking. */
-const CANDIDATES = 100;
+/** How long an open work session names the caller's current project, when the caller does not. */
+const OPEN_SESSION_MS = 24 * 60 * 60 * 1000;
+
 const SNIPPET_CHARS = 240;
 
-interface Filters {
-  where: string[];
-  args: (string | number)[];
-}
+/** Whether `input` searches one project only (the one it names). */
+const oneProject = (input: RecallInput) => input.project !== undefined && !input.allProjects;
 
-function buildFilters(input: RecallInput): Filters {
+function buildFilters(
+  input: RecallInput,
+  project: string | undefined = oneProject(input) ? input.project : undefined,
+): Filters {
   const where: string[] = [];
   const args: (string | number)[] = [];
-  if (!input.allProjects) {
+  if (project !== undefined) {
     where.push("m.project = ?");
-    args.push(input.project ?? DEFAULT_PROJECT);
+    args.push(project);
   }
   const statuses: MemoryStatus[] = ["active"];
   if (input.includeSuperseded) statuses.push("superseded");
@@ -113,7 +125,7 @@ function buildFilters(input: RecallInput): Filters {
     where.push("m.created_at <= ?");
     args.push(Date.parse(input.until));
   }
-  return { where, args };
+  return { where, args, ...(project !== undefined && { project }) };
 }
 
 /**
@@ -149,117 +161,6 @@ function fileCandidates(files: string[], filters: Filters): InStatement {
           WHERE (f.path IN (SELECT value FROM json_each(?)) OR ${ranges.join(" OR ")}) AND ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: [JSON.stringify([...exact]), ...rangeArgs, ...filters.args],
-  };
-}
-
-/**
- * A query word in at least this many memories, and in at least
- * `COMMON_WORD_SHARE` of them, is common: `textCandidates` finds candidates
- * without scoring the memories that hold only common words, when that is
- * provably exact. Below these sizes scoring every match is cheap and one
- * statement is always enough.
- */
-const COMMON_WORD_MEMORIES = 2000;
-const COMMON_WORD_SHARE = 0.05;
-
-/**
- * The best text matches, and the memories saved up to two before and after
- * each of them (their conversation context, with a NULL bm25 when they do
- * not match themselves), in one statement, with every row also carrying the
- * memory count, each word's match count (`total`, `counts`: the IDFs) and
- * which words counted as common (`common_words`, 0 or 1 per word).
- *
- * BM25 scores every memory holding any query word, so the cost follows the
- * most common word's matches: "deploy" in a tenth of 100,000 memories is
- * 10,000 scores for the 100 kept. When some words are common (see
- * `COMMON_WORD_MEMORIES`) and others are not, the statement scores only the
- * memories holding a rare word, each with its full BM25: FTS5 scores the
- * words of its expression, so `(rare) AND (common)` scores the memories with
- * both exactly, and `rare` alone those without a common word; the larger of
- * the two is the memory's score. That is exact only if no memory holding
- * common words alone could rank among the kept ones; `recall` checks it
- * (`skippedCannotCompete`) and asks again without skipping when not. When
- * fewer than `CANDIDATES` rare-word memories pass the filters the statement
- * itself falls back to scoring everything (the second branch of `hits`).
- *
- * Every step is driven by the matches, so the cost never follows the size of
- * the project:
- * - `CROSS JOIN` keeps the full-text index as the outer loop. Without it,
- *   SQLite 3.51 drives the join from the (project, status) index and runs
- *   the match once per memory of the project (44 s at 100,000 memories, where
- *   libSQL 3.45 picked the index and took 19 ms): the plan must not depend on
- *   the engine's version.
- * - A branch not taken is given the MATCH expression `""`, which matches
- *   nothing at the cost of one index lookup: a condition beside the MATCH
- *   would be checked row by row, after FTS5 had scored every match.
- * - The neighbours are looked up by their sequence numbers; the earlier form
- *   (`m.seq IN (…)` over the filtered memories) visited every active memory
- *   of the project: 56 ms against 23 ms for the whole statement at 100,000.
- *
- * `commonFrom` overrides the common-word threshold (Infinity: never skip).
- */
-function textCandidates(tokens: string[], filters: Filters, commonFrom = COMMON_WORD_MEMORIES): InStatement {
-  const where = filters.where.join(" AND ");
-  const terms = tokens.map(ftsTerm);
-  return {
-    sql: `WITH terms AS MATERIALIZED (
-            SELECT j.key AS pos, j.value AS term,
-                   (SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH j.value) AS docs
-            FROM json_each(?) j
-          ),
-          stats AS MATERIALIZED (
-            SELECT (SELECT COUNT(*) FROM memories) AS total,
-                   (SELECT json_group_array(docs) FROM (SELECT docs FROM terms ORDER BY pos)) AS counts
-          ),
-          split AS MATERIALIZED (
-            SELECT (SELECT group_concat(term, ' OR ') FROM terms WHERE docs < threshold) AS rare,
-                   (SELECT group_concat(term, ' OR ') FROM terms WHERE docs >= threshold) AS common,
-                   (SELECT group_concat(term, ' OR ') FROM terms) AS every,
-                   (SELECT json_group_array(docs >= threshold) FROM (SELECT docs FROM terms ORDER BY pos)) AS common_words
-            FROM (SELECT max(?, total * ?) AS threshold FROM stats)
-          ),
-          scored AS (
-            SELECT rowid AS seq, ${BM25_RANK} AS b FROM memories_fts
-            WHERE memories_fts MATCH (SELECT coalesce('(' || rare || ') AND (' || common || ')', '""') FROM split)
-            UNION ALL
-            SELECT rowid, ${BM25_RANK} FROM memories_fts
-            WHERE memories_fts MATCH (SELECT CASE WHEN common IS NULL THEN '""' ELSE coalesce(rare, '""') END FROM split)
-          ),
-          pruned AS MATERIALIZED (
-            SELECT best.seq, -best.b AS bm25 FROM (SELECT seq, min(b) AS b FROM scored GROUP BY seq) best
-            CROSS JOIN memories m ON m.seq = best.seq
-            WHERE ${where} ORDER BY best.b LIMIT ${CANDIDATES}
-          ),
-          hits AS MATERIALIZED (
-            SELECT seq, bm25, 1 AS pruned FROM pruned WHERE (SELECT COUNT(*) FROM pruned) = ${CANDIDATES}
-            UNION ALL
-            SELECT * FROM (
-              SELECT fts.rowid AS seq, -fts.rank AS bm25, 0 AS pruned
-              FROM memories_fts fts CROSS JOIN memories m ON m.seq = fts.rowid
-              WHERE memories_fts MATCH (
-                  SELECT CASE WHEN (SELECT COUNT(*) FROM pruned) < ${CANDIDATES} THEN every ELSE '""' END FROM split
-                ) AND ${where}
-              ORDER BY fts.rank LIMIT ${CANDIDATES}
-            )
-          ),
-          near AS (
-            SELECT DISTINCT hits.seq + d.value AS seq FROM hits, json_each('[-2,-1,1,2]') d
-            WHERE hits.seq + d.value NOT IN (SELECT seq FROM hits)
-          )
-          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words
-          FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats CROSS JOIN split
-          UNION ALL
-          SELECT m.*, NULL, NULL, stats.total, stats.counts, split.common_words
-          FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats CROSS JOIN split
-          WHERE m.kind = 'event' AND ${where}`,
-    args: [
-      JSON.stringify(terms),
-      Number.isFinite(commonFrom) ? commonFrom : Number.MAX_SAFE_INTEGER,
-      COMMON_WORD_SHARE,
-      ...filters.args,
-      ...filters.args,
-      ...filters.args,
-    ],
   };
 }
 
@@ -304,20 +205,40 @@ export async function recall(
     };
   }
 
+  // Searching every project, the current one's candidates are looked up on their own too: among the
+  // tenant's best 100 a small project's could be crowded out, and they rank first.
+  const currentProject = oneProject(input)
+    ? undefined
+    : (input.currentProject ?? (input.allProjects ? input.project : undefined) ?? (await openSessionProject(db, now)));
+  const scopes = [filters];
+  if (currentProject !== undefined) scopes.push(buildFilters(input, currentProject));
   const statements: InStatement[] = [];
-  if (tokens.length > 0) statements.push(textCandidates(tokens, filters, commonFrom));
-  if (files.length > 0) statements.push(fileCandidates(files, filters));
-  if (statements.length === 0) statements.push(browseCandidates(filters));
-  const results = await db.batch(statements, "read");
-  let textRows = tokens.length > 0 ? [...resultAt(results, 0).rows] : [];
-  const otherRows = results.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows);
-  // Candidates found by skipping common words are kept only when that was provably exact (see `textCandidates`).
-  const kept = textRows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
-  if (kept.length > 0 && !skippedCannotCompete(textRows[0], Math.min(...kept))) {
-    const [again] = await db.batch([textCandidates(tokens, filters, Number.POSITIVE_INFINITY)], "read");
-    textRows = [...(again?.rows ?? [])];
+  for (const scope of scopes) {
+    if (tokens.length > 0) statements.push(textCandidates(tokens, scope, commonFrom));
+    if (files.length > 0) statements.push(fileCandidates(files, scope));
+    if (tokens.length === 0 && files.length === 0) statements.push(browseCandidates(scope));
   }
-  const ideal = textRows.length > 0 ? idealBm25(textRows[0]) : 0;
+  const results = await db.batch(statements, "read");
+  const perScope = statements.length / scopes.length;
+  // Each scope's rows, the current project's first, so a memory both found keeps its project's statistics.
+  const found = await Promise.all(
+    scopes.map(async (scope, index) => {
+      const own = results.slice(index * perScope, (index + 1) * perScope);
+      const text = tokens.length > 0 ? await exactText(db, [...resultAt(own, 0).rows], tokens, scope) : [];
+      return { text, other: own.slice(tokens.length > 0 ? 1 : 0).flatMap((result) => result.rows) };
+    }),
+  );
+  found.reverse();
+  // A text score as a share of the ideal one of its own statement (project or tenant statistics), so the
+  // rows of both scopes, and the context their neighbours lend, are on one scale.
+  const textRows = found.flatMap(({ text }) => text);
+  const share = new Map<Row, number>();
+  for (const row of textRows) {
+    const ideal = idealBm25(row);
+    share.set(row, ideal > 0 ? Number(row.bm25 ?? 0) / ideal : 0);
+  }
+  const textShare = (row: Row) => share.get(row) ?? 0;
+  const otherRows = found.flatMap(({ other }) => other);
 
   const bySeq = new Map<number, Row>();
   for (const row of [...textRows, ...otherRows]) {
@@ -326,12 +247,12 @@ export async function recall(
     if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
   }
   const rows = [...bySeq.values()];
-  const context = contextScores(rows);
+  const context = contextScores(rows, textShare);
 
   const scored = rows.map((row) => {
     const memory = rowToMemory(row);
-    const own = ideal > 0 ? Math.min(1, Number(row.bm25 ?? 0) / ideal) : 0;
-    const lent = ideal > 0 ? Math.min(1 - own, (context.get(Number(row.seq)) ?? 0) / ideal) : 0;
+    const own = Math.min(1, textShare(row));
+    const lent = Math.min(1 - own, context.get(Number(row.seq)) ?? 0);
     const file = files.length > 0 ? fileSignal(memory.files, files) : 0;
     const text = own + lent;
     const relevance =
@@ -351,14 +272,15 @@ export async function recall(
         now,
       ),
     };
-    return { memory, relevance, score: relevance + tieBreak(signals), signals };
+    const current = currentProject === undefined ? 0 : memory.project === currentProject ? 1 : 0;
+    return { memory, relevance, score: relevance + tieBreak(signals), signals, current };
   });
   const ranked = scored
     .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
-    .sort((a, b) => b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
+    .sort((a, b) => b.current - a.current || b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
     .slice(0, input.limit ?? 10);
 
-  const hits = ranked.map(({ memory, relevance, signals }, index): RecallHit => {
+  const hits = ranked.map(({ memory, relevance, signals, current }, index): RecallHit => {
     // Only the hits returned get a snippet, so its cost does not grow with the matches.
     const snippet =
       tokens.length > 0 ? snippetOf(memory.content, tokens, SNIPPET_CHARS) : clip(memory.content, SNIPPET_CHARS);
@@ -386,16 +308,50 @@ export async function recall(
             recency: round(signals.recency),
             importance: round(signals.importance),
             use: round(signals.use),
+            // 1: in the caller's current project, which ranks before every other project's hits.
+            ...(currentProject !== undefined && { current_project: current }),
           },
           weights: WEIGHTS,
         },
       }),
     };
   });
-  if (hits.length === 0 && !input.allProjects && (tokens.length > 0 || files.length > 0)) {
+  if (hits.length === 0 && oneProject(input) && (tokens.length > 0 || files.length > 0)) {
     return { hits, otherProjects: await projectsWithMatches(db, input, now, commonFrom) };
   }
-  return { hits, ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }) };
+  return {
+    hits,
+    ...(currentProject !== undefined && { currentProject }),
+    ...(unsearchable && { note: "the query has no searchable words; matched by file paths only" }),
+  };
+}
+
+/**
+ * Candidates found by skipping common words, kept only when that was provably
+ * exact (see `textCandidates`); otherwise the same search again without skipping.
+ */
+async function exactText(db: Database, rows: Row[], tokens: string[], filters: Filters): Promise<Row[]> {
+  const kept = rows.filter((row) => Number(row.pruned) === 1).map((row) => Number(row.bm25));
+  if (kept.length === 0 || skippedCannotCompete(rows[0], Math.min(...kept))) return rows;
+  const [again] = await db.batch([textCandidates(tokens, filters, Number.POSITIVE_INFINITY)], "read");
+  return [...(again?.rows ?? [])];
+}
+
+/**
+ * The project of the latest work session still open, when it started within
+ * `OPEN_SESSION_MS` (a session never ended stops naming the project then).
+ * A read of its own, made only when the caller names no project.
+ */
+async function openSessionProject(db: Database, now: number): Promise<string | undefined> {
+  const result = await db.execute(
+    {
+      sql: "SELECT project FROM work_sessions WHERE ended_at IS NULL AND started_at >= ? ORDER BY started_at DESC LIMIT 1",
+      args: [now - OPEN_SESSION_MS],
+    },
+    "read",
+  );
+  const project = result.rows[0]?.project;
+  return project == null ? undefined : String(project);
 }
 
 /** Projects other than the one searched where the same search finds something relevant. */
@@ -406,6 +362,7 @@ async function projectsWithMatches(
   commonFrom: number,
 ): Promise<string[]> {
   const project = input.project ?? DEFAULT_PROJECT;
-  const elsewhere = await recall(db, { ...input, allProjects: true, limit: 20, explain: false }, now, commonFrom);
+  const everywhere = { ...input, project: undefined, currentProject: undefined, limit: 20, explain: false };
+  const elsewhere = await recall(db, everywhere, now, commonFrom);
   return [...new Set(elsewhere.hits.map((hit) => hit.project))].filter((slug) => slug !== project);
 }

@@ -1,5 +1,5 @@
 import type { InStatement } from "@libsql/client/web";
-import { distinctWords, ftsWord, searchTokens } from "./fts-query";
+import { distinctWords, ftsWord, inProject, searchTokens } from "./fts-query";
 import { clip, type Row } from "./model";
 
 /**
@@ -82,6 +82,10 @@ const SIMILAR_MEASURED = 8;
  * half of the new text's words, and the searched words are its most specific
  * ones, so it holds many of them and comes back among the first.
  *
+ * Candidates are the project's own: the index holds each memory's project
+ * key (tenant migration 0005), so another project's recent memories never
+ * take the places.
+ *
  * The words are searched as they are, not as prefixes (recall's "postgres"
  * meeting "PostgreSQL"): closeness is measured on exact words, so a prefix
  * adds candidates that cannot count, and a prefix term costs FTS5 a merge of
@@ -105,7 +109,7 @@ export function similarStatement(project: string, text: string): InStatement | n
             JOIN memories m ON m.seq = c.rowid
             WHERE +m.project = ? AND +m.status = 'active')
           SELECT id, title, content FROM candidates ORDER BY ${shared} DESC, seq DESC LIMIT ${SIMILAR_MEASURED}`,
-    args: [words.map(ftsWord).join(" OR "), project, ...words],
+    args: [inProject(words.map(ftsWord).join(" OR "), project), project, ...words],
   };
 }
 

@@ -133,7 +133,7 @@ describe("the console's rooms in a real browser", () => {
       await other.page.getByRole("heading", { name: "Import finished" }).waitFor();
       // The memories are created; records the new account already has (its default project) are skipped.
       expect(await other.page.locator("#import-result p[role=status]").textContent()).toMatch(
-        /4 created, \d+ skipped, 0 failed/,
+        /4 created, 0 updated, 0 unchanged, \d+ skipped, 0 failed/,
       );
       await review(other.page, "data-imported");
       const again = await other.page.request.get(`${base}/app/data/export?format=jsonl`);

@@ -192,12 +192,12 @@ describe("import through the memory door", () => {
       HEADER,
       { type: "project", slug: "fresh", name: "Fresh", created_at: NOW },
       memory("m_second"),
-      // Stored already (skipped), but its link to another stored memory would be a new record.
+      // Stored already (unchanged), but its link to another stored memory would be a new record.
       memory("m_first", { links: [{ to_id: "m_zero", relation: "relates_to", created_at: NOW }] }),
       workSession("ws_atquota"),
     ]);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ created: 0, failed: 4, skipped: 2 });
+    expect(body).toMatchObject({ created: 0, failed: 4, skipped: 1, unchanged: 1 });
     for (const record of ["project", "memory", "link", "work_session"]) {
       const result = body.results.find((r) => r.record === record);
       expect(result, record).toMatchObject({ status: "failed" });
@@ -223,7 +223,7 @@ describe("import through the memory door", () => {
     // A duplicate costs nothing: what was taken for it is given back.
     await useToolCalls(tenant.id, 9_000);
     const again = await importLines(apiKey.key, [HEADER, memory("m_a"), memory("m_d")]);
-    expect(again.body).toMatchObject({ created: 1, skipped: 2 });
+    expect(again.body).toMatchObject({ created: 1, skipped: 1, unchanged: 1 });
     expect(await quotaUsed(apiKey.key)).toBe(9_001);
   });
 });

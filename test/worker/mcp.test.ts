@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callOk, connect, MCP_URL, post, TOOLS_LIST } from "./mcp-support";
+import { callError, callOk, connect, MCP_URL, post, TOOLS_LIST } from "./mcp-support";
 import { asTenant, newTenant, workerFetch } from "./support";
 
 const TOOL_ORDER = [
@@ -57,6 +57,25 @@ describe("/mcp protocol surface", () => {
     expect(b.tools.map((tool) => tool.inputSchema)).toEqual(a.tools.map((tool) => tool.inputSchema));
     await legacy.close();
     await modern.close();
+  });
+
+  it("lists every tool argument with a complete schema a strict client accepts", async () => {
+    const { apiKey } = await newTenant();
+    const response = await post(apiKey.key, TOOLS_LIST);
+    const { result } = JSON.parse(await response.text()) as {
+      result: { tools: { name: string; inputSchema: unknown }[] };
+    };
+    const problems = result.tools.flatMap((tool) => schemaProblems(tool.inputSchema, `${tool.name}.inputSchema`));
+    expect(problems).toEqual([]);
+  });
+
+  it("refuses an unknown field in a remember batch item, naming it", async () => {
+    const { apiKey } = await newTenant();
+    const client = await connect(apiKey.key, "modern");
+    const message = await callError(client, "remember", { memories: [{ content: "x", tilte: "typo" }] });
+    expect(message).toContain("tilte");
+    const listed = await callOk<{ memories: unknown[] }>(client, "list", {});
+    expect(listed.memories).toEqual([]);
   });
 
   it("remembers in one era and recalls in the other", async () => {
@@ -125,3 +144,36 @@ describe("/mcp protocol surface", () => {
     expect((message?.content as { text: string } | undefined)?.text).toContain("`remember`");
   });
 });
+
+/**
+ * What a strict JSON Schema check (MCP Inspector's `--strict`, the
+ * conformance suite) objects to: a node with no validation keyword, an object
+ * that admits unknown keys or has no `required` list to check, a string or
+ * an array without an upper bound.
+ */
+function schemaProblems(node: unknown, path: string): string[] {
+  if (node === null || typeof node !== "object" || Array.isArray(node)) return [];
+  const schema = node as Record<string, unknown>;
+  const problems: string[] = [];
+  const keywords = Object.keys(schema).filter((key) => key !== "description" && key !== "default");
+  if (keywords.length === 0) problems.push(`${path}: no validation keyword`);
+  if (schema.type === "object") {
+    if (schema.additionalProperties !== false) problems.push(`${path}: additionalProperties is not false`);
+    if (typeof schema.properties !== "object") problems.push(`${path}: no properties`);
+  }
+  if (schema.type === "array" && schema.maxItems === undefined) problems.push(`${path}: array without maxItems`);
+  if (schema.type === "string" && schema.maxLength === undefined && schema.enum === undefined && !schema.format) {
+    const bounded = typeof schema.pattern === "string" && /\{\d+,\d+\}\$$/.test(schema.pattern);
+    if (!bounded) problems.push(`${path}: string without maxLength`);
+  }
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "properties" && value && typeof value === "object") {
+      for (const [name, child] of Object.entries(value)) problems.push(...schemaProblems(child, `${path}.${name}`));
+    } else if (key === "items" || key === "additionalProperties") {
+      problems.push(...schemaProblems(value, `${path}.${key}`));
+    } else if ((key === "anyOf" || key === "oneOf" || key === "allOf") && Array.isArray(value)) {
+      for (const [index, child] of value.entries()) problems.push(...schemaProblems(child, `${path}.${key}[${index}]`));
+    }
+  }
+  return problems;
+}

@@ -150,9 +150,9 @@ describe("import", () => {
     const rerun = await importText(fresh.apiKey.key, text);
     expect(rerun.body.created).toBe(0);
     expect(rerun.body.failed).toBe(0);
-    expect(rerun.body.results.filter((result) => result.record === "memory").every((r) => r.status === "skipped")).toBe(
-      true,
-    );
+    expect(
+      rerun.body.results.filter((result) => result.record === "memory").every((r) => r.status === "unchanged"),
+    ).toBe(true);
   });
 
   it("reads the reference memory server's knowledge graph, answers per line, and never lets a bad line stop the rest", async () => {
@@ -191,7 +191,7 @@ describe("import", () => {
 
     const rerun = await importText(apiKey.key, graph);
     expect(rerun.body).toMatchObject({ created: 0, failed: 3 });
-    expect(rerun.body.results[0]).toMatchObject({ status: "skipped", reason: expect.stringMatching(/same content/) });
+    expect(rerun.body.results[0]).toMatchObject({ status: "unchanged", id: body.results[0]?.id });
     expect(rerun.body.results[3]).toMatchObject({ record: "link", status: "skipped", reason: "link exists" });
   });
 

@@ -115,7 +115,7 @@ describe("recall ranking", () => {
     const elsewhere = await recall({ query: "preemptible nodes", project: "app" });
     expect(elsewhere.results).toEqual([]);
     expect(elsewhere.note).toContain("nothing in project app matches well enough; infra has matches");
-    expect(elsewhere.note).toContain("all_projects: true");
+    expect(elsewhere.note).toContain("leave out project to search every project");
     const everywhere = await recall({ query: "preemptible nodes", all_projects: true });
     expect(everywhere.results.map((hit) => hit.project)).toEqual(["infra"]);
   });
@@ -151,11 +151,12 @@ describe("recall ranking", () => {
     const plan = (
       await db.execute({ sql: `EXPLAIN QUERY PLAN ${statement.sql}`, args: statement.args ?? [] }, "read")
     ).rows.map((row) => String(row.detail));
-    // Every pass over the index is a match (the words' counts, the two skipping
-    // branches, the full branch), and nothing walks the project's memories
-    // (the (project, status) index), which would make a recall cost grow with the project.
+    // Every pass over the index is a match (the words' counts over the index and over the
+    // project, the project's size, the skipping pass and the every-word pass, each word on its
+    // own), and nothing walks the project's memories (the (project, status) index), which
+    // would make a recall cost grow with the project.
     const scans = plan.filter((line) => /^SCAN (fts|memories_fts) VIRTUAL TABLE/.test(line));
-    expect(scans).toHaveLength(4);
+    expect(scans).toHaveLength(5);
     for (const scan of scans) expect(scan).toMatch(/VIRTUAL TABLE INDEX \d+:M/);
     expect(plan.join("\n")).not.toMatch(/memories_project_status|SCAN m\b|SCAN memories\b(?! USING COVERING)/);
   });

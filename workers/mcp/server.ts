@@ -12,6 +12,7 @@ const INSTRUCTIONS = [
   "At the start of a session call `context` (with the task, if known).",
   "`remember` decisions, learnings, facts, preferences and procedures as soon as they are settled — one idea per memory, with a title, tags and the files it concerns.",
   "`recall` before answering questions about the project's past or changing code you have not seen this session.",
+  "Use one project slug per repository or workspace: `project` when saving, `current_project` when recalling across projects.",
   "Track problems with `track`, and `session` end with next steps so the next session can pick up.",
 ].join(" ");
 

@@ -1,5 +1,8 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { TEXT_LIMITS } from "../../memory/fields";
 import { LINK_RELATIONS, MEMORY_KINDS, MEMORY_STATUSES } from "../../memory/model";
+import { hasRefusedControl } from "../../text";
 import { EXPORT_FORMAT, type MemoryRecord, type ProjectRecord, type WorkSessionRecord } from "./export";
 
 /**
@@ -55,6 +58,19 @@ function emptyPlan(format: ImportFormat): ImportPlan {
   return { format, memories: [], links: [], projects: [], workSessions: [], problems: [] };
 }
 
+/**
+ * A knowledge-graph entity's identity in its source, name and type, as the
+ * memory's idempotency key: importing the graph again finds the memory by it
+ * and updates it, rather than saving a second one. A key the field would
+ * refuse (too long, or with control characters) is the identity's hash,
+ * the same on every import.
+ */
+function entityKey(name: string, entityType: string): string {
+  const key = `kg:${entityType}:${name}`;
+  if (key.length <= TEXT_LIMITS.idempotencyKeyChars && !hasRefusedControl(key, "line")) return key;
+  return `kg:sha256:${bytesToHex(sha256(new TextEncoder().encode(`${entityType}\0${name}`)))}`;
+}
+
 function foreignMemory(fields: {
   title: string | null;
   content: string;
@@ -62,6 +78,7 @@ function foreignMemory(fields: {
   project?: string;
   tags?: string[];
   source: string;
+  idempotencyKey?: string;
 }): PlannedMemory["record"] {
   const now = new Date().toISOString();
   return {
@@ -77,7 +94,7 @@ function foreignMemory(fields: {
     supersedes: null,
     superseded_by: null,
     source: fields.source,
-    idempotency_key: null,
+    idempotency_key: fields.idempotencyKey ?? null,
     version: 1,
     issue: null,
     created_at: now,
@@ -249,6 +266,7 @@ export function parseKnowledgeGraph(text: string): ImportPlan {
             record.observations.map((observation) => `- ${observation}`).join("\n") || `(${entityType || "entity"})`,
           tags: entityType ? [entityType.toLowerCase()] : [],
           source: "import:knowledge-graph",
+          idempotencyKey: entityKey(record.name, entityType),
         }),
       };
       entities.set(record.name, planned);

@@ -1,7 +1,9 @@
 import type { Row } from "@libsql/client/web";
 import type { Database } from "../../db/client";
+import { AppError } from "../../errors";
 import type { MemoryMeter, QuotaStanding } from "../../memory/access";
 import { fieldProblem } from "../../memory/fields";
+import { updateMemory } from "../../memory/memories";
 import { contentHash, newMemoryId, normalizeFiles, normalizeTags } from "../../memory/model";
 import type { ImportFormat, ImportPlan, PlannedLink, PlannedMemory } from "./import-formats";
 import { importedMemoryRule, importedProjectRule, importedWorkSessionRule } from "./import-rules";
@@ -26,15 +28,22 @@ import {
  * a bad line, or one the quota no longer covers, is reported and skipped,
  * and never stops the good ones.
  *
- * Memories dedupe as `remember` does (same normalized content in the same
- * project as an active memory, or the same idempotency key) and, for our own
- * export, by id too, so running the same file again creates nothing.
+ * A record keeps its identity in its source — our export's id or
+ * idempotency key, a knowledge-graph entity's name and type (written as its
+ * idempotency key, see `import-formats.ts`). A record whose identity is
+ * stored is compared with the stored memory: the same state is `unchanged`,
+ * a changed one `updated` — a new version of that memory, the previous state
+ * kept in its history (`updateMemory`, as the `update` tool does), so recall
+ * finds the current one only. Otherwise memories dedupe as `remember` does
+ * (same normalized content in the same project as an active memory), so
+ * running the same file again creates nothing. A stored memory whose record
+ * has left the source is left alone: a file is not a list of everything.
  */
 export interface ImportLineResult {
   line: number;
   file?: string;
   record: "memory" | "link" | "project" | "work_session" | "other";
-  status: "created" | "skipped" | "failed";
+  status: "created" | "updated" | "unchanged" | "skipped" | "failed";
   id?: string;
   reason?: string;
 }
@@ -42,6 +51,10 @@ export interface ImportLineResult {
 export interface ImportSummary {
   format: ImportFormat;
   created: number;
+  /** Records whose stored memory they changed (a new version each). */
+  updated: number;
+  /** Records whose stored memory already had their state. */
+  unchanged: number;
   skipped: number;
   failed: number;
   results: ImportLineResult[];
@@ -51,6 +64,12 @@ const CHUNK = 500;
 
 interface Candidate extends MemoryToWrite {
   planned: PlannedMemory;
+}
+
+/** A record whose identity is stored, with a state that differs from the stored memory's. */
+interface Change {
+  candidate: Candidate;
+  id: string;
 }
 
 /** Why a line was not imported once the quota is spent: the numbers, and that nothing of the line was written. */
@@ -84,7 +103,7 @@ export async function applyImport(db: Database, plan: ImportPlan, meter: MemoryM
     });
   const resolved = new Map<string, string>();
 
-  const candidates = await newMemories(db, plan, resolved, memoryResult);
+  const { fresh: candidates, changes } = await newMemories(db, plan, resolved, memoryResult);
 
   // Named projects: checked, then only the ones not stored yet are created (and metered).
   const existing = await storedProjects(db);
@@ -138,6 +157,7 @@ export async function applyImport(db: Database, plan: ImportPlan, meter: MemoryM
   } finally {
     if (unused > 0) await meter.giveBack(unused);
   }
+  await applyChanges(db, plan.format, changes, meter, memoryResult);
   await importLinks(db, plan.links, resolved, meter, results);
   await importWorkSessions(db, plan, meter, results);
 
@@ -146,6 +166,8 @@ export async function applyImport(db: Database, plan: ImportPlan, meter: MemoryM
   return {
     format: plan.format,
     created: count("created"),
+    updated: count("updated"),
+    unchanged: count("unchanged"),
     skipped: count("skipped"),
     failed: count("failed"),
     results,
@@ -159,15 +181,17 @@ function link(resolved: Map<string, string>, planned: PlannedMemory, recordId: s
 }
 
 /**
- * The plan's memories that pass the field rules and are neither repeated in
- * the file nor already stored; the others get their result here.
+ * The plan's memories that pass the field rules, sorted: `fresh` (neither
+ * repeated in the file nor stored) and `changes` (their identity is stored,
+ * with another state); the others — unchanged, duplicates, failures — get
+ * their result here.
  */
 async function newMemories(
   db: Database,
   plan: ImportPlan,
   resolved: Map<string, string>,
   memoryResult: (planned: PlannedMemory, status: ImportLineResult["status"], extra: Partial<ImportLineResult>) => void,
-): Promise<Candidate[]> {
+): Promise<{ fresh: Candidate[]; changes: Change[] }> {
   const candidates: Candidate[] = [];
   const seen = { ids: new Map<string, number>(), content: new Map<string, number>(), keys: new Map<string, number>() };
   for (const planned of plan.memories) {
@@ -203,12 +227,13 @@ async function newMemories(
   }
 
   const fresh: Candidate[] = [];
+  const changes: Change[] = [];
   for (let i = 0; i < candidates.length; i += CHUNK) {
     const chunk = candidates.slice(i, i + CHUNK);
     const [byId, byContent, byKey] = (await db.batch(
       [
         {
-          sql: "SELECT m.id FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value",
+          sql: `SELECT ${STATE_COLUMNS} FROM json_each(?) j CROSS JOIN memories m ON m.id = j.value`,
           args: [JSON.stringify(chunk.map((c) => c.id))],
         },
         {
@@ -219,35 +244,99 @@ async function newMemories(
           args: [JSON.stringify(chunk.map((c) => [c.record.project, c.hash]))],
         },
         {
-          sql: "SELECT m.id, m.idempotency_key FROM json_each(?) j CROSS JOIN memories m ON m.idempotency_key = j.value",
+          sql: `SELECT ${STATE_COLUMNS}, m.idempotency_key FROM json_each(?) j
+                CROSS JOIN memories m ON m.idempotency_key = j.value`,
           args: [JSON.stringify(chunk.flatMap((c) => (c.record.idempotency_key ? [c.record.idempotency_key] : [])))],
         },
       ],
       "read",
     )) as { rows: Row[] }[];
-    const ids = new Set((byId?.rows ?? []).map((row) => String(row.id)));
+    const ids = new Map((byId?.rows ?? []).map((row) => [String(row.id), row]));
     const contents = new Map(
       (byContent?.rows ?? []).map((row) => [`${row.project}\u0000${row.content_hash}`, String(row.id)]),
     );
-    const keys = new Map((byKey?.rows ?? []).map((row) => [String(row.idempotency_key), String(row.id)]));
+    const keys = new Map((byKey?.rows ?? []).map((row) => [String(row.idempotency_key), row]));
     for (const candidate of chunk) {
       const { record } = candidate;
+      const stored = ids.get(candidate.id) ?? (record.idempotency_key ? keys.get(record.idempotency_key) : undefined);
       const sameContent = contents.get(`${record.project}\u0000${candidate.hash}`);
-      const sameKey = record.idempotency_key ? keys.get(record.idempotency_key) : undefined;
-      const existing = ids.has(candidate.id)
-        ? { id: candidate.id, reason: "already imported (same id)" }
-        : record.status === "active" && sameContent
-          ? { id: sameContent, reason: "duplicate of an existing memory with the same content" }
-          : sameKey
-            ? { id: sameKey, reason: "idempotency_key already used" }
-            : null;
-      if (existing) {
-        link(resolved, candidate.planned, record.id, existing.id);
-        memoryResult(candidate.planned, "skipped", existing);
+      if (stored) {
+        // The record's identity is stored: this import is about that memory.
+        const id = String(stored.id);
+        link(resolved, candidate.planned, record.id, id);
+        if (sameState(stored, candidate, plan.format)) memoryResult(candidate.planned, "unchanged", { id });
+        else if (stored.status !== "active") {
+          const reason = `changed in the file, but ${stored.status} here: not updated (restore it first)`;
+          memoryResult(candidate.planned, "skipped", { id, reason });
+        } else changes.push({ candidate, id });
+      } else if (record.status === "active" && sameContent) {
+        link(resolved, candidate.planned, record.id, sameContent);
+        const reason = "duplicate of an existing memory with the same content";
+        memoryResult(candidate.planned, "skipped", { id: sameContent, reason });
       } else fresh.push(candidate);
     }
   }
-  return fresh;
+  return { fresh, changes };
+}
+
+/** What a memory's state is compared on, read with its id and status. */
+const STATE_COLUMNS = "m.id, m.status, m.content_hash, m.title, m.kind, m.tags, m.files, m.importance";
+
+/**
+ * Whether a stored memory already holds a record's state: for our own
+ * export every field a tool can change; for other formats the fields they
+ * carry (content, title, tags), so what was set here since (importance,
+ * files, kind) is neither compared nor overwritten.
+ */
+function sameState(stored: Row, candidate: Candidate, format: ImportFormat): boolean {
+  const { record } = candidate;
+  const same =
+    stored.content_hash === candidate.hash &&
+    (stored.title ?? null) === record.title &&
+    String(stored.tags) === JSON.stringify(candidate.tags);
+  if (format !== "muninn") return same;
+  return (
+    same &&
+    stored.kind === record.kind &&
+    String(stored.files) === JSON.stringify(candidate.files) &&
+    Number(stored.importance) === record.importance
+  );
+}
+
+/**
+ * Write each changed record as a new version of its memory, one unit of quota
+ * each (the `update` tool's price). A memory changed meanwhile by someone
+ * else fails its line rather than losing either change.
+ */
+async function applyChanges(
+  db: Database,
+  format: ImportFormat,
+  changes: Change[],
+  meter: MemoryMeter,
+  memoryResult: (planned: PlannedMemory, status: ImportLineResult["status"], extra: Partial<ImportLineResult>) => void,
+) {
+  const granted = await metered(meter, changes, ({ candidate, id }, reason) =>
+    memoryResult(candidate.planned, "failed", { id, reason }),
+  );
+  let unused = 0;
+  for (const { candidate, id } of granted) {
+    const { record } = candidate;
+    try {
+      await updateMemory(db, {
+        id,
+        content: record.content,
+        title: record.title,
+        tags: record.tags,
+        ...(format === "muninn" && { kind: record.kind, files: record.files, importance: record.importance }),
+      });
+      memoryResult(candidate.planned, "updated", { id });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      unused += 1;
+      memoryResult(candidate.planned, "failed", { id, reason: error.message });
+    }
+  }
+  if (unused > 0) await meter.giveBack(unused);
 }
 
 async function importLinks(

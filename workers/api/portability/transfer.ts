@@ -131,6 +131,8 @@ export async function runImport(
     tenant: tenantId,
     format: summary.format,
     created: summary.created,
+    updated: summary.updated,
+    unchanged: summary.unchanged,
     skipped: summary.skipped,
     failed: summary.failed,
   });

@@ -7,13 +7,14 @@ const MAX_RESULT_ROWS = 500;
 
 function ImportResult(props: { summary: ImportSummary }) {
   const { summary } = props;
-  const notable = summary.results.filter((result) => result.status !== "created");
+  const notable = summary.results.filter((result) => result.status !== "created" && result.status !== "updated");
   return (
     <section class="card" aria-labelledby="import-result-heading" id="import-result">
       <h2 id="import-result-heading">Import finished</h2>
       <p role="status">
-        Read as {summary.format}: <strong>{summary.created}</strong> created, <strong>{summary.skipped}</strong>{" "}
-        skipped, <strong>{summary.failed}</strong> failed.
+        Read as {summary.format}: <strong>{summary.created}</strong> created, <strong>{summary.updated}</strong>{" "}
+        updated, <strong>{summary.unchanged}</strong> unchanged, <strong>{summary.skipped}</strong> skipped,{" "}
+        <strong>{summary.failed}</strong> failed.
       </p>
       {notable.length > 0 ? (
         <table>

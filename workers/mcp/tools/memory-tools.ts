@@ -26,7 +26,7 @@ const idempotencyKey = FIELDS.idempotencyKey;
 const memoryFields = {
   content,
   title: title.optional(),
-  kind: kind.optional().describe("`event`: what happened or was said, saved in order."),
+  kind: kind.optional(),
   project: project.optional(),
   tags: tags.optional(),
   files: files.optional(),
@@ -66,26 +66,20 @@ export const rememberTool = defineTool({
   name: "remember",
   title: "Remember",
   description:
-    "Save a memory, or up to 50 in `memories` (all or none): a decision, learning, fact, preference, " +
-    "procedure, note, issue (opened as a tracked issue) or event. Save conversation turns as kind event, in order. " +
-    "Returns per memory its id, deduplicated (true: an identical memory or idempotency_key already existed; its id " +
-    "comes back), superseded_id, and similar: memories sharing at least half their words, to check before saving more.",
+    "Save a memory (a decision, learning, fact, preference, procedure, note, issue — opened as a tracked " +
+    "issue — or event: conversation turns, in order), or up to 50 in `memories`, all or none. " +
+    "Returns per memory its id, deduplicated (true: an identical memory or idempotency_key already existed), " +
+    "superseded_id, and similar: memories sharing at least half their words.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     ...memoryFields,
     content: content.optional(),
     memories: z
-      .array(z.looseObject({ content: z.string() }))
+      .array(batchItem)
       .min(1)
       .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
-      // Listed as objects with content; each is then checked against every field of a single save.
-      .pipe(z.array(batchItem))
       .optional()
-      .describe(
-        "A batch of up to 50 memories saved together, all or none; each item takes the fields of a single save " +
-          "(content, title, kind, project, tags, files, importance, supersedes, idempotency_key), and none of " +
-          "those may be given at the top level with a batch.",
-      ),
+      .describe("Up to 50 memories saved all or none, each with a single save's fields (then none at the top level)."),
   })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
       error: "give either content (one memory) or memories (a batch), not both and not neither",
@@ -141,10 +135,9 @@ export const recallTool = defineTool({
   name: "recall",
   title: "Recall",
   description:
-    "Search memories by text and/or file paths, filtered by kinds, tags, project (or all_projects) and time. " +
-    "Returns results best first, each with rank, relevance (0-1, absolute: how much of the query it matches; weak " +
-    "matches are left out) and a snippet. An empty list comes with a note, naming other projects that match. " +
-    "Results are not counted as used; `get` them to read in full.",
+    "Search memories by text and/or file paths in every project (current_project's first) or one `project`, " +
+    "filtered by kinds, tags and time. Returns results best first, each with its project, rank, relevance (0-1: " +
+    "how much of the query it matches; weak matches are left out) and a snippet. Not counted as used; `get` to read.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({
     query: z
@@ -153,11 +146,14 @@ export const recallTool = defineTool({
       .optional()
       .describe("Free text; any characters."),
     files: files.optional().describe("Paths the work touches; memories about them rank higher."),
-    kinds: z.array(kind).max(8).optional(),
+    kinds: z.array(plain.kind).max(8).optional(),
     tags: tags.optional(),
     tag_mode: z.enum(["any", "all"]).optional().describe("Whether memories need any (default) or all of the tags."),
-    project: project.optional(),
-    all_projects: z.boolean().optional().describe("Search every project instead of one."),
+    project: plain.project.optional().describe("Search only this project."),
+    current_project: plain.project
+      .optional()
+      .describe("The project you work in: its memories rank first (default: the open work session's)."),
+    all_projects: z.boolean().optional().describe("Every project even with `project` (then ranked first)."),
     since: isoTime.optional().describe("Only memories created at or after this time."),
     until: isoTime.optional().describe("Only memories created at or before this time."),
     include_superseded: z.boolean().optional(),
@@ -168,13 +164,13 @@ export const recallTool = defineTool({
   output: z.object({ results: z.array(hitOut), note: z.string().optional() }),
   async run(ctx, args) {
     const result = await ctx.memory.recall(fromWire(args));
-    const searched = args.project ?? "default";
+    const searched = args.project;
     const note =
       result.otherProjects === undefined
         ? result.note
         : result.otherProjects.length > 0
           ? `nothing in project ${searched} matches well enough; ${result.otherProjects.join(", ")} ` +
-            `${result.otherProjects.length === 1 ? "has" : "have"} matches: pass all_projects: true (or that project) to search there`
+            `${result.otherProjects.length === 1 ? "has" : "have"} matches: leave out project to search every project`
           : `nothing in project ${searched} (nor in any other project) matches well enough`;
     return { results: toResult(result.hits), ...(note && { note }) };
   },

@@ -40,7 +40,7 @@ export const plain = {
   memoryId: FIELDS.memoryId,
 };
 
-export const content = plain.content.describe("The memory itself: any text, including code. At most 32 KiB.");
+export const content = plain.content.describe("The memory itself: any text, including code.");
 
 /**
  * Refuse NUL (U+0000) in every string anywhere in a tool's arguments —
@@ -74,7 +74,7 @@ export const kind = plain.kind.describe("What sort of memory this is.");
 
 export const tags = plain.tags.describe("Labels (case-insensitive).");
 
-export const files = plain.files.describe("Paths (files or directories) relative to the repository root.");
+export const files = plain.files.describe("Paths of files or directories in the repository.");
 
 export const importance = plain.importance.describe("1 (trivia) to 5 (must never be forgotten); default 3.");
 
@@ -134,7 +134,7 @@ export const memorySummary = z
     title: z.string().optional(),
     content: z.string(),
   })
-  .describe("Fields as in `get`, without versions and links.");
+  .describe("As in `get`, minus versions and links.");
 
 export const similarOut = z.object({ id: z.string(), title: z.string().optional(), snippet: z.string() });
 
