@@ -17,6 +17,8 @@ export interface Attribution {
   account: string | null;
   via: { kind: "key" | "app" | "console" | "operator" | "import"; name: string | null };
   client: { name: string; version: string | null } | null;
+  /** The account's name in the team, for display only: set by the console (`nameAuthors`), never stored. */
+  person?: string;
 }
 
 const MAX_NAME_CHARS = 100;
@@ -62,12 +64,12 @@ export function parseAttribution(value: unknown): Attribution | null {
 
 /**
  * "Ada via Claude Code 2.1 (key “laptop”)" when the person's name is known
- * (`person`, resolved from the team's members by the caller), else
+ * (`person`, resolved from the team's members by the console), else
  * "key “laptop” via Claude Code 2.1"; "the console"; "before attribution".
  */
-export function describeAttribution(attribution: Attribution | null, person?: string | null): string {
+export function describeAttribution(attribution: Attribution | null): string {
   if (!attribution) return "before attribution";
-  const { via, client } = attribution;
+  const { via, client, person } = attribution;
   const through =
     via.kind === "key"
       ? `key “${via.name ?? "unnamed"}”`

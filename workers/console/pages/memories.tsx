@@ -1,10 +1,8 @@
 /** @jsxImportSource hono/jsx */
-import { useContext } from "hono/jsx";
 import { type Attribution, describeAttribution } from "../../../shared/memory/attribution";
 import type { BrowsedMemory, MemoryCounts } from "../../../shared/memory/browse";
 import { clip, MEMORY_KINDS } from "../../../shared/memory/model";
 import type { RecallHit } from "../../../shared/memory/recall";
-import { People } from "../people";
 import { FormError, Notice } from "../ui/forms";
 import { Layout, type Viewer } from "../ui/layout";
 
@@ -39,9 +37,7 @@ function memoriesHref(filters: Partial<MemoryFilters> & { cursor?: string }): st
 export const shortTime = (iso: string) => `${iso.replace("T", " ").slice(0, 16)} UTC`;
 
 export function Author(props: { by: Attribution | null }) {
-  const people = useContext(People);
-  const person = props.by?.account ? people.get(props.by.account) : undefined;
-  return <span class="author">{props.by ? `by ${describeAttribution(props.by, person)}` : "before attribution"}</span>;
+  return <span class="author">{props.by ? `by ${describeAttribution(props.by)}` : "before attribution"}</span>;
 }
 
 /** The tabs above the memories: all of them, and issues. */

@@ -11,7 +11,7 @@ import { admitAction, failurePage } from "../admission";
 import { asApp, type ConsoleContext, type ConsoleEnv, signedIn } from "../context";
 import { IssuesPage } from "../pages/issues";
 import { MemoriesPage, type MemoryFilters, type SearchResult, TIME_CHOICES, title } from "../pages/memories";
-import { People, peopleNamed } from "../people";
+import { nameAuthors } from "../people";
 import { render } from "../render";
 import { requireSignIn } from "../session";
 import { ownTenantDb } from "../tenant-db";
@@ -111,20 +111,18 @@ memoriesPages.get("/app/memories", async (c) => {
       filters.q ? search(door, filters) : null,
     ]);
     const newest = page?.memories[0]?.updatedAt;
-    const people = await peopleNamed(c, page?.memories.map((memory) => memory.writtenBy) ?? []);
+    await nameAuthors(c, page?.memories.map((memory) => memory.writtenBy) ?? []);
     return render(
       c,
-      <People.Provider value={people}>
-        <MemoriesPage
-          viewer={viewer(c)}
-          filters={filters}
-          counts={counts}
-          page={page && { ...page, first: !filters.cursor }}
-          search={found}
-          notice={c.req.query("done") ? doneMessage(c.req.query("done") ?? "") : null}
-          liveSince={newest ? Date.parse(newest) : Date.now()}
-        />
-      </People.Provider>,
+      <MemoriesPage
+        viewer={viewer(c)}
+        filters={filters}
+        counts={counts}
+        page={page && { ...page, first: !filters.cursor }}
+        search={found}
+        notice={c.req.query("done") ? doneMessage(c.req.query("done") ?? "") : null}
+        liveSince={newest ? Date.parse(newest) : Date.now()}
+      />,
     );
   } catch (error) {
     return failurePage(c, error, { href: "/app/memories", label: "Back to memories" });
@@ -175,7 +173,7 @@ memoriesPages.get("/app/memories/live", async (c) => {
     limit: PAGE_SIZE,
   });
   c.header("Cache-Control", "no-store");
-  const people = await peopleNamed(
+  await nameAuthors(
     c,
     page.memories.map((memory) => memory.writtenBy),
   );
@@ -187,9 +185,7 @@ memoriesPages.get("/app/memories/live", async (c) => {
       kind: memory.kind,
       project: memory.project,
       updatedAt: memory.updatedAt,
-      by: memory.writtenBy
-        ? `by ${describeAttribution(memory.writtenBy, people.get(memory.writtenBy.account ?? ""))}`
-        : "before attribution",
+      by: memory.writtenBy ? `by ${describeAttribution(memory.writtenBy)}` : "before attribution",
     })),
   });
 });

@@ -7,7 +7,7 @@ import { MEMORY_KINDS } from "../../../shared/memory/model";
 import { admitAction, failurePage } from "../admission";
 import { type ConsoleContext, type ConsoleEnv, signedIn } from "../context";
 import { MemoryPage } from "../pages/memory";
-import { People, peopleNamed } from "../people";
+import { nameAuthors } from "../people";
 import { render } from "../render";
 import { requireSignIn } from "../session";
 import { refuseUnlessRole } from "../team-access";
@@ -67,7 +67,7 @@ async function showMemory(
   if (!inspected) {
     return failurePage(c, new AppError("not_found", `no memory with id ${id}`, { code: "memory_not_found" }), BACK);
   }
-  const people = await peopleNamed(c, [
+  await nameAuthors(c, [
     inspected.writtenBy,
     inspected.changedBy,
     ...inspected.versions.map((version) => version.writtenBy),
@@ -75,9 +75,7 @@ async function showMemory(
   ]);
   return render(
     c,
-    <People.Provider value={people}>
-      <MemoryPage viewer={viewer(c)} inspected={inspected} notice={options.notice} error={options.error} />
-    </People.Provider>,
+    <MemoryPage viewer={viewer(c)} inspected={inspected} notice={options.notice} error={options.error} />,
     options.status ?? 200,
   );
 }

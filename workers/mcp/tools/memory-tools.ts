@@ -68,8 +68,8 @@ export const rememberTool = defineTool({
   description:
     "Save a memory (a decision, learning, fact, preference, procedure, note, issue — opened as a tracked " +
     "issue — or event: conversation turns, in order), or up to 50 in `memories`, all or none. " +
-    "Returns per memory its id, deduplicated (true: an identical memory or idempotency_key already existed), " +
-    "superseded_id, and similar: memories sharing at least half their words.",
+    "Returns per memory its id, deduplicated (an identical memory or idempotency_key existed), " +
+    "superseded_id, and similar: memories sharing half their words or more.",
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: toolArgs({
     ...memoryFields,
@@ -79,7 +79,7 @@ export const rememberTool = defineTool({
       .min(1)
       .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
       .optional()
-      .describe("Up to 50 memories saved all or none, each with a single save's fields (then none at the top level)."),
+      .describe("Up to 50 memories, all or none, each with a single save's fields (none at the top level)."),
   })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
       error: "give either content (one memory) or memories (a batch), not both and not neither",
@@ -152,7 +152,7 @@ export const recallTool = defineTool({
     project: plain.project.optional().describe("Search only this project."),
     current_project: plain.project
       .optional()
-      .describe("The project you work in: its memories rank first (default: the open work session's)."),
+      .describe("Your project: its memories rank first (default: the open work session's)."),
     all_projects: z.boolean().optional().describe("Every project even with `project` (then ranked first)."),
     since: isoTime.optional().describe("Only memories created at or after this time."),
     until: isoTime.optional().describe("Only memories created at or before this time."),
@@ -184,19 +184,14 @@ export const getTool = defineTool({
   name: "get",
   title: "Get memories",
   description:
-    "Fetch up to 20 memories by id. Returns each in full (content, tags, files, status, issue state, " +
-    "use count) with its versions and links, and not_found ids. Counts as a use of each memory.",
+    "Fetch up to 20 memories by id: each in full with its versions and links, and not_found ids. " +
+    "Counts as a use of each memory.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: toolArgs({ ids: memoryIds(LIMITS.getIds) }),
   output: z.object({
     memories: z.array(
       memoryOut.extend({
-        written_by: z
-          .looseObject({ account: z.string().optional(), via: z.looseObject({ kind: z.string() }) })
-          .optional()
-          .describe(
-            "Who wrote the current version: account, via (key or app name), client (MCP client name, version).",
-          ),
+        written_by: z.looseObject({}).optional().describe("Who wrote it: account, via (key or app), client."),
         versions: z.array(versionOut).describe("version, title, content, tags, files, importance, replaced_at."),
         links: z.array(linkOut).describe("from_id, to_id, relation, created_at."),
       }),
