@@ -125,6 +125,7 @@ export class AdmissionLeases {
         // The object counted this tools/call's refusal already; only the request unit is spent here.
         return toolCall && fresh.quotaRefusal ? refuseToolCall(fresh) : admitFrom(fresh, Date.now(), sessionId);
       });
+      if (result.granted === "late") continue;
       return result.granted ? result.used : { admitted: false, ...result.refusal };
     }
   }
@@ -174,6 +175,7 @@ export class AdmissionLeases {
       }
       const want = { requests: false, toolCalls: true };
       const result = await this.#renew(grantor, tenant, entry, want, defer, chargeFrom);
+      if (result.granted === "late") continue;
       if (result.granted) return result.used;
       const { refusal } = result;
       if (refusal.reason === "quota_exceeded") return { charged: false, ...refusal };
@@ -318,7 +320,7 @@ export class AdmissionLeases {
     want: { requests: boolean; toolCalls: boolean; session?: string | null },
     defer: Defer,
     use: (held: Held) => T,
-  ): Promise<{ granted: true; used: T } | Extract<LeaseResult, { granted: false }>> {
+  ): Promise<{ granted: true; used: T } | { granted: "late" } | Extract<LeaseResult, { granted: false }>> {
     // A lease granted ahead and not taken up goes back with this call (its units unused).
     if (entry.next) this.#ended(entry, entry.next);
     const settle = [...entry.unsettled];
@@ -358,8 +360,14 @@ export class AdmissionLeases {
     const held = heldFrom(lease, asked, tenant, want.toolCalls);
     entry.held = held;
     entry.refusal = null;
+    // A lease whose answer took longer than its lifetime (a slow object, a loaded machine) admits nothing:
+    // the object counts its units only until a window after its expiry. The request asks again.
+    const late = Date.now() >= held.until;
+    // This request's unit is taken before the report at the lease's end is set up, which runs at once
+    // when that end has passed: the report must include it.
+    const used = late ? null : { value: use(held) };
     defer(() => this.#reportAt(grantor, entry, held.until, held));
-    return { granted: true, used: use(held) };
+    return used ? { granted: true, used: used.value } : { granted: "late" };
   }
 
   /**

@@ -83,6 +83,62 @@ describe("admission leases", () => {
     expect(row.rows[0]).toMatchObject({ requests: admitted, rate_limited: 200 - admitted });
   });
 
+  it("admits at most the limit of 200 concurrent requests split between the Worker itself and a second isolate, and usage equals what was admitted", async () => {
+    const { tenant, apiKey } = await newTenant("free");
+    const input = admitInput(tenant.id).tenant;
+    const { grantor } = grantorFor(tenant.id);
+    // One isolate is the Worker this test runs in (its own lease cache, through HTTP); the other a second cache.
+    const other = new AdmissionLeases();
+    const live = liveIsolate();
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        if (i % 2 === 1) return (await other.admit(grantor, input, {}, live.defer)).admitted;
+        const response = await workerFetch("/api/me", { headers: asTenant(apiKey.key) });
+        expect([200, 429]).toContain(response.status);
+        return response.status === 200;
+      }),
+    );
+    const admitted = outcomes.filter(Boolean).length;
+    const outstanding = await outstandingRequestUnits(tenant.id);
+    expect(admitted).toBeLessThanOrEqual(60);
+    expect(admitted).toBeGreaterThanOrEqual(60 - outstanding);
+    await live.settled();
+    await leasesSettled(tenant.id);
+    expect(await usageOf(tenant.id)).toMatchObject({ requests: admitted });
+    // Refusals answered from a remembered refusal are reported when it ends (the Worker's waitUntil): then exact too.
+    await vi.waitFor(async () => expect(await usageOf(tenant.id)).toMatchObject({ rateLimited: 200 - admitted }), {
+      timeout: 10_000,
+      interval: 100,
+    });
+  });
+
+  it("admits nothing from a lease whose answer came after its lifetime, and counts exactly what it admitted", async () => {
+    const { tenant } = await newTenant("pro");
+    const input = admitInput(tenant.id, "pro").tenant;
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let calls = 0;
+    const slowFirst: LeaseGrantor = {
+      lease: async (leaseInput) => {
+        calls += 1;
+        const result = await stub.lease(leaseInput);
+        // The first answer arrives a lifetime after it was asked for (a loaded machine, a slow object).
+        if (calls === 1) vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
+        return result;
+      },
+      returnLeases: (returned) => stub.returnLeases(returned),
+    };
+    const isolate = new AdmissionLeases();
+    const live = liveIsolate();
+    expect(await isolate.admit(slowFirst, input, {}, live.defer)).toMatchObject({ admitted: true });
+    // Admitted from a second lease: the first had ended when it arrived, and was given back unused.
+    expect(calls).toBe(2);
+    vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
+    await live.settled();
+    await leasesSettled(tenant.id);
+    expect(await usageOf(tenant.id)).toMatchObject({ requests: 1 });
+  });
+
   it("makes about one call to the object per lease, not per request, for a tenant used from one isolate", async () => {
     const { tenant } = await newTenant("pro");
     const input = admitInput(tenant.id, "pro").tenant;
