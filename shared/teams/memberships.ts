@@ -247,12 +247,19 @@ export interface Removal {
 export async function removeMember(db: Database, tenantId: string, by: TeamActor, userId: string): Promise<Removal> {
   const target = await getMember(db, tenantId, userId);
   if (!target) throw memberNotFound(userId);
+  const leaving = by.userId === userId;
+  if (target.role === "owner" && leaving) {
+    throw new AppError(
+      "conflict",
+      "the owner cannot leave the team: transfer ownership to another member first (they accept it by email), or delete the team",
+      { code: "owner_cannot_leave" },
+    );
+  }
   if (target.role === "owner") {
     throw new AppError("conflict", "the owner cannot be removed; transfer ownership to another member first", {
       code: "owner_cannot_be_removed",
     });
   }
-  const leaving = by.userId === userId;
   if (!leaving && !mayChangeMember(by.role, target.role)) {
     throw notAllowed(`a team ${by.role ?? "key"} cannot remove a team ${target.role}`);
   }
