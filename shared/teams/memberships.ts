@@ -138,6 +138,21 @@ function notAllowed(message: string): AppError {
   return new AppError("forbidden", message, { code: "role_forbidden" });
 }
 
+/**
+ * The acting member's role as the database has it now. A credential's role
+ * is cached for up to 60 s per isolate (docs/auth.md), so an owner who just
+ * handed the team over would otherwise still act as owner elsewhere; the
+ * acts that depend on outranking someone, or on being the owner, read it
+ * fresh (one indexed read, on rare requests). A memberless operator key
+ * keeps its null role.
+ */
+export async function actorRoleNow(db: Database, tenantId: string, by: TeamActor): Promise<Role | null> {
+  if (!by.userId) return by.role;
+  const me = await getMember(db, tenantId, by.userId);
+  if (!me) throw notAllowed("you are no longer a member of this team");
+  return me.role;
+}
+
 function changedMeanwhile(): AppError {
   return new AppError("conflict", "this member was changed by someone else at the same moment; reload and try again", {
     code: "member_changed",
@@ -197,8 +212,9 @@ export async function changeRole(
       code: "owner_role_fixed",
     });
   }
-  if (!mayChangeMember(by.role, target.role) || !mayChangeMember(by.role, role)) {
-    throw notAllowed(`a team ${by.role ?? "key"} cannot change the role of a team ${target.role}`);
+  const actorRole = await actorRoleNow(db, tenantId, by);
+  if (!mayChangeMember(actorRole, target.role) || !mayChangeMember(actorRole, role)) {
+    throw notAllowed(`a team ${actorRole ?? "key"} cannot change the role of a team ${target.role}`);
   }
   if (target.role === role) return target;
   const results = await db.batch(
@@ -260,8 +276,9 @@ export async function removeMember(db: Database, tenantId: string, by: TeamActor
       code: "owner_cannot_be_removed",
     });
   }
-  if (!leaving && !mayChangeMember(by.role, target.role)) {
-    throw notAllowed(`a team ${by.role ?? "key"} cannot remove a team ${target.role}`);
+  const actorRole = leaving ? target.role : await actorRoleNow(db, tenantId, by);
+  if (!leaving && !mayChangeMember(actorRole, target.role)) {
+    throw notAllowed(`a team ${actorRole ?? "key"} cannot remove a team ${target.role}`);
   }
   const keys = await db.execute(
     {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Browser, captureEmail, signIn } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
-import { ADMIN, workerFetch } from "./support";
+import { ADMIN, openMgmtDb, workerFetch } from "./support";
 import { api, grantFor, member, person } from "./teams-support";
 
 let mail: ReturnType<typeof captureEmail>;
@@ -76,5 +76,29 @@ describe("/app/apps in a team", () => {
         details: expect.objectContaining({ grantId: adaGrant, member: ada.userId, via: "console" }),
       }),
     ]);
+  });
+
+  it("an owner who handed the team over on another isolate cannot delete it from a console session cached as owner", async () => {
+    const owner = await person("consoleowner");
+    const heir = await member(mail, owner, "consoleheir", "admin");
+    const owners = await consoleIn(owner.email, owner.tenantId);
+    const data = await owners.page("/app/data");
+    const db = openMgmtDb();
+    for (const [role, userId] of [
+      ["admin", owner.userId],
+      ["owner", heir.userId],
+    ] as const) {
+      await db.execute(
+        {
+          sql: "UPDATE memberships SET role = ? WHERE tenant_id = ? AND user_id = ?",
+          args: [role, owner.tenantId, userId],
+        },
+        "write",
+      );
+    }
+    const refused = await owners.post("/app/data/delete", { csrf: data.csrf, team_name: "consoleowner team" });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("As a team admin you cannot delete the team");
+    expect((await api(heir.teamKey, "/members")).status).toBe(200);
   });
 });

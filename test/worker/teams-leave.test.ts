@@ -97,3 +97,66 @@ describe("leaving a team through the API", () => {
     expect(await nobody.json()).toMatchObject({ error: { code: "not_a_member" } });
   });
 });
+
+describe("an ownership transfer made on another isolate", () => {
+  it("the old owner's cached credential may still say owner, but paying, deleting, offering ownership and changing members read the role fresh", async () => {
+    const owner = await person("xowner");
+    const heir = await member(mail, owner, "xheir", "admin");
+    const other = await member(mail, owner, "xother", "admin");
+    expect(((await (await api(owner.key, "/me")).json()) as { role: string }).role).toBe("owner");
+    // Another isolate completed the transfer: only the management database changed, this isolate's cache did not.
+    const db = openMgmtDb();
+    await db.execute(
+      {
+        sql: "UPDATE memberships SET role = 'admin' WHERE tenant_id = ? AND user_id = ?",
+        args: [owner.tenantId, owner.userId],
+      },
+      "write",
+    );
+    await db.execute(
+      {
+        sql: "UPDATE memberships SET role = 'owner' WHERE tenant_id = ? AND user_id = ?",
+        args: [owner.tenantId, heir.userId],
+      },
+      "write",
+    );
+    // The bound docs/auth.md states: the cached verification still names the old role here.
+    expect(((await (await api(owner.key, "/me")).json()) as { role: string }).role).toBe("owner");
+
+    for (const [path, method, body] of [
+      ["/billing/portal", "POST", undefined],
+      ["/account", "DELETE", undefined],
+      [`/members/${other.userId}`, "PATCH", { role: "owner" }],
+    ] as const) {
+      const refused = await api(owner.key, path, { method, body });
+      expect(refused.status, `${method} ${path}`).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: { code: "role_forbidden" } });
+    }
+    // An admin lowered to member on another isolate: their cached key still carries members:manage,
+    // but removing or changing someone reads their role fresh.
+    const vic = await member(mail, owner, "xvic", "viewer");
+    expect((await api(other.teamKey, "/members")).status).toBe(200);
+    await db.execute(
+      {
+        sql: "UPDATE memberships SET role = 'member' WHERE tenant_id = ? AND user_id = ?",
+        args: [owner.tenantId, other.userId],
+      },
+      "write",
+    );
+    for (const [method, body] of [
+      ["DELETE", undefined],
+      ["PATCH", { role: "member" }],
+    ] as const) {
+      const refused = await api(other.teamKey, `/members/${vic.userId}`, { method, body });
+      expect(refused.status, method).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: { code: "role_forbidden" } });
+    }
+    const members = (await (await api(heir.teamKey, "/members")).json()) as { data: { id: string; role: string }[] };
+    expect(Object.fromEntries(members.data.map((m) => [m.id, m.role]))).toEqual({
+      [heir.userId]: "owner",
+      [owner.userId]: "admin",
+      [other.userId]: "member",
+      [vic.userId]: "viewer",
+    });
+  });
+});

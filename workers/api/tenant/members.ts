@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../../../shared/errors";
 import { type Invitation, offerOwnership } from "../../../shared/teams/invitations";
-import { changeRole, getMember, listMembers, type Member } from "../../../shared/teams/memberships";
+import { actorRoleNow, changeRole, getMember, listMembers, type Member } from "../../../shared/teams/memberships";
 import { ASSIGNABLE_ROLES } from "../../../shared/teams/roles";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
@@ -89,7 +89,9 @@ tenantMembers.patch("/:id", async (c) => {
   const by = teamActor(c);
   const userId = c.req.param("id");
   if (body.role === "owner") {
-    if (by.role !== null && by.role !== "owner") {
+    // Fresh, not the cached role: an owner who already handed the team over must not offer it again.
+    const actorRole = await actorRoleNow(mgmtDb, tenantId, by);
+    if (actorRole !== null && actorRole !== "owner") {
       throw new AppError("forbidden", "only the team's owner may transfer ownership", { code: "role_forbidden" });
     }
     const member = await getMember(mgmtDb, tenantId, userId);
