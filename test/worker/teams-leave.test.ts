@@ -44,8 +44,8 @@ describe("leaving a team through the API", () => {
     expect(entries).toEqual([
       expect.objectContaining({
         actor: `user:${ada.userId}`,
-        target: ada.userId,
-        details: expect.objectContaining({ actingMember: ada.userId, via: `key:${ada.teamKeyId}` }),
+        target: owner.tenantId,
+        details: expect.objectContaining({ member: ada.userId, actingMember: ada.userId, via: `key:${ada.teamKeyId}` }),
       }),
     ]);
   });
