@@ -36,14 +36,6 @@ async function listConnectedClients(oauth: OAuthHelpers, userId: string): Promis
   return clients.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-/** Revoke one grant of the account and every token issued under it; false if it has no such grant. */
-export async function revokeConnectedClient(oauth: OAuthHelpers, userId: string, grantId: string): Promise<boolean> {
-  const grants = await listConnectedClients(oauth, userId);
-  if (!grants.some((grant) => grant.grantId === grantId)) return false;
-  await oauth.revokeGrant(grantId, userId);
-  return true;
-}
-
 /**
  * The account's grants bound to one team. Grants made before teams carry no
  * team in their metadata; they were made when the account had only its

@@ -138,6 +138,21 @@ function notAllowed(message: string): AppError {
   return new AppError("forbidden", message, { code: "role_forbidden" });
 }
 
+/**
+ * The acting member's role as the database has it now. A credential's role
+ * is cached for up to 60 s per isolate (docs/auth.md), so an owner who just
+ * handed the team over would otherwise still act as owner elsewhere; the
+ * acts that depend on outranking someone, or on being the owner, read it
+ * fresh (one indexed read, on rare requests). A memberless operator key
+ * keeps its null role.
+ */
+export async function actorRoleNow(db: Database, tenantId: string, by: TeamActor): Promise<Role | null> {
+  if (!by.userId) return by.role;
+  const me = await getMember(db, tenantId, by.userId);
+  if (!me) throw notAllowed("you are no longer a member of this team");
+  return me.role;
+}
+
 function changedMeanwhile(): AppError {
   return new AppError("conflict", "this member was changed by someone else at the same moment; reload and try again", {
     code: "member_changed",
@@ -197,8 +212,9 @@ export async function changeRole(
       code: "owner_role_fixed",
     });
   }
-  if (!mayChangeMember(by.role, target.role) || !mayChangeMember(by.role, role)) {
-    throw notAllowed(`a team ${by.role ?? "key"} cannot change the role of a team ${target.role}`);
+  const actorRole = await actorRoleNow(db, tenantId, by);
+  if (!mayChangeMember(actorRole, target.role) || !mayChangeMember(actorRole, role)) {
+    throw notAllowed(`a team ${actorRole ?? "key"} cannot change the role of a team ${target.role}`);
   }
   if (target.role === role) return target;
   const results = await db.batch(
@@ -212,10 +228,10 @@ export async function changeRole(
           tenantId,
           actor: by.actor,
           action: "member.role_change",
-          target: userId,
+          target: tenantId,
           before: { role: target.role },
           after: { role },
-          details: { actingMember: by.userId, via: by.via },
+          details: { member: userId, actingMember: by.userId, via: by.via },
           ip: by.ip,
         },
         { sql: "changes() = 1" },
@@ -247,14 +263,22 @@ export interface Removal {
 export async function removeMember(db: Database, tenantId: string, by: TeamActor, userId: string): Promise<Removal> {
   const target = await getMember(db, tenantId, userId);
   if (!target) throw memberNotFound(userId);
+  const leaving = by.userId === userId;
+  if (target.role === "owner" && leaving) {
+    throw new AppError(
+      "conflict",
+      "the owner cannot leave the team: transfer ownership to another member first (they accept it by email), or delete the team",
+      { code: "owner_cannot_leave" },
+    );
+  }
   if (target.role === "owner") {
     throw new AppError("conflict", "the owner cannot be removed; transfer ownership to another member first", {
       code: "owner_cannot_be_removed",
     });
   }
-  const leaving = by.userId === userId;
-  if (!leaving && !mayChangeMember(by.role, target.role)) {
-    throw notAllowed(`a team ${by.role ?? "key"} cannot remove a team ${target.role}`);
+  const actorRole = leaving ? target.role : await actorRoleNow(db, tenantId, by);
+  if (!leaving && !mayChangeMember(actorRole, target.role)) {
+    throw notAllowed(`a team ${actorRole ?? "key"} cannot remove a team ${target.role}`);
   }
   const keys = await db.execute(
     {
@@ -274,9 +298,9 @@ export async function removeMember(db: Database, tenantId: string, by: TeamActor
           tenantId,
           actor: by.actor,
           action: leaving ? "member.leave" : "member.remove",
-          target: userId,
+          target: tenantId,
           before: { role: target.role, email: target.email },
-          details: { actingMember: by.userId, via: by.via },
+          details: { member: userId, actingMember: by.userId, via: by.via },
           ip: by.ip,
         },
         { sql: "changes() = 1" },
@@ -325,9 +349,9 @@ export function joinAuditStatement(tenantId: string, userId: string, role: Role,
       tenantId,
       actor: `user:${userId}`,
       action: "member.join",
-      target: userId,
+      target: tenantId,
       after: { role },
-      details: { invitationId, actingMember: userId },
+      details: { member: userId, invitationId, actingMember: userId },
     },
     { sql: "changes() = 1" },
   );

@@ -77,7 +77,7 @@ describe("team changes at the same moment", () => {
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, 404]);
     const audit = await openMgmtDb().execute(
       {
-        sql: "SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'member.remove' AND target = ?",
+        sql: "SELECT COUNT(*) AS n FROM audit_log WHERE tenant_id = ? AND action = 'member.remove' AND json_extract(metadata, '$.member') = ?",
         args: [owner.tenantId, target.userId],
       },
       "read",

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../../shared/errors";
-import type { TeamActor } from "../../shared/teams/memberships";
+import { actorRoleNow, type TeamActor } from "../../shared/teams/memberships";
 import { clientIp } from "../middleware/ip-rate-limit";
 import type { AppEnv } from "../types";
 import type { AuthenticatedTenant } from "./authenticate";
@@ -29,7 +29,9 @@ export function teamActor(c: Context<AppEnv>): TeamActor {
  */
 export function requireOwner(what: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { role } = c.get("auth");
+    // The cached role may be up to 60 s old; after an ownership transfer the
+    // old owner's credentials must not pay or delete, so read it fresh.
+    const role = await actorRoleNow(c.get("services").mgmtDb, c.get("auth").tenantId, teamActor(c));
     if (role !== null && role !== "owner") {
       throw new AppError("forbidden", `only the team's owner may ${what}; this credential belongs to a team ${role}`, {
         code: "role_forbidden",

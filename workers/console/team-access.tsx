@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import type { TeamActor } from "../../shared/teams/memberships";
+import { actorRoleNow, type TeamActor } from "../../shared/teams/memberships";
 import type { Role } from "../../shared/teams/roles";
 import { clientIp } from "../middleware/ip-rate-limit";
 import { asApp, type ConsoleContext, signedIn } from "./context";
@@ -39,6 +39,27 @@ export function refuseUnlessRole(
   return render(
     c,
     <MessagePage title="Not allowed" message={`As a team ${role} you cannot ${what}.`} alert link={back} />,
+    403,
+  );
+}
+
+/**
+ * `refuseUnlessRole(c, ["owner"], …)` with the role read from the database,
+ * not the session cache (up to 30 s old here, and other isolates'): after
+ * an ownership transfer the old owner must not pay or delete the team.
+ */
+export async function refuseUnlessOwnerNow(
+  c: ConsoleContext,
+  what: string,
+  back: { href: string; label: string },
+): Promise<Response | null> {
+  const cached = refuseUnlessRole(c, ["owner"], what, back);
+  if (cached) return cached;
+  const role = await actorRoleNow(c.get("services").mgmtDb, signedIn(c).account.tenantId, consoleTeamActor(c));
+  if (role === "owner") return null;
+  return render(
+    c,
+    <MessagePage title="Not allowed" message={`As a team ${role ?? "member"} you cannot ${what}.`} alert link={back} />,
     403,
   );
 }

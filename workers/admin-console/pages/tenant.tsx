@@ -4,10 +4,13 @@ import type { AuditRecord } from "../../../shared/audit";
 import type { BreakerSnapshot } from "../../../shared/db/circuit-breaker";
 import type { TenantMove } from "../../../shared/lifecycle/move/record";
 import { PLANS } from "../../../shared/plans";
+import type { Member } from "../../../shared/teams/memberships";
+import type { SeatUsage } from "../../../shared/teams/seats";
 import type { Tenant, TenantDatabase } from "../../../shared/tenants/tenants";
 import { Notice, PostForm } from "../../console/ui/forms";
 import { AdminFrame, Badge, Facts, Select, time } from "./frame";
 import { MovesTable } from "./moves";
+import { TeamCard } from "./team";
 import { statusTone } from "./tenants";
 
 export interface TenantView {
@@ -20,11 +23,13 @@ export interface TenantView {
   sessions: SessionList | null;
   moves: TenantMove[];
   audit: AuditRecord[];
+  seats: SeatUsage | null;
+  members: Member[];
 }
 
 /** Everything an operator asks about one tenant, and the changes they can make to it. */
 export function TenantPage(props: { csrf: string; operator: string; view: TenantView; notice?: string | null }) {
-  const { tenant, database, breaker, usage, rate, sessions, moves, audit } = props.view;
+  const { tenant, database, breaker, usage, rate, sessions, moves, audit, seats, members } = props.view;
   const href = `/admin/tenants/${encodeURIComponent(tenant.id)}`;
   return (
     <AdminFrame title={tenant.orgName} section="tenants" csrf={props.csrf} operator={props.operator}>
@@ -138,6 +143,7 @@ export function TenantPage(props: { csrf: string; operator: string; view: Tenant
           )}
         </section>
       </div>
+      <TeamCard seats={seats} members={members} />
       <section class="card" aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">MCP sessions</h2>
         {sessions ? <SessionsTable sessions={sessions} /> : <p>The tenant's object did not answer.</p>}

@@ -1,4 +1,5 @@
 /** @jsxImportSource hono/jsx */
+
 import { Hono } from "hono";
 import { z } from "zod";
 import { searchTenants, type TenantChange } from "../../../shared/admin/tenant-records";
@@ -6,6 +7,8 @@ import { listAudit } from "../../../shared/audit";
 import { listMoves } from "../../../shared/lifecycle/move/record";
 import { describeError } from "../../../shared/logging";
 import { PLANS } from "../../../shared/plans";
+import { listMembers } from "../../../shared/teams/memberships";
+import { seatUsage } from "../../../shared/teams/seats";
 import { getTenantDatabase, type Tenant } from "../../../shared/tenants/tenants";
 import { applyTenantChange, closeTenantSessions } from "../../api/admin/operations";
 import { requireTenant, settingsOf, tenantObject } from "../../api/admin/tenant-lookup";
@@ -150,13 +153,15 @@ async function tenantView(c: AdminPageContext, tenant: Tenant): Promise<TenantVi
       c.get("logger").warn(`admin console: ${what} unavailable`, { tenant: tenant.id, ...describeError(error) });
       return null;
     });
-  const [database, usage, rate, sessions, moves, audit] = await Promise.all([
+  const [database, usage, rate, sessions, moves, audit, seats, members] = await Promise.all([
     getTenantDatabase(mgmtDb, config, tenant.id),
     soft("usage", stub.usageStatus(settings)),
     soft("rate limit", stub.rateLimitStatus(settings)),
     soft("sessions", stub.listSessions()),
     listMoves(mgmtDb, tenant.id),
     listAudit(mgmtDb, { tenantId: tenant.id, limit: 20 }),
+    seatUsage(mgmtDb, config.planLimits, tenant.id),
+    listMembers(mgmtDb, tenant.id),
   ]);
   const breaker = c
     .get("services")
@@ -171,5 +176,7 @@ async function tenantView(c: AdminPageContext, tenant: Tenant): Promise<TenantVi
     sessions,
     moves,
     audit: audit.entries,
+    seats,
+    members,
   };
 }

@@ -1,10 +1,7 @@
 import { type Context, Hono } from "hono";
-import { getAccount, ownerOf } from "../../../shared/accounts/accounts";
 import { writeAudit } from "../../../shared/audit";
 import { AppError } from "../../../shared/errors";
-import { type ConnectedClient, teamGrantsOf } from "../../../shared/oauth/grants";
-import { listMembers } from "../../../shared/teams/memberships";
-import { managesAllCredentials } from "../../../shared/teams/roles";
+import { type MemberGrant, teamGrantsInScope } from "../../../shared/teams/team-grants";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
 import { authorizationServer } from "../../auth/oauth-server";
@@ -23,29 +20,11 @@ export const tenantGrants = new Hono<AppEnv>();
 
 tenantGrants.use(authenticate(), admitted(), requireScope("keys:manage"));
 
-/** The accounts whose grants this credential manages. */
-async function accountsInScope(c: Context<AppEnv>): Promise<string[]> {
-  const auth = c.get("auth");
-  const { mgmtDb } = c.get("services");
-  if (!managesAllCredentials(auth.role)) return auth.userId ? [auth.userId] : [];
-  const members = await listMembers(mgmtDb, auth.tenantId);
-  if (members.length > 0) return members.map((member) => member.userId);
-  const owner = await ownerOf(mgmtDb, auth.tenantId);
-  return owner ? [owner.id] : [];
-}
-
 const helpers = (c: Context<AppEnv>) => authorizationServer(c.get("services").config).getOAuthApi(c.env);
 
-async function grantsInScope(c: Context<AppEnv>): Promise<{ userId: string; grant: ConnectedClient }[]> {
-  const { mgmtDb } = c.get("services");
-  const tenantId = c.get("auth").tenantId;
-  const found: { userId: string; grant: ConnectedClient }[] = [];
-  for (const userId of await accountsInScope(c)) {
-    const account = await getAccount(mgmtDb, userId);
-    if (!account) continue;
-    for (const grant of await teamGrantsOf(helpers(c), account, tenantId)) found.push({ userId, grant });
-  }
-  return found.sort((a, b) => b.grant.createdAt.localeCompare(a.grant.createdAt));
+function grantsInScope(c: Context<AppEnv>): Promise<MemberGrant[]> {
+  const { tenantId, userId, role } = c.get("auth");
+  return teamGrantsInScope(c.get("services").mgmtDb, helpers(c), tenantId, { userId, role });
 }
 
 tenantGrants.get("/", async (c) => {

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { AppError } from "../../../shared/errors";
 import { type Invitation, offerOwnership } from "../../../shared/teams/invitations";
-import { changeRole, getMember, listMembers, type Member } from "../../../shared/teams/memberships";
+import { actorRoleNow, changeRole, getMember, listMembers, type Member } from "../../../shared/teams/memberships";
 import { ASSIGNABLE_ROLES } from "../../../shared/teams/roles";
 import { admitted } from "../../admission";
 import { authenticate } from "../../auth/authenticate";
@@ -19,10 +19,33 @@ import { inviteToTeam, removeFromTeam, roleChanged, sendInvitation } from "./tea
  * `POST /api/invitations`; `PATCH` changes a role — to `owner`, it offers
  * ownership, which the member accepts from their email; `DELETE` removes a
  * member, revoking their keys and OAuth grants in this team.
+ * `DELETE /api/members/me` is the credential's own person leaving.
  */
 export const tenantMembers = new Hono<AppEnv>();
 
-tenantMembers.use(authenticate(), admitted(), requireScope("members:manage"));
+tenantMembers.use(authenticate(), admitted());
+
+/**
+ * Leave the team: the console's removal (`removeFromTeam`), so this person's
+ * keys and OAuth grants in the team are revoked at once. It needs
+ * `keys:manage`, not just any credential of theirs: a read-only key handed
+ * to an agent must not be able to take its person out of the team (and
+ * revoke every key they have). A viewer, whose credentials only read, leaves
+ * from the console. Registered before `/:id` and before the `members:manage`
+ * guard, which a member's credentials never carry.
+ */
+tenantMembers.delete("/me", requireScope("keys:manage"), async (c) => {
+  const { tenantId, userId } = c.get("auth");
+  if (!userId) {
+    throw new AppError("conflict", "this key belongs to no member of the team, so there is no one to leave it", {
+      code: "not_a_member",
+    });
+  }
+  const member = await removeFromTeam(c, tenantId, teamActor(c), userId);
+  return c.json({ ...memberView(member), left: true });
+});
+
+tenantMembers.use(requireScope("members:manage"));
 
 function memberView(member: Member) {
   return {
@@ -66,7 +89,9 @@ tenantMembers.patch("/:id", async (c) => {
   const by = teamActor(c);
   const userId = c.req.param("id");
   if (body.role === "owner") {
-    if (by.role !== null && by.role !== "owner") {
+    // Fresh, not the cached role: an owner who already handed the team over must not offer it again.
+    const actorRole = await actorRoleNow(mgmtDb, tenantId, by);
+    if (actorRole !== null && actorRole !== "owner") {
       throw new AppError("forbidden", "only the team's owner may transfer ownership", { code: "role_forbidden" });
     }
     const member = await getMember(mgmtDb, tenantId, userId);

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
-import { getAccount } from "../../../shared/accounts/accounts";
 import { writeAudit } from "../../../shared/audit";
-import { revokeConnectedClient, teamGrantsOf } from "../../../shared/oauth/grants";
+import { managesAllCredentials } from "../../../shared/teams/roles";
+import { teamGrantsInScope } from "../../../shared/teams/team-grants";
 import { grantLastUsed } from "../../auth/grant-last-used";
 import { authorizationServer } from "../../auth/oauth-server";
 import { clientIp } from "../../middleware/ip-rate-limit";
@@ -13,25 +13,27 @@ import { render } from "../render";
 import { csrfValid, requireSignIn } from "../session";
 import { viewer } from "./viewer";
 
-/** `/app/apps`: OAuth grants of the signed-in account, through the same domain functions as `/api/oauth/grants`. */
+/** `/app/apps`: the OAuth grants the signed-in person manages in this team, through the same function as `/api/oauth/grants`. */
 export const appsPages = new Hono<ConsoleEnv>();
 appsPages.use("/app/apps", requireSignIn());
 appsPages.use("/app/apps/*", requireSignIn());
 
 const helpers = (c: ConsoleContext) => authorizationServer(c.get("services").config).getOAuthApi(c.env);
 
-async function apps(c: ConsoleContext): Promise<AppRow[]> {
+/** Whether the signed-in person sees (and may revoke) every member's apps in this team, as the API allows. */
+const seesEveryone = (c: ConsoleContext) => managesAllCredentials(signedIn(c).session.role);
+
+async function apps(c: ConsoleContext): Promise<(AppRow & { userId: string })[]> {
   const oauth = helpers(c);
-  const { account } = signedIn(c);
-  // The person's own grants bound to the team the console shows.
-  const home = await getAccount(c.get("services").mgmtDb, account.id);
-  const grants = await teamGrantsOf(
-    oauth,
-    { id: account.id, tenantId: home?.tenantId ?? account.tenantId },
-    account.tenantId,
-  );
+  const { account, session } = signedIn(c);
+  // Owners and admins: every member's grants bound to the team the console
+  // shows; anyone else: their own (the same function as /api/oauth/grants).
+  const grants = await teamGrantsInScope(c.get("services").mgmtDb, oauth, account.tenantId, {
+    userId: account.id,
+    role: session.role,
+  });
   return Promise.all(
-    grants.map(async (grant) => {
+    grants.map(async ({ userId, email, grant }) => {
       const [client, lastUsedAt] = await Promise.all([
         oauth.lookupClient(grant.clientId),
         grantLastUsed(c.env.OAUTH_KV, grant.grantId),
@@ -44,8 +46,10 @@ async function apps(c: ConsoleContext): Promise<AppRow[]> {
         redirectHost = null;
       }
       return {
+        userId,
         grantId: grant.grantId,
         clientName: grant.clientName ?? client?.clientName ?? grant.clientId,
+        grantedBy: userId === account.id ? "you" : email,
         redirectHost,
         scopes: grant.scopes,
         createdAt: grant.createdAt,
@@ -56,7 +60,9 @@ async function apps(c: ConsoleContext): Promise<AppRow[]> {
   );
 }
 
-appsPages.get("/app/apps", async (c) => render(c, <AppsPage viewer={viewer(c)} apps={await apps(c)} />));
+appsPages.get("/app/apps", async (c) =>
+  render(c, <AppsPage viewer={viewer(c)} apps={await apps(c)} everyone={seesEveryone(c)} />),
+);
 
 appsPages.get("/app/apps/:id/revoke", async (c) => {
   const app = (await apps(c)).find((row) => row.grantId === c.req.param("id"));
@@ -85,12 +91,15 @@ appsPages.post("/app/apps/:id/revoke", async (c) => {
   }
   const { account } = signedIn(c);
   const id = c.req.param("id");
-  if ((await apps(c)).some((row) => row.grantId === id) && (await revokeConnectedClient(helpers(c), account.id, id))) {
+  const app = (await apps(c)).find((row) => row.grantId === id);
+  if (app) {
+    await helpers(c).revokeGrant(id, app.userId);
+    // An admin revoking someone else's app is audited with whose it was, as the API does.
     await writeAudit(c.get("services").mgmtDb, {
       tenantId: account.tenantId,
       actor: `user:${account.id}`,
       action: "oauth_grant.revoke",
-      details: { grantId: id },
+      details: { grantId: id, member: app.userId, via: "console" },
       ip: clientIp(asApp(c)),
     });
   }

@@ -11,7 +11,7 @@ import { applyPageHeaders } from "../page-headers";
 import { BillingPage, type CheckoutReturn } from "../pages/billing";
 import { render } from "../render";
 import { requireSignIn } from "../session";
-import { refuseUnlessRole } from "../team-access";
+import { refuseUnlessOwnerNow } from "../team-access";
 import { postedForm } from "./app";
 import { viewer } from "./viewer";
 
@@ -68,7 +68,7 @@ async function changeBilling(
   admission: { allowSuspended?: boolean },
   go: (tenantId: string) => Promise<string>,
 ): Promise<Response> {
-  const notOwner = refuseUnlessRole(c, ["owner"], "change billing", BACK);
+  const notOwner = await refuseUnlessOwnerNow(c, "change billing", BACK);
   if (notOwner) return notOwner;
   const tenantId = signedIn(c).account.tenantId;
   try {

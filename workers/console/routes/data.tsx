@@ -12,7 +12,7 @@ import { DataPage } from "../pages/data";
 import { MessagePage } from "../pages/public";
 import { render } from "../render";
 import { endSession, requireSignIn } from "../session";
-import { refuseUnlessRole } from "../team-access";
+import { refuseUnlessOwnerNow, refuseUnlessRole } from "../team-access";
 import { ownTenantDb } from "../tenant-db";
 import { actor, postedForm } from "./app";
 import { viewer } from "./viewer";
@@ -94,7 +94,7 @@ dataPages.post(IMPORT_PATH, importLimit, async (c) => {
 dataPages.post("/app/data/delete", async (c) => {
   const form = await postedForm(c);
   if (form instanceof Response) return form;
-  const notOwner = refuseUnlessRole(c, ["owner"], "delete the team", BACK);
+  const notOwner = await refuseUnlessOwnerNow(c, "delete the team", BACK);
   if (notOwner) return notOwner;
   const name = await teamName(c);
   const typed = String(form.get("team_name") ?? "").trim();
