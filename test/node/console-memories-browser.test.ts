@@ -138,7 +138,10 @@ describe("the memories room in a real browser", () => {
       await page.waitForURL(`${base}/app/memories`);
       for (const memory of memories) await page.getByRole("link", { name: memory.title }).waitFor();
       expect(await page.locator("#memory-list li").count()).toBe(3);
-      expect(await page.locator("#memory-list").textContent()).toContain("by key “Claude Code” via claude-code 2.1.0");
+      // The key belongs to the owner, a member of the team: named first, then the client and the key.
+      expect(await page.locator("#memory-list").textContent()).toMatch(
+        /by memories-[0-9-]+ via claude-code 2\.1\.0 \(key “Claude Code”\)/,
+      );
       await review(page, "memories");
 
       // Search with the keyboard alone: to the field, type, Enter; open the reasons with Enter.
