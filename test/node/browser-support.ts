@@ -14,7 +14,7 @@ import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-st
  * of each page (axe, then a screenshot in both colour schemes under
  * .muninn/screenshots/), and a person signed up through the pages.
  */
-const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
+export const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
 
 export const PASSWORD = "a perfectly fine passphrase";
 

@@ -1,13 +1,8 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { Browser, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../../tools/browser";
-import { freePort } from "../../tools/free-port";
-import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import type { Locator, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { review, SCREENSHOTS, signUp, useBrowserStack } from "./browser-support";
 
 /**
  * The memories room as an owner uses it: an agent (the MCP SDK's client with
@@ -16,38 +11,7 @@ import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-st
  * the keyboard alone — and watches one arrive live. Every page is checked
  * with axe and photographed in both colour schemes under .muninn/screenshots/.
  */
-const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
-const PASSWORD = "a perfectly fine passphrase";
-
-let stack: LocalStack;
-let browser: Browser;
-let stateDir: string;
-
-beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  stateDir = await mkdtemp(join(tmpdir(), "muninn-memories-"));
-  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-async function review(page: Page, name: string): Promise<void> {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const serious = violations
-      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-    expect(serious, `${name} (${scheme})`).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${scheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
+const env = useBrowserStack();
 
 /** Press Tab until `target` has the focus, as a keyboard user would; fails if it never does. */
 async function tabTo(page: Page, target: Locator, limit = 80): Promise<void> {
@@ -59,31 +23,14 @@ async function tabTo(page: Page, target: Locator, limit = 80): Promise<void> {
   throw new Error(`Tab never reached ${target}`);
 }
 
-async function signUp(page: Page): Promise<void> {
-  const base = stack.info.baseUrl;
-  const email = `memories-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
-  await page.goto(`${base}/signup`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByLabel("Team name").fill("Memories team");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("heading", { name: "Check your email" }).waitFor();
-  const text = (await stack.outbox.next(email)).text;
-  const link = /https?:\/\/\S+\/verify\?token=[A-Za-z0-9]+/.exec(text)?.[0];
-  if (!link) throw new Error("no verification link");
-  await page.goto(link);
-  await page.getByRole("button", { name: "Confirm email" }).click();
-  await page.waitForURL(/\/app\/connect/);
-}
-
 async function agentOf(page: Page): Promise<Client> {
-  await page.goto(`${stack.info.baseUrl}/app/connect`);
+  await page.goto(`${env.stack.info.baseUrl}/app/connect`);
   await page.getByRole("button", { name: "Create a key for this client" }).first().click();
   const key = /Bearer (mk_[A-Za-z0-9_]+)/.exec((await page.locator("#setup-created").textContent()) ?? "")?.[1];
   if (!key) throw new Error("no key on the connect page");
   const client = new Client({ name: "claude-code", version: "2.1.0" });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${stack.info.baseUrl}/mcp`), {
+    new StreamableHTTPClientTransport(new URL(`${env.stack.info.baseUrl}/mcp`), {
       requestInit: { headers: { Authorization: `Bearer ${key}` } },
     }),
   );
@@ -100,11 +47,10 @@ type Recalled = { results: { id: string; snippet: string }[] };
 
 describe("the memories room in a real browser", () => {
   it("an owner finds, searches, edits, forgets and restores what an agent saved, and sees a new one arrive", async () => {
-    const base = stack.info.baseUrl;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
+    const base = env.stack.info.baseUrl;
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
-      await signUp(page);
+      const { page } = await signUp(env.stack, context, "memories");
       const agent = await agentOf(page);
       const memories = [
         {

@@ -1,13 +1,6 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../../tools/browser";
-import { freePort } from "../../tools/free-port";
-import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-stack";
+import { describe, expect, it } from "vitest";
+import { linkIn, newEmail, PASSWORD, review as reviewPage, useBrowserStack } from "./browser-support";
 
 /**
  * A team as its people use it: two browsers on a local stack, the owner in
@@ -16,50 +9,13 @@ import { type LocalStack, repoRoot, startLocalStack } from "../../tools/local-st
  * Pages are checked with axe and photographed in both colour schemes under
  * .muninn/screenshots/.
  */
-const SCREENSHOTS = join(repoRoot, ".muninn", "screenshots");
-const PASSWORD = "a perfectly fine passphrase";
+const env = useBrowserStack();
 
-let stack: LocalStack;
-let browser: Browser;
-let stateDir: string;
-
-beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  stateDir = await mkdtemp(join(tmpdir(), "muninn-teams-"));
-  stack = await startLocalStack({ port: await freePort(), libsqlPort: await freePort(), stateDir });
-  browser = await launchBrowser();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await rm(stateDir, { recursive: true, force: true });
-});
-
-const newEmail = (tag: string) => `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.test`;
-
-async function review(page: Page, name: string): Promise<void> {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    const serious = violations
-      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
-    expect(serious, `${name} (${scheme})`).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, `team-${name}-${scheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
-
-function linkIn(text: string, path: string): string {
-  const match = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9]+`).exec(text);
-  if (!match) throw new Error(`no ${path} link in:\n${text}`);
-  return match[0];
-}
+const review = (page: Parameters<typeof reviewPage>[0], name: string) => reviewPage(page, name, "team");
 
 /** An account made through the API (201 with its key), its address then confirmed through the link in its message. */
 async function apiSignup(email: string, team: string) {
-  const base = stack.info.baseUrl;
+  const base = env.stack.info.baseUrl;
   const response = await fetch(`${base}/api/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -70,9 +26,9 @@ async function apiSignup(email: string, team: string) {
 }
 
 function admin(path: string, method: string, body: unknown) {
-  return fetch(`${stack.info.baseUrl}/api/tenants/${path}`, {
+  return fetch(`${env.stack.info.baseUrl}/api/tenants/${path}`, {
     method,
-    headers: { authorization: `Bearer ${stack.info.adminToken}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${env.stack.info.adminToken}`, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 }
@@ -80,7 +36,7 @@ function admin(path: string, method: string, body: unknown) {
 async function mcpCall(key: string, name: string, args: Record<string, unknown>) {
   const client = new Client({ name: "team-agent", version: "2.1" });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${stack.info.baseUrl}/mcp`), {
+    new StreamableHTTPClientTransport(new URL(`${env.stack.info.baseUrl}/mcp`), {
       requestInit: { headers: { Authorization: `Bearer ${key}` } },
     }),
   );
@@ -93,21 +49,21 @@ async function mcpCall(key: string, name: string, args: Record<string, unknown>)
 
 describe("a team in two browsers", () => {
   it("the owner invites ada and vic; ada signs up from her link, vic accepts with his account; roles show; removing ada stops her key", async () => {
-    const base = stack.info.baseUrl;
+    const base = env.stack.info.baseUrl;
     const ownerEmail = newEmail("owner");
     const adaEmail = newEmail("ada");
     const vicEmail = newEmail("vic");
     const owner = await apiSignup(ownerEmail, "Analytical Engines");
     expect((await admin(owner.tenant.id, "PATCH", { plan: "team" })).status).toBe(200);
     await apiSignup(vicEmail, "Vic's own");
-    expect((await stack.outbox.next(vicEmail, 60_000)).subject).toBe("Confirm your email for Muninn");
+    expect((await env.stack.outbox.next(vicEmail, 60_000)).subject).toBe("Confirm your email for Muninn");
 
-    const ownerContext = await browser.newContext();
-    const peopleContext = await browser.newContext();
+    const ownerContext = await env.browser.newContext();
+    const peopleContext = await env.browser.newContext();
     try {
       // The owner confirms their address (which signs them in) and invites from the team page.
       const ownerPage = await ownerContext.newPage();
-      await ownerPage.goto(linkIn((await stack.outbox.next(ownerEmail, 60_000)).text, "/verify"));
+      await ownerPage.goto(linkIn((await env.stack.outbox.next(ownerEmail, 60_000)).text, "/verify"));
       await ownerPage.getByRole("button", { name: "Confirm email" }).click();
       await ownerPage.waitForURL(/\/app\/connect/);
       await ownerPage.getByRole("link", { name: "Team" }).click();
@@ -125,7 +81,7 @@ describe("a team in two browsers", () => {
       await review(ownerPage, "pending");
 
       // Ada has no account: her link opens a signup with her address filled in.
-      const adaMessage = await stack.outbox.next(adaEmail, 60_000);
+      const adaMessage = await env.stack.outbox.next(adaEmail, 60_000);
       expect(adaMessage.subject).toContain("invited you to Analytical Engines");
       const people = await peopleContext.newPage();
       await people.goto(linkIn(adaMessage.text, "/invite"));
@@ -150,7 +106,7 @@ describe("a team in two browsers", () => {
       await people.getByRole("button", { name: "Sign out" }).click();
 
       // Vic has an account: he signs in from his link and joins; the console shows the team.
-      const vicMessage = await stack.outbox.next(vicEmail, 60_000);
+      const vicMessage = await env.stack.outbox.next(vicEmail, 60_000);
       await people.goto(linkIn(vicMessage.text, "/invite"));
       await people.getByRole("link", { name: "Sign in" }).last().click();
       await people.getByLabel("Email").fill(vicEmail);
