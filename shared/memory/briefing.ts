@@ -24,7 +24,8 @@ export interface BriefingItem {
 
 export interface Briefing {
   project: string;
-  lastSession: WorkSession | null;
+  /** Without who started and ended it: the briefing's budget is for the work, and `session` answers say who. */
+  lastSession: Omit<WorkSession, "startedBy" | "endedBy"> | null;
   relevant: BriefingItem[];
   openIssues: (BriefingItem & { severity: number | null })[];
   important: BriefingItem[];
@@ -98,7 +99,11 @@ export async function buildBriefing(db: Database, input: BriefingInput): Promise
       ],
       "read",
     ),
-    latestWorkSession(db, project),
+    latestWorkSession(db, project).then((session) => {
+      if (!session) return null;
+      const { startedBy: _startedBy, endedBy: _endedBy, ...work } = session;
+      return work;
+    }),
     input.task || (input.files && input.files.length > 0)
       ? recall(db, { query: input.task, files: input.files, project, limit: 5 }).then((result) => result.hits)
       : Promise.resolve([]),

@@ -208,13 +208,13 @@ export class MemoryDoor {
   async startWorkSession(input: { project?: string; goal?: string }) {
     this.allow("write", "session start");
     const checked = checkFields(workSessionStartRule, input);
-    return this.#metered(1, async () => ({ result: await startWorkSession(this.#db, checked), unused: 0 }));
+    return this.#metered(1, async () => ({ result: await startWorkSession(this.#db, checked, this.#by()), unused: 0 }));
   }
 
   async endWorkSession(input: Parameters<typeof endWorkSession>[1]) {
     this.allow("write", "session end");
     const checked = checkFields(workSessionEndRule, input);
-    return this.#metered(1, async () => ({ result: await endWorkSession(this.#db, checked), unused: 0 }));
+    return this.#metered(1, async () => ({ result: await endWorkSession(this.#db, checked, this.#by()), unused: 0 }));
   }
 
   async createProject(slug: string, name?: string) {

@@ -1,6 +1,7 @@
 import { randomString } from "../crypto/encoding";
 import type { Database } from "../db/client";
 import { AppError } from "../errors";
+import { type Attribution, parseAttribution } from "./attribution";
 import { FieldError } from "./errors";
 import { DEFAULT_PROJECT, jsonArray, type Row } from "./model";
 import { resultAt } from "./sql";
@@ -21,6 +22,9 @@ export interface WorkSession {
   success: boolean | null;
   startedAt: string;
   endedAt: string | null;
+  /** Who started and who ended it (tenant DB v6); null before attribution. */
+  startedBy: Attribution | null;
+  endedBy: Attribution | null;
 }
 
 function rowToWorkSession(row: Row): WorkSession {
@@ -34,12 +38,15 @@ function rowToWorkSession(row: Row): WorkSession {
     success: row.success == null ? null : Number(row.success) === 1,
     startedAt: new Date(Number(row.started_at)).toISOString(),
     endedAt: row.ended_at == null ? null : new Date(Number(row.ended_at)).toISOString(),
+    startedBy: parseAttribution(row.started_by),
+    endedBy: parseAttribution(row.ended_by),
   };
 }
 
 export async function startWorkSession(
   db: Database,
   input: { project?: string; goal?: string },
+  by: string | null = null,
   now = Date.now(),
 ): Promise<WorkSession> {
   const project = input.project ?? DEFAULT_PROJECT;
@@ -51,8 +58,8 @@ export async function startWorkSession(
         args: [project, project, now],
       },
       {
-        sql: "INSERT INTO work_sessions (id, project, goal, started_at) VALUES (?, ?, ?, ?) RETURNING *",
-        args: [id, project, input.goal ?? null, now],
+        sql: "INSERT INTO work_sessions (id, project, goal, started_at, started_by) VALUES (?, ?, ?, ?, ?) RETURNING *",
+        args: [id, project, input.goal ?? null, now, by],
       },
     ],
     "write",
@@ -67,6 +74,7 @@ export async function startWorkSession(
 export async function endWorkSession(
   db: Database,
   input: { id?: string; project?: string; outcome?: string; nextSteps?: string[]; success?: boolean },
+  by: string | null = null,
   now = Date.now(),
 ): Promise<WorkSession> {
   const target = input.id
@@ -77,12 +85,14 @@ export async function endWorkSession(
       };
   const result = await db.execute(
     {
-      sql: `UPDATE work_sessions SET outcome = ?, next_steps = ?, success = ?, ended_at = ? WHERE ${target.sql} RETURNING *`,
+      sql: `UPDATE work_sessions SET outcome = ?, next_steps = ?, success = ?, ended_at = ?, ended_by = ?
+            WHERE ${target.sql} RETURNING *`,
       args: [
         input.outcome ?? null,
         JSON.stringify(input.nextSteps ?? []),
         input.success === undefined ? null : input.success ? 1 : 0,
         now,
+        by,
         ...target.args,
       ],
     },

@@ -69,6 +69,8 @@ export interface WorkSessionRecord {
   success: boolean | null;
   started_at: string;
   ended_at: string | null;
+  started_by: Attribution | null;
+  ended_by: Attribution | null;
 }
 
 export interface HeaderRecord {
@@ -225,6 +227,8 @@ async function* exportRecords(db: Database, tenantId: string, pageSize = 500): A
         success: row.success == null ? null : Number(row.success) === 1,
         started_at: isoFromMillisOrNull(row.started_at) as string,
         ended_at: isoFromMillisOrNull(row.ended_at),
+        started_by: parseAttribution(row.started_by),
+        ended_by: parseAttribution(row.ended_by),
       };
     }
     if (sessions.rows.length < pageSize) break;

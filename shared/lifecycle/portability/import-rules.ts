@@ -107,5 +107,7 @@ export const importedWorkSessionRule = z.object({
     .transform((value) => value ?? null),
   started_at: isoTime,
   ended_at: isoTime.nullish().transform((value) => value ?? null),
+  started_by: attribution,
+  ended_by: attribution,
 });
 export type ImportedWorkSession = z.output<typeof importedWorkSessionRule>;

@@ -192,8 +192,9 @@ export async function writeWorkSessions(db: Database, sessions: ImportedWorkSess
       args: [Date.now(), JSON.stringify(projects)],
     },
     ...sessions.map((session) => ({
-      sql: `INSERT OR IGNORE INTO work_sessions (id, project, goal, outcome, next_steps, success, started_at, ended_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      sql: `INSERT OR IGNORE INTO work_sessions
+              (id, project, goal, outcome, next_steps, success, started_at, ended_at, started_by, ended_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       args: [
         session.id,
         session.project,
@@ -203,6 +204,8 @@ export async function writeWorkSessions(db: Database, sessions: ImportedWorkSess
         session.success == null ? null : session.success ? 1 : 0,
         ms(session.started_at),
         ms(session.ended_at),
+        attributionColumn(session.started_by),
+        attributionColumn(session.ended_by),
       ],
     })),
   ];
