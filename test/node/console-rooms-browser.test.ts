@@ -129,13 +129,76 @@ describe("the console's rooms in a real browser", () => {
       const other = await signUp(second, "importer");
       await other.page.goto(`${base}/app/data`);
       await other.page.getByLabel("File", { exact: true }).setInputFiles(file);
+      // A lost upload is announced, and the form can be sent again.
+      await other.page.route(`${base}/app/data/import`, (route) => route.abort(), { times: 1 });
       await other.page.getByRole("button", { name: "Import" }).click();
+      await other.page.getByRole("alert").waitFor();
+      expect(await other.page.getByRole("alert").textContent()).toContain("did not reach the server");
+      expect(await other.page.getByRole("button", { name: "Import" }).isEnabled()).toBe(true);
+      // With the script, the form is sent by XMLHttpRequest: record every state the progress bar and its
+      // status line go through (the result replaces them), and hold the server's answer until the
+      // progress shown has been reviewed.
+      await other.page.evaluate(() => {
+        const seen: string[] = [];
+        (window as unknown as { seen: string[] }).seen = seen;
+        const bar = document.getElementById("import-progress-bar") as HTMLProgressElement;
+        const text = document.getElementById("import-progress-text") as HTMLElement;
+        new MutationObserver(() => seen.push(`${bar.value}/${bar.max} ${text.textContent}`)).observe(text, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await other.page.route(`${base}/app/data/import`, async (route) => {
+        await held;
+        await route.continue();
+      });
+      await other.page.getByRole("button", { name: "Import" }).click();
+      const progress = other.page.getByRole("progressbar", { name: "Upload progress" });
+      await progress.waitFor();
+      expect(await other.page.getByRole("button", { name: "Import" }).isDisabled()).toBe(true);
+      await review(other.page, "data-importing");
+      release();
       await other.page.getByRole("heading", { name: "Import finished" }).waitFor();
+      const seen = await other.page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+      expect(seen[0]).toBe("0/100 Uploading… 0%");
+      expect(seen).toContain("100/100 Importing…");
+      expect(seen.every((state) => /^\d+\/100 (Uploading… \d+%|Importing…)$/.test(state))).toBe(true);
+      // The page stays where it was; the result is the one the plain form shows, and focus is on it.
+      expect(other.page.url()).toBe(`${base}/app/data`);
+      expect(await other.page.evaluate(() => document.activeElement?.id)).toBe("import-result-heading");
       // The memories are created; records the new account already has (its default project) are skipped.
       expect(await other.page.locator("#import-result p[role=status]").textContent()).toMatch(
         /4 created, 0 updated, 0 unchanged, \d+ skipped, 0 failed/,
       );
+      expect(await other.page.getByRole("progressbar").isVisible()).toBe(false);
       await review(other.page, "data-imported");
+      await other.page.unroute(`${base}/app/data/import`);
+
+      // Without JavaScript the same form posts as a plain form and answers with the same result page.
+      const plain = await env.browser.newContext({
+        javaScriptEnabled: false,
+        storageState: await second.storageState(),
+      });
+      try {
+        const page = await plain.newPage();
+        await page.goto(`${base}/app/data`);
+        expect(await page.locator("#import-progress").isVisible()).toBe(false);
+        await page.getByLabel("File", { exact: true }).setInputFiles(file);
+        await page.getByRole("button", { name: "Import" }).click();
+        await page.getByRole("heading", { name: "Import finished" }).waitFor();
+        expect(page.url()).toBe(`${base}/app/data/import`);
+        // The same file again: nothing new is created.
+        expect(await page.locator("#import-result p[role=status]").textContent()).toMatch(
+          /0 created, 0 updated, \d+ unchanged, \d+ skipped, 0 failed/,
+        );
+      } finally {
+        await plain.close();
+      }
       const again = await other.page.request.get(`${base}/app/data/export?format=jsonl`);
       expect(memoryLines(await again.text())).toBe(4);
 

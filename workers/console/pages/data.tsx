@@ -78,7 +78,14 @@ export function DataPage(props: {
           a tool call of this month.
         </p>
         {error?.form === "import" ? <FormError message={error.message} /> : null}
-        <form method="post" action="/app/data/import" enctype="multipart/form-data" aria-label="Import a file">
+        {/* `data-upload`: with JavaScript, ui/script.ts sends the form with upload progress; without, it posts as is. */}
+        <form
+          method="post"
+          action="/app/data/import"
+          enctype="multipart/form-data"
+          aria-label="Import a file"
+          data-upload="import-progress"
+        >
           <input type="hidden" name="csrf" value={viewer.csrf} />
           <label for="field-file">File</label>
           <input id="field-file" name="file" type="file" required accept=".jsonl,.json,.md,.markdown,.txt" />
@@ -91,6 +98,12 @@ export function DataPage(props: {
           </select>
           <div class="actions">
             <button type="submit">Import</button>
+          </div>
+          {/* Shown only by the script (no dead bar without JavaScript). */}
+          <div class="upload-progress" id="import-progress" hidden>
+            <label for="import-progress-bar">Upload progress</label>
+            <progress id="import-progress-bar" max={100} value={0} />
+            <p class="muted" role="status" id="import-progress-text" />
           </div>
         </form>
       </section>

@@ -71,6 +71,12 @@ button.link:hover{color:var(--text);background:none}
 .alert{border:1px solid var(--danger);background:var(--danger-bg);color:var(--danger);padding:.65rem .9rem;border-radius:6px;margin:0 0 1rem}
 .notice{border:1px solid var(--ok);background:var(--ok-bg);color:var(--ok);padding:.65rem .9rem;border-radius:6px;margin:0 0 1rem}
 .banner{border:1px solid var(--warn);background:var(--warn-bg);color:var(--warn);padding:.65rem .9rem;border-radius:6px;margin:0 0 1.5rem}
+.upload-progress{margin:1rem 0 0}.upload-progress progress{display:block;width:100%;height:.75rem;margin:0 0 .25rem;appearance:none;border:1px solid var(--muted);
+border-radius:999px;overflow:hidden;background:var(--code-bg)}
+.upload-progress progress::-webkit-progress-bar{background:var(--code-bg)}
+.upload-progress progress::-webkit-progress-value{background:var(--accent)}.upload-progress progress::-moz-progress-bar{background:var(--accent)}
+button:disabled{opacity:.6;cursor:progress}
+.upload-progress p{margin:0}
 .banner form{display:inline;margin:0}.banner button{padding:.2rem .6rem;font-size:.875rem;margin-left:.5rem}
 code,pre{font-family:var(--mono);font-size:.875rem;background:var(--code-bg);border-radius:4px}
 code{padding:.1rem .3rem}
