@@ -1,5 +1,6 @@
 import type { InStatement } from "@libsql/client/web";
 import type { Database } from "../db/client";
+import { describeAttribution, parseAttribution } from "./attribution";
 import { searchTokens } from "./fts-query";
 import {
   clip,
@@ -65,6 +66,13 @@ export type RecallHit = Pick<
    */
   relevance: number;
   snippet: string;
+  /**
+   * Who wrote the current version, in a few words (`describeAttribution`:
+   * "key “laptop” via claude-code 2.1.0"); absent before attribution. The
+   * member's name is left to `get` and the console: naming them would cost a
+   * management-DB read on every recall.
+   */
+  by?: string;
   explain?: { signals: SignalBreakdown & { current_project?: number }; weights: typeof WEIGHTS };
 };
 
@@ -273,18 +281,20 @@ export async function recall(
       ),
     };
     const current = currentProject === undefined ? 0 : memory.project === currentProject ? 1 : 0;
-    return { memory, relevance, score: relevance + tieBreak(signals), signals, current };
+    return { memory, relevance, score: relevance + tieBreak(signals), signals, current, writtenBy: row.written_by };
   });
   const ranked = scored
     .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
     .sort((a, b) => b.current - a.current || b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
     .slice(0, input.limit ?? 10);
 
-  const hits = ranked.map(({ memory, relevance, signals, current }, index): RecallHit => {
+  const hits = ranked.map(({ memory, relevance, signals, current, writtenBy }, index): RecallHit => {
     // Only the hits returned get a snippet, so its cost does not grow with the matches.
     const snippet =
       tokens.length > 0 ? snippetOf(memory.content, tokens, SNIPPET_CHARS) : clip(memory.content, SNIPPET_CHARS);
     const { id, project, kind, title, tags, files: memoryFiles, importance, status, createdAt, updatedAt } = memory;
+    // Parsed only for the hits returned; before attribution (NULL) the field is left out.
+    const attribution = parseAttribution(writtenBy);
     return {
       id,
       project,
@@ -299,6 +309,7 @@ export async function recall(
       rank: index + 1,
       relevance: round(relevance),
       snippet,
+      ...(attribution && { by: describeAttribution(attribution) }),
       ...(input.explain && {
         explain: {
           signals: {

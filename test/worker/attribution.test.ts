@@ -39,6 +39,10 @@ describe("attribution: who wrote each memory, version, link and issue change", (
       );
       const got = await callOk<{ memories: { written_by?: unknown }[] }>(client, "get", { ids: [id] });
       expect(got.memories[0]?.written_by).toEqual(expected);
+      const recalled = await callOk<{ results: { id: string; by?: string }[] }>(client, "recall", {
+        query: "written key",
+      });
+      expect(recalled.results.map((hit) => [hit.id, hit.by])).toEqual([[id, `key “${keyName}” via test-${era} 1.0.0`]]);
 
       // An update: the new version is the key's, and the replaced one keeps its own author.
       await callOk(client, "update", { id, content: "Rewritten by the same key." });
@@ -86,5 +90,22 @@ describe("attribution: who wrote each memory, version, link and issue change", (
       via: { kind: "app", name: "Notes App" },
       client: { name: "test-legacy", version: "1.0.0" },
     });
+  });
+
+  it("recall names no author for a memory written before attribution", async () => {
+    const account = await newAccount();
+    const client = await connectMcp(account.apiKey, "modern");
+    const saved = await callOk<{ results: { id: string }[] }>(client, "remember", { content: "Older than v4." });
+    const id = saved.results[0]?.id ?? "";
+    // As a row from before tenant DB v4 is: no author recorded.
+    await (await tenantDb(account.tenantId)).execute(
+      { sql: "UPDATE memories SET written_by = NULL WHERE id = ?", args: [id] },
+      "write",
+    );
+    const recalled = await callOk<{ results: Record<string, unknown>[] }>(client, "recall", { query: "older" });
+    expect(recalled.results.map((hit) => hit.id)).toEqual([id]);
+    expect(recalled.results[0]).not.toHaveProperty("by");
+    const got = await callOk<{ memories: Record<string, unknown>[] }>(client, "get", { ids: [id] });
+    expect(got.memories[0]).not.toHaveProperty("written_by");
   });
 });

@@ -79,7 +79,7 @@ export const rememberTool = defineTool({
       .min(1)
       .max(LIMITS.batch, { error: `at most ${LIMITS.batch} memories per call` })
       .optional()
-      .describe("Up to 50 memories, all or none, each with a single save's fields (none at the top level)."),
+      .describe("Each with a single save's fields (none at the top level)."),
   })
     .refine((args) => (args.content === undefined) !== (args.memories === undefined), {
       error: "give either content (one memory) or memories (a batch), not both and not neither",
@@ -128,6 +128,7 @@ const hitOut = z.object({
   status: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
+  by: z.string().optional().describe("Who wrote it: key or app, and client."),
   explain: z.looseObject({}).optional().describe("Signals and weights."),
 });
 
@@ -145,10 +146,10 @@ export const recallTool = defineTool({
       .max(LIMITS.queryChars, { error: `must be at most ${LIMITS.queryChars} characters` })
       .optional()
       .describe("Free text; any characters."),
-    files: files.optional().describe("Paths the work touches; memories about them rank higher."),
+    files: files.optional().describe("Paths the work touches; their memories rank higher."),
     kinds: z.array(plain.kind).max(8).optional(),
     tags: tags.optional(),
-    tag_mode: z.enum(["any", "all"]).optional().describe("Whether memories need any (default) or all of the tags."),
+    tag_mode: z.enum(["any", "all"]).optional().describe("Memories need any (default) or all of the tags."),
     project: plain.project.optional().describe("Search only this project."),
     current_project: plain.project
       .optional()
