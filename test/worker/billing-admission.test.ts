@@ -118,6 +118,7 @@ const SUSPENDED: Record<string, "allowed" | "refused"> = {
   "POST /members": "refused",
   "PATCH /members/:id": "refused",
   "DELETE /members/:id": "refused",
+  "DELETE /members/me": "refused",
   "GET /invitations": "refused",
   "POST /invitations": "refused",
   "DELETE /invitations/:id": "refused",
@@ -170,6 +171,7 @@ describe("suspended tenants, route by route", () => {
       "PATCH /members/:id": () =>
         apiFetch("/api/members/usr_x", t.ownerKey, { method: "PATCH", body: '{"role":"viewer"}' }),
       "DELETE /members/:id": () => apiFetch("/api/members/usr_x", t.ownerKey, { method: "DELETE" }),
+      "DELETE /members/me": () => apiFetch("/api/members/me", t.ownerKey, { method: "DELETE" }),
       "GET /invitations": () => apiFetch("/api/invitations", t.ownerKey),
       "POST /invitations": () =>
         apiFetch("/api/invitations", t.ownerKey, { method: "POST", body: '{"email":"new@example.test"}' }),
