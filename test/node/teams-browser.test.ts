@@ -1,4 +1,5 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { linkIn, newEmail, PASSWORD, review as reviewPage, useBrowserStack } from "./browser-support";
 
@@ -33,7 +34,8 @@ function admin(path: string, method: string, body: unknown) {
   });
 }
 
-async function mcpCall(key: string, name: string, args: Record<string, unknown>) {
+/** An agent (the MCP SDK's client, named "team-agent" 2.1) with this key, for the length of `use`. */
+async function withAgent<T>(key: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ name: "team-agent", version: "2.1" });
   await client.connect(
     new StreamableHTTPClientTransport(new URL(`${env.stack.info.baseUrl}/mcp`), {
@@ -41,10 +43,26 @@ async function mcpCall(key: string, name: string, args: Record<string, unknown>)
     }),
   );
   try {
-    return await client.callTool({ name, arguments: args });
+    return await use(client);
   } finally {
     await client.close();
   }
+}
+
+const mcpCall = (key: string, name: string, args: Record<string, unknown>) =>
+  withAgent(key, (client) => client.callTool({ name, arguments: args }));
+
+/** The key the Connect page makes for the signed-in person, shown once. */
+async function connectKey(page: Page): Promise<string> {
+  await page.getByRole("link", { name: "Connect" }).click();
+  await page
+    .getByRole("button", { name: /Create a key for this client/ })
+    .first()
+    .click();
+  const setup = (await page.locator("#setup-created").textContent()) ?? "";
+  const key = /Bearer (mk_[A-Za-z0-9]+)/.exec(setup)?.[1] ?? "";
+  expect(key).toMatch(/^mk_/);
+  return key;
 }
 
 describe("a team in two browsers", () => {
@@ -93,14 +111,7 @@ describe("a team in two browsers", () => {
       await people.waitForURL(`${base}/app/team?done=joined`);
       expect(await people.getByRole("heading", { level: 1 }).textContent()).toBe("Team Analytical Engines");
       await review(people, "member");
-      await people.getByRole("link", { name: "Connect" }).click();
-      await people
-        .getByRole("button", { name: /Create a key for this client/ })
-        .first()
-        .click();
-      const setup = (await people.locator("#setup-created").textContent()) ?? "";
-      const adaKey = /Bearer (mk_[A-Za-z0-9]+)/.exec(setup)?.[1] ?? "";
-      expect(adaKey).toMatch(/^mk_/);
+      const adaKey = await connectKey(people);
       const remembered = await mcpCall(adaKey, "remember", { content: "Ada's note on the engine", kind: "note" });
       expect(remembered.isError ?? false).toBe(false);
       await people.getByRole("button", { name: "Sign out" }).click();
@@ -116,6 +127,30 @@ describe("a team in two browsers", () => {
       await people.waitForURL(`${base}/app/team?done=joined`);
       expect(await people.locator("main p").first().textContent()).toContain("viewer");
       await review(people, "viewer");
+
+      // Vic's agent sees only the read tools, finds Ada's memory, and its write is refused.
+      const vicKey = await connectKey(people);
+      await withAgent(vicKey, async (agent) => {
+        const tools = (await agent.listTools()).tools.map((tool) => tool.name);
+        expect(tools).toContain("recall");
+        expect(tools).not.toContain("remember");
+        const found = await agent.callTool({ name: "recall", arguments: { query: "engine note" } });
+        expect(JSON.stringify(found.content)).toContain("Ada's note on the engine");
+        const refused = await agent
+          .callTool({ name: "remember", arguments: { content: "Vic tries to write", kind: "note" } })
+          .then(
+            (answer) => answer.isError === true,
+            () => true,
+          );
+        expect(refused).toBe(true);
+      });
+
+      // The owner's memories room says who wrote Ada's memory and through which client; Vic wrote nothing.
+      await ownerPage.goto(`${base}/app/memories`);
+      const list = (await ownerPage.locator("#memory-list").textContent()) ?? "";
+      expect(list).toContain("by Ada via team-agent 2.1");
+      expect(list).not.toContain("Vic tries to write");
+      await review(ownerPage, "memories");
 
       // The owner sees both, with their roles.
       await ownerPage.goto(`${base}/app/team`);
