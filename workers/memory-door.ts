@@ -104,20 +104,13 @@ export function operatorDoor(c: Context<AppEnv>, tenantId: string, db: Database,
  * The door for a person signed in to the console (the session already
  * proved who): what their role in the team allows over its memory — a
  * viewer's door refuses writes like a viewer's key would — with the
- * tenant's quota and field rules all the same. No role (an operator-made
- * tenant) means every scope.
+ * tenant's quota and field rules all the same.
  */
-export function ownerDoor(
-  c: Context<AppEnv>,
-  tenantId: string,
-  db: Database,
-  accountId: string | null = null,
-  role: Role | null = null,
-) {
+export function memberDoor(c: Context<AppEnv>, tenantId: string, db: Database, accountId: string, role: Role) {
   return new MemoryDoor(
     db,
     {
-      scopes: role ? ROLE_SCOPES[role] : ALL_SCOPES,
+      scopes: ROLE_SCOPES[role],
       source: null,
       attribution: { account: accountId, via: { kind: "console", name: null }, client: null },
     },

@@ -2,10 +2,9 @@
  * Who wrote a memory, a version of it, a link or an issue change: recorded
  * with the row since tenant DB v4 (`0004-attribution.ts`).
  *
- * - `account`: the account that owns the credential used. Today every key
- *   and grant belongs to the tenant's owner; the account is stored, not the
- *   tenant, so that when keys belong to individual members their writes
- *   stay theirs.
+ * - `account`: the account that owns the credential used — the team
+ *   member who made the key or granted the app, or the person signed in to
+ *   the console — so a write is that member's (the console shows their name).
  * - `via`: what the account came through — an API key (by its name), an
  *   OAuth app (by the name it registered), the console, or the operator.
  * - `client`: the MCP client's own `clientInfo` (name and version) when the

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { getTenant } from "../../../shared/tenants/tenants";
 import { exportResponse, MAX_IMPORT_BYTES, planOfText, runImport } from "../../api/portability/transfer";
 import { deleteAccountNow } from "../../api/tenant-deletion";
-import { ownerDoor } from "../../memory-door";
+import { memberDoor } from "../../memory-door";
 import { limitBody } from "../../middleware/body-limit";
 import { admitAction, failurePage } from "../admission";
 import { asApp, type ConsoleContext, type ConsoleEnv, type ConsoleMiddleware, signedIn } from "../context";
@@ -43,8 +43,9 @@ dataPages.get("/app/data/export", async (c) => {
   if (!exportQuery.safeParse(c.req.query()).success) return c.redirect("/app/data", 303);
   const refused = await admitAction(c, {}, BACK);
   if (refused) return refused;
-  const tenantId = signedIn(c).account.tenantId;
-  return exportResponse(asApp(c), ownerDoor(asApp(c), tenantId, await ownTenantDb(c)), tenantId);
+  const { account, session } = signedIn(c);
+  const door = memberDoor(asApp(c), account.tenantId, await ownTenantDb(c), account.id, session.role);
+  return exportResponse(asApp(c), door, account.tenantId);
 });
 
 const importForm = z.object({
@@ -71,7 +72,7 @@ dataPages.post(IMPORT_PATH, importLimit, async (c) => {
     const { account, session } = signedIn(c);
     const tenantId = account.tenantId;
     // Attributed to the person importing, and bounded by their role like every console door.
-    const door = ownerDoor(asApp(c), tenantId, await ownTenantDb(c), account.id, session.role);
+    const door = memberDoor(asApp(c), tenantId, await ownTenantDb(c), account.id, session.role);
     const summary = await runImport(asApp(c), door, tenantId, async () =>
       planOfText(await file.text(), {
         format: format === "auto" ? undefined : format,

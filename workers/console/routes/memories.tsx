@@ -6,7 +6,7 @@ import type { MemoryDoor } from "../../../shared/memory/door";
 import { searchTokens } from "../../../shared/memory/fts-query";
 import { MEMORY_KINDS, type MemoryKind, PROJECT_SLUG } from "../../../shared/memory/model";
 import { matchedWords } from "../../../shared/memory/snippet";
-import { ownerDoor } from "../../memory-door";
+import { memberDoor } from "../../memory-door";
 import { admitAction, failurePage } from "../admission";
 import { asApp, type ConsoleContext, type ConsoleEnv, signedIn } from "../context";
 import { IssuesPage } from "../pages/issues";
@@ -34,7 +34,7 @@ const PAGE_SIZE = 25;
 /** The console's door: the owner's, attributed to the signed-in account "through the console". */
 export async function consoleDoor(c: ConsoleContext): Promise<MemoryDoor> {
   const { account, session } = signedIn(c);
-  return ownerDoor(asApp(c), account.tenantId, await ownTenantDb(c), account.id, session.role);
+  return memberDoor(asApp(c), account.tenantId, await ownTenantDb(c), account.id, session.role);
 }
 
 /** Anything unreadable in the query falls back to "no filter" rather than an error page: it is a bookmark. */
