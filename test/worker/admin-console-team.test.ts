@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { operatorBrowser, textOf } from "./admin-console-support";
-import { captureEmail, newEmail } from "./console-support";
+import { emailPerTest, newEmail } from "./console-support";
 import { ADMIN, workerFetch } from "./support";
 import { api, member, person } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const mail = emailPerTest();
 
 describe("admin console: a tenant's team", () => {
   it("shows seats used of the limit (the plan's, then the override) and every member's email, role and join time", async () => {

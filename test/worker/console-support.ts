@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { expect, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { workerFetch } from "./support";
 
 /** A browser's cookie jar, good enough for the console's `__Host-` cookies on http://localhost. */
@@ -54,7 +54,12 @@ export interface SentEmail {
 }
 
 /** Every message the Worker hands to the `EMAIL` binding while the spy is installed. */
-export function captureEmail(): { sent: SentEmail[]; next(to: string, timeoutMs?: number): Promise<SentEmail> } {
+export interface CapturedEmail {
+  readonly sent: SentEmail[];
+  next(to: string, timeoutMs?: number): Promise<SentEmail>;
+}
+
+export function captureEmail(): CapturedEmail {
   const sent: SentEmail[] = [];
   vi.spyOn(env.EMAIL, "send").mockImplementation(async (message) => {
     sent.push(message as unknown as SentEmail);
@@ -74,6 +79,32 @@ export function captureEmail(): { sent: SentEmail[]; next(to: string, timeoutMs?
       }
       throw new Error(`no email to ${to} within ${timeoutMs} ms`);
     },
+  };
+}
+
+/**
+ * The emails each test of a file sends, captured afresh for every test (one
+ * test's mail never answers another's `next`); spies and fake timers are put
+ * back after each test.
+ */
+export function emailPerTest(): CapturedEmail {
+  let current: CapturedEmail | undefined;
+  beforeEach(() => {
+    current = captureEmail();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+  const now = () => {
+    if (!current) throw new Error("emailPerTest: mail read outside a test");
+    return current;
+  };
+  return {
+    get sent() {
+      return now().sent;
+    },
+    next: (to, timeoutMs) => now().next(to, timeoutMs),
   };
 }
 

@@ -1,16 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { captureEmail, newEmail } from "./console-support";
+import { describe, expect, it } from "vitest";
+import { emailPerTest, newEmail } from "./console-support";
 import { ADMIN, openMgmtDb, workerFetch } from "./support";
 import { api, invite, member, person, tokenIn } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-});
+const mail = emailPerTest();
 
 describe("members and invitations API", () => {
   it("a signed-up owner is the team's owner, and their first key belongs to them", async () => {

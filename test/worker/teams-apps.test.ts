@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Browser, captureEmail, signIn } from "./console-support";
+import { describe, expect, it } from "vitest";
+import { Browser, emailPerTest, signIn } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
 import { ADMIN, openMgmtDb, workerFetch } from "./support";
 import { api, grantFor, member, person } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const mail = emailPerTest();
 
 const PASSWORD = "a long enough passphrase";
 

@@ -1,18 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../shared/db/client";
 import { migrate } from "../../shared/db/migrate";
 import { managementMigrations } from "../../shared/migrations/management";
-import { captureEmail, newEmail } from "./console-support";
+import { emailPerTest, newEmail } from "./console-support";
 import { config, openMgmtDb } from "./support";
 import { api, invite, member, person } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const mail = emailPerTest();
 
 async function pendingFor(tenantId: string, email: string): Promise<number> {
   const result = await openMgmtDb().execute(

@@ -1,17 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { teamsOf } from "../../shared/teams/memberships";
-import { Browser, captureEmail, linkIn, newEmail, signedUpBrowser, signIn } from "./console-support";
+import { Browser, emailPerTest, linkIn, newEmail, signedUpBrowser, signIn } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
 import { openMgmtDb } from "./support";
 import { api, member, person, rememberStatus } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const mail = emailPerTest();
 
 const PASSWORD = "a perfectly fine passphrase";
 

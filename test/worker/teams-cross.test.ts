@@ -1,18 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acceptInvitation, signUpFromInvitation } from "../../shared/teams/joining";
 import { memberDisplayNames, teamsOf } from "../../shared/teams/memberships";
 import { createApiKey } from "../../shared/tenants/api-keys";
-import { captureEmail, newEmail } from "./console-support";
+import { emailPerTest, newEmail } from "./console-support";
 import { openMgmtDb } from "./support";
 import { api, grantFor, invite, listedIds, listedMemories, member, person, rememberStatus } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const mail = emailPerTest();
 
 describe("a member of team A never reads or changes team B", () => {
   it("with a key and an OAuth grant bound to A, every route and tool answers about A only, B's ids guessed", async () => {

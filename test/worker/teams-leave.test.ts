@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApiKey } from "../../shared/tenants/api-keys";
-import { captureEmail } from "./console-support";
+import { emailPerTest } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
 import { ADMIN, newTenant, openMgmtDb, workerFetch } from "./support";
 import { api, grantFor, member, person } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-});
+const mail = emailPerTest();
 
 describe("leaving a team through the API", () => {
   it("DELETE /api/members/me: the member is gone, their keys and grants in the team stop, their own team's stay; audited as a leave", async () => {

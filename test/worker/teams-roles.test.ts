@@ -1,19 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { removeMember } from "../../shared/teams/memberships";
 import { createApiKey } from "../../shared/tenants/api-keys";
-import { captureEmail } from "./console-support";
+import { emailPerTest } from "./console-support";
 import { post, TOOLS_LIST } from "./mcp-support";
 import { openMgmtDb } from "./support";
 import { api, grantFor, member, person, rememberStatus } from "./teams-support";
 
-let mail: ReturnType<typeof captureEmail>;
-beforeEach(() => {
-  mail = captureEmail();
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-});
+const mail = emailPerTest();
 
 describe("roles bound every credential", () => {
   it("a viewer's credentials only ever read, whatever scopes a key was stored with", async () => {
