@@ -46,13 +46,21 @@ const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 // Without wrangler dev's local explorer tracing: it runs inside the same workerd process and
 // costs CPU for every invocation (an admitted request is two: the Worker and the tenant's
 // object), which a deployed Worker does not pay. docs/mcp.md has the measurement.
+// The libSQL server runs in a process of its own, as Turso is a service of its own: sharing this
+// process, every database round trip would wait behind the load generator's JavaScript.
+// BENCH_LIBSQL_PROCESS=shared puts it back in this process (how runs before 2026-12-07 measured).
+const libsqlProcess = process.env.BENCH_LIBSQL_PROCESS === "shared" ? "shared" : "own";
 const stack = await startLocalStack({
   port: await freePort(),
   libsqlPort: await freePort(),
   stateDir,
   localTracing: false,
+  libsqlProcess,
 });
-console.log("Local stack: wrangler dev with its local explorer tracing off (X_LOCAL_OBSERVABILITY=false).\n");
+console.log(
+  "Local stack: wrangler dev with its local explorer tracing off (X_LOCAL_OBSERVABILITY=false);" +
+    ` the libSQL server in ${libsqlProcess === "own" ? "a process of its own" : "the benchmark's process"}.\n`,
+);
 try {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
   if (only === undefined || only === "mcp-list" || only === "mcp") {

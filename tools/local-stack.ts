@@ -17,6 +17,7 @@ import { bindTenantTokens, migrateManagementDb } from "../shared/migrations/migr
 import { createApiKey } from "../shared/tenants/api-keys";
 import { createTenant, getTenant } from "../shared/tenants/tenants";
 import { type FakeStripe, startFakeStripe } from "./fake-stripe/server";
+import { startLibsqlChild } from "./libsql-server/child";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
 import {
   type LocalSecrets,
@@ -65,6 +66,12 @@ export interface LocalStackOptions {
    * costs CPU per invocation that no deployed Worker pays (see docs/mcp.md).
    */
   localTracing?: boolean;
+  /**
+   * Run the libSQL server in a process of its own (libsql-server/child.ts)
+   * rather than in this one: for a caller that keeps this process busy, as
+   * the benchmark's load generator does.
+   */
+  libsqlProcess?: "shared" | "own";
   /** A Worker entry other than wrangler.toml's `main` (the latency benchmark's, bench/far-object-entry.ts). */
   main?: string;
 }
@@ -199,11 +206,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   const secrets = await loadOrCreateSecrets(join(stateDir, "secrets.json"));
-  const libsql = await startLibsqlServer({
-    port: options.libsqlPort,
-    dataDir: join(stateDir, "libsql"),
-    authToken: secrets.libsqlToken,
-  });
+  const libsqlOptions = { port: options.libsqlPort, dataDir: join(stateDir, "libsql"), authToken: secrets.libsqlToken };
+  const libsql = await (options.libsqlProcess === "own" ? startLibsqlChild : startLibsqlServer)(libsqlOptions);
   const baseUrl = `http://127.0.0.1:${options.port}`;
   const { stripe, fake: fakeStripe } = await startStripe(secrets, baseUrl, options);
   // The Worker's public origin is where this stack listens: OAuth metadata and tokens name it.

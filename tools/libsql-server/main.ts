@@ -4,6 +4,7 @@
  *   LIBSQL_PORT        default 8080
  *   LIBSQL_DATA_DIR    default .muninn/libsql
  *   LIBSQL_AUTH_TOKEN  optional; when set, clients and the Platform API need it
+ *   LIBSQL_EXIT_WITH_STDIN  set by a parent process (child.ts): stop when stdin closes
  */
 import { fail, portFromEnv } from "../operator-env.js";
 import { startLibsqlServer } from "./server.js";
@@ -22,16 +23,18 @@ const server = await startLibsqlServer({
 console.log(`libSQL server listening on ${server.url} (database URL: ${server.url}/<name>/)`);
 
 let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  });
+function stop() {
+  if (stopping) return;
+  stopping = true;
+  server.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, stop);
+if (process.env.LIBSQL_EXIT_WITH_STDIN) {
+  process.stdin.on("close", stop).on("end", stop).resume();
 }

@@ -33,6 +33,8 @@ export interface LibsqlServer {
   /** e.g. http://127.0.0.1:8080 — a database lives at `${url}/<name>/`. */
   url: string;
   port: number;
+  /** The server's own process, when it runs in one (child.ts); absent when it shares the caller's. */
+  pid?: number;
   close(): Promise<void>;
 }
 
