@@ -14,6 +14,32 @@ export interface Account {
   createdAt: string;
 }
 
+/** The longest name a person may choose to be shown by (team page, "by Ada" on memories). */
+export const DISPLAY_NAME_MAX = 100;
+
+/** Why `name` (trimmed) cannot be a display name, or null if it can; empty means "none chosen". */
+export function displayNameProblem(name: string): string | null {
+  if (name.length > DISPLAY_NAME_MAX) return `Keep your name to ${DISPLAY_NAME_MAX} characters.`;
+  // Control characters (newlines, bidi overrides) would let a name rewrite the lines it is shown in.
+  if (/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name)) return "Your name cannot contain control characters.";
+  return null;
+}
+
+/** The name the person chose, or "" when they have not (pages then show their email's local part). */
+export async function chosenDisplayName(mgmtDb: Database, userId: string): Promise<string> {
+  const result = await mgmtDb.execute({ sql: "SELECT display_name FROM users WHERE id = ?", args: [userId] }, "read");
+  const value = result.rows[0]?.display_name;
+  return value == null ? "" : String(value);
+}
+
+/** Set (or, with null, clear) the name a person is shown by. */
+export function displayNameStatement(userId: string, name: string | null): Statement {
+  return {
+    sql: "UPDATE users SET display_name = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+    args: [name, userId],
+  };
+}
+
 /** Emails are compared case-insensitively: stored trimmed and lowercased. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

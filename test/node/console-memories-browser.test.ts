@@ -148,7 +148,17 @@ describe("the memories room in a real browser", () => {
       await page.locator("#memory-list li", { hasText: "Live arrival" }).waitFor({ timeout: 20_000 });
       expect(await page.locator("[data-live]").textContent()).toContain("1 new memory just arrived");
       expect(await page.locator("#memory-list li").count()).toBe(4);
-      await page.reload();
+      // The owner chooses the name the team sees: the memories say it from then on (the README's picture).
+      await page.getByRole("link", { name: "Settings", exact: true }).click();
+      await page.getByRole("textbox", { name: "Name" }).fill("Ada Lovelace");
+      await page.getByRole("button", { name: "Save name" }).click();
+      await page.waitForURL(/changed=name/);
+      expect(await page.getByRole("status").first().textContent()).toContain("Your name was saved");
+      await review(page, "settings-name");
+      await page.goto(`${base}/app/memories`);
+      expect(await page.locator("#memory-list").textContent()).toContain(
+        "by Ada Lovelace via claude-code 2.1.0 (key “Claude Code”)",
+      );
       await page.screenshot({ path: join(SCREENSHOTS, "memories-readme.png") });
 
       await call(agent, "track", { action: "add", title: "Export times out over 50k memories", severity: 4 });

@@ -93,6 +93,53 @@ describe("settings", () => {
     expect((await elsewhere.fetch("/app/settings")).status).toBe(303);
   });
 
+  it("a person chooses the name their team sees; a bad one is refused with what they typed kept; empty goes back to the default", async () => {
+    const { browser, email } = await signedUpBrowser("named");
+    const localPart = email.split("@")[0] as string;
+    let page = await browser.page("/app/settings");
+    expect(page.html).toContain(`Leave it empty to be shown as “${localPart}”`);
+    const saved = await browser.post("/app/settings/name", { csrf: page.csrf, name: "  Ada Lovelace  " });
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get("location")).toBe("/app/settings?changed=name");
+    page = await browser.page("/app/settings?changed=name");
+    expect(page.html).toContain("Your name was saved.");
+    expect(page.html).toContain('value="Ada Lovelace"');
+    expect((await browser.page("/app/team")).html).toContain("<td>Ada Lovelace</td>");
+
+    for (const [name, message] of [
+      ["Ada\u202Egnp.exe", "Your name cannot contain control characters."],
+      ["Ada\nLovelace", "Your name cannot contain control characters."],
+      ["A".repeat(101), "Keep your name to 100 characters."],
+    ]) {
+      const refused = await browser.post("/app/settings/name", { csrf: page.csrf, name: name as string });
+      expect(refused.status).toBe(400);
+      const html = await refused.text();
+      expect(html).toMatch(new RegExp(`role="alert"[^>]*>[^<]*${(message as string).replace(".", "\\.")}`));
+      expect(html).toContain(`value="${(name as string).slice(0, 6)}`);
+    }
+    const forged = await browser.post("/app/settings/name", { csrf: "not-the-token", name: "Mallory" });
+    expect(forged.status).toBe(403);
+    expect((await browser.page("/app/team")).html).toContain("<td>Ada Lovelace</td>");
+
+    expect((await browser.post("/app/settings/name", { csrf: page.csrf, name: "" })).status).toBe(303);
+    expect((await browser.page("/app/team")).html).toContain(`<td>${localPart}</td>`);
+    const db = openMgmtDb();
+    const users = await db.execute({ sql: "SELECT id FROM users WHERE email = ?", args: [email] }, "read");
+    const userId = users.rows[0]?.id;
+    const audit = await db.execute(
+      {
+        sql: "SELECT actor, metadata FROM audit_log WHERE action = 'account.name_change' AND metadata LIKE ? ORDER BY id",
+        args: [`%${userId}%`],
+      },
+      "read",
+    );
+    expect(audit.rows.map((row) => JSON.parse(String(row.metadata)).after)).toEqual([
+      { displayName: "Ada Lovelace" },
+      { displayName: null },
+    ]);
+    expect(audit.rows.map((row) => row.actor)).toEqual([`user:${userId}`, `user:${userId}`]);
+  });
+
   it("a new email takes effect only through the link sent to it; a taken one gets no link", async () => {
     const { browser, email } = await signedUpBrowser("mover");
     const { email: taken } = await signedUpBrowser("occupied");

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 
+import { DISPLAY_NAME_MAX } from "../../../shared/accounts/accounts";
 import { MIN_PASSWORD_LENGTH } from "../../../shared/accounts/passwords";
 import type { AuditRecord } from "../../../shared/audit";
 import { Field, FormError, Notice, PostForm } from "../ui/forms";
@@ -12,17 +13,36 @@ const ACTIONS: Record<string, string> = {
   "account.password_reset": "Reset password",
   "account.sign_out_everywhere": "Signed out everywhere",
   "account.email_change": "Changed email",
+  "account.name_change": "Changed name",
   "api_key.create": "Created a key",
   "api_key.revoke": "Revoked a key",
   "oauth_grant.create": "Connected an app",
   "oauth_grant.revoke": "Disconnected an app",
   "tenant.create": "Created the account",
+  "memory.update": "Edited a memory",
+  "memory.forget": "Forgot memories",
+  "memory.restore": "Restored memories",
+  "memory.delete": "Deleted memories forever",
+  "memory.move": "Moved memories to a project",
+  "issue.resolve": "Resolved an issue",
+  "issue.reopen": "Reopened an issue",
+  "invitation.create": "Invited someone",
+  "invitation.resend": "Sent an invitation again",
+  "invitation.revoke": "Withdrew an invitation",
+  "member.join": "Someone joined the team",
+  "member.role_change": "Changed a member's role",
+  "member.ownership_offer": "Offered ownership",
+  "member.ownership_transfer": "Ownership passed on",
+  "member.remove": "Removed a member",
+  "member.leave": "Someone left the team",
 };
 
 export function SettingsPage(props: {
   viewer: Viewer;
-  error?: { form: "password" | "email"; message: string } | null;
+  error?: { form: "password" | "email" | "name"; message: string } | null;
   notice?: string | null;
+  /** The name the person chose ("" for none: they are shown by their email's local part). */
+  name: string;
   audit: AuditRecord[];
 }) {
   const { viewer, error } = props;
@@ -30,6 +50,26 @@ export function SettingsPage(props: {
     <Layout title="Settings" viewer={viewer} section="settings">
       <h1>Settings</h1>
       <Notice message={props.notice} />
+      <section class="card" aria-labelledby="name-heading">
+        <h2 id="name-heading">Your name</h2>
+        <p>Your team sees it on the team page and on the memories you and your agents write.</p>
+        {error?.form === "name" ? <FormError message={error.message} /> : null}
+        <PostForm action="/app/settings/name" csrf={viewer.csrf}>
+          <Field
+            name="name"
+            label="Name"
+            value={props.name}
+            autocomplete="name"
+            required={false}
+            maxlength={DISPLAY_NAME_MAX}
+            hint={`Leave it empty to be shown as “${viewer.email.split("@")[0]}”.`}
+            invalid={error?.form === "name"}
+          />
+          <div class="actions">
+            <button type="submit">Save name</button>
+          </div>
+        </PostForm>
+      </section>
       <section class="card" aria-labelledby="email-heading">
         <h2 id="email-heading">Email</h2>
         <p>

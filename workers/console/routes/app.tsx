@@ -1,7 +1,15 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import { z } from "zod";
-import { emailTaken, normalizeEmail, passwordHashStatement } from "../../../shared/accounts/accounts";
+import {
+  chosenDisplayName,
+  DISPLAY_NAME_MAX,
+  displayNameProblem,
+  displayNameStatement,
+  emailTaken,
+  normalizeEmail,
+  passwordHashStatement,
+} from "../../../shared/accounts/accounts";
 import { issueEmailToken } from "../../../shared/accounts/email-tokens";
 import { hashPassword, passwordProblem, verifyPassword } from "../../../shared/accounts/passwords";
 import { destroyAllSessions, destroyAllSessionsStatement } from "../../../shared/accounts/sessions";
@@ -197,16 +205,52 @@ appPages.post("/app/keys/:id/revoke", async (c) => {
 
 async function settings(
   c: ConsoleContext,
-  extra: { error?: { form: "password" | "email"; message: string }; notice?: string } = {},
+  extra: { error?: { form: "password" | "email" | "name"; message: string }; notice?: string; name?: string } = {},
   status = 200,
 ) {
-  const { entries } = await listAudit(c.get("services").mgmtDb, { tenantId: signedIn(c).account.tenantId, limit: 20 });
-  return render(c, <SettingsPage viewer={viewer(c)} audit={entries} {...extra} />, status);
+  const { mgmtDb } = c.get("services");
+  const { account } = signedIn(c);
+  const [{ entries }, name] = await Promise.all([
+    listAudit(mgmtDb, { tenantId: account.tenantId, limit: 20 }),
+    extra.name ?? chosenDisplayName(mgmtDb, account.id),
+  ]);
+  return render(c, <SettingsPage viewer={viewer(c)} audit={entries} {...extra} name={name} />, status);
 }
 
 const NOTICES: Record<string, string> = {
   password: "Your password was changed. Every other session was signed out.",
+  name: "Your name was saved. Your team sees it on the team page and on what you wrote.",
 };
+
+/**
+ * The name teammates see (the team page, "by Ada" on memories). Empty puts
+ * back the default, the part of the email before the @. Pages read it fresh
+ * on every view, so no cache needs forgetting.
+ */
+appPages.post("/app/settings/name", async (c) => {
+  const form = await postedForm(c);
+  if (form instanceof Response) return form;
+  const name = String(form.get("name") ?? "")
+    .trim()
+    .slice(0, DISPLAY_NAME_MAX + 1);
+  const problem = displayNameProblem(name);
+  if (problem) return settings(c, { error: { form: "name", message: problem }, name }, 400);
+  const { account } = signedIn(c);
+  await c.get("services").mgmtDb.batch(
+    [
+      displayNameStatement(account.id, name || null),
+      auditStatement({
+        tenantId: account.tenantId,
+        ...actor(c),
+        action: "account.name_change",
+        details: { userId: account.id },
+        after: { displayName: name || null },
+      }),
+    ],
+    "write",
+  );
+  return c.redirect("/app/settings?changed=name", 303);
+});
 
 appPages.get("/app/settings", (c) => settings(c, { notice: NOTICES[c.req.query("changed") ?? ""] }));
 
