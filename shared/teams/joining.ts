@@ -1,4 +1,4 @@
-import { emailTaken, newUserId, normalizeEmail } from "../accounts/accounts";
+import { displayNameProblem, emailTaken, newUserId, normalizeEmail } from "../accounts/accounts";
 import { hashPassword, passwordProblem } from "../accounts/passwords";
 import { conditionalAuditStatement } from "../audit";
 import type { Database, Statement } from "../db/client";
@@ -157,6 +157,8 @@ export async function signUpFromInvitation(
   }
   const problem = passwordProblem(input.password, invitation.email);
   if (problem) throw new AppError("invalid_request", problem, { code: "weak_password" });
+  const nameProblem = displayNameProblem(input.displayName?.trim() ?? "");
+  if (nameProblem) throw new AppError("invalid_request", nameProblem, { code: "invalid_name" });
   const emailConflict = () =>
     new AppError("conflict", `${invitation.email} already has an account: sign in to accept the invitation`, {
       code: "email_taken",

@@ -39,6 +39,20 @@ describe("invitations in the browser", () => {
       password: "short",
     });
     expect(weak.status).toBe(400);
+    // A name that would reverse the lines it is shown in is refused, with nothing created.
+    const reversing = await browser.post("/invite/signup", {
+      csrf: page.csrf,
+      token: hiddenToken(page.html),
+      name: "Ada\u202Egnp.exe",
+      password: PASSWORD,
+    });
+    expect(reversing.status).toBe(400);
+    expect(await reversing.text()).toContain("Your name cannot contain control characters.");
+    const none = await openMgmtDb().execute(
+      { sql: "SELECT COUNT(*) AS n FROM users WHERE email = ?", args: [email] },
+      "read",
+    );
+    expect(Number(none.rows[0]?.n)).toBe(0);
     const joined = await browser.post("/invite/signup", {
       csrf: page.csrf,
       token: hiddenToken(page.html),

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
-import { normalizeEmail } from "../../../shared/accounts/accounts";
+import { DISPLAY_NAME_MAX, normalizeEmail } from "../../../shared/accounts/accounts";
 import { switchTeam } from "../../../shared/accounts/sessions";
 import { AppError } from "../../../shared/errors";
 import { assertUsable, findInvitationByToken, type InvitationByLink } from "../../../shared/teams/invitations";
@@ -98,7 +98,7 @@ invitePages.post("/invite/signup", async (c) => {
   const token = String(form.get("token") ?? "");
   const name = String(form.get("name") ?? "")
     .trim()
-    .slice(0, 100);
+    .slice(0, DISPLAY_NAME_MAX + 1);
   const invitation = await usable(c, token);
   if (invitation instanceof Response) return invitation;
   const page = (error: string, status: number) =>
