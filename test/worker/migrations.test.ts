@@ -30,6 +30,34 @@ describe("schema migrations", () => {
     expect(await schemaVersion(db)).toBe(managementMigrations.length);
   });
 
+  it("v8 drops users.role (roles live in memberships) and keeps every account and membership", async () => {
+    const db = scratchDb();
+    await migrate(db, managementMigrations.slice(0, 7));
+    await db.batch(
+      [
+        "INSERT INTO users (id, tenant_id, email) VALUES ('usr_owner', 't1', 'owner@example.test')",
+        "INSERT INTO users (id, tenant_id, email) VALUES ('usr_viewer', 't1', 'viewer@example.test')",
+        "INSERT INTO memberships (tenant_id, user_id, role) VALUES ('t1', 'usr_owner', 'owner')",
+        "INSERT INTO memberships (tenant_id, user_id, role) VALUES ('t1', 'usr_viewer', 'viewer')",
+      ],
+      "write",
+    );
+    // Before: the old column calls the invited viewer an owner.
+    const before = await db.execute("SELECT role FROM users WHERE id = 'usr_viewer'", "read");
+    expect(before.rows[0]?.role).toBe("owner");
+    expect((await migrate(db, managementMigrations)).applied).toEqual([8]);
+    const columns = await db.execute("SELECT name FROM pragma_table_info('users')", "read");
+    expect(columns.rows.map((row) => row.name)).not.toContain("role");
+    const people = await db.execute(
+      "SELECT u.email, m.role FROM users u JOIN memberships m ON m.user_id = u.id ORDER BY u.email",
+      "read",
+    );
+    expect(people.rows.map((row) => [row.email, row.role])).toEqual([
+      ["owner@example.test", "owner"],
+      ["viewer@example.test", "viewer"],
+    ]);
+  });
+
   it("is a no-op the second time", async () => {
     const db = scratchDb();
     await migrate(db, sample);

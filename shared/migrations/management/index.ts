@@ -6,6 +6,7 @@ import accounts from "./0004-accounts";
 import tenantMigrations from "./0005-tenant-migrations";
 import consoleTables from "./0006-console";
 import teams from "./0007-teams";
+import usersWithoutRole from "./0008-users-without-role";
 
 /** Management DB migrations, in order. Add a file per change; never edit an applied one. */
 export const managementMigrations: readonly Migration[] = [
@@ -16,4 +17,5 @@ export const managementMigrations: readonly Migration[] = [
   tenantMigrations,
   consoleTables,
   teams,
+  usersWithoutRole,
 ];
