@@ -77,6 +77,13 @@ export async function review(page: Page, name: string, prefix = "console"): Prom
       .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
       .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
     expect(serious, `${name} (${scheme})`).toEqual([]);
+    // axe calls a repeated id minor; for a label's `for` it means the second field has no name at all.
+    const repeated = await page.evaluate(() => {
+      const seen = new Map<string, number>();
+      for (const element of document.querySelectorAll("[id]")) seen.set(element.id, (seen.get(element.id) ?? 0) + 1);
+      return [...seen].filter(([, count]) => count > 1).map(([id]) => id);
+    });
+    expect(repeated, `${name}: ids used more than once`).toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, `${prefix}-${name}-${scheme}.png`), fullPage: true });
   }
   await page.emulateMedia({ colorScheme: "light" });

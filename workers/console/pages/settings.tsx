@@ -80,7 +80,13 @@ export function SettingsPage(props: {
         {error?.form === "email" ? <FormError message={error.message} /> : null}
         <PostForm action="/app/settings/email" csrf={viewer.csrf}>
           <Field name="email" label="New email" type="email" autocomplete="email" invalid={error?.form === "email"} />
-          <Field name="current_password" label="Current password" type="password" autocomplete="current-password" />
+          <Field
+            name="current_password"
+            id="field-email-current-password"
+            label="Current password"
+            type="password"
+            autocomplete="current-password"
+          />
           <div class="actions">
             <button type="submit">Change email</button>
           </div>

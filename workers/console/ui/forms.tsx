@@ -28,6 +28,8 @@ export function Notice(props: { message?: string | null }) {
 
 export function Field(props: {
   name: string;
+  /** Needed when two forms of one page have a field of the same name: ids must be unique for labels to work. */
+  id?: string;
   label: string;
   type?: "email" | "password" | "text" | "date";
   value?: string;
@@ -39,7 +41,7 @@ export function Field(props: {
   maxlength?: number;
   minlength?: number;
 }) {
-  const id = `field-${props.name}`;
+  const id = props.id ?? `field-${props.name}`;
   const hintId = props.hint ? `${id}-hint` : null;
   const describedBy = [hintId, props.invalid ? ERROR_ID : null].filter(Boolean).join(" ") || undefined;
   return (
