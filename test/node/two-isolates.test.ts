@@ -338,7 +338,10 @@ describe("two Worker instances bound to one Durable Object namespace", () => {
     expect(admitted).toBe(N - LARGEST_LEASE);
 
     // A lifetime after the dead lease expired the object's alarm reconciles it as used in full: the 4 used
-    // are counted, and so are the units it never used (the object cannot tell them apart).
+    // are counted, and so are the units it never used (the object cannot tell them apart). Once in about 25
+    // runs on the loaded machine (2026-12-07) the lease was still outstanding after a 10 s wait, unexplained
+    // and not seen again in 20 runs since nor in 26 rounds of a loop of this scenario; a failure here prints
+    // what the Workers and objects logged at warn or error.
     await vi.waitFor(async () => expect(await leasesOutstanding(tenant.id), warnings()).toEqual([]), {
       timeout: 15_000,
       interval: 100,
