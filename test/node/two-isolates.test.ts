@@ -116,7 +116,13 @@ beforeAll(async () => {
 
   const outdir = await bundle();
   // Bindings, flags and vars as wrangler.toml declares them; the bundle has every module in one file.
+  // Wrangler would warn that `[secrets] required` are missing from this process's environment: the
+  // test gives them to the Workers as bindings below, so only its errors are shown.
+  const logLevel = process.env.WRANGLER_LOG;
+  process.env.WRANGLER_LOG = "error";
   const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+  if (logLevel === undefined) delete process.env.WRANGLER_LOG;
+  else process.env.WRANGLER_LOG = logLevel;
   const { modulesRules: _bundled, ...declared } = workerOptions as typeof workerOptions & { modulesRules?: unknown };
   const worker = {
     ...declared,
