@@ -21,23 +21,6 @@ export interface LeaseRow extends Record<string, SqlStorageValue> {
 /** Time for a settlement already on its way when a lease expires to arrive before the lease is reconciled. */
 export const EXPIRY_GRACE_MS = LEASE_LIFETIME_MS;
 
-/**
- * How much one lease grants out of `remaining`: a tenth of what remains, and
- * at most `cap` — 10, or what the limit allows in one lease lifetime when that
- * is more (a tenant allowed 100,000 a minute gets leases of 1,667, so a busy
- * isolate asks about once a lifetime rather than hundreds of times) — and at
- * least one. Near the limit leases shrink to single units, so the budget is not
- * stranded in one isolate while another one is refused.
- */
-export function leaseSize(remaining: number, cap = 10): number {
-  return remaining <= 0 ? 0 : Math.max(1, Math.min(Math.max(10, cap), Math.floor(remaining / 10)));
-}
-
-/** The most a lease may hold of a limit of `limit` per `windowMs`: what that rate allows in one lifetime. */
-export function perLifetime(limit: number, windowMs: number): number {
-  return Math.ceil((limit * LEASE_LIFETIME_MS) / windowMs);
-}
-
 export class LeaseLedger {
   readonly #sql: SqlStorage;
 

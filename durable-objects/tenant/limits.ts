@@ -7,13 +7,15 @@ import {
   type LeaseInput,
   type LeaseResult,
   type LeaseSettlement,
+  leaseSize,
+  perLifetime,
   type RateLimitState,
   type RateLimitStatus,
   type ReserveResult,
   type TenantSettings,
   type UsageStatus,
 } from "./contract";
-import { LeaseLedger, leaseSize, perLifetime } from "./leases";
+import { LeaseLedger } from "./leases";
 import { UsageMeter } from "./quota";
 import { SlidingWindowLimiter } from "./rate-limit";
 import { warnings } from "./warnings";

@@ -11,8 +11,9 @@ import { ADMIN, admitInput, asTenant, leasesSettled, newTenant, openMgmtDb, work
  * the per-isolate lease cache the Worker keeps in module state: two
  * instances calling the same tenant's Durable Object stub behave as two
  * isolates (or two colos) would, each with its own leases. The plugin runs
- * one Worker isolate, so two real Worker instances cannot be started side by
- * side; what differs between them is exactly this cache.
+ * one Worker isolate; two real Worker instances bound to one namespace are
+ * tested in test/node/two-isolates.test.ts. Here the clock and an isolate's
+ * `waitUntil` work are in the test's hands (a lease's lifetime, a death).
  */
 
 afterEach(() => {
