@@ -45,7 +45,7 @@ function parents(): Map<number, number> {
 }
 
 /** The workerd processes `wrangler dev` (pid `root`) started, at any depth. */
-function workerdPids(root: number): number[] {
+export function workerdPids(root: number): number[] {
   const tree = parents();
   const below = (pid: number): boolean => {
     for (let at = tree.get(pid); at !== undefined && at > 1; at = tree.get(at)) if (at === root) return true;
@@ -62,7 +62,7 @@ function workerdPids(root: number): number[] {
 }
 
 /** CPU seconds (user + system) the processes have used so far. */
-function cpuSeconds(pids: number[]): number {
+export function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
