@@ -47,9 +47,8 @@ export class DatabaseTimeoutError extends Error {
  */
 export function fetchWithTimeout(timeoutMs: number): typeof fetch {
   return async (input, init) => {
-    const request = new Request(input, init);
     try {
-      return await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       if (error instanceof DOMException && error.name === "TimeoutError") {
         throw new DatabaseTimeoutError(`database did not answer within ${timeoutMs} ms`);
