@@ -94,13 +94,15 @@ function valueToHrana(value: unknown): HranaValue {
   throw new TypeError("Unsupported type of value");
 }
 
+/** A statement as the library writes it: both argument lists always present, one of them empty. */
 function stmtToHrana(statement: InStatement, wantRows: boolean) {
   const [sql, args] = typeof statement === "string" ? [statement, undefined] : [statement.sql, statement.args];
-  if (args === undefined) return { sql, want_rows: wantRows };
-  if (Array.isArray(args)) return { sql, args: args.map(valueToHrana), want_rows: wantRows };
+  const positional = Array.isArray(args) ? args : [];
+  const named = args !== undefined && !Array.isArray(args) ? Object.entries(args) : [];
   return {
     sql,
-    named_args: Object.entries(args).map(([name, value]) => ({ name, value: valueToHrana(value) })),
+    args: positional.map(valueToHrana),
+    named_args: named.map(([name, value]) => ({ name, value: valueToHrana(value) })),
     want_rows: wantRows,
   };
 }
