@@ -1,11 +1,17 @@
 /**
  * Worker CPU per request over the no-op: the CPU time (user + system, from
- * `/proc/<pid>/stat`) of the local stack's workerd process — the Worker and
- * the tenant's Durable Object, one process locally; not the libSQL server —
- * across a block of requests of one case, divided by the block's requests,
- * minus the no-op's in the same round. Interleaved rounds as in
+ * `/proc/<pid>/stat`) of the local stack's Worker process — the Worker and
+ * the tenant's Durable Object, one workerd process locally; not the libSQL
+ * server — across a block of requests of one case, divided by the block's
+ * requests, minus the no-op's in the same round. Interleaved rounds as in
  * `measureRounds`, so the machine's drift lands in both sides of a
  * difference. Linux only: elsewhere the table says it was not measured.
+ *
+ * `wrangler dev` runs a second workerd process in front of the Worker: its
+ * proxy, which listens on the stack's port and forwards every request (a
+ * deployed Worker has no such hop). The goal is read on the Worker's process;
+ * the whole stack, proxy included, is shown beside it (before 2026-12-07 the
+ * table summed both).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { type BenchCase, type BenchTarget, benchTenant, noopCase } from "./admission";
@@ -20,11 +26,15 @@ const TICKS_PER_SECOND = 100;
 
 export interface CpuRow {
   name: string;
-  /** Median over rounds of this case's workerd CPU ms per request. */
+  /** Median over rounds of this case's CPU ms per request in the Worker's process. */
   msPerRequest: number;
   /** Median over rounds of that minus the no-op's in the same round. */
   overNoop: number;
   range: [number, number];
+  /** The same difference for every workerd process of the stack (wrangler's proxy included). */
+  stackOverNoop: number;
+  /** Diagnostic rows (variants of recall) carry no goal. */
+  goal: boolean;
 }
 
 /** The parent pid of every process, from /proc. */
@@ -45,7 +55,7 @@ function parents(): Map<number, number> {
 }
 
 /** The workerd processes `wrangler dev` (pid `root`) started, at any depth. */
-function workerdPids(root: number): number[] {
+export function workerdPids(root: number): number[] {
   const tree = parents();
   const below = (pid: number): boolean => {
     for (let at = tree.get(pid); at !== undefined && at > 1; at = tree.get(at)) if (at === root) return true;
@@ -62,7 +72,7 @@ function workerdPids(root: number): number[] {
 }
 
 /** CPU seconds (user + system) the processes have used so far. */
-function cpuSeconds(pids: number[]): number {
+export function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -73,10 +83,22 @@ function cpuSeconds(pids: number[]): number {
   return ticks / TICKS_PER_SECOND;
 }
 
-async function block(item: BenchCase, pids: number[]): Promise<number> {
+/** The workerd process wrangler's proxy runs in: the one listening on the stack's own port. */
+function proxyPid(pids: number[], baseUrl: string): number | undefined {
+  const port = new URL(baseUrl).port;
+  return pids.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`entry=127.0.0.1:${port}\0`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function block(item: BenchCase, worker: number[], all: number[]): Promise<{ worker: number; all: number }> {
   let next = 0;
-  const before = cpuSeconds(pids);
-  const worker = async () => {
+  const before = { worker: cpuSeconds(worker), all: cpuSeconds(all) };
+  const send = async () => {
     while (next < BLOCK) {
       next += 1;
       const response = await item.send();
@@ -86,8 +108,11 @@ async function block(item: BenchCase, pids: number[]): Promise<number> {
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return ((cpuSeconds(pids) - before) * 1000) / BLOCK;
+  await Promise.all(Array.from({ length: CONCURRENCY }, send));
+  return {
+    worker: ((cpuSeconds(worker) - before.worker) * 1000) / BLOCK,
+    all: ((cpuSeconds(all) - before.all) * 1000) / BLOCK,
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -97,6 +122,8 @@ export async function benchCpu(target: BenchTarget, wranglerPid: number | undefi
   if (process.platform !== "linux" || wranglerPid === undefined) return null;
   const pids = workerdPids(wranglerPid);
   if (pids.length === 0) return null;
+  const proxy = proxyPid(pids, target.baseUrl);
+  const worker = pids.filter((pid) => pid !== proxy);
   const url = `${target.baseUrl}/mcp`;
   const tenant = await benchTenant(target);
   await seed(target, tenant.id, MEMORIES);
@@ -106,6 +133,16 @@ export async function benchCpu(target: BenchTarget, wranglerPid: number | undefi
     n += 1;
     const query = ["deploy", "login", "cache", "queue", "billing"][n % 5] as string;
     return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
+  };
+  // Diagnostic variants: the same call answering one hit, and a word no memory holds (no candidates at all).
+  const recallOne = () => {
+    n += 1;
+    const query = ["deploy", "login", "cache", "queue", "billing"][n % 5] as string;
+    return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query, limit: 1 } }, "recall")(url);
+  };
+  const recallNone = () => {
+    n += 1;
+    return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query: `zq${n}x` } }, "recall")(url);
   };
   const remember = () => {
     n += 1;
@@ -120,24 +157,28 @@ export async function benchCpu(target: BenchTarget, wranglerPid: number | undefi
     { name: "tools/list", send: () => list(url), expectStatus: 200 },
     { name: `recall over ${MEMORIES.toLocaleString("en")} memories`, send: recall, expectStatus: 200 },
     { name: "remember ×1", send: remember, expectStatus: 200 },
+    { name: "(recall, limit 1)", send: recallOne, expectStatus: 200 },
+    { name: "(recall of a word no memory holds)", send: recallNone, expectStatus: 200 },
   ];
   for (const item of cases) for (let w = 0; w < 50; w++) await (await item.send()).arrayBuffer();
-  const perRound = cases.map(() => [] as number[]);
+  const perRound = cases.map(() => [] as { worker: number; all: number }[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < cases.length; k++) {
       const index = (k + round) % cases.length;
-      (perRound[index] as number[]).push(await block(cases[index] as BenchCase, pids));
+      perRound[index]?.push(await block(cases[index] as BenchCase, worker, pids));
     }
   }
-  const noop = perRound[0] as number[];
+  const noop = perRound[0] ?? [];
   return cases.map((item, index) => {
-    const own = perRound[index] as number[];
-    const over = own.map((value, round) => value - (noop[round] ?? Number.NaN));
+    const own = perRound[index] ?? [];
+    const over = own.map((value, round) => value.worker - (noop[round]?.worker ?? Number.NaN));
     return {
       name: item.name,
-      msPerRequest: round2(median(own)),
+      msPerRequest: round2(median(own.map((value) => value.worker))),
       overNoop: round2(median(over)),
       range: [round2(Math.min(...over)), round2(Math.max(...over))],
+      stackOverNoop: round2(median(own.map((value, round) => value.all - (noop[round]?.all ?? Number.NaN)))),
+      goal: index > 0 && !item.name.startsWith("("),
     };
   });
 }
@@ -147,16 +188,17 @@ export function formatCpu(rows: CpuRow[] | null): string {
   const lines = rows.map(
     (row) =>
       `| ${row.name} | ${row.msPerRequest} | ${row.overNoop} | ${row.range[0]} to ${row.range[1]} | ` +
-      `${row.name.startsWith("no-op") ? "" : row.overNoop <= 1 ? "met" : "MISSED"} |`,
+      `${row.stackOverNoop} | ${row.goal ? (row.overNoop <= 1 ? "met" : "MISSED") : ""} |`,
   );
   return [
     "### Worker CPU per request (workerd: the Worker and the tenant's object)",
     "",
-    "| case | ms CPU / request | over the no-op | rounds | goal ≤ 1 ms |",
-    "|---|---:|---:|---:|---|",
+    "| case | ms CPU / request | over the no-op | rounds | over the no-op, with wrangler's proxy | goal ≤ 1 ms |",
+    "|---|---:|---:|---:|---:|---|",
     ...lines,
     "",
     `${ROUNDS} interleaved rounds of ${BLOCK} requests per case at concurrency ${CONCURRENCY}; utime + stime of the` +
-      " workerd process from /proc, medians over rounds; rounds: the lowest and highest difference.",
+      " Worker's workerd process from /proc (wrangler dev's proxy process beside it in its own column), medians over" +
+      " rounds; rounds: the lowest and highest difference. Rows in parentheses are diagnostic variants of recall.",
   ].join("\n");
 }

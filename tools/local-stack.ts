@@ -74,6 +74,8 @@ export interface LocalStackOptions {
   libsqlProcess?: "shared" | "own";
   /** A Worker entry other than wrangler.toml's `main` (the latency benchmark's, bench/far-object-entry.ts). */
   main?: string;
+  /** Where wrangler dev's inspector listens (the CPU profile, bench/cpu-profile.ts); wrangler's default when omitted. */
+  inspectorPort?: number;
 }
 
 export interface LocalStack {
@@ -241,6 +243,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     join(stateDir, "wrangler"),
     "--env-file",
     envFile,
+    ...(options.inspectorPort === undefined ? [] : ["--inspector-port", String(options.inspectorPort)]),
   ];
   for (const [name, value] of Object.entries(vars)) if (!SECRET_NAMES.has(name)) args.push("--var", `${name}:${value}`);
   const wrangler = spawn(process.execPath, [wranglerBin, ...args], {

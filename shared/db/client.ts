@@ -1,4 +1,5 @@
 import { createClient, type InStatement, type ResultSet } from "@libsql/client/web";
+import { openHranaHttp, pipelineUrl } from "./hrana-http";
 
 export type { ResultSet } from "@libsql/client/web";
 
@@ -46,9 +47,8 @@ export class DatabaseTimeoutError extends Error {
  */
 export function fetchWithTimeout(timeoutMs: number): typeof fetch {
   return async (input, init) => {
-    const request = new Request(input, init);
     try {
-      return await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       if (error instanceof DOMException && error.name === "TimeoutError") {
         throw new DatabaseTimeoutError(`database did not answer within ${timeoutMs} ms`);
@@ -68,6 +68,10 @@ export function openDatabase(
   timeoutMs: number,
   options: { exactIntegers?: boolean } = {},
 ): DatabaseClient {
+  // Integers as numbers over http(s) or libsql URLs: the lean client (hrana-http.ts says why). Code that
+  // copies values verbatim (bigint) and URLs with parameters keep the library.
+  const endpoint = options.exactIntegers ? null : pipelineUrl(coordinates.url);
+  if (endpoint) return openHranaHttp(endpoint, coordinates.authToken, fetchWithTimeout(timeoutMs));
   const client = createClient({
     url: coordinates.url,
     authToken: coordinates.authToken || undefined,

@@ -215,19 +215,31 @@ export async function recall(
 
   // Searching every project, the current one's candidates are looked up on their own too: among the
   // tenant's best 100 a small project's could be crowded out, and they rank first.
-  const currentProject = oneProject(input)
+  const named = oneProject(input)
     ? undefined
-    : (input.currentProject ?? (input.allProjects ? input.project : undefined) ?? (await openSessionProject(db, now)));
+    : (input.currentProject ?? (input.allProjects ? input.project : undefined));
+  // Named by no one, the current project is the open work session's: read in the same round trip as the
+  // tenant-wide candidates (which do not depend on it), the project's own sent after only when one is open.
+  const lookUp = !oneProject(input) && named === undefined;
   const scopes = [filters];
-  if (currentProject !== undefined) scopes.push(buildFilters(input, currentProject));
-  const statements: InStatement[] = [];
-  for (const scope of scopes) {
+  if (named !== undefined) scopes.push(buildFilters(input, named));
+  const scopeStatements = (scope: Filters) => {
+    const statements: InStatement[] = [];
     if (tokens.length > 0) statements.push(textCandidates(tokens, scope, commonFrom));
     if (files.length > 0) statements.push(fileCandidates(files, scope));
     if (tokens.length === 0 && files.length === 0) statements.push(browseCandidates(scope));
+    return statements;
+  };
+  const statements = scopes.flatMap(scopeStatements);
+  const results = await db.batch(lookUp ? [...statements, openSessionStatement(now)] : statements, "read");
+  const sessionProject = lookUp ? projectOf(results.pop()) : undefined;
+  const currentProject = named ?? sessionProject;
+  if (sessionProject !== undefined) {
+    const scope = buildFilters(input, sessionProject);
+    scopes.push(scope);
+    results.push(...(await db.batch(scopeStatements(scope), "read")));
   }
-  const results = await db.batch(statements, "read");
-  const perScope = statements.length / scopes.length;
+  const perScope = results.length / scopes.length;
   // Each scope's rows, the current project's first, so a memory both found keeps its project's statistics.
   const found = await Promise.all(
     scopes.map(async (scope, index) => {
@@ -351,17 +363,18 @@ async function exactText(db: Database, rows: Row[], tokens: string[], filters: F
 /**
  * The project of the latest work session still open, when it started within
  * `OPEN_SESSION_MS` (a session never ended stops naming the project then).
- * A read of its own, made only when the caller names no project.
+ * Asked only when the caller names no project, in the batch of the
+ * tenant-wide candidates (`projectOf` reads its answer).
  */
-async function openSessionProject(db: Database, now: number): Promise<string | undefined> {
-  const result = await db.execute(
-    {
-      sql: "SELECT project FROM work_sessions WHERE ended_at IS NULL AND started_at >= ? ORDER BY started_at DESC LIMIT 1",
-      args: [now - OPEN_SESSION_MS],
-    },
-    "read",
-  );
-  const project = result.rows[0]?.project;
+function openSessionStatement(now: number): InStatement {
+  return {
+    sql: "SELECT project FROM work_sessions WHERE ended_at IS NULL AND started_at >= ? ORDER BY started_at DESC LIMIT 1",
+    args: [now - OPEN_SESSION_MS],
+  };
+}
+
+function projectOf(result: { rows: Row[] } | undefined): string | undefined {
+  const project = result?.rows[0]?.project;
   return project == null ? undefined : String(project);
 }
 

@@ -44,12 +44,24 @@ interface Prepared {
 }
 
 /**
- * Save memories (one or a batch). Reads first — idempotency keys, exact
- * duplicates, memories to supersede, similar memories to mention — then
- * writes every new memory, its tag and file rows, its project and any
- * supersede marks in one transaction, so a batch is saved whole or not at
- * all. The write re-checks duplicates inside the transaction, so two
- * concurrent saves of the same text still yield one memory.
+ * Save memories (one or a batch), all or none, in one round trip when no
+ * item supersedes another: one write transaction that first looks up the
+ * similar memories to mention (before anything of this save is written, so
+ * they are what the project held), then for each item inserts the memory
+ * unless an identical one or its idempotency key exists (the duplicate
+ * check, inside the transaction, so two concurrent saves of the same text
+ * still yield one memory), its project, tag and file rows and any supersede
+ * mark (each only if the memory was inserted), and asks which memory holds
+ * the content now: this save's, or the one it duplicates.
+ *
+ * A memory to supersede must exist: when an item names one, those ids are
+ * read first, and a missing one is refused before anything is written.
+ *
+ * Why one transaction rather than reads and then writes: each database round
+ * trip is a subrequest of the Worker, and the read phase was one per save
+ * (bench/cpu.ts, docs/benchmarks/2026-12-07-tool-cpu.md). The cost moves into
+ * the write transaction: the similar lookups (1.5–3 ms each at 100,000
+ * memories, see `similar.ts`) now run while it holds the tenant's write lock.
  */
 export async function remember(db: Database, inputs: NewMemory[], now = Date.now()): Promise<Remembered[]> {
   const prepared: Prepared[] = await Promise.all(
@@ -66,75 +78,30 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
     }),
   );
 
-  // Read phase: one round trip for every item's lookups. `+status` in the
-  // duplicate checks keeps them on the (project, content_hash) index: on
-  // `status = 'active'` the planner picked (project, status, updated_at) and
-  // visited every active memory of the project for each item.
-  const reads: InStatement[] = [];
-  const readIndex: { existing: number; supersedes: number | null; similar: number | null }[] = [];
-  for (const item of prepared) {
-    const existing =
-      reads.push({
-        sql: `SELECT id FROM memories
-            WHERE (idempotency_key IS NOT NULL AND idempotency_key = ?)
-               OR (project = ? AND content_hash = ? AND +status = 'active')
-            ORDER BY seq LIMIT 1`,
-        args: [item.input.idempotencyKey ?? null, item.project, item.hash],
-      }) - 1;
-    const supersedes = item.input.supersedes
-      ? reads.push({ sql: "SELECT id, status FROM memories WHERE id = ?", args: [item.input.supersedes] }) - 1
-      : null;
-    const similarSql = similarStatement(item.project, `${item.input.title ?? ""} ${item.input.content}`);
-    const similar = similarSql ? reads.push(similarSql) - 1 : null;
-    readIndex.push({ existing, supersedes, similar });
-  }
-  const readResults = await db.batch(reads, "read");
-
-  const writes: InStatement[] = [];
-  const outcome: (Remembered & { insertAt: number | null; winnerAt: number; item: Prepared })[] = prepared.map(
-    (item, index) => {
-      // The read phase pushed one readIndex entry per prepared item, in order.
-      const at = readIndex[index];
-      if (!at) throw new Error(`remember: no read lookups for item ${index}`);
-      const existingId = readResults[at.existing]?.rows[0]?.id;
-      const similar =
-        at.similar === null
-          ? []
-          : closeMatches(`${item.input.title ?? ""} ${item.input.content}`, readResults[at.similar]?.rows ?? []);
-      if (at.supersedes !== null && !readResults[at.supersedes]?.rows[0]) {
-        throw new FieldError(
-          "not_found",
-          "supersedes",
-          `no memory with id ${item.input.supersedes}`,
-          "memory_not_found",
-        );
-      }
-      if (existingId != null) {
-        return {
-          id: String(existingId),
-          deduplicated: true,
-          supersededId: null,
-          similar,
-          insertAt: null,
-          winnerAt: 0,
-          item,
-        };
-      }
-      const supersededId = item.input.supersedes ?? null;
-      return { id: item.id, deduplicated: false, supersededId, similar, insertAt: 0, winnerAt: 0, item };
-    },
-  );
-
-  for (const entry of outcome) {
-    if (entry.insertAt === null) continue;
-    const { item } = entry;
-    const { input } = item;
-    writes.push({
-      sql: "INSERT OR IGNORE INTO projects (slug, name, created_at) VALUES (?, ?, ?)",
-      args: [item.project, item.project, now],
+  const targets = prepared.filter((item) => item.input.supersedes);
+  if (targets.length > 0) {
+    const found = await db.batch(
+      targets.map((item) => ({ sql: "SELECT id FROM memories WHERE id = ?", args: [item.input.supersedes ?? null] })),
+      "read",
+    );
+    targets.forEach((item, index) => {
+      if (found[index]?.rows[0]) return;
+      throw new FieldError("not_found", "supersedes", `no memory with id ${item.input.supersedes}`, "memory_not_found");
     });
-    entry.insertAt =
-      writes.push({
+  }
+
+  const statements: InStatement[] = [];
+  const text = (item: Prepared) => `${item.input.title ?? ""} ${item.input.content}`;
+  const similarAt = prepared.map((item) => {
+    const similar = similarStatement(item.project, text(item));
+    return similar ? statements.push(similar) - 1 : null;
+  });
+  const writeAt = prepared.map((item) => {
+    const { input } = item;
+    // `+status` keeps the duplicate checks on the (project, content_hash) index: on `status = 'active'`
+    // the planner picked (project, status, updated_at) and visited every active memory of the project.
+    const insertAt =
+      statements.push({
         sql: `INSERT INTO memories (id, project, kind, title, content, content_hash, tags, files, importance, supersedes,
               source, idempotency_key, issue_status, severity, created_at, updated_at, written_by)
             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
@@ -163,40 +130,44 @@ export async function remember(db: Database, inputs: NewMemory[], now = Date.now
           input.idempotencyKey ?? null,
         ],
       }) - 1;
-    writes.push(...indexRows(item.id, item.tags, item.files));
+    // The project, like the tag and file rows (keyed on the new id), only when the memory went in.
+    statements.push({
+      sql: `INSERT OR IGNORE INTO projects (slug, name, created_at)
+            SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM memories WHERE id = ?)`,
+      args: [item.project, item.project, now, item.id],
+    });
+    statements.push(...indexRows(item.id, item.tags, item.files));
     if (input.supersedes) {
-      writes.push({
+      statements.push({
         sql: `UPDATE memories SET status = 'superseded', superseded_by = ?, updated_at = ?
               WHERE id = ? AND status = 'active' AND EXISTS (SELECT 1 FROM memories WHERE id = ?)`,
         args: [item.id, now, input.supersedes, item.id],
       });
     }
-    // Which memory holds this content now: ours, or the winner of a concurrent save.
-    entry.winnerAt =
-      writes.push({
+    // Which memory holds this content now: ours, or the one it duplicates (found before, or saved concurrently).
+    const winnerAt =
+      statements.push({
         sql: `SELECT id FROM memories
             WHERE id = ? OR (idempotency_key IS NOT NULL AND idempotency_key = ?)
                OR (project = ? AND content_hash = ? AND +status = 'active')
             ORDER BY (id = ?) DESC, seq LIMIT 1`,
         args: [item.id, input.idempotencyKey ?? null, item.project, item.hash, item.id],
       }) - 1;
-  }
-  if (writes.length > 0) {
-    const results = await db.batch(writes, "write");
-    for (const entry of outcome) {
-      if (entry.insertAt === null) continue;
-      if (results[entry.insertAt]?.rowsAffected === 0) {
-        // Lost a race to an identical save: report the winner, as a duplicate.
-        entry.id = String(results[entry.winnerAt]?.rows[0]?.id ?? entry.id);
-        entry.deduplicated = true;
-        entry.supersededId = null;
-      }
-    }
-  }
-  return outcome.map(({ id, deduplicated, supersededId, similar }) => ({
-    id,
-    deduplicated,
-    supersededId,
-    similar: similar.filter((memory) => memory.id !== id),
-  }));
+    return { insertAt, winnerAt };
+  });
+  const results = await db.batch(statements, "write");
+
+  return prepared.map((item, index) => {
+    const { insertAt, winnerAt } = writeAt[index] as { insertAt: number; winnerAt: number };
+    const inserted = (results[insertAt]?.rowsAffected ?? 0) > 0;
+    const id = inserted ? item.id : String(results[winnerAt]?.rows[0]?.id ?? item.id);
+    const at = similarAt[index] ?? null;
+    const similar = at === null ? [] : closeMatches(text(item), results[at]?.rows ?? []);
+    return {
+      id,
+      deduplicated: !inserted,
+      supersededId: inserted ? (item.input.supersedes ?? null) : null,
+      similar: similar.filter((memory) => memory.id !== id),
+    };
+  });
 }

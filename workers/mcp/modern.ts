@@ -51,14 +51,18 @@ function toolContextOf(authInfo: AuthInfo | undefined): ToolContext {
 function handlerFor(config: Config): McpHttpHandler {
   let handler = handlers.get(config);
   if (!handler) {
-    handler = createMcpHandler(({ authInfo }) => createMemoryServer(toolContextOf(authInfo), config.version), {
-      legacy: "reject",
-      maxRequestBodySize: config.mcp.maxBodyBytes,
-      onerror: (error) => {
-        const logger = requestLogger.getStore() ?? createLogger({ component: "mcp" });
-        logger.warn("mcp request refused or failed", describeError(error));
+    handler = createMcpHandler(
+      ({ authInfo }) =>
+        createMemoryServer(toolContextOf(authInfo), config.version, authInfo?.extra?.calling as string | null),
+      {
+        legacy: "reject",
+        maxRequestBodySize: config.mcp.maxBodyBytes,
+        onerror: (error) => {
+          const logger = requestLogger.getStore() ?? createLogger({ component: "mcp" });
+          logger.warn("mcp request refused or failed", describeError(error));
+        },
       },
-    });
+    );
     handlers.set(config, handler);
   }
   return handler;
@@ -81,6 +85,7 @@ export async function serveModern(c: Context<AppEnv>, text: string, body: unknow
   const authInfo = authInfoFor(
     c,
     toolContext(c, summary.clientName ? { name: summary.clientName, version: summary.clientVersion } : null),
+    summary.tool,
   );
   const handler = handlerFor(config);
   const response = await requestLogger.run(c.get("logger"), () =>

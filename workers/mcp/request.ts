@@ -43,14 +43,15 @@ export function normalizedRequest(c: Context<AppEnv>, text: string): Request {
  * one request lives in module state another could read. The credential's
  * secret is deliberately not passed: tools need the tenant, not the key.
  */
-export function authInfoFor(c: Context<AppEnv>, ctx: ToolContext): AuthInfo {
+export function authInfoFor(c: Context<AppEnv>, ctx: ToolContext, calling: string | null = null): AuthInfo {
   const auth = c.get("auth");
   return {
     token: auth.keyId ? `api_key:${auth.keyId}` : "oauth_access_token",
     clientId: auth.oauth?.clientId ?? `api_key:${auth.keyId}`,
     scopes: auth.scopes,
     ...(auth.expiresAt !== null && { expiresAt: Math.floor(auth.expiresAt / 1000) }),
-    extra: { toolContext: ctx },
+    // `calling`: the tool a `tools/call` names, so the server builds only that one (`createMemoryServer`).
+    extra: { toolContext: ctx, calling },
   };
 }
 

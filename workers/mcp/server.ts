@@ -31,8 +31,15 @@ const SCHEMAS = new Map(
  * The one server definition both protocol eras are served from: a fresh
  * instance per request (the SDK requires it), bound to that request's tenant
  * database through `ctx`.
+ *
+ * `calling`: the tool a 2026-era `tools/call` names (such a request carries
+ * that one message). Only that tool is then built — not the others, the
+ * resources or the prompts, which the call cannot reach; building them all
+ * was about 3% of a `recall`'s CPU (bench/cpu-profile.ts). A name this
+ * credential is not shown builds everything, so the SDK's answer to it is
+ * unchanged.
  */
-export function createMemoryServer(ctx: ToolContext, version: string): McpServer {
+export function createMemoryServer(ctx: ToolContext, version: string, calling?: string | null): McpServer {
   const server = new McpServer(
     { name: "muninn", title: "Muninn memory", version },
     {
@@ -59,10 +66,12 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
       },
     },
   );
+  const shown = (name: string) => ctx.mayWrite || !isWriteTool(name);
+  const only = calling && TOOLS.some((tool) => tool.name === calling) && shown(calling) ? calling : null;
   for (const tool of TOOLS) {
     // A read-only credential is not shown tools it may not call; called
     // anyway, the route refuses them with 403 insufficient_scope.
-    if (!ctx.mayWrite && isWriteTool(tool.name)) continue;
+    if (!shown(tool.name) || (only !== null && tool.name !== only)) continue;
     // SCHEMAS is built from TOOLS above, so every tool has an entry.
     const schemas = SCHEMAS.get(tool.name);
     if (!schemas) throw new Error(`no JSON Schemas cached for tool ${tool.name}`);
@@ -86,8 +95,10 @@ export function createMemoryServer(ctx: ToolContext, version: string): McpServer
       },
     );
   }
-  registerResources(server, ctx);
-  registerPrompts(server, ctx);
+  if (only === null) {
+    registerResources(server, ctx);
+    registerPrompts(server, ctx);
+  }
   // Protocol-level failures (a refused message, a transport error) are logged
   // with the request id; without this the SDK drops them silently.
   server.server.onerror = (error) =>
