@@ -119,11 +119,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const round2 = (value: number) => Number(value.toFixed(2));
 
 export async function benchCpu(target: BenchTarget, wranglerPid: number | undefined): Promise<CpuRow[] | null> {
-  if (process.platform !== "linux" || wranglerPid === undefined) return null;
-  const pids = workerdPids(wranglerPid);
-  if (pids.length === 0) return null;
-  const proxy = proxyPid(pids, target.baseUrl);
-  const worker = pids.filter((pid) => pid !== proxy);
+  const processes = stackProcesses(target, wranglerPid);
+  if (!processes) return null;
   const url = `${target.baseUrl}/mcp`;
   const tenant = await benchTenant(target);
   await seed(target, tenant.id, MEMORIES);
@@ -160,27 +157,52 @@ export async function benchCpu(target: BenchTarget, wranglerPid: number | undefi
     { name: "(recall, limit 1)", send: recallOne, expectStatus: 200 },
     { name: "(recall of a word no memory holds)", send: recallNone, expectStatus: 200 },
   ];
+  return cpuOverBaseline(processes, cases);
+}
+
+/**
+ * Each case's CPU per request over the first case's (the baseline), in
+ * interleaved rounds after a warm-up: in the Worker's process and in every
+ * workerd process of the stack. Diagnostic cases (names in parentheses)
+ * carry no goal.
+ */
+export async function cpuOverBaseline(
+  pids: { worker: number[]; all: number[] },
+  cases: BenchCase[],
+): Promise<CpuRow[]> {
   for (const item of cases) for (let w = 0; w < 50; w++) await (await item.send()).arrayBuffer();
   const perRound = cases.map(() => [] as { worker: number; all: number }[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < cases.length; k++) {
       const index = (k + round) % cases.length;
-      perRound[index]?.push(await block(cases[index] as BenchCase, worker, pids));
+      perRound[index]?.push(await block(cases[index] as BenchCase, pids.worker, pids.all));
     }
   }
-  const noop = perRound[0] ?? [];
+  const baseline = perRound[0] ?? [];
   return cases.map((item, index) => {
     const own = perRound[index] ?? [];
-    const over = own.map((value, round) => value.worker - (noop[round]?.worker ?? Number.NaN));
+    const over = own.map((value, round) => value.worker - (baseline[round]?.worker ?? Number.NaN));
     return {
       name: item.name,
       msPerRequest: round2(median(own.map((value) => value.worker))),
       overNoop: round2(median(over)),
       range: [round2(Math.min(...over)), round2(Math.max(...over))],
-      stackOverNoop: round2(median(own.map((value, round) => value.all - (noop[round]?.all ?? Number.NaN)))),
+      stackOverNoop: round2(median(own.map((value, round) => value.all - (baseline[round]?.all ?? Number.NaN)))),
       goal: index > 0 && !item.name.startsWith("("),
     };
   });
+}
+
+/** The stack's workerd processes, the Worker's apart from wrangler's proxy; null where /proc cannot tell. */
+export function stackProcesses(
+  target: BenchTarget,
+  wranglerPid: number | undefined,
+): { worker: number[]; all: number[] } | null {
+  if (process.platform !== "linux" || wranglerPid === undefined) return null;
+  const all = workerdPids(wranglerPid);
+  if (all.length === 0) return null;
+  const proxy = proxyPid(all, target.baseUrl);
+  return { worker: all.filter((pid) => pid !== proxy), all };
 }
 
 export function formatCpu(rows: CpuRow[] | null): string {

@@ -71,7 +71,7 @@ try {
   }
   if (!only || only === "lifecycle") console.log(`\n${formatLifecycle(await benchLifecycle(target))}`);
   if (!only || only === "console") {
-    const bench = await benchConsole(target);
+    const bench = await benchConsole(target, stack.wrangler.pid);
     console.log(`\n${formatTable("Console", bench.rows)}\n\n${consoleGoals(bench).table}`);
   }
   if (!only || only === "memories") {
