@@ -7,7 +7,8 @@
  * Prints the self time by module of the bundle (esbuild marks each module's
  * code with a `// path` comment) and the functions with the most self time,
  * as shares of the profile. Cases: noop, list, recall, recall-limit-1,
- * recall-no-hits, remember. `PROFILE_OUT=file.cpuprofile` also writes the
+ * recall-no-hits, remember, and a signed-in console page as `console-<page>`
+ * (`console-usage`, `console-keys`, …). `PROFILE_OUT=file.cpuprofile` also writes the
  * profile (open it in Chrome's DevTools).
  *
  * What it does not see: workerd's own native work (HTTP parsing, sockets,
@@ -18,9 +19,13 @@ import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { signUp } from "../shared/accounts/signup";
+import { readConfig } from "../shared/config";
+import { openDatabase } from "../shared/db/client";
 import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
 import { benchTenant, noopCase } from "./admission";
+import { PASSWORD, signedInCookie } from "./console";
 import { cpuSeconds, workerdPids } from "./cpu";
 import { modernCall, seed, verify } from "./mcp";
 
@@ -210,6 +215,20 @@ try {
       kind: "fact",
     })),
   };
+  if (which.startsWith("console-")) {
+    // A signed-in console page: an account of its own, signed in through the form as bench/console.ts does.
+    const config = readConfig(stack.vars);
+    const email = `profile-${Date.now()}@muninn.local`;
+    await signUp(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, {
+      email,
+      password: PASSWORD,
+      orgName: "Profile",
+      plan: "team",
+    });
+    const cookie = await signedInCookie(target.baseUrl, email);
+    const path = `/app/${which.slice("console-".length)}`;
+    cases[which] = () => fetch(`${target.baseUrl}${path}`, { headers: { cookie } });
+  }
   const send = cases[which];
   if (!send) throw new Error(`unknown case ${which} (known: ${Object.keys(cases).join(", ")})`);
   if (which !== "noop") await verify(which, send);

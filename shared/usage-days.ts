@@ -30,10 +30,17 @@ export function dayOf(at: number): string {
   return new Date(at).toISOString().slice(0, 10);
 }
 
+const DAY_MS = 86_400_000;
+
 /** The `days` UTC dates ending with the one containing `now`, oldest first. */
 export function lastDays(now: number, days: number): string[] {
-  const today = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
-  return Array.from({ length: days }, (_, index) => dayOf(today - (days - 1 - index) * 86_400_000));
+  const today = now - (now % DAY_MS);
+  return Array.from({ length: days }, (_, index) => dayOf(today - (days - 1 - index) * DAY_MS));
+}
+
+/** The first of `lastDays(now, days)`, without making the others (the object asks on every usage report). */
+export function firstOfLastDays(now: number, days: number): string {
+  return dayOf(now - (now % DAY_MS) - (Math.max(1, days) - 1) * DAY_MS);
 }
 
 export function statusClass(status: number): string {

@@ -1,4 +1,4 @@
-import { type DayCount, dayOf, lastDays, USAGE_DAYS_KEPT } from "../../shared/usage-days";
+import { type DayCount, dayOf, firstOfLastDays, USAGE_DAYS_KEPT } from "../../shared/usage-days";
 import type { RateLimitStatus, UsageStatus } from "./contract";
 
 /** An isolate's report: counts for today, by metric and key. */
@@ -58,7 +58,7 @@ class DailyUsage {
       );
     }
     // Cheap (the primary key's range), so every write prunes rather than remembering the day it last did.
-    this.#sql.exec("DELETE FROM usage_days WHERE day < ?", lastDays(now, USAGE_DAYS_KEPT)[0] ?? day);
+    this.#sql.exec("DELETE FROM usage_days WHERE day < ?", firstOfLastDays(now, USAGE_DAYS_KEPT));
   }
 
   /** Every count of the last `days` days, today included. */
@@ -66,7 +66,7 @@ class DailyUsage {
     return this.#sql
       .exec<{ day: string; metric: string; key: string; count: number }>(
         "SELECT day, metric, key, count FROM usage_days WHERE day >= ?",
-        lastDays(now, days)[0] ?? dayOf(now),
+        firstOfLastDays(now, days),
       )
       .toArray()
       .map((row) => ({ ...row, metric: row.metric as DayCount["metric"] }));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { chartsOf, type DayCount, lastDays, latencyBucket, statusClass } from "../../../shared/usage-days";
+import {
+  chartsOf,
+  type DayCount,
+  firstOfLastDays,
+  lastDays,
+  latencyBucket,
+  statusClass,
+} from "../../../shared/usage-days";
 
 const NOW = Date.parse("2026-12-07T12:00:00Z");
 
@@ -9,6 +16,15 @@ describe("per-day usage for the console's charts", () => {
     expect(days).toHaveLength(30);
     expect(days[0]).toBe("2026-11-08");
     expect(days.at(-1)).toBe("2026-12-07");
+  });
+
+  it("the first of the last days is the same day lastDays starts with, at any time of day", () => {
+    for (const at of ["2026-12-07T00:00:00Z", "2026-12-07T23:59:59.999Z", "2024-03-01T06:00:00Z"]) {
+      for (const days of [1, 2, 30, 31]) {
+        expect(firstOfLastDays(Date.parse(at), days)).toBe(lastDays(Date.parse(at), days)[0]);
+      }
+    }
+    expect(firstOfLastDays(NOW, 31)).toBe("2026-11-07");
   });
 
   it("puts each count on its day and series, and leaves other days at zero", () => {
