@@ -14,6 +14,8 @@ import {
   rowToMemory,
 } from "./model";
 import { CANDIDATES, COMMON_WORD_MEMORIES, type Filters, textCandidates } from "./recall-candidates";
+import { DEFAULT_TUNING, type RecallTuning } from "./recall-levers";
+import { phraseSignal } from "./recall-phrases";
 import {
   contextScores,
   fileSignal,
@@ -25,6 +27,7 @@ import {
   tieBreak,
   WEIGHTS,
 } from "./recall-scoring";
+import { asksWhen, timeSignal } from "./recall-time";
 import { snippetOf } from "./snippet";
 import { placeholders, resultAt } from "./sql";
 
@@ -73,7 +76,11 @@ export type RecallHit = Pick<
    * management-DB read on every recall.
    */
   by?: string;
-  explain?: { signals: SignalBreakdown & { current_project?: number }; weights: typeof WEIGHTS };
+  explain?: {
+    signals: SignalBreakdown & { current_project?: number };
+    /** `WEIGHTS`, and what a full phrase and time signal add to the text part of relevance. */
+    weights: typeof WEIGHTS & { phrase: number; time: number };
+  };
 };
 
 export interface RecallResult {
@@ -201,7 +208,10 @@ export async function recall(
   now = Date.now(),
   /** The common-word threshold of `textCandidates`; tests lower it to exercise skipping on a small corpus. */
   commonFrom = COMMON_WORD_MEMORIES,
+  /** The levers' parameters (`recall-levers.ts`); only the benchmark changes them. */
+  tuningOverride: Partial<RecallTuning> = {},
 ): Promise<RecallResult> {
+  const tuning = { ...DEFAULT_TUNING, ...tuningOverride };
   const filters = buildFilters(input);
   const files = normalizeFiles(input.files);
   const tokens = input.query ? searchTokens(input.query) : [];
@@ -255,13 +265,24 @@ export async function recall(
     if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
   }
   const rows = [...bySeq.values()];
-  const context = contextScores(rows, textShare);
+  const whenAsked = tuning.time > 0 && asksWhen(input.query ?? "");
+  // The phrase lever over the text candidates (`recall-phrases.ts`): what a hit's words standing together add.
+  const phrases = new Map<Row, number>();
+  if (tuning.phrase > 0 && tokens.length > 1) {
+    for (const row of textRows) {
+      if (textShare(row) > 0) phrases.set(row, phraseSignal(`${row.title ?? ""} ${row.content}`, tokens));
+    }
+  }
+  const phraseOf = (row: Row) => phrases.get(row) ?? 0;
+  const context = contextScores(rows, textShare, tuning.context);
 
   const scored = rows.map((row) => {
     const memory = rowToMemory(row);
     const own = Math.min(1, textShare(row));
     const lent = Math.min(1 - own, context.get(Number(row.seq)) ?? 0);
     const file = files.length > 0 ? fileSignal(memory.files, files) : 0;
+    const phrase = phraseOf(row);
+    const time = whenAsked && own + lent > 0 ? timeSignal(`${memory.title ?? ""} ${memory.content}`) : 0;
     const text = own + lent;
     const relevance =
       tokens.length > 0 && files.length > 0
@@ -274,6 +295,8 @@ export async function recall(
     const signals: SignalBreakdown = {
       text: own,
       context: lent,
+      phrase,
+      time,
       file,
       ...standingSignals(
         { importance: memory.importance, accessCount: memory.accessCount, updatedAt: Number(row.updated_at) },
@@ -281,7 +304,17 @@ export async function recall(
       ),
     };
     const current = currentProject === undefined ? 0 : memory.project === currentProject ? 1 : 0;
-    return { memory, relevance, score: relevance + tieBreak(signals), signals, current, writtenBy: row.written_by };
+    // The phrase and time levers rank without changing relevance (what matched, and the floor): they
+    // separate memories that all match every query word, where relevance is 1 for each.
+    const lever = (files.length > 0 ? WEIGHTS.text : 1) * (tuning.phrase * phrase + tuning.time * time);
+    return {
+      memory,
+      relevance,
+      score: relevance + lever + tieBreak(signals),
+      signals,
+      current,
+      writtenBy: row.written_by,
+    };
   });
   const ranked = scored
     .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
@@ -315,6 +348,8 @@ export async function recall(
           signals: {
             text: round(signals.text),
             context: round(signals.context),
+            phrase: round(signals.phrase),
+            time: signals.time,
             file: round(signals.file),
             recency: round(signals.recency),
             importance: round(signals.importance),
@@ -322,7 +357,7 @@ export async function recall(
             // 1: in the caller's current project, which ranks before every other project's hits.
             ...(currentProject !== undefined && { current_project: current }),
           },
-          weights: WEIGHTS,
+          weights: { ...WEIGHTS, phrase: tuning.phrase, time: tuning.time },
         },
       }),
     };
