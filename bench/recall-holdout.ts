@@ -15,7 +15,7 @@ import type { LocalCorpus, Outcome } from "./recall-local";
  * (`RecallTuning`) off and one step either side of its default. Whether a
  * lever is used at all is so chosen on the other conversations too.
  */
-export const HOLDOUT_SETTINGS: Partial<RecallTuning>[] = [
+const HOLDOUT_SETTINGS: Partial<RecallTuning>[] = [
   {},
   { context: [0, 0] },
   { context: [0.3, 0.1] },
