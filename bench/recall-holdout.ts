@@ -95,6 +95,14 @@ export function formatHoldout(report: HoldoutReport): string {
     ...report.chosen.map(
       ({ conversation, setting }) => `- ${conversation}: chosen on the others ${JSON.stringify(setting)}`,
     ),
+    "",
+    "Each setting over every conversation (`{}`: the defaults), recall@10 overall and per category:",
+    ...report.bySetting.map(({ setting, outcomes }) => {
+      const categories = Object.keys(CATEGORIES).map((category) =>
+        share(outcomes.filter((outcome) => outcome.category === Number(category))).toFixed(3),
+      );
+      return `- ${JSON.stringify(setting)}: ${share(outcomes).toFixed(3)} (${categories.join(" / ")})`;
+    }),
   );
   return lines.join("\n");
 }

@@ -14,8 +14,7 @@ import {
   rowToMemory,
 } from "./model";
 import { CANDIDATES, COMMON_WORD_MEMORIES, type Filters, textCandidates } from "./recall-candidates";
-import { DEFAULT_TUNING, type RecallTuning } from "./recall-levers";
-import { phraseSignal } from "./recall-phrases";
+import { addLevers, DEFAULT_TUNING, type RecallTuning } from "./recall-levers";
 import {
   contextScores,
   fileSignal,
@@ -27,7 +26,6 @@ import {
   tieBreak,
   WEIGHTS,
 } from "./recall-scoring";
-import { asksWhen, timeSignal } from "./recall-time";
 import { snippetOf } from "./snippet";
 import { placeholders, resultAt } from "./sql";
 
@@ -265,15 +263,6 @@ export async function recall(
     if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
   }
   const rows = [...bySeq.values()];
-  const whenAsked = tuning.time > 0 && asksWhen(input.query ?? "");
-  // The phrase lever over the text candidates (`recall-phrases.ts`): what a hit's words standing together add.
-  const phrases = new Map<Row, number>();
-  if (tuning.phrase > 0 && tokens.length > 1) {
-    for (const row of textRows) {
-      if (textShare(row) > 0) phrases.set(row, phraseSignal(`${row.title ?? ""} ${row.content}`, tokens));
-    }
-  }
-  const phraseOf = (row: Row) => phrases.get(row) ?? 0;
   const context = contextScores(rows, textShare, tuning.context);
 
   const scored = rows.map((row) => {
@@ -281,8 +270,6 @@ export async function recall(
     const own = Math.min(1, textShare(row));
     const lent = Math.min(1 - own, context.get(Number(row.seq)) ?? 0);
     const file = files.length > 0 ? fileSignal(memory.files, files) : 0;
-    const phrase = phraseOf(row);
-    const time = whenAsked && own + lent > 0 ? timeSignal(`${memory.title ?? ""} ${memory.content}`) : 0;
     const text = own + lent;
     const relevance =
       tokens.length > 0 && files.length > 0
@@ -295,8 +282,8 @@ export async function recall(
     const signals: SignalBreakdown = {
       text: own,
       context: lent,
-      phrase,
-      time,
+      phrase: 0,
+      time: 0,
       file,
       ...standingSignals(
         { importance: memory.importance, accessCount: memory.accessCount, updatedAt: Number(row.updated_at) },
@@ -304,22 +291,22 @@ export async function recall(
       ),
     };
     const current = currentProject === undefined ? 0 : memory.project === currentProject ? 1 : 0;
-    // The phrase and time levers rank without changing relevance (what matched, and the floor): they
-    // separate memories that all match every query word, where relevance is 1 for each.
-    const lever = (files.length > 0 ? WEIGHTS.text : 1) * (tuning.phrase * phrase + tuning.time * time);
-    return {
-      memory,
-      relevance,
-      score: relevance + lever + tieBreak(signals),
-      signals,
-      current,
-      writtenBy: row.written_by,
-    };
+    return { memory, relevance, score: relevance + tieBreak(signals), signals, current, writtenBy: row.written_by };
   });
-  const ranked = scored
-    .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
+  const eligible = scored.filter((hit) => hit.relevance >= RELEVANCE_FLOOR);
+  const limit = input.limit ?? 10;
+  addLevers(
+    eligible,
+    tokens,
+    input.query,
+    limit,
+    tuning,
+    files.length > 0 ? WEIGHTS.text : 1,
+    currentProject === undefined,
+  );
+  const ranked = eligible
     .sort((a, b) => b.current - a.current || b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
-    .slice(0, input.limit ?? 10);
+    .slice(0, limit);
 
   const hits = ranked.map(({ memory, relevance, signals, current, writtenBy }, index): RecallHit => {
     // Only the hits returned get a snippet, so its cost does not grow with the matches.

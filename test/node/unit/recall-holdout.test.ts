@@ -39,5 +39,7 @@ describe("leave one conversation out", () => {
     const table = formatHoldout(report);
     expect(table).toContain("| **overall** | 30 | 0.600 | 0.533 |");
     expect(table).toContain("- c: chosen on the others {}");
+    // Categories without questions read 0.000; every fake question is single-hop.
+    expect(table).toContain('- {"phrase":0}: 0.767 (0.000 / 0.000 / 0.000 / 0.767)');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { searchTokens } from "../../../shared/memory/fts-query";
+import { addLevers, DEFAULT_TUNING } from "../../../shared/memory/recall-levers";
 import { PHRASE_GAP, phraseSignal } from "../../../shared/memory/recall-phrases";
 import { asksWhen, timeSignal } from "../../../shared/memory/recall-time";
 
@@ -48,5 +49,44 @@ describe("the time lever", () => {
     for (const text of ["I moved to Lisbon", "We met at the café.", "the lastest draft", "maybe"]) {
       expect(timeSignal(text)).toBe(0);
     }
+  });
+});
+
+describe("addLevers", () => {
+  const hit = (content: string, score: number) => ({
+    memory: { title: null, content },
+    score,
+    signals: { text: score, context: 0, phrase: 0, time: 0 },
+  });
+  const candidates = () => [
+    hit("pottery and then, much later, a class", 0.9),
+    hit("a pottery class last week", 0.75),
+    hit("pottery class", 0.5),
+    hit("a pottery class yesterday", 0.2),
+  ];
+  const order = (hits: ReturnType<typeof candidates>) =>
+    [...hits].sort((a, b) => b.score - a.score).map((one) => one.memory.content);
+
+  it("adds each lever's weight to the ranking score and says which matched", () => {
+    const hits = candidates();
+    addLevers(hits, ["pottery", "class"], "When did Ada take a pottery class?", 10, DEFAULT_TUNING, 1, true);
+    expect(hits.map((one) => [one.signals.phrase, one.signals.time])).toEqual([
+      [0, 1],
+      [1, 1],
+      [1, 0],
+      [1, 1],
+    ]);
+    expect(hits[1]?.score).toBeCloseTo(0.75 + DEFAULT_TUNING.phrase + DEFAULT_TUNING.time, 10);
+  });
+
+  it("skips only candidates that could not reach the first `limit`, so the hits returned are the same", () => {
+    const all = candidates();
+    addLevers(all, ["pottery", "class"], "When did Ada take a pottery class?", 10, DEFAULT_TUNING, 1, false);
+    const pruned = candidates();
+    addLevers(pruned, ["pottery", "class"], "When did Ada take a pottery class?", 2, DEFAULT_TUNING, 1, true);
+    expect(order(pruned).slice(0, 2)).toEqual(order(all).slice(0, 2));
+    // 0.2 + 0.5 is below the second score before the levers (0.75): never looked at.
+    expect(pruned[3]?.signals).toEqual({ text: 0.2, context: 0, phrase: 0, time: 0 });
+    expect(all[3]?.signals.phrase).toBe(1);
   });
 });
