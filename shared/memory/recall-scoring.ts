@@ -22,7 +22,8 @@ export interface SignalBreakdown {
 
 /**
  * How the signals combine. Relevance (text with its context, and file
- * match) decides the order; recency, importance and use only break ties:
+ * match) decides the order, with the phrase and time levers added to the
+ * ranking score beside it (`recall-levers.ts`); recency, importance and use only break ties:
  * together they add at most `tieBreak` (0.05), so they can reorder hits
  * whose relevance is within 0.05 but never lift a weak match over a strong one.
  */
