@@ -10,6 +10,10 @@
  * table shows whether a project's ranking depends on the rest of the tenant.
  * `RECALL_SCOPE=current` asks every question across all projects with the
  * conversation's project as `current_project`, instead of in that project.
+ *
+ * Then, unless `RECALL_HOLDOUT=0`, the leave-one-conversation-out figure
+ * (`recall-holdout.ts`): the same code in this process, the levers'
+ * parameters chosen on all conversations but one and scored on that one.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +23,8 @@ import { repoRoot, startLocalStack } from "../tools/local-stack";
 import { benchTenant } from "./admission";
 import { loadLocomo } from "./locomo";
 import { seedOtherProject } from "./recall-beside";
+import { formatHoldout, leaveOneOut } from "./recall-holdout";
+import { localCorpus } from "./recall-local";
 import { evaluate, flatBm25Client, formatQuality, gain, mcpMemoryClient } from "./recall-quality";
 
 const dir = resolve(process.argv[2] ?? process.env.LOCOMO_DIR ?? join(repoRoot, "..", "shared", "eval", "locomo-dev"));
@@ -52,4 +58,13 @@ try {
 } finally {
   await stack.stop();
   await rm(stateDir, { recursive: true, force: true });
+}
+
+if (process.env.RECALL_HOLDOUT !== "0" && conversations.length > 1) {
+  const corpus = await localCorpus(conversations);
+  try {
+    console.log(`\n${formatHoldout(await leaveOneOut(corpus))}`);
+  } finally {
+    await corpus.close();
+  }
 }

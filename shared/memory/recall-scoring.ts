@@ -10,6 +10,10 @@ export interface SignalBreakdown {
   text: number;
   /** What the memories saved just before and after it add to that (conversation context), 0–1. */
   context: number;
+  /** Share of the query's neighbouring word pairs that stand together in the text (`recall-phrases.ts`), 0–1. */
+  phrase: number;
+  /** 1 when the query asks when and the text says when (`recall-time.ts`), else 0. */
+  time: number;
   file: number;
   recency: number;
   importance: number;
@@ -18,7 +22,8 @@ export interface SignalBreakdown {
 
 /**
  * How the signals combine. Relevance (text with its context, and file
- * match) decides the order; recency, importance and use only break ties:
+ * match) decides the order, with the phrase and time levers added to the
+ * ranking score beside it (`recall-levers.ts`); recency, importance and use only break ties:
  * together they add at most `tieBreak` (0.05), so they can reorder hits
  * whose relevance is within 0.05 but never lift a weak match over a strong one.
  */
@@ -109,14 +114,18 @@ export function fileSignal(stored: string[], queried: string[]): number {
  * What its neighbours lend each event: events of the same project saved
  * just before or after it (by `seq`), close in time.
  */
-export function contextScores(rows: Row[], textOf = (row: Row) => Number(row.bm25 ?? 0)): Map<number, number> {
+export function contextScores(
+  rows: Row[],
+  textOf = (row: Row) => Number(row.bm25 ?? 0),
+  weights: readonly number[] = CONTEXT_WEIGHTS,
+): Map<number, number> {
   const bySeq = new Map(rows.map((row) => [Number(row.seq), row]));
   const context = new Map<number, number>();
   for (const row of rows) {
     if (row.kind !== "event") continue;
     const seq = Number(row.seq);
     let lent = 0;
-    CONTEXT_WEIGHTS.forEach((weight, index) => {
+    weights.forEach((weight, index) => {
       for (const neighbour of [bySeq.get(seq - index - 1), bySeq.get(seq + index + 1)]) {
         if (!neighbour || neighbour.project !== row.project || neighbour.kind !== "event") continue;
         if (Math.abs(Number(neighbour.created_at) - Number(row.created_at)) > CONTEXT_WINDOW_MS) continue;

@@ -14,6 +14,7 @@ import {
   rowToMemory,
 } from "./model";
 import { CANDIDATES, COMMON_WORD_MEMORIES, type Filters, textCandidates } from "./recall-candidates";
+import { addLevers, DEFAULT_TUNING, type RecallTuning } from "./recall-levers";
 import {
   contextScores,
   fileSignal,
@@ -73,7 +74,11 @@ export type RecallHit = Pick<
    * management-DB read on every recall.
    */
   by?: string;
-  explain?: { signals: SignalBreakdown & { current_project?: number }; weights: typeof WEIGHTS };
+  explain?: {
+    signals: SignalBreakdown & { current_project?: number };
+    /** `WEIGHTS`, and what a full phrase and time signal add to the text part of relevance. */
+    weights: typeof WEIGHTS & { phrase: number; time: number };
+  };
 };
 
 export interface RecallResult {
@@ -201,7 +206,10 @@ export async function recall(
   now = Date.now(),
   /** The common-word threshold of `textCandidates`; tests lower it to exercise skipping on a small corpus. */
   commonFrom = COMMON_WORD_MEMORIES,
+  /** The levers' parameters (`recall-levers.ts`); only the benchmark changes them. */
+  tuningOverride: Partial<RecallTuning> = {},
 ): Promise<RecallResult> {
+  const tuning = { ...DEFAULT_TUNING, ...tuningOverride };
   const filters = buildFilters(input);
   const files = normalizeFiles(input.files);
   const tokens = input.query ? searchTokens(input.query) : [];
@@ -267,7 +275,7 @@ export async function recall(
     if (!existing || (existing.bm25 == null && row.bm25 != null)) bySeq.set(Number(row.seq), row);
   }
   const rows = [...bySeq.values()];
-  const context = contextScores(rows, textShare);
+  const context = contextScores(rows, textShare, tuning.context);
 
   const scored = rows.map((row) => {
     const memory = rowToMemory(row);
@@ -286,6 +294,8 @@ export async function recall(
     const signals: SignalBreakdown = {
       text: own,
       context: lent,
+      phrase: 0,
+      time: 0,
       file,
       ...standingSignals(
         { importance: memory.importance, accessCount: memory.accessCount, updatedAt: Number(row.updated_at) },
@@ -295,10 +305,20 @@ export async function recall(
     const current = currentProject === undefined ? 0 : memory.project === currentProject ? 1 : 0;
     return { memory, relevance, score: relevance + tieBreak(signals), signals, current, writtenBy: row.written_by };
   });
-  const ranked = scored
-    .filter((hit) => hit.relevance >= RELEVANCE_FLOOR)
+  const eligible = scored.filter((hit) => hit.relevance >= RELEVANCE_FLOOR);
+  const limit = input.limit ?? 10;
+  addLevers(
+    eligible,
+    tokens,
+    input.query,
+    limit,
+    tuning,
+    files.length > 0 ? WEIGHTS.text : 1,
+    currentProject === undefined,
+  );
+  const ranked = eligible
     .sort((a, b) => b.current - a.current || b.score - a.score || b.memory.updatedAt.localeCompare(a.memory.updatedAt))
-    .slice(0, input.limit ?? 10);
+    .slice(0, limit);
 
   const hits = ranked.map(({ memory, relevance, signals, current, writtenBy }, index): RecallHit => {
     // Only the hits returned get a snippet, so its cost does not grow with the matches.
@@ -327,6 +347,8 @@ export async function recall(
           signals: {
             text: round(signals.text),
             context: round(signals.context),
+            phrase: round(signals.phrase),
+            time: signals.time,
             file: round(signals.file),
             recency: round(signals.recency),
             importance: round(signals.importance),
@@ -334,7 +356,7 @@ export async function recall(
             // 1: in the caller's current project, which ranks before every other project's hits.
             ...(currentProject !== undefined && { current_project: current }),
           },
-          weights: WEIGHTS,
+          weights: { ...WEIGHTS, phrase: tuning.phrase, time: tuning.time },
         },
       }),
     };

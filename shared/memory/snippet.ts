@@ -28,8 +28,11 @@ function roughStem(word: string): string {
   return word;
 }
 
-/** `words` are search tokens, already NFKC and lower case (`searchTokens`). */
-function matcher(words: string[]): (word: string) => number {
+/**
+ * Which of `words` a text word matches (its index, or -1). `words` are search
+ * tokens, already NFKC and lower case (`searchTokens`).
+ */
+export function queryWordMatcher(words: string[]): (word: string) => number {
   const stems = words.map(roughStem);
   return (word) => {
     const lower = word.normalize("NFKC").toLowerCase();
@@ -48,7 +51,7 @@ function matcher(words: string[]): (word: string) => number {
  * clipped to `fallbackChars`, when no query word is in it.
  */
 export function snippetOf(text: string, queryWords: string[], fallbackChars: number): string {
-  const match = matcher(queryWords);
+  const match = queryWordMatcher(queryWords);
   const words = [...text.matchAll(TOKEN)].map((found) => ({
     start: found.index,
     end: found.index + found[0].length,
@@ -89,7 +92,7 @@ export function snippetOf(text: string, queryWords: string[], fallbackChars: num
 
 /** Which of `queryWords` occur in `text`, matched as the snippet matches them: why a hit matched, in words. */
 export function matchedWords(text: string, queryWords: string[]): string[] {
-  const match = matcher(queryWords);
+  const match = queryWordMatcher(queryWords);
   const found = new Set<number>();
   for (const word of text.matchAll(TOKEN)) {
     const hit = match(word[0]);

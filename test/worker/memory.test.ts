@@ -192,8 +192,10 @@ describe("recall", () => {
       "context",
       "file",
       "importance",
+      "phrase",
       "recency",
       "text",
+      "time",
       "use",
     ]);
   });
