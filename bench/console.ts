@@ -15,13 +15,14 @@ import {
   formatRange,
   measureRounds,
   noopCase,
+  raiseLimit,
   ratioRange,
   roundRatio,
 } from "./admission";
 import { type CpuRow, cpuOverBaseline, stackProcesses } from "./cpu";
 
 const PAGE_BUDGET_BYTES = 60 * 1024;
-export const PASSWORD = "a benchmark passphrase of some length";
+const PASSWORD = "a benchmark passphrase of some length";
 const PAGES = [
   "/",
   "/signup",
@@ -40,7 +41,7 @@ const PAGES = [
 const ASSETS = ["/assets/console.css", "/assets/console.js"];
 
 /** Sign in through the form, as a browser does; returns the Cookie header of the session. */
-export async function signedInCookie(baseUrl: string, email: string): Promise<string> {
+async function signedInCookie(baseUrl: string, email: string): Promise<string> {
   const form = await fetch(`${baseUrl}/signin`);
   const presession = form.headers
     .getSetCookie()
@@ -65,28 +66,38 @@ export interface ConsoleBench {
   cpu: CpuRow[] | null;
 }
 
-export async function benchConsole(target: BenchTarget, wranglerPid?: number): Promise<ConsoleBench> {
+/**
+ * A console account of a benchmark's own: signed up (team plan), its limit
+ * raised out of reach as `benchTenant`'s is, and signed in through the form;
+ * `page(path)` fetches a console page with its session.
+ */
+export async function consoleAccount(
+  target: BenchTarget,
+  tag: string,
+): Promise<{ tenantId: string; key: string; page: (path: string) => () => Promise<Response> }> {
   const config = readConfig(target.vars);
-  const email = `bench-console-${Date.now()}@muninn.local`;
+  const email = `bench-${tag}-${Date.now()}@muninn.local`;
   const created = await signUp(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, {
     email,
     password: PASSWORD,
-    orgName: "Console benchmark",
+    orgName: `Benchmark ${tag}`,
     plan: "team",
   });
-  // As benchTenant does: a limit high enough that nothing the benchmark sends is refused.
-  const raised = await fetch(`${target.baseUrl}/api/tenants/${created.tenant.id}`, {
-    method: "PATCH",
-    headers: { authorization: `Bearer ${target.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ rate_limit_override: 100_000 }),
-  });
-  if (!raised.ok) throw new Error(`could not raise the benchmark tenant's limit (${raised.status})`);
+  await raiseLimit(target, created.tenant.id);
   const cookie = await signedInCookie(target.baseUrl, email);
-  const page = (path: string) => () => fetch(`${target.baseUrl}${path}`, { headers: { cookie } });
+  return {
+    tenantId: created.tenant.id,
+    key: created.apiKey.key,
+    page: (path) => () => fetch(`${target.baseUrl}${path}`, { headers: { cookie } }),
+  };
+}
+
+export async function benchConsole(target: BenchTarget, wranglerPid?: number): Promise<ConsoleBench> {
+  const { key, page } = await consoleAccount(target, "console");
 
   // A month with traffic in it, so the usage page draws bars, points and tables as it would for a customer.
   for (let i = 0; i < 20; i++) {
-    await fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${created.apiKey.key}` } });
+    await fetch(`${target.baseUrl}/api/me`, { headers: { authorization: `Bearer ${key}` } });
   }
 
   const assetBytes = (
@@ -103,7 +114,7 @@ export async function benchConsole(target: BenchTarget, wranglerPid?: number): P
 
   const cases = [
     noopCase(target),
-    admittedCase(target, created.apiKey.key, "authenticated + admitted (GET /api/me)"),
+    admittedCase(target, key, "authenticated + admitted (GET /api/me)"),
     { name: "console page, signed in (GET /app/keys)", send: page("/app/keys"), expectStatus: 200 },
     { name: "console page, signed in (GET /app/usage)", send: page("/app/usage"), expectStatus: 200 },
     {

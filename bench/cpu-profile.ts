@@ -19,15 +19,12 @@ import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { signUp } from "../shared/accounts/signup";
-import { readConfig } from "../shared/config";
-import { openDatabase } from "../shared/db/client";
 import { freePort } from "../tools/free-port";
 import { startLocalStack } from "../tools/local-stack";
 import { benchTenant, noopCase } from "./admission";
-import { PASSWORD, signedInCookie } from "./console";
+import { consoleAccount } from "./console";
 import { cpuSeconds, workerdPids } from "./cpu";
-import { modernCall, seed, verify } from "./mcp";
+import { modernCall, seed, topicQuery, verify } from "./mcp";
 
 interface ProfileNode {
   id: number;
@@ -203,7 +200,7 @@ try {
   let n = 0;
   const tool = (name: string, args: () => Record<string, unknown>) => () =>
     modernCall(tenant.key, "tools/call", { name, arguments: args() }, name)(url);
-  const query = () => ["deploy", "login", "cache", "queue", "billing"][n++ % 5] as string;
+  const query = () => topicQuery(n++);
   const cases: Record<string, () => Promise<Response>> = {
     noop: () => noopCase(target).send(),
     list: () => modernCall(tenant.key, "tools/list", {})(url),
@@ -216,18 +213,10 @@ try {
     })),
   };
   if (which.startsWith("console-")) {
-    // A signed-in console page: an account of its own, signed in through the form as bench/console.ts does.
-    const config = readConfig(stack.vars);
-    const email = `profile-${Date.now()}@muninn.local`;
-    await signUp(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, {
-      email,
-      password: PASSWORD,
-      orgName: "Profile",
-      plan: "team",
-    });
-    const cookie = await signedInCookie(target.baseUrl, email);
+    // A signed-in console page, of an account of its own (as bench/console.ts signs in).
+    const { page } = await consoleAccount(target, "profile");
     const path = `/app/${which.slice("console-".length)}`;
-    cases[which] = () => fetch(`${target.baseUrl}${path}`, { headers: { cookie } });
+    cases[which] = page(path);
   }
   const send = cases[which];
   if (!send) throw new Error(`unknown case ${which} (known: ${Object.keys(cases).join(", ")})`);

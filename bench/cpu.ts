@@ -15,7 +15,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { type BenchCase, type BenchTarget, benchTenant, noopCase } from "./admission";
-import { modernCall, seed, verify } from "./mcp";
+import { modernCall, seed, topicQuery, verify } from "./mcp";
 
 const ROUNDS = 7;
 const BLOCK = 400;
@@ -128,13 +128,13 @@ export async function benchCpu(target: BenchTarget, wranglerPid: number | undefi
   let n = 0;
   const recall = () => {
     n += 1;
-    const query = ["deploy", "login", "cache", "queue", "billing"][n % 5] as string;
+    const query = topicQuery(n);
     return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
   };
   // Diagnostic variants: the same call answering one hit, and a word no memory holds (no candidates at all).
   const recallOne = () => {
     n += 1;
-    const query = ["deploy", "login", "cache", "queue", "billing"][n % 5] as string;
+    const query = topicQuery(n);
     return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query, limit: 1 } }, "recall")(url);
   };
   const recallNone = () => {

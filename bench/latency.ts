@@ -7,7 +7,7 @@
  * request, as before leases), each stack measured against its own no-op.
  */
 import { type BenchCase, type BenchRow, type BenchTarget, benchTenant, measureRounds, noopCase } from "./admission";
-import { modernCall, seed, verify } from "./mcp";
+import { modernCall, seed, topicQuery, verify } from "./mcp";
 import { FAR_OBJECT_DELAY_MS } from "./worker/far-object-constants";
 
 /** Starts a local stack running the far-object entry with admission leases on or off; `stop` ends it. */
@@ -24,7 +24,7 @@ async function measure(target: BenchTarget): Promise<BenchRow[]> {
   let n = 0;
   const recall = () => {
     n += 1;
-    const query = ["deploy", "login", "cache", "queue", "billing"][n % 5] as string;
+    const query = topicQuery(n);
     return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
   };
   await verify("tools/list", () => list(url));

@@ -66,6 +66,11 @@ export async function verify(name: string, send: () => Promise<Response>) {
 const WORDS = Array.from({ length: 3000 }, (_, i) => `w${i.toString(36)}x`);
 const COMMON = ["deploy", "login", "cache", "queue", "billing", "schema", "migration", "retry", "token", "session"];
 
+/** The `n`th of five topic words the seeded memories share: the CPU and latency cases' recall queries, in turn. */
+export function topicQuery(n: number): string {
+  return COMMON[n % 5] as string;
+}
+
 function pick(random: () => number): string {
   return WORDS[Math.floor(WORDS.length * random())] as string;
 }

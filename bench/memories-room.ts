@@ -5,9 +5,6 @@
  * page, the second page, a search, and the live poll. Goal: the 100k list
  * within 2× the 1k list (docs/auth.md, "The memories room").
  */
-import { signUp } from "../shared/accounts/signup";
-import { readConfig } from "../shared/config";
-import { openDatabase } from "../shared/db/client";
 import {
   admittedCase,
   type BenchRow,
@@ -18,33 +15,18 @@ import {
   ratioRange,
   roundRatio,
 } from "./admission";
-import { PASSWORD, signedInCookie } from "./console";
+import { consoleAccount } from "./console";
 import { seed } from "./mcp";
 
 const SMALL = 1_000;
 const LARGE = 100_000;
 
 async function account(target: BenchTarget, tag: string, memories: number) {
-  const config = readConfig(target.vars);
-  const email = `bench-memories-${tag}-${Date.now()}@muninn.local`;
-  const created = await signUp(openDatabase(config.mgmtDb, config.dbTimeoutMs), config, {
-    email,
-    password: PASSWORD,
-    orgName: `Memories benchmark ${tag}`,
-    plan: "team",
-  });
-  const raised = await fetch(`${target.baseUrl}/api/tenants/${created.tenant.id}`, {
-    method: "PATCH",
-    headers: { authorization: `Bearer ${target.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ rate_limit_override: 100_000 }),
-  });
-  if (!raised.ok) throw new Error(`could not raise the benchmark tenant's limit (${raised.status})`);
+  const { tenantId, key, page } = await consoleAccount(target, `memories-${tag}`);
   const started = performance.now();
-  await seed(target, created.tenant.id, memories);
+  await seed(target, tenantId, memories);
   console.error(`memories room: seeded ${memories} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const cookie = await signedInCookie(target.baseUrl, email);
-  const page = (path: string) => () => fetch(`${target.baseUrl}${path}`, { headers: { cookie } });
-  return { key: created.apiKey.key, page };
+  return { key, page };
 }
 
 export async function benchMemoriesRoom(target: BenchTarget): Promise<BenchRow[]> {
