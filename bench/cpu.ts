@@ -15,7 +15,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { type BenchCase, type BenchTarget, benchTenant, noopCase } from "./admission";
-import { modernCall, seed, topicQuery, verify } from "./mcp";
+import { modernCall, seed, topicRecall, verify } from "./mcp";
 
 const ROUNDS = 7;
 const BLOCK = 400;
@@ -126,17 +126,9 @@ export async function benchCpu(target: BenchTarget, wranglerPid: number | undefi
   await seed(target, tenant.id, MEMORIES);
   const list = modernCall(tenant.key, "tools/list", {});
   let n = 0;
-  const recall = () => {
-    n += 1;
-    const query = topicQuery(n);
-    return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
-  };
+  const recall = topicRecall(tenant.key, url);
   // Diagnostic variants: the same call answering one hit, and a word no memory holds (no candidates at all).
-  const recallOne = () => {
-    n += 1;
-    const query = topicQuery(n);
-    return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query, limit: 1 } }, "recall")(url);
-  };
+  const recallOne = topicRecall(tenant.key, url, { limit: 1 });
   const recallNone = () => {
     n += 1;
     return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query: `zq${n}x` } }, "recall")(url);

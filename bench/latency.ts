@@ -7,7 +7,7 @@
  * request, as before leases), each stack measured against its own no-op.
  */
 import { type BenchCase, type BenchRow, type BenchTarget, benchTenant, measureRounds, noopCase } from "./admission";
-import { modernCall, seed, topicQuery, verify } from "./mcp";
+import { modernCall, seed, topicRecall, verify } from "./mcp";
 import { FAR_OBJECT_DELAY_MS } from "./worker/far-object-constants";
 
 /** Starts a local stack running the far-object entry with admission leases on or off; `stop` ends it. */
@@ -21,12 +21,7 @@ async function measure(target: BenchTarget): Promise<BenchRow[]> {
   const tenant = await benchTenant(target);
   await seed(target, tenant.id, MEMORIES);
   const list = modernCall(tenant.key, "tools/list", {});
-  let n = 0;
-  const recall = () => {
-    n += 1;
-    const query = topicQuery(n);
-    return modernCall(tenant.key, "tools/call", { name: "recall", arguments: { query } }, "recall")(url);
-  };
+  const recall = topicRecall(tenant.key, url);
   await verify("tools/list", () => list(url));
   await verify("recall", recall);
   const cases: BenchCase[] = [

@@ -71,6 +71,20 @@ export function topicQuery(n: number): string {
   return COMMON[n % 5] as string;
 }
 
+/** A 2026-era `recall` of the seeded topics, another topic each call; `args` adds to its arguments. */
+export function topicRecall(key: string, url: string, args: Record<string, unknown> = {}): () => Promise<Response> {
+  let n = 0;
+  return () => {
+    n += 1;
+    return modernCall(
+      key,
+      "tools/call",
+      { name: "recall", arguments: { query: topicQuery(n), ...args } },
+      "recall",
+    )(url);
+  };
+}
+
 function pick(random: () => number): string {
   return WORDS[Math.floor(WORDS.length * random())] as string;
 }
