@@ -3,8 +3,8 @@ import type { TenantBilling as BillingAccount } from "../../../shared/billing/cu
 import { PLANS, type Plan, type PlanLimitTable } from "../../../shared/plans";
 import { Notice, PostForm } from "../ui/forms";
 import { Layout, type Viewer } from "../ui/layout";
+import { formatCount } from "../ui/numbers";
 
-const number = (value: number) => value.toLocaleString("en-US");
 const date = (iso: string) => `${iso.replace("T", " ").slice(0, 16)} UTC`;
 const RANK: Record<Plan, number> = { free: 0, pro: 1, team: 2 };
 
@@ -15,11 +15,11 @@ function Limits(props: { limits: PlanLimitTable[Plan] }) {
   return (
     <dl class="facts">
       <dt>Requests</dt>
-      <dd>{number(limits.requestsPerMinute)} a minute</dd>
+      <dd>{formatCount(limits.requestsPerMinute)} a minute</dd>
       <dt>Tool calls</dt>
-      <dd>{limits.toolCallsPerMonth === null ? "unlimited" : `${number(limits.toolCallsPerMonth)} a month`}</dd>
+      <dd>{limits.toolCallsPerMonth === null ? "unlimited" : `${formatCount(limits.toolCallsPerMonth)} a month`}</dd>
       <dt>MCP sessions</dt>
-      <dd>{number(limits.sessions)} at once</dd>
+      <dd>{formatCount(limits.sessions)} at once</dd>
     </dl>
   );
 }

@@ -3,6 +3,7 @@ import type { Plan, PlanLimits } from "../../../shared/plans";
 import type { UsageCharts } from "../../../shared/usage-days";
 import { BarChart, LineChart } from "../ui/chart";
 import { Layout, type Viewer } from "../ui/layout";
+import { formatCount } from "../ui/numbers";
 
 export interface MonthSoFar {
   plan: Plan;
@@ -20,7 +21,6 @@ export interface MonthSoFar {
   activeSessions: number;
 }
 
-const number = (value: number) => value.toLocaleString("en-US");
 const MONTHS = [
   "January",
   "February",
@@ -57,8 +57,8 @@ function Meter(props: {
         {props.label}
       </span>
       <span class="figure">
-        {number(used)}
-        <span class="muted"> {limit === null ? "of unlimited" : `of ${number(limit)}`}</span>
+        {formatCount(used)}
+        <span class="muted"> {limit === null ? "of unlimited" : `of ${formatCount(limit)}`}</span>
       </span>
       {limit !== null ? (
         <meter
@@ -81,7 +81,7 @@ function Figure(props: { label: string; value: number; note?: string }) {
   return (
     <li>
       <span class="label">{props.label}</span>
-      <span class="figure">{number(props.value)}</span>
+      <span class="figure">{formatCount(props.value)}</span>
       {props.note ? <span class="muted">{props.note}</span> : null}
     </li>
   );
@@ -126,7 +126,7 @@ export function UsagePage(props: { viewer: Viewer; month: MonthSoFar; charts: Us
         <Figure
           label="Refused by the rate limit"
           value={month.rateLimited}
-          note={month.quotaExceeded > 0 ? `and ${number(month.quotaExceeded)} by the monthly quota` : undefined}
+          note={month.quotaExceeded > 0 ? `and ${formatCount(month.quotaExceeded)} by the monthly quota` : undefined}
         />
       </ul>
       <h2>Last {charts.toolCalls.days.length} days</h2>
