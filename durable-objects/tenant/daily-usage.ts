@@ -30,6 +30,9 @@ export function usageDays(
 
 const MAX_KEY_CHARS = 64;
 
+/** The day each object's storage was last pruned on (an object's `SqlStorage` lives as long as the object). */
+const prunedOn = new WeakMap<SqlStorage, string>();
+
 /**
  * A tenant's per-day counts (shared/usage-days.ts) in its object's SQLite
  * storage. The counts arrive in batches from the isolates that charged the
@@ -57,8 +60,12 @@ class DailyUsage {
         count,
       );
     }
-    // Cheap (the primary key's range), so every write prunes rather than remembering the day it last did.
-    this.#sql.exec("DELETE FROM usage_days WHERE day < ?", firstOfLastDays(now, USAGE_DAYS_KEPT));
+    // Days fall out of the kept range only when a day begins, so an object prunes once a day (the
+    // first report of each day), not on every report.
+    if (prunedOn.get(this.#sql) !== day) {
+      this.#sql.exec("DELETE FROM usage_days WHERE day < ?", firstOfLastDays(now, USAGE_DAYS_KEPT));
+      prunedOn.set(this.#sql, day);
+    }
   }
 
   /** Every count of the last `days` days, today included. */

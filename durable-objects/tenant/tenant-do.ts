@@ -295,7 +295,7 @@ export class TenantDO extends DurableObject<Env> {
 
   /** Per-day usage (daily-usage.ts): adds an isolate's `traffic`; with `days`, answers the console's usage page. */
   usageDays(traffic: DayReport, days = 0) {
-    const live = () => ({ status: this.status(), activeSessions: this.#sessions.list().sessions.length });
+    const live = () => ({ status: this.status(), activeSessions: this.#sessions.count() });
     return usageDays(this.ctx.storage.sql, traffic, days, live);
   }
 
