@@ -17,6 +17,7 @@ import { benchMcp } from "./mcp";
 import { benchMemoriesRoom, memoriesRoomGoals } from "./memories-room";
 import { benchMetrics, formatMetricsTable, metricsGoals } from "./metrics";
 import { soak } from "./soak";
+import { benchUsageRender, formatUsageRender } from "./usage-render";
 
 /**
  * `BENCH_ONLY=mcp-list` runs just the admission rows and `tools/list` (no
@@ -25,7 +26,7 @@ import { soak } from "./soak";
  * `BENCH_ONLY=metrics` runs just the metrics aggregator under 10 to 1,000
  * simulated isolates (about a minute). `BENCH_ONLY=lifecycle` runs just the
  * tenant migration, export and import rows. `BENCH_ONLY=console` runs just the
- * console's page timings and sizes. `BENCH_ONLY=memories` runs just the memories
+ * console's page timings and sizes, and the usage page's render with a month of data. `BENCH_ONLY=memories` runs just the memories
  * room over 1,000 and 100,000 memories. `BENCH_ONLY=soak` runs just the
  * soak. `BENCH_ONLY=latency` runs just the far-object case (every call to
  * the tenant's object delayed 50 ms, with and without admission leases; two
@@ -73,6 +74,7 @@ try {
   if (!only || only === "console") {
     const bench = await benchConsole(target, stack.wrangler.pid);
     console.log(`\n${formatTable("Console", bench.rows)}\n\n${consoleGoals(bench).table}`);
+    console.log(`\n${formatUsageRender(await benchUsageRender())}`);
   }
   if (!only || only === "memories") {
     const rows = await benchMemoriesRoom(target);

@@ -1,4 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { lastDays } from "../../shared/usage-days";
 import { Browser, captureEmail, linkIn } from "./console-support";
 import { config, openMgmtDb } from "./support";
 
@@ -74,6 +77,58 @@ describe("the console's rooms", () => {
     expect(html).toMatch(new RegExp(`<th scope="row">${today}</th><td>3</td>`));
     expect(html).toContain('role="img"');
     expect(html).toContain('<title id="chart-status-title">Requests by status</title>');
+  });
+
+  it("a month of usage: thirty days drawn and tabled, and a tool name a client chose shown as text", async () => {
+    const { browser, tenantId } = await person("month");
+    const days = lastDays(Date.now(), 30);
+    // Tool names come from clients (`tools/call` names what it likes); the charts must escape them.
+    const hostile = '<script>alert("x")</script>&';
+    await runInDurableObject(env.TENANT_DO.getByName(tenantId), (_instance, state) => {
+      for (const [index, day] of days.entries()) {
+        const counts: [string, string, number][] = [
+          ["tool", "recall", index + 1],
+          ["tool", hostile, 2],
+          ["status", "2xx", index + 3],
+          ["latency", "25", 4],
+        ];
+        for (const [metric, key, count] of counts) {
+          state.storage.sql.exec(
+            "INSERT INTO usage_days (day, metric, key, count) VALUES (?, ?, ?, ?)",
+            day,
+            metric,
+            key,
+            count,
+          );
+        }
+      }
+      // A day past the 31 the object keeps: dropped by its first report of the day (this page view).
+      state.storage.sql.exec(
+        "INSERT INTO usage_days (day, metric, key, count) VALUES ('2020-01-01', 'tool', 'recall', 9)",
+      );
+    });
+    const { response, html } = await browser.page("/app/usage");
+    expect(response.status).toBe(200);
+    const kept = await runInDurableObject(env.TENANT_DO.getByName(tenantId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ first: string; n: number }>("SELECT MIN(day) AS first, COUNT(DISTINCT day) AS n FROM usage_days")
+        .one(),
+    );
+    expect(kept).toEqual({ first: days[0], n: 30 });
+    expect(html).not.toContain("<script>alert");
+    const shown = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;";
+    expect(html).toContain(`data-series="${shown}"`);
+    expect(html).toContain(`<th scope="col">${shown}</th>`);
+    for (const [index, day] of days.entries()) {
+      expect(html).toContain(`data-day="${day}" data-series="recall" data-value="${index + 1}"`);
+      expect(html).toContain(`<title>${day}: ${shown} 2</title>`);
+      // Tools are columns in name order, and "<" sorts before "r".
+      expect(html).toContain(`<tr><th scope="row">${day}</th><td>2</td><td>${index + 1}</td></tr>`);
+      // Four requests in the (10, 25] ms bucket: p50 interpolates to 17.5, written as 18.
+      expect(html).toContain(`data-day="${day}" data-value="18"`);
+    }
+    const total = days.reduce((sum, _day, index) => sum + index + 1 + 2, 0);
+    expect(html).toContain(`${total} tool calls over the last 30 days; the busiest day had ${30 + 2}.`);
   });
 
   it("billing: an unverified owner sees no Upgrade, and a replayed upgrade form is refused before Stripe", async () => {
