@@ -1,10 +1,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type AuthInfo, createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
+import {
+  type AuthInfo,
+  type classifyInboundRequest,
+  createMcpHandler,
+  type McpHttpHandler,
+} from "@modelcontextprotocol/server";
 import type { Context } from "hono";
 import type { Config } from "../../shared/config";
 import { createLogger, describeError, type Logger } from "../../shared/logging";
 import { admit } from "../admission";
 import type { AppEnv } from "../types";
+import { fastToolCall } from "./fast-call";
 import { refusalResponse } from "./json-rpc-errors";
 import { keepToolsList, toolsListRequest } from "./list-cache";
 import type { MessageSummary } from "./messages";
@@ -68,8 +74,18 @@ function handlerFor(config: Config): McpHttpHandler {
   return handler;
 }
 
-/** Admit, answer `tools/list` from the kept copy when there is one, otherwise let the SDK serve. */
-export async function serveModern(c: Context<AppEnv>, text: string, body: unknown, summary: MessageSummary) {
+/**
+ * Admit, answer `tools/list` from the kept copy when there is one and a plain
+ * `tools/call` on the fast path (workers/mcp/fast-call.ts), otherwise let the SDK serve.
+ * `route` is the SDK's own classification of the request (workers/mcp/routes.ts).
+ */
+export async function serveModern(
+  c: Context<AppEnv>,
+  text: string,
+  body: unknown,
+  summary: MessageSummary,
+  route: ReturnType<typeof classifyInboundRequest>,
+) {
   const { config } = c.get("services");
   const result = await admit(c, {
     kind: "mcp",
@@ -81,12 +97,13 @@ export async function serveModern(c: Context<AppEnv>, text: string, body: unknow
   const list = toolsListRequest("modern", config.version, mayWrite, c.req.raw.headers, acceptFor(c), body);
   const cached = list && cachedFor(c, list);
   if (cached) return replyCached(c, cached);
+  const client = summary.clientName ? { name: summary.clientName, version: summary.clientVersion } : null;
+  if (summary.tool) {
+    const fast = await fastToolCall(c, route, mayWrite, config.version, () => toolContext(c, client));
+    if (fast) return reply(c, fast);
+  }
   const request = normalizedRequest(c, text);
-  const authInfo = authInfoFor(
-    c,
-    toolContext(c, summary.clientName ? { name: summary.clientName, version: summary.clientVersion } : null),
-    summary.tool,
-  );
+  const authInfo = authInfoFor(c, toolContext(c, client), summary.tool);
   const handler = handlerFor(config);
   const response = await requestLogger.run(c.get("logger"), () =>
     handler.fetch(request, { parsedBody: body, authInfo }),

@@ -62,17 +62,17 @@ mcp.use("/mcp", hostGuard(), asJsonRpc(authenticate()), asJsonRpc(mcpAccess));
 /**
  * Which era serves this message: the SDK's own classification (the one its
  * `isLegacyRequest` and `createMcpHandler` use), run on the body already
- * parsed and the headers it reads, so no request copy is made to ask.
+ * parsed and the headers it reads, so no request copy is made to ask. The
+ * 2026 era's fast path reuses it (workers/mcp/fast-call.ts).
  */
-function isLegacy(c: Context<AppEnv>, body: unknown): boolean {
-  const outcome = classifyInboundRequest({
+function classify(c: Context<AppEnv>, body: unknown) {
+  return classifyInboundRequest({
     httpMethod: "POST",
     protocolVersionHeader: c.req.header("mcp-protocol-version"),
     mcpMethodHeader: c.req.header("mcp-method"),
     mcpNameHeader: c.req.header("mcp-name"),
     body,
   });
-  return outcome.kind === "legacy";
 }
 
 /** Form-encoded is curl's default for `-d`; a JSON body sent that way is still JSON. Anything else is refused. */
@@ -143,7 +143,10 @@ mcp.post("/mcp", async (c) => {
     return jsonRpcAnswer(errorAnswer(refusal, c.get("logger"), { surface: "http" }), { id: summary.id });
   }
 
-  return isLegacy(c, body) ? serveLegacy(c, read.text, body, summary) : serveModern(c, read.text, body, summary);
+  const route = classify(c, body);
+  return route.kind === "legacy"
+    ? serveLegacy(c, read.text, body, summary)
+    : serveModern(c, read.text, body, summary, route);
 });
 
 /**
