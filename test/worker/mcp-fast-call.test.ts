@@ -147,6 +147,13 @@ const CORPUS: Call[] = [
     args: () => ({ query: "login" }),
   },
   { what: "recall, no accept stated", fast: true, tool: "recall", accept: "*/*", args: () => ({ query: "token" }) },
+  {
+    what: "recall, an Accept naming neither",
+    fast: true,
+    tool: "recall",
+    accept: "text/html",
+    args: () => ({ query: "queue" }),
+  },
   { what: "recall by a read-only key", fast: true, tool: "recall", reader: true, args: () => ({ query: "cache" }) },
   {
     what: "get, one found and one not",
