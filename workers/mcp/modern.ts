@@ -31,7 +31,9 @@ import { isWriteTool } from "./tools/registry";
 /**
  * The 2026-07-28 era: every request carries its protocol version in its
  * `_meta` and stands alone, so the SDK's `createMcpHandler` serves it with a
- * fresh server built from the request's own context.
+ * fresh server built from the request's own context — except a plain
+ * `tools/call`, which takes the fast path (workers/mcp/fast-call.ts) and
+ * answers as the SDK would without building that server.
  */
 
 /**
