@@ -1,5 +1,7 @@
 import type { InStatement } from "@libsql/client/web";
+import { isoFromMillisOrNull } from "../db/row-values";
 import { BM25_RANK, ftsTerm, projectKey, TEXT_COLUMNS } from "./fts-query";
+import { jsonArray, type Memory, type MemoryKind, type MemoryStatus, type Row } from "./model";
 
 /**
  * The full-text candidates of `recall` (`recall.ts`): one statement per
@@ -15,6 +17,52 @@ export interface Filters {
   where: string[];
   args: (string | number)[];
   project?: string;
+}
+
+/**
+ * The memory columns a candidate row carries: what ranking, the levers and
+ * the hits returned read (`candidateOf`), not `m.*`. A hundred
+ * candidates with every column were about a quarter bigger (the content hash,
+ * the issue and version fields), all of it parsed and built into rows by the
+ * Worker for nothing (docs/benchmarks/2026-12-07-tool-cpu.md).
+ */
+export const CANDIDATE_COLUMNS =
+  "m.seq, m.id, m.project, m.kind, m.title, m.content, m.tags, m.files, m.importance, m.status, " +
+  "m.created_at, m.updated_at, m.access_count, m.written_by";
+
+/** The fields of a memory recall ranks and answers with: what `CANDIDATE_COLUMNS` selects. */
+type Candidate = Pick<
+  Memory,
+  | "id"
+  | "project"
+  | "kind"
+  | "title"
+  | "content"
+  | "tags"
+  | "files"
+  | "importance"
+  | "status"
+  | "createdAt"
+  | "updatedAt"
+  | "accessCount"
+>;
+
+/** A candidate row as a memory, each column converted as `rowToMemory` converts it. */
+export function candidateOf(row: Row): Candidate {
+  return {
+    id: String(row.id),
+    project: String(row.project),
+    kind: row.kind as MemoryKind,
+    title: row.title == null ? null : String(row.title),
+    content: String(row.content),
+    tags: jsonArray(row.tags),
+    files: jsonArray(row.files),
+    importance: Number(row.importance),
+    status: row.status as MemoryStatus,
+    createdAt: isoFromMillisOrNull(row.created_at) as string,
+    updatedAt: isoFromMillisOrNull(row.updated_at) as string,
+    accessCount: Number(row.access_count ?? 0),
+  };
 }
 
 /** How many candidates each source contributes before re-ranking. */
@@ -119,10 +167,10 @@ function tenantTextCandidates(tokens: string[], filters: Filters, commonFrom: nu
             SELECT DISTINCT hits.seq + d.value AS seq FROM hits, json_each('[-2,-1,1,2]') d
             WHERE hits.seq + d.value NOT IN (SELECT seq FROM hits)
           )
-          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words
+          SELECT ${CANDIDATE_COLUMNS}, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words
           FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats CROSS JOIN split
           UNION ALL
-          SELECT m.*, NULL, NULL, stats.total, stats.counts, split.common_words
+          SELECT ${CANDIDATE_COLUMNS}, NULL, NULL, stats.total, stats.counts, split.common_words
           FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats CROSS JOIN split
           WHERE m.kind = 'event' AND ${where}`,
     args: [
@@ -237,10 +285,10 @@ function projectTextCandidates(tokens: string[], filters: Filters & { project: s
             SELECT DISTINCT hits.seq + d.value AS seq FROM hits, json_each('[-2,-1,1,2]') d
             WHERE hits.seq + d.value NOT IN (SELECT seq FROM hits)
           )
-          SELECT m.*, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words, 'plus' AS idf_form
+          SELECT ${CANDIDATE_COLUMNS}, hits.bm25, hits.pruned, stats.total, stats.counts, split.common_words, 'plus' AS idf_form
           FROM hits CROSS JOIN memories m ON m.seq = hits.seq CROSS JOIN stats CROSS JOIN split
           UNION ALL
-          SELECT m.*, NULL, NULL, stats.total, stats.counts, split.common_words, 'plus'
+          SELECT ${CANDIDATE_COLUMNS}, NULL, NULL, stats.total, stats.counts, split.common_words, 'plus'
           FROM near CROSS JOIN memories m ON m.seq = near.seq CROSS JOIN stats CROSS JOIN split
           WHERE m.kind = 'event' AND ${where}`,
     args: [

@@ -11,9 +11,15 @@ import {
   normalizeFiles,
   normalizeTags,
   type Row,
-  rowToMemory,
 } from "./model";
-import { CANDIDATES, COMMON_WORD_MEMORIES, type Filters, textCandidates } from "./recall-candidates";
+import {
+  CANDIDATE_COLUMNS,
+  CANDIDATES,
+  COMMON_WORD_MEMORIES,
+  candidateOf,
+  type Filters,
+  textCandidates,
+} from "./recall-candidates";
 import { addLevers, DEFAULT_TUNING, type RecallTuning } from "./recall-levers";
 import {
   contextScores,
@@ -170,7 +176,7 @@ function fileCandidates(files: string[], filters: Filters): InStatement {
     }
   }
   return {
-    sql: `SELECT DISTINCT m.*, NULL AS bm25 FROM memory_files f JOIN memories m ON m.seq = f.memory_seq
+    sql: `SELECT DISTINCT ${CANDIDATE_COLUMNS}, NULL AS bm25 FROM memory_files f JOIN memories m ON m.seq = f.memory_seq
           WHERE (f.path IN (SELECT value FROM json_each(?)) OR ${ranges.join(" OR ")}) AND ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: [JSON.stringify([...exact]), ...rangeArgs, ...filters.args],
@@ -185,7 +191,7 @@ export function textCandidatesStatement(input: RecallInput, commonFrom?: number)
 
 function browseCandidates(filters: Filters): InStatement {
   return {
-    sql: `SELECT m.*, NULL AS bm25 FROM memories m WHERE ${filters.where.join(" AND ")}
+    sql: `SELECT ${CANDIDATE_COLUMNS}, NULL AS bm25 FROM memories m WHERE ${filters.where.join(" AND ")}
           ORDER BY m.importance DESC, m.updated_at DESC LIMIT ${CANDIDATES}`,
     args: filters.args,
   };
@@ -278,7 +284,7 @@ export async function recall(
   const context = contextScores(rows, textShare, tuning.context);
 
   const scored = rows.map((row) => {
-    const memory = rowToMemory(row);
+    const memory = candidateOf(row);
     const own = Math.min(1, textShare(row));
     const lent = Math.min(1 - own, context.get(Number(row.seq)) ?? 0);
     const file = files.length > 0 ? fileSignal(memory.files, files) : 0;

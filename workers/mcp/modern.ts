@@ -1,10 +1,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type AuthInfo, createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
+import {
+  type AuthInfo,
+  type classifyInboundRequest,
+  createMcpHandler,
+  type McpHttpHandler,
+} from "@modelcontextprotocol/server";
 import type { Context } from "hono";
 import type { Config } from "../../shared/config";
 import { createLogger, describeError, type Logger } from "../../shared/logging";
 import { admit } from "../admission";
 import type { AppEnv } from "../types";
+import { fastToolCall } from "./fast-call";
 import { refusalResponse } from "./json-rpc-errors";
 import { keepToolsList, toolsListRequest } from "./list-cache";
 import type { MessageSummary } from "./messages";
@@ -25,7 +31,9 @@ import { isWriteTool } from "./tools/registry";
 /**
  * The 2026-07-28 era: every request carries its protocol version in its
  * `_meta` and stands alone, so the SDK's `createMcpHandler` serves it with a
- * fresh server built from the request's own context.
+ * fresh server built from the request's own context — except a plain
+ * `tools/call`, which takes the fast path (workers/mcp/fast-call.ts) and
+ * answers as the SDK would without building that server.
  */
 
 /**
@@ -68,8 +76,18 @@ function handlerFor(config: Config): McpHttpHandler {
   return handler;
 }
 
-/** Admit, answer `tools/list` from the kept copy when there is one, otherwise let the SDK serve. */
-export async function serveModern(c: Context<AppEnv>, text: string, body: unknown, summary: MessageSummary) {
+/**
+ * Admit, answer `tools/list` from the kept copy when there is one and a plain
+ * `tools/call` on the fast path (workers/mcp/fast-call.ts), otherwise let the SDK serve.
+ * `route` is the SDK's own classification of the request (workers/mcp/routes.ts).
+ */
+export async function serveModern(
+  c: Context<AppEnv>,
+  text: string,
+  body: unknown,
+  summary: MessageSummary,
+  route: ReturnType<typeof classifyInboundRequest>,
+) {
   const { config } = c.get("services");
   const result = await admit(c, {
     kind: "mcp",
@@ -81,12 +99,13 @@ export async function serveModern(c: Context<AppEnv>, text: string, body: unknow
   const list = toolsListRequest("modern", config.version, mayWrite, c.req.raw.headers, acceptFor(c), body);
   const cached = list && cachedFor(c, list);
   if (cached) return replyCached(c, cached);
+  const client = summary.clientName ? { name: summary.clientName, version: summary.clientVersion } : null;
+  if (summary.tool) {
+    const fast = await fastToolCall(c, route, mayWrite, config.version, () => toolContext(c, client));
+    if (fast) return reply(c, fast);
+  }
   const request = normalizedRequest(c, text);
-  const authInfo = authInfoFor(
-    c,
-    toolContext(c, summary.clientName ? { name: summary.clientName, version: summary.clientVersion } : null),
-    summary.tool,
-  );
+  const authInfo = authInfoFor(c, toolContext(c, client), summary.tool);
   const handler = handlerFor(config);
   const response = await requestLogger.run(c.get("logger"), () =>
     handler.fetch(request, { parsedBody: body, authInfo }),

@@ -62,17 +62,17 @@ mcp.use("/mcp", hostGuard(), asJsonRpc(authenticate()), asJsonRpc(mcpAccess));
 /**
  * Which era serves this message: the SDK's own classification (the one its
  * `isLegacyRequest` and `createMcpHandler` use), run on the body already
- * parsed and the headers it reads, so no request copy is made to ask.
+ * parsed and the headers it reads, so no request copy is made to ask. The
+ * 2026 era's fast path reuses it (workers/mcp/fast-call.ts).
  */
-function isLegacy(c: Context<AppEnv>, body: unknown): boolean {
-  const outcome = classifyInboundRequest({
+function classify(c: Context<AppEnv>, body: unknown) {
+  return classifyInboundRequest({
     httpMethod: "POST",
     protocolVersionHeader: c.req.header("mcp-protocol-version"),
     mcpMethodHeader: c.req.header("mcp-method"),
     mcpNameHeader: c.req.header("mcp-name"),
     body,
   });
-  return outcome.kind === "legacy";
 }
 
 /** Form-encoded is curl's default for `-d`; a JSON body sent that way is still JSON. Anything else is refused. */
@@ -81,12 +81,35 @@ function acceptableContentType(contentType: string | undefined): boolean {
   return contentType.split(";")[0]?.trim().toLowerCase() === "application/x-www-form-urlencoded";
 }
 
+const decoder = new TextDecoder();
+
+/**
+ * The body as text, or `tooLarge` past `max` bytes. A body whose declared
+ * length is within the limit is read in one native call: the runtime frames
+ * it to that length, and the size is checked again anyway. Without a declared
+ * length (chunked), the SDK's streaming reader stops as soon as the limit is
+ * passed. Both decode UTF-8 alike (a leading BOM dropped, bad bytes as
+ * U+FFFD). The SDK's reader decodes chunk by chunk in JavaScript; on a small
+ * `tools/call` that was about 6% of the Worker's samples (bench/cpu-profile.ts).
+ */
+async function readBody(
+  request: Request,
+  max: number,
+): Promise<{ tooLarge: true } | { tooLarge: false; text: string }> {
+  const declared = request.headers.get("content-length");
+  if (declared === null || !/^\d{1,15}$/.test(declared) || Number(declared) > max) {
+    return readRequestBody(request, max);
+  }
+  const bytes = await request.arrayBuffer();
+  return bytes.byteLength > max ? { tooLarge: true } : { tooLarge: false, text: decoder.decode(bytes) };
+}
+
 mcp.post("/mcp", async (c) => {
   const { config } = c.get("services");
   if (!acceptableContentType(c.req.header("content-type"))) {
     return jsonRpcError(415, JSON_RPC.serverError, "Unsupported Media Type: Content-Type must be application/json");
   }
-  const read = await readRequestBody(c.req.raw, config.mcp.maxBodyBytes);
+  const read = await readBody(c.req.raw, config.mcp.maxBodyBytes);
   if (read.tooLarge) {
     return jsonRpcError(
       413,
@@ -143,7 +166,10 @@ mcp.post("/mcp", async (c) => {
     return jsonRpcAnswer(errorAnswer(refusal, c.get("logger"), { surface: "http" }), { id: summary.id });
   }
 
-  return isLegacy(c, body) ? serveLegacy(c, read.text, body, summary) : serveModern(c, read.text, body, summary);
+  const route = classify(c, body);
+  return route.kind === "legacy"
+    ? serveLegacy(c, read.text, body, summary)
+    : serveModern(c, read.text, body, summary, route);
 });
 
 /**

@@ -1,9 +1,9 @@
-import { McpServer } from "@modelcontextprotocol/server";
+import { type CallToolResult, McpServer } from "@modelcontextprotocol/server";
 import { describeError } from "../../shared/logging";
 import { failureMessage } from "./failures";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
-import { type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
+import { type Tool, type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
 import { isWriteTool, TOOLS } from "./tools/registry";
 import { refusingNul } from "./tools/schemas";
 
@@ -16,8 +16,12 @@ const INSTRUCTIONS = [
   "Track problems with `track`, and `session` end with next steps so the next session can pick up.",
 ].join(" ");
 
-/** JSON Schemas converted once per isolate; server instances live for one request. */
-const SCHEMAS = new Map(
+/**
+ * JSON Schemas converted once per isolate; server instances live for one
+ * request. The 2026-era fast path (workers/mcp/fast-call.ts) validates with
+ * the same schema objects the SDK is given here.
+ */
+export const SCHEMAS = new Map(
   TOOLS.map((tool) => [
     tool.name,
     {
@@ -26,6 +30,25 @@ const SCHEMAS = new Map(
     },
   ]),
 );
+
+/**
+ * A tool call once its arguments are accepted, as both the SDK's server and
+ * the fast path run it: charged here, where the call has been accepted, so
+ * what is counted is what runs; a failure becomes the tool's error result.
+ */
+export async function runTool(ctx: ToolContext, tool: Tool, args: unknown): Promise<CallToolResult> {
+  try {
+    await ctx.chargeToolCall(tool.name);
+    return await tool.call(ctx, args);
+  } catch (error) {
+    return toolError(failureMessage(error, ctx.logger, ctx.tenantId, { tool: tool.name }));
+  }
+}
+
+/** The server's identity, as `initialize` and every 2026-era result's `_meta` carry it. */
+export function serverInfo(version: string) {
+  return { name: "muninn", title: "Muninn memory", version };
+}
 
 /**
  * The one server definition both protocol eras are served from: a fresh
@@ -40,32 +63,29 @@ const SCHEMAS = new Map(
  * unchanged.
  */
 export function createMemoryServer(ctx: ToolContext, version: string, calling?: string | null): McpServer {
-  const server = new McpServer(
-    { name: "muninn", title: "Muninn memory", version },
-    {
-      // Tool, prompt and resource lists change only with a deploy, and this
-      // server sends no notifications (2026-era `subscriptions/listen` is
-      // refused), so it must not advertise list_changed: a client would wait
-      // for notifications that never come.
-      capabilities: {
-        logging: {},
-        tools: { listChanged: false },
-        prompts: { listChanged: false },
-        resources: { listChanged: false },
-      },
-      instructions: INSTRUCTIONS,
-      // Definitions change only with a deploy; per-tenant data is never shared.
-      // The tool and prompt lists depend on the credential's scopes, so no
-      // cache may hand one credential's list to another.
-      cacheHints: {
-        "tools/list": { ttlMs: 300_000, cacheScope: "private" },
-        "prompts/list": { ttlMs: 300_000, cacheScope: "private" },
-        "resources/templates/list": { ttlMs: 300_000, cacheScope: "public" },
-        "resources/list": { ttlMs: 0, cacheScope: "private" },
-        "resources/read": { ttlMs: 0, cacheScope: "private" },
-      },
+  const server = new McpServer(serverInfo(version), {
+    // Tool, prompt and resource lists change only with a deploy, and this
+    // server sends no notifications (2026-era `subscriptions/listen` is
+    // refused), so it must not advertise list_changed: a client would wait
+    // for notifications that never come.
+    capabilities: {
+      logging: {},
+      tools: { listChanged: false },
+      prompts: { listChanged: false },
+      resources: { listChanged: false },
     },
-  );
+    instructions: INSTRUCTIONS,
+    // Definitions change only with a deploy; per-tenant data is never shared.
+    // The tool and prompt lists depend on the credential's scopes, so no
+    // cache may hand one credential's list to another.
+    cacheHints: {
+      "tools/list": { ttlMs: 300_000, cacheScope: "private" },
+      "prompts/list": { ttlMs: 300_000, cacheScope: "private" },
+      "resources/templates/list": { ttlMs: 300_000, cacheScope: "public" },
+      "resources/list": { ttlMs: 0, cacheScope: "private" },
+      "resources/read": { ttlMs: 0, cacheScope: "private" },
+    },
+  });
   const shown = (name: string) => ctx.mayWrite || !isWriteTool(name);
   const only = calling && TOOLS.some((tool) => tool.name === calling) && shown(calling) ? calling : null;
   for (const tool of TOOLS) {
@@ -84,15 +104,7 @@ export function createMemoryServer(ctx: ToolContext, version: string, calling?: 
         outputSchema: schemas.output,
         annotations: tool.annotations,
       },
-      async (args: unknown) => {
-        try {
-          // Charged here, where the SDK has accepted the call, so what is counted is what runs.
-          await ctx.chargeToolCall(tool.name);
-          return await tool.call(ctx, args);
-        } catch (error) {
-          return toolError(failureMessage(error, ctx.logger, ctx.tenantId, { tool: tool.name }));
-        }
-      },
+      (args: unknown) => runTool(ctx, tool, args),
     );
   }
   if (only === null) {
