@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { lastDays } from "../../shared/usage-days";
 import { Browser, captureEmail, linkIn } from "./console-support";
+import { callOk, connect } from "./mcp-support";
 import { config, openMgmtDb } from "./support";
 
 const PASSWORD = "a perfectly fine passphrase";
@@ -129,6 +130,26 @@ describe("the console's rooms", () => {
     }
     const total = days.reduce((sum, _day, index) => sum + index + 1 + 2, 0);
     expect(html).toContain(`${total} tool calls over the last 30 days; the busiest day had ${30 + 2}.`);
+  });
+
+  it("memories stored: what is active now, after saves, a forget and an edit that supersedes", async () => {
+    const { browser } = await person("stored");
+    const client = await connect(await keyOf(browser), "modern");
+    const saved: string[] = [];
+    for (const content of ["The build runs on Node 22.", "Releases go out on Tuesdays.", "The API answers JSON."]) {
+      const answer = await callOk<{ results: { id: string }[] }>(client, "remember", { content, project: "stored" });
+      saved.push(answer.results[0]?.id ?? "");
+    }
+    await callOk(client, "forget", { ids: [saved[0]] });
+    // A new version supersedes the old one: still one stored memory.
+    await callOk(client, "remember", {
+      content: "Releases go out on Wednesdays.",
+      project: "stored",
+      supersedes: saved[1],
+    });
+    await client.close();
+    const { html } = await browser.page("/app/usage");
+    expect(html).toMatch(/Memories stored<\/span><span class="figure">2</);
   });
 
   it("billing: an unverified owner sees no Upgrade, and a replayed upgrade form is refused before Stripe", async () => {
