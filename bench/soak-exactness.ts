@@ -133,6 +133,8 @@ interface Counts {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How long to wait for a settled state on a loaded machine before calling it missed. */
 const SETTLE_TIMEOUT_MS = 30_000;
+/** How much longer to keep watching a missed flush, to tell a late one from one that never comes. */
+const LATE_WATCH_MS = 60_000;
 
 async function objectCounts(target: ExactnessTarget, tenantId: string): Promise<Counts> {
   const response = await fetch(`${target.baseUrl}/api/tenants/${tenantId}`, {
@@ -165,12 +167,24 @@ async function settledCounts(target: ExactnessTarget, tenantId: string, deadline
   return null;
 }
 
-/** The month's row the object's alarm wrote to the management DB, once it has written everything it counted. */
-async function flushedCounts(target: ExactnessTarget, tenantId: string, deadline: number): Promise<Counts | null> {
+/**
+ * The month's row the object's alarm wrote to the management DB, once it has
+ * written everything it counted (`USAGE_FLUSH_INTERVAL_MS` after a count),
+ * with when that was; null when it never was, `LATE_WATCH_MS` past the deadline.
+ */
+async function flushedCounts(
+  target: ExactnessTarget,
+  tenantId: string,
+  deadline: number,
+): Promise<{ counts: Counts | null; at: number } | null> {
   while (await target.objects.usageUnflushed(tenantId)) {
-    if (Date.now() > deadline) return null;
+    if (Date.now() > deadline + LATE_WATCH_MS) return null;
     await sleep(100);
   }
+  return { counts: await usageRow(target, tenantId), at: Date.now() };
+}
+
+async function usageRow(target: ExactnessTarget, tenantId: string): Promise<Counts | null> {
   const config = readConfig(target.vars);
   const mgmt = openDatabase(config.mgmtDb, config.dbTimeoutMs);
   try {
@@ -214,15 +228,30 @@ export async function checkExactness(
     "|---|---:|---:|---:|---:|---:|",
   ];
   const mismatches: string[] = [];
+  const late: string[] = [];
   let settledAfter = 0;
   let overLimit = 0;
   let unexplained = 0;
   let oneIsolate = 0;
-  for (const tenant of tenants) {
+  // All tenants at once: each waits on its own object.
+  const observed = await Promise.all(
+    tenants.map(async (tenant) => {
+      const object = await settledCounts(target, tenant.id, deadline);
+      const settledAt = Date.now();
+      const flushed = object ? await flushedCounts(target, tenant.id, deadline) : null;
+      return { object, settledAt, flushed };
+    }),
+  );
+  for (const [i, tenant] of tenants.entries()) {
     const tally = tenant.admission;
-    const object = await settledCounts(target, tenant.id, deadline);
-    settledAfter = Math.max(settledAfter, Date.now() - lastAnswerAt);
-    const flushed = object ? await flushedCounts(target, tenant.id, deadline) : null;
+    const { object, settledAt, flushed: flush } = observed[i] as (typeof observed)[number];
+    const flushed = flush?.counts ?? null;
+    settledAfter = Math.max(settledAfter, settledAt - lastAnswerAt, (flush?.at ?? 0) - lastAnswerAt);
+    if (flush && flush.at > deadline) {
+      late.push(`${tenant.plan} flushed only ${((flush.at - lastAnswerAt) / 1000).toFixed(1)} s after the last answer`);
+    }
+    if (object && !flush)
+      late.push(`${tenant.plan} still unflushed ${((Date.now() - lastAnswerAt) / 1000).toFixed(0)} s after`);
     const clients: Counts = {
       requests: tally.admitted,
       rate_limited: tally.rateLimited,
@@ -255,6 +284,11 @@ export async function checkExactness(
         ? `all equal, settled ${(settledAfter / 1000).toFixed(1)} s after the last answer`
         : mismatches.join("; "),
       mismatches.length === 0,
+    ],
+    [
+      `object counts settled and written to the management DB within ${SETTLE_TIMEOUT_MS / 1000} s`,
+      late.length === 0 ? "yes" : late.join("; "),
+      late.length === 0,
     ],
     ["tenants admitted over their limit in some window (client-side lower bound)", String(overLimit), overLimit === 0],
   ];

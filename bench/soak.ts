@@ -54,6 +54,8 @@ const DOCUMENTED: Record<string, Record<number, string>> = {
 
 /** Runtime messages that must never appear in the Worker's log. */
 const LOG_FAULTS = [/Uncaught/, /Promise will never complete/, /IoContext dropped queued cross-context actions/];
+/** Not faults by themselves (the statuses are checked), but what a missed exactness check is read against. */
+const LOG_NOTABLE = [/usage flush failed/, /admission unavailable/, /Cannot connect to management database/];
 
 interface Tenant {
   plan: Plan;
@@ -210,6 +212,7 @@ export async function soak(target: SoakTarget, durationMs: number): Promise<Soak
   const tally: Tally = { statuses: new Map(), undocumented: [], writesSent: 0, lastAnswerAt: Date.now() };
   // Every line of the run is checked as it arrives: the run prints far more than the stack keeps.
   const watch = target.watchLog(LOG_FAULTS);
+  const notable = target.watchLog(LOG_NOTABLE);
   const started = Date.now();
   const until = started + durationMs;
   await Promise.all([
@@ -234,6 +237,7 @@ export async function soak(target: SoakTarget, durationMs: number): Promise<Soak
     : null;
   await new Promise((resolve) => setTimeout(resolve, 3000));
   watch.stop();
+  notable.stop();
   const faults = watch.matches();
   const faultCount = watch.count();
   const missing = await Promise.all(tenants.map((tenant) => missingWrites(target, tenant)));
@@ -270,5 +274,8 @@ export async function soak(target: SoakTarget, durationMs: number): Promise<Soak
   for (const [name, value, ok] of checks) lines.push(`| ${name} | ${value} | ${ok ? "met" : "MISSED"} |`);
   for (const sample of tally.undocumented) lines.push(`\nundocumented: ${sample}`);
   for (const line of faults.slice(0, 10)) lines.push(`\nlog: ${line.slice(0, 300)}`);
+  if (notable.count() > 0)
+    lines.push(`\n${notable.count()} log lines of failed flushes or an unreachable object or DB:`);
+  for (const line of notable.matches().slice(0, 5)) lines.push(`\nlog: ${line.slice(0, 300)}`);
   return { table: lines.join("\n"), ok: checks.every(([, , ok]) => ok) };
 }
