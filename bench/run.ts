@@ -121,12 +121,13 @@ async function onLocalStack(stack: LocalStack): Promise<void> {
 
 /**
  * The soak on two Worker instances of its own, one Durable Object namespace
- * (tools/two-instances.ts), with its libSQL server in a process of its own
- * like the stack's, and the usage flushed to the management DB 200 ms after
- * a count (not a minute) so the soak can compare it.
+ * (tools/two-instances.ts), with its libSQL server where the stack's would be
+ * (a process of its own unless `BENCH_LIBSQL_PROCESS=shared`), and the usage
+ * flushed to the management DB 200 ms after a count (not a minute) so the
+ * soak can compare it.
  */
 async function soakOnTwoInstances(): Promise<void> {
-  const pair = await startTwoInstances({ libsqlProcess: "own" });
+  const pair = await startTwoInstances({ libsqlProcess });
   console.log("\nSoak: two Miniflare instances of the bundled Worker on one Durable Object namespace.");
   try {
     const result = await soak(
