@@ -7,7 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../tools/free-port";
-import { startLocalStack } from "../tools/local-stack";
+import { type LocalStack, startLocalStack } from "../tools/local-stack";
+import { startTwoInstances } from "../tools/two-instances";
 import { type BenchRow, benchAdmission, formatRange, formatTable, ratioRange, roundRatio } from "./admission";
 import { benchConsole, consoleGoals } from "./console";
 import { benchCpu, formatCpu } from "./cpu";
@@ -32,7 +33,10 @@ import { benchUsageRender, formatUsageRender } from "./usage-render";
  * the tenant's object delayed 50 ms, with and without admission leases; two
  * stacks of its own). `BENCH_ONLY=cpu` runs just the Worker CPU per request
  * over the no-op (workerd's CPU from /proc; Linux). The default is the full run, soak last. `SOAK_DURATION_MS` shortens
- * (or lengthens) the soak; default 5 min.
+ * (or lengthens) the soak; default 5 min. The soak runs on two Worker instances of its own on one Durable Object
+ * namespace (tools/two-instances.ts: the Worker bundled as for a deploy, in two Miniflare instances) and checks
+ * admission exactness across them; `SOAK_INSTANCES=1` runs it on the `wrangler dev` stack instead, as runs
+ * before 2026-12-07 did, without the exactness checks.
  */
 const only = process.env.BENCH_ONLY;
 const known = ["mcp-list", "mcp", "metrics", "lifecycle", "console", "memories", "latency", "cpu", "soak"];
@@ -41,6 +45,8 @@ if (only !== undefined && !known.includes(only)) {
 }
 const soakMs = Number(process.env.SOAK_DURATION_MS ?? 300_000);
 if (!Number.isInteger(soakMs) || soakMs <= 0) throw new Error("SOAK_DURATION_MS must be a positive integer");
+const soakInstances = Number(process.env.SOAK_INSTANCES ?? 2);
+if (soakInstances !== 1 && soakInstances !== 2) throw new Error("SOAK_INSTANCES must be 1 or 2");
 let failed = false;
 
 const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
@@ -51,18 +57,37 @@ const stateDir = await mkdtemp(join(tmpdir(), "muninn-bench-"));
 // process, every database round trip would wait behind the load generator's JavaScript.
 // BENCH_LIBSQL_PROCESS=shared puts it back in this process (how runs before 2026-12-07 measured).
 const libsqlProcess = process.env.BENCH_LIBSQL_PROCESS === "shared" ? "shared" : "own";
-const stack = await startLocalStack({
-  port: await freePort(),
-  libsqlPort: await freePort(),
-  stateDir,
-  localTracing: false,
-  libsqlProcess,
-});
-console.log(
-  "Local stack: wrangler dev with its local explorer tracing off (X_LOCAL_OBSERVABILITY=false);" +
-    ` the libSQL server in ${libsqlProcess === "own" ? "a process of its own" : "the benchmark's process"}.\n`,
-);
+// The two-instance soak alone needs no wrangler dev stack (which would only take CPU from it).
+const stack =
+  only === "soak" && soakInstances === 2
+    ? null
+    : await startLocalStack({
+        port: await freePort(),
+        libsqlPort: await freePort(),
+        stateDir,
+        localTracing: false,
+        libsqlProcess,
+      });
+if (stack) {
+  console.log(
+    "Local stack: wrangler dev with its local explorer tracing off (X_LOCAL_OBSERVABILITY=false);" +
+      ` the libSQL server in ${libsqlProcess === "own" ? "a process of its own" : "the benchmark's process"}.\n`,
+  );
+}
 try {
+  if (stack) await onLocalStack(stack);
+} finally {
+  await stack?.stop();
+  await rm(stateDir, { recursive: true, force: true });
+}
+if ((!only || only === "soak") && soakInstances === 2) await soakOnTwoInstances();
+if (failed) {
+  console.error("\nsoak: a check was missed (see the table above)");
+  process.exitCode = 1;
+}
+
+/** Every suite that runs on the `wrangler dev` stack (the one-instance soak included). */
+async function onLocalStack(stack: LocalStack): Promise<void> {
   const target = { baseUrl: stack.info.baseUrl, adminToken: stack.info.adminToken, vars: stack.vars };
   if (only === undefined || only === "mcp-list" || only === "mcp") {
     console.log(formatTable("Admission", await benchAdmission(target)));
@@ -86,18 +111,40 @@ try {
   }
   if (!only || only === "cpu") console.log(`\n${formatCpu(await benchCpu(target, stack.wrangler.pid))}`);
   if (!only || only === "latency") console.log(`\n${formatFarObject(await benchFarObject(farStack))}`);
-  if (!only || only === "soak") {
-    const result = await soak({ ...target, watchLog: stack.watchLog }, soakMs);
+  if ((!only || only === "soak") && soakInstances === 1) {
+    const soakTarget = { baseUrls: [target.baseUrl], adminToken: target.adminToken, vars: target.vars };
+    const result = await soak({ ...soakTarget, watchLog: stack.watchLog }, soakMs);
     console.log(`\n${result.table}`);
     failed = !result.ok;
   }
-} finally {
-  await stack.stop();
-  await rm(stateDir, { recursive: true, force: true });
 }
-if (failed) {
-  console.error("\nsoak: a check was missed (see the table above)");
-  process.exitCode = 1;
+
+/**
+ * The soak on two Worker instances of its own, one Durable Object namespace
+ * (tools/two-instances.ts), with its libSQL server where the stack's would be
+ * (a process of its own unless `BENCH_LIBSQL_PROCESS=shared`), and the usage
+ * flushed to the management DB 200 ms after a count (not a minute) so the
+ * soak can compare it.
+ */
+async function soakOnTwoInstances(): Promise<void> {
+  const pair = await startTwoInstances({ libsqlProcess });
+  console.log("\nSoak: two Miniflare instances of the bundled Worker on one Durable Object namespace.");
+  try {
+    const result = await soak(
+      {
+        baseUrls: [pair.first.url, pair.second.url],
+        adminToken: pair.adminToken,
+        vars: pair.vars,
+        watchLog: pair.watchLog,
+        objects: pair,
+      },
+      soakMs,
+    );
+    console.log(`\n${result.table}`);
+    failed = !result.ok;
+  } finally {
+    await pair.close();
+  }
 }
 
 /** The performance goals of the MCP issue, checked against this run's own figures. */

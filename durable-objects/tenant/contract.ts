@@ -215,6 +215,14 @@ export interface VersionedSettings extends TenantSettings {
 export const LEASE_LIFETIME_MS = 1000;
 
 /**
+ * Time for a settlement already on its way when a lease expires to arrive
+ * before the object reconciles the lease as used in full (leases.ts). So
+ * `LEASE_LIFETIME_MS + EXPIRY_GRACE_MS` after a grant, the lease is settled
+ * one way or the other.
+ */
+export const EXPIRY_GRACE_MS = LEASE_LIFETIME_MS;
+
+/**
  * How much one lease grants out of `remaining`: a tenth of what remains, and
  * at most `cap` — 10, or what the limit allows in one lease lifetime when that
  * is more (a tenant allowed 100,000 a minute gets leases of 1,667, so a busy

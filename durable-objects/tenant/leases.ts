@@ -1,4 +1,4 @@
-import { LEASE_LIFETIME_MS, type LeaseSettlement } from "./contract";
+import { EXPIRY_GRACE_MS, type LeaseSettlement } from "./contract";
 
 /**
  * The leases a tenant's object has granted and not yet seen settled: the
@@ -17,9 +17,6 @@ export interface LeaseRow extends Record<string, SqlStorageValue> {
   requests: number;
   tool_calls: number;
 }
-
-/** Time for a settlement already on its way when a lease expires to arrive before the lease is reconciled. */
-export const EXPIRY_GRACE_MS = LEASE_LIFETIME_MS;
 
 export class LeaseLedger {
   readonly #sql: SqlStorage;

@@ -1,38 +1,21 @@
-import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { leaseSize, perLifetime } from "../../durable-objects/tenant/contract";
-import { generateEncryptionKey } from "../../shared/crypto/token-encryption";
 import { openDatabase } from "../../shared/db/client";
-import { migrateManagementDb } from "../../shared/migrations/migrate-databases";
 import { DEFAULT_PLAN_LIMITS } from "../../shared/plans";
-import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
+import { type Answer, startTwoInstances, type TwoInstances, type WorkerInstance } from "../../tools/two-instances";
 
 /**
- * Issue 28's exactness bar with two real Worker instances. The Worker is
- * bundled as `wrangler deploy` bundles it and run twice, in two Miniflare
- * instances (two workerd processes, as two machines would run it) that share
- * a private dev registry: the first holds the Durable Objects, the second's
- * bindings name the first's classes (`scriptName`), so both reach the same
- * tenant objects, the second across processes. Each instance is its own
- * isolate with its own module state (credential cache, lease cache), which
- * the first test shows through behaviour a user would notice, and stopping
- * the second kills it with whatever lease it holds. The workerd suite's
- * plugin runs one Worker isolate, which is why this lives here.
- *
- * It leans on wrangler's own Miniflare (the one `unstable_getMiniflareWorkerOptions`
- * produces options for) and on three of its `unsafe` options: the dev
- * registry, Durable Object storage inspection and the v4 option converter. A
- * wrangler upgrade that changes them breaks this file's setup, loudly.
+ * Issue 28's exactness bar with two real Worker instances
+ * (`tools/two-instances.ts`): the Worker bundled as `wrangler deploy` bundles
+ * it, run in two Miniflare instances (two workerd processes, as two machines
+ * would run it) on one Durable Object namespace, the second reaching the
+ * first's tenant objects across processes. Each instance is its own isolate
+ * with its own module state (credential cache, lease cache), which the first
+ * test shows through behaviour a user would notice, and stopping the second
+ * kills it with whatever lease it holds. The workerd suite's plugin runs one
+ * Worker isolate, which is why this lives here.
  */
 
-const FIRST = "muninn-cloud";
-const SECOND = "muninn-cloud-second";
-const ADMIN_TOKEN = `admin-${crypto.randomUUID()}`;
 const BASE = "http://localhost";
 
 /** The free plan's rate limit, the one the runbook's bar is stated for (docs/rate-limits.md). */
@@ -46,136 +29,25 @@ const ISOLATES = 2;
 /** The most budget that can sit leased and unused in the two isolates: what the service may admit short of the limit. */
 const OUTSTANDING_BOUND = ISOLATES * LEASES_AN_ISOLATE_HOLDS * LARGEST_LEASE;
 
-/** What these tests use of a Miniflare instance (wrangler's own `miniflare`, whose options wrangler produces). */
-interface Instance {
-  ready: Promise<URL>;
-  dispatchFetch(input: string, init?: RequestInit): Promise<Answer>;
-  unsafeGetDurableObjectStorage(
-    scriptName: string,
-    className: string,
-    options: { name: string },
-  ): Promise<{ exec(query: string, ...bindings: unknown[]): Promise<Record<string, unknown>[]> }>;
-  dispose(): Promise<void>;
-}
-interface Answer {
-  status: number;
-  text(): Promise<string>;
-}
-
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { Miniflare, convertV4MiniflareOptions } = wranglerRequire("miniflare") as {
-  Miniflare: new (options: unknown) => Instance;
-  convertV4MiniflareOptions(options: unknown): unknown;
-};
-
 /** What the Workers and objects logged at warn or error, for a failure's message. */
-const workerLog: { level: string; message: string }[] = [];
 const warnings = () =>
-  workerLog
+  pair
+    .log()
     .filter((line) => line.level !== "log" && line.level !== "info" && !line.message.includes("Rate limit exceeded"))
-    .map((line) => line.message)
+    .map((line) => `[${line.instance}] ${line.message}`)
     .join("\n");
-const dirs: string[] = [];
-let libsql: LibsqlServer;
-let mgmtUrl: string;
-let libsqlToken: string;
-let first: Instance;
-let second: Instance;
-let secondStopped = false;
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
-
-/** The Worker as `wrangler deploy` bundles it (`--dry-run`: nothing is uploaded), like `npm run build:check`. */
-async function bundle(): Promise<string> {
-  const outdir = await tempDir("muninn-two-isolates-bundle-");
-  const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
-  const build = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outdir], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stdout}\n${build.stderr}`);
-  return outdir;
-}
+let pair: TwoInstances;
+let first: WorkerInstance;
+let second: TwoInstances["second"];
+let ADMIN_TOKEN: string;
 
 beforeAll(async () => {
-  libsqlToken = `test-libsql-${crypto.randomUUID()}`;
-  libsql = await startLibsqlServer({
-    port: 0,
-    dataDir: await tempDir("muninn-two-isolates-db-"),
-    authToken: libsqlToken,
-  });
-  const libsqlUrl = `http://127.0.0.1:${libsql.port}`;
-  mgmtUrl = `${libsqlUrl}/management/`;
-  const mgmt = openDatabase({ url: mgmtUrl, authToken: libsqlToken }, 10_000);
-  await migrateManagementDb(mgmt);
-  mgmt.close();
-
-  const outdir = await bundle();
-  // Bindings, flags and vars as wrangler.toml declares them; the bundle has every module in one file.
-  // Wrangler would warn that `[secrets] required` are missing from this process's environment: the
-  // test gives them to the Workers as bindings below, so only its errors are shown.
-  const logLevel = process.env.WRANGLER_LOG;
-  process.env.WRANGLER_LOG = "error";
-  const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
-  if (logLevel === undefined) delete process.env.WRANGLER_LOG;
-  else process.env.WRANGLER_LOG = logLevel;
-  const { modulesRules: _bundled, ...declared } = workerOptions as typeof workerOptions & { modulesRules?: unknown };
-  const worker = {
-    ...declared,
-    rootPath: outdir,
-    modules: true,
-    scriptPath: join(outdir, "index.js"),
-    bindings: {
-      ...(declared.bindings as Record<string, unknown>),
-      ENVIRONMENT: "test",
-      PUBLIC_URL: BASE,
-      MGMT_DB_URL: mgmtUrl,
-      TURSO_API_URL: libsqlUrl,
-      // The object's alarm writes usage to the management DB this soon after the first count.
-      USAGE_FLUSH_INTERVAL_MS: "200",
-      MGMT_DB_TOKEN: libsqlToken,
-      TURSO_API_TOKEN: libsqlToken,
-      DB_TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-      ADMIN_TOKEN,
-      METRICS_TOKEN: `metrics-${crypto.randomUUID()}`,
-      // No billing: these tests do not reach Stripe.
-      STRIPE_SECRET_KEY: "",
-      STRIPE_WEBHOOK_SECRET: "",
-    },
-  };
-  const secondObjects = Object.fromEntries(
-    Object.entries(declared.durableObjects ?? {}).map(([binding, target]) => [
-      binding,
-      { ...(target as object), scriptName: FIRST },
-    ]),
-  );
-  const shared = {
-    // Each instance finds the other's Durable Objects here; private to this run, so no other local stack is found.
-    unsafeDevRegistryPath: await tempDir("muninn-two-isolates-registry-"),
-    // Offline: no fetch of Cloudflare's `request.cf` sample.
-    cf: false,
-    // The Worker's own log lines are kept, not printed: warnings and errors go into a failure's message.
-    handleStructuredLogs: (line: { level: string; message: string }) => void workerLog.push(line),
-    // Lets the test read a tenant object's lease ledger (`unsafeGetDurableObjectStorage`).
-    unsafeInspectDurableObjects: true,
-  };
-  first = new Miniflare(convertV4MiniflareOptions({ ...shared, workers: [{ ...worker, name: FIRST }] }));
-  await first.ready;
-  second = new Miniflare(
-    convertV4MiniflareOptions({ ...shared, workers: [{ ...worker, name: SECOND, durableObjects: secondObjects }] }),
-  );
-  await second.ready;
+  pair = await startTwoInstances({ publicUrl: BASE });
+  ({ first, second, adminToken: ADMIN_TOKEN } = pair);
 }, 120_000);
 
 afterAll(async () => {
-  if (!secondStopped) await second?.dispose();
-  await first?.dispose();
-  await libsql?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  await pair?.close();
 });
 
 async function json<T>(response: Answer, status: number): Promise<T> {
@@ -197,11 +69,11 @@ async function newTenant(plan: "free" | "pro") {
   return { id: created.tenant.id, key: created.api_key.key };
 }
 
-const me = (instance: Instance, key: string) =>
+const me = (instance: WorkerInstance, key: string) =>
   instance.dispatchFetch(`${BASE}/api/me`, { headers: { authorization: `Bearer ${key}` } });
 
 /** `GET /api/me` as an agent sends it, answered 200 (admitted) or 429 (refused); anything else fails, saying what. */
-async function admittedBy(instance: Instance, key: string): Promise<boolean> {
+async function admittedBy(instance: WorkerInstance, key: string): Promise<boolean> {
   const response = await me(instance, key);
   const body = await response.text();
   expect([200, 429], body).toContain(response.status);
@@ -218,7 +90,7 @@ async function admittedBy(instance: Instance, key: string): Promise<boolean> {
  * these tests measure. Returns how many were admitted (all of them): they
  * count against the limit like the burst.
  */
-async function warmUp(instances: Instance[], key: string): Promise<number> {
+async function warmUp(instances: WorkerInstance[], key: string): Promise<number> {
   for (const instance of instances) expect(await admittedBy(instance, key)).toBe(true);
   return instances.length;
 }
@@ -235,14 +107,11 @@ async function usageOf(tenantId: string) {
 }
 
 /** The request units of each lease the tenant's object has granted and not yet seen returned or reconciled. */
-async function leasesOutstanding(tenantId: string): Promise<number[]> {
-  const sql = await first.unsafeGetDurableObjectStorage(FIRST, "TenantDO", { name: tenantId });
-  return (await sql.exec("SELECT requests FROM admission_leases")).map((row) => Number(row.requests));
-}
+const leasesOutstanding = (tenantId: string) => pair.leasesOutstanding(tenantId);
 
 /** The month's row in the management DB, where billing reads it, once the object's alarm has flushed it. */
 async function expectFlushed(tenantId: string, counts: { requests: number; rate_limited?: number }) {
-  const mgmt = openDatabase({ url: mgmtUrl, authToken: libsqlToken }, 10_000);
+  const mgmt = openDatabase({ url: pair.mgmtUrl, authToken: pair.libsqlToken }, 10_000);
   try {
     await vi.waitFor(
       async () => {
@@ -330,8 +199,7 @@ describe("two Worker instances bound to one Durable Object namespace", () => {
     // return at the end of its lifetime (a waitUntil task) dies with it.
     const used = 4;
     for (let i = 0; i < used; i++) expect(await admittedBy(second, tenant.key)).toBe(true);
-    secondStopped = true;
-    await second.dispose();
+    await second.stop();
     // Its lease is still outstanding (were the machine so slow that a second had passed, it would be returned).
     const [dead, ...others] = await leasesOutstanding(tenant.id);
     expect(others).toEqual([]);

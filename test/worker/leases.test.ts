@@ -1,8 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LEASE_LIFETIME_MS, type LeaseInput } from "../../durable-objects/tenant/contract";
-import { EXPIRY_GRACE_MS } from "../../durable-objects/tenant/leases";
+import { EXPIRY_GRACE_MS, LEASE_LIFETIME_MS, type LeaseInput } from "../../durable-objects/tenant/contract";
 import { AdmissionLeases, type LeaseGrantor } from "../../workers/admission-leases";
 import { ADMIN, admitInput, asTenant, leasesSettled, newTenant, openMgmtDb, workerFetch } from "./support";
 
