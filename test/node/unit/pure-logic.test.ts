@@ -1,6 +1,6 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
-import { ftsQuery } from "../../../shared/memory/fts-query";
+import { distinctWords, ftsQuery } from "../../../shared/memory/fts-query";
 import { skippedCannotCompete } from "../../../shared/memory/recall-scoring";
 import { SNIPPET_WORDS, snippetOf } from "../../../shared/memory/snippet";
 import { DeltaFold, MetricsRecorder } from "../../../shared/metrics/recorder";
@@ -299,5 +299,14 @@ describe("MetricsRecorder histograms", () => {
     expect(deltas.get('db_query_duration_seconds_count{target="tenantDb"}')).toBe(2);
     expect(deltas.get('http_request_duration_seconds_bucket{le="0.005",method="GET",route="/a\\"b"}')).toBe(1);
     expect(deltas.get('http_request_duration_seconds_count{method="GET",route="/a\\"b"}')).toBe(1);
+  });
+});
+
+describe("distinctWords", () => {
+  it("cuts ASCII text as it cuts any text: case folded, underscores kept, stopwords and repeats left out", () => {
+    const ascii = "The Deploy_v2 went OUT; deploy_v2 again at 10:45 (it's fine)";
+    expect(distinctWords(ascii)).toEqual(["deploy_v2", "went", "10", "45", "fine"]);
+    // One character outside ASCII takes the Unicode path: the same words, plus its own (NFKC: "ﬁ" is "fi").
+    expect(distinctWords(`${ascii} ﬁle café`)).toEqual(["deploy_v2", "went", "10", "45", "fine", "file", "café"]);
   });
 });
