@@ -8,7 +8,8 @@
  * is measured (the server is another process). CPU is utime + stime of the
  * instance's workerd process from `/proc`, per request, over interleaved
  * rounds; each variant's figure is over `none` in the same round.
- * Linux only.
+ * `DB_SERVER=libsql` asks the local libSQL server instead (see `LIBSQL`).
+ * Linux only. Figures: docs/benchmarks/2026-12-07-tool-cpu.md.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -17,8 +18,17 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { startLibsqlServer } from "../tools/libsql-server/server";
 
-const VARIANTS = ["none", "fetch", "client", "guarded", "fenced", "remember"] as const;
+/**
+ * `DB_SERVER=libsql`: the same reads against the local libSQL server
+ * (tools/libsql-server, a database of one table) instead of the fixed answer;
+ * `remember` is left out (it needs the tenant schema).
+ */
+const LIBSQL = process.env.DB_SERVER === "libsql";
+const VARIANTS = LIBSQL
+  ? (["none", "fetch", "client", "guarded", "fenced"] as const)
+  : (["none", "fetch", "client", "guarded", "fenced", "remember"] as const);
 const ROUNDS = 7;
 const BLOCK = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = 8;
@@ -107,6 +117,25 @@ const server = createServer((request, response) => {
 await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
 const address = server.address();
 if (!address || typeof address === "string") throw new Error("no server address");
+let dbUrl = `http://127.0.0.1:${address.port}/`;
+const libsqlDir = LIBSQL ? await mkdtemp(join(tmpdir(), "db-round-trip-libsql-")) : null;
+const libsql = libsqlDir ? await startLibsqlServer({ port: 0, dataDir: libsqlDir }) : null;
+if (libsql) {
+  dbUrl = `${libsql.url}/bench/`;
+  const created = await fetch(`${dbUrl}v3/pipeline`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      baton: null,
+      requests: [
+        { type: "execute", stmt: { sql: "CREATE TABLE memory_counts (project TEXT PRIMARY KEY, active INTEGER)" } },
+        { type: "execute", stmt: { sql: "INSERT INTO memory_counts VALUES ('', 42)" } },
+        { type: "close" },
+      ],
+    }),
+  });
+  if (!created.ok) throw new Error(`libSQL server answered ${created.status}: ${await created.text()}`);
+}
 
 const dir = await mkdtemp(join(tmpdir(), "db-round-trip-"));
 const script = join(dir, "worker.js");
@@ -136,8 +165,8 @@ for (const variant of VARIANTS) {
     modules: true,
     script: bundled,
     compatibilityDate: "2026-11-01",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: { VARIANT: variant, DB_URL: `http://127.0.0.1:${address.port}/` },
+    compatibilityFlags: ["nodejs_compat", "global_fetch_strictly_public"],
+    bindings: { VARIANT: variant, DB_URL: dbUrl },
   };
   const mf = new Miniflare(convertV4MiniflareOptions({ cf: false, workers: [worker] }));
   await mf.ready;
@@ -185,4 +214,6 @@ instances.forEach(({ variant }, index) => {
 
 for (const { mf } of instances) await mf.dispose();
 server.close();
+await libsql?.close();
 await rm(dir, { recursive: true, force: true });
+if (libsqlDir) await rm(libsqlDir, { recursive: true, force: true });
