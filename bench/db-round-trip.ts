@@ -8,7 +8,9 @@
  * is measured (the server is another process). CPU is utime + stime of the
  * instance's workerd process from `/proc`, per request, over interleaved
  * rounds; each variant's figure is over `none` in the same round.
- * `DB_SERVER=libsql` asks the local libSQL server instead (see `LIBSQL`).
+ * `DB_SERVER=libsql` asks the local libSQL server instead (see `LIBSQL`);
+ * `INSPECT=1` attaches an inspector client with `Runtime.enable` to each
+ * instance, as `wrangler dev` does to the Worker's process for its console.
  * Linux only. Figures: docs/benchmarks/2026-12-07-tool-cpu.md.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -18,6 +20,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { freePort } from "../tools/free-port";
 import { startLibsqlServer } from "../tools/libsql-server/server";
 
 /**
@@ -157,6 +160,7 @@ const { Miniflare, convertV4MiniflareOptions } = wrangler("miniflare") as {
   convertV4MiniflareOptions: (options: unknown) => ConstructorParameters<typeof import("miniflare").Miniflare>[0];
 };
 
+const sockets: WebSocket[] = [];
 const instances: { variant: (typeof VARIANTS)[number]; mf: InstanceType<typeof Miniflare>; pids: number[] }[] = [];
 for (const variant of VARIANTS) {
   const before = new Set(workerdPids());
@@ -168,8 +172,22 @@ for (const variant of VARIANTS) {
     compatibilityFlags: ["nodejs_compat", "global_fetch_strictly_public"],
     bindings: { VARIANT: variant, DB_URL: dbUrl },
   };
-  const mf = new Miniflare(convertV4MiniflareOptions({ cf: false, workers: [worker] }));
+  const inspectorPort = process.env.INSPECT ? await freePort() : undefined;
+  const mf = new Miniflare(convertV4MiniflareOptions({ cf: false, inspectorPort, workers: [worker] }));
   await mf.ready;
+  if (inspectorPort) {
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+      webSocketDebuggerUrl: string;
+    }[];
+    const socket = new WebSocket(
+      targets.find((t) => t.webSocketDebuggerUrl.includes("bench"))?.webSocketDebuggerUrl ??
+        targets[0]?.webSocketDebuggerUrl ??
+        "",
+    );
+    await new Promise((open) => socket.addEventListener("open", open, { once: true }));
+    socket.send(JSON.stringify({ id: 1, method: "Runtime.enable" }));
+    sockets.push(socket);
+  }
   instances.push({ variant, mf, pids: workerdPids().filter((pid) => !before.has(pid)) });
 }
 
@@ -212,6 +230,7 @@ instances.forEach(({ variant }, index) => {
   );
 });
 
+for (const socket of sockets) socket.close();
 for (const { mf } of instances) await mf.dispose();
 server.close();
 await libsql?.close();
