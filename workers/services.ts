@@ -138,19 +138,15 @@ function buildServices(env: Env): Services {
  */
 function ownedBy(tenantId: string, client: DatabaseClient, db: Database, verified: WeakSet<DatabaseClient>): Database {
   const check = async () => {
-    if (verified.has(client)) return;
     await assertTenantDatabase(db, tenantId);
     verified.add(client);
   };
+  // Once checked, a call goes straight through (no promise of its own): this is on every database call.
   return {
-    execute: async (statement, intent) => {
-      await check();
-      return db.execute(statement, intent);
-    },
-    batch: async (statements, intent) => {
-      await check();
-      return db.batch(statements, intent);
-    },
+    execute: (statement, intent) =>
+      verified.has(client) ? db.execute(statement, intent) : check().then(() => db.execute(statement, intent)),
+    batch: (statements, intent) =>
+      verified.has(client) ? db.batch(statements, intent) : check().then(() => db.batch(statements, intent)),
   };
 }
 

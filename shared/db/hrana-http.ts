@@ -107,6 +107,15 @@ function stmtToHrana(statement: InStatement, wantRows: boolean) {
   };
 }
 
+/** The transaction's own statements, the same in every batch (only serialised, never changed). */
+const BEGIN_STMT = {
+  read: stmtToHrana(BEGIN.read, false),
+  write: stmtToHrana(BEGIN.write, false),
+  deferred: stmtToHrana(BEGIN.deferred, false),
+};
+const COMMIT_STMT = stmtToHrana("COMMIT", false);
+const ROLLBACK_STMT = stmtToHrana("ROLLBACK", false);
+
 function valueFromHrana(value: HranaValue): unknown {
   switch (value.type) {
     case "null":
@@ -246,9 +255,7 @@ export interface HranaHttpClient {
 
 export function openHranaHttp(endpoint: string, authToken: string, fetcher: typeof fetch): HranaHttpClient {
   const batch = async (statements: InStatement[], mode: TransactionMode): Promise<ResultSet[]> => {
-    const steps: { condition?: Cond; stmt: ReturnType<typeof stmtToHrana> }[] = [
-      { stmt: stmtToHrana(BEGIN[mode], false) },
-    ];
+    const steps: { condition?: Cond; stmt: ReturnType<typeof stmtToHrana> }[] = [{ stmt: BEGIN_STMT[mode] }];
     const inTransaction = (step: number): Cond => ({
       type: "and",
       conds: [
@@ -260,11 +267,8 @@ export function openHranaHttp(endpoint: string, authToken: string, fetcher: type
       steps.push({ condition: inTransaction(steps.length - 1), stmt: stmtToHrana(statement, true) });
     }
     const commit = steps.length;
-    steps.push({ condition: inTransaction(commit - 1), stmt: stmtToHrana("COMMIT", false) });
-    steps.push({
-      condition: { type: "not", cond: { type: "ok", step: commit } },
-      stmt: stmtToHrana("ROLLBACK", false),
-    });
+    steps.push({ condition: inTransaction(commit - 1), stmt: COMMIT_STMT });
+    steps.push({ condition: { type: "not", cond: { type: "ok", step: commit } }, stmt: ROLLBACK_STMT });
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (authToken) headers.authorization = `Bearer ${authToken}`;
     const response = await fetcher(endpoint, {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_BYTES, MAX_CONCURRENT, network } from "../../workers/auth/oauth-outbound";
+import { fenceLibraryFetches, MAX_BYTES, MAX_CONCURRENT, network } from "../../workers/auth/oauth-outbound";
 import { authorizeUrl, Browser, pkce, registerClient } from "./oauth-support";
 
 /**
@@ -182,4 +182,22 @@ it("the metadata document's origin is asked for JSON with the library's User-Age
   const request = origin.mock.calls[0]?.[0] as Request;
   expect(request.headers.get("user-agent")).toMatch(/^workers-oauth-provider\//);
   expect(request.redirect).toBe("manual");
+});
+
+it("a fetch marked with the library's User-Agent is fenced however its headers are given", async () => {
+  fenceLibraryFetches();
+  const origin = vi.spyOn(network, "fetch");
+  const agent = "workers-oauth-provider/1.2.0";
+  // Every form `fetch` accepts, with the name in any case and the value with surrounding space.
+  const forms: [string, () => Promise<Response>][] = [
+    ["plain object", () => fetch("https://10.0.0.7/a.json", { headers: { "User-Agent": agent } })],
+    ["spaced value", () => fetch("https://10.0.0.7/a.json", { headers: { accept: "*/*", "user-agent": ` ${agent}` } })],
+    ["pairs", () => fetch("https://10.0.0.7/a.json", { headers: [["USER-AGENT", agent]] })],
+    ["Headers", () => fetch("https://10.0.0.7/a.json", { headers: new Headers({ "user-agent": agent }) })],
+    ["Request", () => fetch(new Request("https://10.0.0.7/a.json", { headers: { "user-agent": agent } }))],
+  ];
+  for (const [form, send] of forms) {
+    await expect(send(), form).rejects.toThrow("IP address literals are not fetched");
+  }
+  expect(origin).not.toHaveBeenCalled();
 });

@@ -1,9 +1,9 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
-import { ftsQuery } from "../../../shared/memory/fts-query";
+import { distinctWords, ftsQuery } from "../../../shared/memory/fts-query";
 import { skippedCannotCompete } from "../../../shared/memory/recall-scoring";
 import { SNIPPET_WORDS, snippetOf } from "../../../shared/memory/snippet";
-import { DeltaFold } from "../../../shared/metrics/recorder";
+import { DeltaFold, MetricsRecorder } from "../../../shared/metrics/recorder";
 import { CredentialCache } from "../../../workers/auth/credential-cache";
 import { acceptsGzip } from "../../../workers/mcp/list-cache";
 import { summarize } from "../../../workers/mcp/messages";
@@ -275,5 +275,38 @@ describe("acceptsGzip", () => {
     ]) {
       expect(acceptsGzip(refused), String(refused)).toBe(false);
     }
+  });
+});
+
+describe("MetricsRecorder histograms", () => {
+  it("count each observation in every bucket it fits, per label set, with labels escaped", () => {
+    const recorder = new MetricsRecorder();
+    recorder.observe("db_query_duration_seconds", { target: "tenantDb" }, 0.02);
+    recorder.observe("db_query_duration_seconds", { target: "tenantDb" }, 3);
+    recorder.observe("http_request_duration_seconds", { route: '/a"b', method: "GET" }, 0.001);
+    const deltas = new Map(recorder.drain().map((delta) => [delta.series, delta.value]));
+    const db = (le: string) => deltas.get(`db_query_duration_seconds_bucket{le="${le}",target="tenantDb"}`);
+    expect([db("0.005"), db("0.01"), db("0.025"), db("2.5"), db("5"), db("10"), db("+Inf")]).toEqual([
+      undefined,
+      undefined,
+      1,
+      1,
+      2,
+      2,
+      2,
+    ]);
+    expect(deltas.get('db_query_duration_seconds_sum{target="tenantDb"}')).toBeCloseTo(3.02);
+    expect(deltas.get('db_query_duration_seconds_count{target="tenantDb"}')).toBe(2);
+    expect(deltas.get('http_request_duration_seconds_bucket{le="0.005",method="GET",route="/a\\"b"}')).toBe(1);
+    expect(deltas.get('http_request_duration_seconds_count{method="GET",route="/a\\"b"}')).toBe(1);
+  });
+});
+
+describe("distinctWords", () => {
+  it("cuts ASCII text as it cuts any text: case folded, underscores kept, stopwords and repeats left out", () => {
+    const ascii = "The Deploy_v2 went OUT; deploy_v2 again at 10:45 (it's fine)";
+    expect(distinctWords(ascii)).toEqual(["deploy_v2", "went", "10", "45", "fine"]);
+    // One character outside ASCII takes the Unicode path: the same words, plus its own (NFKC: "ﬁ" is "fi").
+    expect(distinctWords(`${ascii} ﬁle café`)).toEqual(["deploy_v2", "went", "10", "45", "fine", "file", "café"]);
   });
 });
