@@ -81,7 +81,8 @@ export function jsonArray(value: unknown): string[] {
   }
 }
 
-export function rowToMemory(row: Row): Memory {
+/** The first of `Memory`'s fields from a row, in `Memory`'s key order (recall's candidates are these and the times). */
+export function memoryFieldsOf(row: Row) {
   return {
     id: String(row.id),
     project: String(row.project),
@@ -92,6 +93,12 @@ export function rowToMemory(row: Row): Memory {
     files: jsonArray(row.files),
     importance: Number(row.importance),
     status: row.status as MemoryStatus,
+  };
+}
+
+export function rowToMemory(row: Row): Memory {
+  return {
+    ...memoryFieldsOf(row),
     supersedes: row.supersedes == null ? null : String(row.supersedes),
     supersededBy: row.superseded_by == null ? null : String(row.superseded_by),
     source: row.source == null ? null : String(row.source),

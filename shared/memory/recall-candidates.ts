@@ -1,7 +1,7 @@
 import type { InStatement } from "@libsql/client/web";
 import { isoFromMillisOrNull } from "../db/row-values";
 import { BM25_RANK, ftsTerm, projectKey, TEXT_COLUMNS } from "./fts-query";
-import { jsonArray, type Memory, type MemoryKind, type MemoryStatus, type Row } from "./model";
+import { type Memory, memoryFieldsOf, type Row } from "./model";
 
 /**
  * The full-text candidates of `recall` (`recall.ts`): one statement per
@@ -50,15 +50,7 @@ type Candidate = Pick<
 /** A candidate row as a memory, each column converted as `rowToMemory` converts it. */
 export function candidateOf(row: Row): Candidate {
   return {
-    id: String(row.id),
-    project: String(row.project),
-    kind: row.kind as MemoryKind,
-    title: row.title == null ? null : String(row.title),
-    content: String(row.content),
-    tags: jsonArray(row.tags),
-    files: jsonArray(row.files),
-    importance: Number(row.importance),
-    status: row.status as MemoryStatus,
+    ...memoryFieldsOf(row),
     createdAt: isoFromMillisOrNull(row.created_at) as string,
     updatedAt: isoFromMillisOrNull(row.updated_at) as string,
     accessCount: Number(row.access_count ?? 0),
