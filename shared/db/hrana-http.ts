@@ -1,4 +1,5 @@
 import { type InStatement, LibsqlBatchError, LibsqlError, type ResultSet, type Row } from "@libsql/client/web";
+import { fromBase64, toBase64 } from "../crypto/encoding";
 
 /**
  * A lean Hrana-over-HTTP client for what `openDatabase` is asked: one
@@ -84,10 +85,7 @@ function valueToHrana(value: unknown): HranaValue {
   }
   if (typeof value === "boolean") return { type: "integer", value: value ? "1" : "0" };
   if (value instanceof ArrayBuffer || value instanceof Uint8Array) {
-    const bytes = value instanceof Uint8Array ? value : new Uint8Array(value);
-    let binary = "";
-    for (const byte of bytes) binary += String.fromCharCode(byte);
-    return { type: "blob", base64: btoa(binary) };
+    return { type: "blob", base64: toBase64(value instanceof Uint8Array ? value : new Uint8Array(value)) };
   }
   if (value instanceof Date) return { type: "float", value: value.valueOf() };
   if (typeof value === "object") return { type: "text", value: String(value) };
@@ -130,12 +128,8 @@ function valueFromHrana(value: HranaValue): unknown {
       }
       return number;
     }
-    case "blob": {
-      const binary = atob(value.base64);
-      const bytes = new Uint8Array(binary.length);
-      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-      return bytes.buffer;
-    }
+    case "blob":
+      return fromBase64(value.base64).buffer;
     default:
       throw new LibsqlError("Received unrecognized type of Value", "HRANA_PROTO_ERROR");
   }
@@ -176,11 +170,7 @@ function rowsOf(result: StmtResult, names: string[]): Row[] {
 /** A value as the library's `ResultSet.toJSON` writes it: bigints as text, blobs as base64. */
 function valueToJson(value: unknown): unknown {
   if (typeof value === "bigint") return String(value);
-  if (value instanceof ArrayBuffer) {
-    let binary = "";
-    for (const byte of new Uint8Array(value)) binary += String.fromCharCode(byte);
-    return btoa(binary);
-  }
+  if (value instanceof ArrayBuffer) return toBase64(new Uint8Array(value));
   return value;
 }
 
