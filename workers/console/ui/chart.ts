@@ -1,5 +1,5 @@
 import { raw } from "hono/html";
-import type { HtmlEscapedString } from "hono/utils/html";
+import { escapeToBuffer, type HtmlEscapedString } from "hono/utils/html";
 
 /**
  * Charts drawn on the server as SVG: no script, nothing loaded from
@@ -61,11 +61,11 @@ function total(series: ChartSeries[]): number {
 declare const safe: unique symbol;
 type Markup = string & { readonly [safe]: true };
 
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/** A string as element text or an attribute value (both quoted with `"`), escaped as hono's JSX escapes it. */
+/** A string as element text or an attribute value (both quoted with `"`), by the escaper hono's JSX uses. */
 function escaped(text: string): Markup {
-  return (/[&<>"']/.test(text) ? text.replace(/[&<>"']/g, (char) => ENTITIES[char] as string) : text) as Markup;
+  const buffer: [string] = [""];
+  escapeToBuffer(text, buffer);
+  return buffer[0] as Markup;
 }
 
 type Part = Markup | number | null;
