@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../types";
 import { runTool, SCHEMAS, serverInfo } from "./server";
 import type { Tool, ToolContext } from "./tools/definition";
-import { isWriteTool, TOOLS } from "./tools/registry";
+import { isWriteTool, toolNamed } from "./tools/registry";
 
 /**
  * A 2026-07-28 `tools/call` served without the SDK's per-request server.
@@ -32,7 +32,6 @@ const ENVELOPE_KEYS = new Set([
   "io.modelcontextprotocol/clientCapabilities",
 ]);
 const SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo";
-const BY_NAME = new Map(TOOLS.map((tool) => [tool.name, tool]));
 
 let enabled = true;
 let served = 0;
@@ -78,7 +77,7 @@ function plainCall(c: Context<AppEnv>, route: Route, mayWrite: boolean) {
   if (!isObject(params) || !hasOnly(params, PARAM_KEYS)) return null;
   const { name, arguments: args, _meta: meta } = params;
   if (typeof name !== "string" || !isObject(args) || !isObject(meta) || !hasOnly(meta, ENVELOPE_KEYS)) return null;
-  const tool = BY_NAME.get(name);
+  const tool = toolNamed(name);
   if (!tool || (!mayWrite && isWriteTool(name))) return null;
   // The SDK's standard-header rung: present and equal to the body (any spelling it would decode goes to it).
   const headers = c.req.raw.headers;

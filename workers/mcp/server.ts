@@ -4,7 +4,7 @@ import { failureMessage } from "./failures";
 import { registerPrompts } from "./prompts";
 import { registerResources } from "./resources";
 import { type Tool, type ToolContext, toolError, withCachedJsonSchema } from "./tools/definition";
-import { isWriteTool, TOOLS } from "./tools/registry";
+import { isWriteTool, TOOLS, toolNamed } from "./tools/registry";
 import { refusingNul } from "./tools/schemas";
 
 const INSTRUCTIONS = [
@@ -87,7 +87,7 @@ export function createMemoryServer(ctx: ToolContext, version: string, calling?: 
     },
   });
   const shown = (name: string) => ctx.mayWrite || !isWriteTool(name);
-  const only = calling && TOOLS.some((tool) => tool.name === calling) && shown(calling) ? calling : null;
+  const only = calling && toolNamed(calling) && shown(calling) ? calling : null;
   for (const tool of TOOLS) {
     // A read-only credential is not shown tools it may not call; called
     // anyway, the route refuses them with 403 insufficient_scope.

@@ -37,3 +37,10 @@ const writers = new Set(TOOLS.filter((tool) => tool.annotations.readOnlyHint !==
 export function isWriteTool(name: string): boolean {
   return writers.has(name);
 }
+
+const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
+
+/** The tool called `name`, or undefined for a name no tool has. */
+export function toolNamed(name: string): Tool | undefined {
+  return byName.get(name);
+}
