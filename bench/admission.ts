@@ -53,7 +53,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-function median(values: number[]): number {
+/** The middle value (the upper of the two middle ones for an even count). */
+export function median(values: number[]): number {
   return percentile(
     [...values].sort((a, b) => a - b),
     50,

@@ -14,7 +14,7 @@
  * table summed both).
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { type BenchCase, type BenchTarget, benchTenant, noopCase } from "./admission";
+import { type BenchCase, type BenchTarget, benchTenant, median, noopCase } from "./admission";
 import { modernCall, seed, topicRecall, verify } from "./mcp";
 
 const ROUNDS = 7;
@@ -115,7 +115,6 @@ async function block(item: BenchCase, worker: number[], all: number[]): Promise<
   };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const round2 = (value: number) => Number(value.toFixed(2));
 
 export async function benchCpu(target: BenchTarget, wranglerPid: number | undefined): Promise<CpuRow[] | null> {

@@ -13,7 +13,6 @@
  * instance, as `wrangler dev` does to the Worker's process for its console.
  * Linux only. Figures: docs/benchmarks/2026-12-07-tool-cpu.md.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -22,6 +21,8 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { freePort } from "../tools/free-port";
 import { startLibsqlServer } from "../tools/libsql-server/server";
+import { median } from "./admission";
+import { cpuSeconds, workerdPids } from "./cpu";
 
 /**
  * `DB_SERVER=libsql`: the same reads against the local libSQL server
@@ -84,31 +85,6 @@ function answer(body: string): string {
   });
 }
 
-function workerdPids(): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        return readFileSync(`/proc/${name}/comm`, "utf8").trim() === "workerd";
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function cpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-
 const server = createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -163,7 +139,7 @@ const { Miniflare, convertV4MiniflareOptions } = wrangler("miniflare") as {
 const sockets: WebSocket[] = [];
 const instances: { variant: (typeof VARIANTS)[number]; mf: InstanceType<typeof Miniflare>; pids: number[] }[] = [];
 for (const variant of VARIANTS) {
-  const before = new Set(workerdPids());
+  const before = new Set(workerdPids(process.pid));
   const worker = {
     name: "bench",
     modules: true,
@@ -188,7 +164,7 @@ for (const variant of VARIANTS) {
     socket.send(JSON.stringify({ id: 1, method: "Runtime.enable" }));
     sockets.push(socket);
   }
-  instances.push({ variant, mf, pids: workerdPids().filter((pid) => !before.has(pid)) });
+  instances.push({ variant, mf, pids: workerdPids(process.pid).filter((pid) => !before.has(pid)) });
 }
 
 async function block(mf: InstanceType<typeof Miniflare>, requests: number): Promise<void> {
@@ -211,9 +187,9 @@ for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < instances.length; k++) {
     const index = (k + round) % instances.length;
     const { mf, pids } = instances[index] as (typeof instances)[number];
-    const before = cpuMs(pids);
+    const before = cpuSeconds(pids);
     await block(mf, BLOCK);
-    perRound[index]?.push((cpuMs(pids) - before) / BLOCK);
+    perRound[index]?.push(((cpuSeconds(pids) - before) * 1000) / BLOCK);
   }
 }
 

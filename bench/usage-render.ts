@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import { DEFAULT_PLAN_LIMITS } from "../shared/plans";
 import { chartsOf, type DayCount, lastDays } from "../shared/usage-days";
 import { type MonthSoFar, UsagePage } from "../workers/console/pages/usage";
+import { median } from "./admission";
 
 const DAYS = 30;
 const TOOLS = ["forget", "get", "issue", "link", "list", "recall", "remember", "session"];
@@ -82,10 +83,9 @@ export async function benchUsageRender(): Promise<UsageRenderRow[]> {
   return Promise.all(
     cases.map(async (entry, index) => {
       const html = await render(entry.rows, days);
-      const sorted = [...(times[index] ?? [])].sort((a, b) => a - b);
       return {
         name: entry.name,
-        msPerRender: sorted[Math.floor(sorted.length / 2)] ?? Number.NaN,
+        msPerRender: median(times[index] ?? []),
         htmlBytes: Buffer.byteLength(html),
         gzipBytes: gzipSync(html).length,
       };
