@@ -15,12 +15,12 @@
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { freePort } from "../tools/free-port";
 import { startLibsqlServer } from "../tools/libsql-server/server";
+import { wranglerRequire } from "../tools/wrangler";
 import { median } from "./admission";
 import { cpuSeconds, workerdPids } from "./cpu";
 
@@ -130,8 +130,7 @@ await build({
 });
 
 const bundled = await readFile(script, "utf8");
-const wrangler = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { Miniflare, convertV4MiniflareOptions } = wrangler("miniflare") as {
+const { Miniflare, convertV4MiniflareOptions } = wranglerRequire("miniflare") as {
   Miniflare: typeof import("miniflare").Miniflare;
   convertV4MiniflareOptions: (options: unknown) => ConstructorParameters<typeof import("miniflare").Miniflare>[0];
 };

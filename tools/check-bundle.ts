@@ -5,26 +5,20 @@
  * wrangler warns about the configuration (a var an environment lacks, say):
  * the deploy would print the same warning, where nobody reads it.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { bundleForDeploy } from "./wrangler";
 
 // Cloudflare's limit on the Workers Free plan (paid plans allow 10 MiB). Staying
 // under the stricter one keeps every plan deployable and cold starts quick.
 const LIMIT_BYTES = 3 * 1024 * 1024;
 
 const outdir = mkdtempSync(join(tmpdir(), "muninn-bundle-"));
-const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 const env = process.argv[2];
 try {
-  const build = spawnSync(
-    process.execPath,
-    [wrangler, "deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : [])],
-    { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-  );
+  const build = bundleForDeploy(outdir, env);
   process.stdout.write(build.stdout);
   process.stderr.write(build.stderr);
   if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${build.status})`);

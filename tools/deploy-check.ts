@@ -12,12 +12,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { unstable_readConfig } from "wrangler";
 import { ConfigError, readConfig } from "../shared/config";
+import { WRANGLER_BIN } from "./wrangler";
 
 const repoRoot = resolve(import.meta.dirname, "..");
 
@@ -88,8 +88,7 @@ function hasCredentials(): boolean {
 }
 
 function listSecrets(env: string): string[] {
-  const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
-  const output = execFileSync(process.execPath, [wrangler, "secret", "list", "--env", env, "--format", "json"], {
+  const output = execFileSync(process.execPath, [WRANGLER_BIN, "secret", "list", "--env", env, "--format", "json"], {
     cwd: repoRoot,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],

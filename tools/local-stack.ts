@@ -8,8 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { readConfig } from "../shared/config";
 import { openDatabase } from "../shared/db/client";
 import type { MigrationResult } from "../shared/db/migrate";
@@ -29,6 +28,7 @@ import {
 } from "./local-secrets";
 import { Outbox, type OutboxMessage } from "./outbox";
 import { type LogWatch, OutputLog } from "./output-log";
+import { WRANGLER_BIN } from "./wrangler";
 
 export const repoRoot = resolve(import.meta.dirname, "..");
 
@@ -220,11 +220,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await bindTenantTokens(openDatabase(config.mgmtDb, config.dbTimeoutMs), config);
   const demo = await seedDemoTenant(stateDir, vars);
 
-  const wranglerBin = join(
-    dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
-    "bin",
-    "wrangler.js",
-  );
   // Secrets go through a 0600 file, never the command line, where any local
   // user could read them with `ps`. Wrangler loads only the names listed in
   // wrangler.toml's `[secrets] required` from that file, so the other
@@ -246,7 +241,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.inspectorPort === undefined ? [] : ["--inspector-port", String(options.inspectorPort)]),
   ];
   for (const [name, value] of Object.entries(vars)) if (!SECRET_NAMES.has(name)) args.push("--var", `${name}:${value}`);
-  const wrangler = spawn(process.execPath, [wranglerBin, ...args], {
+  const wrangler = spawn(process.execPath, [WRANGLER_BIN, ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
     env: {

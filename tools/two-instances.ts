@@ -16,11 +16,9 @@
  * registry, Durable Object storage inspection and the v4 option converter. A
  * wrangler upgrade that changes them breaks this file's setup, loudly.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { generateEncryptionKey } from "../shared/crypto/token-encryption";
 import { openDatabase } from "../shared/db/client";
@@ -28,6 +26,7 @@ import { migrateManagementDb } from "../shared/migrations/migrate-databases";
 import { startLibsqlChild } from "./libsql-server/child";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
 import { type LogWatch, OutputLog } from "./output-log";
+import { bundleForDeploy, wranglerRequire } from "./wrangler";
 
 /** The Worker names the two instances register in their dev registry. */
 const FIRST = "muninn-cloud";
@@ -97,19 +96,14 @@ export interface TwoInstancesOptions {
   libsqlProcess?: "shared" | "own";
 }
 
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
 const { Miniflare: MiniflareClass, convertV4MiniflareOptions } = wranglerRequire("miniflare") as {
   Miniflare: new (options: unknown) => Miniflare;
   convertV4MiniflareOptions(options: unknown): unknown;
 };
 
-/** The Worker as `wrangler deploy` bundles it (`--dry-run`: nothing is uploaded), like `npm run build:check`. */
+/** The Worker as `wrangler deploy` bundles it, like `npm run build:check`. */
 function bundle(outdir: string): void {
-  const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
-  const build = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outdir], {
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const build = bundleForDeploy(outdir);
   if (build.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.stdout}\n${build.stderr}`);
 }
 
