@@ -25,6 +25,7 @@ import { openDatabase } from "../shared/db/client";
 import { migrateManagementDb } from "../shared/migrations/migrate-databases";
 import { startLibsqlChild } from "./libsql-server/child";
 import { type LibsqlServer, startLibsqlServer } from "./libsql-server/server";
+import { workerVars } from "./local-secrets";
 import { type LogWatch, OutputLog } from "./output-log";
 import { bundleForDeploy, wranglerRequire } from "./wrangler";
 
@@ -142,8 +143,16 @@ export async function startTwoInstances(options: TwoInstancesOptions = {}): Prom
     const libsqlOptions = { port: 0, dataDir: await tempDir("muninn-two-instances-db-"), authToken: libsqlToken };
     started.libsql =
       options.libsqlProcess === "own" ? await startLibsqlChild(libsqlOptions) : await startLibsqlServer(libsqlOptions);
-    const libsqlUrl = `http://127.0.0.1:${started.libsql.port}`;
-    const mgmtUrl = `${libsqlUrl}/management/`;
+    // The local stack's configuration (tools/local-secrets.ts), with secrets of this run only.
+    const local = workerVars(`http://127.0.0.1:${started.libsql.port}`, {
+      libsqlToken,
+      encryptionKey: generateEncryptionKey(),
+      adminToken: `admin-${crypto.randomUUID()}`,
+      metricsToken: `metrics-${crypto.randomUUID()}`,
+      stripeSecretKey: "",
+      stripeWebhookSecret: "",
+    });
+    const mgmtUrl = local.MGMT_DB_URL as string;
     const mgmt = openDatabase({ url: mgmtUrl, authToken: libsqlToken }, 10_000);
     try {
       await migrateManagementDb(mgmt);
@@ -154,20 +163,14 @@ export async function startTwoInstances(options: TwoInstancesOptions = {}): Prom
     const outdir = await tempDir("muninn-two-instances-bundle-");
     bundle(outdir);
     const declared = declaredWorker();
-    const adminToken = `admin-${crypto.randomUUID()}`;
+    const adminToken = local.ADMIN_TOKEN as string;
     const bindings: Record<string, unknown> = {
       ...(declared.bindings as Record<string, unknown>),
+      ...local,
       ENVIRONMENT: "test",
       PUBLIC_URL: options.publicUrl ?? "http://localhost",
-      MGMT_DB_URL: mgmtUrl,
-      TURSO_API_URL: libsqlUrl,
       // The object's alarm writes usage to the management DB this soon after the first count.
       USAGE_FLUSH_INTERVAL_MS: "200",
-      MGMT_DB_TOKEN: libsqlToken,
-      TURSO_API_TOKEN: libsqlToken,
-      DB_TOKEN_ENCRYPTION_KEY: generateEncryptionKey(),
-      ADMIN_TOKEN: adminToken,
-      METRICS_TOKEN: `metrics-${crypto.randomUUID()}`,
       // No billing: nothing driven through these instances reaches Stripe.
       STRIPE_SECRET_KEY: "",
       STRIPE_WEBHOOK_SECRET: "",
