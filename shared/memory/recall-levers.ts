@@ -11,9 +11,9 @@ import { asksWhen, timeSignal } from "./recall-time";
 export interface RecallTuning {
   /** What the events saved right before and after a hit lend it (conversation context): the adjacent ones, the ones beyond. */
   context: readonly number[];
-  /** How much a full phrase match (`recall-phrases.ts`) adds to relevance. */
+  /** How much a full phrase match (`recall-phrases.ts`) adds to the ranking score (not to relevance, see `addLevers`). */
   phrase: number;
-  /** How much a time expression adds to the relevance of a hit of a question asking when (`recall-time.ts`). */
+  /** How much a time expression adds to the ranking score of a hit when the question asks when (`recall-time.ts`). */
   time: number;
 }
 

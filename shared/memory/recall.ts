@@ -82,7 +82,7 @@ export type RecallHit = Pick<
   by?: string;
   explain?: {
     signals: SignalBreakdown & { current_project?: number };
-    /** `WEIGHTS`, and what a full phrase and time signal add to the text part of relevance. */
+    /** `WEIGHTS`, and what a full phrase and time signal add to the ranking score (scaled by the text's share). */
     weights: typeof WEIGHTS & { phrase: number; time: number };
   };
 };
