@@ -14,7 +14,7 @@
  * idleness (and LRU order for the cap) is measured to within that interval,
  * which is why the throttle is a small fraction of the idle timeout.
  */
-import type { CloseReason, SessionClosure, SessionList, SessionRecord, SessionSeen } from "./contract";
+import type { AdmittedSession, CloseReason, SessionClosure, SessionList, SessionRecord, SessionSeen } from "./contract";
 
 export interface SessionLimits {
   idleMs: number;
@@ -233,4 +233,10 @@ export class SessionStore {
       event,
     );
   }
+}
+
+/** A session as an admission or a lease answers it: what the protocol layer needs, and whether this call created it. */
+export function admittedSession(session: SessionRecord, created: boolean): AdmittedSession {
+  const { id, protocolVersion, clientInfo, logLevel } = session;
+  return { id, protocolVersion, clientInfo, logLevel, created };
 }

@@ -10,7 +10,6 @@ import { migrateStorage } from "../storage-migrations";
 import type {
   AdmitInput,
   AdmitResult,
-  AdmittedSession,
   ChargeResult,
   LeaseInput,
   LeaseResult,
@@ -29,7 +28,7 @@ import { DatabaseStateStore } from "./database-state";
 import { TenantLimits } from "./limits";
 import { tenantStorageMigrations } from "./migrations";
 import { nextAlarm } from "./next-alarm";
-import { SessionStore } from "./sessions";
+import { admittedSession, SessionStore } from "./sessions";
 import { SettingsStore } from "./settings";
 
 /**
@@ -426,10 +425,13 @@ export class TenantDO extends DurableObject<Env> {
 
   /** The object has one alarm: set it to the earliest deadline any module has, or clear it when none has. */
   async #scheduleAlarm(): Promise<void> {
+    const now = Date.now();
+    // A flush is due only while counts wait: a deadline left from a call that counted nothing is dropped.
+    if (this.#flushDueAt !== null && !this.#limits.meter.hasUnflushed()) this.#flushDueAt = null;
     // A drive under way sets the alarm again when it ends.
-    const driving = this.#database.driving() && !this.#drivingNow ? (this.#migrationRetryAt ?? Date.now()) : null;
+    const driving = this.#database.driving() && !this.#drivingNow ? (this.#migrationRetryAt ?? now) : null;
     const leases = this.#limits.leases.nextDeadline();
-    const next = nextAlarm(this.#flushDueAt, this.#sessions.nextExpiry(), driving, leases);
+    const next = nextAlarm(now, this.#flushDueAt, this.#sessions.nextExpiry(), driving, leases);
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -441,9 +443,4 @@ export class TenantDO extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(next);
     }
   }
-}
-
-function admittedSession(session: SessionRecord, created: boolean): AdmittedSession {
-  const { id, protocolVersion, clientInfo, logLevel } = session;
-  return { id, protocolVersion, clientInfo, logLevel, created };
 }

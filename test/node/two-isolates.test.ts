@@ -213,11 +213,11 @@ describe("two Worker instances bound to one Durable Object namespace", () => {
 
     // A lifetime after the dead lease expired the object's alarm reconciles it as used in full: the 4 used
     // are counted, and so are the units it never used (the object cannot tell them apart). Once, in the
-    // first runs on the loaded machine (2026-12-07), the lease was still outstanding after a 10 s wait; not
-    // seen again in 25 runs since nor in 26 rounds of a loop of this scenario. Unexplained; one candidate is
-    // an earlier alarm's usage flush waiting on the management DB (served from this test's own busy process),
-    // since an object runs one alarm at a time. A failure here prints what the Workers and objects logged at
-    // warn or error.
+    // first runs on the loaded machine (2026-12-07), the lease was still outstanding after a 10 s wait. The
+    // likely cause, found later that day: the object could leave its alarm at a time already run, which
+    // workerd does not run again, so no alarm came (next-alarm.ts; rate-limit.test.ts, "never leaves the
+    // alarm at a time already past"). A failure here prints what the Workers and objects logged at warn or
+    // error.
     await vi.waitFor(async () => expect(await leasesOutstanding(tenant.id), warnings()).toEqual([]), {
       timeout: 15_000,
       interval: 100,

@@ -314,4 +314,49 @@ describe("usage flush", () => {
     expect((await read()).rows).toHaveLength(1);
     expect((await read()).rows[0]).toMatchObject({ requests: 6, tool_calls: 4 });
   });
+
+  it("never leaves the alarm at a time already past, which the runtime would not run again", async () => {
+    // workerd runs an alarm time once: an alarm() that sets its own, already-run time again is not run
+    // again (or is, a few times in a row, then not), and a later call that finds that time still set
+    // changes nothing. Until 2026-12-07 a lease call with nothing to count set a flush due, the alarm then
+    // found nothing to write and set that past deadline again: the object's alarm never ran after, and
+    // usage counted later never reached the management DB (seen in 300 s soaks, once in a few runs).
+    const { tenant } = await newTenant("free");
+    const stub = env.TENANT_DO.getByName(tenant.id);
+    const input = admitInput(tenant.id).tenant;
+    const alarmAt = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    const notPast = async () => {
+      const at = await alarmAt();
+      if (at !== null) expect(at).toBeGreaterThan(Date.now());
+    };
+    const lease = async () => {
+      const result = await stub.lease({ tenant: input, settle: [], requests: true, toolCalls: false });
+      if (!result.granted) throw new Error(`lease refused: ${JSON.stringify(result.refusal)}`);
+      return result.lease;
+    };
+    vi.useFakeTimers({ toFake: ["Date"] });
+
+    // A lease that admits nothing and is returned: nothing to count, nothing to write.
+    const unused = await lease();
+    await stub.returnLeases({ settle: [{ id: unused.id, requests: 0, toolCalls: 0 }] });
+    // Past every deadline it set (the flush interval is a minute here), its alarm runs if it has one.
+    vi.setSystemTime(Date.now() + 61_000);
+    await runDurableObjectAlarm(stub);
+    await notPast();
+
+    // A lease whose one request is reported: counted, written by the next alarm, and then nothing is due.
+    const used = await lease();
+    await stub.returnLeases({ settle: [{ id: used.id, requests: 1, toolCalls: 0 }] });
+    await notPast();
+    const flushAt = await alarmAt();
+    expect(flushAt).not.toBeNull();
+    vi.setSystemTime(flushAt as number);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const row = await openMgmtDb().execute(
+      { sql: "SELECT requests FROM usage WHERE tenant_id = ?", args: [tenant.id] },
+      "read",
+    );
+    expect(row.rows[0]).toMatchObject({ requests: 1 });
+    expect(await alarmAt()).toBeNull();
+  });
 });
