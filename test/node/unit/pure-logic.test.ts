@@ -1,5 +1,6 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
+import { nextAlarm } from "../../../durable-objects/tenant/next-alarm";
 import { distinctWords, ftsQuery } from "../../../shared/memory/fts-query";
 import { skippedCannotCompete } from "../../../shared/memory/recall-scoring";
 import { SNIPPET_WORDS, snippetOf } from "../../../shared/memory/snippet";
@@ -308,5 +309,17 @@ describe("distinctWords", () => {
     expect(distinctWords(ascii)).toEqual(["deploy_v2", "went", "10", "45", "fine"]);
     // One character outside ASCII takes the Unicode path: the same words, plus its own (NFKC: "ﬁ" is "fi").
     expect(distinctWords(`${ascii} ﬁle café`)).toEqual(["deploy_v2", "went", "10", "45", "fine", "file", "café"]);
+  });
+});
+
+describe("nextAlarm (the tenant object's one alarm)", () => {
+  it("is the earliest deadline, none when no module has one", () => {
+    expect(nextAlarm(1_000, null, 5_000, null, 3_000)).toBe(3_000);
+    expect(nextAlarm(1_000, null, null)).toBeNull();
+  });
+
+  it("is never before now: an overdue deadline is due now, a time the runtime has not run yet", () => {
+    expect(nextAlarm(1_000, 400, 5_000)).toBe(1_000);
+    expect(nextAlarm(1_000, 1_000)).toBe(1_000);
   });
 });
