@@ -100,7 +100,11 @@ export class AdmissionLeases {
     for (;;) {
       const now = Date.now();
       const remembered = this.#remembered(entry, tenant, now);
-      if (remembered) return { admitted: false, ...remembered };
+      if (remembered) {
+        // A request answered from a remembered rate-limit refusal is reported with the isolate's next call.
+        if (remembered.reason !== "suspended") entry.refused.rateLimited += 1;
+        return { admitted: false, ...remembered };
+      }
       const held = this.#usable(entry, tenant, now);
       if (held && held.requestsLeft > 0 && (!sessionId || held.sessions.has(sessionId))) {
         if (request.write && held.lease.database.migration) return migratingRefusal(held);
@@ -207,7 +211,7 @@ export class AdmissionLeases {
     if (!remembered || now >= remembered.until || remembered.record !== recordOf(tenant)) return null;
     const { refusal } = remembered;
     if (refusal.reason === "suspended") return refusal;
-    entry.refused.rateLimited += 1;
+    // Not counted here: a charge reads it too, for a request already admitted (only `admit` refuses from it).
     const retryAfterSeconds = Math.max(1, refusal.retryAfterSeconds - Math.floor((now - remembered.at) / 1000));
     return { ...refusal, retryAfterSeconds };
   }

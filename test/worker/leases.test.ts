@@ -304,6 +304,32 @@ describe("admission leases", () => {
     expect(calls.lease).toBeLessThan(5 + 5);
   });
 
+  it("counts a refused request once: charging an admitted tools/call while a refusal is remembered counts nothing more", async () => {
+    const { tenant } = await newTenant("free");
+    const input = admitInput(tenant.id).tenant;
+    const { grantor } = grantorFor(tenant.id);
+    const isolate = new AdmissionLeases();
+    const live = liveIsolate();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // The window's 60 tools/calls are admitted (their charge comes later, once each has been read), and a 61st
+    // is refused: the object counts that refusal, and the isolate remembers it for the requests that follow.
+    for (let i = 0; i < 60; i++) {
+      expect(await isolate.admit(grantor, input, { toolCall: true }, live.defer)).toMatchObject({ admitted: true });
+    }
+    expect(await isolate.admit(grantor, input, { toolCall: true }, live.defer)).toMatchObject({
+      admitted: false,
+      reason: "rate_limited",
+    });
+    // An admitted call is charged while the refusal is remembered: it runs, and is no refused request.
+    // Until 2026-12-07 the charge read the remembered refusal through the path that counts requests answered
+    // from it, so usage showed one refusal more than clients saw (a 300 s soak: 76,340 against 76,339).
+    expect(await isolate.charge(grantor, input, live.defer)).toMatchObject({ charged: true });
+    vi.setSystemTime(Date.now() + LEASE_LIFETIME_MS);
+    await live.settled();
+    await leasesSettled(tenant.id);
+    expect(await usageOf(tenant.id)).toMatchObject({ requests: 60, toolCalls: 1, rateLimited: 1 });
+  });
+
   it("serves /api/me from a lease: the object is not called again within the lease", async () => {
     const { tenant, apiKey } = await newTenant("pro");
     vi.useFakeTimers({ toFake: ["Date"] });
